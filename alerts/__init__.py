@@ -1,0 +1,1 @@
+"""From scores to tickets: warnings, dispatch, the ticket store and its API."""

@@ -1,0 +1,135 @@
+"""The `citysigns` command.  Each subcommand is a thin shell over library code; a user's
+mistake ends with a message and exit status 1 or 2, never with a traceback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from indicators.language.diagnostics import Diagnostic
+from indicators.language.durations import format_duration
+from indicators.language.schema import SCHEMA_PATH, schema_text
+from indicators.language.validate import Catalog, catalog_files, load_catalog
+
+from .paths import CATALOG_DIR
+
+app = typer.Typer(
+    name="citysigns",
+    help="Real-time city-sign monitoring: sensor and citizen streams -> indicator windows -> "
+    "anomaly scores -> early warnings -> dispatch tickets.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Tables stay readable when piped into a file or a pager (rich assumes 80 columns there).
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, soft_wrap=True)
+
+CatalogPaths = Annotated[
+    list[Path] | None,
+    typer.Argument(help="catalog files or directories (default: the packaged catalog)"),
+]
+
+
+def _paths(paths: list[Path] | None) -> list[Path]:
+    if paths:
+        return list(paths)
+    try:  # shorter messages when run from inside the repository
+        return [CATALOG_DIR.relative_to(Path.cwd())]
+    except ValueError:
+        return [CATALOG_DIR]
+
+
+def print_diagnostics(diags: list[Diagnostic], catalog: Catalog) -> None:
+    for d in diags:
+        err.print(str(d), markup=False, highlight=False)
+        text = catalog.texts.get(d.path)
+        if text:
+            err.print(d.excerpt(text), markup=False, highlight=False)
+
+
+@app.command()
+def check(paths: CatalogPaths = None) -> None:
+    """Validate catalog files: every error of every file, each as path:line:col."""
+    files = catalog_files(_paths(paths))
+    catalog, diags = load_catalog(_paths(paths))
+    if diags:
+        print_diagnostics(diags, catalog)
+        err.print(f"{len(diags)} error(s) in {len(files)} file(s)", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"ok: {len(catalog)} indicators in {len(files)} file(s)", highlight=False)
+
+
+@app.command()
+def schema(
+    write: Annotated[
+        bool, typer.Option("--write", help=f"also write it to {SCHEMA_PATH.name} in the repo")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of catalog files (for editor completion and checking)."""
+    text = schema_text()
+    if write:
+        SCHEMA_PATH.write_text(text, encoding="utf-8")
+    sys.stdout.write(text)
+
+
+@app.command("catalog")
+def catalog_table(paths: CatalogPaths = None) -> None:
+    """Show the indicators of a catalog as a table."""
+    catalog, diags = load_catalog(_paths(paths))
+    if diags:
+        print_diagnostics(diags, catalog)
+        err.print("fix the errors above first (`citysigns check`)")
+        raise typer.Exit(1)
+    out.print(catalog_as_table(catalog))
+
+
+def catalog_as_table(catalog: Catalog) -> Table:
+    table = Table(title=f"{len(catalog)} indicators", show_lines=False)
+    for col in ("id", "title", "category", "source", "value", "window", "levels", "detectors",
+                "warn on", "dispatch"):  # fmt: skip
+        table.add_column(col, overflow="fold", no_wrap=col == "id")
+    for ind in catalog:
+        v = ind.value
+        w = v.window
+        window = format_duration(w.length)
+        if w.type == "sliding" and w.step:
+            window += f" every {format_duration(w.step)}"
+        disp = ind.dispatched()
+        table.add_row(
+            ind.id,
+            f"{ind.title.zh}\n{ind.title.en}",
+            ind.category,
+            ind.source.kind,
+            f"{v.aggregate}({v.field or ''}) {ind.unit}",
+            window,
+            ",".join(v.levels),
+            ",".join(d.type for d in ind.detection.detectors),
+            f"{ind.detection.warnings.on} ({','.join(ind.detection.warnings.levels)})",
+            disp.department if disp else "-",
+        )
+    return table
+
+
+@app.command()
+def demo() -> None:
+    """Run the demo on the embedded defaults: check the catalog and show it."""
+    catalog, diags = load_catalog([CATALOG_DIR])
+    if diags:
+        print_diagnostics(diags, catalog)
+        raise typer.Exit(1)
+    out.print(catalog_as_table(catalog))
+    out.print(f"catalog ok: {len(catalog)} indicators", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The indicator language: what an analyst writes, as strict models.
+
+Unknown keys are rejected everywhere (`extra="forbid"`), so a misspelt key is an error with a
+did-you-mean rather than a silently ignored setting.  Cross-references (record kinds, fields,
+departments, area levels) are checked in `validate.py`, where every error gets its position."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from .detection import Detection
+from .durations import Duration
+
+AreaLevel = Literal["sensor", "community", "grid", "street", "district", "city"]
+Tier = Literal["community", "grid", "street", "district", "city"]
+Level = Literal["blue", "yellow", "orange", "red"]
+Aggregate = Literal[
+    "count", "sum", "mean", "min", "max", "rate", "p50", "p90", "p95", "p99", "distinct"
+]
+ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Title(_Strict):
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Filter(_Strict):
+    """One condition on a record field; all conditions of a source must hold."""
+
+    field: str
+    equals: str | float | bool | None = None
+    in_: list[str | float] | None = Field(None, alias="in")
+    not_in: list[str | float] | None = None
+    range: tuple[float, float] | None = Field(None, description="[low, high], both included")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and v[0] > v[1]:
+            raise ValueError(f"range low {v[0]} is above high {v[1]}; write [low, high]")
+        return v
+
+    def conditions(self) -> list[str]:
+        return [
+            k
+            for k, v in (
+                ("equals", self.equals),
+                ("in", self.in_),
+                ("not_in", self.not_in),
+                ("range", self.range),
+            )
+            if v is not None
+        ]
+
+
+class Source(_Strict):
+    kind: str = Field(description="a sensor kind or a citizen channel (see indicators/registry)")
+    filter: list[Filter] = Field(default_factory=list)
+    categories: list[str] | None = Field(
+        None, description="hotline / photo_report: service codes to count"
+    )
+    keywords: list[str] | None = Field(
+        None, description="hotline / photo_report: words in the description (any matches)"
+    )
+
+
+class Window(_Strict):
+    type: Literal["tumbling", "sliding"] = "tumbling"
+    length: Duration
+    step: Duration | None = Field(None, description="sliding windows only: how often one starts")
+    lateness: Duration = Field(0, description="how late an event may arrive and still count")
+
+
+class Value(_Strict):
+    field: str | None = Field(None, description="record field; not needed for count and rate")
+    aggregate: Aggregate
+    window: Window
+    levels: list[AreaLevel] = Field(min_length=1)
+    silence_after: int | None = Field(
+        None, ge=1, description="windows without data before a series reports no-signal"
+    )
+
+
+class Deadline(_Strict):
+    accept: Duration
+    handle: Duration
+
+
+def _default_tiers() -> dict[Level, Tier]:
+    """Street handles the mild levels, the district orange, city coordination red."""
+    return {"blue": "street", "yellow": "street", "orange": "district", "red": "city"}
+
+
+class Dispatch(_Strict):
+    department: str
+    tiers: dict[Level, Tier] = Field(default_factory=_default_tiers)
+    deadlines: dict[Level, Deadline] = Field(default_factory=dict)
+    working_hours_only: bool = Field(
+        False, description="deadlines count working hours only (as 12345 orders do)"
+    )
+
+
+def _none_word(v: Any) -> Any:
+    return None if v == "none" else v
+
+
+class Indicator(_Strict):
+    id: str = Field(pattern=ID_PATTERN, description="stable id, e.g. air.pm25")
+    title: Title
+    category: str
+    unit: str
+    owner: str = Field(description="department id of the owner")
+    description: str = ""
+    source: Source
+    value: Value
+    detection: Detection
+    dispatch: Annotated[Dispatch | None, BeforeValidator(_none_word)] = Field(
+        None, description="who handles its warnings, or `none` for indicators that only inform"
+    )
+
+    def dispatched(self) -> Dispatch | None:
+        return self.dispatch
+
+
+class CatalogFile(_Strict):
+    """The shape of one catalog file: a list of indicators under `indicators:`."""
+
+    version: Literal[1] = 1
+    indicators: list[Any] = Field(default_factory=list)

@@ -1,0 +1,86 @@
+"""What indicator definitions may refer to: area levels, record kinds and their fields, hotline
+categories and departments.  The lists are data files under indicators/registry/ so that an
+analyst can read them; this module loads them once and answers "does X exist, and if not, what
+did you mean?"."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+# The five levels of the city (市-区-街镇-网格-社区/楼宇), finest last, plus the single sensor
+# for per-station series.  Order matters: rollups go from fine to coarse.
+AREA_LEVELS: tuple[str, ...] = ("sensor", "community", "grid", "street", "district", "city")
+DISPATCH_TIERS: tuple[str, ...] = ("community", "grid", "street", "district", "city")
+WARNING_LEVELS: tuple[str, ...] = ("blue", "yellow", "orange", "red")
+
+CATEGORIES: tuple[str, ...] = (
+    "air", "water", "traffic", "flood", "power", "gas", "noise", "elevator", "manhole",
+    "hotline", "photo_report", "checkpoint", "sensor_health",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str  # number | integer | boolean | string
+    unit: str | None
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in ("number", "integer", "boolean")
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    name: str
+    title_zh: str
+    title_en: str
+    channel: bool  # a citizen channel rather than a sensor
+    fields: dict[str, FieldSpec]
+
+
+def _load(name: str) -> dict[str, Any]:
+    text = resources.files("indicators.registry").joinpath(name).read_text("utf-8")
+    data = yaml.safe_load(text)
+    assert isinstance(data, dict)
+    return data
+
+
+@cache
+def kinds() -> dict[str, KindSpec]:
+    out: dict[str, KindSpec] = {}
+    for name, spec in _load("sensor_kinds.yaml").items():
+        fields = {f: FieldSpec(f, fs["type"], fs.get("unit")) for f, fs in spec["fields"].items()}
+        out[name] = KindSpec(
+            name, spec["title"]["zh"], spec["title"]["en"], bool(spec.get("channel")), fields
+        )
+    return out
+
+
+@cache
+def hotline_categories() -> dict[str, dict[str, str]]:
+    return _load("hotline_categories.yaml")
+
+
+@cache
+def departments() -> dict[str, dict[str, str]]:
+    return _load("departments.yaml")
+
+
+def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | Any) -> str:
+    """' (did you mean "x"?)' or '' -- appended to messages about unknown names."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def one_of(choices: list[str] | tuple[str, ...] | Any) -> str:
+    items = sorted(str(c) for c in choices)
+    if len(items) > 12:
+        return ", ".join(items[:12]) + f", ... ({len(items)} in all)"
+    return ", ".join(items)

@@ -1,0 +1,512 @@
+"""Load catalog files into one resolved catalog, collecting every error of every file.
+
+Three passes, each keeping positions: YAML -> plain values (yamlload), plain values -> strict
+models (pydantic; its error locations are mapped back to lines), models -> cross-references
+(kinds, fields, departments, levels, duplicate ids).  Nothing stops at the first error: an
+analyst fixing a file sees all of its problems in one run."""
+
+from __future__ import annotations
+
+import itertools
+import types
+import typing
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from . import registry
+from .detection import DETECTOR_TYPES, Detection, EnsembleDetector
+from .diagnostics import CatalogError, Diagnostic
+from .model import CatalogFile, Indicator
+from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
+
+CATALOG_SUFFIXES = (".yaml", ".yml")
+RECORD_FIELDS = ("sensor_id",)  # fields every record has besides its kind's own
+
+
+@dataclass(frozen=True)
+class Origin:
+    path: str
+    position: Position
+
+
+@dataclass
+class Catalog:
+    """The resolved manifest: every valid indicator by id, with where it was defined."""
+
+    indicators: dict[str, Indicator] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[Indicator]:
+        return iter(self.indicators.values())
+
+    def __len__(self) -> int:
+        return len(self.indicators)
+
+    def __getitem__(self, indicator_id: str) -> Indicator:
+        return self.indicators[indicator_id]
+
+
+def catalog_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Files named by `paths`: files as given, directories searched for *.yaml / *.yml."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(
+                sorted(f for f in p.rglob("*") if f.suffix in CATALOG_SUFFIXES and f.is_file())
+            )
+        else:
+            out.append(p)
+    return out
+
+
+def load_catalog(paths: Iterable[Path | str]) -> tuple[Catalog, list[Diagnostic]]:
+    """Load and validate; return what is valid and every error found."""
+    catalog = Catalog()
+    diags: list[Diagnostic] = []
+    files = catalog_files(paths)
+    if not files:
+        diags.append(Diagnostic(".", 1, 1, None, "no catalog files (*.yaml) found there"))
+    for path in files:
+        _load_file(path, catalog, diags)
+    return catalog, sorted(diags, key=lambda d: (d.path, d.line, d.col))
+
+
+def load_catalog_or_raise(paths: Iterable[Path | str]) -> Catalog:
+    catalog, diags = load_catalog(paths)
+    if diags:
+        raise CatalogError(diags)
+    return catalog
+
+
+def _load_file(path: Path, catalog: Catalog, diags: list[Diagnostic]) -> None:
+    name = str(path)
+    if not path.exists():
+        diags.append(Diagnostic(name, 1, 1, None, "no such file or directory"))
+        return
+    try:
+        doc = load_yaml_file(path)
+    except YamlLoadError as e:
+        diags.append(Diagnostic(name, e.position.line, e.position.col, None, e.message))
+        if e.text is not None:
+            catalog.texts[name] = e.text
+        return
+    catalog.texts[name] = doc.text
+    _FileChecker(name, doc, catalog, diags).run()
+
+
+class _FileChecker:
+    def __init__(
+        self, name: str, doc: LoadedYaml, catalog: Catalog, diags: list[Diagnostic]
+    ) -> None:
+        self.name = name
+        self.doc = doc
+        self.catalog = catalog
+        self.diags = diags
+        self.current: str | None = None
+
+    # -- reporting --------------------------------------------------------------------------
+    def error(self, path: PathKey, message: str, *, key: bool = False) -> None:
+        pos = self.doc.position(path, key=key)
+        self.diags.append(Diagnostic(self.name, pos.line, pos.col, self.current, message))
+
+    # -- passes -----------------------------------------------------------------------------
+    def run(self) -> None:
+        data = self.doc.data
+        if data is None:
+            self.error((), "the file is empty; a catalog file has `indicators:` with a list")
+            return
+        if not isinstance(data, dict):
+            self.error((), "a catalog file is a mapping with `indicators:` holding a list")
+            return
+        try:
+            CatalogFile.model_validate(data)
+        except ValidationError as e:
+            self._pydantic_errors(e, data, (), CatalogFile)
+            if not isinstance(data.get("indicators"), list):
+                return
+        for i, raw in enumerate(data.get("indicators") or []):
+            self._indicator(i, raw)
+
+    def _indicator(self, i: int, raw: Any) -> None:
+        base: PathKey = ("indicators", i)
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        self.current = ident if isinstance(ident, str) else f"#{i + 1}"
+        try:
+            if not isinstance(raw, dict):
+                self.error(base, "each entry under `indicators:` is a mapping (id, title, ...)")
+                return
+            before = len(self.diags)
+            # Names are checked on the raw values, so they are reported even when the
+            # structure has errors too: one run shows everything.
+            self._names(raw, base)
+            try:
+                ind = Indicator.model_validate(raw)
+            except ValidationError as e:
+                self._pydantic_errors(e, raw, base, Indicator)
+                return
+            self._semantics(ind, base)
+            if len(self.diags) == before:
+                self._register(ind, base)
+        finally:
+            self.current = None
+
+    def _register(self, ind: Indicator, base: PathKey) -> None:
+        here = Origin(self.name, self.doc.position((*base, "id")))
+        first = self.catalog.origins.get(ind.id)
+        if first is not None:
+            self.error(
+                (*base, "id"),
+                f"duplicate id: already defined at {first.path}:{first.position.line}:"
+                f"{first.position.col}; ids are unique across the whole catalog",
+            )
+            return
+        self.catalog.indicators[ind.id] = ind
+        self.catalog.origins[ind.id] = here
+
+    # -- pydantic errors -> positioned messages ------------------------------------------
+    def _pydantic_errors(
+        self, exc: ValidationError, raw: Any, base: PathKey, model: type[BaseModel]
+    ) -> None:
+        seen: set[tuple[PathKey, str]] = set()
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            path, rest = _data_path(raw, loc)
+            etype = err["type"]
+            key_err = etype in ("extra_forbidden", "missing")
+            msg = _message(err, loc, path, rest, model)
+            full = (*base, *path)
+            if etype == "extra_forbidden" and rest:
+                full = (*full, rest[-1])
+            elif etype == "union_tag_invalid":
+                full = (*full, "type")  # point at the misspelt type itself
+            marker = (full, msg)
+            if marker in seen:
+                continue
+            seen.add(marker)
+            self.error(full, msg, key=key_err)
+
+    # -- cross-references ------------------------------------------------------------------
+    def _names(self, raw: dict[str, Any], base: PathKey) -> None:
+        """Every name an indicator refers to: kinds, fields, categories, departments."""
+        if isinstance(raw.get("category"), str):
+            self._check_category(raw["category"], (*base, "category"))
+        if isinstance(raw.get("owner"), str):
+            self._check_department(raw["owner"], (*base, "owner"))
+        disp = raw.get("dispatch")
+        if isinstance(disp, dict) and isinstance(disp.get("department"), str):
+            self._check_department(disp["department"], (*base, "dispatch", "department"))
+        src = raw.get("source")
+        if not (isinstance(src, dict) and isinstance(src.get("kind"), str)):
+            return
+        spath = (*base, "source")
+        kind = self._check_kind(src["kind"], (*spath, "kind"))
+        if kind is None:
+            return
+        for j, flt in enumerate(src.get("filter") or []):
+            if isinstance(flt, dict) and isinstance(flt.get("field"), str):
+                numeric = "range" in flt
+                self._check_field(kind, flt["field"], (*spath, "filter", j, "field"), numeric)
+        for opt in ("categories", "keywords"):
+            if opt in src and not kind.channel:
+                self.error(
+                    (*spath, opt),
+                    f"`{opt}` applies to citizen channels (hotline, photo_report), "
+                    f'not to sensor kind "{kind.name}"; use `filter` instead',
+                    key=True,
+                )
+        cats = registry.hotline_categories()
+        categories = src.get("categories")
+        for j, c in enumerate(categories if isinstance(categories, list) else []):
+            if isinstance(c, str) and c not in cats:
+                self.error(
+                    (*spath, "categories", j),
+                    f'unknown hotline category "{c}"{registry.did_you_mean(c, cats)}; '
+                    "categories are listed in indicators/registry/hotline_categories.yaml",
+                )
+        value = raw.get("value")
+        if not isinstance(value, dict):
+            return
+        vpath = (*base, "value")
+        agg = value.get("aggregate")
+        if isinstance(value.get("field"), str):
+            numeric = agg not in ("count", "rate", "distinct")
+            self._check_field(kind, value["field"], (*vpath, "field"), numeric)
+        levels = value.get("levels")
+        if kind.channel and isinstance(levels, list) and "sensor" in levels:
+            self.error(
+                (*vpath, "levels", levels.index("sensor")),
+                f'"{kind.name}" records come from citizens, not sensors: use community, grid, '
+                "street, district or city",
+            )
+
+    def _check_kind(self, kind: str, path: PathKey) -> registry.KindSpec | None:
+        kinds = registry.kinds()
+        if kind not in kinds:
+            self.error(
+                path,
+                f'unknown source kind "{kind}"{registry.did_you_mean(kind, kinds)}; '
+                f"one of: {registry.one_of(kinds)}",
+            )
+            return None
+        return kinds[kind]
+
+    def _check_department(self, dept: str, path: PathKey) -> None:
+        depts = registry.departments()
+        if dept not in depts:
+            self.error(
+                path,
+                f'unknown department "{dept}"{registry.did_you_mean(dept, depts)}; departments '
+                "are listed in indicators/registry/departments.yaml",
+            )
+
+    def _check_category(self, cat: str, path: PathKey) -> None:
+        if cat not in registry.CATEGORIES:
+            self.error(
+                path,
+                f'unknown category "{cat}"{registry.did_you_mean(cat, registry.CATEGORIES)}; '
+                f"one of: {registry.one_of(registry.CATEGORIES)}",
+            )
+
+    def _check_field(
+        self, kind: registry.KindSpec, name: str, path: PathKey, numeric: bool
+    ) -> None:
+        names = [*kind.fields, *RECORD_FIELDS]
+        if name not in names:
+            self.error(
+                path,
+                f'unknown field "{name}" for source kind "{kind.name}"'
+                f"{registry.did_you_mean(name, names)}; fields: {registry.one_of(names)}",
+            )
+            return
+        spec = kind.fields.get(name)
+        if numeric and (spec is None or not spec.numeric):
+            self.error(path, f'field "{name}" is not numeric; this aggregate needs a number')
+
+    def _semantics(self, ind: Indicator, base: PathKey) -> None:
+        """Rules across keys, on a structurally valid indicator."""
+        for j, flt in enumerate(ind.source.filter):
+            conds = flt.conditions()
+            if len(conds) != 1:
+                self.error(
+                    (*base, "source", "filter", j),
+                    "a filter has exactly one condition (equals, in, not_in or range); "
+                    f"this one has {len(conds) or 'none'}",
+                )
+        self._value(ind, (*base, "value"))
+        self._detection(ind.detection, (*base, "detection"))
+        disp = ind.dispatched()
+        if disp is not None:
+            dpath = (*base, "dispatch")
+            used = set(ind.detection.warnings.levels)
+            missing = sorted(used - set(disp.tiers), key=registry.WARNING_LEVELS.index)
+            if missing:
+                self.error(
+                    (*dpath, "tiers"),
+                    f"no dispatch tier for level(s) {', '.join(missing)}; add them to `tiers`",
+                )
+            for lvl, dl in disp.deadlines.items():
+                if dl.handle < dl.accept:
+                    self.error(
+                        (*dpath, "deadlines", lvl, "handle"),
+                        "the handling deadline is shorter than the accepting one",
+                    )
+
+    def _value(self, ind: Indicator, vpath: PathKey) -> None:
+        v = ind.value
+        if v.aggregate not in ("count", "rate") and v.field is None:
+            self.error(vpath, f'aggregate "{v.aggregate}" needs a `field` to aggregate')
+        w = v.window
+        wpath = (*vpath, "window")
+        if w.length <= 0:
+            self.error((*wpath, "length"), "a window must be longer than 0s")
+        if w.type == "sliding":
+            if w.step is None:
+                self.error(wpath, "a sliding window needs `step` (how often a window starts)")
+            elif w.step <= 0 or w.step > w.length or w.length % w.step:
+                self.error(
+                    (*wpath, "step"),
+                    "`step` must divide `length` (e.g. length 1h, step 15m)",
+                )
+        elif w.step is not None:
+            self.error(
+                (*wpath, "step"),
+                "a tumbling window has no `step`; write `type: sliding` for overlapping windows",
+                key=True,
+            )
+        if len(set(v.levels)) != len(v.levels):
+            self.error((*vpath, "levels"), "an area level is listed twice")
+
+    def _detection(self, det: Detection, dpath: PathKey) -> None:
+        w = det.warnings
+        wpath = (*dpath, "warnings")
+        order = [lvl for lvl in registry.WARNING_LEVELS if lvl in w.levels]
+        sign = 1 if w.direction == "above" else -1
+        for lo, hi in itertools.pairwise(order):
+            if sign * w.levels[hi].threshold <= sign * w.levels[lo].threshold:
+                rel = "above" if sign > 0 else "below"
+                self.error(
+                    (*wpath, "levels", hi, "threshold"),
+                    f"the {hi} threshold must be {rel} the {lo} one "
+                    f"({w.levels[lo].threshold}); levels rise blue < yellow < orange < red",
+                )
+        if w.on == "score":
+            for lvl, rule in w.levels.items():
+                if not 0 <= rule.threshold <= 1:
+                    self.error(
+                        (*wpath, "levels", lvl, "threshold"),
+                        f"score thresholds lie in [0, 1] (got {rule.threshold}); "
+                        "write `on: value` to threshold the value itself",
+                    )
+            if w.direction == "below":
+                self.error((*wpath, "direction"), "scores rise with anomaly: use `above`")
+        if w.clear is not None and order:
+            lowest = w.levels[order[0]].threshold
+            if sign * w.clear.threshold > sign * lowest:
+                self.error(
+                    (*wpath, "clear", "threshold"),
+                    f"the clear threshold must lie on the normal side of the lowest level "
+                    f"({lowest}) so that warnings do not flap",
+                )
+
+
+# -- mapping pydantic locations to YAML paths ----------------------------------------------
+def _data_path(raw: Any, loc: tuple[Any, ...]) -> tuple[PathKey, PathKey]:
+    """Split a pydantic loc into the part that exists in the data and what is left.
+
+    Union tags (detector types, member class names) appear in locs but not in the data; they
+    are skipped.  What is left is the missing or extra key, if any."""
+    node = raw
+    path: list[str | int] = []
+    rest: list[str | int] = []
+    for i, part in enumerate(loc):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+            path.append(part)
+        elif isinstance(part, str) and i < len(loc) - 1:
+            continue  # a union tag
+        else:
+            rest.append(part)
+    return tuple(path), tuple(rest)
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class whose field list applies at `loc` (for did-you-mean on keys)."""
+    tp: Any = model
+    for part in loc:
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            by_alias = {(f.alias or n): f for n, f in tp.model_fields.items()}
+            if part in by_alias:
+                tp = by_alias[part].annotation
+                continue
+            return None
+        if origin in (list, tuple):
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin is dict:
+            tp = typing.get_args(tp)[1]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            members = [_unwrap(a) for a in typing.get_args(tp)]
+            chosen = None
+            for m in members:
+                if isinstance(m, type) and issubclass(m, BaseModel):
+                    tag = m.model_fields.get("type")
+                    tags = typing.get_args(tag.annotation) if tag else ()
+                    if part == m.__name__ or part in tags:
+                        chosen = m
+            if chosen is None:
+                models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+                if len(models) != 1:
+                    return None
+                chosen = models[0]
+                tp = chosen
+                # part was not a tag: apply it to the chosen model
+                by_alias = {(f.alias or n): f for n, f in chosen.model_fields.items()}
+                if part not in by_alias:
+                    return None
+                tp = by_alias[part].annotation
+                continue
+            tp = chosen
+            continue
+        return None
+    tp = _unwrap(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        models = [
+            m for m in map(_unwrap, typing.get_args(tp))
+            if isinstance(m, type) and issubclass(m, BaseModel)
+        ]  # fmt: skip
+        tp = models[0] if len(models) == 1 else None
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _message(
+    err: Any, loc: tuple[Any, ...], path: PathKey, rest: PathKey, model: type[BaseModel]
+) -> str:
+    etype = err["type"]
+    key = str(loc[-1]) if loc else ""
+    if etype == "extra_forbidden":
+        owner = _model_at(model, loc[:-1])
+        allowed = _keys(owner) if owner else []
+        hint = registry.did_you_mean(key, allowed)
+        listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+        return f'unknown key "{key}"{hint}{listing}'
+    if etype == "missing":
+        return f'missing required key "{key}"'
+    if etype == "union_tag_invalid":
+        tag = err["ctx"]["tag"]
+        return (
+            f'unknown detector type "{tag}"{registry.did_you_mean(tag, DETECTOR_TYPES)}; '
+            f"one of: {', '.join(DETECTOR_TYPES)}"
+        )
+    if etype == "union_tag_not_found":
+        return f"a detector needs `type:` (one of: {', '.join(DETECTOR_TYPES)})"
+    if etype == "literal_error":
+        expected = err["ctx"]["expected"]
+        choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
+        got = err.get("input")
+        if key == "levels" or (len(loc) >= 2 and loc[-2] == "levels"):
+            label = "area level" if "city" in choices else "warning level"
+        else:
+            label = f'value for "{key}"'
+        return (
+            f"unknown {label} {got!r}{registry.did_you_mean(got, choices)}; "
+            f"one of: {', '.join(choices)}"
+        )
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    where = f'"{key}": ' if isinstance(loc[-1] if loc else None, str) and key else ""
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"{where}{msg}{shown}"
+
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Diagnostic",
+    "EnsembleDetector",
+    "Origin",
+    "catalog_files",
+    "load_catalog",
+    "load_catalog_or_raise",
+]

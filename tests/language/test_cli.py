@@ -1,0 +1,66 @@
+"""The command line as an analyst uses it: exit codes, messages, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from citysigns.cli import app
+
+runner = CliRunner()
+BAD = Path(__file__).resolve().parent.parent / "fixtures" / "catalog" / "bad"
+
+
+def test_check_shipped_catalog_passes() -> None:
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "ok: " in result.output and " indicators in " in result.output
+
+
+def test_check_reports_every_error_with_excerpt_and_exit_1() -> None:
+    result = runner.invoke(app, ["check", str(BAD / "five_mistakes.yaml")])
+    assert result.exit_code == 1
+    lines = [ln for ln in result.output.splitlines() if ln.startswith(str(BAD))]
+    assert len(lines) == 5
+    assert "      27 |       deadlnes: {red: {accept: 30m, handle: 4h}}" in result.output
+    assert "5 error(s) in 1 file(s)" in result.output
+
+
+def test_duplicate_ids_across_files_are_reported_with_the_first_place(tmp_path: Path) -> None:
+    from citysigns.paths import CATALOG_DIR
+
+    src = (CATALOG_DIR / "water.yaml").read_text("utf-8")
+    (tmp_path / "a.yaml").write_text(src, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(src, encoding="utf-8")
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    dup = [ln for ln in result.output.splitlines() if "duplicate id" in ln]
+    assert len(dup) == src.count("  - id: ")
+    assert dup[0].startswith(f'{tmp_path / "b.yaml"}:6:9: indicator "water.pressure": duplicate')
+    assert f"already defined at {tmp_path / 'a.yaml'}:6:9" in dup[0]
+
+
+def test_schema_prints_json() -> None:
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["$defs"]["Indicator"]["additionalProperties"] is False
+
+
+def test_catalog_table_lists_indicators() -> None:
+    result = runner.invoke(app, ["catalog"])
+    assert result.exit_code == 0
+    assert "air.pm25" in result.output and "hotline.water_outage" in result.output
+
+
+def test_no_traceback_for_user_mistakes(tmp_path: Path) -> None:
+    for args in (["check", str(tmp_path / "missing.yaml")], ["nosuchcommand"], ["check", "--x"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "citysigns.cli", *args], capture_output=True, text=True
+        )
+        assert proc.returncode in (1, 2), args
+        assert "Traceback" not in proc.stderr + proc.stdout, args
