@@ -1,0 +1,339 @@
+"""Tumbling and sliding event-time windows for one indicator, over columnar batches.
+
+Time is cut into panes of one `step` (a tumbling window is one pane; a sliding window of
+length L and step S is L/S consecutive panes).  Each pane holds numpy accumulators indexed by
+the area at the indicator's finest level; an event costs one `np.add.at` per accumulator,
+whatever the number of areas.  A window closes when the watermark passes its end plus the
+allowed lateness; it is then combined from its panes, rolled up to the coarser levels by
+grouping the finest areas by their parent, and the pane that no open window needs is freed.
+An event whose panes were all freed is late: it is reported to the caller (dead letters)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .aggregate import NEEDS, QUANTILES, group_distinct, group_quantile
+from .progress import END_OF_TIME, NO_TIME
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Window geometry in seconds; `origin` aligns windows (e.g. to local midnight)."""
+
+    length: int
+    step: int
+    lateness: int = 0
+    origin: int = 0
+
+    def __post_init__(self) -> None:
+        if self.length <= 0 or self.step <= 0 or self.length % self.step:
+            raise ValueError("window length must be a positive multiple of its step")
+        if self.lateness < 0:
+            raise ValueError("lateness cannot be negative")
+
+    @property
+    def panes(self) -> int:
+        return self.length // self.step
+
+
+@dataclass(frozen=True)
+class ClosedWindows:
+    """Closed windows of one indicator at one area level, for one window start (columnar).
+
+    `value` is NaN with `count` 0 where an area that used to report has been silent for the
+    indicator's `silence_after` windows: the no-signal value."""
+
+    indicator: str
+    level: str
+    start: int  # epoch seconds
+    end: int
+    area: np.ndarray  # int64 area index at `level`
+    value: np.ndarray  # float64
+    count: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return int(self.area.size)
+
+
+@dataclass
+class _Pane:
+    count: np.ndarray
+    sum: np.ndarray | None = None
+    min: np.ndarray | None = None
+    max: np.ndarray | None = None
+    raw_area: list[np.ndarray] = field(default_factory=list)
+    raw_value: list[np.ndarray] = field(default_factory=list)
+
+
+class IndicatorWindows:
+    """Window state of one indicator over all its areas (one shard of them, under Bytewax).
+
+    `levels` lists the area levels to emit, finest first; `area` indices given to `add` are at
+    the finest one, and `parents[level]` maps a finest-level index to its index at `level`."""
+
+    def __init__(
+        self,
+        indicator: str,
+        aggregate: str,
+        spec: WindowSpec,
+        levels: Sequence[str],
+        n_areas: Mapping[str, int],
+        parents: Mapping[str, np.ndarray] | None = None,
+        silence_after: int | None = None,
+    ) -> None:
+        if aggregate not in NEEDS:
+            raise ValueError(f"unknown aggregate {aggregate!r}")
+        self.indicator = indicator
+        self.aggregate = aggregate
+        self.spec = spec
+        self.levels = list(levels)
+        self.finest = self.levels[0]
+        self.n_areas = dict(n_areas)
+        self.parents = dict(parents or {})
+        for lvl in self.levels[1:]:
+            if lvl not in self.parents:
+                raise ValueError(f"no mapping from {self.finest} to {lvl}")
+        self.silence_after = silence_after
+        self.needs = NEEDS[aggregate]
+        self.step_ms = spec.step * 1000
+        self.origin_ms = spec.origin * 1000
+        self.panes: dict[int, _Pane] = {}
+        self.first_open: int | None = None  # the earliest window (by start pane) not closed
+        self.closed_any = False
+        # no-signal bookkeeping per level: has reported before, windows silent since
+        self.seen = {lvl: np.zeros(self.n_areas[lvl], dtype=bool) for lvl in self.levels}
+        self.silent = {lvl: np.zeros(self.n_areas[lvl], dtype=np.int32) for lvl in self.levels}
+
+    # -- ingest ---------------------------------------------------------------------------
+    def _new_pane(self) -> _Pane:
+        n = self.n_areas[self.finest]
+        pane = _Pane(count=np.zeros(n))
+        if "sum" in self.needs:
+            pane.sum = np.zeros(n)
+        if "min" in self.needs:
+            pane.min = np.full(n, np.inf)
+        if "max" in self.needs:
+            pane.max = np.full(n, -np.inf)
+        return pane
+
+    def add(self, area: np.ndarray, ts_ms: np.ndarray, values: np.ndarray | None) -> np.ndarray:
+        """Add events; returns the boolean mask of those that came too late to count."""
+        n = area.size
+        late = np.zeros(n, dtype=bool)
+        if n == 0:
+            return late
+        pane_of = (ts_ms - self.origin_ms) // self.step_ms
+        k = self.spec.panes
+        if self.first_open is None:
+            self.first_open = int(pane_of.min()) - k + 1
+        elif not self.closed_any:
+            self.first_open = min(self.first_open, int(pane_of.min()) - k + 1)
+        if self.closed_any:
+            # a pane is gone once every window containing it has closed
+            late = pane_of < self.first_open
+        keep = ~late
+        if not keep.all():
+            area, pane_of = area[keep], pane_of[keep]
+            values = None if values is None else values[keep]
+        if area.size == 0:
+            return late
+        lo, hi = int(pane_of.min()), int(pane_of.max())
+        if lo == hi:
+            self._accumulate(lo, area, values)
+        else:
+            wanted = range(lo, hi + 1) if hi - lo <= 64 else np.unique(pane_of).tolist()
+            for p in wanted:
+                sel = pane_of == p
+                if sel.any():
+                    self._accumulate(int(p), area[sel], None if values is None else values[sel])
+        return late
+
+    def _accumulate(self, p: int, area: np.ndarray, values: np.ndarray | None) -> None:
+        pane = self.panes.get(p)
+        if pane is None:
+            pane = self.panes[p] = self._new_pane()
+        np.add.at(pane.count, area, 1.0)
+        if values is None:
+            return
+        if pane.sum is not None:
+            np.add.at(pane.sum, area, values)
+        if pane.min is not None:
+            np.minimum.at(pane.min, area, values)
+        if pane.max is not None:
+            np.maximum.at(pane.max, area, values)
+        if "raw" in self.needs:
+            pane.raw_area.append(area.astype(np.int64, copy=False))
+            pane.raw_value.append(values.astype(np.float64, copy=False))
+
+    # -- closing ---------------------------------------------------------------------------
+    def close_until(self, watermark_ms: int) -> list[ClosedWindows]:
+        """Close every window whose end plus lateness the watermark has passed."""
+        out: list[ClosedWindows] = []
+        if self.first_open is None or watermark_ms == NO_TIME:
+            return out
+        k = self.spec.panes
+        span_ms = (self.spec.length + self.spec.lateness) * 1000
+        final = watermark_ms == END_OF_TIME
+        while True:
+            q = self.first_open
+            if not final and q * self.step_ms + self.origin_ms + span_ms > watermark_ms:
+                break
+            if final and not self.panes:
+                break
+            member = [self.panes[p] for p in range(q, q + k) if p in self.panes]
+            silence = self._tracking_silence()
+            if member or silence:
+                out.extend(self._emit(q, member))
+            self.panes.pop(q, None)
+            self.first_open = q + 1
+            self.closed_any = True
+            if not member and not silence:
+                # no data and nothing silent to report: skip the empty windows
+                # (never past a window the watermark cannot close yet: it may still get data)
+                nxt = min(self.panes, default=None)
+                target = None if nxt is None else nxt - k + 1
+                if not final:
+                    limit = self._first_window_not_closable(watermark_ms)
+                    target = limit if target is None else min(target, limit)
+                if target is not None:
+                    self.first_open = max(self.first_open, target)
+        return out
+
+    def _tracking_silence(self) -> bool:
+        return self.silence_after is not None and any(s.any() for s in self.seen.values())
+
+    def _first_window_not_closable(self, watermark_ms: int) -> int:
+        span = self.spec.length * 1000 + self.spec.lateness * 1000
+        return int((watermark_ms - span - self.origin_ms) // self.step_ms) + 1
+
+    def _emit(self, q: int, member: list[_Pane]) -> list[ClosedWindows]:
+        n = self.n_areas[self.finest]
+        count = np.zeros(n)
+        total = np.zeros(n) if "sum" in self.needs else None
+        low = np.full(n, np.inf) if "min" in self.needs else None
+        high = np.full(n, -np.inf) if "max" in self.needs else None
+        raw_a: list[np.ndarray] = []
+        raw_v: list[np.ndarray] = []
+        for pane in member:
+            count += pane.count
+            if total is not None and pane.sum is not None:
+                total += pane.sum
+            if low is not None and pane.min is not None:
+                np.minimum(low, pane.min, out=low)
+            if high is not None and pane.max is not None:
+                np.maximum(high, pane.max, out=high)
+            raw_a.extend(pane.raw_area)
+            raw_v.extend(pane.raw_value)
+        start = (q * self.step_ms + self.origin_ms) // 1000
+        end = start + self.spec.length
+        ra = np.concatenate(raw_a) if raw_a else np.zeros(0, dtype=np.int64)
+        rv = np.concatenate(raw_v) if raw_v else np.zeros(0)
+        results = []
+        c: np.ndarray
+        s: np.ndarray | None
+        for lvl in self.levels:
+            if lvl == self.finest:
+                c, s, lo, hi, ga = count, total, low, high, ra
+            else:
+                parent = self.parents[lvl]
+                m = self.n_areas[lvl]
+                idx = np.flatnonzero(count)
+                pidx = parent[idx]
+                c = np.bincount(pidx, weights=count[idx], minlength=m)
+                s = None if total is None else np.bincount(pidx, total[idx], minlength=m)
+                lo = hi = None
+                if low is not None:
+                    lo = np.full(m, np.inf)
+                    np.minimum.at(lo, pidx, low[idx])
+                if high is not None:
+                    hi = np.full(m, -np.inf)
+                    np.maximum.at(hi, pidx, high[idx])
+                ga = parent[ra] if ra.size else ra
+            results.append(self._rows(lvl, start, end, c, s, lo, hi, ga, rv))
+        return [r for r in results if len(r)]
+
+    def _rows(
+        self,
+        lvl: str,
+        start: int,
+        end: int,
+        count: np.ndarray,
+        total: np.ndarray | None,
+        low: np.ndarray | None,
+        high: np.ndarray | None,
+        raw_area: np.ndarray,
+        raw_value: np.ndarray,
+    ) -> ClosedWindows:
+        agg = self.aggregate
+        areas = np.flatnonzero(count)
+        m = count.size
+        if agg == "count":
+            value = count[areas]
+        elif agg == "rate":
+            value = count[areas] / (self.spec.length / 60.0)
+        elif agg == "sum":
+            assert total is not None
+            value = total[areas]
+        elif agg == "mean":
+            assert total is not None
+            value = total[areas] / count[areas]
+        elif agg == "min":
+            assert low is not None
+            value = low[areas]
+        elif agg == "max":
+            assert high is not None
+            value = high[areas]
+        elif agg == "distinct":
+            value = group_distinct(raw_area, raw_value, m)[areas]
+        else:
+            value = group_quantile(raw_area, raw_value, QUANTILES[agg], m)[areas]
+        counts = count[areas].astype(np.int64)
+        if self.silence_after is not None:
+            seen, silent = self.seen[lvl], self.silent[lvl]
+            reporting = np.zeros(m, dtype=bool)
+            reporting[areas] = True
+            silent[reporting] = 0
+            quiet = seen & ~reporting
+            silent[quiet] += 1
+            seen |= reporting
+            gone = np.flatnonzero(quiet & (silent >= self.silence_after))
+            if gone.size:
+                areas = np.concatenate([areas, gone])
+                value = np.concatenate([value, np.full(gone.size, np.nan)])
+                counts = np.concatenate([counts, np.zeros(gone.size, dtype=np.int64)])
+        return ClosedWindows(self.indicator, lvl, int(start), int(end), areas, value, counts)
+
+    # -- recovery --------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, object]:
+        """Plain arrays and numbers (copied), cheap to pickle: Bytewax's recovery state."""
+        panes = {
+            p: {
+                "count": pane.count.copy(),
+                "sum": None if pane.sum is None else pane.sum.copy(),
+                "min": None if pane.min is None else pane.min.copy(),
+                "max": None if pane.max is None else pane.max.copy(),
+                "raw_area": list(pane.raw_area),
+                "raw_value": list(pane.raw_value),
+            }
+            for p, pane in self.panes.items()
+        }
+        return {
+            "panes": panes,
+            "first_open": self.first_open,
+            "closed_any": self.closed_any,
+            "seen": {k: v.copy() for k, v in self.seen.items()},
+            "silent": {k: v.copy() for k, v in self.silent.items()},
+        }
+
+    def restore(self, state: Mapping[str, object]) -> None:
+        panes = state["panes"]
+        assert isinstance(panes, dict)
+        self.panes = {int(p): _Pane(**d) for p, d in panes.items()}
+        first_open = state["first_open"]
+        self.first_open = None if first_open is None else int(first_open)  # type: ignore[call-overload]
+        self.closed_any = bool(state["closed_any"])
+        self.seen = dict(state["seen"])  # type: ignore[call-overload]
+        self.silent = dict(state["silent"])  # type: ignore[call-overload]

@@ -1,0 +1,115 @@
+"""Lateness, no-signal, rollups, recovery and the multi-partition watermark."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+
+from flows.windows import IndicatorWindows, PartitionProgress, WindowSpec
+from flows.windows.progress import END_OF_TIME, NO_TIME
+
+T0 = 1_770_000_000_000  # ms, a multiple of one hour
+
+
+def make(agg: str = "mean", **kw: object) -> IndicatorWindows:
+    spec = kw.pop("spec", WindowSpec(60, 60, 30))
+    return IndicatorWindows(
+        "ind", agg, spec, ["sensor", "district"], {"sensor": 4, "district": 2},
+        {"district": np.array([0, 0, 1, 1])}, **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def add(w: IndicatorWindows, area: list[int], ts_s: list[float], v: list[float]) -> np.ndarray:
+    return w.add(
+        np.array(area, dtype=np.int64),
+        T0 + (np.array(ts_s) * 1000).astype(np.int64),
+        np.array(v, dtype=float),
+    )
+
+
+def test_events_after_their_window_closed_are_late_and_not_counted() -> None:
+    w = make()
+    assert not add(w, [0, 1], [10, 20], [1.0, 3.0]).any()
+    closed = w.close_until(T0 + 95_000)  # window [0, 60) + 30 s lateness closes at 90 s
+    assert [(c.level, c.start - T0 // 1000, list(c.value)) for c in closed] == [
+        ("sensor", 0, [1.0, 3.0]),
+        ("district", 0, [2.0]),
+    ]
+    late = add(w, [0, 0], [59, 61], [100.0, 5.0])
+    assert list(late) == [True, False]
+    fine, _coarse = w.close_until(END_OF_TIME)
+    assert list(fine.value) == [5.0] and fine.start - T0 // 1000 == 60
+
+
+def test_district_rollup_is_computed_from_events_not_from_means() -> None:
+    w = make()
+    add(w, [0, 0, 0, 1], [1, 2, 3, 4], [1.0, 1.0, 1.0, 5.0])
+    fine, coarse = w.close_until(END_OF_TIME)
+    assert list(fine.value) == [1.0, 5.0]
+    assert list(coarse.value) == [2.0] and list(coarse.count) == [4]  # (1+1+1+5)/4
+
+
+def test_silent_sensor_yields_no_signal_values_after_n_windows() -> None:
+    w = make("count", silence_after=2, spec=WindowSpec(60, 60, 0))
+    add(w, [0, 1], [1, 1], [1.0, 1.0])
+    rows = []
+    for minute in range(1, 5):
+        add(w, [1], [minute * 60 + 1], [1.0])  # sensor 0 goes silent after minute 0
+        rows += [c for c in w.close_until(T0 + (minute * 60 + 1) * 1000) if c.level == "sensor"]
+    by_start = {
+        c.start - T0 // 1000: dict(zip(c.area.tolist(), c.value.tolist(), strict=True))
+        for c in rows
+    }
+    assert by_start[0] == {0: 1.0, 1: 1.0}
+    assert by_start[60] == {1: 1.0}  # one silent window: not yet
+    assert 0 in by_start[120] and np.isnan(by_start[120][0])  # two: no-signal
+    assert np.isnan(by_start[180][0])
+
+
+def test_snapshot_restore_gives_the_same_windows_as_an_uninterrupted_run() -> None:
+    rng = np.random.default_rng(3)
+    n = 2000
+    area = rng.integers(0, 4, n)
+    ts = np.sort(rng.integers(0, 3600, n)).astype(float)
+    val = rng.normal(size=n)
+    spec = WindowSpec(600, 300, 60)
+
+    def run(split: int | None) -> list[tuple[str, int, list[float]]]:
+        w = make("p95", spec=spec)
+        out = []
+        for i in range(0, n, 100):
+            if split is not None and i == split:
+                state = pickle.loads(pickle.dumps(w.snapshot()))
+                w = make("p95", spec=spec)
+                w.restore(state)
+            add(w, area[i : i + 100].tolist(), ts[i : i + 100].tolist(), val[i : i + 100].tolist())
+            out += w.close_until(T0 + int(ts[min(i + 99, n - 1)] * 1000))
+        out += w.close_until(END_OF_TIME)
+        return [(c.level, c.start, c.value.round(12).tolist()) for c in out]
+
+    assert run(None) == run(1000)
+
+
+def test_watermark_is_the_slowest_partition() -> None:
+    p = PartitionProgress(2)
+    p.update("a", 500)
+    assert p.watermark == NO_TIME  # b has not reported: hold everything
+    p.update("b", 100)
+    assert p.watermark == 100
+    p.update("b", 900)
+    assert p.watermark == 500
+    p.update("a", None, finished=True)
+    assert p.watermark == 900
+    p.update("b", None, finished=True)
+    assert p.watermark == END_OF_TIME
+    assert PartitionProgress.restore(p.snapshot()) == p
+
+
+def test_quiet_gap_does_not_skip_windows_that_may_still_fill() -> None:
+    w = make("count", spec=WindowSpec(60, 60, 120))
+    add(w, [0], [0], [1.0])
+    add(w, [0], [183], [1.0])
+    add(w, [0], [243], [1.0])
+    w.close_until(T0 + 243_000)
+    assert not add(w, [0], [149], [1.0]).any()  # its window [120, 180) closes at 300 s
