@@ -41,13 +41,22 @@ class ThresholdDetector(_DetectorBase):
 
 
 class SeasonalDetector(_DetectorBase):
-    """Robust hour-of-day x weekday profile (median and MAD per slot)."""
+    """Robust time-of-day (x weekday) profile: a level per slot, learnt from winsorised values
+    so outliers cannot drag it, and the series' robust residual scale."""
 
     type: Literal["seasonal"]
     period: Literal["day", "week"] = "week"
     slot: Duration = Field(3600, description="width of one profile slot")
     min_history: int = Field(3, ge=1, description="samples per slot before it scores")
+    halflife: int = Field(8, ge=1, description="half-life of a slot's level, in its samples")
     direction: Literal["both", "above", "below"] = "both"
+
+    @model_validator(mode="after")
+    def _slot_divides_period(self) -> Self:
+        period = 86400 if self.period == "day" else 7 * 86400
+        if self.slot <= 0 or period % self.slot:
+            raise ValueError(f"`slot` must divide the {self.period} (e.g. 15m, 30m, 1h, 3h)")
+        return self
 
 
 class EwmaDetector(_DetectorBase):
@@ -78,6 +87,7 @@ class CusumDetector(_DetectorBase):
     k: float = Field(0.5, gt=0, description="allowance (slack) in standard deviations")
     h: float = Field(5.0, gt=0, description="decision interval in standard deviations")
     warmup: int = Field(24, ge=2)
+    halflife: int = Field(96, ge=2, description="half-life of the in-control baseline, windows")
     direction: Literal["both", "above", "below"] = "both"
 
 
@@ -88,6 +98,22 @@ class RateOfChangeDetector(_DetectorBase):
     max_change: float | None = Field(None, gt=0, description="absolute change that scores 1")
     warmup: int = Field(12, ge=2)
     direction: Literal["both", "above", "below"] = "both"
+
+
+class VolatilityDetector(_DetectorBase):
+    """Variance change: recent spread of window-to-window changes against the long-run one."""
+
+    type: Literal["volatility"]
+    short: int = Field(8, ge=1, description="half-life of the recent spread, in windows")
+    long: int = Field(512, ge=2, description="half-life of the long-run spread, in windows")
+    warmup: int = Field(50, ge=2)
+    direction: Literal["both", "above", "below"] = "both"
+
+    @model_validator(mode="after")
+    def _short_below_long(self) -> Self:
+        if self.short >= self.long:
+            raise ValueError(f"`short` ({self.short}) must be below `long` ({self.long})")
+        return self
 
 
 class NoSignalDetector(_DetectorBase):
@@ -111,6 +137,20 @@ class EnsembleDetector(_DetectorBase):
     type: Literal["ensemble"]
     members: list[DetectorConfig] = Field(min_length=1)
     combine: Literal["max", "mean"] = "max"
+    likelihood: int | None = Field(
+        None,
+        ge=2,
+        description="re-calibrate the combined surprise against its own history with this "
+        "half-life (windows): the tail probability of today's surprise among past ones",
+    )
+    smoothing: int = Field(1, ge=1, description="half-life (windows) of the surprise average")
+    refractory: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="per-window decay of the alert envelope: a score passes only when it "
+        "beats the decayed previous peak (0 = off), so one event alerts once",
+    )
 
 
 DetectorConfig = Annotated[
@@ -120,14 +160,15 @@ DetectorConfig = Annotated[
     | SpotDetector
     | CusumDetector
     | RateOfChangeDetector
+    | VolatilityDetector
     | NoSignalDetector
     | StuckDetector
     | EnsembleDetector,
     Field(discriminator="type"),
 ]
 DETECTOR_TYPES: tuple[str, ...] = (
-    "threshold", "seasonal", "ewma", "spot", "cusum", "rate_of_change", "no_signal", "stuck",
-    "ensemble",
+    "threshold", "seasonal", "ewma", "spot", "cusum", "rate_of_change", "volatility",
+    "no_signal", "stuck", "ensemble",
 )  # fmt: skip
 
 EnsembleDetector.model_rebuild()

@@ -297,6 +297,7 @@ class _FileChecker:
                     "a filter has exactly one condition (equals, in, not_in or range); "
                     f"this one has {len(conds) or 'none'}",
                 )
+        self._sensor_rows(ind, base)
         self._value(ind, (*base, "value"))
         self._detection(ind.detection, (*base, "detection"))
         disp = ind.dispatched()
@@ -315,6 +316,29 @@ class _FileChecker:
                         (*dpath, "deadlines", lvl, "handle"),
                         "the handling deadline is shorter than the accepting one",
                     )
+
+    def _sensor_rows(self, ind: Indicator, base: PathKey) -> None:
+        """Sensor readings travel one field per row, so an indicator reads one field: its
+        value field, or for a count the field its filters test."""
+        kind = registry.kinds().get(ind.source.kind)
+        if kind is None or kind.channel:
+            return
+        row_field = ind.value.field
+        if row_field is None:
+            if not ind.source.filter:
+                self.error(
+                    (*base, "value"),
+                    "say which readings to count: set `field`, or a `filter` on one field",
+                )
+                return
+            row_field = ind.source.filter[0].field
+        for j, flt in enumerate(ind.source.filter):
+            if flt.field != row_field:
+                self.error(
+                    (*base, "source", "filter", j, "field"),
+                    f'a sensor filter must test the indicator\'s own field "{row_field}" '
+                    f'(not "{flt.field}"): readings of other fields arrive as separate rows',
+                )
 
     def _value(self, ind: Indicator, vpath: PathKey) -> None:
         v = ind.value
