@@ -1,0 +1,94 @@
+"""Per-series state as named numpy arrays that grow together.
+
+Snapshots are plain dicts of arrays (cheap to take at every Bytewax epoch, and to restore);
+an ensemble nests its members' states under a prefix so the whole tree is one flat dict."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIZE_KEY = "n_series"
+
+
+class SeriesState:
+    """Arrays whose first axis is the series index.  New series get each array's fill value."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+        self._fills: dict[str, float] = {}
+        self._children: dict[str, SeriesState] = {}
+        self.n_series = 0
+
+    def add(
+        self, name: str, fill: float, shape: tuple[int, ...] = (), dtype: type = np.float64
+    ) -> np.ndarray:
+        """Declare an array (per series, with extra trailing axes `shape`) and return it."""
+        if "." in name or name == SIZE_KEY:
+            raise ValueError(f"state name {name!r} is reserved")
+        self._fills[name] = fill
+        self._arrays[name] = np.full((self.n_series, *shape), fill, dtype=dtype)
+        return self._arrays[name]
+
+    def child(self, prefix: str, state: SeriesState) -> None:
+        """Nest another detector's state (an ensemble member) under `prefix`."""
+        self._children[prefix] = state
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._arrays[name]
+
+    def grow(self, n_series: int) -> None:
+        for c in self._children.values():
+            c.grow(n_series)
+        if n_series <= self.n_series:
+            return
+        capacity = max(n_series, 2 * self.n_series)
+        for name, arr in self._arrays.items():
+            new = np.full((capacity, *arr.shape[1:]), self._fills[name], dtype=arr.dtype)
+            new[: self.n_series] = arr[: self.n_series]
+            self._arrays[name] = new
+        self.n_series = n_series
+        self._capacity = capacity
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {SIZE_KEY: np.array(self.n_series, dtype=np.int64)}
+        for name, arr in self._arrays.items():
+            out[name] = arr[: self.n_series].copy()
+        for prefix, c in self._children.items():
+            for name, arr in c.snapshot().items():
+                out[f"{prefix}.{name}"] = arr
+        return out
+
+    def snapshot_keys(self) -> set[str]:
+        """Every key a snapshot of this state holds."""
+        out = {SIZE_KEY, *self._arrays}
+        for prefix, c in self._children.items():
+            out |= {f"{prefix}.{k}" for k in c.snapshot_keys()}
+        return out
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        if SIZE_KEY not in state:
+            raise ValueError(f"not a detector snapshot: no {SIZE_KEY!r} entry")
+        unknown = set(state) - self.snapshot_keys()
+        if unknown:
+            raise ValueError(
+                f"snapshot holds state this detector does not have ({', '.join(sorted(unknown))})"
+                ": was it taken by a detector of another configuration?"
+            )
+        n = int(state[SIZE_KEY])
+        for name, arr in self._arrays.items():
+            if name not in state:
+                raise ValueError(
+                    f"snapshot lacks state {name!r}: was it taken by another detector?"
+                )
+            got = np.asarray(state[name])
+            if got.shape != (n, *arr.shape[1:]):
+                raise ValueError(
+                    f"snapshot state {name!r} has shape {got.shape}, expected {(n, *arr.shape[1:])}"
+                )
+        for prefix, c in self._children.items():
+            c.restore(
+                {k[len(prefix) + 1 :]: v for k, v in state.items() if k.startswith(prefix + ".")}
+            )
+        for name, arr in self._arrays.items():
+            self._arrays[name] = np.array(state[name], dtype=arr.dtype, copy=True)
+        self.n_series = n
