@@ -1,0 +1,392 @@
+"""Citizen channels: 12345 hotline work orders, photo reports, venue checkpoint checks.
+
+These arrive at a few records per second, not millions, so each line is parsed on its own
+(the standard `json` / `csv` modules) and checked field by field, which gives every bad
+record its exact reason.  Personal data is masked before anything is kept: names dropped,
+phone and ID numbers replaced in every string, the description included; a checkpoint keeps
+no identity at all (only venue, time and result).  The output is one ChannelBatch of columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from flows.decode.batches import ChannelBatch
+from flows.decode.chunks import RawChunk
+from flows.decode.clock import StreamClock
+from flows.decode.dedupe import SeenIds
+from flows.decode.frames import split_lines
+from flows.decode.reasons import DeadLetter, DeadLetters, Reason
+from flows.decode.timestamps import BAD, NO_TIMEZONE, parse_iso_ms
+from flows.privacy import (
+    blank_names,
+    mask_raw_csv,
+    mask_raw_json,
+    mask_record,
+    mask_text,
+    names_in_record,
+)
+from indicators.language import registry as lang_registry
+
+Locate = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (lat, long) -> community, -1 none
+LocateVenue = Callable[[list[str]], np.ndarray]  # venue ids -> community, -1 unknown
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """Where a channel's record keeps its id, time, category, flag, text and other columns."""
+
+    name: str
+    id_keys: tuple[str, ...]
+    ts_keys: tuple[str, ...]
+    category_keys: tuple[str, ...] = ()
+    flag_key: str | None = None  # a 0/1 value (has_photo)
+    text_key: str | None = "description"
+    extra_keys: tuple[str, ...] = ()
+    has_position: bool = True
+
+
+CHANNELS: dict[str, ChannelSpec] = {
+    "hotline": ChannelSpec(
+        "hotline",
+        ("service_request_id",),
+        ("requested_datetime", "ts"),
+        ("service_code", "category"),
+        None,
+        "description",
+        ("channel", "address", "status"),
+    ),
+    "photo_report": ChannelSpec(
+        "photo_report",
+        ("report_id",),
+        ("ts", "requested_datetime"),
+        ("category", "service_code"),
+        "has_photo",
+        "description",
+        ("address",),
+    ),
+    "checkpoint": ChannelSpec(
+        "checkpoint",
+        ("checkpoint_id",),
+        ("ts",),
+        (),
+        "abnormal",
+        None,
+        ("venue", "result"),
+        has_position=False,
+    ),
+}
+CHECK_RESULTS = {"normal": 0.0, "abnormal": 1.0}
+
+
+class _RejectedError(Exception):
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
+    for key in keys:
+        value = record.get(key)
+        if value is not None and value != "":
+            return key, value
+    return None, None
+
+
+def _number(record: Mapping[str, Any], key: str, text_numbers: bool) -> float | None:
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _RejectedError(Reason.WRONG_TYPE, f"{key!r} should be a number")
+    if isinstance(value, str):
+        if not text_numbers:
+            raise _RejectedError(Reason.WRONG_TYPE, f"{key!r} should be a number, not text")
+        try:
+            value = float(value)
+        except ValueError:
+            raise _RejectedError(Reason.WRONG_TYPE, f"{key!r} should be a number") from None
+    number = float(value)
+    if not math.isfinite(number):
+        raise _RejectedError(Reason.NOT_FINITE, f"{key!r} is not a finite number")
+    return number
+
+
+@dataclass
+class _Row:
+    record_id: str
+    ts_text: str
+    category: int
+    lat: float
+    long: float
+    value: float
+    text: str
+    extra: dict[str, str]
+    line: int
+
+
+@dataclass
+class ChannelDecoder:
+    """Decodes chunks of one citizen channel, keeping stream time and the seen ids."""
+
+    channel: str
+    locate: Locate | None = None
+    locate_venue: LocateVenue | None = None
+    clock: StreamClock = field(default_factory=StreamClock)
+    seen: SeenIds | None = field(default_factory=SeenIds)
+
+    def __post_init__(self) -> None:
+        if self.channel not in CHANNELS:
+            raise ValueError(
+                f"unknown channel {self.channel!r}"
+                f"{lang_registry.did_you_mean(self.channel, list(CHANNELS))}; "
+                f"one of {', '.join(CHANNELS)}"
+            )
+        self.spec = CHANNELS[self.channel]
+        self.categories: tuple[str, ...] = (
+            tuple(lang_registry.hotline_categories()) if self.spec.category_keys else ()
+        )
+        self._category_index = {c: i for i, c in enumerate(self.categories)}
+
+    def _records(self, chunk: RawChunk) -> list[tuple[int, str, dict[str, Any] | None, str]]:
+        """(line index, raw text, record or None, why not) per non-blank line."""
+        out: list[tuple[int, str, dict[str, Any] | None, str]] = []
+        header = None
+        if chunk.fmt == "csv":
+            assert chunk.header is not None
+            header = next(csv.reader([chunk.header.decode("utf-8", "replace")]))
+            header = [h.strip() for h in header]
+        for i, raw_bytes in enumerate(split_lines(chunk.data)):
+            raw = raw_bytes.decode("utf-8", "replace").rstrip("\r")
+            if not raw.strip():
+                continue
+            if header is not None:
+                try:
+                    cells = next(csv.reader(io.StringIO(raw)))
+                except csv.Error as err:
+                    out.append((i, raw, None, f"unreadable CSV row: {err}"))
+                    continue
+                if len(cells) != len(header):
+                    out.append((i, raw, None, f"{len(cells)} cells, the header has {len(header)}"))
+                    continue
+                out.append((i, raw, {h: c for h, c in zip(header, cells, strict=True)}, ""))
+                continue
+            try:
+                record = json.loads(raw)
+            except (ValueError, RecursionError) as err:
+                out.append((i, raw, None, f"invalid JSON: {err}"))
+                continue
+            if not isinstance(record, dict):
+                out.append((i, raw, None, f"a JSON {type(record).__name__}, not an object"))
+                continue
+            out.append((i, raw, record, ""))
+        return out
+
+    def _row(self, record: dict[str, Any], line: int, text_numbers: bool) -> _Row:
+        spec = self.spec
+        for key, value in record.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _RejectedError(Reason.NOT_FINITE, f"{key!r} is not a finite number")
+        masked = mask_record(record)
+        _id_key, record_id = _first(masked, spec.id_keys)
+        if record_id is None:
+            raise _RejectedError(Reason.MISSING_FIELD, f"missing {' or '.join(spec.id_keys)}")
+        ts_key, ts_text = _first(masked, spec.ts_keys)
+        if ts_text is None:
+            raise _RejectedError(Reason.MISSING_FIELD, f"missing {' or '.join(spec.ts_keys)}")
+        if not isinstance(ts_text, str):
+            raise _RejectedError(Reason.WRONG_TYPE, f"{ts_key!r} should be an ISO 8601 string")
+        category = -1
+        if spec.category_keys:
+            cat_key, cat = _first(masked, spec.category_keys)
+            if cat is None:
+                raise _RejectedError(
+                    Reason.MISSING_FIELD, f"missing {' or '.join(spec.category_keys)}"
+                )
+            if not isinstance(cat, str):
+                raise _RejectedError(Reason.WRONG_TYPE, f"{cat_key!r} should be a category code")
+            if cat not in self._category_index:
+                raise _RejectedError(
+                    Reason.UNKNOWN_CATEGORY,
+                    f"{cat_key} {cat!r} is not a known "
+                    f"category{lang_registry.did_you_mean(cat, self.categories)}",
+                )
+            category = self._category_index[cat]
+        lat = long = math.nan
+        if spec.has_position:
+            la = _number(masked, "lat", text_numbers)
+            lo = _number(masked, "long", text_numbers)
+            if lo is None:
+                lo = _number(masked, "lon", text_numbers)
+            if (la is None) != (lo is None):
+                raise _RejectedError(Reason.MISSING_FIELD, "lat and long go together")
+            if la is not None and lo is not None:
+                if not (-90 <= la <= 90 and -180 <= lo <= 180):
+                    raise _RejectedError(
+                        Reason.BAD_VALUE, f"position ({la}, {lo}) is off the globe"
+                    )
+                lat, long = la, lo
+        value = math.nan
+        if spec.name == "checkpoint":
+            result = masked.get("result")
+            flag = _number(masked, "abnormal", text_numbers)
+            if result is None and flag is None:
+                raise _RejectedError(Reason.MISSING_FIELD, "missing result")
+            if result is not None:
+                if result not in CHECK_RESULTS:
+                    raise _RejectedError(
+                        Reason.BAD_VALUE,
+                        f"result {result!r} is not one of {', '.join(CHECK_RESULTS)}",
+                    )
+                value = CHECK_RESULTS[result]
+            elif flag not in (0.0, 1.0):
+                raise _RejectedError(Reason.BAD_VALUE, "abnormal should be 0 or 1")
+            else:
+                value = float(flag)
+            if not masked.get("venue"):
+                raise _RejectedError(Reason.MISSING_FIELD, "missing venue")
+        elif spec.flag_key is not None:
+            flag = _number(masked, spec.flag_key, text_numbers)
+            if flag is not None:
+                if flag not in (0.0, 1.0):
+                    raise _RejectedError(Reason.BAD_VALUE, f"{spec.flag_key} should be 0 or 1")
+                value = flag
+        text = ""
+        if spec.text_key is not None:
+            raw_text = masked.get(spec.text_key)
+            text = "" if raw_text is None else str(raw_text)
+        extra = {k: "" if masked.get(k) is None else str(masked.get(k)) for k in spec.extra_keys}
+        return _Row(str(record_id), ts_text, category, lat, long, value, text, extra, line)
+
+    def decode(self, chunk: RawChunk) -> tuple[ChannelBatch, DeadLetters]:
+        letters = DeadLetters()
+        header = None
+        if chunk.fmt == "csv" and chunk.header is not None:
+            header = [
+                h.strip() for h in next(csv.reader([chunk.header.decode("utf-8", "replace")]))
+            ]
+
+        def mask_raw(raw: str) -> str:
+            if header is not None:
+                return mask_raw_csv(raw, header, redact_broken=True)
+            return mask_raw_json(raw, redact_broken=True)
+
+        def dead(
+            line: int, raw: str, reason: Reason, detail: str, record: Mapping[str, Any] | None
+        ) -> None:
+            names = _names(record)
+            letters.add(
+                DeadLetter(
+                    mask_raw(raw),
+                    reason,
+                    blank_names(mask_text(detail), names),
+                    chunk.source,
+                    chunk.position(line),
+                )
+            )
+
+        rows: list[_Row] = []
+        raws: list[tuple[str, dict[str, Any]]] = []
+        for line, raw, record, why in self._records(chunk):
+            if record is None:
+                dead(line, raw, Reason.BAD_JSON, why, None)
+                continue
+            try:
+                rows.append(self._row(record, line, text_numbers=header is not None))
+                raws.append((raw, record))
+            except _RejectedError as rej:
+                dead(line, raw, rej.reason, rej.detail, record)
+        ts, status = parse_iso_ms([r.ts_text for r in rows])
+        ok = np.ones(len(rows), dtype=bool)
+        for i in np.flatnonzero(status != 0).tolist():
+            ok[i] = False
+            reason = {NO_TIMEZONE: Reason.NO_TIMEZONE, BAD: Reason.BAD_TIMESTAMP}.get(
+                int(status[i]), Reason.BAD_TIMESTAMP
+            )
+            stamp = rows[i].ts_text
+            detail = (
+                f"timestamp {stamp!r} has no time zone (add Z or +08:00)"
+                if reason is Reason.NO_TIMEZONE
+                else f"timestamp {stamp!r} is not ISO 8601"
+            )
+            dead(rows[i].line, raws[i][0], reason, detail, raws[i][1])
+        far = self.clock.judge(ts, usable=ok)
+        for i in np.flatnonzero(far).tolist():
+            ok[i] = False
+            dead(
+                rows[i].line,
+                raws[i][0],
+                Reason.TOO_FAR_IN_TIME,
+                f"timestamp {rows[i].ts_text!r} is too far from the stream's time",
+                raws[i][1],
+            )
+        keep = np.flatnonzero(ok)
+        if self.seen is not None and len(keep):
+            fresh = self.seen.first_seen(
+                [rows[i].record_id for i in keep.tolist()], self.clock.now_ms or 0
+            )
+            letters.count(Reason.DUPLICATE, int(len(fresh) - np.count_nonzero(fresh)))
+            keep = keep[fresh]
+        letters.letters.sort(key=lambda letter: letter.position)
+        kept = [rows[i] for i in keep.tolist()]
+        lat = np.array([r.lat for r in kept], dtype=np.float64)
+        long = np.array([r.long for r in kept], dtype=np.float64)
+        community = np.full(len(kept), -1, dtype=np.int64)
+        if self.locate is not None and len(kept):
+            placed = ~np.isnan(lat)
+            if placed.any():
+                community[placed] = np.asarray(self.locate(lat[placed], long[placed]))
+        if self.locate_venue is not None and not self.spec.has_position and len(kept):
+            community = np.asarray(
+                self.locate_venue([r.extra.get("venue", "") for r in kept]), dtype=np.int64
+            )
+        batch = ChannelBatch(
+            channel=self.channel,
+            record_id=[r.record_id for r in kept],
+            ts=ts[keep].astype(np.int64),
+            category=np.array([r.category for r in kept], dtype=np.int64),
+            categories=self.categories,
+            lat=lat,
+            long=long,
+            community=community,
+            value=np.array([r.value for r in kept], dtype=np.float64),
+            text=[r.text for r in kept],
+            extra={k: [r.extra[k] for r in kept] for k in self.spec.extra_keys},
+        )
+        return batch, letters
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "now_ms": self.clock.now_ms,
+            "seen": self.seen.snapshot() if self.seen is not None else None,
+        }
+
+    def restore(self, state: dict[str, object]) -> None:
+        now = state.get("now_ms")
+        self.clock.now_ms = int(now) if isinstance(now, int) else None
+        seen = state.get("seen")
+        if self.seen is not None and isinstance(seen, dict):
+            self.seen.restore(seen)
+
+
+def _names(record: Mapping[str, Any] | None) -> list[str]:
+    return names_in_record(record) if record is not None else []
+
+
+def decode_channel_chunk(
+    chunk: RawChunk,
+    channel: str,
+    locate: Locate | None = None,
+    decoder: ChannelDecoder | None = None,
+) -> tuple[ChannelBatch, DeadLetters]:
+    """Decode one chunk of a citizen channel (a fresh decoder unless one is given)."""
+    return (decoder or ChannelDecoder(channel, locate)).decode(chunk)

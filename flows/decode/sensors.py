@@ -1,0 +1,397 @@
+"""Sensor readings: raw chunk -> SensorBatch (long format) + dead letters.
+
+Both wire shapes are accepted, even mixed in one chunk: FIWARE-style records carrying their
+fields by name (`{"sensor_id", "ts", "pm25": 41.0, "no2": 33.5}`) and flat ones
+(`{"sensor_id", "ts", "metric": "pm25", "value": 41.0}`).  Every check is one numpy
+operation over the chunk; a record fails whole, with the first reason in this order:
+missing sensor_id or ts, zone-less or unparsable timestamp, unknown sensor, a field its kind
+does not have (or a key nobody knows: a typo like `pm2_5` must not pass unnoticed), a value
+of the wrong type, a non-finite value, no measurement at all, too far in time.  FIWARE's
+`type` / `id`, JSON-LD `@context` and name fields are ignored (see IGNORED_KEYS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from flows.decode import timestamps
+from flows.decode.arrowstrings import fixed_width_bytes, to_str_array
+from flows.decode.batches import SensorBatch
+from flows.decode.chunks import RawChunk
+from flows.decode.clock import StreamClock
+from flows.decode.dedupe import SensorLastSeen
+from flows.decode.fields import (
+    METRIC,
+    SENSOR_ID,
+    TIMESTAMP,
+    VALUE,
+    KindFields,
+    boolean_fields,
+    sensor_fields,
+    text_fields,
+)
+from flows.decode.frames import (
+    LEAF_LINES,
+    Frame,
+    KeyVocabulary,
+    read_csv,
+    read_ndjson,
+    split_lines,
+)
+from flows.decode.reasons import DeadLetter, DeadLetters, Reason
+from flows.privacy import (
+    NAME_FIELDS,
+    blank_names,
+    mask_raw_csv,
+    mask_raw_json,
+    mask_text,
+    names_in_raw,
+)
+
+
+class SensorLookup(Protocol):
+    """What decoding needs of a sensor registry (flows.city.registry.SensorRegistry fits)."""
+
+    @property
+    def kinds(self) -> tuple[str, ...]: ...
+
+    @property
+    def kind(self) -> np.ndarray: ...  # kind index (into kinds) of each registry row
+
+    def lookup(self, ids: np.ndarray) -> np.ndarray: ...  # row per id, -1 unknown
+
+
+# Keys a reading may carry that mean nothing here (FIWARE's entity type and id, JSON-LD
+# context) and names, which are dropped; any other unknown key rejects the record.
+IGNORED_KEYS: frozenset[str] = frozenset({"type", "id", "@context"}) | NAME_FIELDS
+
+_TRUE = {"true", "1", "1.0"}
+_FALSE = {"false", "0", "0.0"}
+
+# reason codes, in order of precedence (the lowest non-zero code wins)
+_CODES: tuple[Reason, ...] = (
+    Reason.MISSING_FIELD,  # 1: sensor_id or ts
+    Reason.NO_TIMEZONE,
+    Reason.BAD_TIMESTAMP,
+    Reason.UNKNOWN_SENSOR,
+    Reason.UNKNOWN_FIELD,
+    Reason.WRONG_TYPE,
+    Reason.NOT_FINITE,
+    Reason.MISSING_FIELD,  # 8: no measurement at all
+    Reason.TOO_FAR_IN_TIME,
+)
+
+
+def _schema() -> dict[str, pl.DataType]:
+    schema: dict[str, pl.DataType] = {SENSOR_ID: pl.String(), TIMESTAMP: pl.String()}
+    booleans = boolean_fields()
+    for name in sensor_fields():
+        # booleans as text, so that 0/1 and true/false are both understood
+        schema[name] = pl.String() if name in booleans else pl.Float64()
+    for name in sorted(text_fields()):
+        schema[name] = pl.String()
+    schema[METRIC] = pl.String()
+    schema[VALUE] = pl.Float64()
+    return schema
+
+
+def _validity_and_values(col: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(present mask, float64 values with 0 where absent) of a Float64 column, no Python."""
+    arr = col.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    values = np.frombuffer(arr.buffers()[1], dtype=np.float64)[arr.offset : arr.offset + n]
+    if arr.null_count == 0:
+        return np.ones(n, dtype=bool), values
+    if arr.null_count == n:
+        return np.zeros(n, dtype=bool), values
+    bitmap = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+    present = np.unpackbits(bitmap, bitorder="little", count=arr.offset + n)[arr.offset :]
+    return present.astype(bool), values
+
+
+def _column(df: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Series:
+    """A column, or an all-null one when no record of the chunk had the key."""
+    if name in df.columns:
+        return df[name]
+    return pl.Series(name, [None] * df.height, dtype=dtype)
+
+
+@dataclass
+class DecodeStats:
+    records: int = 0
+    events: int = 0
+
+
+@dataclass
+class SensorDecoder:
+    """Decodes chunks of sensor readings, keeping the stream's time and the seen set.
+
+    One decoder per input partition (its clock and seen set follow that partition).
+    """
+
+    registry: SensorLookup
+    clock: StreamClock = field(default_factory=StreamClock)
+    seen: SensorLastSeen | None = field(default_factory=SensorLastSeen)
+    leaf_lines: int = LEAF_LINES
+    ignored_keys: frozenset[str] = IGNORED_KEYS
+    stats: DecodeStats = field(default_factory=DecodeStats)
+
+    def __post_init__(self) -> None:
+        self.fields = sensor_fields()
+        self.kind_fields = KindFields.for_kinds(self.registry.kinds)
+        self.schema = _schema()
+        self.vocabulary = KeyVocabulary(self.schema, [SENSOR_ID, TIMESTAMP])
+        self._metric_ids = {name: i for i, name in enumerate(self.fields)}
+        kinds = np.asarray(self.registry.kind, dtype=np.int64)
+        self._kind_of_row = kinds
+
+    # ------------------------------------------------------------------ parts
+    def _frame(self, chunk: RawChunk) -> tuple[Frame, list[str] | None]:
+        if chunk.fmt == "csv":
+            frame, header = read_csv(chunk, list(self.schema))
+            return self._cast_csv(frame), header
+        return read_ndjson(chunk, self.vocabulary, self.leaf_lines), None
+
+    def _cast_csv(self, frame: Frame) -> Frame:
+        """Text columns -> schema types; cells that do not convert are nulled and reported."""
+        df = frame.df
+        wrong = np.zeros(df.height, dtype=bool)
+        casts = []
+        for name, dtype in self.schema.items():
+            if dtype == pl.Float64 and name in df.columns:
+                casted = df[name].cast(pl.Float64, strict=False)
+                wrong |= (casted.is_null() & df[name].is_not_null()).to_numpy()
+                casts.append(casted.alias(name))
+        return Frame(df.with_columns(casts), frame.line, frame.rejected, wrong)
+
+    def _ids(self, col: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        """(registry row per record, present mask)."""
+        arr = col.to_arrow()
+        present = np.ones(len(arr), dtype=bool)
+        if arr.null_count:
+            present = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        ids = fixed_width_bytes(arr)
+        if ids is None:
+            ids = to_str_array(arr)
+        rows = np.asarray(self.registry.lookup(ids), dtype=np.int64)
+        return np.where(present, rows, -1), present
+
+    def _booleans(self, col: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(present, 0/1 values, wrong type) of a boolean field read as text."""
+        lowered = col.str.to_lowercase()
+        is_true = lowered.is_in(list(_TRUE)).fill_null(False).to_numpy()
+        is_false = lowered.is_in(list(_FALSE)).fill_null(False).to_numpy()
+        present = col.is_not_null().to_numpy()
+        return present, is_true.astype(np.float64), present & ~(is_true | is_false)
+
+    # ------------------------------------------------------------------ decode
+    def decode(self, chunk: RawChunk) -> tuple[SensorBatch, DeadLetters]:
+        frame, header = self._frame(chunk)
+        df = frame.df
+        n = df.height
+        letters = DeadLetters()
+        lines: list[bytes] | None = None
+
+        def raw_line(i: int) -> bytes:
+            nonlocal lines
+            if lines is None:
+                lines = split_lines(chunk.data)
+            return lines[i]
+
+        def dead(line_index: int, reason: Reason, detail: str) -> None:
+            raw = raw_line(line_index).decode("utf-8", "replace").rstrip("\r")
+            masked = mask_raw_csv(raw, header) if header is not None else mask_raw_json(raw)
+            detail = blank_names(mask_text(detail), names_in_raw(raw, header))
+            letters.add(
+                DeadLetter(masked, reason, detail, chunk.source, chunk.position(line_index))
+            )
+
+        for r in frame.rejected:
+            dead(r.line, r.reason, r.detail)
+        self.stats.records += n + len(frame.rejected)
+        if n == 0:
+            return SensorBatch.empty(len(self.fields)), letters
+
+        code = np.zeros(n, dtype=np.int8)
+
+        def flag(mask: np.ndarray, reason_code: int) -> None:
+            np.copyto(code, np.int8(reason_code), where=mask & (code == 0))
+
+        rows, id_present = self._ids(df[SENSOR_ID])
+        ts, ts_status = timestamps.parse_iso_ms(df[TIMESTAMP].to_arrow())
+        flag(~id_present | (ts_status == timestamps.MISSING), 1)
+        flag(ts_status == timestamps.NO_TIMEZONE, 2)
+        flag(ts_status == timestamps.BAD, 3)
+        flag(rows < 0, 4)
+        kind = np.where(rows >= 0, self._kind_of_row[np.maximum(rows, 0)], -1)
+
+        # FIWARE-style columns
+        present_cols: list[tuple[int, np.ndarray, np.ndarray]] = []
+        has_any = np.zeros(n, dtype=bool)
+        not_finite = np.zeros(n, dtype=bool)
+        wrong = np.zeros(n, dtype=bool) if frame.wrong_type is None else frame.wrong_type.copy()
+        unknown_field = np.zeros(n, dtype=bool)
+        booleans = boolean_fields()
+        allowed = self.kind_fields.allowed
+        for f, name in enumerate(self.fields):
+            if name not in df.columns:
+                continue
+            col = df[name]
+            if col.null_count() == n:
+                continue
+            if name in booleans:
+                present, values, bad = self._booleans(col)
+                wrong |= bad
+            else:
+                present, values = _validity_and_values(col)
+            has_any |= present
+            not_finite |= present & ~np.isfinite(values)
+            unknown_field |= present & ~allowed[kind, f]
+            present_cols.append((f, present, values))
+
+        for name in df.columns:
+            if name not in self.schema and name not in self.ignored_keys:
+                unknown_field |= df[name].is_not_null().to_numpy()
+
+        # flat records: metric + value
+        metric_col = _column(df, METRIC, pl.String())
+        flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if metric_col.null_count() < n:
+            metric_ids = (
+                metric_col.replace_strict(self._metric_ids, default=-1, return_dtype=pl.Int16)
+                .fill_null(-1)
+                .to_numpy()
+            )
+            has_metric = metric_col.is_not_null().to_numpy()
+            value_present, values = _validity_and_values(_column(df, VALUE, pl.Float64()))
+            unknown_field |= has_metric & (metric_ids < 0)
+            flag(has_metric & ~value_present, 1)  # a metric without its value
+            known = has_metric & (metric_ids >= 0)
+            unknown_field |= known & ~allowed[kind, np.maximum(metric_ids, 0)]
+            ok_value = known & value_present
+            not_finite |= ok_value & ~np.isfinite(values)
+            has_any |= ok_value
+            flat = (ok_value, metric_ids, values)
+        elif VALUE in df.columns and df[VALUE].null_count() < n:
+            flag(df[VALUE].is_not_null().to_numpy(), 1)  # a value without its metric
+
+        flag(unknown_field, 5)
+        flag(wrong, 6)
+        flag(not_finite, 7)
+        flag(~has_any, 8)
+        far = self.clock.judge(ts, usable=code == 0)
+        flag(far, 9)
+
+        good = code == 0
+        for i in np.flatnonzero(~good).tolist():
+            c = int(code[i])
+            dead(int(frame.line[i]), _CODES[c - 1], self._detail(c, df, i))
+        letters.letters.sort(key=lambda letter: letter.position)
+
+        # long format, grouped by field
+        parts_s, parts_t, parts_f, parts_v = [], [], [], []
+        for f, present, values in present_cols:
+            idx = np.flatnonzero(present & good)
+            if len(idx):
+                parts_s.append(rows[idx])
+                parts_t.append(ts[idx])
+                parts_f.append(np.full(len(idx), f, dtype=np.int16))
+                parts_v.append(values[idx])
+        grouped = True
+        if flat is not None:
+            ok_value, metric_ids, values = flat
+            idx = np.flatnonzero(ok_value & good)
+            if len(idx):
+                parts_s.append(rows[idx])
+                parts_t.append(ts[idx])
+                parts_f.append(metric_ids[idx].astype(np.int16))
+                parts_v.append(values[idx])
+                grouped = False
+        if not parts_s:
+            return SensorBatch.empty(len(self.fields)), letters
+        sensor = np.concatenate(parts_s)
+        ev_ts = np.concatenate(parts_t)
+        ev_field = np.concatenate(parts_f)
+        ev_value = np.concatenate(parts_v)
+        if self.seen is not None:
+            fresh = self.seen.first_seen(sensor, ev_field, ev_ts)
+            repeats = int(len(fresh) - np.count_nonzero(fresh))
+            if repeats:
+                letters.count(Reason.DUPLICATE, repeats)
+                sensor, ev_ts = sensor[fresh], ev_ts[fresh]
+                ev_field, ev_value = ev_field[fresh], ev_value[fresh]
+        batch = SensorBatch.build(sensor, ev_ts, ev_field, ev_value, len(self.fields), grouped)
+        self.stats.events += len(batch)
+        return batch, letters
+
+    def _detail(self, code: int, df: pl.DataFrame, i: int) -> str:
+        row = df.row(i, named=True)
+        sid, stamp = row.get(SENSOR_ID), row.get(TIMESTAMP)
+        if code == 1:
+            missing = [k for k in (SENSOR_ID, TIMESTAMP) if row.get(k) is None]
+            if missing:
+                return f"missing {', '.join(missing)}"
+            return (
+                f"metric {row.get(METRIC)!r} has no value"
+                if row.get(METRIC)
+                else "value without a metric"
+            )
+        if code == 2:
+            return f"timestamp {stamp!r} has no time zone (add Z or +08:00)"
+        if code == 3:
+            return f"timestamp {stamp!r} is not ISO 8601"
+        if code == 4:
+            return f"sensor {sid!r} is not in the registry"
+        if code == 5:
+            kind = self._kind_name(sid)
+            names = [
+                k
+                for k, v in row.items()
+                if v is not None and k not in (SENSOR_ID, TIMESTAMP) and k not in self.ignored_keys
+            ]
+            return f"field(s) {', '.join(names)} not all known for {kind} sensor {sid!r}"
+        if code == 6:
+            return "a field value has the wrong type"
+        if code == 7:
+            return "a value is NaN or infinite"
+        if code == 8:
+            return "no measurement field"
+        return f"timestamp {stamp!r} is too far from the stream's time ({self.clock.now_ms} ms)"
+
+    def _kind_name(self, sensor_id: object) -> str:
+        if sensor_id is None:
+            return "a"
+        row = int(self.registry.lookup(np.array([str(sensor_id)]))[0])
+        return self.registry.kinds[int(self._kind_of_row[row])] if row >= 0 else "an unknown"
+
+    # ------------------------------------------------------------------ state
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "now_ms": self.clock.now_ms,
+            "seen": self.seen.snapshot() if self.seen is not None else None,
+        }
+
+    def restore(self, state: dict[str, object]) -> None:
+        now = state.get("now_ms")
+        self.clock.now_ms = int(now) if isinstance(now, int) else None
+        seen = state.get("seen")
+        if self.seen is not None and isinstance(seen, tuple):
+            self.seen.restore(seen)
+
+
+def decode_sensor_chunk(
+    chunk: RawChunk, registry: SensorLookup, decoder: SensorDecoder | None = None
+) -> tuple[SensorBatch, DeadLetters]:
+    """Decode one chunk of sensor readings.
+
+    Without a `decoder` (which keeps the stream's time and the seen set between chunks) a
+    fresh one is used: fine for one-off decoding, not for a stream.
+    """
+    return (decoder or SensorDecoder(registry)).decode(chunk)

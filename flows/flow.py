@@ -1,0 +1,313 @@
+"""The citysigns dataflow on Bytewax.
+
+    inputs (file replay | stdin | Kafka) -> RawChunk of whole lines
+      -> decode, keyed by input partition (decoder state: stream clock, seen ids)
+           -> dead letters -> dead_letters.ndjson
+      -> route: each indicator's share of the batch, and every partition's progress to
+         every indicator (the watermark is the minimum over partitions)
+      -> per indicator (state sharded across workers by indicator id): windows, detectors
+           -> windows.ndjson, and late events -> dead letters
+
+One Bytewax item is one chunk or one routed batch, never one event: the per-event work is
+numpy inside the steps (architecture.md).  The steps themselves are plain library code
+(flows.runtime, flows.scoring); Bytewax brings partitioned inputs, exchange between workers,
+recovery snapshots and the sinks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import bytewax.operators as op
+import numpy as np
+from bytewax.connectors.files import FileSink
+from bytewax.dataflow import Dataflow
+from bytewax.inputs import Source
+from bytewax.operators import StatefulBatchLogic
+from bytewax.outputs import DynamicSink
+
+from citysigns.paths import CATALOG_DIR
+from flows.city import (
+    City,
+    SensorRegistry,
+    VenueRegistry,
+    load_city,
+    load_default_registry,
+    load_default_venues,
+)
+from flows.decode.batches import ChannelBatch, SensorBatch
+from flows.decode.channels import CHANNELS, ChannelDecoder
+from flows.decode.chunks import RawChunk
+from flows.decode.reasons import DeadLetter, DeadLetters, Reason
+from flows.decode.sensors import SensorDecoder
+from flows.output import window_lines
+from flows.plan import FlowPlan, IndicatorPlan, Routed, compile_plan
+from flows.runtime import IndicatorRuntime, Step
+from flows.scoring import IndicatorScorer
+from flows.sources import FileReplaySource
+from indicators.language.validate import load_catalog_or_raise
+
+EMPTY = Routed(np.zeros(0, np.int64), np.zeros(0, np.int64), None)
+
+
+class Progress:
+    """Bytes decoded so far in this process, for progress bars (read from another thread)."""
+
+    decoded_bytes = 0
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """What a run needs; everything else comes from the catalog and the city model."""
+
+    inputs: tuple[str, ...]
+    out_dir: str
+    catalog: tuple[str, ...] = (str(CATALOG_DIR),)
+    speed: float | None = None
+    chunk_bytes: int = 4 << 20
+
+
+@dataclass
+class Context:
+    """Loaded once per process: the compiled plan, the city and its registries."""
+
+    plan: FlowPlan
+    city: City
+    registry: SensorRegistry
+    venues: VenueRegistry
+    kind_of_sensor: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kind_of_sensor = np.asarray(self.registry.kind, dtype=np.int64)
+
+    def locate(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        return self.city.locate(lat, lon)
+
+    def locate_venue(self, venues: list[str]) -> np.ndarray:
+        rows = self.venues.lookup(venues)
+        return np.where(rows >= 0, self.venues.community[np.maximum(rows, 0)], -1)
+
+
+@cache
+def context(catalog: tuple[str, ...]) -> Context:
+    city = load_city()
+    registry = load_default_registry()
+    plan = compile_plan(load_catalog_or_raise(list(catalog)), city, registry)
+    return Context(plan, city, registry, load_default_venues())
+
+
+# Which record family a partition carries, from the keys of its first record or header.
+FAMILY_KEYS = (
+    (b"service_request_id", "hotline"),
+    (b"report_id", "photo_report"),
+    (b"checkpoint_id", "checkpoint"),
+)
+
+
+def family_of(chunk: RawChunk) -> str:
+    head = (chunk.header or b"") + chunk.data[:4096].split(b"\n", 1)[0]
+    for key, family in FAMILY_KEYS:
+        if key in head:
+            return family
+    return "sensor"
+
+
+# -- decode ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Decoded:
+    partition: str
+    batch: SensorBatch | ChannelBatch | None
+    dead: DeadLetters
+    max_ts: int | None
+
+
+class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
+    """One input partition's decoder; its stream clock and seen set are its state.
+    Bytewax builds the logic without its key, so the first chunk tells the family (sensor
+    readings or a citizen channel) and the chunks' source names the partition."""
+
+    def __init__(self, ctx: Context, state: dict[str, object] | None) -> None:
+        self.ctx = ctx
+        self.family: str | None = None
+        self.decoder: SensorDecoder | ChannelDecoder | None = None
+        if state is not None:
+            self._start(str(state["family"]))
+            assert self.decoder is not None
+            self.decoder.restore(state["decoder"])
+
+    def _start(self, family: str) -> None:
+        self.family = family
+        if family == "sensor":
+            self.decoder = SensorDecoder(self.ctx.registry)
+        else:
+            assert family in CHANNELS
+            self.decoder = ChannelDecoder(
+                family, locate=self.ctx.locate, locate_venue=self.ctx.locate_venue
+            )
+
+    def on_batch(self, values: list[RawChunk]) -> tuple[Iterable[Decoded], bool]:
+        out = []
+        for chunk in values:
+            Progress.decoded_bytes += len(chunk.data)
+            if self.decoder is None:
+                self._start(family_of(chunk))
+            assert self.decoder is not None
+            batch, dead = self.decoder.decode(chunk)
+            hi = int(batch.ts.max()) if len(batch) else None
+            out.append(Decoded(chunk.source, batch, dead, hi))
+        return out, StatefulBatchLogic.RETAIN
+
+    def snapshot(self) -> dict[str, object]:
+        assert self.decoder is not None
+        return {"family": self.family, "decoder": self.decoder.snapshot()}
+
+
+def dead_letter_lines(letters: Iterable[DeadLetter]) -> list[str]:
+    return [json.dumps(d.to_dict(), ensure_ascii=False) for d in letters]
+
+
+# -- per indicator --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Share:
+    """An indicator's share of one decoded batch, with its partition's progress."""
+
+    indicator: str
+    partition: str
+    routed: Routed
+    max_ts: int | None
+
+
+@dataclass(frozen=True)
+class IndicatorOutput:
+    window_lines: list[str]
+    late: int
+
+
+class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object]]):
+    """One indicator: windows, then detectors.  Built without its key (Bytewax's builder
+    gets only the resume state), so it starts on the first share, which names it."""
+
+    def __init__(
+        self, plans: dict[str, IndicatorPlan], n_partitions: int, state: dict[str, object] | None
+    ) -> None:
+        self.plans = plans
+        self.n_partitions = n_partitions
+        self.indicator: str | None = None
+        if state is not None:
+            self._start(str(state["indicator"]), state)
+
+    def _start(self, indicator: str, state: dict[str, object] | None) -> None:
+        self.indicator = indicator
+        self.plan = self.plans[indicator]
+        self.runtime = IndicatorRuntime(
+            self.plan,
+            self.n_partitions,
+            None if state is None else state["runtime"],  # type: ignore[arg-type]
+        )
+        self.scorer = IndicatorScorer(self.plan)
+        if state is not None:
+            self.scorer.restore(state["scorer"])  # type: ignore[arg-type]
+
+    def _emit(self, step: Step) -> list[IndicatorOutput]:
+        if not step.closed and not step.late:
+            return []
+        self.scorer.score(step.closed)
+        lines: list[str] = []
+        for c in step.closed:
+            lines.extend(window_lines(c, self.plan.spaces[c.level].codes))
+        return [IndicatorOutput(lines, step.late)]
+
+    def on_batch(self, values: list[Share]) -> tuple[Iterable[IndicatorOutput], bool]:
+        out: list[IndicatorOutput] = []
+        for share in values:
+            if self.indicator is None:
+                self._start(share.indicator, None)
+            out += self._emit(
+                self.runtime.on_batch(share.routed, share.partition, share.max_ts, False)
+            )
+        return out, StatefulBatchLogic.RETAIN
+
+    def on_eof(self) -> tuple[Iterable[IndicatorOutput], bool]:
+        if self.indicator is None:
+            return [], StatefulBatchLogic.RETAIN
+        return self._emit(self.runtime.on_eof()), StatefulBatchLogic.RETAIN
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "indicator": self.indicator,
+            "runtime": self.runtime.snapshot(),
+            "scorer": self.scorer.snapshot(),
+        }
+
+
+def route(ctx: Context, decoded: Decoded) -> list[tuple[str, Share]]:
+    """Every indicator gets its share, possibly empty: progress must reach all of them."""
+    out = []
+    batch = decoded.batch
+    for plan in ctx.plan.plans:
+        routed = EMPTY
+        if batch is None or not len(batch):
+            pass
+        elif isinstance(batch, SensorBatch):
+            if not plan.channel:
+                routed = plan.route_sensors(batch, ctx.kind_of_sensor)
+        elif plan.channel and plan.indicator.source.kind == batch.channel:
+            routed = plan.route_channel(batch)
+        out.append((plan.id, Share(plan.id, decoded.partition, routed, decoded.max_ts)))
+    return out
+
+
+def build_flow(
+    cfg: FlowConfig,
+    source: Source[RawChunk] | None = None,
+    n_partitions: int | None = None,
+    windows_sink: DynamicSink[Any] | None = None,
+) -> Dataflow:
+    """The dataflow; `source` defaults to replaying `cfg.inputs`."""
+    ctx = context(cfg.catalog)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("windows.ndjson", "dead_letters.ndjson"):
+        (out / name).touch()  # the contract: both files exist, even when empty
+    if source is None:
+        replay = FileReplaySource(list(cfg.inputs), chunk_bytes=cfg.chunk_bytes, speed=cfg.speed)
+        n_partitions = len(replay.list_parts())
+        source = replay
+    assert n_partitions is not None
+    flow = Dataflow("citysigns")
+    chunks = op.input("inputs", flow, source)
+    keyed = op.key_on("by_partition", chunks, lambda c: c.source)
+    decoded = op.stateful_batch("decode", keyed, lambda state: DecodeLogic(ctx, state))
+    plain = op.map("unkey_decoded", decoded, lambda kv: kv[1])
+    dead = op.flat_map("decode_letters", plain, lambda d: dead_letter_lines(d.dead.letters))
+    shares = op.flat_map("route", plain, lambda d: route(ctx, d))
+    plans = ctx.plan.by_id()
+    parts = n_partitions
+    results = op.stateful_batch(
+        "indicators", shares, lambda state: IndicatorLogic(plans, parts, state)
+    )
+    lines = op.flat_map("window_lines", results, lambda kv: kv[1].window_lines)
+    late = op.flat_map(
+        "late_letters",
+        results,
+        lambda kv: dead_letter_lines([_late_letter(kv[0], kv[1].late)]) if kv[1].late else [],
+    )
+    op.output("windows", op.key_on("w", lines, lambda _l: "windows"),
+              windows_sink or FileSink(out / "windows.ndjson"))  # fmt: skip
+    all_dead = op.merge("all_dead", dead, late)
+    op.output("dead_letters", op.key_on("d", all_dead, lambda _l: "dead"),
+              FileSink(out / "dead_letters.ndjson"))  # fmt: skip
+    return flow
+
+
+def _late_letter(indicator: str, n: int) -> DeadLetter:
+    return DeadLetter("", Reason.LATE, f"{n} event(s) after their windows of {indicator} closed",
+                      indicator, 0)  # fmt: skip
+
+
+def inputs_of(paths: Sequence[str | Path]) -> tuple[str, ...]:
+    return tuple(str(p) for p in paths)

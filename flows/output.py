@@ -1,0 +1,39 @@
+"""Closed windows as NDJSON lines (the output contract of `citysigns run`).
+
+One line per (indicator, area, window): start and end as ISO 8601 in the city's zone, the
+value (null for a no-signal window) and the number of events.  Lines are keyed by
+(indicator, area, start), so a consumer that upserts on that key never double-counts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import numpy as np
+
+from flows.windows import ClosedWindows
+
+CITY_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def iso(epoch_s: int) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).astimezone(CITY_TZ).isoformat()
+
+
+def window_lines(closed: ClosedWindows, codes: np.ndarray) -> list[str]:
+    """NDJSON lines of one closed-window batch; `codes` maps area index -> area code."""
+    start, end = iso(closed.start), iso(closed.end)
+    head = (
+        f'{{"indicator": {json.dumps(closed.indicator)}, "area_level": "{closed.level}", '
+        f'"start": "{start}", "end": "{end}", "area": '
+    )
+    out = []
+    for area, value, count in zip(
+        codes[closed.area].tolist(), closed.value.tolist(), closed.count.tolist(), strict=True
+    ):
+        if value != value:  # NaN: the area has gone silent
+            tail = f'"value": null, "count": {count}, "no_signal": true}}'
+        else:
+            tail = f'"value": {value!r}, "count": {count}}}'
+        out.append(f"{head}{json.dumps(str(area))}, {tail}")
+    return out

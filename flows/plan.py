@@ -1,0 +1,217 @@
+"""The catalog compiled for the dataflow: per indicator, which events it takes (kind, field,
+filters, hotline categories and keywords), where each event lands (its area at the finest
+level the indicator asks for) and how the finer areas roll up.
+
+Compiled once (dbt style: raw YAML -> resolved catalog -> this plan); routing a decoded batch
+is then a handful of numpy operations per indicator: a slice of the batch's field, a kind
+mask, the filter masks, an index lookup for the area."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flows.city import City, SensorRegistry
+from flows.decode.batches import ChannelBatch, SensorBatch
+from flows.decode.fields import field_id
+from flows.windows import IndicatorWindows, WindowSpec
+from indicators.language import registry as lang
+from indicators.language.model import Filter, Indicator
+from indicators.language.validate import Catalog
+
+# Windows of a day or more start at local midnight, not at 00:00 UTC.
+CITY_UTC_OFFSET_S = 8 * 3600
+
+
+@dataclass(frozen=True)
+class Routed:
+    """An indicator's share of one decoded batch: finest-level area, time, value."""
+
+    area: np.ndarray  # int64
+    ts: np.ndarray  # int64 epoch ms
+    value: np.ndarray | None  # float64, None for counts
+
+    def __len__(self) -> int:
+        return int(self.area.size)
+
+
+@dataclass(frozen=True, eq=False)
+class AreaSpace:
+    """Areas of one level: their codes, and the map from the finest level of an indicator."""
+
+    level: str
+    codes: np.ndarray  # str
+    from_finest: np.ndarray | None  # finest index -> index here (None at the finest level)
+
+
+@dataclass(eq=False)
+class IndicatorPlan:
+    indicator: Indicator
+    channel: bool
+    kind_index: int  # registry kind (sensors) or -1
+    field: int | None  # sensor field id
+    levels: list[str]  # finest first
+    spaces: dict[str, AreaSpace]
+    spec: WindowSpec
+    categories: frozenset[str] = frozenset()
+    keywords: tuple[str, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    sensor_area: np.ndarray | None = None  # registry row -> finest area (sensors)
+    community_area: np.ndarray | None = None  # community -> finest area (channels)
+
+    @property
+    def id(self) -> str:
+        return self.indicator.id
+
+    def new_windows(self) -> IndicatorWindows:
+        parents = {
+            lvl: s.from_finest for lvl, s in self.spaces.items() if s.from_finest is not None
+        }
+        return IndicatorWindows(
+            self.id,
+            self.indicator.value.aggregate,
+            self.spec,
+            self.levels,
+            {lvl: int(s.codes.size) for lvl, s in self.spaces.items()},
+            parents,
+            self.indicator.value.silence_after,
+        )
+
+    # -- routing ---------------------------------------------------------------------------
+    def route_sensors(self, batch: SensorBatch, kind_of_sensor: np.ndarray) -> Routed:
+        assert self.field is not None and self.sensor_area is not None
+        rows = batch.rows_of(self.field)
+        sensor, ts, value = batch.sensor[rows], batch.ts[rows], batch.value[rows]
+        keep = kind_of_sensor[sensor] == self.kind_index
+        for flt in self.filters:
+            keep &= _numeric_filter(flt, value)
+        if not keep.all():
+            sensor, ts, value = sensor[keep], ts[keep], value[keep]
+        vals = None if self.indicator.value.aggregate in ("count", "rate") else value
+        return Routed(self.sensor_area[sensor], ts, vals)
+
+    def route_channel(self, batch: ChannelBatch) -> Routed:
+        assert self.community_area is not None
+        n = len(batch)
+        keep = batch.community >= 0
+        if self.categories or self.keywords:
+            wanted = [i for i, c in enumerate(batch.categories) if c in self.categories]
+            match = np.isin(batch.category, wanted)
+            if self.keywords:
+                match |= np.fromiter(
+                    (any(k in t for k in self.keywords) for t in batch.text), bool, n
+                )
+            keep &= match
+        for flt in self.filters:
+            keep &= _channel_filter(flt, batch)
+        agg = self.indicator.value.aggregate
+        value: np.ndarray | None = None
+        if agg not in ("count", "rate"):
+            fname = self.indicator.value.field
+            if fname in ("category", "service_code"):
+                value = batch.category.astype(np.float64)
+            else:
+                value = batch.value
+            keep &= np.isfinite(value)
+        idx = np.flatnonzero(keep)
+        return Routed(
+            self.community_area[batch.community[idx]],
+            batch.ts[idx],
+            None if value is None else value[idx],
+        )
+
+
+def _numeric_filter(flt: Filter, value: np.ndarray) -> np.ndarray:
+    if flt.range is not None:
+        return (value >= flt.range[0]) & (value <= flt.range[1])
+    if flt.equals is not None:
+        return value == float(flt.equals)
+    if flt.in_ is not None:
+        return np.isin(value, [float(v) for v in flt.in_])
+    if flt.not_in is not None:
+        return ~np.isin(value, [float(v) for v in flt.not_in])
+    return np.ones(value.shape, dtype=bool)
+
+
+def _channel_filter(flt: Filter, batch: ChannelBatch) -> np.ndarray:
+    if flt.field in ("has_photo", "abnormal"):
+        return _numeric_filter(flt, batch.value)
+    if flt.field in ("category", "service_code"):
+        column = np.array([batch.categories[c] if c >= 0 else "" for c in batch.category])
+    else:
+        column = np.array(batch.extra.get(flt.field, [""] * len(batch)), dtype=object)
+    if flt.equals is not None:
+        return column == str(flt.equals)
+    if flt.in_ is not None:
+        return np.isin(column, [str(v) for v in flt.in_])
+    if flt.not_in is not None:
+        return ~np.isin(column, [str(v) for v in flt.not_in])
+    return np.ones(len(batch), dtype=bool)
+
+
+@dataclass(eq=False)
+class FlowPlan:
+    """All indicators of a catalog, compiled against one city and one sensor registry."""
+
+    plans: list[IndicatorPlan] = field(default_factory=list)
+
+    def sensor_plans(self) -> list[IndicatorPlan]:
+        return [p for p in self.plans if not p.channel]
+
+    def channel_plans(self, channel: str) -> list[IndicatorPlan]:
+        return [p for p in self.plans if p.channel and p.indicator.source.kind == channel]
+
+    def by_id(self) -> dict[str, IndicatorPlan]:
+        return {p.id: p for p in self.plans}
+
+
+def compile_plan(
+    catalog: Catalog | Iterable[Indicator], city: City, registry: SensorRegistry
+) -> FlowPlan:
+    order = list(lang.AREA_LEVELS)
+    plans = []
+    for ind in catalog:
+        kind = lang.kinds()[ind.source.kind]
+        levels: list[str] = sorted(ind.value.levels, key=order.index)
+        finest = levels[0]
+        if finest == "sensor":
+            finest_codes = np.array(registry.ids(), dtype=object)
+            up = {lvl: registry.area(city, lvl) for lvl in levels[1:]}
+        else:
+            finest_codes = city.level(finest).code
+            anc = city.ancestors(finest, np.arange(len(city.level(finest))))
+            up = {lvl: anc[lvl] for lvl in levels[1:]}
+        spaces: dict[str, AreaSpace] = {finest: AreaSpace(finest, finest_codes, None)}
+        for lvl in levels[1:]:
+            spaces[lvl] = AreaSpace(lvl, city.level(lvl).code, np.asarray(up[lvl], np.int64))
+        w = ind.value.window
+        step = w.step if (w.type == "sliding" and w.step) else w.length
+        origin = -CITY_UTC_OFFSET_S if step >= 86400 else 0
+        plan = IndicatorPlan(
+            indicator=ind,
+            channel=kind.channel,
+            kind_index=-1 if kind.channel else registry.kinds.index(kind.name),
+            field=None,
+            levels=levels,
+            spaces=spaces,
+            spec=WindowSpec(w.length, step, w.lateness, origin),
+            categories=frozenset(ind.source.categories or ()),
+            keywords=tuple(ind.source.keywords or ()),
+            filters=tuple(ind.source.filter),
+        )
+        if kind.channel:
+            if finest == "community":
+                plan.community_area = np.arange(len(city.level("community")), dtype=np.int64)
+            else:
+                plan.community_area = np.asarray(city.community_ancestors(finest), np.int64)
+        else:
+            row_field = ind.value.field or ind.source.filter[0].field
+            plan.field = field_id(row_field)
+            if finest == "sensor":
+                plan.sensor_area = np.arange(len(registry), dtype=np.int64)
+            else:
+                plan.sensor_area = np.asarray(registry.area(city, finest), np.int64)
+        plans.append(plan)
+    return FlowPlan(plans)

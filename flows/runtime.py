@@ -1,0 +1,48 @@
+"""What happens to one indicator's share of the stream, without Bytewax: windows, closed by
+the watermark of all input partitions.  The Bytewax flow wraps one of these per indicator key
+(its state is sharded across workers by indicator); tests and backtests call it directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flows.plan import IndicatorPlan, Routed
+from flows.windows import ClosedWindows, IndicatorWindows, PartitionProgress
+from flows.windows.progress import END_OF_TIME
+
+
+@dataclass
+class Step:
+    """What one call produced: closed windows, and the events that came too late."""
+
+    closed: list[ClosedWindows] = field(default_factory=list)
+    late: int = 0
+
+
+class IndicatorRuntime:
+    def __init__(
+        self, plan: IndicatorPlan, n_partitions: int, state: dict[str, object] | None = None
+    ) -> None:
+        self.plan = plan
+        self.windows: IndicatorWindows = plan.new_windows()
+        self.progress = PartitionProgress(n_partitions)
+        if state is not None:
+            self.windows.restore(state["windows"])  # type: ignore[arg-type]
+            self.progress = PartitionProgress.restore(state["progress"])  # type: ignore[arg-type]
+
+    def on_batch(
+        self, routed: Routed, partition: str, partition_max_ts: int | None, finished: bool
+    ) -> Step:
+        step = Step()
+        if len(routed):
+            late = self.windows.add(routed.area, routed.ts, routed.value)
+            step.late = int(late.sum())
+        self.progress.update(partition, partition_max_ts, finished=finished)
+        step.closed = self.windows.close_until(self.progress.watermark)
+        return step
+
+    def on_eof(self) -> Step:
+        return Step(closed=self.windows.close_until(END_OF_TIME))
+
+    def snapshot(self) -> dict[str, object]:
+        return {"windows": self.windows.snapshot(), "progress": self.progress.snapshot()}

@@ -1,0 +1,489 @@
+"""Where raw records come from: file replay, stdin, Kafka -- always as chunks of whole lines.
+
+Decoding is fastest on big chunks (one parse call for thousands of lines), so every source
+yields `RawChunk`s of a few MB, never single records, and one Bytewax item is one chunk.
+
+- Files (NDJSON or CSV, by suffix): one partition per byte range of a file, cut at line
+  boundaries, so that several workers read one big file in parallel.  The resume state is
+  the byte offset and line number of the next unread line; a restart re-reads nothing.
+  `speed=N` replays N times faster than event time (from the chunks' last timestamps);
+  without it, as fast as possible.
+- stdin: whatever has arrived, at most every `max_wait_s`, as one chunk.
+- Kafka (`bytewax[kafka]`, imported only when used): each Kafka partition is an input
+  partition, and every poll's messages become one chunk whose positions are the offsets.
+
+The plain generators (`iter_file_chunks`, `iter_stream_chunks`) do not need Bytewax; the
+classes at the end wrap them as Bytewax sources.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import select
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
+
+from flows.decode.chunks import Format, RawChunk
+from flows.decode.timestamps import OK, parse_scalar
+
+DEFAULT_CHUNK_BYTES = 4_000_000  # ~45k sensor readings: measured as fast as bigger chunks
+PACED_CHUNK_BYTES = 64_000  # smaller when pacing, so that the pace is smooth
+_SUFFIX_FORMAT: dict[str, Format] = {
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".json": "ndjson",
+    ".csv": "csv",
+}
+FileState = tuple[int, int]  # (byte offset of the next unread line, its line number)
+_TS_RE = re.compile(rb'"(?:ts|requested_datetime)"\s*:\s*"([^"]{10,40})"')
+
+
+def file_format(path: str | Path) -> Format:
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIX_FORMAT:
+        raise ValueError(
+            f"{path}: cannot tell the format from the suffix {suffix!r}; "
+            f"name the file *.ndjson, *.jsonl or *.csv"
+        )
+    return _SUFFIX_FORMAT[suffix]
+
+
+@dataclass(frozen=True)
+class FileRange:
+    """Bytes [start, end) of a file, both at line starts (end may be the file size)."""
+
+    path: str
+    start: int
+    end: int
+
+
+def split_file(path: str | Path, parts: int) -> list[FileRange]:
+    """Cut a file into up to `parts` ranges of about equal size, at line boundaries."""
+    if parts < 1:
+        raise ValueError("parts must be at least 1")
+    size = os.path.getsize(path)
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for i in range(1, parts):
+            fh.seek(max(size * i // parts - 1, cuts[-1]))
+            fh.readline()  # to the end of the line the cut falls in
+            pos = fh.tell()
+            if cuts[-1] < pos < size:
+                cuts.append(pos)
+    cuts.append(size)
+    return [FileRange(str(path), a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def _csv_header(path: str | Path) -> bytes:
+    with open(path, "rb") as fh:
+        header = fh.readline().rstrip(b"\r\n")
+    if not header:
+        raise ValueError(f"{path}: a CSV file needs a header line")
+    return header
+
+
+def iter_file_chunks(
+    path: str | Path,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    first_line: int | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    fmt: Format | None = None,
+) -> Iterator[RawChunk]:
+    """Chunks of whole lines from bytes [start, end) of a file (start at a line start).
+
+    `first_line` is the line number at `start` (counted when not given).  The CSV header
+    line is never part of a chunk; it rides along in each chunk's `header`.
+    """
+    for chunk, _ in _file_chunks(path, start, end, first_line, chunk_bytes, fmt):
+        yield chunk
+
+
+def _file_chunks(
+    path: str | Path,
+    start: int,
+    end: int | None,
+    first_line: int | None,
+    chunk_bytes: int,
+    fmt: Format | None,
+) -> Iterator[tuple[RawChunk, FileState]]:
+    """Chunks and the resume state after each (offset and line number of the next line)."""
+    fmt = fmt or file_format(path)
+    size = os.path.getsize(path)
+    end = size if end is None else min(end, size)
+    header = _csv_header(path) if fmt == "csv" else None
+    with open(path, "rb") as fh:
+        if first_line is None:
+            first_line = 1 + _count_newlines(fh, start)
+        fh.seek(start)
+        pos, line = start, first_line
+        if fmt == "csv" and pos == 0:
+            skipped = fh.readline()
+            pos += len(skipped)
+            line += 1
+        while pos < end:
+            data = fh.read(min(chunk_bytes, end - pos))
+            if not data:
+                break
+            if pos + len(data) < end and not data.endswith(b"\n"):
+                data += fh.readline()  # finish the last line
+            first = line
+            pos += len(data)
+            line += int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
+            if not data.isspace():
+                yield RawChunk(str(path), first, data, fmt, header), (pos, line)
+
+
+def _count_newlines(fh: IO[bytes], upto: int) -> int:
+    fh.seek(0)
+    count, left = 0, upto
+    while left > 0:
+        block = fh.read(min(left, 1 << 24))
+        if not block:
+            break
+        count += block.count(b"\n")
+        left -= len(block)
+    return count
+
+
+def last_timestamp_ms(chunk: RawChunk) -> int | None:
+    """Event time of a chunk's last line that has one (`ts` or `requested_datetime`)."""
+    if chunk.fmt == "csv":
+        return _csv_last_timestamp(chunk)
+    tail = chunk.data[-4096:]
+    for found in reversed(_TS_RE.findall(tail)):
+        ms, status = parse_scalar(found.decode("utf-8", "replace"))
+        if status == OK:
+            return ms
+    return None
+
+
+def _csv_last_timestamp(chunk: RawChunk) -> int | None:
+    import csv
+
+    assert chunk.header is not None
+    header = next(csv.reader([chunk.header.decode("utf-8", "replace")]))
+    cols = [i for i, h in enumerate(header) if h.strip() in ("ts", "requested_datetime")]
+    if not cols:
+        return None
+    for raw in reversed(chunk.data[-4096:].splitlines()[1:] or chunk.data.splitlines()[-1:]):
+        cells = next(csv.reader([raw.decode("utf-8", "replace")]), [])
+        if len(cells) > cols[0]:
+            ms, status = parse_scalar(cells[cols[0]])
+            if status == OK:
+                return ms
+    return None
+
+
+class Pacer:
+    """Replays at `speed` times event time: when may a chunk ending at event time t go?"""
+
+    def __init__(self, speed: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive (e.g. 1 for real time, 60 for a minute/s)")
+        self.speed = speed
+        self.clock = clock
+        self._origin: tuple[float, int] | None = None
+
+    def due(self, event_ms: int | None) -> float:
+        """Seconds to wait (<= 0: now) before releasing a chunk that ends at `event_ms`."""
+        if event_ms is None:
+            return 0.0
+        now = self.clock()
+        if self._origin is None:
+            self._origin = (now, event_ms)
+            return 0.0
+        wall0, event0 = self._origin
+        return wall0 + (event_ms - event0) / 1000.0 / self.speed - now
+
+
+def paced(
+    chunks: Iterable[RawChunk], speed: float | None, sleep: Callable[[float], None] = time.sleep
+) -> Iterator[RawChunk]:
+    """The chunks, released at `speed` times event time (no pacing when speed is None)."""
+    if speed is None:
+        yield from chunks
+        return
+    pacer = Pacer(speed)
+    for chunk in chunks:
+        wait = pacer.due(last_timestamp_ms(chunk))
+        if wait > 0:
+            sleep(wait)
+        yield chunk
+
+
+def iter_stream_chunks(
+    stream: IO[bytes],
+    *,
+    source: str = "stdin",
+    fmt: Format = "ndjson",
+    max_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_wait_s: float = 0.5,
+) -> Iterator[RawChunk]:
+    """Chunks from a byte stream (stdin, a pipe): what has arrived, every `max_wait_s` at most.
+
+    For CSV the stream's first line is the header.
+    """
+    fd = stream.fileno()
+    pending = b""
+    line = 1
+    header: bytes | None = None
+    eof = False
+    while not eof:
+        deadline = time.monotonic() + max_wait_s
+        while len(pending) < max_bytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                break
+            data = os.read(fd, 1 << 20)
+            if not data:
+                eof = True
+                break
+            pending += data
+        cut = len(pending) if eof else pending.rfind(b"\n") + 1
+        if cut <= 0:
+            continue
+        body, pending = pending[:cut], pending[cut:]
+        if fmt == "csv" and header is None:
+            first, _, body = body.partition(b"\n")
+            header = first.rstrip(b"\r")
+            line += 1
+        if body.strip():
+            yield RawChunk(source, line, body, fmt, header)
+        line += body.count(b"\n")
+
+
+# ---------------------------------------------------------------- Bytewax wrappers
+
+
+class _FilePartition(StatefulSourcePartition[RawChunk, FileState]):
+    def __init__(
+        self, part: FileRange, state: FileState | None, chunk_bytes: int, speed: float | None
+    ) -> None:
+        start, line = state if state is not None else (part.start, None)
+        self._chunks = _file_chunks(
+            part.path,
+            start,
+            part.end,
+            line,
+            min(chunk_bytes, PACED_CHUNK_BYTES) if speed else chunk_bytes,
+            None,
+        )
+        self._state: FileState = (start, line if line is not None else 0)
+        self._pacer = Pacer(speed) if speed else None
+        self._held: tuple[RawChunk, FileState] | None = None
+        self._awake: datetime | None = None
+
+    def next_batch(self) -> list[RawChunk]:
+        chunk, after = self._held or next(self._chunks)  # StopIteration ends the partition
+        self._held = None
+        if self._pacer is not None:
+            wait = self._pacer.due(last_timestamp_ms(chunk))
+            if wait > 0:
+                self._held = (chunk, after)
+                self._awake = datetime.now(UTC) + timedelta(seconds=wait)
+                return []
+        self._awake = None
+        self._state = after
+        return [chunk]
+
+    def next_awake(self) -> datetime | None:
+        return self._awake
+
+    def snapshot(self) -> FileState:
+        return self._state
+
+
+class FileReplaySource(FixedPartitionedSource[RawChunk, FileState]):
+    """Replays files as chunks; each file is split into `splits` partitions."""
+
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        splits: int = 1,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        speed: float | None = None,
+    ) -> None:
+        if not paths:
+            raise ValueError("FileReplaySource needs at least one file")
+        missing = [str(p) for p in paths if not Path(p).is_file()]
+        if missing:
+            raise FileNotFoundError(f"no such input file(s): {', '.join(missing)}")
+        for p in paths:
+            file_format(p)
+        if speed is not None and speed <= 0:
+            raise ValueError("speed must be positive, or None for as fast as possible")
+        self._ranges = {
+            f"{r.path}@{r.start}": r for p in paths for r in split_file(p, max(1, splits))
+        }
+        self._chunk_bytes = chunk_bytes
+        self._speed = speed
+
+    def list_parts(self) -> list[str]:
+        return list(self._ranges)
+
+    def build_part(
+        self, step_id: str, for_part: str, resume_state: FileState | None
+    ) -> _FilePartition:
+        return _FilePartition(self._ranges[for_part], resume_state, self._chunk_bytes, self._speed)
+
+
+class _StdinPartition(StatefulSourcePartition[RawChunk, None]):
+    def __init__(self, chunks: Iterator[RawChunk]) -> None:
+        self._chunks = chunks
+
+    def next_batch(self) -> list[RawChunk]:
+        return [next(self._chunks)]
+
+    def snapshot(self) -> None:
+        return None
+
+
+class StdinSource(FixedPartitionedSource[RawChunk, None]):
+    """Standard input as one partition (a pipe cannot be re-read: no resume state)."""
+
+    def __init__(
+        self, fmt: Format = "ndjson", max_wait_s: float = 0.5, stream: IO[bytes] | None = None
+    ) -> None:
+        import sys
+
+        self._stream = stream if stream is not None else sys.stdin.buffer
+        self._fmt: Format = fmt
+        self._max_wait_s = max_wait_s
+
+    def list_parts(self) -> list[str]:
+        return ["stdin"]
+
+    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _StdinPartition:
+        return _StdinPartition(
+            iter_stream_chunks(self._stream, fmt=self._fmt, max_wait_s=self._max_wait_s)
+        )
+
+
+def messages_to_chunk(
+    messages: Sequence[Any], fmt: Format = "ndjson", header: bytes | None = None
+) -> RawChunk | None:
+    """One chunk from a poll of Kafka messages (values are records; positions are offsets).
+
+    A message whose value holds several lines is split by the decoder like any chunk; its
+    lines then share the message's offset.
+    """
+    lines: list[bytes] = []
+    positions: list[int] = []
+    topic = partition = None
+    for msg in messages:
+        value = getattr(msg, "value", None)
+        if value is None:  # a KafkaError, or a tombstone
+            inner = getattr(msg, "msg", None)
+            value = getattr(inner, "value", None) if inner is not None else None
+            if value is None:
+                continue
+        topic, partition = getattr(msg, "topic", topic), getattr(msg, "partition", partition)
+        offset = int(getattr(msg, "offset", 0) or 0)
+        for piece in bytes(value).rstrip(b"\n").split(b"\n"):
+            lines.append(piece)
+            positions.append(offset)
+    if not lines:
+        return None
+    data = b"\n".join(lines) + b"\n"
+    return RawChunk(
+        f"kafka:{topic}/{partition}",
+        positions[0],
+        data,
+        fmt,
+        header,
+        np.array(positions, dtype=np.int64),
+    )
+
+
+class _KafkaChunkPartition(StatefulSourcePartition[RawChunk, Any]):
+    def __init__(self, inner: Any, fmt: Format, header: bytes | None) -> None:
+        self._inner = inner
+        self._fmt: Format = fmt
+        self._header = header
+
+    def next_batch(self) -> list[RawChunk]:
+        chunk = messages_to_chunk(self._inner.next_batch(), self._fmt, self._header)
+        return [chunk] if chunk is not None else []
+
+    def next_awake(self) -> datetime | None:
+        awake: datetime | None = self._inner.next_awake()
+        return awake
+
+    def snapshot(self) -> Any:
+        return self._inner.snapshot()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class KafkaChunkSource(FixedPartitionedSource[RawChunk, Any]):
+    """Kafka topics as chunks: one Kafka partition = one input partition, offsets as state.
+
+    Needs `bytewax[kafka]` (confluent-kafka), imported here only when this class is built.
+    Bad messages go on as raw lines and become dead letters at decode like any other.
+    """
+
+    def __init__(
+        self,
+        brokers: Sequence[str],
+        topics: Sequence[str],
+        *,
+        fmt: Format = "ndjson",
+        csv_header: bytes | None = None,
+        batch_size: int = 20_000,
+        tail: bool = True,
+        add_config: dict[str, str] | None = None,
+    ) -> None:
+        try:
+            from bytewax.connectors.kafka import KafkaSource
+        except ImportError as err:  # pragma: no cover - depends on the installation
+            raise ImportError(
+                "the Kafka source needs confluent-kafka: pip install 'bytewax[kafka]'"
+            ) from err
+        if fmt == "csv" and not csv_header:
+            raise ValueError("CSV over Kafka needs csv_header (messages carry no header)")
+        self._inner = KafkaSource(
+            list(brokers),
+            list(topics),
+            tail=tail,
+            batch_size=batch_size,
+            add_config=add_config,
+            raise_on_errors=False,
+        )
+        self._fmt: Format = fmt
+        self._header = csv_header
+
+    def list_parts(self) -> list[str]:
+        parts: list[str] = self._inner.list_parts()
+        return parts
+
+    def build_part(self, step_id: str, for_part: str, resume_state: Any) -> _KafkaChunkPartition:
+        inner = self._inner.build_part(step_id, for_part, resume_state)
+        return _KafkaChunkPartition(inner, self._fmt, self._header)
+
+
+def file_sources(
+    paths: Iterable[str | Path],
+    workers: int = 1,
+    speed: float | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> FileReplaySource:
+    """A replay source that gives every worker a share of each file."""
+    return FileReplaySource(
+        list(paths), splits=max(1, workers), chunk_bytes=chunk_bytes, speed=speed
+    )

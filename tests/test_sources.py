@@ -1,0 +1,219 @@
+"""Sources: file replay in chunks and partitions, resume, pacing, stdin, Kafka messages."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from bytewax import operators as op
+from bytewax.dataflow import Dataflow
+from bytewax.testing import TestingSink, run_main
+
+from flows.decode.chunks import RawChunk
+from flows.sources import (
+    FileReplaySource,
+    Pacer,
+    file_format,
+    iter_file_chunks,
+    iter_stream_chunks,
+    last_timestamp_ms,
+    messages_to_chunk,
+    paced,
+    split_file,
+)
+
+
+def write_lines(path: Path, n: int, header: str | None = None) -> list[bytes]:
+    lines = [
+        f'{{"sensor_id":"AQ-310106-{i:06d}","ts":"2026-03-01T14:{i % 60:02d}:00+08:00",'
+        f'"pm25":{i}.5}}'.encode()
+        for i in range(n)
+    ]
+    body = b"\n".join(lines) + b"\n"
+    path.write_bytes((header.encode() + b"\n" if header else b"") + body)
+    return lines
+
+
+def lines_of(chunks: list[RawChunk]) -> list[tuple[int, bytes]]:
+    """(line number, line) of every line of the chunks."""
+    out = []
+    for chunk in chunks:
+        for i, line in enumerate(chunk.data.rstrip(b"\n").split(b"\n")):
+            out.append((chunk.first_line + i, line))
+    return out
+
+
+def test_chunks_hold_whole_lines_with_their_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "s.ndjson"
+    lines = write_lines(path, 500)
+    chunks = list(iter_file_chunks(path, chunk_bytes=1000))
+    assert len(chunks) > 10
+    assert all(c.data.endswith(b"\n") for c in chunks)
+    assert lines_of(chunks) == list(enumerate(lines, start=1))
+
+
+def test_a_file_split_in_parts_is_read_exactly_once(tmp_path: Path) -> None:
+    path = tmp_path / "s.ndjson"
+    lines = write_lines(path, 997)
+    parts = split_file(path, 3)
+    assert len(parts) == 3
+    assert parts[0].start == 0 and parts[-1].end == path.stat().st_size
+    data = path.read_bytes()
+    assert all(data[p.start - 1 : p.start] == b"\n" for p in parts[1:])
+    got = []
+    for part in parts:
+        got += lines_of(
+            list(iter_file_chunks(path, start=part.start, end=part.end, chunk_bytes=777))
+        )
+    assert got == list(enumerate(lines, start=1))
+
+
+def test_more_parts_than_lines(tmp_path: Path) -> None:
+    path = tmp_path / "s.ndjson"
+    write_lines(path, 2)
+    parts = split_file(path, 8)
+    assert 1 <= len(parts) <= 2
+    assert (
+        sum(len(lines_of(list(iter_file_chunks(path, start=p.start, end=p.end)))) for p in parts)
+        == 2
+    )
+
+
+def test_csv_chunks_carry_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("sensor_id,ts,pm25\n" + "".join(f"A{i},t,{i}\n" for i in range(50)))
+    chunks = list(iter_file_chunks(path, chunk_bytes=64))
+    assert all(c.header == b"sensor_id,ts,pm25" and c.fmt == "csv" for c in chunks)
+    assert lines_of(chunks)[0] == (2, b"A0,t,0")
+    assert len(lines_of(chunks)) == 50
+
+
+def test_unknown_suffix_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"\*\.ndjson"):
+        file_format(tmp_path / "data.txt")
+
+
+def test_bytewax_replay_with_two_partitions(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    la, lb = write_lines(a, 300), write_lines(b, 40)
+    out: list[RawChunk] = []
+    flow = Dataflow("replay")
+    stream = op.input("in", flow, FileReplaySource([a, b], splits=2, chunk_bytes=2000))
+    op.output("out", stream, TestingSink(out))
+    run_main(flow)
+    by_source: dict[str, list[tuple[int, bytes]]] = {}
+    for chunk in out:
+        by_source.setdefault(chunk.source, []).extend(lines_of([chunk]))
+    assert sorted(by_source[str(a)]) == list(enumerate(la, start=1))
+    assert sorted(by_source[str(b)]) == list(enumerate(lb, start=1))
+
+
+def test_replay_resumes_from_its_snapshot(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("sensor_id,ts,pm25\n" + "".join(f"A{i},t,{i}\n" for i in range(100)))
+    source = FileReplaySource([path], chunk_bytes=100)
+    (part_name,) = source.list_parts()
+    part = source.build_part("in", part_name, None)
+    first = part.next_batch() + part.next_batch()
+    state = part.snapshot()
+    rest_after_resume = []
+    resumed = source.build_part("in", part_name, state)
+    while True:
+        try:
+            rest_after_resume += resumed.next_batch()
+        except StopIteration:
+            break
+    got = lines_of(first) + lines_of(rest_after_resume)
+    assert got == [(i + 2, f"A{i},t,{i}".encode()) for i in range(100)]
+
+
+def test_pacer_follows_event_time() -> None:
+    now = [100.0]
+    pacer = Pacer(speed=60, clock=lambda: now[0])
+    assert pacer.due(0) == 0.0  # the first chunk sets the origin
+    assert pacer.due(60_000) == pytest.approx(1.0)  # a minute of events = 1 s at 60x
+    now[0] = 100.5
+    assert pacer.due(60_000) == pytest.approx(0.5)
+    assert pacer.due(None) == 0.0
+    with pytest.raises(ValueError, match="positive"):
+        Pacer(0)
+
+
+def test_paced_sleeps_between_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "s.ndjson"
+    path.write_text(
+        '{"sensor_id":"A","ts":"2026-03-01T00:00:00Z","pm25":1}\n'
+        '{"sensor_id":"A","ts":"2026-03-01T00:10:00Z","pm25":1}\n'
+    )
+    chunks = list(iter_file_chunks(path, chunk_bytes=10))
+    assert [last_timestamp_ms(c) for c in chunks] == [1772323200000, 1772323800000]
+    slept: list[float] = []
+    assert len(list(paced(chunks, speed=600, sleep=slept.append))) == 2
+    assert len(slept) == 1 and 0.9 < slept[0] <= 1.0  # ten minutes at 600x: one second
+    assert list(paced(chunks, None)) == chunks
+
+
+def test_stream_chunks_from_a_pipe() -> None:
+    read_fd, write_fd = os.pipe()
+    lines = [f'{{"n":{i}}}'.encode() for i in range(1000)]
+
+    def writer() -> None:
+        with os.fdopen(write_fd, "wb") as fh:
+            for i in range(0, 1000, 100):
+                fh.write(b"\n".join(lines[i : i + 100]) + b"\n")
+                fh.flush()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    with os.fdopen(read_fd, "rb") as stream:
+        chunks = list(iter_stream_chunks(stream, max_wait_s=0.05))
+    thread.join()
+    assert lines_of(chunks) == list(enumerate(lines, start=1))
+
+
+def test_kafka_messages_become_one_chunk_with_offsets() -> None:
+    msgs = [
+        SimpleNamespace(value=f'{{"n":{i}}}'.encode(), topic="sensors", partition=3, offset=40 + i)
+        for i in range(5)
+    ]
+    msgs.insert(2, SimpleNamespace(value=None, topic="sensors", partition=3, offset=42))
+    chunk = messages_to_chunk(msgs)
+    assert chunk is not None
+    assert chunk.source == "kafka:sensors/3"
+    assert chunk.positions is not None and chunk.positions.tolist() == [40, 41, 42, 43, 44]
+    assert chunk.position(4) == 44
+    assert messages_to_chunk([]) is None
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CITYSIGNS_KAFKA_BROKERS"),
+    reason="set CITYSIGNS_KAFKA_BROKERS=host:port to test against a Kafka broker",
+)
+def test_kafka_source_against_a_broker() -> None:  # pragma: no cover - needs a broker
+    import uuid
+
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from flows.sources import KafkaChunkSource
+
+    brokers = os.environ["CITYSIGNS_KAFKA_BROKERS"].split(",")
+    topic = f"citysigns-test-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": ",".join(brokers)})
+    admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result()
+    producer = Producer({"bootstrap.servers": ",".join(brokers)})
+    for i in range(200):
+        producer.produce(topic, f'{{"n":{i}}}'.encode(), partition=i % 2)
+    producer.flush()
+    out: list[RawChunk] = []
+    flow = Dataflow("kafka")
+    stream = op.input("in", flow, KafkaChunkSource(brokers, [topic], tail=False))
+    op.output("out", stream, TestingSink(out))
+    run_main(flow)
+    values = sorted(int(line[5:-1]) for chunk in out for _, line in lines_of([chunk]))
+    assert values == list(range(200))
+    assert all(c.positions is not None and np.all(np.diff(c.positions) >= 0) for c in out)
