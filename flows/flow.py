@@ -30,6 +30,9 @@ from bytewax.inputs import Source
 from bytewax.operators import StatefulBatchLogic
 from bytewax.outputs import DynamicSink
 
+from alerts.areas import CityAreaNames
+from alerts.events import WarningEvent
+from alerts.warning_state import WarningStateMachine
 from citysigns.paths import CATALOG_DIR
 from flows.city import (
     City,
@@ -185,6 +188,7 @@ class Share:
 class IndicatorOutput:
     window_lines: list[str]
     late: int
+    warnings: list[WarningEvent] = field(default_factory=list)
 
 
 class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object]]):
@@ -209,17 +213,20 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             None if state is None else state["runtime"],  # type: ignore[arg-type]
         )
         self.scorer = IndicatorScorer(self.plan)
+        self.warnings = WarningStateMachine([self.plan.indicator], CityAreaNames(load_city()))
         if state is not None:
             self.scorer.restore(state["scorer"])  # type: ignore[arg-type]
+            self.warnings.restore(state["warnings"])  # type: ignore[arg-type]  # type: ignore[arg-type]
 
     def _emit(self, step: Step) -> list[IndicatorOutput]:
         if not step.closed and not step.late:
             return []
-        self.scorer.score(step.closed)
+        scored = self.scorer.score(step.closed)
+        events = self.warnings.process(scored) if scored is not None else []
         lines: list[str] = []
         for c in step.closed:
             lines.extend(window_lines(c, self.plan.spaces[c.level].codes))
-        return [IndicatorOutput(lines, step.late)]
+        return [IndicatorOutput(lines, step.late, events)]
 
     def on_batch(self, values: list[Share]) -> tuple[Iterable[IndicatorOutput], bool]:
         out: list[IndicatorOutput] = []
@@ -241,6 +248,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             "indicator": self.indicator,
             "runtime": self.runtime.snapshot(),
             "scorer": self.scorer.snapshot(),
+            "warnings": self.warnings.snapshot(),
         }
 
 
@@ -271,7 +279,7 @@ def build_flow(
     ctx = context(cfg.catalog)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("windows.ndjson", "dead_letters.ndjson"):
+    for name in ("windows.ndjson", "dead_letters.ndjson", "warnings.ndjson"):
         (out / name).touch()  # the contract: both files exist, even when empty
     if source is None:
         replay = FileReplaySource(list(cfg.inputs), chunk_bytes=cfg.chunk_bytes, speed=cfg.speed)
@@ -298,6 +306,16 @@ def build_flow(
     )
     op.output("windows", op.key_on("w", lines, lambda _l: "windows"),
               windows_sink or FileSink(out / "windows.ndjson"))  # fmt: skip
+    warning_lines = op.flat_map(
+        "warning_lines",
+        results,
+        lambda kv: [json.dumps(w.to_dict(), ensure_ascii=False) for w in kv[1].warnings],
+    )
+    op.output(
+        "warnings",
+        op.key_on("wk", warning_lines, lambda _l: "warnings"),
+        FileSink(out / "warnings.ndjson"),
+    )
     all_dead = op.merge("all_dead", dead, late)
     op.output("dead_letters", op.key_on("d", all_dead, lambda _l: "dead"),
               FileSink(out / "dead_letters.ndjson"))  # fmt: skip
