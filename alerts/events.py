@@ -1,0 +1,99 @@
+"""Warning events: what the state machine emits when a series starts firing, changes level or
+resolves.  Each carries its whole explanation, so a ticket, an alert or a log line can show why
+without looking anything up again.
+
+`event_key` identifies one event of one warning; the ticket store records the keys it applied,
+so a replayed batch or a restarted flow applies nothing twice."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+EventKind = Literal["firing", "escalated", "deescalated", "resolved"]
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+@dataclass(frozen=True)
+class WarningEvent:
+    warning_id: str
+    kind: EventKind
+    indicator_id: str
+    area_code: str
+    area_level: str
+    level: str
+    previous_level: str | None
+    at: int
+    since: int
+    window_start: int
+    window_end: int
+    value: float | None
+    score: float | None
+    lower: float | None
+    upper: float | None
+    category: str
+    title_zh: str
+    title_en: str
+    unit: str
+    text_zh: str
+    text_en: str
+    on: str = "score"
+    direction: str = "above"
+    detectors: tuple[str, ...] = ()
+    thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
+    source_categories: tuple[str, ...] = ()
+    aggregate: str = ""
+
+    @property
+    def event_key(self) -> str:
+        return f"{self.warning_id}:{self.kind}:{self.at}"
+
+    @property
+    def text(self) -> str:
+        return f"{self.text_zh} / {self.text_en}"
+
+    def explanation(self) -> dict[str, Any]:
+        """The evidence a ticket keeps: window, value, band, score, detectors, thresholds."""
+        return {
+            "indicator_id": self.indicator_id,
+            "area_code": self.area_code,
+            "window": [self.window_start, self.window_end],
+            "value": self.value,
+            "unit": self.unit,
+            "expected": [self.lower, self.upper],
+            "score": self.score,
+            "detectors": list(self.detectors),
+            "on": self.on,
+            "direction": self.direction,
+            "thresholds": self.thresholds,
+            "level": self.level,
+            "since": self.since,
+            "text_zh": self.text_zh,
+            "text_en": self.text_en,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (shallow: dataclasses.asdict's deep copy costs more than the
+        whole database write of the event)."""
+        d = {f: getattr(self, f) for f in _FIELDS}
+        d["detectors"] = list(self.detectors)
+        d["source_categories"] = list(self.source_categories)
+        d["thresholds"] = {k: dict(v) for k, v in self.thresholds.items()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WarningEvent:
+        data = dict(d)
+        data["detectors"] = tuple(data.get("detectors", ()))
+        data["source_categories"] = tuple(data.get("source_categories", ()))
+        for k in ("value", "score", "lower", "upper"):
+            v = data.get(k)
+            data[k] = None if v is None else _clean(float(v))
+        return cls(**data)
+
+
+_FIELDS = tuple(f.name for f in fields(WarningEvent))

@@ -1,0 +1,98 @@
+"""The short sentence a warning carries, in Chinese and English, for the wall, the ticket and the
+alert: "静安区 南京西路街道: 供水压力 0.12 MPa, 预期 0.28-0.35, 红色预警 自 14:05" /
+"Jing'an, Nanjing West Road: water pressure 0.12 MPa, expected 0.28-0.35, red since 14:05"."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from .levels import LEVEL_NAMES_ZH
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+def format_number(v: float | None) -> str:
+    """Readable magnitudes: 0.12, 41, 251, 1.5e+04 never appears for ordinary values."""
+    if v is None or math.isnan(v):
+        return "—"
+    a = abs(v)
+    if a >= 100:
+        text = f"{v:.0f}"
+    elif a >= 10:
+        text = f"{v:.1f}"
+    elif a >= 0.01 or a == 0:
+        text = f"{v:.2f}"
+    else:
+        text = f"{v:.3g}"
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _band(lower: float | None, upper: float | None) -> tuple[str, str] | None:
+    lo = None if lower is None or math.isnan(lower) else lower
+    hi = None if upper is None or math.isnan(upper) else upper
+    if lo is not None and hi is not None:
+        band = f"{format_number(lo)}-{format_number(hi)}"
+        return f"预期 {band}", f"expected {band}"
+    if hi is not None:
+        return f"预期 ≤ {format_number(hi)}", f"expected ≤ {format_number(hi)}"
+    if lo is not None:
+        return f"预期 ≥ {format_number(lo)}", f"expected ≥ {format_number(lo)}"
+    return None
+
+
+def local_time(ts: int, ref: int, tz: str = DEFAULT_TZ) -> str:
+    """HH:MM in the city's zone, with the date when it is not the day of `ref`."""
+    zone = ZoneInfo(tz)
+    t = datetime.fromtimestamp(ts, zone)
+    if t.date() == datetime.fromtimestamp(ref, zone).date():
+        return t.strftime("%H:%M")
+    return t.strftime("%m-%d %H:%M")
+
+
+def lower_first(title: str) -> str:
+    """ "Water supply pressure" reads "water supply pressure" mid-sentence; "PM2.5" stays."""
+    if len(title) >= 2 and title[0].isupper() and title[1].islower():
+        return title[0].lower() + title[1:]
+    return title
+
+
+def sentence(
+    *,
+    area_zh: str,
+    area_en: str,
+    title_zh: str,
+    title_en: str,
+    unit: str,
+    value: float | None,
+    lower: float | None,
+    upper: float | None,
+    kind: str,
+    level: str,
+    since: int,
+    at: int,
+    tz: str = DEFAULT_TZ,
+) -> tuple[str, str]:
+    """(zh, en) for one warning event."""
+    shown = format_number(value)
+    unit_part = f" {unit}" if unit and value is not None else ""
+    zh = [f"{area_zh}: {title_zh} {shown}{unit_part}"]
+    en = [f"{area_en}: {lower_first(title_en)} {shown}{unit_part}"]
+    band = _band(lower, upper)
+    if band is not None:
+        zh.append(band[0])
+        en.append(band[1])
+    when = local_time(since, at, tz)
+    if kind == "resolved":
+        zh.append(f"{LEVEL_NAMES_ZH[level]}已解除 ({local_time(at, at, tz)})")
+        en.append(f"{level} warning cleared at {local_time(at, at, tz)}")
+    elif kind == "deescalated":
+        zh.append(f"降为{LEVEL_NAMES_ZH[level]} 自 {when}")
+        en.append(f"down to {level} since {when}")
+    else:
+        zh.append(f"{LEVEL_NAMES_ZH[level]} 自 {when}")
+        en.append(f"{level} since {when}")
+    return ", ".join(zh), ", ".join(en)

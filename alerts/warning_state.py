@@ -1,0 +1,459 @@
+"""The warning state machine, per (indicator, area) series, vectorised over a batch.
+
+States: normal -> pending (a level's condition holds, not yet for its `for`) -> firing at blue,
+yellow, orange or red -> resolved (back to normal) once the `clear` condition has held for
+`clear.for`.  A firing warning escalates as soon as a higher level has held for its `for`, and
+steps down only after its current level's condition has been false for `clear.for` (the same
+calm-down time as resolving), so one quiet window cannot make it flap.
+
+Time is the data's: a condition "has held for D" when consecutive windows in which it holds span
+at least D, measured from the first window's start (end minus the series' step) to the last
+window's end.  A missing window breaks the run.
+
+All state lives in arrays indexed by series, thresholds in arrays indexed by indicator; a batch
+is processed in rounds, one window per series per round (usually a single round), each round a
+handful of numpy operations over every series it touches.  Only rows where something happens
+become Python objects."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from indicators.language.model import Indicator
+
+from .areas import AreaNames, NoAreaNames, area_label
+from .events import EventKind, WarningEvent
+from .explain import DEFAULT_TZ, sentence
+from .levels import LEVELS, NO_LEVEL
+from .scored import ScoredBatch
+
+NORMAL, PENDING, FIRING = 0, 1, 2
+STATE_NAMES = ("normal", "pending", "firing")
+_NONE = -1
+_NL = len(LEVELS)
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class IndicatorRules:
+    """One indicator's warning rules in the form the arrays need."""
+
+    indicator_id: str
+    on_score: bool
+    sign: float  # +1 "above", -1 "below": multiplying by it makes every rule an "above" rule
+    thresholds: tuple[float, ...]  # per level, NaN when the level is not defined
+    fors: tuple[int, ...]
+    clear_threshold: float
+    clear_for: int
+    step: int
+    category: str
+    title_zh: str
+    title_en: str
+    unit: str
+    direction: str
+    source_categories: tuple[str, ...]
+    aggregate: str
+
+    @classmethod
+    def from_indicator(cls, ind: Indicator) -> IndicatorRules:
+        w = ind.detection.warnings
+        thresholds = tuple(w.levels[lv].threshold if lv in w.levels else math.nan for lv in LEVELS)
+        fors = tuple(w.levels[lv].for_ if lv in w.levels else 0 for lv in LEVELS)
+        if w.clear is not None:
+            clear_thr, clear_for = w.clear.threshold, w.clear.for_
+        else:  # no hysteresis written: clear as soon as the lowest level no longer holds
+            defined = [t for t in thresholds if not math.isnan(t)]
+            clear_thr = min(defined) if w.direction == "above" else max(defined)
+            clear_for = 0
+        window = ind.value.window
+        return cls(
+            indicator_id=ind.id,
+            on_score=w.on == "score",
+            sign=1.0 if w.direction == "above" else -1.0,
+            thresholds=thresholds,
+            fors=fors,
+            clear_threshold=clear_thr,
+            clear_for=clear_for,
+            step=int(window.step or window.length),
+            category=ind.category,
+            title_zh=ind.title.zh,
+            title_en=ind.title.en,
+            unit=ind.unit,
+            direction=w.direction,
+            source_categories=tuple(ind.source.categories or ()),
+            aggregate=ind.value.aggregate,
+        )
+
+    def threshold_table(self) -> dict[str, dict[str, float]]:
+        return {
+            lv: {"threshold": t, "for": float(f)}
+            for lv, t, f in zip(LEVELS, self.thresholds, self.fors, strict=True)
+            if not math.isnan(t)
+        } | {"clear": {"threshold": self.clear_threshold, "for": float(self.clear_for)}}
+
+
+@dataclass(frozen=True)
+class SeriesState:
+    state: str
+    level: str | None
+    since: int | None
+    warning_id: str | None
+
+
+class _Growable:
+    """Series state arrays that double when full (amortised O(1) per new series)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.n = 0
+        self.rule = np.zeros(capacity, dtype=np.int64)
+        self.last_end = np.full(capacity, _NONE, dtype=np.int64)
+        self.since = np.full((capacity, _NL), _NONE, dtype=np.int64)
+        self.clear_since = np.full(capacity, _NONE, dtype=np.int64)
+        self.calm_since = np.full(capacity, _NONE, dtype=np.int64)
+        self.level = np.full(capacity, NO_LEVEL, dtype=np.int64)
+        self.level_since = np.full(capacity, _NONE, dtype=np.int64)
+        self.state = np.zeros(capacity, dtype=np.int64)
+        self.fired_at = np.full(capacity, _NONE, dtype=np.int64)
+
+    ARRAYS = (
+        "rule", "last_end", "since", "clear_since", "calm_since", "level", "level_since",
+        "state", "fired_at",
+    )  # fmt: skip
+
+    def add(self, rule: int) -> int:
+        if self.n == len(self.rule):
+            for name in self.ARRAYS:
+                old = getattr(self, name)
+                fill = 0 if name in ("rule", "state") else (NO_LEVEL if name == "level" else _NONE)
+                new = np.full((2 * len(old), *old.shape[1:]), fill, dtype=old.dtype)
+                new[: len(old)] = old
+                setattr(self, name, new)
+        i = self.n
+        self.rule[i] = rule
+        self.n += 1
+        return i
+
+
+class WarningStateMachine:
+    """Warnings for every (indicator, area) series of a catalog.
+
+    `process(batch)` returns the events of that batch; windows arriving for a series at or
+    before the last window it saw (a replay, a late re-emit) are skipped and counted in
+    `stale_rows`, rows of indicators not in the catalog in `unknown_rows`."""
+
+    def __init__(
+        self,
+        indicators: Iterable[Indicator] | Mapping[str, Indicator],
+        names: AreaNames | None = None,
+        tz: str = DEFAULT_TZ,
+    ) -> None:
+        inds = list(indicators.values()) if isinstance(indicators, Mapping) else list(indicators)
+        self.rules = [IndicatorRules.from_indicator(i) for i in inds]
+        self._rule_of = {r.indicator_id: k for k, r in enumerate(self.rules)}
+        self.names: AreaNames = names or NoAreaNames()
+        self.tz = tz
+        k = len(self.rules)
+        sign = np.array([r.sign for r in self.rules], dtype=np.float64).reshape(k)
+        raw_thr = np.array([r.thresholds for r in self.rules], dtype=np.float64).reshape(k, _NL)
+        # Undefined levels can never hold: +inf after the sign flip.
+        self._thr = np.where(np.isnan(raw_thr), np.inf, raw_thr * sign[:, None])
+        self._for = np.array([r.fors for r in self.rules], dtype=np.int64).reshape(k, _NL)
+        self._clear_thr = np.array([r.clear_threshold for r in self.rules]) * sign
+        self._clear_for = np.array([r.clear_for for r in self.rules], dtype=np.int64)
+        self._step = np.array([r.step for r in self.rules], dtype=np.int64)
+        self._sign = sign
+        self._on_score = np.array([r.on_score for r in self.rules], dtype=bool)
+        self._series: dict[tuple[str, str], int] = {}
+        self._keys: list[tuple[str, str]] = []
+        self._sorted_keys: npt.NDArray[np.str_] = np.array([], dtype=np.str_)
+        self._sorted_idx: IntArray = np.array([], dtype=np.int64)
+        self._s = _Growable()
+        self.stale_rows = 0
+        self.unknown_rows = 0
+
+    # ------------------------------------------------------------------ series bookkeeping
+    def _series_index(self, batch: ScoredBatch) -> IntArray:
+        """Series index per row (-1 for unknown indicators), creating series on first sight.
+
+        Known series are found with one `searchsorted` over a sorted array of keys; only keys
+        never seen before go through Python (once per series, ever)."""
+        keys = np.char.add(np.char.add(batch.indicator_id, "\x1f"), batch.area_code)
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        idx_of_uniq = np.full(len(uniq), -1, dtype=np.int64)
+        known = self._sorted_keys
+        if len(known):
+            pos = np.minimum(np.searchsorted(known, uniq), len(known) - 1)
+            hit = known[pos] == uniq
+            idx_of_uniq[hit] = self._sorted_idx[pos[hit]]
+        else:
+            hit = np.zeros(len(uniq), dtype=bool)
+        new_keys: list[str] = []
+        new_idx: list[int] = []
+        for u in np.flatnonzero(~hit).tolist():
+            key = str(uniq[u])
+            ind, area = key.split("\x1f", 1)
+            rule = self._rule_of.get(ind)
+            if rule is None:
+                continue  # unknown indicator: stays -1 (and is not remembered)
+            s = self._s.add(rule)
+            self._series[(ind, area)] = s
+            self._keys.append((ind, area))
+            idx_of_uniq[u] = s
+            new_keys.append(key)
+            new_idx.append(s)
+        if new_keys:
+            all_keys = np.concatenate([known, np.array(new_keys, dtype=np.str_)])
+            all_idx = np.concatenate([self._sorted_idx, np.array(new_idx, dtype=np.int64)])
+            order = np.argsort(all_keys, kind="stable")
+            self._sorted_keys, self._sorted_idx = all_keys[order], all_idx[order]
+        return idx_of_uniq[inverse.reshape(-1)]
+
+    # ------------------------------------------------------------------ processing
+    def process(self, batch: ScoredBatch) -> list[WarningEvent]:
+        if len(batch) == 0:
+            return []
+        sidx = self._series_index(batch)
+        known = sidx >= 0
+        self.unknown_rows += int(np.count_nonzero(~known))
+        rows = np.flatnonzero(known)
+        if len(rows) == 0:
+            return []
+        # Order by series then window end; rank within series = the round a row belongs to.
+        order = rows[np.lexsort((batch.window_end[rows], sidx[rows]))]
+        s_sorted = sidx[order]
+        first = np.r_[True, s_sorted[1:] != s_sorted[:-1]]
+        group_start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+        rank = np.arange(len(order)) - group_start
+        events: list[WarningEvent] = []
+        for r in range(int(rank.max()) + 1):
+            events.extend(self._round(batch, order[rank == r], s_sorted[rank == r]))
+        events.sort(key=lambda e: (e.at, e.indicator_id, e.area_code))
+        return events
+
+    def _round(self, batch: ScoredBatch, rows: IntArray, s: IntArray) -> list[WarningEvent]:
+        st = self._s
+        end = batch.window_end[rows]
+        fresh = end > st.last_end[s]
+        self.stale_rows += int(np.count_nonzero(~fresh))
+        rows, s, end = rows[fresh], s[fresh], end[fresh]
+        if len(rows) == 0:
+            return []
+        rr = st.rule[s]
+        step = self._step[rr]
+        raw = np.where(self._on_score[rr], batch.score[rows], batch.value[rows])
+        valid = ~np.isnan(raw)
+        x = np.where(valid, raw * self._sign[rr], -np.inf)
+        start_of_run = end - step
+
+        gap = (st.last_end[s] >= 0) & (end - st.last_end[s] > step)
+        # Level conditions and how long each has held.
+        cond = valid[:, None] & (x[:, None] >= self._thr[rr])
+        since = np.where(gap[:, None], _NONE, st.since[s])
+        since = np.where(cond, np.where(since < 0, start_of_run[:, None], since), _NONE)
+        held = cond & (end[:, None] - since >= self._for[rr])
+        # Highest held level (-1 if none): argmax over the reversed columns.
+        any_held = held.any(axis=1)
+        target = np.where(any_held, _NL - 1 - np.argmax(held[:, ::-1], axis=1), NO_LEVEL)
+
+        # The clear condition (hysteresis), with its own duration.
+        clear_cond = valid & (x < self._clear_thr[rr])
+        clear_since = np.where(gap, _NONE, st.clear_since[s])
+        clear_since = np.where(
+            clear_cond, np.where(clear_since < 0, start_of_run, clear_since), _NONE
+        )
+        clear_held = clear_cond & (end - clear_since >= self._clear_for[rr])
+
+        cur = st.level[s]
+        firing = st.state[s] == FIRING
+        cur_cond = firing & cond[np.arange(len(s)), np.maximum(cur, 0)]
+        calm_since = np.where(gap, _NONE, st.calm_since[s])
+        calming = firing & ~cur_cond & valid  # a window without a value is not calm either
+        calm_since = np.where(calming, np.where(calm_since < 0, start_of_run, calm_since), _NONE)
+        calm_held = calming & (end - calm_since >= self._clear_for[rr])
+
+        start = ~firing & (target >= 0)
+        esc = firing & (target > cur)
+        resolve = firing & ~esc & clear_held
+        step_down = np.maximum(target, 0)
+        deesc = firing & ~esc & ~resolve & calm_held & (step_down < cur)
+
+        new_level = cur.copy()
+        new_level[start | esc] = target[start | esc]
+        new_level[deesc] = step_down[deesc]
+        new_level[resolve] = NO_LEVEL
+        new_state = np.where(cond.any(axis=1), PENDING, NORMAL)
+        new_state = np.where((firing & ~resolve) | start, FIRING, new_state)
+        changed_level = start | esc | deesc
+        lv_idx = np.maximum(new_level, 0)
+        level_since = np.where(
+            changed_level,
+            np.where(
+                since[np.arange(len(s)), lv_idx] >= 0,
+                since[np.arange(len(s)), lv_idx],
+                start_of_run,
+            ),
+            st.level_since[s],
+        )
+        fired_at = np.where(start, end, st.fired_at[s])
+        prev_fired_at = st.fired_at[s].copy()
+        prev_level = cur.copy()
+
+        st.last_end[s] = end
+        st.since[s] = since
+        st.clear_since[s] = clear_since
+        st.calm_since[s] = np.where(changed_level | resolve, _NONE, calm_since)
+        st.level[s] = new_level
+        st.level_since[s] = np.where(resolve, _NONE, level_since)
+        st.state[s] = new_state
+        st.fired_at[s] = np.where(resolve, _NONE, fired_at)
+
+        out: list[WarningEvent] = []
+        for i in np.flatnonzero(start | esc | deesc | resolve).tolist():
+            kind: EventKind
+            if start[i]:
+                kind = "firing"
+            elif esc[i]:
+                kind = "escalated"
+            elif deesc[i]:
+                kind = "deescalated"
+            else:
+                kind = "resolved"
+            level = int(prev_level[i]) if kind == "resolved" else int(new_level[i])
+            base = int(fired_at[i]) if kind != "resolved" else int(prev_fired_at[i])
+            out.append(
+                self._event(
+                    batch, int(rows[i]), int(s[i]), kind, level,
+                    None if kind == "firing" else int(prev_level[i]),
+                    base,
+                    int(level_since[i]) if kind != "resolved" else int(end[i]),
+                )
+            )  # fmt: skip
+        return out
+
+    def _event(
+        self,
+        batch: ScoredBatch,
+        row: int,
+        series: int,
+        kind: EventKind,
+        level: int,
+        prev: int | None,
+        fired_at: int,
+        since: int,
+    ) -> WarningEvent:
+        ind_id, area = self._keys[series]
+        rules = self.rules[self._rule_of[ind_id]]
+        value = float(batch.value[row])
+        lower = float(batch.lower[row])
+        upper = float(batch.upper[row])
+        at = int(batch.window_end[row])
+        zh_area, en_area = area_label(area, self.names)
+        zh, en = sentence(
+            area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,
+            title_en=rules.title_en, unit=rules.unit, value=value, lower=lower, upper=upper,
+            kind=kind, level=LEVELS[level], since=since, at=at, tz=self.tz,
+        )  # fmt: skip
+        det = str(batch.detectors[row])
+
+        def opt(v: float) -> float | None:
+            return None if math.isnan(v) else v
+
+        return WarningEvent(
+            warning_id=f"{ind_id}@{area}@{fired_at}",
+            kind=kind,
+            indicator_id=ind_id,
+            area_code=area,
+            area_level=str(batch.area_level[row]),
+            level=LEVELS[level],
+            previous_level=None if prev is None or prev < 0 else LEVELS[prev],
+            at=at,
+            since=since,
+            window_start=int(batch.window_start[row]),
+            window_end=at,
+            value=opt(value),
+            score=opt(float(batch.score[row])),
+            lower=opt(lower),
+            upper=opt(upper),
+            category=rules.category,
+            title_zh=rules.title_zh,
+            title_en=rules.title_en,
+            unit=rules.unit,
+            text_zh=zh,
+            text_en=en,
+            on="score" if rules.on_score else "value",
+            direction=rules.direction,
+            detectors=tuple(d for d in det.split(",") if d),
+            thresholds=rules.threshold_table(),
+            source_categories=rules.source_categories,
+            aggregate=rules.aggregate,
+        )
+
+    # ------------------------------------------------------------------ inspection
+    def state_of(self, indicator_id: str, area_code: str) -> SeriesState:
+        s = self._series.get((indicator_id, area_code))
+        if s is None:
+            return SeriesState("normal", None, None, None)
+        st = self._s
+        level = int(st.level[s])
+        firing = int(st.state[s]) == FIRING
+        return SeriesState(
+            STATE_NAMES[int(st.state[s])],
+            LEVELS[level] if level >= 0 else None,
+            int(st.level_since[s]) if firing else None,
+            f"{indicator_id}@{area_code}@{int(st.fired_at[s])}" if firing else None,
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Series per state and firing series per level (for the metrics endpoint)."""
+        st = self._s
+        n = st.n
+        out = {name: int(np.count_nonzero(st.state[:n] == k)) for k, name in enumerate(STATE_NAMES)}
+        firing = st.state[:n] == FIRING
+        for k, lv in enumerate(LEVELS):
+            out[f"firing_{lv}"] = int(np.count_nonzero(firing & (st.level[:n] == k)))
+        return out
+
+    def __len__(self) -> int:
+        return self._s.n
+
+    # ------------------------------------------------------------------ recovery
+    def snapshot(self) -> dict[str, Any]:
+        """The state as arrays (cheap: slices, no per-series objects) for recovery."""
+        st = self._s
+        snap: dict[str, Any] = {name: getattr(st, name)[: st.n].copy() for name in st.ARRAYS}
+        snap["keys"] = list(self._keys)
+        snap["rule_ids"] = [r.indicator_id for r in self.rules]
+        return snap
+
+    def restore(self, snap: Mapping[str, Any]) -> None:
+        """Load a snapshot taken from a machine built from the same or a changed catalog:
+        series whose indicator no longer exists are dropped."""
+        old_rule_ids: list[str] = list(snap["rule_ids"])
+        keep = [i for i, (ind, _) in enumerate(snap["keys"]) if ind in self._rule_of]
+        self._s = _Growable(max(1024, len(keep)))
+        self._series.clear()
+        self._keys.clear()
+        for i in keep:
+            ind, area = snap["keys"][i]
+            assert old_rule_ids[int(snap["rule"][i])] == ind
+            s = self._s.add(self._rule_of[ind])
+            for name in _Growable.ARRAYS:
+                if name != "rule":
+                    getattr(self._s, name)[s] = snap[name][i]
+            self._series[(ind, area)] = s
+            self._keys.append((ind, area))
+        self._reindex()
+
+    def _reindex(self) -> None:
+        keys = np.array([f"{i}\x1f{a}" for i, a in self._keys], dtype=np.str_)
+        order = np.argsort(keys, kind="stable")
+        self._sorted_keys = keys[order]
+        self._sorted_idx = np.arange(len(keys), dtype=np.int64)[order]
