@@ -4,6 +4,7 @@ mistake ends with a message and exit status 1 or 2, never with a traceback."""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -139,6 +140,12 @@ def run_command(
     chunk_bytes: Annotated[
         int, typer.Option(help="bytes of input per batch", min=1024)
     ] = FlowConfig.chunk_bytes,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve Prometheus metrics on 127.0.0.1:PORT")
+    ] = None,
+    linger: Annotated[
+        float, typer.Option(help="keep serving metrics this many seconds after the run")
+    ] = 0.0,
 ) -> None:
     """Replay files through the flow: OUT/windows.ndjson and OUT/dead_letters.ndjson."""
     from .run import run
@@ -159,7 +166,16 @@ def run_command(
         speed=speed,
         chunk_bytes=chunk_bytes,
     )
+    server = None
+    if metrics_port is not None:
+        from .run import start_metrics
+
+        _metrics, server = start_metrics(cfg, metrics_port)
+        console.print(f"metrics on {server.url}", highlight=False)
     summary = run(cfg, workers=workers, recovery_dir=recovery, snapshot_every=snapshot_every)
+    if server is not None:
+        time.sleep(linger)
+        server.stop()
     table = Table(title=f"run: {out}")
     table.add_column("what")
     table.add_column("count", justify="right")

@@ -12,7 +12,17 @@ from pathlib import Path
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
 
+from flows import instrument
+from flows.city import load_city
 from flows.flow import FlowConfig, build_flow
+from flows.metrics import (
+    CitySignsMetrics,
+    MetricsConfig,
+    MetricsServer,
+    areas_from_city,
+    serve,
+)
+from indicators.language.validate import load_catalog_or_raise
 
 
 @dataclass
@@ -22,6 +32,17 @@ class RunSummary:
     no_signal: int = 0
     indicators: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
+
+
+def start_metrics(cfg: FlowConfig, port: int) -> tuple[CitySignsMetrics, MetricsServer]:
+    """An exporter for this process's flow, served on 127.0.0.1:`port` (0 = any free)."""
+    config = MetricsConfig(port=port)
+    metrics = CitySignsMetrics.for_catalog(
+        load_catalog_or_raise(list(cfg.catalog)), config,
+        areas=areas_from_city(load_city(), config),
+    )  # fmt: skip
+    instrument.install(metrics)
+    return metrics, serve(metrics)
 
 
 def run(

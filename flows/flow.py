@@ -34,6 +34,7 @@ from alerts.areas import CityAreaNames
 from alerts.events import WarningEvent
 from alerts.warning_state import WarningStateMachine
 from citysigns.paths import CATALOG_DIR
+from flows import instrument
 from flows.city import (
     City,
     SensorRegistry,
@@ -160,6 +161,7 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
                 self._start(family_of(chunk))
             assert self.decoder is not None
             batch, dead = self.decoder.decode(chunk)
+            instrument.decoded(self.family or "sensor", len(batch), dead)
             hi = int(batch.ts.max()) if len(batch) else None
             out.append(Decoded(chunk.source, batch, dead, hi))
         return out, StatefulBatchLogic.RETAIN
@@ -214,6 +216,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         )
         self.scorer = IndicatorScorer(self.plan)
         self.warnings = WarningStateMachine([self.plan.indicator], CityAreaNames(load_city()))
+        self.gauges = instrument.IndicatorGauges(self.plan)
         if state is not None:
             self.scorer.restore(state["scorer"])  # type: ignore[arg-type]
             self.warnings.restore(state["warnings"])  # type: ignore[arg-type]  # type: ignore[arg-type]
@@ -223,6 +226,10 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             return []
         scored = self.scorer.score(step.closed)
         events = self.warnings.process(scored) if scored is not None else []
+        progress = self.runtime.progress
+        high = max(progress.max_ts.values(), default=None)
+        self.gauges.report(step.closed, scored, events, progress.watermark, high)
+        instrument.late(self.plan.indicator.source.kind, step.late)
         lines: list[str] = []
         for c in step.closed:
             lines.extend(window_lines(c, self.plan.spaces[c.level].codes))

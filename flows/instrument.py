@@ -1,0 +1,105 @@
+"""What the flow tells Prometheus: each step reports to the process's exporter, if one runs.
+
+The exporter (flows.metrics) is optional and per process: `citysigns run --metrics-port`
+installs one; tests and backtests run without.  Updates are O(batch) numpy work; the
+per-series formatting happens only when Prometheus scrapes."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from alerts.events import WarningEvent
+from alerts.levels import LEVELS
+from flows.decode.reasons import DeadLetters
+from flows.metrics import CitySignsMetrics
+from flows.plan import IndicatorPlan
+from flows.scoring import ScoredBatch
+from flows.windows import ClosedWindows
+from flows.windows.progress import END_OF_TIME, NO_TIME
+
+_metrics: CitySignsMetrics | None = None
+LIVE_WITHIN_S = 86400  # closing latency is only meaningful for windows of the last day
+
+
+def install(metrics: CitySignsMetrics | None) -> None:
+    global _metrics
+    _metrics = metrics
+
+
+def installed() -> CitySignsMetrics | None:
+    return _metrics
+
+
+def decoded(family: str, n_events: int, dead: DeadLetters) -> None:
+    m = _metrics
+    if m is None:
+        return
+    m.observe_batch_size(n_events)
+    m.record_events(family, "accepted", n_events)
+    for reason, n in dead.counts.items():
+        m.record_dead_letters(reason, n)
+        m.record_events(family, "duplicate" if reason == "duplicate" else "dead_letter", n)
+
+
+def late(family: str, n: int) -> None:
+    if _metrics is not None and n:
+        _metrics.record_dead_letters("late", n)
+        _metrics.record_events(family, "late", n)
+
+
+class IndicatorGauges:
+    """Current warning level per area of one indicator, kept from the warning events, so the
+    exporter can show value, band, score and level side by side."""
+
+    def __init__(self, plan: IndicatorPlan) -> None:
+        self.plan = plan
+        self.level = {lvl: np.zeros(s.codes.size, np.int8) for lvl, s in plan.spaces.items()}
+        self._index: dict[str, dict[str, int]] = {}
+
+    def _idx(self, level: str, code: str) -> int | None:
+        table = self._index.get(level)
+        if table is None:
+            codes = self.plan.spaces[level].codes.astype(str)
+            table = self._index[level] = {c: i for i, c in enumerate(codes.tolist())}
+        return table.get(code)
+
+    def report(
+        self,
+        closed: list[ClosedWindows],
+        scored: ScoredBatch | None,
+        events: list[WarningEvent],
+        watermark_ms: int,
+        high_ms: int | None,
+    ) -> None:
+        m = _metrics
+        for e in events:
+            i = self._idx(e.area_level, e.area_code)
+            if i is not None:
+                resolved = e.kind == "resolved"
+                self.level[e.area_level][i] = 0 if resolved else LEVELS.index(e.level) + 1
+        if m is None:
+            return
+        if watermark_ms not in (NO_TIME, END_OF_TIME) and high_ms is not None:
+            m.set_watermark_lag(max(0.0, (high_ms - watermark_ms) / 1000))
+        if scored is None:
+            return
+        row = 0
+        now = time.time()
+        lateness = self.plan.spec.lateness
+        for c in closed:
+            n = len(c)
+            if not n:
+                continue
+            part = slice(row, row + n)
+            row += n
+            m.update_indicator(
+                self.plan.id, c.level, scored.area_code[part], c.value, scored.lower[part],
+                scored.upper[part], scored.score[part], self.level[c.level][c.area],
+                window_end=float(c.end),
+            )  # fmt: skip
+            delay = now - (c.end + lateness)
+            if 0 <= delay < LIVE_WITHIN_S:
+                m.observe_window_close_latency(delay)
+        m.set_tracked_series(self.plan.id, sum(s.codes.size for s in self.plan.spaces.values()))
