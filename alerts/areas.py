@@ -110,12 +110,6 @@ def ancestors(code: str) -> list[str]:
     return out
 
 
-def descendant_prefix(code: str) -> str:
-    """The prefix every code inside `code` starts with (the city's is its two digits)."""
-    digits = area_digits(code) or code
-    return digits[:2] if tier_of_code(digits) == "city" else digits
-
-
 def in_scope(scope: str, area_code: str) -> bool:
     """Token scopes: "*" is everything, otherwise an area code prefix."""
     return scope == "*" or covers(scope, area_code)
@@ -193,7 +187,6 @@ __all__ = [
     "area_label",
     "common_area",
     "covers",
-    "descendant_prefix",
     "effective_tier",
     "in_scope",
     "related",

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alerts.rules.cli import app as rules_app
+from dashboards.cli import app as dashboards_app
 from flows.flow import FlowConfig
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration
@@ -31,6 +33,9 @@ app = typer.Typer(
 # Tables stay readable when piped into a file or a pager (rich assumes 80 columns there).
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
+
+app.add_typer(rules_app, name="rules")
+app.add_typer(dashboards_app, name="dashboards")
 
 CatalogPaths = Annotated[
     list[Path] | None,
@@ -184,6 +189,38 @@ def run_command(
     for reason, n in sorted(summary.dead_letters.items()):
         table.add_row(f"dead letters: {reason}", f"{n:,}")
     console.print(table)
+
+
+@app.command()
+def serve(
+    tokens: Annotated[Path, typer.Option(help="YAML file of bearer tokens (roles, scopes)")],
+    db: Annotated[str, typer.Option(help="SQLAlchemy URL of the ticket store")] = (
+        "sqlite:///citysigns-tickets.db"
+    ),
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+    catalog: Annotated[
+        list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
+    ] = None,
+    routing: Annotated[Path | None, typer.Option(help="routing rules YAML")] = None,
+    outbox: Annotated[Path | None, typer.Option(help="outbox journal (survives crashes)")] = None,
+) -> None:
+    """The ticket API: tickets, Open311 view, Alertmanager webhook, with bearer tokens."""
+    from alerts.areas import CityAreaNames
+    from alerts.serve import serve as serve_api
+    from flows.city import load_city
+
+    if not tokens.is_file():
+        err.print(f"no such tokens file: {tokens}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        serve_api(
+            tokens, db, host, port, [str(p) for p in _paths(catalog)], routing, outbox,
+            names=CityAreaNames(load_city()),
+        )  # fmt: skip
+    except ValueError as e:  # a bad tokens or routing file: say what, not where in the code
+        err.print(f"cannot start: {e}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -1,0 +1,419 @@
+"""The ticket API (`citysigns serve`): list and filter tickets; accept, start, feedback,
+reassign, comment, supervise; an Open311 GeoReport v2 read view; the Alertmanager webhook.
+
+Every request but /health needs a bearer token; its role decides what it may do and its scope
+which tickets it may see (a district's token sees only tickets in that district; lists are
+filtered, single tickets outside the scope are refused).  Refusals are logged without the token.
+Bad input gets a 4xx that says what is wrong: oversized bodies 413, malformed JSON and unknown or
+missing fields 422, a transition the lifecycle does not allow 409.  A store outage is a 503
+(retry later), never a 500."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
+
+from .alertmanager import AlertmanagerPayload, to_events
+from .areas import AreaNames, NoAreaNames, in_scope, tier_of_code
+from .auth import Principal, TokenRegistry
+from .open311 import request_view, services
+from .service import TicketService, headline
+from .store import TicketFilter, is_transient
+from .tickets import (
+    STATUSES,
+    InvalidTransitionError,
+    Ticket,
+    TicketError,
+    TicketNotFoundError,
+)
+
+log = logging.getLogger("citysigns.api")
+DEFAULT_MAX_BODY = 64 * 1024
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413 before the app parses anything,
+    whether or not the client declared a Content-Length."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.limit:
+                await self._refuse(send)
+                return
+            chunks.append(body)
+            more = bool(message.get("more_body"))
+        whole = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": whole, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps(
+            {"error": f"request body too large: the limit is {self.limit} bytes"}
+        ).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoteBody(_Body):
+    note: str = Field("", max_length=2000)
+
+
+class FeedbackBody(_Body):
+    notes: str = Field(min_length=1, max_length=4000, description="what was done")
+
+
+class ReassignBody(_Body):
+    department: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=2000)
+    tier: Literal["community", "grid", "street", "district", "city"] | None = None
+    area_code: str | None = Field(None, pattern=r"^\d{6,15}$")
+
+
+class CommentBody(_Body):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class SuperviseBody(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RefusedError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
+    d = t.to_dict(tz)
+    d["headline_zh"], d["headline_en"] = headline(t)
+    return d
+
+
+def _scope_prefix(scope: str) -> str | None:
+    """SQL prefix for a scope (None = everything); the city's code covers all its districts."""
+    if scope == "*":
+        return None
+    return scope[:2] if tier_of_code(scope) == "city" else scope
+
+
+def _principal(request: Request) -> Principal:
+    tokens: TokenRegistry = request.app.state.tokens
+    who = tokens.authenticate(request.headers.get("authorization"))
+    if who is None:
+        log.warning("refused %s %s from %s: missing or unknown bearer token",
+                    request.method, request.url.path,
+                    request.client.host if request.client else "?")  # fmt: skip
+        raise RefusedError(401, "a valid bearer token is required")
+    return who
+
+
+Caller = Annotated[Principal, Depends(_principal)]
+
+
+def create_app(
+    service: TicketService,
+    tokens: TokenRegistry,
+    *,
+    names: AreaNames | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+    tick_every: float = 0.0,
+    tz: str = "Asia/Shanghai",
+) -> FastAPI:
+    """The API over `service`.  With `tick_every` > 0 a background thread judges deadlines and
+    verification periods (and retries the outbox) that often."""
+    area_names: AreaNames = names or NoAreaNames()
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        thread: threading.Thread | None = None
+        if tick_every > 0:
+
+            def loop() -> None:
+                while not stop.wait(tick_every):
+                    try:
+                        service.tick()
+                    except Exception as e:  # the next tick retries; the API stays up
+                        log.warning("tick failed: %s", type(e).__name__)
+
+            thread = threading.Thread(target=loop, name="ticket-ticker", daemon=True)
+            thread.start()
+        yield
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    app = FastAPI(title="citysigns tickets", version="1", lifespan=lifespan)
+    app.add_middleware(BodyLimit, limit=max_body)
+    app.state.tokens = tokens
+
+    # ------------------------------------------------------------------ errors -> 4xx / 503
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            details.append(f"{where}: {err.get('msg')}")
+        return JSONResponse(status_code=422, content={"error": "invalid request",
+                                                      "details": details})  # fmt: skip
+
+    @app.exception_handler(RefusedError)
+    async def _refused(request: Request, exc: RefusedError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(status_code=exc.status, content={"error": exc.message},
+                            headers=headers)  # fmt: skip
+
+    @app.exception_handler(TicketNotFoundError)
+    async def _missing(request: Request, exc: TicketNotFoundError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"error": str(exc)})
+
+    @app.exception_handler(InvalidTransitionError)
+    async def _conflict(request: Request, exc: InvalidTransitionError) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"error": str(exc)})
+
+    @app.exception_handler(TicketError)
+    async def _bad(request: Request, exc: TicketError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"error": str(exc)})
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _store(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if is_transient(exc):
+            return JSONResponse(status_code=503, headers={"Retry-After": "5"},
+                                content={"error": "ticket store unavailable; retry"})  # fmt: skip
+        log.error("store error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(status_code=500, content={"error": "internal store error"})
+
+    # ------------------------------------------------------------------ auth
+    def require(who: Principal, permission: str, request: Request) -> None:
+        if not who.may(permission):
+            log.warning("refused %s %s: %s (%s) may not %s", request.method,
+                        request.url.path, who.name, who.role, permission)  # fmt: skip
+            raise RefusedError(403, f"role {who.role} may not {permission}")
+
+    def visible(who: Principal, t: Ticket) -> bool:
+        return in_scope(who.scope, t.incident_area) or in_scope(who.scope, t.area_code)
+
+    def load(who: Principal, tid: str, request: Request) -> Ticket:
+        t = service.get(tid)
+        if t is None:
+            raise TicketNotFoundError(f"no ticket {tid}")
+        if not visible(who, t):
+            log.warning("refused %s %s: ticket %s is outside %s's scope %s", request.method,
+                        request.url.path, tid, who.name, who.scope)  # fmt: skip
+            raise RefusedError(403, f"ticket {tid} is outside your area scope {who.scope}")
+        return t
+
+    def act(who: Principal, permission: str, tid: str, request: Request) -> Ticket:
+        require(who, permission, request)
+        t = load(who, tid, request)
+        if who.role == "department" and t.department != who.department:
+            log.warning("refused %s %s: ticket %s belongs to %s, not %s", request.method,
+                        request.url.path, tid, t.department, who.department)  # fmt: skip
+            raise RefusedError(403, f"ticket {tid} is assigned to {t.department}, "
+                               f"not to {who.department}")  # fmt: skip
+        return t
+
+    # ------------------------------------------------------------------ routes
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "outbox": service.pending(), "store_error": service.last_error}
+
+    @app.get("/tickets")
+    def list_tickets(
+        who: Caller,
+        request: Request,
+        status: Annotated[list[str] | None, Query()] = None,
+        department: str | None = None,
+        family: str | None = None,
+        level: Literal["blue", "yellow", "orange", "red"] | None = None,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,15}$")] = None,
+        supervised: bool | None = None,
+        origin: Literal["warning", "hotline", "alert"] | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        require(who, "read", request)
+        for st in status or []:
+            if st not in STATUSES:
+                raise RefusedError(422, f"unknown status {st!r}; expected one of {list(STATUSES)}")
+        prefix = _scope_prefix(who.scope)
+        if area is not None:
+            if prefix is None or area.startswith(prefix):
+                prefix = area
+            elif not prefix.startswith(area):
+                log.warning("refused %s %s: area %s is outside %s's scope %s", request.method,
+                            request.url.path, area, who.name, who.scope)  # fmt: skip
+                raise RefusedError(403, f"area {area} is outside your area scope {who.scope}")
+        f = TicketFilter(status=status, department=department, family=family, level=level,
+                         area_prefix=prefix, supervised=supervised, origin=origin,
+                         limit=limit, offset=offset)  # fmt: skip
+        found = [t for t in service.list_tickets(f) if visible(who, t)]
+        return {"tickets": [_ticket_json(t, tz) for t in found], "count": len(found)}
+
+    @app.get("/tickets/{tid}")
+    def get_ticket(tid: str, who: Caller, request: Request) -> dict[str, Any]:
+        require(who, "read", request)
+        t = load(who, tid, request)
+        return {
+            "ticket": _ticket_json(t, tz),
+            "warnings": service.warnings(tid),
+            "orders": service.orders(tid),
+            "audit": [a.to_dict(tz) for a in service.audit(tid)],
+        }
+
+    @app.get("/tickets/{tid}/audit")
+    def get_audit(tid: str, who: Caller, request: Request) -> dict[str, Any]:
+        require(who, "read", request)
+        load(who, tid, request)
+        return {"audit": [a.to_dict(tz) for a in service.audit(tid)]}
+
+    @app.post("/tickets/{tid}/accept")
+    def accept(tid: str, who: Caller, request: Request,
+               body: NoteBody | None = None) -> dict[str, Any]:  # fmt: skip
+        act(who, "accept", tid, request)
+        return {"ticket": _ticket_json(service.accept(tid, who.name, body.note if body else ""),
+                                       tz)}  # fmt: skip
+
+    @app.post("/tickets/{tid}/start")
+    def start(tid: str, who: Caller, request: Request,
+              body: NoteBody | None = None) -> dict[str, Any]:  # fmt: skip
+        act(who, "start", tid, request)
+        return {"ticket": _ticket_json(service.start(tid, who.name, body.note if body else ""),
+                                       tz)}  # fmt: skip
+
+    @app.post("/tickets/{tid}/feedback")
+    def feedback(tid: str, body: FeedbackBody, who: Caller, request: Request) -> dict[str, Any]:
+        act(who, "feedback", tid, request)
+        return {"ticket": _ticket_json(service.feedback(tid, who.name, body.notes), tz)}
+
+    @app.post("/tickets/{tid}/reassign")
+    def reassign(tid: str, body: ReassignBody, who: Caller, request: Request) -> dict[str, Any]:
+        act(who, "reassign", tid, request)
+        if body.area_code is not None and not in_scope(who.scope, body.area_code):
+            raise RefusedError(403, f"area {body.area_code} is outside your area scope {who.scope}")
+        t = service.reassign(tid, who.name, body.department, body.reason, tier=body.tier,
+                             area_code=body.area_code)  # fmt: skip
+        return {"ticket": _ticket_json(t, tz)}
+
+    @app.post("/tickets/{tid}/comment")
+    def comment(tid: str, body: CommentBody, who: Caller, request: Request) -> dict[str, Any]:
+        act(who, "comment", tid, request)
+        return {"ticket": _ticket_json(service.comment(tid, who.name, body.text), tz)}
+
+    @app.post("/tickets/{tid}/supervise")
+    def supervise(tid: str, body: SuperviseBody, who: Caller, request: Request) -> dict[str, Any]:
+        act(who, "supervise", tid, request)
+        return {"ticket": _ticket_json(service.supervise(tid, who.name, body.reason), tz)}
+
+    # ------------------------------------------------------------------ Open311 GeoReport v2
+    @app.get("/open311/v2/services")
+    @app.get("/open311/v2/services.json")
+    def o311_services(who: Caller, request: Request) -> list[dict[str, Any]]:
+        require(who, "read", request)
+        return services()
+
+    @app.get("/open311/v2/requests")
+    @app.get("/open311/v2/requests.json")
+    def o311_requests(
+        who: Caller,
+        request: Request,
+        service_request_id: str | None = None,
+        service_code: str | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        status: Literal["open", "closed"] | None = None,
+    ) -> list[dict[str, Any]]:
+        require(who, "read", request)
+        if service_request_id:
+            ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:100]
+            found = [t for t in (service.get(i) for i in ids) if t is not None]
+        else:
+            found = service.list_tickets(TicketFilter(area_prefix=_scope_prefix(who.scope),
+                                                      limit=1000))  # fmt: skip
+        out = []
+        for t in found:
+            if not visible(who, t):
+                continue
+            if service_code and (t.service_code or t.family) != service_code:
+                continue
+            if status and (t.status == "closed") != (status == "closed"):
+                continue
+            if start_date and t.opened_at < start_date.timestamp():
+                continue
+            if end_date and t.opened_at > end_date.timestamp():
+                continue
+            out.append(request_view(t, area_names, tz))
+        return out
+
+    @app.get("/open311/v2/requests/{rid}")
+    @app.get("/open311/v2/requests/{rid}.json")  # registered first, so ".json" is not in rid
+    def o311_request(rid: str, who: Caller, request: Request) -> list[dict[str, Any]]:
+        require(who, "read", request)
+        return [request_view(load(who, rid, request), area_names, tz)]
+
+    # ------------------------------------------------------------------ Alertmanager
+    @app.post("/alertmanager/webhook")
+    def alertmanager(payload: AlertmanagerPayload, who: Caller, request: Request) -> dict[str, Any]:
+        require(who, "alertmanager", request)
+        outcomes = []
+        for ev, dispatch in to_events(payload, service.catalog, area_names, tz):
+            if not in_scope(who.scope, ev.area_code):
+                raise RefusedError(403, f"alert area {ev.area_code} is outside your scope")
+            for o in service.submit_warnings([ev], dispatch=dispatch, origin="alert"):
+                outcomes.append({"fingerprint": ev.warning_id.split("@")[0][3:],
+                                 "action": o.action, "ticket_id": o.ticket_id})  # fmt: skip
+        return {"received": len(payload.alerts), "outcomes": outcomes}
+
+    return app

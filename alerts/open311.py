@@ -1,0 +1,57 @@
+"""An Open311 GeoReport v2 read view of the tickets, so that existing civic tools can list and
+show them: GET services, GET requests, GET requests/{id}.  Field names are GeoReport's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indicators.language.registry import departments, hotline_categories
+
+from .areas import AreaNames, area_label
+from .service import headline
+from .tickets import STATUS_ZH, Ticket, iso
+
+
+def services() -> list[dict[str, Any]]:
+    """Hotline categories as GeoReport services (sensor incidents use their family as code)."""
+    return [
+        {
+            "service_code": code,
+            "service_name": names["en"],
+            "description": f"{names['zh']} / {names['en']}",
+            "metadata": False,
+            "type": "realtime",
+            "keywords": "",
+            "group": "12345",
+        }
+        for code, names in hotline_categories().items()
+    ]
+
+
+def request_view(t: Ticket, names: AreaNames, tz: str = "Asia/Shanghai") -> dict[str, Any]:
+    dept = departments().get(t.department, {})
+    zh, en = headline(t)
+    notes = f"{STATUS_ZH[t.status]} / {t.status}"
+    if t.supervised:
+        notes += " (督办 / supervised)"
+    if t.reopen_count:
+        notes += f" (reopened {t.reopen_count}x)"
+    return {
+        "service_request_id": t.id,
+        "status": "closed" if t.status == "closed" else "open",
+        "status_notes": notes,
+        "service_name": t.title_en,
+        "service_code": t.service_code or t.family,
+        "description": f"{zh} / {en}",
+        "agency_responsible": dept.get("zh", t.department),
+        "service_notice": "",
+        "requested_datetime": iso(t.opened_at, tz),
+        "updated_datetime": iso(t.updated_at, tz),
+        "expected_datetime": iso(t.handle_due, tz),
+        "address": " / ".join(area_label(t.incident_area or t.area_code, names)),
+        "address_id": t.incident_area,
+        "zipcode": "",
+        "lat": t.lat,
+        "long": t.long,
+        "media_url": "",
+    }

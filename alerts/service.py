@@ -1,0 +1,871 @@
+"""The ticket service: warnings and hotline orders in, tickets through their lifecycle out.
+
+Merging (减少重复派单) happens here.  An incident is a category family + the area at the
+dispatch tier + closeness in time: a warning joins the open ticket of its family whose area
+contains it (or is contained by it) and that saw a signal within `merge.window`; its level,
+evidence and counts update that ticket instead of dispatching again.  A hotline order joins an
+open incident of its family covering its area (corroboration), or links to the open order it
+duplicates (same service, nearby, close in time), or becomes a ticket of its own.
+
+Inbound items pass through the outbox and are applied in order, each at most once (its key is
+recorded with the change in one transaction): replays, restarts and store outages neither lose
+nor duplicate a ticket.  Every change writes an audit entry: who, when, what, why."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from indicators.language.model import Dispatch, Indicator
+from indicators.language.registry import departments
+
+from .areas import ancestor_at, common_area, covers, effective_tier, related, tier_of_code
+from .clock import Clock, SystemClock
+from .events import WarningEvent
+from .hotline import DuplicateIndex, DuplicateRule, HotlineOrder, mask_personal
+from .levels import LEVELS, coarser_tier, higher_level, level_index, tier_above, tier_index
+from .outbox import Outbox, OutboxItem
+from .routing import Route, Router
+from .store import TicketFilter, TicketStore, is_transient
+from .tickets import (
+    AWAITING_ACCEPT,
+    AuditEntry,
+    InvalidTransitionError,
+    Ticket,
+    TicketError,
+    TicketNotFoundError,
+    check_allowed,
+)
+
+log = logging.getLogger("citysigns.tickets")
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one inbound item did: created | merged | updated | linked | corroborated |
+    annotated | closed | ignored | already-applied | queued | dead-letter."""
+
+    key: str
+    action: str
+    ticket_id: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class _Undo:
+    """Undo steps for in-memory state changed inside a transaction that may roll back."""
+
+    steps: list[Callable[[], None]] = field(default_factory=list)
+
+    def run(self) -> None:
+        for step in reversed(self.steps):
+            step()
+        self.steps.clear()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _ticket_id(creating_key: str) -> str:
+    return "T-" + hashlib.sha1(creating_key.encode("utf-8")).hexdigest()[:12]
+
+
+class TicketService:
+    def __init__(
+        self,
+        store: TicketStore,
+        router: Router | None = None,
+        catalog: Mapping[str, Indicator] | Iterable[Indicator] | None = None,
+        clock: Clock | None = None,
+        outbox: Outbox | None = None,
+        locate: Callable[[str], str | None] | None = None,
+        close_resolved_alerts: bool = True,
+        tz: str = "Asia/Shanghai",
+    ) -> None:
+        """`locate` maps an area code the digits do not place (a sensor id) to the finest area
+        code it sits in (the city model knows); without it the digits in the id are used."""
+        self.store = store
+        self.router = router or Router()
+        if catalog is None:
+            self.catalog: dict[str, Indicator] = {}
+        elif isinstance(catalog, Mapping):
+            self.catalog = dict(catalog)
+        else:
+            self.catalog = {i.id: i for i in catalog}
+        self.clock: Clock = clock or SystemClock()
+        self.outbox = outbox if outbox is not None else Outbox()
+        self.locate = locate
+        self.close_resolved_alerts = close_resolved_alerts
+        self.tz = tz
+        self.dead_letters: list[tuple[OutboxItem, str]] = []
+        self.last_error: str | None = None
+        self._lock = threading.RLock()
+        self._undo = _Undo()
+        self._after_commit: list[Callable[[], None]] = []
+        self._audit_buf: list[dict[str, Any]] | None = None
+        self._index = DuplicateIndex(self._dup_rule)
+        self._rebuild_index()
+
+    # ================================================================== configuration helpers
+    def _dup_rule(self, service_code: str) -> DuplicateRule | None:
+        spec = self.router.duplicates_for(service_code)
+        return None if spec is None else DuplicateRule(spec.radius_m, int(spec.window))
+
+    def _rebuild_index(self) -> None:
+        """After a restart the duplicate index is rebuilt from the open tickets' root orders."""
+        with suppress(Exception), self.store.begin() as conn:
+            for o in self.store.open_root_orders(conn):
+                self._index.add(
+                    HotlineOrder(o["order_id"], o["service_code"], int(o["at"]), o["lat"],
+                                 o["long"], o["area_code"])
+                )  # fmt: skip
+
+    def _place(self, area_code: str) -> str:
+        if self.locate is not None:
+            found = self.locate(area_code)
+            if found:
+                return found
+        return area_code
+
+    @property
+    def merge_window(self) -> int:
+        return int(self.router.config.merge.window)
+
+    @property
+    def verification_period(self) -> int:
+        return int(self.router.config.verification.period)
+
+    # ================================================================== inbound: outbox
+    def submit_warnings(
+        self,
+        events: Iterable[WarningEvent],
+        dispatch: Dispatch | None = None,
+        origin: str = "warning",
+    ) -> list[Outcome]:
+        """Queue warning events and apply everything pending (in order)."""
+        items = [
+            OutboxItem(
+                "w:" + ev.event_key,
+                "warning",
+                {
+                    "event": ev.to_dict(),
+                    "dispatch": dispatch.model_dump(by_alias=True) if dispatch else None,
+                    "origin": origin,
+                },
+            )
+            for ev in events
+        ]
+        return self._submit(items)
+
+    def submit_orders(self, orders: Iterable[HotlineOrder]) -> list[Outcome]:
+        items = [OutboxItem("o:" + o.service_request_id, "order", o.to_dict()) for o in orders]
+        return self._submit(items)
+
+    def _submit(self, items: list[OutboxItem]) -> list[Outcome]:
+        with self._lock:
+            self.outbox.put_many(items)
+            outcomes = {o.key: o for o in self.flush()}
+        return [outcomes.get(i.key, Outcome(i.key, "queued", None, self.last_error or ""))
+                for i in items]  # fmt: skip
+
+    def pending(self) -> int:
+        return len(self.outbox)
+
+    def flush(self, chunk: int = 500) -> list[Outcome]:
+        """Apply pending items in order, `chunk` per transaction.  A transient store failure
+        stops the flush and keeps the items for the next call; an item that fails for any
+        other reason is isolated and dead-lettered so it cannot block the rest."""
+        out: list[Outcome] = []
+        with self._lock:
+            while True:
+                items = self.outbox.pending(chunk)
+                if not items:
+                    self.last_error = None
+                    return out
+                try:
+                    out.extend(self._apply_chunk(items))
+                except Exception as e:
+                    if is_transient(e):
+                        self.last_error = f"ticket store unavailable: {type(e).__name__}"
+                        log.warning("%s; %d items wait in the outbox", self.last_error,
+                                    len(self.outbox))  # fmt: skip
+                        return out
+                    out.extend(self._apply_one_by_one(items))
+
+    def _apply_chunk(self, items: list[OutboxItem]) -> list[Outcome]:
+        """One transaction: which keys are new is asked once, audit entries and applied keys
+        are written with one executemany each at the end (same order as applied)."""
+        outcomes: list[Outcome] = []
+        try:
+            with self.store.begin() as conn:
+                self._audit_buf = []
+                done = self.store.applied_among(conn, [i.key for i in items])
+                keys: list[dict[str, Any]] = []
+                now = self.clock.now()
+                for item in items:
+                    if item.key in done:
+                        outcomes.append(Outcome(item.key, "already-applied", done[item.key]))
+                        continue
+                    o = self._apply_item(conn, item)
+                    outcomes.append(o)
+                    keys.append({"key": item.key, "ticket_id": o.ticket_id, "at": now})
+                    done[item.key] = o.ticket_id
+                self.store.add_audit_rows(conn, self._audit_buf)
+                self.store.mark_applied(conn, keys)
+        except BaseException:
+            self._undo.run()
+            self._after_commit.clear()
+            raise
+        finally:
+            self._audit_buf = None
+        self._committed()
+        self.outbox.ack_many([i.key for i in items])
+        return outcomes
+
+    def _apply_one_by_one(self, items: list[OutboxItem]) -> list[Outcome]:
+        out: list[Outcome] = []
+        for item in items:
+            try:
+                out.extend(self._apply_chunk([item]))
+            except Exception as e:
+                if is_transient(e):
+                    raise
+                if isinstance(e, IntegrityError) and self._applied_elsewhere(item.key):
+                    # another process applied the same key at the same moment: not an error
+                    self.outbox.ack_many([item.key])
+                    out.append(Outcome(item.key, "already-applied"))
+                    continue
+                reason = f"{type(e).__name__}: {e}"
+                log.error("dead letter %s: %s", item.key, reason)
+                self.dead_letters.append((item, reason))
+                self.outbox.ack_many([item.key])
+                out.append(Outcome(item.key, "dead-letter", None, reason))
+        return out
+
+    def _audit(
+        self,
+        conn: Connection,
+        *,
+        ticket_id: str,
+        at: int,
+        actor: str,
+        action: str,
+        from_status: str | None,
+        to_status: str | None,
+        reason: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """One audit entry: who, when, what (action and statuses), why (reason, detail)."""
+        row = self.store.audit_row(
+            ticket_id=ticket_id, at=at, actor=actor, action=action, from_status=from_status,
+            to_status=to_status, reason=reason, detail=detail,
+        )  # fmt: skip
+        if self._audit_buf is not None:
+            self._audit_buf.append(row)
+        else:
+            self.store.add_audit_rows(conn, [row])
+
+    def _applied_elsewhere(self, key: str) -> bool:
+        with self.store.begin() as conn:
+            return self.store.was_applied(conn, key)
+
+    def _committed(self) -> None:
+        self._undo.steps.clear()
+        for step in self._after_commit:
+            step()
+        self._after_commit.clear()
+
+    def _apply_item(self, conn: Connection, item: OutboxItem) -> Outcome:
+        if item.kind == "warning":
+            ev = WarningEvent.from_dict(item.payload["event"])
+            d = item.payload.get("dispatch")
+            dispatch = Dispatch.model_validate(d) if d else None
+            outcome = self._apply_warning(conn, item.key, ev, dispatch,
+                                          item.payload.get("origin", "warning"))  # fmt: skip
+        elif item.kind == "order":
+            outcome = self._apply_order(conn, item.key, HotlineOrder.from_dict(item.payload))
+        else:
+            raise ValueError(f"unknown outbox item kind {item.kind!r}")
+        return outcome
+
+    # ================================================================== warnings
+    def _apply_warning(
+        self, conn: Connection, key: str, ev: WarningEvent, dispatch: Dispatch | None, origin: str
+    ) -> Outcome:
+        now = self.clock.now()
+        # The first event of a warning ("firing") cannot have a ticket yet: each event key is
+        # applied once, so only later events of the warning need the lookup.
+        ticket = None if ev.kind == "firing" else self.store.ticket_of_warning(conn, ev.warning_id)
+        if ticket is not None:
+            return self._update_from_warning(conn, key, ticket, ev, dispatch, now)
+        if ev.kind == "resolved":
+            return Outcome(key, "ignored", None, "resolved warning without an open ticket")
+        ind = self.catalog.get(ev.indicator_id)
+        if dispatch is None and ind is not None:
+            dispatch = ind.dispatched()
+        family = self.router.family(ev.category, ev.indicator_id, ev.source_categories)
+        area = self._place(ev.area_code)
+        route = self.router.for_warning(
+            family=family, indicator_id=ev.indicator_id, area_code=area, level=ev.level,
+            dispatch=dispatch,
+        )  # fmt: skip
+        if route is None:
+            return Outcome(key, "ignored", None, "indicator informs only (dispatch: none)")
+        tier = effective_tier(area, route.tier)
+        unit = ancestor_at(area, tier)
+        for t in self.store.related_open(conn, family, unit, ev.at - self.merge_window):
+            if related(t.incident_unit, unit):
+                return self._merge_warning(conn, key, t, ev, area, route, tier, now)
+        return self._create_from_warning(conn, key, ev, area, route, tier, unit, origin, now)
+
+    def _surge(self, ev: WarningEvent) -> int:
+        """Orders counted by a hotline-count warning (0 for other warnings)."""
+        if ev.category in ("hotline", "photo_report") and ev.aggregate == "count" and ev.value:
+            return int(ev.value)
+        return 0
+
+    def _create_from_warning(
+        self, conn: Connection, key: str, ev: WarningEvent, area: str, route: Route, tier: str,
+        unit: str, origin: str, now: int,
+    ) -> Outcome:  # fmt: skip
+        incident_key = f"{route.family}:{unit}:{ev.at}"
+        tid = _ticket_id(f"{incident_key}|{ev.warning_id}")
+        values = {
+            "id": tid, "origin": origin, "family": route.family, "category": ev.category,
+            "incident_key": incident_key, "incident_area": area, "incident_unit": unit,
+            "area_code": unit,
+            "tier": tier, "department": route.department, "level": ev.level,
+            "status": "dispatched", "supervised": False, "supervise_count": 0,
+            "reopen_count": 0, "warning_count": 1, "firing_count": 1, "order_count": 0,
+            "surge_count": self._surge(ev), "title_zh": ev.title_zh, "title_en": ev.title_en,
+            "summary_zh": ev.text_zh, "summary_en": ev.text_en,
+            "evidence": {"first_warning": ev.warning_id},
+            "service_code": None, "description": None, "lat": None, "long": None,
+            "accept_s": route.accept, "handle_s": route.handle,
+            "working_hours_only": route.working_hours_only,
+            "opened_at": now, "updated_at": now, "last_signal_at": ev.at,
+            "accept_due": self.router.deadline(now, route.accept, route.working_hours_only),
+            "handle_due": self.router.deadline(now, route.handle, route.working_hours_only),
+            "accepted_at": None, "feedback_at": None, "feedback_notes": None,
+            "verify_until": None, "closed_at": None, "version": 1,
+        }  # fmt: skip
+        self.store.insert_ticket(conn, values)
+        self._link_warning(conn, tid, ev)
+        self._audit(
+            conn, ticket_id=tid, at=now, actor=SYSTEM, action="dispatched", from_status=None,
+            to_status="dispatched", reason=ev.text,
+            detail={"warning_id": ev.warning_id, "incident_key": incident_key,
+                    "department": route.department, "tier": tier, "area_code": unit,
+                    "accept_due": values["accept_due"], "handle_due": values["handle_due"]},
+        )  # fmt: skip
+        return Outcome(key, "created", tid, ev.text_en)
+
+    def _link_warning(self, conn: Connection, tid: str, ev: WarningEvent) -> None:
+        self.store.link_warning(
+            conn,
+            {"ticket_id": tid, "warning_id": ev.warning_id, "indicator_id": ev.indicator_id,
+             "area_code": ev.area_code, "level": ev.level, "state": "firing",
+             "first_at": ev.at, "last_at": ev.at, "explanation": _json(ev.explanation())},
+        )  # fmt: skip
+
+    def _merge_warning(
+        self, conn: Connection, key: str, t: Ticket, ev: WarningEvent, area: str, route: Route,
+        tier: str, now: int,
+    ) -> Outcome:  # fmt: skip
+        self._link_warning(conn, t.id, ev)
+        values: dict[str, Any] = {
+            "warning_count": t.warning_count + 1,
+            "firing_count": t.firing_count + 1,
+            "surge_count": max(t.surge_count, self._surge(ev)),
+            "incident_area": common_area(t.incident_area, area),
+            "last_signal_at": max(t.last_signal_at, ev.at),
+            "updated_at": now,
+        }
+        more_severe = level_index(ev.level) > level_index(t.level)
+        if t.warning_count == 0:  # a hotline ticket becomes a sensor-backed incident
+            values.update(
+                title_zh=ev.title_zh,
+                title_en=ev.title_en,
+                summary_zh=ev.text_zh,
+                summary_en=ev.text_en,
+                level=higher_level(t.level, ev.level),
+            )
+        elif more_severe:
+            values.update(level=ev.level, summary_zh=ev.text_zh, summary_en=ev.text_en)
+        if more_severe:
+            values.update(self._tightened(t, route, now))
+        self._maybe_tier_up(conn, t, tier, values, now, ev.text)
+        self.store.update_ticket(conn, t.id, values)
+        self._audit(
+            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="merged",
+            from_status=t.status, to_status=t.status, reason=ev.text,
+            detail={"warning_id": ev.warning_id, "level": ev.level,
+                    "warning_count": values["warning_count"]},
+        )  # fmt: skip
+        if t.status == "verifying":
+            self._reopen(conn, t.id, now, "a new warning during verification: not fixed")
+        return Outcome(key, "merged", t.id, ev.text_en)
+
+    def _tightened(self, t: Ticket, route: Route, now: int) -> dict[str, Any]:
+        """A more severe level brings its own (shorter) deadlines; never lengthen one."""
+        out: dict[str, Any] = {"accept_s": min(t.accept_s, route.accept),
+                               "handle_s": min(t.handle_s, route.handle)}  # fmt: skip
+        if t.status in AWAITING_ACCEPT:
+            out["accept_due"] = min(
+                t.accept_due, self.router.deadline(now, route.accept, route.working_hours_only)
+            )
+        out["handle_due"] = min(
+            t.handle_due, self.router.deadline(now, route.handle, route.working_hours_only)
+        )
+        return out
+
+    def _maybe_tier_up(
+        self, conn: Connection, t: Ticket, tier: str, values: dict[str, Any], now: int, why: str
+    ) -> None:
+        """A warning whose level is dispatched at a coarser tier widens the incident to that
+        tier's area and moves the ticket up, unless supervision already moved it higher."""
+        incident_area = values.get("incident_area", t.incident_area)
+        unit_tier = tier_of_code(t.incident_unit) or t.tier
+        if tier_index(tier) > tier_index(unit_tier):
+            values["incident_unit"] = ancestor_at(incident_area, tier)
+        new_tier = coarser_tier(t.tier, tier)
+        if new_tier == t.tier:
+            return
+        new_area = ancestor_at(incident_area, new_tier)
+        values.update(tier=new_tier, area_code=new_area)
+        self._audit(
+            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="escalated",
+            from_status=t.status, to_status=t.status, reason=f"level needs tier {new_tier}: {why}",
+            detail={"from_tier": t.tier, "to_tier": new_tier, "area_code": new_area},
+        )  # fmt: skip
+
+    def _update_from_warning(
+        self, conn: Connection, key: str, t: Ticket, ev: WarningEvent, dispatch: Dispatch | None,
+        now: int,
+    ) -> Outcome:  # fmt: skip
+        values: dict[str, Any] = {"updated_at": now,
+                                  "last_signal_at": max(t.last_signal_at, ev.at),
+                                  "surge_count": max(t.surge_count, self._surge(ev))}  # fmt: skip
+        if ev.kind == "resolved":
+            self.store.update_warning(conn, t.id, ev.warning_id,
+                                      {"state": "resolved", "last_at": ev.at,
+                                       "explanation": _json(ev.explanation())})  # fmt: skip
+            values["firing_count"] = max(0, t.firing_count - 1)
+            self.store.update_ticket(conn, t.id, values)
+            self._audit(
+                conn, ticket_id=t.id, at=now, actor=SYSTEM, action="warning_resolved",
+                from_status=t.status, to_status=t.status, reason=ev.text,
+                detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"]},
+            )  # fmt: skip
+            if (
+                self.close_resolved_alerts
+                and t.origin == "alert"
+                and t.status == "dispatched"
+                and values["firing_count"] == 0
+            ):
+                self._close(conn, t.id, now, "alert resolved before anyone accepted it", SYSTEM)
+                return Outcome(key, "closed", t.id, ev.text_en)
+            return Outcome(key, "annotated", t.id, ev.text_en)
+
+        # firing again (a replay after a lost ack), escalated or de-escalated
+        self.store.update_warning(
+            conn, t.id, ev.warning_id,
+            {"level": ev.level, "state": "firing", "last_at": ev.at,
+             "explanation": _json(ev.explanation())},
+        )  # fmt: skip
+        firing_levels = (
+            [ev.level]
+            if t.warning_count == 1
+            else [w["level"] for w in self.store.warnings_of(conn, t.id) if w["state"] == "firing"]
+        )
+        new_level = max(firing_levels, key=level_index) if firing_levels else ev.level
+        values.update(level=new_level, summary_zh=ev.text_zh, summary_en=ev.text_en)
+        if ev.kind == "escalated":
+            ind = self.catalog.get(ev.indicator_id)
+            dispatch = dispatch or (ind.dispatched() if ind else None)
+            route = self.router.for_warning(
+                family=t.family, indicator_id=ev.indicator_id, area_code=self._place(ev.area_code),
+                level=ev.level, dispatch=dispatch,
+            )  # fmt: skip
+            if route is not None:
+                if level_index(new_level) > level_index(t.level):
+                    values.update(self._tightened(t, route, now))
+                tier = effective_tier(self._place(ev.area_code), route.tier)
+                self._maybe_tier_up(conn, t, tier, values, now, ev.text)
+        self.store.update_ticket(conn, t.id, values)
+        self._audit(
+            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="level",
+            from_status=t.status, to_status=t.status, reason=ev.text,
+            detail={"warning_id": ev.warning_id, "kind": ev.kind, "from_level": t.level,
+                    "to_level": new_level},
+        )  # fmt: skip
+        if t.status == "verifying" and ev.kind == "escalated":
+            self._reopen(conn, t.id, now, "the warning escalated during verification: not fixed")
+        return Outcome(key, "updated", t.id, ev.text_en)
+
+    # ================================================================== hotline orders
+    def _apply_order(self, conn: Connection, key: str, order: HotlineOrder) -> Outcome:
+        now = self.clock.now()
+        route = self.router.for_order(order.service_code)
+        area = order.area_code or ""
+        if area:
+            for t in self.store.related_open(
+                conn, route.family, area, order.ts - self.merge_window, descendants=False
+            ):
+                if t.warning_count > 0 and covers(t.incident_unit, area):
+                    return self._attach_order(conn, key, t, order, "corroboration", None, now)
+        root = self._index.find(order)
+        if root is not None:
+            tid = self.store.ticket_of_order(conn, root)
+            rt = self.store.get(conn, tid) if tid else None
+            if rt is not None and rt.is_open:
+                return self._attach_order(conn, key, rt, order, "duplicate", root, now)
+        return self._create_from_order(conn, key, order, route, area, now)
+
+    def _attach_order(
+        self, conn: Connection, key: str, t: Ticket, order: HotlineOrder, role: str,
+        root: str | None, now: int,
+    ) -> Outcome:  # fmt: skip
+        self.store.add_order(
+            conn,
+            {"order_id": order.service_request_id, "ticket_id": t.id, "role": role,
+             "duplicate_of": root, "service_code": order.service_code, "at": order.ts,
+             "lat": order.lat, "long": order.long, "area_code": order.area_code},
+        )  # fmt: skip
+        count = t.order_count + 1
+        self.store.update_ticket(
+            conn, t.id,
+            {"order_count": count, "updated_at": now,
+             "last_signal_at": max(t.last_signal_at, order.ts)},
+        )  # fmt: skip
+        what = (
+            f"hotline order {order.service_request_id} duplicates open order {root}"
+            if role == "duplicate"
+            else f"corroborated by {max(count, t.surge_count)} hotline orders"
+        )
+        self._audit(
+            conn, ticket_id=t.id, at=now, actor=SYSTEM,
+            action="linked" if role == "duplicate" else "corroborated",
+            from_status=t.status, to_status=t.status, reason=what,
+            detail={"order_id": order.service_request_id, "service_code": order.service_code,
+                    "duplicate_of": root, "order_count": count},
+        )  # fmt: skip
+        if role == "duplicate" and t.status == "verifying":
+            self._reopen(conn, t.id, now, "reported again during verification: not fixed")
+        return Outcome(key, "linked" if role == "duplicate" else "corroborated", t.id, what)
+
+    def _create_from_order(
+        self, conn: Connection, key: str, order: HotlineOrder, route: Route, area: str, now: int
+    ) -> Outcome:
+        tier = effective_tier(area, route.tier) if area else "city"
+        unit = ancestor_at(area, tier) if area else ""
+        tid = _ticket_id(f"order|{order.service_request_id}")
+        names = self._service_names(order.service_code)
+        desc = mask_personal(order.description)[:2000]
+        values = {
+            "id": tid, "origin": "hotline", "family": route.family,
+            "category": order.service_code, "incident_key": f"{route.family}:{unit}:{order.ts}",
+            "incident_area": area, "incident_unit": unit, "area_code": unit, "tier": tier,
+            "department": route.department, "level": "blue", "status": "dispatched",
+            "supervised": False, "supervise_count": 0, "reopen_count": 0, "warning_count": 0,
+            "firing_count": 0, "order_count": 1, "surge_count": 0,
+            "title_zh": f"12345 工单: {names[0]}", "title_en": f"12345 order: {names[1]}",
+            "summary_zh": desc or names[0], "summary_en": names[1],
+            "evidence": {"order": order.service_request_id},
+            "service_code": order.service_code, "description": desc,
+            "lat": order.lat, "long": order.long,
+            "accept_s": route.accept, "handle_s": route.handle,
+            "working_hours_only": route.working_hours_only,
+            "opened_at": now, "updated_at": now, "last_signal_at": order.ts,
+            "accept_due": self.router.deadline(now, route.accept, route.working_hours_only),
+            "handle_due": self.router.deadline(now, route.handle, route.working_hours_only),
+            "accepted_at": None, "feedback_at": None, "feedback_notes": None,
+            "verify_until": None, "closed_at": None, "version": 1,
+        }  # fmt: skip
+        self.store.insert_ticket(conn, values)
+        self.store.add_order(
+            conn,
+            {"order_id": order.service_request_id, "ticket_id": tid, "role": "root",
+             "duplicate_of": None, "service_code": order.service_code, "at": order.ts,
+             "lat": order.lat, "long": order.long, "area_code": order.area_code},
+        )  # fmt: skip
+        if self._index.add(order):
+            self._undo.steps.append(lambda: self._index.remove(order.service_request_id))
+        self._audit(
+            conn, ticket_id=tid, at=now, actor=SYSTEM, action="dispatched", from_status=None,
+            to_status="dispatched", reason=f"12345 order {order.service_request_id}",
+            detail={"order_id": order.service_request_id, "department": route.department,
+                    "tier": tier, "area_code": unit},
+        )  # fmt: skip
+        return Outcome(key, "created", tid, names[1])
+
+    @staticmethod
+    def _service_names(code: str) -> tuple[str, str]:
+        from indicators.language.registry import hotline_categories
+
+        found = hotline_categories().get(code)
+        return (found["zh"], found["en"]) if found else (code, code)
+
+    # ================================================================== transitions
+    def _reopen(self, conn: Connection, tid: str, now: int, reason: str) -> None:
+        t = self._must(conn, tid)
+        self.store.update_ticket(conn, tid, {
+            "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
+            "updated_at": now,
+            "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
+            "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),
+        })  # fmt: skip
+        self._audit(conn, ticket_id=tid, at=now, actor=SYSTEM, action="reopened",
+                             from_status=t.status, to_status="reopened", reason=reason,
+                             detail={"reopen_count": t.reopen_count + 1})  # fmt: skip
+
+    def _close(self, conn: Connection, tid: str, now: int, reason: str, actor: str) -> None:
+        t = self._must(conn, tid)
+        self.store.update_ticket(conn, tid, {"status": "closed", "closed_at": now,
+                                             "updated_at": now})  # fmt: skip
+        self._audit(conn, ticket_id=tid, at=now, actor=actor, action="closed",
+                             from_status=t.status, to_status="closed", reason=reason)  # fmt: skip
+        roots = [o for o in self.store.orders_of(conn, tid) if o["role"] == "root"]
+        for o in roots:
+            self._after_commit.append(functools.partial(self._index.remove, o["order_id"]))
+
+    def _supervise(self, conn: Connection, t: Ticket, now: int, reason: str, actor: str) -> None:
+        new_tier = tier_above(t.tier)
+        new_area = ancestor_at(t.incident_area or t.area_code, new_tier) if t.area_code else ""
+        values: dict[str, Any] = {
+            "supervised": True,
+            "supervise_count": t.supervise_count + 1,
+            "updated_at": now,
+            "tier": new_tier,
+            "area_code": new_area,
+        }
+        # The step gets its time again, doubled at each repeat: a ticket left lying is
+        # supervised again and again, but not at every tick.
+        backoff = 2 ** min(t.supervise_count, 10)
+        if t.status in AWAITING_ACCEPT:
+            values["accept_due"] = self.router.deadline(
+                now, t.accept_s * backoff, t.working_hours_only
+            )
+        else:
+            values["handle_due"] = self.router.deadline(
+                now, t.handle_s * backoff, t.working_hours_only
+            )
+        self.store.update_ticket(conn, t.id, values)
+        self._audit(
+            conn, ticket_id=t.id, at=now, actor=actor, action="supervised",
+            from_status=t.status, to_status=t.status, reason=reason,
+            detail={"from_tier": t.tier, "to_tier": new_tier, "area_code": new_area,
+                    "missed": t.current_due(), "supervise_count": t.supervise_count + 1},
+        )  # fmt: skip
+
+    def _must(self, conn: Connection, tid: str) -> Ticket:
+        t = self.store.get(conn, tid)
+        if t is None:
+            raise TicketNotFoundError(f"no ticket {tid}")
+        return t
+
+    def tick(self, now: int | None = None) -> list[Outcome]:
+        """Judge deadlines and verification periods at `now` (the clock's time by default):
+        overdue steps are supervised, verified tickets closed or reopened."""
+        now = self.clock.now() if now is None else int(now)
+        out: list[Outcome] = []
+        with self._lock:
+            self.flush()
+            try:
+                with self.store.begin() as conn:
+                    for t in self.store.due_before(conn, now):
+                        out.append(self._judge(conn, t, now))
+            except BaseException:
+                self._after_commit.clear()
+                raise
+            self._committed()
+        return out
+
+    def _judge(self, conn: Connection, t: Ticket, now: int) -> Outcome:
+        if t.status == "verifying":
+            if t.firing_count > 0:
+                self._reopen(conn, t.id, now, "still firing at the end of verification")
+                return Outcome(t.id, "reopened", t.id)
+            self._close(conn, t.id, now, "indicators stayed normal through verification",
+                        SYSTEM)  # fmt: skip
+            return Outcome(t.id, "closed", t.id)
+        step = "accept" if t.status in AWAITING_ACCEPT else "handling"
+        self._supervise(conn, t, now, f"{step} deadline missed (督办)", SYSTEM)
+        return Outcome(t.id, "supervised", t.id)
+
+    # ================================================================== actions (API)
+    def _act(self, tid: str, action: str, actor: str, fn: Callable[[Connection, Ticket, int],
+             tuple[dict[str, Any], str, str, dict[str, Any]]]) -> Ticket:  # fmt: skip
+        with self._lock:
+            now = self.clock.now()
+            try:
+                with self.store.begin() as conn:
+                    t = self._must(conn, tid)
+                    check_allowed(action, tid, t.status)
+                    values, to_status, reason, detail = fn(conn, t, now)
+                    values["updated_at"] = now
+                    self.store.update_ticket(conn, tid, values)
+                    self._audit(conn, ticket_id=tid, at=now, actor=actor, action=action,
+                                from_status=t.status, to_status=to_status, reason=reason,
+                                detail=detail)  # fmt: skip
+                    after = dataclasses.replace(t, **values, version=t.version + 1)
+            except BaseException:
+                self._after_commit.clear()
+                raise
+            self._committed()
+            return after
+
+    def accept(self, tid: str, actor: str, note: str = "") -> Ticket:
+        return self._act(
+            tid,
+            "accept",
+            actor,
+            lambda c, t, now: (
+                {"status": "accepted", "accepted_at": now},
+                "accepted",
+                mask_personal(note) or "accepted by the department",
+                {},
+            ),
+        )
+
+    def start(self, tid: str, actor: str, note: str = "") -> Ticket:
+        return self._act(
+            tid,
+            "start",
+            actor,
+            lambda c, t, now: (
+                {"status": "handling"},
+                "handling",
+                mask_personal(note) or "handling started",
+                {},
+            ),
+        )
+
+    def feedback(self, tid: str, actor: str, notes: str) -> Ticket:
+        """The department reports it handled (feedback); verification starts at once: the
+        incident's indicators must now stay normal for the verification period."""
+        notes = mask_personal(notes)[:4000]
+        period = self.verification_period
+        with self._lock:
+            now = self.clock.now()
+            with self.store.begin() as conn:
+                t = self._must(conn, tid)
+                check_allowed("feedback", tid, t.status)
+                self.store.update_ticket(conn, tid, {
+                    "status": "verifying", "feedback_at": now, "feedback_notes": notes,
+                    "verify_until": now + period, "updated_at": now,
+                })  # fmt: skip
+                self._audit(conn, ticket_id=tid, at=now, actor=actor,
+                                     action="feedback", from_status=t.status,
+                                     to_status="feedback", reason=notes)  # fmt: skip
+                self._audit(conn, ticket_id=tid, at=now, actor=SYSTEM,
+                                     action="verifying", from_status="feedback",
+                                     to_status="verifying",
+                                     reason="the indicators must stay normal for the period",
+                                     detail={"verify_until": now + period})  # fmt: skip
+                return self._must(conn, tid)
+
+    def reassign(
+        self, tid: str, actor: str, department: str, reason: str, tier: str | None = None,
+        area_code: str | None = None,
+    ) -> Ticket:  # fmt: skip
+        if department not in departments():
+            raise TicketError(f"unknown department {department!r}")
+        if tier is not None:
+            tier_index(tier)
+
+        def fn(c: Connection, t: Ticket, now: int) -> tuple[dict[str, Any], str, str,
+                                                            dict[str, Any]]:  # fmt: skip
+            new_tier = tier or t.tier
+            area = area_code or (ancestor_at(t.incident_area, new_tier) if t.incident_area
+                                 else t.area_code)  # fmt: skip
+            values = {
+                "department": department,
+                "tier": new_tier,
+                "area_code": area,
+                "status": "dispatched",
+                "accepted_at": None,
+                "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
+                "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),
+            }
+            return (
+                values,
+                "dispatched",
+                reason,
+                {"from": [t.department, t.tier, t.area_code], "to": [department, new_tier, area]},
+            )
+
+        return self._act(tid, "reassign", actor, fn)
+
+    def comment(self, tid: str, actor: str, text: str) -> Ticket:
+        return self._act(
+            tid, "comment", actor, lambda c, t, now: ({}, t.status, mask_personal(text)[:4000], {})
+        )
+
+    def supervise(self, tid: str, actor: str, reason: str) -> Ticket:
+        """A supervisor's own 督办, without waiting for a deadline."""
+        with self._lock:
+            now = self.clock.now()
+            with self.store.begin() as conn:
+                t = self._must(conn, tid)
+                check_allowed("supervise", tid, t.status)
+                self._supervise(conn, t, now, mask_personal(reason), actor)
+                return self._must(conn, tid)
+
+    # ================================================================== queries
+    def get(self, tid: str) -> Ticket | None:
+        with self.store.begin() as conn:
+            return self.store.get(conn, tid)
+
+    def list_tickets(self, f: TicketFilter | None = None) -> list[Ticket]:
+        with self.store.begin() as conn:
+            return self.store.list_tickets(conn, f or TicketFilter())
+
+    def audit(self, tid: str) -> list[AuditEntry]:
+        with self.store.begin() as conn:
+            return self.store.audit_of(conn, tid)
+
+    def warnings(self, tid: str) -> list[dict[str, Any]]:
+        with self.store.begin() as conn:
+            return self.store.warnings_of(conn, tid)
+
+    def orders(self, tid: str) -> list[dict[str, Any]]:
+        with self.store.begin() as conn:
+            return self.store.orders_of(conn, tid)
+
+    def ticket_for_warning(self, warning_id: str) -> Ticket | None:
+        with self.store.begin() as conn:
+            return self.store.ticket_of_warning(conn, warning_id)
+
+
+def headline(t: Ticket) -> tuple[str, str]:
+    """The ticket's one-line reason, with the hotline corroboration when there is one."""
+    zh, en = t.summary_zh, t.summary_en
+    n = t.corroborations
+    if t.warning_count > 0 and n > 0:
+        zh += f"; {n} 条热线工单印证"
+        en += f"; corroborated by {n} hotline orders"
+    return zh, en
+
+
+__all__ = [
+    "LEVELS",
+    "InvalidTransitionError",
+    "Outcome",
+    "TicketNotFoundError",
+    "TicketService",
+    "headline",
+]

@@ -1,0 +1,132 @@
+"""One dashboard per category, drilling from district to street: for each indicator its value
+with the expected band and the catalog's thresholds, and its anomaly score; warnings (level
+changes) as annotations."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import common as gcommon
+from grafana_foundation_sdk.builders import dashboard as gdash
+from grafana_foundation_sdk.builders import timeseries as gts
+from grafana_foundation_sdk.models import common as mcommon
+from grafana_foundation_sdk.models import dashboard as mdash
+
+from alerts.rules.links import DISPATCH_UID, OVERVIEW_UID, category_uid, dashboard_url
+from indicators.language.model import Indicator
+
+from . import queries as q
+from .grafana import PROMETHEUS, TAG
+from .panels import (
+    Layout,
+    catalog_thresholds,
+    link,
+    prom,
+    tag_links,
+    warning_level_thresholds,
+)
+from .units import grafana_unit
+
+BAND_STYLE = [
+    mdash.DynamicConfigValue(id_val="custom.lineStyle", value={"fill": "dash", "dash": [6, 6]}),
+    mdash.DynamicConfigValue(id_val="custom.lineWidth", value=1),
+    mdash.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": "text"}),
+]
+
+
+def category_dashboard(
+    category: str, indicators: list[Indicator], base: str = ""
+) -> gdash.Dashboard:
+    lay = Layout()
+    d = (
+        gdash.Dashboard(f"citysigns: {category}")
+        .uid(category_uid(category))
+        .tags([TAG, category])
+        .description(f"Indicators of category {category}, from district to street.")
+        .refresh("1m")
+        .time("now-24h", "now")
+        .readonly()
+        .with_variable(
+            gdash.QueryVariable("district")
+            .label("District")
+            .datasource(PROMETHEUS)
+            .query(q.district_values(category))
+            .refresh(mdash.VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(mdash.VariableSort.ALPHABETICAL_ASC)
+            .include_all(True)
+            .all_value(".*")
+            .multi(True)
+        )
+        .with_variable(
+            gdash.QueryVariable("street")
+            .label("Street")
+            .datasource(PROMETHEUS)
+            .query(q.street_values(category))
+            .refresh(mdash.VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(mdash.VariableSort.ALPHABETICAL_ASC)
+            .include_all(True)
+            .all_value(".*")
+            .multi(True)
+        )
+        .annotation(
+            gdash.AnnotationQuery()
+            .name("Warnings")
+            .datasource(PROMETHEUS)
+            .enable(True)
+            .icon_color("red")
+            .expr(q.category_warnings(category))
+        )
+        .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
+        .link(link("dispatch", dashboard_url(base, DISPATCH_UID)))
+        .link(tag_links())
+    )
+    for ind in sorted(indicators, key=lambda i: i.id):
+        d = d.with_row(gdash.Row(f"{ind.title.zh} · {ind.title.en}").grid_pos(lay.row()))
+        d = d.with_panel(value_panel(ind).grid_pos(lay.place(16, 8)))
+        d = d.with_panel(score_panel(ind).grid_pos(lay.place(8, 8)))
+    return d
+
+
+def value_panel(ind: Indicator) -> gts.Panel:
+    rules = ind.detection.warnings
+    p = (
+        gts.Panel()
+        .title(f"{ind.title.en} ({ind.unit})")
+        .description(" ".join(ind.description.split()) or ind.title.en)
+        .datasource(PROMETHEUS)
+        .with_target(prom(q.indicator_value(ind.id), legend="{{area_level}} {{area}}", ref="A"))
+        .with_target(prom(q.indicator_lower(ind.id), legend="{{area}} expected low", ref="B"))
+        .with_target(prom(q.indicator_upper(ind.id), legend="{{area}} expected high", ref="C"))
+        .override_by_query("B", BAND_STYLE)
+        .override_by_query("C", BAND_STYLE)
+        .unit(grafana_unit(ind.unit))
+        .line_width(2)
+        .span_nulls(False)
+        .legend(
+            gcommon.VizLegendOptions()
+            .show_legend(True)
+            .display_mode(mcommon.LegendDisplayMode.LIST)
+            .placement(mcommon.LegendPlacement.BOTTOM)
+        )
+    )
+    if rules.on == "value":
+        p = p.thresholds(catalog_thresholds(rules)).thresholds_style(
+            gcommon.GraphThresholdsStyleConfig().mode(mcommon.GraphThresholdsStyleMode.DASHED)
+        )
+    return p
+
+
+def score_panel(ind: Indicator) -> gts.Panel:
+    rules = ind.detection.warnings
+    p = (
+        gts.Panel()
+        .title(f"{ind.id}: anomaly score")
+        .datasource(PROMETHEUS)
+        .with_target(prom(q.indicator_score(ind.id), legend="{{area_level}} {{area}}"))
+        .unit("percentunit")
+        .min(0)
+        .max(1)
+    )
+    if rules.on == "score":
+        return p.thresholds(catalog_thresholds(rules)).thresholds_style(
+            gcommon.GraphThresholdsStyleConfig().mode(mcommon.GraphThresholdsStyleMode.DASHED)
+        )
+    return p.thresholds(warning_level_thresholds())

@@ -1,0 +1,96 @@
+"""`citysigns dashboards --out DIR` writes the dashboards and provisioning files;
+`citysigns dashboards push --url URL --token TOKEN` uploads them to a running Grafana.
+
+Exposed as a Typer app (`app`) that the `citysigns` command mounts as `dashboards`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from indicators.language.model import Indicator
+from indicators.language.validate import load_catalog
+
+app = typer.Typer(
+    help="Generate the Grafana dashboards from the catalog, or push them to Grafana.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+CatalogOption = Annotated[
+    list[Path] | None,
+    typer.Option("--catalog", help="catalog files or directories (default: packaged)"),
+]
+
+
+def _catalog(paths: list[Path] | None) -> list[Indicator]:
+    if not paths:
+        from citysigns.paths import CATALOG_DIR
+
+        paths = [CATALOG_DIR]
+    cat, diags = load_catalog(paths)
+    if diags:
+        for d in diags:
+            typer.echo(str(d), err=True)
+        typer.echo("fix the catalog first (`citysigns check`)", err=True)
+        raise typer.Exit(1)
+    return list(cat)
+
+
+@app.callback(invoke_without_command=True)
+def dashboards(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="directory to write dashboards/ and provisioning/")
+    ] = None,
+    catalog: CatalogOption = None,
+    prometheus_url: Annotated[
+        str, typer.Option(help="Prometheus URL written into the datasource provisioning")
+    ] = "http://127.0.0.1:9090",
+    dashboards_path: Annotated[
+        str, typer.Option(help="where Grafana reads the dashboard JSON (file provider path)")
+    ] = "/var/lib/grafana/dashboards/citysigns",
+) -> None:
+    """Write OUT/dashboards/*.json and OUT/provisioning/{datasources,dashboards}/."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None:
+        typer.echo("give --out DIR (or use `push`)", err=True)
+        raise typer.Exit(2)
+    from .build import write_dashboards
+
+    try:
+        files = write_dashboards(
+            _catalog(catalog), out, prometheus_url=prometheus_url, dashboards_path=dashboards_path
+        )
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    n = sum(1 for f in files if f.suffix == ".json")
+    typer.echo(f"wrote {n} dashboards and {len(files) - n} provisioning files to {out}")
+
+
+@app.command()
+def push(
+    url: Annotated[str, typer.Option("--url", help="Grafana's base URL")],
+    token: Annotated[
+        str, typer.Option("--token", envvar="GRAFANA_TOKEN", help="a service-account token")
+    ],
+    catalog: CatalogOption = None,
+) -> None:
+    """Upload every dashboard into the `citysigns` folder (created when missing)."""
+    from .build import build_dashboards
+    from .push import PushError, push_dashboards
+
+    try:
+        result = push_dashboards(build_dashboards(_catalog(catalog)), url, token)
+    except (PushError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as e:
+        typer.echo(f"error: cannot reach Grafana at {url}: {e}", err=True)
+        raise typer.Exit(1) from None
+    created = " (folder created)" if result.folder_created else ""
+    typer.echo(f"pushed {len(result.dashboards)} dashboards to {url}{created}")

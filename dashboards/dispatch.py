@@ -1,0 +1,175 @@
+"""The dispatch dashboard: open, overdue and supervised tickets, deadline compliance by
+department (Prometheus), and the tickets themselves from the PostgreSQL ticket store."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import bargauge as gbargauge
+from grafana_foundation_sdk.builders import common as gcommon
+from grafana_foundation_sdk.builders import dashboard as gdash
+from grafana_foundation_sdk.builders import stat as gstat
+from grafana_foundation_sdk.builders import table as gtable
+from grafana_foundation_sdk.builders import timeseries as gts
+from grafana_foundation_sdk.models import common as mcommon
+from grafana_foundation_sdk.models import dashboard as mdash
+
+from alerts.rules.links import DISPATCH_UID, OVERVIEW_UID, dashboard_url
+from flows.metrics import TICKETS, TICKETS_OVERDUE, TICKETS_SUPERVISED
+
+from . import queries as q
+from .grafana import POSTGRES, PROMETHEUS, TAG
+from .panels import Layout, SqlQuery, link, prom, tag_links
+
+# Columns of alerts/schema.py's `tickets` table; times there are epoch seconds (UTC).
+OPEN_TICKETS_SQL = """
+SELECT id, status, level, tier, department, area_code, title_en,
+       to_timestamp(opened_at) AS opened, to_timestamp(accept_due) AS accept_due,
+       to_timestamp(handle_due) AS handle_due, supervised, supervise_count
+FROM tickets
+WHERE status <> 'closed' AND department IN (${department:sqlstring})
+ORDER BY handle_due
+LIMIT 500
+"""
+OVERDUE_TICKETS_SQL = """
+SELECT id, status, level, department, area_code, title_en,
+       to_timestamp(handle_due) AS handle_due, supervised
+FROM tickets
+WHERE status <> 'closed' AND department IN (${department:sqlstring})
+  AND ((accepted_at IS NULL AND accept_due < extract(epoch from now()))
+       OR (feedback_at IS NULL AND handle_due < extract(epoch from now())))
+ORDER BY handle_due
+LIMIT 500
+"""
+COMPLIANCE_SQL = """
+SELECT department,
+       avg(CASE WHEN coalesce(feedback_at, closed_at) <= handle_due THEN 1.0 ELSE 0.0 END)
+         AS on_time
+FROM tickets
+WHERE status = 'closed' AND department IN (${department:sqlstring})
+  AND closed_at >= extract(epoch from $__timeFrom()::timestamptz)
+GROUP BY department
+ORDER BY on_time
+"""
+
+
+def dispatch_dashboard(base: str = "") -> gdash.Dashboard:
+    lay = Layout()
+    dep = 'department=~"$department"'
+    d = (
+        gdash.Dashboard("citysigns: dispatch")
+        .uid(DISPATCH_UID)
+        .tags([TAG, "dispatch"])
+        .description("派单调度: tickets by department, deadlines, supervision.")
+        .refresh("1m")
+        .time("now-7d", "now")
+        .readonly()
+        .with_variable(
+            gdash.QueryVariable("department")
+            .label("Department")
+            .datasource(PROMETHEUS)
+            .query(f"label_values({TICKETS}, department)")
+            .refresh(mdash.VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(mdash.VariableSort.ALPHABETICAL_ASC)
+            .include_all(True)
+            .multi(True)
+        )
+        .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
+        .link(tag_links())
+    )
+    for title, metric, colour in (
+        ("Open", TICKETS, "blue"),
+        ("Overdue", TICKETS_OVERDUE, "orange"),
+        ("Supervised", TICKETS_SUPERVISED, "red"),
+    ):
+        d = d.with_panel(
+            gstat.Panel()
+            .title(f"{title} tickets")
+            .datasource(PROMETHEUS)
+            .with_target(prom(f"sum({metric}{{{dep}}}) or vector(0)"))
+            .color_scheme(gdash.FieldColor().mode(mdash.FieldColorModeId.FIXED).fixed_color(colour))
+            .grid_pos(lay.place(8, 4))
+        )
+    d = d.with_panel(
+        gts.Panel()
+        .title("Open tickets by department and status")
+        .datasource(PROMETHEUS)
+        .with_target(
+            prom(
+                f"sum by (department, status) ({TICKETS}{{{dep}}})",
+                legend="{{department}} {{status}}",
+            )
+        )
+        .stacking(gcommon.StackingConfig().mode(mcommon.StackingMode.NORMAL))
+        .unit("short")
+        .grid_pos(lay.place(12, 8))
+    )
+    d = d.with_panel(
+        gbargauge.Panel()
+        .title("Deadline compliance by department (closed tickets, all time)")
+        .datasource(PROMETHEUS)
+        .with_target(prom(q.DEADLINE_COMPLIANCE, legend="{{department}}", instant=False))
+        .unit("percentunit")
+        .min(0)
+        .max(1)
+        .thresholds(
+            gdash.ThresholdsConfig()
+            .mode(mdash.ThresholdsMode.ABSOLUTE)
+            .steps(
+                [
+                    mdash.Threshold(value=None, color="red"),
+                    mdash.Threshold(value=0.8, color="orange"),
+                    mdash.Threshold(value=0.95, color="green"),
+                ]
+            )
+        )
+        .orientation(mcommon.VizOrientation.HORIZONTAL)
+        .grid_pos(lay.place(12, 8))
+    )
+    d = d.with_panel(
+        gbargauge.Panel()
+        .title("Deadline compliance in the time range (ticket store)")
+        .datasource(POSTGRES)
+        .with_target(SqlQuery(COMPLIANCE_SQL))
+        .unit("percentunit")
+        .min(0)
+        .max(1)
+        .orientation(mcommon.VizOrientation.HORIZONTAL)
+        .grid_pos(lay.place(12, 8))
+    )
+    d = d.with_panel(
+        gbargauge.Panel()
+        .title("Overdue and supervised by department")
+        .datasource(PROMETHEUS)
+        .with_target(
+            prom(
+                f"sum by (department) ({TICKETS_OVERDUE}{{{dep}}})",
+                legend="{{department}} overdue",
+                ref="A",
+            )
+        )
+        .with_target(
+            prom(
+                f"sum by (department) ({TICKETS_SUPERVISED}{{{dep}}})",
+                legend="{{department}} supervised",
+                ref="B",
+            )
+        )
+        .orientation(mcommon.VizOrientation.HORIZONTAL)
+        .grid_pos(lay.place(12, 8))
+    )
+    d = d.with_panel(
+        gtable.Panel()
+        .title("Open tickets (ticket store)")
+        .datasource(POSTGRES)
+        .with_target(SqlQuery(OPEN_TICKETS_SQL))
+        .filterable(True)
+        .grid_pos(lay.place(24, 12))
+    )
+    d = d.with_panel(
+        gtable.Panel()
+        .title("Overdue tickets (ticket store)")
+        .datasource(POSTGRES)
+        .with_target(SqlQuery(OVERDUE_TICKETS_SQL))
+        .filterable(True)
+        .grid_pos(lay.place(24, 10))
+    )
+    return d

@@ -1,0 +1,50 @@
+"""The pipeline's health in detail (the overview shows its headline numbers): input by source
+and outcome, dead letters by reason, watermark lag, window-close latency, batch sizes, series
+tracked and exported against the budget."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import dashboard as gdash
+from grafana_foundation_sdk.builders import timeseries as gts
+
+from alerts.rules.links import OVERVIEW_UID, PIPELINE_UID, dashboard_url
+
+from . import queries as q
+from .grafana import PROMETHEUS, TAG
+from .panels import Layout, link, prom, tag_links
+
+PANELS: list[tuple[str, list[tuple[str, str]], str]] = [
+    ("Events per second by source and outcome", [(q.EVENTS_RATE, "{{source}} {{outcome}}")],
+     "short"),
+    ("Dead letters per second by reason", [(q.DEAD_LETTERS_RATE, "{{reason}}")], "short"),
+    ("Watermark lag", [(q.WATERMARK, "lag")], "s"),
+    ("Window close latency", [(q.window_latency_quantile(0.5), "p50"),
+                              (q.window_latency_quantile(0.95), "p95"),
+                              (q.window_latency_quantile(0.99), "p99")], "s"),
+    ("Mean events per batch", [(q.mean_batch_size(), "events/batch")], "short"),
+    ("Since the last batch", [(q.SINCE_LAST_BATCH, "seconds")], "s"),
+    ("Tracked series (top 10 indicators)", [(q.TRACKED_BY_INDICATOR, "{{indicator}}")], "short"),
+    ("Exported samples / budget", [(q.EXPORTED_VS_BUDGET, "used")], "percentunit"),
+    ("Area updates not exported", [(q.DROPPED_RATE, "{{reason}}")], "short"),
+]  # fmt: skip
+
+
+def pipeline_dashboard(base: str = "") -> gdash.Dashboard:
+    lay = Layout()
+    d = (
+        gdash.Dashboard("citysigns: pipeline")
+        .uid(PIPELINE_UID)
+        .tags([TAG, "pipeline"])
+        .description("The flow's own health: input, dead letters, event time, latency, series.")
+        .refresh("30s")
+        .time("now-6h", "now")
+        .readonly()
+        .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
+        .link(tag_links())
+    )
+    for title, targets, unit in PANELS:
+        p = gts.Panel().title(title).datasource(PROMETHEUS).unit(unit)
+        for i, (expr, legend) in enumerate(targets):
+            p = p.with_target(prom(expr, legend=legend, ref=chr(ord("A") + i)))
+        d = d.with_panel(p.grid_pos(lay.place(8, 8)))
+    return d

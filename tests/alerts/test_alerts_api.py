@@ -1,0 +1,291 @@
+"""The ticket API: bearer tokens with roles and area scopes, refusals that are logged, 4xx for
+bad input (never a 500), the Open311 read view and the Alertmanager webhook."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
+
+from alerts.api import create_app
+from alerts.auth import TokenRegistry, TokenSpec, sha256
+from alerts.hotline import HotlineOrder
+from alerts.service import TicketService
+from tests.alerts.alerts_helpers import T0
+from tests.alerts.conftest import ServiceFactory
+
+TOKENS = {
+    "jingan-roads": ("department", "310106", "road_maintenance"),
+    "jingan-water": ("department", "310106", "water_supply"),
+    "pudong-roads": ("department", "310115", "road_maintenance"),
+    "dispatch": ("dispatcher", "*", None),
+    "jingan-supervisor": ("supervisor", "310106", None),
+    "viewer": ("read-only", "*", None),
+    "city-viewer": ("read-only", "310000", None),
+}
+
+
+def secret(name: str) -> str:
+    return f"secret-token-for-{name}"
+
+
+def auth(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret(name)}"}
+
+
+@pytest.fixture
+def registry() -> TokenRegistry:
+    specs = []
+    for name, (role, scope, dept) in TOKENS.items():
+        # half of them configured by hash, as production files should be
+        key: dict[str, Any] = ({"token_sha256": sha256(secret(name))} if len(name) % 2
+                               else {"token": secret(name)})  # fmt: skip
+        specs.append(TokenSpec(name=name, role=role, scope=scope, department=dept, **key))
+    return TokenRegistry(specs)
+
+
+@pytest.fixture
+def service(make_service: ServiceFactory) -> TicketService:
+    svc = make_service()
+    svc.submit_orders([
+        HotlineOrder("j1", "road_damage", T0, 31.23, 121.45, "310106003001001", "pothole"),
+        HotlineOrder("p1", "road_damage", T0, 31.20, 121.55, "310115001001001", "pothole"),
+    ])  # fmt: skip
+    return svc
+
+
+@pytest.fixture
+def client(service: TicketService, registry: TokenRegistry) -> Iterator[TestClient]:
+    with TestClient(create_app(service, registry, max_body=4096)) as c:
+        yield c
+
+
+def ticket_in(client: TestClient, area: str) -> str:
+    tickets = client.get("/tickets", headers=auth("viewer")).json()["tickets"]
+    return next(t["id"] for t in tickets if t["incident_area"].startswith(area))
+
+
+def test_health_needs_no_token(client: TestClient) -> None:
+    r = client.get("/health")
+    assert r.status_code == 200 and r.json()["outbox"] == 0
+
+
+def test_missing_and_unknown_tokens_are_refused_and_logged(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="citysigns.api"):
+        r1 = client.get("/tickets")
+        r2 = client.get("/tickets", headers={"Authorization": "Bearer nope-nope-nope-nope"})
+        r3 = client.get("/tickets", headers={"Authorization": "Basic abc"})
+    assert [r.status_code for r in (r1, r2, r3)] == [401, 401, 401]
+    assert r1.headers["www-authenticate"] == "Bearer"
+    assert sum("missing or unknown bearer token" in m for m in caplog.messages) == 3
+    assert not any("nope-nope" in m for m in caplog.messages)  # never log the token
+
+
+def test_scopes_filter_lists_and_refuse_single_tickets(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    everyone = client.get("/tickets", headers=auth("viewer")).json()
+    assert everyone["count"] == 2
+    jingan = client.get("/tickets", headers=auth("jingan-roads")).json()
+    assert [t["incident_area"][:6] for t in jingan["tickets"]] == ["310106"]
+    assert client.get("/tickets", headers=auth("city-viewer")).json()["count"] == 2
+    pudong_id = ticket_in(client, "310115")
+    with caplog.at_level(logging.WARNING, logger="citysigns.api"):
+        r = client.get(f"/tickets/{pudong_id}", headers=auth("jingan-roads"))
+        r2 = client.get("/tickets?area=310115", headers=auth("jingan-roads"))
+    assert r.status_code == 403 and "outside your area scope 310106" in r.json()["error"]
+    assert r2.status_code == 403
+    assert any("outside jingan-roads's scope" in m for m in caplog.messages)
+    # narrowing inside the scope is fine
+    assert client.get("/tickets?area=310106003", headers=auth("jingan-roads")).json()["count"] == 1
+
+
+def test_roles(client: TestClient) -> None:
+    tid = ticket_in(client, "310106")
+    assert client.post(f"/tickets/{tid}/accept", headers=auth("viewer")).status_code == 403
+    assert client.post(f"/tickets/{tid}/accept", headers=auth("dispatch")).status_code == 403
+    # a department acts only on its own department's tickets
+    r = client.post(f"/tickets/{tid}/accept", headers=auth("jingan-water"))
+    assert r.status_code == 403 and "assigned to road_maintenance" in r.json()["error"]
+    r = client.post(f"/tickets/{tid}/accept", headers=auth("jingan-roads"), json={"note": "ok"})
+    assert r.status_code == 200 and r.json()["ticket"]["status"] == "accepted"
+    r = client.post(f"/tickets/{tid}/feedback", headers=auth("jingan-roads"),
+                    json={"notes": "patched"})  # fmt: skip
+    assert r.json()["ticket"]["status"] == "verifying"
+    r = client.post(f"/tickets/{tid}/comment", headers=auth("jingan-supervisor"),
+                    json={"text": "checked on site"})  # fmt: skip
+    assert r.status_code == 200
+    r = client.post(f"/tickets/{tid}/supervise", headers=auth("dispatch"), json={"reason": "x"})
+    assert r.status_code == 403
+    detail = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    actors = [(a["actor"], a["action"]) for a in detail["audit"]]
+    assert ("jingan-roads", "accept") in actors and ("jingan-supervisor", "comment") in actors
+    assert detail["orders"][0]["order_id"] == "j1"
+
+
+def test_reassign_and_supervise(client: TestClient) -> None:
+    tid = ticket_in(client, "310106")
+    r = client.post(f"/tickets/{tid}/reassign", headers=auth("dispatch"),
+                    json={"department": "urban_management", "reason": "illegal dig",
+                          "tier": "district"})  # fmt: skip
+    assert r.status_code == 200
+    t = r.json()["ticket"]
+    assert (t["department"], t["tier"], t["area_code"]) == ("urban_management", "district",
+                                                            "310106")  # fmt: skip
+    r = client.post(f"/tickets/{tid}/supervise", headers=auth("jingan-supervisor"),
+                    json={"reason": "citizen called three times"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ticket"]["supervised"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "kwargs", "status", "needle"),
+    [
+        ("accept", {"content": b"{not json", "headers": {"content-type": "application/json"}},
+         422, "invalid"),
+        ("feedback", {"content": b"{not json", "headers": {"content-type": "application/json"}},
+         422, "JSON"),
+        ("feedback", {"json": {"notes": "x", "mood": "happy"}}, 422, "mood"),
+        ("feedback", {"json": {}}, 422, "notes"),
+        ("feedback", {"json": {"notes": "x" * 5000}}, 413, "too large"),
+        ("reassign", {"json": {"department": "water", "reason": "r", "area_code": "abc"}},
+         422, "area_code"),
+        ("reassign", {"json": {"department": "nowhere", "reason": "r"}}, 400, "nowhere"),
+        ("start", {}, 409, "start is possible when it is accepted"),
+    ],
+)  # fmt: skip
+def test_bad_input_gets_a_4xx_with_a_message(
+    client: TestClient, body: str, kwargs: dict[str, Any], status: int, needle: str
+) -> None:
+    tid = ticket_in(client, "310106")
+    who = "dispatch" if body == "reassign" else "jingan-roads"
+    if body == "feedback":
+        client.post(f"/tickets/{tid}/accept", headers=auth(who))
+    headers = {**auth(who), **kwargs.pop("headers", {})}
+    r = client.post(f"/tickets/{tid}/{body}", headers=headers, **kwargs)
+    assert r.status_code == status, r.text
+    text = r.text
+    assert needle in text
+
+
+def test_oversized_body_without_content_length_is_refused(client: TestClient) -> None:
+    tid = ticket_in(client, "310106")
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(10):
+            yield b"x" * 1000
+
+    r = client.post(f"/tickets/{tid}/comment", headers=auth("dispatch"), content=chunks())
+    assert r.status_code == 413
+
+
+def test_unknown_ticket_and_bad_query(client: TestClient) -> None:
+    assert client.get("/tickets/T-000", headers=auth("viewer")).status_code == 404
+    r = client.get("/tickets?status=lost", headers=auth("viewer"))
+    assert r.status_code == 422 and "unknown status" in r.json()["error"]
+    assert client.get("/tickets?limit=0", headers=auth("viewer")).status_code == 422
+
+
+def test_store_outage_is_a_503(
+    client: TestClient, service: TicketService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down() -> None:
+        raise OperationalError("select", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(service.store, "begin", down)
+    r = client.get("/tickets", headers=auth("viewer"))
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+
+
+def test_open311_views(client: TestClient) -> None:
+    services = client.get("/open311/v2/services.json", headers=auth("viewer")).json()
+    assert {"service_code": "road_damage", "group": "12345"}.items() <= services[
+        [s["service_code"] for s in services].index("road_damage")
+    ].items()
+    reqs = client.get("/open311/v2/requests.json", headers=auth("jingan-roads")).json()
+    assert len(reqs) == 1
+    req = reqs[0]
+    assert req["status"] == "open" and req["service_code"] == "road_damage"
+    assert req["agency_responsible"] == "道路养护中心"
+    assert req["requested_datetime"].endswith("+08:00")
+    one = client.get(f"/open311/v2/requests/{req['service_request_id']}.json",
+                     headers=auth("viewer")).json()  # fmt: skip
+    assert one == [req]
+    assert client.get("/open311/v2/requests.json?status=closed",
+                      headers=auth("viewer")).json() == []  # fmt: skip
+    other = ticket_in(client, "310115")
+    assert client.get(f"/open311/v2/requests/{other}.json",
+                      headers=auth("jingan-roads")).status_code == 403  # fmt: skip
+
+
+def am_payload(status: str, fingerprint: str = "a1b2c3", **labels: str) -> dict[str, Any]:
+    return {
+        "version": "4", "groupKey": "{}:{alertname=\"WaterMainBurst\"}", "truncatedAlerts": 0,
+        "status": status, "receiver": "citysigns", "groupLabels": {}, "commonLabels": {},
+        "commonAnnotations": {}, "externalURL": "http://alertmanager:9093",
+        "alerts": [{
+            "status": status,
+            "labels": {"alertname": "WaterMainBurst", "severity": "critical",
+                       "area": "310106003", "department": "water_supply", **labels},
+            "annotations": {"summary": "pressure collapsed", "value": "0.05"},
+            "startsAt": "2026-03-01T10:05:00+08:00", "endsAt": "2026-03-01T11:00:00+08:00",
+            "generatorURL": "http://prometheus:9090/graph", "fingerprint": fingerprint,
+        }],
+    }  # fmt: skip
+
+
+def test_alertmanager_webhook_dedups_and_resolves(client: TestClient) -> None:
+    h = auth("dispatch")
+    first = client.post("/alertmanager/webhook", headers=h, json=am_payload("firing")).json()
+    assert first["outcomes"][0]["action"] == "created"
+    tid = first["outcomes"][0]["ticket_id"]
+    again = client.post("/alertmanager/webhook", headers=h, json=am_payload("firing")).json()
+    assert again["outcomes"][0]["action"] == "already-applied"
+    t = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()["ticket"]
+    assert (t["origin"], t["level"], t["department"], t["tier"]) == (
+        "alert",
+        "red",
+        "water_supply",
+        "city",
+    )
+    # accepted by the department, then resolved: the ticket is annotated, not closed
+    client.post(f"/tickets/{tid}/accept", headers=auth("jingan-water"))
+    done = client.post("/alertmanager/webhook", headers=h, json=am_payload("resolved")).json()
+    assert done["outcomes"][0]["action"] == "annotated"
+    # a second alert, resolved before anyone accepted it, closes its ticket
+    elsewhere = {"area": "310115001", "severity": "warning", "category": "gas",
+                 "department": "gas"}  # fmt: skip
+    client.post("/alertmanager/webhook", headers=h, json=am_payload("firing", "ff", **elsewhere))
+    gone = client.post("/alertmanager/webhook", headers=h,
+                       json=am_payload("resolved", "ff", **elsewhere)).json()  # fmt: skip
+    assert gone["outcomes"][0]["action"] == "closed"
+
+
+def test_alertmanager_payload_is_validated(client: TestClient) -> None:
+    h = auth("dispatch")
+    bad_version = {**am_payload("firing"), "version": "3"}
+    assert client.post("/alertmanager/webhook", headers=h, json=bad_version).status_code == 422
+    extra = {**am_payload("firing"), "surprise": 1}
+    assert client.post("/alertmanager/webhook", headers=h, json=extra).status_code == 422
+    r = client.post("/alertmanager/webhook", headers=auth("viewer"), json=am_payload("firing"))
+    assert r.status_code == 403
+    r = client.post("/alertmanager/webhook", headers=auth("jingan-supervisor"),
+                    json=am_payload("firing"))  # fmt: skip
+    assert r.status_code == 403
+
+
+def test_token_file_validation(tmp_path: Any) -> None:
+    p = tmp_path / "tokens.yaml"
+    p.write_text("tokens:\n  - {name: w, role: department, scope: '310106', "
+                 "department: water, token_sha256: " + "a" * 64 + "}\n")  # fmt: skip
+    reg = TokenRegistry.from_file(p)
+    assert reg.authenticate("Bearer " + "x") is None
+    with pytest.raises(ValueError, match="needs `department`"):
+        TokenSpec(name="d", role="department", token="t" * 20)
+    with pytest.raises(ValueError, match="exactly one"):
+        TokenSpec(name="d", role="read-only")

@@ -1,0 +1,168 @@
+"""Explanations, area codes and names, routing rules and working-time deadlines."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from alerts.areas import (
+    CityAreaNames,
+    DictAreaNames,
+    ancestor_at,
+    area_label,
+    common_area,
+    covers,
+    effective_tier,
+    in_scope,
+    tier_of_code,
+)
+from alerts.explain import format_number, sentence
+from alerts.routing import Router, RoutingConfig, RoutingError, load_routing
+from alerts.warning_state import WarningStateMachine
+from alerts.workcal import WorkingCalendar
+from indicators.language.model import Dispatch
+from tests.alerts.alerts_helpers import make_indicator, windows
+
+SH = ZoneInfo("Asia/Shanghai")
+NAMES = DictAreaNames({"310106": ("静安区", "Jing'an"),
+                       "310106003": ("南京西路街道", "Nanjing West Road")})  # fmt: skip
+
+
+def ts(year: int, month: int, day: int, hour: int, minute: int) -> int:
+    return int(datetime(year, month, day, hour, minute, tzinfo=SH).timestamp())
+
+
+def test_the_sentence_of_the_issue() -> None:
+    zh, en = sentence(
+        area_zh="静安区 南京西路街道", area_en="Jing'an, Nanjing West Road", title_zh="供水压力",
+        title_en="Water pressure", unit="MPa", value=0.12, lower=0.28, upper=0.35,
+        kind="firing", level="red", since=ts(2026, 3, 1, 14, 5), at=ts(2026, 3, 1, 14, 30),
+    )  # fmt: skip
+    assert zh == "静安区 南京西路街道: 供水压力 0.12 MPa, 预期 0.28-0.35, 红色预警 自 14:05"
+    assert en == ("Jing'an, Nanjing West Road: water pressure 0.12 MPa, expected 0.28-0.35, "
+                  "red since 14:05")  # fmt: skip
+
+
+def test_state_machine_events_name_the_area() -> None:
+    m = WarningStateMachine([make_indicator()], NAMES)
+    (ev,) = m.process(windows([0.09], area="310106003")[0])
+    assert ev.text_zh.startswith("静安区 南京西路街道: 供水压力 0.09 MPa, 预期 0.28-0.35, 红色预警")
+    assert ev.text_en.startswith("Jing'an, Nanjing West Road: water pressure 0.09 MPa")
+
+
+@pytest.mark.parametrize(
+    ("v", "text"),
+    [(0.12, "0.12"), (41.0, "41"), (251.3, "251"), (12.25, "12.2"), (0.004, "0.004"), (None, "—")],
+)
+def test_numbers_read_naturally(v: float | None, text: str) -> None:
+    assert format_number(v) == text
+
+
+def test_one_sided_bands_and_other_days() -> None:
+    zh, en = sentence(area_zh="a", area_en="a", title_zh="t", title_en="PM2.5", unit="ug/m3",
+                      value=80, lower=None, upper=75, kind="escalated", level="blue",
+                      since=ts(2026, 3, 1, 23, 0), at=ts(2026, 3, 2, 1, 0))  # fmt: skip
+    assert "expected ≤ 75" in en and "预期 ≤ 75" in zh
+    assert "PM2.5 80 ug/m3" in en  # acronyms keep their case
+    assert "blue since 03-01 23:00" in en
+
+
+def test_area_codes_are_a_hierarchy_of_prefixes() -> None:
+    assert ancestor_at("310106003002001", "street") == "310106003"
+    assert ancestor_at("310106003", "district") == "310106"
+    assert ancestor_at("310106003", "city") == "310000"
+    assert ancestor_at("310106", "street") == "310106"  # never finer than the area itself
+    assert ancestor_at("AQ-310106-000123", "district") == "310106"
+    assert effective_tier("310106", "street") == "district"
+    assert tier_of_code("310000") == "city" and tier_of_code("310106003002") == "grid"
+    assert covers("310000", "310115001") and covers("310106", "310106003")
+    assert not covers("310106003", "310106") and not covers("310106", "310115001")
+    assert common_area("310106003001", "310106004") == "310106"
+    assert in_scope("*", "310115") and in_scope("310106", "310106003")
+    assert not in_scope("310106", "310115001")
+
+
+def test_area_labels_from_a_dict_and_from_the_city_model() -> None:
+    assert area_label("310106003", NAMES) == ("静安区 南京西路街道", "Jing'an, Nanjing West Road")
+    assert area_label("310106009", NAMES) == ("静安区 310106009", "Jing'an, 310106009")
+    from flows.city.model import load_city
+
+    city = load_city()
+    zh, en = area_label("310106", CityAreaNames(city))
+    assert (zh, en) == ("静安区", "Jing'an")
+    assert CityAreaNames(city).names("310106999") is None
+
+
+def test_default_routing_file_is_valid_and_routes_every_category() -> None:
+    from indicators.language.registry import departments, hotline_categories
+
+    cfg = load_routing()
+    assert set(cfg.hotline.services) <= set(hotline_categories())  # no misspelt service
+    router = Router(cfg)
+    for code in hotline_categories():
+        assert router.for_order(code).department in departments()
+    assert router.for_order("not_a_service").department == cfg.hotline.fallback_department
+    assert cfg.calendar.hours == ("09:00", "17:00")
+
+
+def test_routing_errors_say_what_was_meant(tmp_path: Path) -> None:
+    bad = tmp_path / "r.yaml"
+    bad.write_text("rules:\n  - {family: water, department: watr}\nmerge: {windw: 1h}\n")
+    with pytest.raises(RoutingError) as e:
+        load_routing(bad)
+    msg = str(e.value)
+    assert 'did you mean "water"' in msg
+    assert "merge.windw" in msg
+
+
+def test_precedence_rule_then_indicator_then_defaults() -> None:
+    cfg = RoutingConfig.model_validate({
+        "rules": [{"family": "water", "area": "310115", "department": "water",
+                   "tiers": {"blue": "district"}}],
+    })  # fmt: skip
+    r = Router(cfg)
+    d = Dispatch(
+        department="water_supply",
+        tiers={"blue": "street"},
+        deadlines={"blue": {"accept": "2h", "handle": "1d"}},
+    )
+    jingan = r.for_warning(family="water", indicator_id="x", area_code="310106003",
+                           level="blue", dispatch=d)  # fmt: skip
+    pudong = r.for_warning(family="water", indicator_id="x", area_code="310115001",
+                           level="blue", dispatch=d)  # fmt: skip
+    red = r.for_warning(family="water", indicator_id="x", area_code="310106003",
+                        level="red", dispatch=d)  # fmt: skip
+    assert jingan is not None and pudong is not None and red is not None
+    assert (jingan.department, jingan.tier, jingan.accept) == ("water_supply", "street", 7200)
+    assert (pudong.department, pudong.tier) == ("water", "district")
+    assert (red.tier, red.accept, red.handle) == ("city", 1800, 12 * 3600)  # the defaults
+    assert r.for_warning(family="air", indicator_id="x", area_code="310106", level="blue",
+                         dispatch=None) is None  # fmt: skip
+
+
+def test_families_and_hotline_services(router: Router) -> None:
+    assert router.family("hotline", "hotline.water_outage", ("water_outage",)) == "water"
+    assert router.family("water", "water.pressure") == "water"
+    route = router.for_order("gas_smell")
+    assert (route.department, route.accept, route.working_hours_only) == ("gas", 900, False)
+    assert router.duplicates_for("other") is None
+    assert router.duplicates_for("road_damage") is not None
+
+
+def test_working_calendar_counts_working_days_and_hours() -> None:
+    cal = WorkingCalendar(holidays=frozenset({date(2026, 5, 1)}),
+                          extra_workdays=frozenset({date(2026, 5, 9)}))  # fmt: skip
+    friday_3pm = ts(2026, 3, 6, 15, 0)
+    assert cal.add(friday_3pm, 86400) == ts(2026, 3, 9, 15, 0)  # Monday, same time
+    assert cal.add(friday_3pm, 4 * 3600) == ts(2026, 3, 9, 11, 0)  # 2h Fri + 2h Mon
+    assert cal.add(ts(2026, 3, 7, 10, 0), 3600) == ts(2026, 3, 9, 10, 0)  # from Saturday
+    assert cal.add(ts(2026, 3, 9, 8, 0), 8 * 3600) == ts(2026, 3, 9, 17, 0)
+    # Thursday 30 April + 1 working day skips the 1 May holiday and the weekend
+    assert cal.add(ts(2026, 4, 30, 10, 0), 86400) == ts(2026, 5, 4, 10, 0)
+    # Friday 8 May + 1 working day lands on the swapped working Saturday 9 May
+    assert cal.add(ts(2026, 5, 8, 10, 0), 86400) == ts(2026, 5, 9, 10, 0)
+    with pytest.raises(ValueError, match="close"):
+        WorkingCalendar.build("Asia/Shanghai", ["mon"], "18:00", "09:00")

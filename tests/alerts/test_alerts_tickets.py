@@ -1,0 +1,389 @@
+"""Tickets from warnings and hotline orders: merging, idempotency, the lifecycle, supervision,
+verification, the audit log and the outbox.  On a SQLite file (the PostgreSQL run of the same
+scenario is in test_alerts_postgres.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from alerts.clock import ManualClock
+from alerts.events import WarningEvent
+from alerts.hotline import HotlineOrder
+from alerts.outbox import Outbox
+from alerts.routing import RoutingConfig
+from alerts.service import TicketService, headline
+from alerts.tickets import InvalidTransitionError
+from alerts.warning_state import WarningStateMachine
+from tests.alerts.alerts_helpers import T0, make_indicator, surge_indicator, windows
+from tests.alerts.conftest import ServiceFactory
+
+
+def fire(machine: WarningStateMachine, values: list[float], area: str = "310106003",
+         start: int = T0, **kw: object) -> list[WarningEvent]:  # fmt: skip
+    out: list[WarningEvent] = []
+    for b in windows(values, area=area, start=start, **kw):  # type: ignore[arg-type]
+        out.extend(machine.process(b))
+    return out
+
+
+@pytest.fixture
+def machine() -> WarningStateMachine:
+    return WarningStateMachine([make_indicator(), surge_indicator()])
+
+
+def order(oid: str, ts: int, code: str = "water_outage", area: str = "310106003001001",
+          dy: float = 0.0) -> HotlineOrder:  # fmt: skip
+    return HotlineOrder(oid, code, ts, 31.23 + dy / 111_320, 121.47, area, "没水 13812345678")
+
+
+# ---------------------------------------------------------------------------- merging
+def test_a_warning_creates_one_ticket_routed_with_deadlines(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    (ev,) = fire(machine, [0.16])  # yellow (15m) straight away
+    clock.set(ev.at)
+    (out,) = svc.submit_warnings([ev])
+    assert out.action == "created"
+    t = svc.get(out.ticket_id or "")
+    assert t is not None
+    assert (t.status, t.level, t.department, t.tier, t.area_code) == (
+        "dispatched",
+        "yellow",
+        "water_supply",
+        "street",
+        "310106003",
+    )
+    assert t.accept_due == ev.at + 3600 and t.handle_due == ev.at + 12 * 3600
+    (w,) = svc.warnings(t.id)
+    assert w["warning_id"] == ev.warning_id and w["explanation"]["expected"] == [0.28, 0.35]
+    assert w["explanation"]["detectors"] == ["threshold"] and w["state"] == "firing"
+    (entry,) = svc.audit(t.id)
+    assert (entry.actor, entry.action, entry.to_status) == ("system", "dispatched", "dispatched")
+    assert "0.16 MPa" in entry.reason
+
+
+def test_same_incident_updates_the_ticket_instead_of_dispatching_again(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    svc = make_service()
+    events = fire(machine, [0.19, 0.19, 0.16, 0.09])  # blue, then yellow, then red
+    # the district-level series of the same place fires too
+    events += fire(machine, [0.16], area="310106", level="district")
+    outs = svc.submit_warnings(events)
+    assert [o.action for o in outs].count("created") == 1
+    (t,) = svc.list_tickets()
+    assert t.warning_count == 2 and t.level == "red"
+    # red is handled by city coordination; the incident covers the district
+    assert (t.tier, t.area_code, t.incident_unit) == ("city", "310000", "310000")
+    actions = [a.action for a in svc.audit(t.id)]
+    assert actions.count("level") == 2 and "merged" in actions and "escalated" in actions
+
+
+def test_other_streets_are_other_incidents_but_a_district_wide_level_merges_them(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    svc = make_service()
+    svc.submit_warnings(fire(machine, [0.16], area="310106003"))
+    svc.submit_warnings(fire(machine, [0.16], area="310106004"))
+    assert len(svc.list_tickets()) == 2
+    # orange is handled by the district: a new street's orange warning joins an open ticket
+    svc.submit_warnings(fire(machine, [0.13], area="310106005", start=T0 + 900))
+    assert len(svc.list_tickets()) == 2
+    # another district stays apart
+    svc.submit_warnings(fire(machine, [0.16], area="310115001"))
+    assert len(svc.list_tickets()) == 3
+
+
+def test_merging_needs_closeness_in_time(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    svc.submit_warnings(fire(machine, [0.16], area="310106003"))
+    later = fire(machine, [0.3, 0.3, 0.3, 0.3], area="310106003", start=T0 + 900)
+    svc.submit_warnings(later)  # resolved
+    two_days = T0 + 2 * 86400
+    clock.set(two_days)
+    svc.submit_warnings(fire(machine, [0.16], area="310106003", start=two_days))
+    assert len(svc.list_tickets()) == 2  # older than merge.window (24h): a new incident
+
+
+def test_replays_and_restarts_never_duplicate(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    events = fire(machine, [0.19, 0.19, 0.16, 0.3, 0.3, 0.3, 0.3])
+    svc = make_service()
+    first = svc.submit_warnings(events)
+    audit_before = len(svc.audit(first[0].ticket_id or ""))
+    again = svc.submit_warnings(events)
+    assert {o.action for o in again} == {"already-applied"}
+    restarted = make_service()  # a new process on the same file
+    assert {o.action for o in restarted.submit_warnings(events)} == {"already-applied"}
+    (t,) = restarted.list_tickets()
+    assert len(restarted.audit(t.id)) == audit_before
+
+
+def test_sensor_warning_and_hotline_surge_are_one_incident(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    orders = [order(f"o{i}", T0 + 60 * i, dy=200 * i) for i in range(3)]
+    outs = svc.submit_orders(orders)  # far apart: three tickets before any sensor speaks
+    assert [o.action for o in outs] == ["created"] * 3
+    svc.submit_warnings(fire(machine, [0.16], area="310106003"))  # merges into the newest
+    # the hotline count per street crosses 5: a surge warning of the same family and street
+    surge = WarningStateMachine([surge_indicator()]).process(
+        windows([23], area="310106003", indicator_id="hotline.water_outage", step=3600)[0]
+    )
+    assert svc.submit_warnings(surge)[0].action == "merged"
+    # later orders in the street corroborate the incident instead of opening tickets
+    more = svc.submit_orders([order(f"p{i}", T0 + 3700 + i, dy=900) for i in range(4)])
+    assert {o.action for o in more} == {"corroborated"}
+    incident = next(t for t in svc.list_tickets() if t.warning_count)
+    assert incident.warning_count == 2 and incident.order_count == 5
+    zh, en = headline(incident)
+    assert en.endswith("corroborated by 23 hotline orders") and "23 条热线工单印证" in zh
+
+
+def test_duplicate_orders_are_linked_not_dispatched(make_service: ServiceFactory) -> None:
+    svc = make_service()
+    root = svc.submit_orders([order("r", T0, code="road_damage")])[0]
+    dup = svc.submit_orders([order("d", T0 + 600, code="road_damage", dy=10)])[0]
+    apart = svc.submit_orders([order("a", T0 + 600, code="road_damage", dy=300)])[0]
+    other = svc.submit_orders([order("x", T0 + 600, code="street_lights")])[0]
+    assert (dup.action, dup.ticket_id) == ("linked", root.ticket_id)
+    assert apart.action == "created" and other.action == "created"
+    t = svc.get(root.ticket_id or "")
+    assert t is not None and t.order_count == 2
+    assert [o["role"] for o in svc.orders(t.id)] == ["root", "duplicate"]
+    assert "13812345678" not in (t.description or "")
+    # after a restart the index is rebuilt from the store
+    restarted = make_service()
+    again = restarted.submit_orders([order("d2", T0 + 900, code="road_damage", dy=5)])[0]
+    assert (again.action, again.ticket_id) == ("linked", root.ticket_id)
+
+
+# ---------------------------------------------------------------------------- lifecycle
+def test_full_lifecycle_to_verified_close(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    clock.advance(600)
+    assert svc.accept(tid, "jingan-water", "on our way").status == "accepted"
+    assert svc.start(tid, "jingan-water").status == "handling"
+    clock.advance(1800)
+    t = svc.feedback(tid, "jingan-water", "valve replaced, tel 13812345678")
+    assert t.status == "verifying" and t.verify_until == clock.now() + 7200
+    assert "13812345678" not in (t.feedback_notes or "")
+    # the data recovers: the warning resolves during verification
+    svc.submit_warnings(fire(machine, [0.3, 0.3, 0.3], start=T0 + 900))
+    clock.advance(3600)
+    assert svc.tick() == []  # not yet: the period is 2h
+    clock.advance(3601)
+    (out,) = svc.tick()
+    assert out.action == "closed"
+    t2 = svc.get(tid)
+    assert t2 is not None and t2.status == "closed" and t2.closed_at == clock.now()
+    trail = [(a.actor, a.action, a.from_status, a.to_status) for a in svc.audit(tid)]
+    assert trail == [
+        ("system", "dispatched", None, "dispatched"),
+        ("jingan-water", "accept", "dispatched", "accepted"),
+        ("jingan-water", "start", "accepted", "handling"),
+        ("jingan-water", "feedback", "handling", "feedback"),
+        ("system", "verifying", "feedback", "verifying"),
+        ("system", "warning_resolved", "verifying", "verifying"),
+        ("system", "closed", "verifying", "closed"),
+    ]
+    assert all(a.at > 0 and a.reason for a in svc.audit(tid))
+
+
+def test_still_firing_after_verification_reopens(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "done")
+    clock.advance(7201)
+    (out,) = svc.tick()
+    t = svc.get(tid)
+    assert out.action == "reopened" and t is not None
+    assert (t.status, t.reopen_count) == ("reopened", 1)
+    assert t.accept_due == clock.now() + 3600  # back to the department with a new deadline
+    with pytest.raises(InvalidTransitionError, match="reopened"):
+        svc.feedback(tid, "dept", "again")
+    assert svc.accept(tid, "dept").status == "accepted"
+
+
+def test_a_new_warning_during_verification_reopens_at_once(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "done")
+    svc.submit_warnings(fire(machine, [0.16], area="310106003001"))  # a grid in the street
+    t = svc.get(tid)
+    assert t is not None and t.status == "reopened" and t.warning_count == 2
+
+
+def test_missed_deadlines_are_supervised_one_tier_up(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    clock.advance(3600)
+    assert svc.tick() == []  # due exactly now: not missed yet
+    clock.advance(1)
+    (out,) = svc.tick()
+    t = svc.get(tid)
+    assert out.action == "supervised" and t is not None
+    assert (t.supervised, t.supervise_count, t.tier, t.area_code) == (True, 1, "district",
+                                                                      "310106")  # fmt: skip
+    sup = next(a for a in svc.audit(tid) if a.action == "supervised")
+    assert sup.detail["from_tier"] == "street" and sup.detail["to_tier"] == "district"
+    assert "accept deadline missed" in sup.reason
+    # the handling deadline is watched too once accepted
+    svc.accept(tid, "dept")
+    clock.advance(12 * 3600 + 1)
+    svc.tick()
+    t = svc.get(tid)
+    assert t is not None and (t.supervise_count, t.tier, t.area_code) == (2, "city", "310000")
+
+
+def test_working_hours_deadlines(make_service: ServiceFactory, clock: ManualClock) -> None:
+    svc = make_service()  # road_damage orders count working time (accept 1 working day)
+    out = svc.submit_orders([order("w", T0, code="road_damage")])[0]  # a Sunday
+    t = svc.get(out.ticket_id or "")
+    assert t is not None
+    monday_9 = T0 + 86400 - 3600  # Monday 09:00 +08:00
+    assert t.accept_due == monday_9 + 86400  # one working day from Monday's opening
+
+
+def test_reassign_comment_and_invalid_requests(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    t = svc.reassign(tid, "dispatcher-1", "water", "their main", tier="district")
+    assert (t.status, t.department, t.tier, t.area_code) == ("dispatched", "water", "district",
+                                                             "310106")  # fmt: skip
+    svc.comment(tid, "supervisor-1", "call me at 13912345678")
+    last = svc.audit(tid)[-1]
+    assert last.action == "comment" and "13912345678" not in last.reason
+    with pytest.raises(InvalidTransitionError):
+        svc.start(tid, "dept")
+    from alerts.tickets import TicketError, TicketNotFoundError
+
+    with pytest.raises(TicketNotFoundError):
+        svc.accept("T-nope", "dept")
+    with pytest.raises(TicketError, match="department"):
+        svc.reassign(tid, "d", "no_such_department", "x")
+
+
+def test_indicators_that_only_inform_create_no_ticket(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    quiet = make_indicator(id="water.info", dispatch="none")
+    svc = make_service(catalog=[quiet])
+    m = WarningStateMachine([quiet])
+    outs = svc.submit_warnings(fire(m, [0.09], indicator_id="water.info"))
+    assert [o.action for o in outs] == ["ignored"] and svc.list_tickets() == []
+
+
+# ---------------------------------------------------------------------------- outbox
+def test_a_transient_store_failure_loses_nothing(
+    make_service: ServiceFactory, machine: WarningStateMachine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = make_service()
+    real_begin = svc.store.begin
+
+    def down() -> None:
+        raise OperationalError("connect", {}, Exception("database is restarting"))
+
+    monkeypatch.setattr(svc.store, "begin", down)
+    outs = svc.submit_warnings(fire(machine, [0.16]))
+    outs += svc.submit_orders([order("o1", T0 + 5)])
+    assert {o.action for o in outs} == {"queued"} and svc.pending() == 2
+    assert svc.last_error is not None
+    monkeypatch.setattr(svc.store, "begin", real_begin)
+    done = svc.flush()
+    assert [o.action for o in done] == ["created", "corroborated"]
+    assert svc.pending() == 0 and len(svc.list_tickets()) == 1
+
+
+def test_a_bad_item_is_dead_lettered_without_blocking_the_rest(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    svc = make_service()
+    bad = HotlineOrder("bad", "road_damage", T0, 31.2, 121.4, "x" * 100)  # too long a code
+    outs = svc.submit_orders([bad, order("good", T0)])
+    assert [o.action for o in outs] == ["dead-letter", "created"] or (
+        # SQLite does not enforce VARCHAR lengths: then both are simply applied
+        [o.action for o in outs] == ["created", "created"]
+    )
+    assert svc.pending() == 0
+
+
+def test_outbox_journal_survives_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    from alerts.outbox import OutboxItem
+
+    box = Outbox(path)
+    box.put_many([OutboxItem("a", "order", {"n": 1}), OutboxItem("b", "order", {"n": 2})])
+    box.ack_many(["a"])
+    with path.open("a") as f:
+        f.write('{"op": "put", "key": "c", "kin')  # torn write of a crash
+    reopened = Outbox(path)
+    assert [i.key for i in reopened.pending()] == ["b"]
+    reopened.ack_many(["b"])
+    assert path.read_text() == "" and len(Outbox(path)) == 0
+
+
+def test_queued_items_are_applied_after_a_process_restart(
+    make_service: ServiceFactory, machine: WarningStateMachine, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    journal = tmp_path / "outbox.jsonl"
+    svc = make_service(outbox=Outbox(journal))
+
+    def down() -> None:
+        raise OperationalError("connect", {}, Exception("down"))
+
+    monkeypatch.setattr(svc.store, "begin", down)
+    svc.submit_warnings(fire(machine, [0.16]))
+    assert svc.pending() == 1
+    monkeypatch.undo()
+    fresh = make_service(outbox=Outbox(journal))  # the process died; a new one starts
+    assert fresh.pending() == 1
+    assert [o.action for o in fresh.flush()] == ["created"]
+    assert len(fresh.list_tickets()) == 1
+
+
+def test_alert_resolved_before_acceptance_closes(
+    make_service: ServiceFactory,
+) -> None:
+    cfg = RoutingConfig()
+    svc: TicketService = make_service(routing=cfg)
+    from alerts.alertmanager import AlertmanagerPayload, to_events
+
+    def payload(status: str) -> AlertmanagerPayload:
+        return AlertmanagerPayload.model_validate({
+            "version": "4", "groupKey": "g", "status": status, "receiver": "citysigns",
+            "alerts": [{"status": status, "labels": {"alertname": "GasLeak", "severity": "major",
+                                                     "area": "310106003", "department": "gas"},
+                        "startsAt": "2026-03-01T10:00:00+08:00",
+                        "endsAt": "2026-03-01T10:30:00+08:00", "fingerprint": "f00d"}],
+        })  # fmt: skip
+
+    ((ev, d),) = to_events(payload("firing"), svc.catalog)
+    assert svc.submit_warnings([ev], dispatch=d, origin="alert")[0].action == "created"
+    (t,) = svc.list_tickets()
+    assert (t.department, t.level, t.tier) == ("gas", "orange", "district")
+    ((rv, d2),) = to_events(payload("resolved"), svc.catalog)
+    assert svc.submit_warnings([rv], dispatch=d2, origin="alert")[0].action == "closed"

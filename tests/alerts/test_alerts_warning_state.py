@@ -1,0 +1,179 @@
+"""The warning state machine: for durations, levels, hysteresis, gaps, and that a whole batch
+over many series gives exactly what one-window-at-a-time processing gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alerts.events import WarningEvent
+from alerts.scored import ScoredBatch
+from alerts.warning_state import WarningStateMachine
+from tests.alerts.alerts_helpers import T0, concat, make_indicator, windows
+
+
+def run(machine: WarningStateMachine, values: list[float], **kw: object) -> list[WarningEvent]:
+    out: list[WarningEvent] = []
+    for b in windows(values, **kw):  # type: ignore[arg-type]
+        out.extend(machine.process(b))
+    return out
+
+
+def kinds(events: list[WarningEvent]) -> list[tuple[str, str]]:
+    return [(e.kind, e.level) for e in events]
+
+
+def test_blue_needs_its_for_duration_and_is_pending_meanwhile() -> None:
+    m = WarningStateMachine([make_indicator()])
+    b1, b2 = windows([0.19, 0.19])
+    assert m.process(b1) == []
+    assert m.state_of("water.pressure", "310106001").state == "pending"
+    events = m.process(b2)  # two 15-minute windows = the 30 minutes blue asks for
+    assert kinds(events) == [("firing", "blue")]
+    assert events[0].since == T0
+    assert m.state_of("water.pressure", "310106001").level == "blue"
+
+
+def test_a_run_shorter_than_for_goes_back_to_normal() -> None:
+    m = WarningStateMachine([make_indicator()])
+    assert run(m, [0.19, 0.3, 0.19, 0.3]) == []
+    assert m.state_of("water.pressure", "310106001").state == "normal"
+
+
+def test_escalates_straight_to_the_highest_level_that_held() -> None:
+    m = WarningStateMachine([make_indicator()])
+    # 0.09 is below red (0s), orange (15m) and yellow (15m) at once: red wins
+    assert kinds(run(m, [0.3, 0.09])) == [("firing", "red")]
+
+
+def test_escalation_then_calm_down_then_hysteresis_then_resolve() -> None:
+    m = WarningStateMachine([make_indicator()])
+    events = run(m, [0.19, 0.19, 0.16, 0.19, 0.19, 0.22, 0.22, 0.26, 0.26, 0.3])
+    assert kinds(events) == [
+        ("firing", "blue"),
+        ("escalated", "yellow"),
+        # yellow's condition false for clear.for = 30m -> down to blue (still below 0.2)
+        ("deescalated", "blue"),
+        # 0.22: above blue but not above clear 0.25: stays firing (hysteresis)
+        # 0.26 twice = 30 minutes above 0.25 -> resolved
+        ("resolved", "blue"),
+    ]
+    assert events[-1].at == T0 + 9 * 900
+    assert m.state_of("water.pressure", "310106001").state == "normal"
+    # one warning id for the whole episode, from the first firing window
+    assert len({e.warning_id for e in events}) == 1
+
+
+def test_a_missing_window_breaks_the_run() -> None:
+    m = WarningStateMachine([make_indicator()])
+    first = windows([0.19])[0]
+    later = windows([0.19], start=T0 + 2 * 900)[0]  # one window missing in between
+    assert m.process(first) == [] and m.process(later) == []
+    assert m.state_of("water.pressure", "310106001").state == "pending"
+
+
+def test_nan_values_neither_fire_nor_clear() -> None:
+    m = WarningStateMachine([make_indicator()])
+    events = run(m, [0.09, float("nan"), float("nan"), float("nan")])
+    assert kinds(events) == [("firing", "red")]
+    assert m.state_of("water.pressure", "310106001").state == "firing"
+
+
+def test_score_based_rules_read_the_score_column() -> None:
+    ind = make_indicator(detection={
+        "detectors": [{"type": "ewma"}],
+        "warnings": {"on": "score", "levels": {"orange": {"threshold": 0.99, "for": "0s"}}},
+    })  # fmt: skip
+    m = WarningStateMachine([ind])
+    b = ScoredBatch.from_columns(indicator_id=["water.pressure"] * 2, area_code=["a1", "a2"],
+                                 window_start=[T0, T0], window_end=[T0 + 900] * 2,
+                                 value=[0.0, 0.0], score=[0.995, 0.5])  # fmt: skip
+    events = m.process(b)
+    assert [(e.area_code, e.level) for e in events] == [("a1", "orange")]
+    # without `clear:` the warning resolves as soon as the lowest level no longer holds
+    b2 = ScoredBatch.from_columns(indicator_id=["water.pressure"], area_code=["a1"],
+                                  window_start=[T0 + 900], window_end=[T0 + 1800],
+                                  value=[0.0], score=[0.98])  # fmt: skip
+    assert kinds(m.process(b2)) == [("resolved", "orange")]
+
+
+def test_stale_and_unknown_rows_are_counted_not_applied() -> None:
+    m = WarningStateMachine([make_indicator()])
+    (b,) = windows([0.09])
+    assert len(m.process(b)) == 1
+    assert m.process(b) == []  # the same window again (a replay or a late re-emit)
+    assert m.stale_rows == 1
+    other = ScoredBatch.from_columns(
+        indicator_id=["no.such"],
+        area_code=["x"],
+        window_start=[T0],
+        window_end=[T0 + 60],
+        value=[1.0],
+    )
+    assert m.process(other) == []
+    assert m.unknown_rows == 1
+
+
+def test_several_windows_of_one_series_in_one_batch_are_taken_in_time_order() -> None:
+    m1 = WarningStateMachine([make_indicator()])
+    one_by_one = run(m1, [0.19, 0.19, 0.16, 0.3])
+    m2 = WarningStateMachine([make_indicator()])
+    bs = windows([0.19, 0.19, 0.16, 0.3])
+    shuffled = concat([bs[2], bs[0], bs[3], bs[1]])
+    assert m2.process(shuffled) == one_by_one
+
+
+def test_event_carries_its_explanation() -> None:
+    m = WarningStateMachine([make_indicator()])
+    (ev,) = run(m, [0.09])
+    assert ev.value == pytest.approx(0.09)
+    assert (ev.lower, ev.upper) == (0.28, 0.35)
+    assert ev.detectors == ("threshold",)
+    assert ev.thresholds["red"] == {"threshold": 0.1, "for": 0.0}
+    assert ev.thresholds["clear"]["threshold"] == 0.25
+    assert ev.window_end - ev.window_start == 900
+    assert "0.09 MPa" in ev.text_en and "红色预警" in ev.text_zh
+
+
+def test_counts_and_snapshot_restore() -> None:
+    m = WarningStateMachine([make_indicator()])
+    run(m, [0.09], area="a1")
+    run(m, [0.19], area="a2")
+    assert m.counts()["firing_red"] == 1 and m.counts()["pending"] == 1
+    snap = m.snapshot()
+    m2 = WarningStateMachine([make_indicator()])
+    m2.restore(snap)
+    assert m2.state_of("water.pressure", "a1") == m.state_of("water.pressure", "a1")
+    # the restored machine continues where the old one was: a2 fires blue at the next window
+    nxt = windows([0.19], area="a2", start=T0 + 900)
+    assert kinds(m2.process(nxt[0])) == [("firing", "blue")]
+
+
+series_values = st.lists(
+    st.lists(st.sampled_from([0.05, 0.12, 0.15, 0.18, 0.21, 0.24, 0.3, float("nan")]),
+             min_size=1, max_size=14),
+    min_size=1, max_size=6,
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(series_values)
+def test_vectorised_batches_equal_one_window_at_a_time(all_values: list[list[float]]) -> None:
+    """The state machine over a batch of many series (several windows each) must agree event
+    for event with feeding every window alone."""
+    ind = make_indicator()
+    slow = WarningStateMachine([ind])
+    expected: list[WarningEvent] = []
+    batches = []
+    for s, values in enumerate(all_values):
+        bs = windows(values, area=f"31010600{s}")
+        batches.extend(bs)
+        for b in bs:
+            expected.extend(slow.process(b))
+    fast = WarningStateMachine([ind])
+    order = np.random.default_rng(len(batches)).permutation(len(batches))
+    got = fast.process(concat([batches[i] for i in order]))
+    key = lambda e: (e.at, e.area_code, e.kind)  # noqa: E731
+    assert sorted(got, key=key) == sorted(expected, key=key)

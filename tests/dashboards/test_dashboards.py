@@ -1,0 +1,259 @@
+"""The generated Grafana JSON (no Grafana server can be installed here, so the JSON is what is
+checked): every query names metrics the exporter really exposes, units and thresholds are the
+catalog's, uids are unique and stable, the schema is Grafana 11.6's, SQL reads real columns of
+the ticket store, and the provisioning files point at the data sources the panels use."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from alerts.schema import tickets as tickets_table
+from dashboards.build import build_dashboards
+from dashboards.cli import app as dashboards_app
+from dashboards.grafana import (
+    POSTGRES_UID,
+    PROMETHEUS_UID,
+    SCHEMA_VERSION,
+    SDK_VERSION,
+    check_sdk_version,
+)
+from dashboards.panels import LEVEL_COLOURS
+from dashboards.units import GRAFANA_UNITS, grafana_unit
+from indicators.language.validate import Catalog
+
+GOLDEN = Path(__file__).resolve().parents[1] / "metrics" / "golden" / "exposition.txt"
+PROMQL_WORDS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
+    "unless", "offset", "inf", "nan", "le",
+}  # fmt: skip
+GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names in a PromQL expression: identifiers that are not functions, keywords,
+    label names in grouping clauses, label matchers, strings, ranges or Grafana variables."""
+    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # strings
+    e = re.sub(r"\{[^}]*\}", "", e)  # label matchers
+    e = re.sub(r"\[[^\]]*\]", "", e)  # ranges
+    e = GROUPING.sub(" ", e)
+    e = re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_:]*\}?", "", e)  # Grafana variables
+    names = set()
+    for m in re.finditer(r"(?<![\w.])([A-Za-z_:][A-Za-z0-9_:]*)(\s*\()?", e):
+        word, call = m.group(1), m.group(2)
+        if call or word in PROMQL_WORDS:
+            continue
+        names.add(word)
+    return names
+
+
+def golden_names() -> set[str]:
+    names: set[str] = set()
+    for line in GOLDEN.read_text("utf-8").splitlines():
+        if line.startswith("# TYPE "):
+            names.add(line.split()[2])
+        elif line and not line.startswith("#"):
+            names.add(re.split(r"[{ ]", line, maxsplit=1)[0])
+    return names
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v)
+
+
+@pytest.fixture(scope="module")
+def boards(catalog: Catalog) -> dict[str, dict[str, Any]]:
+    return build_dashboards(catalog)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    from citysigns.paths import CATALOG_DIR
+    from indicators.language.validate import load_catalog_or_raise
+
+    return load_catalog_or_raise([CATALOG_DIR])
+
+
+def test_the_metric_name_extractor() -> None:
+    assert metric_names(
+        'topk(10, max by (area, district) (citysigns_x{a="b", c=~"$d"}))'
+        " / on(area) group_left(name) citysigns_y[5m] > 0 or vector(0)"
+    ) == {"citysigns_x", "citysigns_y"}
+    assert metric_names("histogram_quantile(0.95, sum by (le) (rate(h_bucket[5m])))") == {
+        "h_bucket"
+    }
+
+
+def test_every_query_uses_metrics_of_the_golden_exposition(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    exposed = golden_names()
+    assert "citysigns_indicator_value" in exposed
+    checked = 0
+    for uid, board in boards.items():
+        exprs = [n["expr"] for n in walk(board) if isinstance(n.get("expr"), str)]
+        exprs += [v["query"] for v in board["templating"]["list"]
+                  if isinstance(v.get("query"), str) and "label_values" in v["query"]]  # fmt: skip
+        for expr in exprs:
+            inner = re.sub(r"^label_values\((.*),\s*\w+\)$", r"\1", expr.strip(), flags=re.S)
+            names = metric_names(inner)
+            assert names, f"{uid}: no metric in {expr!r}"
+            missing = names - exposed
+            assert not missing, f"{uid}: {sorted(missing)} not in the exporter's exposition"
+            checked += 1
+    assert checked > 100
+
+
+def test_uids_unique_stable_and_schema_pinned(
+    boards: dict[str, dict[str, Any]], catalog: Catalog
+) -> None:
+    assert check_sdk_version() == SDK_VERSION == "1769699379!11.6.0"
+    categories = {i.category for i in catalog}
+    expected = {"citysigns-overview", "citysigns-dispatch", "citysigns-pipeline"}
+    assert set(boards) == expected | {f"citysigns-{c}" for c in categories}
+    again = build_dashboards(catalog)
+    assert json.dumps(again, sort_keys=True) == json.dumps(boards, sort_keys=True)
+    for uid, board in boards.items():
+        assert board["uid"] == uid and len(uid) <= 40
+        assert board["schemaVersion"] == SCHEMA_VERSION == 41
+        ids = [p["id"] for p in board["panels"]]
+        assert len(ids) == len(set(ids)) and 0 not in ids
+        assert "citysigns" in board["tags"]
+
+
+def test_links_point_at_dashboards_that_exist(boards: dict[str, dict[str, Any]]) -> None:
+    for uid, board in boards.items():
+        for node in walk(board):
+            url = node.get("url")
+            if isinstance(url, str) and "/d/" in url:
+                target = url.split("/d/")[1].split("?")[0]
+                if "${" in target:  # a data link templated on the row's category
+                    target = target.replace("${__data.fields.category}", "air")
+                assert target in boards, f"{uid} links to unknown dashboard {target}"
+    overview = boards["citysigns-overview"]
+    stat_links = [p["links"][0]["url"] for p in overview["panels"] if p["type"] == "stat"]
+    assert "/d/citysigns-air" in stat_links
+
+
+def panels_of(board: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in board["panels"] if p["type"] != "row"]
+
+
+def test_units_and_thresholds_match_the_catalog(
+    boards: dict[str, dict[str, Any]], catalog: Catalog
+) -> None:
+    assert set(GRAFANA_UNITS.values()) <= _sdk_unit_ids()
+    for ind in catalog:
+        board = boards[f"citysigns-{ind.category}"]
+        value = next(p for p in panels_of(board)
+                     if p["targets"][0]["expr"].startswith(
+                         f'citysigns_indicator_value{{indicator="{ind.id}"'))  # fmt: skip
+        score = next(p for p in panels_of(board)
+                     if p["targets"][0]["expr"].startswith(
+                         f'citysigns_indicator_anomaly_score{{indicator="{ind.id}"'))  # fmt: skip
+        unit = value["fieldConfig"]["defaults"]["unit"]
+        assert unit == grafana_unit(ind.unit)
+        assert unit in GRAFANA_UNITS.values() or unit == f"suffix: {ind.unit}"
+        rules = ind.detection.warnings
+        panel = value if rules.on == "value" else score
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        want = {lvl: r.threshold for lvl, r in rules.levels.items()}
+        got = {s["value"] for s in steps[1:]}
+        assert got == set(want.values()), ind.id
+        # colour above each threshold: the level itself (above) or the next milder one (below)
+        for s in steps[1:]:
+            levels_at = [lvl for lvl, t in want.items() if t == s["value"]]
+            if rules.direction == "above":
+                assert s["color"] in {LEVEL_COLOURS[lvl] for lvl in levels_at}, ind.id
+        assert steps[0]["value"] is None
+        if rules.direction == "below":
+            worst = max(want, key=lambda lvl: ("blue", "yellow", "orange", "red").index(lvl))
+            assert steps[0]["color"] == LEVEL_COLOURS[worst]
+            assert steps[-1]["color"] == "green"
+        for target in value["targets"]:
+            assert 'district=~"$district"' in target["expr"] and 'area=~"$street"' in target["expr"]
+
+
+def _sdk_unit_ids() -> set[str]:
+    import grafana_foundation_sdk.models.units as units
+
+    return {v for k, v in vars(units).items() if isinstance(v, str) and not k.startswith("_")}
+
+
+def test_category_dashboards_drill_from_district_to_street(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    board = boards["citysigns-flood"]
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert list(variables) == ["district", "street"]
+    assert 'district=~"$district"' in variables["street"]["query"]
+    assert all(v["includeAll"] for v in variables.values())
+    annotations = board["annotations"]["list"]
+    assert any("citysigns_indicator_warning_level" in a.get("expr", "") for a in annotations)
+
+
+def test_overview_has_the_wall_panels(boards: dict[str, dict[str, Any]], catalog: Catalog) -> None:
+    board = boards["citysigns-overview"]
+    panels = panels_of(board)
+    categories = sorted({i.category for i in catalog})
+    assert [p["title"] for p in panels if p["type"] == "stat"][: len(categories)] == categories
+    geomap = next(p for p in panels if p["type"] == "geomap")
+    assert geomap["datasource"]["uid"] == "-- Mixed --"
+    sources = {t["datasource"]["uid"] for t in geomap["targets"]}
+    assert sources == {PROMETHEUS_UID, POSTGRES_UID}
+    layers = geomap["options"]["layers"]
+    assert {layer["filterData"]["options"] for layer in layers} == {"W", "T"}
+    assert any("topk" in t["expr"] for p in panels if p["type"] == "table" for t in p["targets"])
+
+
+def test_sql_reads_columns_of_the_ticket_store(boards: dict[str, dict[str, Any]]) -> None:
+    columns = {c.name for c in tickets_table.columns}
+    sqls = [n["rawSql"] for b in boards.values() for n in walk(b) if "rawSql" in n]
+    assert len(sqls) >= 4
+    for sql in sqls:
+        assert "FROM tickets" in sql
+        select = re.search(r"SELECT (.*?) FROM", sql, re.S)
+        assert select
+        used = set(re.findall(r"\b([a-z_]+)\b", select.group(1)))
+        used -= {"as", "to_timestamp", "avg", "case", "when", "then", "else", "end", "coalesce",
+                 "latitude", "longitude", "opened", "on_time"}  # fmt: skip
+        assert used <= columns, sorted(used - columns)
+    dispatch = boards["citysigns-dispatch"]
+    tables = [p for p in panels_of(dispatch) if p["type"] == "table"]
+    assert tables and all(p["datasource"]["uid"] == POSTGRES_UID for p in tables)
+
+
+def test_cli_writes_dashboards_and_provisioning(tmp_path: Path) -> None:
+    root = typer.Typer()
+    root.add_typer(dashboards_app, name="dashboards")
+    done = CliRunner().invoke(root, ["dashboards", "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    files = sorted(p.name for p in (tmp_path / "dashboards").glob("*.json"))
+    assert "citysigns-overview.json" in files and "citysigns-dispatch.json" in files
+    ds = yaml.safe_load((tmp_path / "provisioning/datasources/citysigns.yaml").read_text())
+    by_uid = {d["uid"]: d for d in ds["datasources"]}
+    assert by_uid[PROMETHEUS_UID]["type"] == "prometheus"
+    assert by_uid[POSTGRES_UID]["type"] == "grafana-postgresql-datasource"
+    assert "$CITYSIGNS_PG_PASSWORD" in json.dumps(by_uid[POSTGRES_UID])
+    prov = yaml.safe_load((tmp_path / "provisioning/dashboards/citysigns.yaml").read_text())
+    assert prov["providers"][0]["type"] == "file"
+    used = {n["uid"] for f in (tmp_path / "dashboards").glob("*.json")
+            for n in walk(json.loads(f.read_text())) if isinstance(n.get("uid"), str)
+            and n.get("type") in ("prometheus", "grafana-postgresql-datasource")}  # fmt: skip
+    assert used == set(by_uid)
+    no_out = CliRunner().invoke(root, ["dashboards"])
+    assert no_out.exit_code == 2

@@ -1,0 +1,211 @@
+"""`citysigns rules`: the generated rules follow the catalog, promtool accepts them and their
+generated tests pass (and fail when a rule drifts from the catalog), and the Alertmanager
+example routes and inhibits as documented."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from alerts.rules import RuleSet, RulesOptions, build_rule_set
+from alerts.rules.cli import app as rules_app
+from alerts.rules.links import runbook_anchor
+from flows.metrics import MetricsConfig
+from indicators.language.durations import format_duration
+from indicators.language.registry import WARNING_LEVELS
+from indicators.language.validate import Catalog
+from tests.rules.servers import require_binary
+
+SEVERITY = {"blue": "info", "yellow": "warning", "orange": "major", "red": "critical"}
+
+
+def rules_of(out: Path) -> dict[str, dict[str, Any]]:
+    """alert name -> rule, over every generated rule file."""
+    found: dict[str, dict[str, Any]] = {}
+    for f in sorted((out / "rules").glob("*.rules.yml")):
+        for group in yaml.safe_load(f.read_text("utf-8"))["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    assert rule["alert"] not in found, f"duplicate alert {rule['alert']}"
+                    found[rule["alert"]] = rule
+    return found
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    exe = require_binary("promtool")
+    return subprocess.run([exe, *args], capture_output=True, text=True, check=False, timeout=300)
+
+
+@pytest.mark.slow
+def test_promtool_checks_the_rules_and_passes_the_generated_tests(
+    written: tuple[RuleSet, Path],
+) -> None:
+    rule_set, out = written
+    rules = sorted(str(p) for p in (out / "rules").glob("*.rules.yml"))
+    tests = sorted(str(p) for p in (out / "tests").glob("*.test.yml"))
+    assert len(tests) == len(rules) == len(rule_set.rules)
+    check = promtool("check", "rules", *rules)
+    assert check.returncode == 0, check.stdout + check.stderr
+    found = sum(int(n) for n in re.findall(r"SUCCESS: (\d+) rules found", check.stdout))
+    assert found == rule_set.alert_count + 5  # + the recording rules
+    run = promtool("test", "rules", *tests)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("SUCCESS") == len(tests)
+    config = promtool("check", "config", str(out / "prometheus.yml"))
+    assert config.returncode == 0, config.stdout + config.stderr
+
+
+def test_generated_tests_catch_a_rule_that_drifts_from_the_catalog(
+    written: tuple[RuleSet, Path], tmp_path: Path
+) -> None:
+    _, out = written
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    path = copy / "rules" / "indicator-air.pm25.rules.yml"
+    text = path.read_text("utf-8")
+    assert "> 115\n" in text
+    path.write_text(text.replace("> 115\n", "> 215\n"), encoding="utf-8")
+    run = promtool("test", "rules", str(copy / "tests" / "indicator-air.pm25.test.yml"))
+    assert run.returncode != 0
+    assert "AirPm25Yellow" in run.stdout + run.stderr
+
+
+def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
+    written: tuple[RuleSet, Path], catalog: Catalog
+) -> None:
+    rule_set, out = written
+    rules = rules_of(out)
+    runbooks = (out / "runbooks.md").read_text("utf-8")
+    checked = 0
+    for a in rule_set.indicator_alerts:
+        ind = catalog[a.indicator.id]
+        w = ind.detection.warnings
+        level_rule = w.levels[a.level]  # type: ignore[index]
+        rule = rules[a.name]
+        op = ">" if w.direction == "above" else "<"
+        metric = (
+            "citysigns_indicator_value" if w.on == "value" else "citysigns_indicator_anomaly_score"
+        )
+        first_line = rule["expr"].splitlines()[0]
+        assert first_line.startswith(f'{metric}{{indicator="{ind.id}",')
+        assert re.search(rf" {re.escape(op)} {level_rule.threshold:g}$", first_line), first_line
+        assert rule.get("for", "0s") == format_duration(level_rule.for_)
+        disp = ind.dispatched()
+        assert rule["labels"] == {
+            "severity": SEVERITY[a.level],
+            "level": a.level,
+            "category": ind.category,
+            "department": disp.department if disp else ind.owner,
+            "tier": disp.tiers.get(a.level, "city") if disp else "none",  # type: ignore[call-overload]
+            "dispatch": "true" if disp else "false",
+        }
+        ann = rule["annotations"]
+        assert set(ann) == {"summary", "summary_zh", "description", "value", "runbook_url",
+                            "dashboard_url"}  # fmt: skip
+        assert "{{ $value" in ann["description"] and ind.title.en in ann["summary"]
+        anchor = runbook_anchor(ind.id)
+        assert ann["runbook_url"].endswith(f"#{anchor}") and f'id="{anchor}"' in runbooks
+        assert f"/d/citysigns-{ind.category}?" in ann["dashboard_url"]
+        mildest = min(w.levels, key=WARNING_LEVELS.index)
+        if a.level == mildest and w.clear is not None:
+            assert "ALERTS{" in rule["expr"] and f" {w.clear.threshold:g}\n" in rule["expr"]
+            if w.clear.for_:
+                assert rule["keep_firing_for"] == format_duration(w.clear.for_)
+        else:
+            assert "ALERTS" not in rule["expr"] and "keep_firing_for" not in rule
+        checked += 1
+    levels_in_catalog = sum(len(i.detection.warnings.levels) for i in catalog
+                            if i.id not in dict(rule_set.skipped))  # fmt: skip
+    assert checked == levels_in_catalog
+
+
+def test_pipeline_alerts_and_the_watchdog(written: tuple[RuleSet, Path]) -> None:
+    _, out = written
+    rules = rules_of(out)
+    assert rules["Watchdog"]["expr"] == "vector(1)"
+    assert rules["CitySignsFlowDown"]["expr"] == 'up{job="citysigns"} == 0'
+    assert "citysigns_watermark_lag_seconds" in rules["CitySignsWatermarkLag"]["expr"]
+    assert "citysigns_dead_letters_total" in rules["CitySignsDeadLetterRate"]["expr"]
+    for name in ("CitySignsFlowDown", "CitySignsWatermarkLag", "CitySignsDeadLetterRate"):
+        assert rules[name]["labels"]["category"] == "pipeline"
+
+
+def test_tests_sit_outside_the_rules_glob(written: tuple[RuleSet, Path]) -> None:
+    _, out = written
+    prom = yaml.safe_load((out / "prometheus.yml").read_text("utf-8"))
+    assert prom["rule_files"] == ["rules/*.rules.yml"]
+    matched = list(out.glob(prom["rule_files"][0]))
+    assert matched and not any(p.name.endswith(".test.yml") for p in matched)
+    for t in (out / "tests").glob("*.test.yml"):
+        doc = yaml.safe_load(t.read_text("utf-8"))
+        assert all((t.parent / f).resolve().exists() for f in doc["rule_files"])
+
+
+def test_levels_finer_than_the_exporter_get_no_alert(catalog: Catalog) -> None:
+    default = build_rule_set(catalog, RulesOptions())
+    assert "air.station_silent" in dict(default.skipped)
+    fine = build_rule_set(catalog, RulesOptions(metrics=MetricsConfig(max_area_level="sensor")))
+    assert not fine.skipped
+    silent = [a for a in fine.indicator_alerts if a.indicator.id == "air.station_silent"]
+    assert silent and 'area_level=~"sensor"' in silent[0].expr
+
+
+def amtool_route(config: Path, *labels: str) -> str:
+    exe = require_binary("amtool")
+    done = subprocess.run([exe, "config", "routes", "test", f"--config.file={config}", *labels],
+                          capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+def test_alertmanager_example_routes_by_severity_and_district(
+    written: tuple[RuleSet, Path],
+) -> None:
+    _, out = written
+    config = out / "alertmanager" / "alertmanager.yml"
+    exe = require_binary("amtool")
+    check = subprocess.run([exe, "check-config", str(config)], capture_output=True, text=True,
+                           check=False, timeout=60)  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    base = ("category=air", "dispatch=true", "indicator=air.pm25")
+    assert amtool_route(config, *base, "severity=critical", "district=310106") == "district-310106"
+    assert amtool_route(config, *base, "severity=info", "district=310101") == "district-310101"
+    assert amtool_route(config, *base, "severity=critical") == "city"
+    assert amtool_route(config, "alertname=Watchdog", "severity=none") == "watchdog"
+    assert amtool_route(config, "category=pipeline", "severity=critical") == "pipeline-oncall"
+    assert amtool_route(config, "category=flood", "dispatch=false", "severity=warning",
+                        "district=310106") == "informational"  # fmt: skip
+    doc = yaml.safe_load(config.read_text("utf-8"))
+    red = doc["inhibit_rules"][0]
+    assert 'level="red"' in red["source_matchers"]
+    assert 'level=~"blue|yellow|orange"' in red["target_matchers"]
+    assert red["equal"] == ["indicator", "area"]
+    hooks = [h for r in doc["receivers"] for h in r.get("webhook_configs", [])]
+    assert hooks and all(h["send_resolved"] for h in hooks)
+    assert all(h["url"].endswith("/alertmanager/webhook") for h in hooks)
+
+
+def test_cli_writes_the_files_and_refuses_a_broken_catalog(tmp_path: Path) -> None:
+    root = typer.Typer()
+    root.add_typer(rules_app, name="rules")
+    runner = CliRunner()
+    done = runner.invoke(root, ["rules", "--out", str(tmp_path / "out"), "--job", "city"])
+    assert done.exit_code == 0, done.output
+    assert "pipeline alerts" in done.output
+    text = (tmp_path / "out" / "rules" / "citysigns-pipeline.rules.yml").read_text("utf-8")
+    assert 'up{job="city"} == 0' in text
+    bad = (
+        Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "bad" / "missing_title.yaml"
+    )
+    broken = runner.invoke(root, ["rules", "--out", str(tmp_path / "x"), "--catalog", str(bad)])
+    assert broken.exit_code == 1
+    assert "fix the catalog first" in broken.output
+    assert not (tmp_path / "x").exists()
