@@ -32,6 +32,7 @@ from bytewax.outputs import DynamicSink
 
 from alerts.areas import CityAreaNames
 from alerts.events import WarningEvent
+from alerts.scored import ScoredBatch
 from alerts.warning_state import WarningStateMachine
 from citysigns.paths import CATALOG_DIR
 from flows import instrument
@@ -73,6 +74,7 @@ class FlowConfig:
     catalog: tuple[str, ...] = (str(CATALOG_DIR),)
     speed: float | None = None
     chunk_bytes: int = 4 << 20
+    write_scored: bool = False  # also OUT/scored.ndjson: every window with score and band
 
 
 @dataclass
@@ -191,6 +193,7 @@ class IndicatorOutput:
     window_lines: list[str]
     late: int
     warnings: list[WarningEvent] = field(default_factory=list)
+    scored_lines: list[str] = field(default_factory=list)
 
 
 class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object]]):
@@ -233,7 +236,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         lines: list[str] = []
         for c in step.closed:
             lines.extend(window_lines(c, self.plan.spaces[c.level].codes))
-        return [IndicatorOutput(lines, step.late, events)]
+        return [IndicatorOutput(lines, step.late, events, scored_lines(scored))]
 
     def on_batch(self, values: list[Share]) -> tuple[Iterable[IndicatorOutput], bool]:
         out: list[IndicatorOutput] = []
@@ -257,6 +260,29 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             "scorer": self.scorer.snapshot(),
             "warnings": self.warnings.snapshot(),
         }
+
+
+def scored_lines(scored: ScoredBatch | None) -> list[str]:
+    """Closed windows with their score and expected band, for replays of the dispatch path."""
+    if scored is None:
+        return []
+    cols = zip(
+        scored.indicator_id.tolist(), scored.area_code.tolist(), scored.area_level.tolist(),
+        scored.window_start.tolist(), scored.window_end.tolist(), scored.value.tolist(),
+        scored.score.tolist(), scored.lower.tolist(), scored.upper.tolist(),
+        scored.detectors.tolist(), strict=True,
+    )  # fmt: skip
+    keys = ("indicator", "area", "area_level", "start", "end", "value", "score", "lower",
+            "upper", "detectors")  # fmt: skip
+    return [
+        json.dumps(
+            {
+                k: (None if isinstance(v, float) and v != v else v)
+                for k, v in zip(keys, row, strict=True)
+            }
+        )
+        for row in cols
+    ]
 
 
 def route(ctx: Context, decoded: Decoded) -> list[tuple[str, Share]]:
@@ -323,6 +349,14 @@ def build_flow(
         op.key_on("wk", warning_lines, lambda _l: "warnings"),
         FileSink(out / "warnings.ndjson"),
     )
+    if cfg.write_scored:
+        (out / "scored.ndjson").touch()
+        scored = op.flat_map("scored_lines", results, lambda kv: kv[1].scored_lines)
+        op.output(
+            "scored",
+            op.key_on("sk", scored, lambda _l: "scored"),
+            FileSink(out / "scored.ndjson"),
+        )
     all_dead = op.merge("all_dead", dead, late)
     op.output("dead_letters", op.key_on("d", all_dead, lambda _l: "dead"),
               FileSink(out / "dead_letters.ndjson"))  # fmt: skip
