@@ -40,18 +40,15 @@ def test_killed_and_restarted_run_equals_an_uninterrupted_one(
     ]  # fmt: skip
     rng = random.Random(7)
     kills = 0
-    for _attempt in range(12):
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(3):  # SIGKILL at random points, each run resuming from the last snapshot
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            proc.wait(timeout=rng.uniform(1.5, 4.0))
+            proc.wait(timeout=rng.uniform(2.0, 5.0))
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
-            continue
-        assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
-        break
-    else:
-        raise AssertionError("the run never finished")
-    assert kills >= 1, "the run finished before it could be killed: make it longer"
+    final = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stderr
+    assert kills >= 1, "every run finished before it could be killed: make the input longer"
     assert window_lines(out) == window_lines(reference)
