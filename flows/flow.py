@@ -16,7 +16,7 @@ recovery snapshots and the sinks."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -368,5 +368,33 @@ def _late_letter(indicator: str, n: int) -> DeadLetter:
                       indicator, 0)  # fmt: skip
 
 
-def inputs_of(paths: Sequence[str | Path]) -> tuple[str, ...]:
-    return tuple(str(p) for p in paths)
+def get_flow(
+    out_dir: str,
+    *inputs: str,
+    catalog: str | None = None,
+    stdin: bool = False,
+    kafka_brokers: str | None = None,
+    kafka_topics: str | None = None,
+) -> Dataflow:
+    """The same dataflow for `python -m bytewax.run`, e.g. with two processes:
+
+        python -m bytewax.run "flows.flow:get_flow('out', kafka_brokers='host:9092',
+            kafka_topics='sensors,hotline')" -a host1:2101;host2:2101 -i 0
+
+    Files replay as fast as possible; `stdin=True` reads NDJSON from standard input; Kafka
+    topics are the production path (`pip install -e '.[kafka]'`)."""
+    cfg = FlowConfig(
+        inputs=tuple(inputs),
+        out_dir=out_dir,
+        catalog=(catalog,) if catalog else FlowConfig.catalog,
+    )
+    if kafka_brokers:
+        from flows.sources import KafkaChunkSource
+
+        kafka = KafkaChunkSource(kafka_brokers.split(","), (kafka_topics or "").split(","))
+        return build_flow(cfg, kafka, n_partitions=len(kafka.list_parts()))
+    if stdin:
+        from flows.sources import StdinSource
+
+        return build_flow(cfg, StdinSource(), n_partitions=1)
+    return build_flow(cfg)
