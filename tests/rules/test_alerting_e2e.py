@@ -1,11 +1,11 @@
-"""The real alerting path, end to end: the exporter -> Prometheus (scrapes it, evaluates the
-generated rules) -> Alertmanager (routes, inhibits) -> the ticket API's webhook -> a ticket;
-then the incident ends and the resolution closes the ticket.
+"""The real alerting path, end to end: the flow replays ponding-gauge readings in (sped-up)
+real time -> its exporter -> Prometheus (scrapes it, evaluates the generated rules) ->
+Alertmanager (routes, inhibits) -> the ticket API's webhook -> a ticket; then the water
+drains away and the resolution closes the ticket.
 
 Prometheus and Alertmanager are Debian's packages, started on 127.0.0.1 with temporary storage
-and stopped by PID at the end, also when the test fails.  The ticket API runs in this process
-(uvicorn on a free port) over a fresh SQLite store.  The incident is scripted on the exporter
-(`update_indicator` over time), as the flow does once per closed window."""
+and stopped by PID at the end, also when the test fails.  The flow and the ticket API run in
+this process (the flow in a thread, uvicorn on a free port, a fresh SQLite store)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import pytest
 import uvicorn
 import yaml
@@ -30,6 +29,10 @@ from alerts.rules.alertmanager_config import AlertmanagerOptions
 from alerts.rules.write import dump_yaml, prometheus_config
 from alerts.service import TicketService
 from alerts.store import TicketStore
+from citysigns.run import run
+from flows import instrument
+from flows.city import load_city, load_default_registry
+from flows.flow import FlowConfig
 from flows.metrics import CitySignsMetrics, MetricsConfig, serve
 from indicators.language.validate import load_catalog_or_raise
 from tests.rules.servers import free_port, require_binary, running, wait_ready
@@ -38,7 +41,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FIXTURE = Path(__file__).parent / "fixtures" / "incident.yaml"
 INDICATOR = "flood.ponding_test"
-STREET, DISTRICT = "310106001", "310106"
+SPEED = 60.0  # one data minute per real second
 TOKEN = "dispatcher-token-for-the-e2e-test"
 T = TypeVar("T")
 
@@ -98,22 +101,40 @@ def ticket_api(tmp_path: Path) -> Iterator[TicketApi]:
         yield api
 
 
+def ponding_readings(path: Path) -> tuple[str, str]:
+    """One gauge of the demo city, one reading a minute: dry for 10 minutes, 55 cm for 12
+    (an underpass floods), then 1 cm for 20.  Returns the gauge's street and district."""
+    city, registry = load_city(), load_default_registry()
+    row = int(registry.kind_rows("flood")[0])
+    sensor = registry.ids([row])[0]
+    street = str(city.level("street").code[registry.area(city, "street")[row]])
+    start = 1_772_409_600  # 2026-03-02 08:00 +08:00
+    depth = [3.0] * 10 + [55.0] * 12 + [1.0] * 20
+    with path.open("w", encoding="utf-8") as f:
+        for minute, d in enumerate(depth):
+            ts = time.strftime(
+                "%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(start + 8 * 3600 + 60 * minute)
+            )
+            f.write(json.dumps({"sensor_id": sensor, "ts": ts, "level": d}) + "\n")
+    return street, street[:6]
+
+
 def test_incident_raises_a_ticket_and_its_resolution_closes_it(
     tmp_path: Path, ticket_api: TicketApi
 ) -> None:
     prometheus = require_binary("prometheus")
     alertmanager = require_binary("prometheus-alertmanager")
     catalog = load_catalog_or_raise([FIXTURE])
+    readings = tmp_path / "ponding.ndjson"
+    STREET, DISTRICT = ponding_readings(readings)  # noqa: N806
 
-    # the exporter, as the flow runs it
+    # the flow's exporter, served as `citysigns run --metrics-port` does
     metrics = CitySignsMetrics.for_catalog(catalog, MetricsConfig(port=0))
     exporter = serve(metrics)
-
-    def incident(depth: float) -> None:
-        level = 4 if depth > 40 else 1 if depth > 10 else 0
-        for area_level, code in (("street", STREET), ("district", DISTRICT)):
-            metrics.update_indicator(INDICATOR, area_level, np.array([code]), [depth], [0.0],
-                                     [8.0], [min(depth / 40, 1.0)], [level])  # fmt: skip
+    instrument.install(metrics)
+    cfg = FlowConfig((str(readings),), str(tmp_path / "flow"), catalog=(str(FIXTURE),),
+                     speed=SPEED, chunk_bytes=1024)  # fmt: skip
+    flow = threading.Thread(target=run, args=(cfg,), daemon=True)
 
     prom_port, am_port = free_port(), free_port()
     out = tmp_path / "generated"
@@ -132,7 +153,6 @@ def test_incident_raises_a_ticket_and_its_resolution_closes_it(
     am_url, prom_url = f"http://127.0.0.1:{am_port}", f"http://127.0.0.1:{prom_port}"
     am_log, prom_log = tmp_path / "alertmanager.log", tmp_path / "prometheus.log"
     try:
-        incident(3.0)  # a quiet street before the rain
         with (
             running([alertmanager, f"--config.file={out / 'alertmanager/alertmanager.yml'}",
                      f"--storage.path={tmp_path / 'am-data'}",
@@ -151,10 +171,10 @@ def test_incident_raises_a_ticket_and_its_resolution_closes_it(
                 res = get_json(f"{prom_url}/api/v1/query?query={q}")["data"]["result"]
                 return bool(res)
 
-            eventually("Prometheus to scrape the exporter", scraped)
+            flow.start()  # dry minutes first: the exporter shows the street, no ticket yet
+            eventually("Prometheus to scrape the flow's exporter", scraped)
             assert ticket_api.tickets() == []
-
-            incident(55.0)  # the underpass floods: red at once, blue after 2s
+            # then the underpass floods: red at once, blue after 2s
 
             def red_ticket() -> dict[str, Any] | None:
                 return next((t for t in ticket_api.tickets() if t["level"] == "red"), None)
@@ -187,15 +207,17 @@ def test_incident_raises_a_ticket_and_its_resolution_closes_it(
             assert street_red[0]["receivers"][0]["name"] == f"district-{DISTRICT}"
             assert not any(t["level"] == "blue" for t in ticket_api.tickets())
 
-            incident(1.0)  # the water drains away, below the clear threshold
+            # the water drains away, below the clear threshold
 
             def closed() -> dict[str, Any] | None:
                 now = {t["id"]: t for t in ticket_api.tickets()}
                 t = now.get(ticket["id"])
                 return t if t and t["status"] == "closed" else None
 
-            eventually("the resolution to close the ticket", closed)
+            eventually("the resolution to close the ticket", closed, timeout=90)
+            flow.join(timeout=120)
     finally:
+        instrument.install(None)
         exporter.stop()
     rules = yaml.safe_load((out / "rules" / f"indicator-{INDICATOR}.rules.yml").read_text())
     assert [r["alert"] for r in rules["groups"][0]["rules"]] == [
