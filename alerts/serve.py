@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from flows.metrics import CitySignsMetrics
+from flows.metrics import serve as serve_metrics
 from indicators.language.validate import load_catalog_or_raise
 
 from .api import DEFAULT_MAX_BODY, create_app
@@ -18,6 +20,7 @@ from .outbox import Outbox
 from .routing import Router, load_routing
 from .service import TicketService
 from .store import TicketStore
+from .ticket_metrics import TicketCountsRefresher
 
 DEFAULT_DB = "sqlite:///citysigns-tickets.db"
 
@@ -51,10 +54,25 @@ def serve(
     names: AreaNames | None = None,
     tick_every: float = 30.0,
     max_body: int = DEFAULT_MAX_BODY,
+    metrics_port: int | None = None,
+    metrics_every: float = 15.0,
 ) -> None:
+    """Run the API until interrupted; with `metrics_port`, also export the store's ticket counts
+    (open, overdue, supervised, closed by deadline) for Prometheus on 127.0.0.1."""
     import uvicorn
 
     service = build_service(db_url, catalog_paths, routing_path, outbox_path)
     app = create_app(service, TokenRegistry.from_file(tokens_path), names=names,
                      max_body=max_body, tick_every=tick_every)  # fmt: skip
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    exporter, refresher = None, None
+    if metrics_port is not None:
+        metrics = CitySignsMetrics.for_catalog(service.catalog.values())
+        exporter = serve_metrics(metrics, port=metrics_port)
+        refresher = TicketCountsRefresher(service.store, metrics, every=metrics_every).start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if refresher is not None:
+            refresher.stop()
+        if exporter is not None:
+            exporter.stop()

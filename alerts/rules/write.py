@@ -48,6 +48,9 @@ def dump_yaml(doc: Any) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
+TICKET_METRICS_PORT = 9465  # `citysigns serve --metrics-port`, as docs/operations.md sets it
+
+
 def prometheus_config(
     targets: Sequence[str] = ("127.0.0.1:9464",),
     alertmanagers: Sequence[str] = ("127.0.0.1:9093",),
@@ -56,12 +59,20 @@ def prometheus_config(
     scrape_interval: str = "15s",
     evaluation_interval: str = "15s",
     rule_files: Sequence[str] = (RULES_GLOB,),
+    ticket_targets: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """A complete prometheus.yml: the flow's exporter and, with `ticket_targets`, the ticket
+    counts `citysigns serve --metrics-port` exports (a job of its own, so the flow's `up`
+    alerts never mistake the API for the flow)."""
+    scrape = [{"job_name": job, "static_configs": [{"targets": list(targets)}]}]
+    if ticket_targets:
+        scrape.append({"job_name": f"{job}-tickets",
+                       "static_configs": [{"targets": list(ticket_targets)}]})  # fmt: skip
     return {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
         "rule_files": list(rule_files),
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]},
-        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": list(targets)}]}],
+        "scrape_configs": scrape,
     }
 
 
@@ -95,7 +106,8 @@ def write_rules(
     for name, doc in rule_set.tests.items():
         put(f"{TESTS_DIR}/{name}", HEADER + dump_yaml(doc))
     put("prometheus.yml", HEADER + dump_yaml(
-        prometheus_config(job=o.job, targets=[f"127.0.0.1:{o.metrics.port}"])))  # fmt: skip
+        prometheus_config(job=o.job, targets=[f"127.0.0.1:{o.metrics.port}"],
+                          ticket_targets=[f"127.0.0.1:{TICKET_METRICS_PORT}"])))  # fmt: skip
     am = alertmanager_config(districts if districts is not None else default_districts(),
                              alertmanager)  # fmt: skip
     put("alertmanager/alertmanager.yml", HEADER + dump_yaml(am))

@@ -1,0 +1,98 @@
+"""Ticket counts for the Prometheus exporter, read from the ticket store.
+
+The dispatch dashboard and the on-call alerts need open, overdue and supervised tickets by
+department, tier and level, and deadline compliance of closed ones.  The store is the truth, so
+the counts are read from it (open tickets row by row, since there are few; closed ones as one
+GROUP BY, since they accumulate for ever) and handed to the exporter's `TicketCounts`.  A
+refresher thread does that every few seconds beside `citysigns serve`; a failed read keeps the
+last counts, so a store outage shows as stale counts, never as a crash of the API."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy import case, func, select
+
+from flows.metrics import CitySignsMetrics, TicketCounts
+
+from . import schema as s
+from .store import TicketStore
+
+log = logging.getLogger(__name__)
+
+_OPEN_COLUMNS = (
+    s.tickets.c.status,
+    s.tickets.c.department,
+    s.tickets.c.tier,
+    s.tickets.c.level,
+    s.tickets.c.supervised,
+    s.tickets.c.accepted_at,
+    s.tickets.c.feedback_at,
+    s.tickets.c.accept_due,
+    s.tickets.c.handle_due,
+)
+
+
+def read_ticket_counts(store: TicketStore, now: int) -> TicketCounts:
+    """The store's tickets as the exporter shows them, at time `now` (epoch seconds)."""
+    t = s.tickets.c
+    done = func.coalesce(t.feedback_at, t.closed_at)
+    met = case((done <= t.handle_due, "met"), else_="missed")
+    with store.begin() as conn:
+        open_rows = conn.execute(select(*_OPEN_COLUMNS).where(t.status != "closed"))
+        counts = TicketCounts.from_rows((dict(r._mapping) for r in open_rows), now)
+        closed_rows = conn.execute(
+            select(t.department, met.label("deadline"), func.count())
+            .where(t.status == "closed")
+            .group_by(t.department, met)
+        ).all()
+    closed = {(str(dept), str(deadline)): int(str(n)) for dept, deadline, n in closed_rows}
+    return TicketCounts(counts.open, counts.overdue, counts.supervised, closed)
+
+
+class TicketCountsRefresher:
+    """Copies the store's ticket counts into the exporter every `every` seconds."""
+
+    def __init__(
+        self,
+        store: TicketStore,
+        metrics: CitySignsMetrics,
+        every: float = 15.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.every = every
+        self._clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failures = 0
+
+    def refresh(self) -> bool:
+        """One read; False (and the last counts kept) when the store cannot be read."""
+        try:
+            counts = read_ticket_counts(self.store, int(self._clock()))
+        except Exception as exc:  # the store is down or busy: keep serving the last counts
+            self.failures += 1
+            log.warning("ticket counts not refreshed: %s", type(exc).__name__)
+            return False
+        self.metrics.set_ticket_counts(counts)
+        return True
+
+    def start(self) -> TicketCountsRefresher:
+        self.refresh()
+        self._thread = threading.Thread(target=self._loop, name="ticket-counts", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.refresh()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
