@@ -26,12 +26,15 @@ import argparse
 import csv
 import heapq
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from alerts.hotline import DuplicateIndex, DuplicateRule, HotlineOrder
 from alerts.routing import load_routing
@@ -159,6 +162,34 @@ def replay(cases: list[Case], radius_m: float, window_s: int) -> Result:
                   seconds)  # fmt: skip
 
 
+def ceiling(cases: list[Case], radius_m: float, window_s: int) -> tuple[float, float]:
+    """What ANY rule on (same type, within `radius_m`, opened within `window_s`, still open)
+    could reach: the share of Boston's duplicates that have such an earlier case (the highest
+    recall possible), and the share of the other place-bound cases that have one too (false
+    merges such a rule cannot avoid).  Says whether a target is a matter of tuning or of the
+    data."""
+    located = [c for c in cases if c.lat is not None and c.lon is not None]
+    opened = np.array([c.opened for c in located], dtype=np.int64)
+    closed = np.array([NEVER if c.closed is None else c.closed for c in located], dtype=np.int64)
+    lat = np.array([c.lat for c in located], dtype=np.float64)
+    lon = np.array([c.lon for c in located], dtype=np.float64)
+    codes = {t: k for k, t in enumerate(sorted({c.type for c in located}))}
+    typ = np.array([codes[c.type] for c in located], dtype=np.int64)
+    m_per_deg_lon = 111_320.0 * math.cos(math.radians(float(np.nanmean(lat)) if lat.size else 0))
+    hits = {True: 0, False: 0}
+    totals = {True: 0, False: 0}
+    for i, c in enumerate(located):
+        if not c.duplicate and not place_bound(c):
+            continue
+        j = slice(int(np.searchsorted(opened, c.opened - window_s)), i)
+        dy = (lat[j] - lat[i]) * 111_320.0
+        dx = (lon[j] - lon[i]) * m_per_deg_lon
+        near = (dx * dx + dy * dy <= radius_m * radius_m) & (typ[j] == typ[i])
+        totals[c.duplicate] += 1
+        hits[c.duplicate] += bool((near & (closed[j] > c.opened)).any())
+    return hits[True] / max(1, totals[True]), hits[False] / max(1, totals[False])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, type=Path, help="Boston 311 CSV (OPEN_DT, ...)")
@@ -184,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{r:8.0f} {w / 3600:8.0f} {res.recall:7.3f} {res.false_merge_rate:11.4f} "
                       f"{res.precision:9.3f}")  # fmt: skip
     res = replay(cases, radius, window)
+    best_recall, unavoidable = ceiling(cases, radius, window)
     summary = {
         "data": args.data.name,
         "cases": len(cases),
@@ -196,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         "false_merge_rate": round(res.false_merge_rate, 4),
         "precision": round(res.precision, 4),
         "orders_per_s": round(len(cases) / max(res.seconds, 1e-9)),
+        "ceiling_recall": round(best_recall, 4),
+        "ceiling_false_merge_rate": round(unavoidable, 4),
         "targets": {"recall": 0.7, "false_merge_rate": 0.02},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
