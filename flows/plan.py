@@ -46,6 +46,18 @@ class AreaSpace:
     from_finest: np.ndarray | None  # finest index -> index here (None at the finest level)
 
 
+WEEK_S = 7 * 86400
+MONDAY_AFTER_EPOCH_S = 4 * 86400  # 1970-01-01 was a Thursday; 1970-01-05 a Monday
+
+
+def window_origin(step: int) -> int:
+    """Where windows line up: daily and longer windows start at the city's local midnight,
+    weekly ones on Monday (reports say "the week of Monday 3 March", never a Thursday)."""
+    if step % WEEK_S == 0:
+        return MONDAY_AFTER_EPOCH_S - CITY_UTC_OFFSET_S
+    return -CITY_UTC_OFFSET_S if step >= 86400 else 0
+
+
 @dataclass(eq=False)
 class IndicatorPlan:
     indicator: Indicator
@@ -188,7 +200,7 @@ def compile_plan(
             spaces[lvl] = AreaSpace(lvl, city.level(lvl).code, np.asarray(up[lvl], np.int64))
         w = ind.value.window
         step = w.step if (w.type == "sliding" and w.step) else w.length
-        origin = -CITY_UTC_OFFSET_S if step >= 86400 else 0
+        origin = window_origin(step)
         plan = IndicatorPlan(
             indicator=ind,
             channel=kind.channel,
