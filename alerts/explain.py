@@ -31,16 +31,32 @@ def format_number(v: float | None) -> str:
     return text
 
 
-def _band(lower: float | None, upper: float | None) -> tuple[str, str] | None:
+RATIO_UNIT = "1"  # UCUM's dimensionless unit: shares and rates, shown as percentages
+
+
+def format_value(v: float | None, unit: str) -> str:
+    """A value with its unit as people read it: "0.12 MPa", "41 orders", "12%" for a share."""
+    if v is None or math.isnan(v):
+        return "—"
+    if unit == RATIO_UNIT:
+        return f"{format_number(100.0 * v)}%"
+    return f"{format_number(v)} {unit}" if unit else format_number(v)
+
+
+def _band(lower: float | None, upper: float | None, unit: str = "") -> tuple[str, str] | None:
     lo = None if lower is None or math.isnan(lower) else lower
     hi = None if upper is None or math.isnan(upper) else upper
+
+    def show(v: float) -> str:
+        return format_value(v, RATIO_UNIT) if unit == RATIO_UNIT else format_number(v)
+
     if lo is not None and hi is not None:
-        band = f"{format_number(lo)}-{format_number(hi)}"
+        band = f"{show(lo)}-{show(hi)}"
         return f"预期 {band}", f"expected {band}"
     if hi is not None:
-        return f"预期 ≤ {format_number(hi)}", f"expected ≤ {format_number(hi)}"
+        return f"预期 ≤ {show(hi)}", f"expected ≤ {show(hi)}"
     if lo is not None:
-        return f"预期 ≥ {format_number(lo)}", f"expected ≥ {format_number(lo)}"
+        return f"预期 ≥ {show(lo)}", f"expected ≥ {show(lo)}"
     return None
 
 
@@ -77,11 +93,10 @@ def sentence(
     tz: str = DEFAULT_TZ,
 ) -> tuple[str, str]:
     """(zh, en) for one warning event."""
-    shown = format_number(value)
-    unit_part = f" {unit}" if unit and value is not None else ""
-    zh = [f"{area_zh}: {title_zh} {shown}{unit_part}"]
-    en = [f"{area_en}: {lower_first(title_en)} {shown}{unit_part}"]
-    band = _band(lower, upper)
+    shown = format_value(value, unit)
+    zh = [f"{area_zh}: {title_zh} {shown}"]
+    en = [f"{area_en}: {lower_first(title_en)} {shown}"]
+    band = _band(lower, upper, unit)
     if band is not None:
         zh.append(band[0])
         en.append(band[1])

@@ -70,6 +70,16 @@ def test_one_sided_bands_and_other_days() -> None:
     assert "blue since 03-01 23:00" in en
 
 
+def test_shares_read_as_percentages() -> None:
+    zh, en = sentence(area_zh="松江区", area_en="Songjiang", title_zh="核验异常率",
+                      title_en="Checkpoint abnormal-verification rate", unit="1", value=0.125,
+                      lower=None, upper=0.05, kind="firing", level="orange",
+                      since=ts(2026, 3, 1, 18, 0), at=ts(2026, 3, 1, 18, 30))  # fmt: skip
+    assert en == ("Songjiang: checkpoint abnormal-verification rate 12.5%, expected ≤ 5%, "
+                  "orange since 18:00")  # fmt: skip
+    assert "核验异常率 12.5%, 预期 ≤ 5%" in zh
+
+
 def test_area_codes_are_a_hierarchy_of_prefixes() -> None:
     assert ancestor_at("310106003002001", "street") == "310106003"
     assert ancestor_at("310106003", "district") == "310106"
