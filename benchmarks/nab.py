@@ -27,6 +27,7 @@ from .nab_data import NabFile, load_corpus, write_results
 from .nab_scoring import PROFILES, ProfileResult, normalise, score_corpus
 
 DETECTOR_NAME = "citysigns"
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def interleave(files: list[NabFile]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -89,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, required=True, help="NAB root with data/ and labels/")
     ap.add_argument("--out", type=Path, required=True, help="results directory to write")
     ap.add_argument("--batch-rows", type=int, default=0, help="feed the stream in batches")
+    ap.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS / "nab.json",
+        help="summary JSON to write (scores, thresholds, per-category table, configuration)",
+    )
     args = ap.parse_args(argv)
     try:
         files = load_corpus(args.data)
@@ -118,6 +125,20 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / DETECTOR_NAME).mkdir(parents=True, exist_ok=True)
     (args.out / DETECTOR_NAME / "nab_scores.json").write_text(
         json.dumps({**report, "normalised": summary}, indent=2) + "\n", "utf-8"
+    )
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(
+        json.dumps(
+            {
+                "corpus": args.data.name,
+                **report,
+                "normalised": summary,
+                "detector_config": DEFAULT_DETECTOR.model_dump(mode="json"),
+            },
+            indent=2,
+        )
+        + "\n",
+        "utf-8",
     )
     for cat in categories:
         std: Any = cat["standard"]

@@ -44,6 +44,7 @@ DEFAULT_DETECTOR: DetectorConfig = EnsembleDetector(
     likelihood=150,
     smoothing=2,
     refractory=0.98,
+    novelty=4000,
 )
 
 

@@ -132,7 +132,11 @@ class RoundDetector(ABC):
         if n == 0:
             return Scores(score, lower, upper)
         self.grow(int(s.max()) + 1)
-        for rows in rounds(s):
+        parts = rounds(s)
+        if len(parts) == 1:  # one row per series (the usual batch): no gathering needed
+            out = self.step(Batch(s, tt, v))
+            return Scores(np.clip(out.score, 0.0, 1.0), out.lower.copy(), out.upper.copy())
+        for rows in parts:
             out = self.step(Batch(s[rows], tt[rows], v[rows]))
             score[rows] = out.score
             lower[rows] = out.lower

@@ -36,9 +36,11 @@ def student_tail(z: np.ndarray, df: np.ndarray, direction: Direction) -> np.ndar
     warm-up from scoring as if the scale were known (no storm of scores at start).  Beyond
     T_TO_NORMAL degrees of freedom the normal tail is used (cheaper, and equal to 1e-3)."""
     d = np.maximum(df, 1.0)
-    t_side = special.stdtr(d, -np.abs(z)) if np.any(d < T_TO_NORMAL) else special.ndtr(-np.abs(z))
-    n_side = special.ndtr(-np.abs(z))
-    one = np.where(d < T_TO_NORMAL, t_side, n_side)
+    x = -np.abs(z)
+    one = special.ndtr(x)
+    young = d < T_TO_NORMAL
+    if young.any():  # only young series pay for Student's t
+        one[young] = special.stdtr(d[young], x[young])
     if direction == "both":
         return np.minimum(1.0, 2.0 * one)
     upward = z > 0 if direction == "above" else z < 0

@@ -1,29 +1,64 @@
 """An ensemble: several detectors' calibrated evidence combined into one score.
 
 `combine: max` takes the most surprising member (the smallest tail), `mean` averages the
-members' scores.  Two optional stages turn the combination into a score that behaves the
+members' scores.  Three optional stages turn the combination into a score that behaves the
 same on every series and alerts once per event:
 
-* likelihood (as in Numenta's "anomaly likelihood"): the combined surprise -log10(tail) is
-  smoothed, then judged against the series' own history of surprise (EW mean and variance
-  with the given half-life).  A series that is always a little surprising no longer alerts
-  all the time, and a quiet series alerts on smaller deviations.
-* refractory: an envelope follows the last peak of that surprise and decays by the given
-  factor per window; a row passes only when it beats the envelope.  One event therefore
-  raises one high score, not a run of them."""
+* likelihood (as in Numenta's "anomaly likelihood"): each member's surprise -log10(tail) is
+  smoothed, then judged against that member's own history of surprise on the series (EW mean
+  and variance with the given half-life).  A series that is always a little surprising no
+  longer alerts all the time, and a quiet series alerts on smaller deviations.  This stage
+  works in log space throughout, so very surprising rows keep their order instead of all
+  underflowing to a tail of 0.
+* novelty: the combined surprise is multiplied by 1 + the surprise of the current value's
+  *range*: values are binned (bins a tenth of the range seen while warming up), and a
+  histogram forgotten with the given half-life says how often the series has been there.  A
+  spike to a level the series visits every day is old news; the first visit to a new level is
+  not.  This is the value-space novelty that contextual detectors (CAD, HTM) exploit.
+* refractory: an envelope follows the last peak of surprise and decays by the given factor
+  per window; a row passes only when it beats the envelope.  One event therefore raises one
+  high score, not a run of them.
+
+With `likelihood` set, the surprise S (decimal digits, at most 300) is reported as the tail
+10^(-S/20): score = 1 - 10^(-S/20) keeps every row's score distinct up to S = 300 instead of
+rounding to exactly 1.0 from S = 16 on, which matters wherever one threshold is chosen over
+many series (a score of 0.99 is then a surprise of 40 digits)."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import special
 
 from indicators.language.detection import EnsembleDetector
 
 from .base import Batch, RoundDetector, RoundOutput
-from .calibrate import ew_alpha, normal_tail
+from .calibrate import ABS_SCALE_FLOOR, REL_SCALE_FLOOR, ew_alpha
 
 LIKELIHOOD_WARMUP = 50  # windows of surprise history before the likelihood scores
 MIN_TAIL = 1e-300
-SURPRISE_SCALE_FLOOR = 1e-3
+SURPRISE_SCALE_FLOOR = 0.1  # digits: surprise that never varies more is taken as steady
+MAX_SURPRISE = 300.0  # digits (a tail of 1e-300): beyond this, rows are tied
+LN10 = float(np.log(10.0))
+#: surprise digits per decimal digit of the reported tail: MAX_SURPRISE maps to a tail of 1e-15,
+#: which float64 still tells apart from 0 in 1 - tail (see the module docstring)
+SCORE_COMPRESSION = 20.0
+NOVELTY_WARMUP = 150  # windows whose range defines the value bins
+NOVELTY_BINS = 10  # bins across the warm-up range
+NOVELTY_SIDE_BINS = 20  # bins below and above it (twice the range); beyond: the end bins
+NOVELTY_PRIOR = 0.5  # pseudo-count of every bin (Jeffreys-like), so a new bin is not p = 0
+NOVELTY_RENORM = 64.0  # half-lives after which a series' lazily grown weights are rescaled
+
+
+def _rows(s: np.ndarray) -> slice | np.ndarray:
+    """How to index per-series state for the series `s` of a round.
+
+    When the round holds series 0..n-1 in order (one row per series, the usual batch) a
+    slice lets numpy read and write the state in place instead of gathering and scattering
+    copies; otherwise the index array itself."""
+    n = len(s)
+    if n and s[0] == 0 and s[-1] == n - 1 and (n == 1 or bool(np.all(s[1:] > s[:-1]))):
+        return slice(0, n)
+    return s
 
 
 class Ensemble(RoundDetector):
@@ -41,6 +76,15 @@ class Ensemble(RoundDetector):
             self.state.add("lik_mean", 0.0, (k,))
             self.state.add("lik_var", 0.0, (k,))
             self.state.add("lik_count", 0.0, (k,))
+        if config.novelty is not None:
+            self.n_bins = NOVELTY_BINS + 1 + 2 * NOVELTY_SIDE_BINS
+            self.state.add("nov_buffer", np.nan, (NOVELTY_WARMUP,))
+            self.state.add("nov_seen", 0.0)
+            self.state.add("nov_low", 0.0)
+            self.state.add("nov_width", 0.0)
+            self.state.add("nov_counts", 0.0, (self.n_bins,))
+            self.state.add("nov_total", 0.0)
+            self.state.add("nov_age", 0.0)
         if config.refractory > 0:
             self.state.add("envelope", 0.0)
 
@@ -57,28 +101,122 @@ class Ensemble(RoundDetector):
         return lower, upper
 
     def _likelihood(self, s: np.ndarray, tails: np.ndarray) -> np.ndarray:
-        """Each member's tail re-judged against that member's own history of surprise."""
+        """Each member's surprise judged against that member's own history of surprise on the
+        series: the standardised score z (members on axis 1; -inf while warming up)."""
         st = self.state
         surprise = -np.log10(np.maximum(tails, MIN_TAIL))
-        prev = st["smoothed"][s]
-        smoothed = np.where(np.isnan(prev), surprise, prev + self.smooth_alpha * (surprise - prev))
-        mean, var, count = st["lik_mean"][s], st["lik_var"][s], st["lik_count"][s]
+        r = _rows(s)  # views when possible: every read below happens before its write
+        prev = st["smoothed"][r]
+        smoothed = prev + self.smooth_alpha * (surprise - prev)
+        first = np.isnan(prev)
+        if first.any():  # (masked fixes instead of np.where: this runs every round)
+            smoothed[first] = surprise[first]
+        mean, var, count = st["lik_mean"][r], st["lik_var"][r], st["lik_count"][r]
         scale = np.maximum(np.sqrt(var), SURPRISE_SCALE_FLOOR)
         z = (smoothed - mean) / scale
-        out = np.where(count >= LIKELIHOOD_WARMUP, normal_tail(z, "above"), 1.0)
+        cold = count < LIKELIHOOD_WARMUP
+        if cold.any():
+            z[cold] = -np.inf
         a = np.maximum(self.history_alpha, 1.0 / (count + 1.0))
         d = smoothed - mean
-        st["smoothed"][s] = smoothed
-        st["lik_mean"][s] = mean + a * d
-        st["lik_var"][s] = (1.0 - a) * (var + a * d * d)
-        st["lik_count"][s] = count + 1.0
-        return np.asarray(out)
+        st["smoothed"][r] = smoothed
+        st["lik_mean"][r] = mean + a * d
+        st["lik_var"][r] = (1.0 - a) * (var + a * d * d)
+        st["lik_count"][r] = count + 1.0
+        return np.asarray(z)
 
-    def _refractory(self, s: np.ndarray, tail: np.ndarray) -> np.ndarray:
-        surprise = -np.log10(np.maximum(tail, MIN_TAIL))
-        envelope = self.state["envelope"][s]
-        passed = np.where(surprise > envelope, tail, 1.0)
-        self.state["envelope"][s] = np.maximum(envelope * self.config.refractory, surprise)
+    def _combine_z(self, z: np.ndarray) -> np.ndarray:
+        """Combined surprise (digits) of the members' likelihood scores z (members on axis 1).
+
+        The normal tail is taken in log space, so very surprising rows keep their order
+        instead of all underflowing to 0.  It is monotone in z, so `max` needs only the
+        largest z of each row (one tail per row, not one per member)."""
+        if self.config.combine == "max":
+            top = -special.log_ndtr(-z.max(axis=1)) / LN10
+            return np.asarray(np.maximum(0.0, top - np.log10(z.shape[1])))
+        tails = np.exp(special.log_ndtr(-z))
+        return np.asarray(-np.log10(np.maximum(self._combine(tails), MIN_TAIL)))
+
+    def _novelty(self, s: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Surprise (-log10 p) of the bin x falls in, p from the series' decayed histogram.
+
+        Decay is lazy: a row's weight grows as 2^(age / half-life) instead of every count
+        shrinking each window, so a round costs O(rows), not O(rows x bins)."""
+        st = self.state
+        assert self.config.novelty is not None
+        half_life = float(self.config.novelty)
+        out = np.zeros(len(s))
+        ok = np.isfinite(x)
+        r = _rows(s)
+        seen = st["nov_seen"][r]
+        # warming up: buffer the value; the warm-up range then defines the bins
+        warming = ok & (seen < NOVELTY_WARMUP)
+        if warming.any():
+            ws = s[warming]
+            st["nov_buffer"][ws, seen[warming].astype(np.int64)] = x[warming]
+            seen = seen + warming
+            st["nov_seen"][r] = seen
+            ready = s[warming & (seen >= NOVELTY_WARMUP)]
+            if ready.size:
+                self._open_bins(ready)
+            live = ok & ~warming
+            if not live.any():
+                return out
+            idx = s[live]
+            sel: slice | np.ndarray = idx
+            lx = x[live]
+        elif ok.all():
+            live, idx, sel, lx = ok, s, r, x
+        else:
+            live = ok
+            idx = sel = s[ok]
+            lx = x[ok]
+        b = self._bin(lx, st["nov_low"][sel], st["nov_width"][sel])
+        age = st["nov_age"][sel] + 1.0  # (a copy: the state is written below)
+        weight = np.exp2((age - 1.0) / half_life)
+        counts = st["nov_counts"][idx, b]
+        total = st["nov_total"][sel]
+        p = (counts + NOVELTY_PRIOR * weight) / (total + 2.0 * NOVELTY_PRIOR * weight)
+        out[live] = -np.log10(np.minimum(p, 1.0))
+        st["nov_counts"][idx, b] = counts + weight
+        st["nov_total"][sel] = total + weight
+        st["nov_age"][sel] = age
+        stale = age >= NOVELTY_RENORM * half_life
+        if stale.any():
+            old = idx[stale]
+            scale = np.exp2(st["nov_age"][old] / half_life)
+            st["nov_counts"][old] /= scale[:, None]
+            st["nov_total"][old] /= scale
+            st["nov_age"][old] = 0.0
+        return out
+
+    def _bin(self, x: np.ndarray, low: np.ndarray, width: np.ndarray) -> np.ndarray:
+        k = np.floor((x - low) / width) + NOVELTY_SIDE_BINS
+        return np.asarray(np.clip(k, 0, self.n_bins - 1).astype(np.int64))
+
+    def _open_bins(self, s: np.ndarray) -> None:
+        """Fix the bins of series `s` from their warm-up values and count those values."""
+        st = self.state
+        buf = st["nov_buffer"][s]
+        low, high = buf.min(axis=1), buf.max(axis=1)
+        level = np.abs(0.5 * (low + high))
+        floor = np.maximum(REL_SCALE_FLOOR * level, ABS_SCALE_FLOOR)
+        width = np.maximum((high - low) / NOVELTY_BINS, floor)
+        st["nov_low"][s] = low
+        st["nov_width"][s] = width
+        bins = self._bin(buf, low[:, None], width[:, None])
+        flat = bins + self.n_bins * np.arange(len(s))[:, None]
+        counts = np.bincount(flat.ravel(), minlength=len(s) * self.n_bins)
+        st["nov_counts"][s] += counts.reshape(len(s), self.n_bins)
+        st["nov_total"][s] += NOVELTY_WARMUP
+        st["nov_buffer"][s] = np.nan
+
+    def _refractory(self, s: np.ndarray, surprise: np.ndarray) -> np.ndarray:
+        """Surprise that beats the decayed envelope of earlier peaks, else 0."""
+        r = _rows(s)
+        envelope = self.state["envelope"][r]
+        passed = np.where(surprise > envelope, surprise, 0.0)
+        self.state["envelope"][r] = np.maximum(envelope * self.config.refractory, surprise)
         return np.asarray(passed)
 
     def grow(self, n_series: int) -> None:
@@ -88,9 +226,17 @@ class Ensemble(RoundDetector):
         outs = [m.step(batch) for m in self.members]
         tails = np.stack([o.tail for o in outs], axis=1)
         if self.config.likelihood is not None:
-            tails = self._likelihood(batch.series, tails)
-        tail = self._combine(tails)
+            surprise = self._combine_z(self._likelihood(batch.series, tails))
+        else:
+            surprise = -np.log10(np.maximum(self._combine(tails), MIN_TAIL))
+        if self.config.novelty is not None:
+            surprise = surprise * (1.0 + self._novelty(batch.series, batch.values))
+        surprise = np.minimum(surprise, MAX_SURPRISE)
         if self.config.refractory > 0:
-            tail = self._refractory(batch.series, tail)
+            surprise = self._refractory(batch.series, surprise)
+        if self.config.likelihood is not None:
+            tail = np.power(10.0, -surprise / SCORE_COMPRESSION)
+        else:
+            tail = np.power(10.0, -surprise)
         lower, upper = self._band(outs)
         return RoundOutput(tail, lower, upper)

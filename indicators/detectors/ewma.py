@@ -77,7 +77,9 @@ def residual_score(
     freedom, so a young series needs stronger evidence."""
     ok = warm & np.isfinite(x)
     z = np.where(ok, (x - centre) / scale, 0.0)
-    tail = np.where(ok, student_tail(z, count - 1.0, direction), 1.0)
+    tail = np.ones(len(x))
+    if ok.any():  # tails only for the rows that are scored: Student's t is not cheap
+        tail[ok] = student_tail(z[ok], (count - 1.0)[ok], direction)
     lower = np.where(warm, centre - BAND_Z * scale, np.nan)
     upper = np.where(warm, centre + BAND_Z * scale, np.nan)
     return RoundOutput(tail, lower, upper)

@@ -151,6 +151,12 @@ class EnsembleDetector(_DetectorBase):
         description="per-window decay of the alert envelope: a score passes only when it "
         "beats the decayed previous peak (0 = off), so one event alerts once",
     )
+    novelty: int | None = Field(
+        None,
+        ge=2,
+        description="weigh the surprise by how rarely the series has visited the current value "
+        "range (a histogram of value bins forgotten with this half-life in windows)",
+    )
 
 
 DetectorConfig = Annotated[
