@@ -3,7 +3,9 @@ reassign, comment, supervise; an Open311 GeoReport v2 read view; the Alertmanage
 
 Every request but /health needs a bearer token; its role decides what it may do and its scope
 which tickets it may see (a district's token sees only tickets in that district; lists are
-filtered, single tickets outside the scope are refused).  Refusals are logged without the token.
+filtered, single tickets outside the scope are refused).  Every refusal is logged with its
+reason and the token's name ("anonymous" when there is none), never the token itself, and
+counted per reason in `app.state.refusals`.
 Bad input gets a 4xx that says what is wrong: oversized bodies 413, malformed JSON and unknown or
 missing fields 422, a transition the lifecycle does not allow 409.  A store outage is a 503
 (retry later), never a 500."""
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -23,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException
 
 from .alertmanager import AlertmanagerPayload, to_events
 from .areas import AreaNames, NoAreaNames, in_scope, tier_of_code
@@ -48,6 +52,13 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+def _count_refusal(scope: Scope, reason: str) -> None:
+    """Count a refusal made before routing (the app is in the scope: Starlette puts it there)."""
+    refusals = getattr(getattr(scope.get("app"), "state", None), "refusals", None)
+    if isinstance(refusals, Counter):
+        refusals[reason] += 1
+
+
 class BodyLimit:
     """Refuses request bodies over `limit` bytes with 413 before the app parses anything,
     whether or not the client declared a Content-Length."""
@@ -63,7 +74,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -75,7 +86,7 @@ class BodyLimit:
             body = message.get("body", b"")
             size += len(body)
             if size > self.limit:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 return
             chunks.append(body)
             more = bool(message.get("more_body"))
@@ -91,11 +102,64 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        log.warning("refused %s %r: a request body over %d bytes", scope.get("method"),
+                    str(scope.get("path", ""))[:200], self.limit)  # fmt: skip
+        _count_refusal(scope, "too_large")
         body = json.dumps(
             {"error": f"request body too large: the limit is {self.limit} bytes"}
         ).encode()
         await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+class NoNulBytes:
+    """Refuses with 422 a request whose path, query or body holds a NUL character (raw,
+    %-encoded or JSON-escaped).  No field of this API needs one, and PostgreSQL cannot store
+    one in text: it would surface as a store error in the middle of a transaction."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = bytes(scope.get("query_string") or b"")
+        if "\x00" in str(scope.get("path", "")) or b"%00" in query or b"\x00" in query:
+            await self._refuse(scope, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            more = bool(message.get("more_body"))
+        whole = b"".join(chunks)
+        if b"\x00" in whole or b"\\u0000" in whole:
+            await self._refuse(scope, send)
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": whole, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        log.warning("refused %s %r: a NUL byte in the request", scope.get("method"),
+                    str(scope.get("path", ""))[:200])  # fmt: skip
+        _count_refusal(scope, "nul_byte")
+        body = json.dumps({"error": "NUL bytes are not accepted"}).encode()
+        await send({"type": "http.response.start", "status": 422,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})  # fmt: skip
         await send({"type": "http.response.body", "body": body})
@@ -129,16 +193,24 @@ class SuperviseBody(_Body):
 
 
 class RefusedError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str = "refused") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason  # the key it is counted under in app.state.refusals
 
 
 def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
     d = t.to_dict(tz)
     d["headline_zh"], d["headline_en"] = headline(t)
     return d
+
+
+def _plausible_id(tid: str) -> bool:
+    """Whether an id from a path or query could name a ticket at all.  Ids with control
+    characters or of absurd length are answered "no such ticket" without asking the store:
+    PostgreSQL refuses a NUL byte in text with an error, which must not become a 500."""
+    return 0 < len(tid) <= 200 and not any(ord(ch) < 32 or ord(ch) == 127 for ch in tid)
 
 
 def _scope_prefix(scope: str) -> str | None:
@@ -150,12 +222,16 @@ def _scope_prefix(scope: str) -> str | None:
 
 def _principal(request: Request) -> Principal:
     tokens: TokenRegistry = request.app.state.tokens
-    who = tokens.authenticate(request.headers.get("authorization"))
+    who, failure = tokens.identify(request.headers.get("authorization"))
+    peer = request.client.host if request.client else "?"
+    if failure == "expired" and who is not None:
+        log.warning("refused %s %s from %s: token of %s expired", request.method,
+                    request.url.path, peer, who.name)  # fmt: skip
+        raise RefusedError(401, "the bearer token has expired", "expired_token")
     if who is None:
-        log.warning("refused %s %s from %s: missing or unknown bearer token",
-                    request.method, request.url.path,
-                    request.client.host if request.client else "?")  # fmt: skip
-        raise RefusedError(401, "a valid bearer token is required")
+        log.warning("refused %s %s from %s (anonymous): missing or unknown bearer token (%s)",
+                    request.method, request.url.path, peer, failure)  # fmt: skip
+        raise RefusedError(401, "a valid bearer token is required", f"{failure}_token")
     return who
 
 
@@ -196,8 +272,10 @@ def create_app(
             thread.join(timeout=5)
 
     app = FastAPI(title="citysigns tickets", version="1", lifespan=lifespan)
-    app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(NoNulBytes)
+    app.add_middleware(BodyLimit, limit=max_body)  # added last: runs first, before any read
     app.state.tokens = tokens
+    app.state.refusals = Counter[str]()
 
     # ------------------------------------------------------------------ errors -> 4xx / 503
     @app.exception_handler(RequestValidationError)
@@ -206,18 +284,34 @@ def create_app(
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()))
             details.append(f"{where}: {err.get('msg')}")
+        log.warning("refused %s %r: invalid request: %s", request.method, request.url.path[:200],
+                    "; ".join(details)[:500])  # fmt: skip
+        request.app.state.refusals["invalid"] += 1
         return JSONResponse(status_code=422, content={"error": "invalid request",
                                                       "details": details})  # fmt: skip
 
     @app.exception_handler(RefusedError)
     async def _refused(request: Request, exc: RefusedError) -> JSONResponse:
+        request.app.state.refusals[exc.reason] += 1
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(status_code=exc.status, content={"error": exc.message},
                             headers=headers)  # fmt: skip
 
     @app.exception_handler(TicketNotFoundError)
     async def _missing(request: Request, exc: TicketNotFoundError) -> JSONResponse:
+        log.warning("refused %s %r: no such ticket", request.method, request.url.path[:200])
+        request.app.state.refusals["not_found"] += 1
         return JSONResponse(status_code=404, content={"error": str(exc)})
+
+    @app.exception_handler(HTTPException)
+    async def _no_route(request: Request, exc: HTTPException) -> JSONResponse:
+        """Unknown paths (a traversal attempt like /tickets/../../etc/passwd lands here) and
+        wrong methods: logged and counted like every other refusal."""
+        log.warning("refused %s %r: %s %s", request.method, request.url.path[:200],
+                    exc.status_code, exc.detail)  # fmt: skip
+        request.app.state.refusals["no_route"] += 1
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
+                            headers=exc.headers)  # fmt: skip
 
     @app.exception_handler(InvalidTransitionError)
     async def _conflict(request: Request, exc: InvalidTransitionError) -> JSONResponse:
@@ -240,19 +334,20 @@ def create_app(
         if not who.may(permission):
             log.warning("refused %s %s: %s (%s) may not %s", request.method,
                         request.url.path, who.name, who.role, permission)  # fmt: skip
-            raise RefusedError(403, f"role {who.role} may not {permission}")
+            raise RefusedError(403, f"role {who.role} may not {permission}", "role")
 
     def visible(who: Principal, t: Ticket) -> bool:
         return in_scope(who.scope, t.incident_area) or in_scope(who.scope, t.area_code)
 
     def load(who: Principal, tid: str, request: Request) -> Ticket:
-        t = service.get(tid)
+        t = service.get(tid) if _plausible_id(tid) else None
         if t is None:
             raise TicketNotFoundError(f"no ticket {tid}")
         if not visible(who, t):
             log.warning("refused %s %s: ticket %s is outside %s's scope %s", request.method,
                         request.url.path, tid, who.name, who.scope)  # fmt: skip
-            raise RefusedError(403, f"ticket {tid} is outside your area scope {who.scope}")
+            raise RefusedError(403, f"ticket {tid} is outside your area scope {who.scope}",
+                               "scope")  # fmt: skip
         return t
 
     def act(who: Principal, permission: str, tid: str, request: Request) -> Ticket:
@@ -262,7 +357,7 @@ def create_app(
             log.warning("refused %s %s: ticket %s belongs to %s, not %s", request.method,
                         request.url.path, tid, t.department, who.department)  # fmt: skip
             raise RefusedError(403, f"ticket {tid} is assigned to {t.department}, "
-                               f"not to {who.department}")  # fmt: skip
+                               f"not to {who.department}", "department")  # fmt: skip
         return t
 
     # ------------------------------------------------------------------ routes
@@ -282,12 +377,15 @@ def create_app(
         supervised: bool | None = None,
         origin: Literal["warning", "hotline", "alert"] | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,  # the store's integers are 64-bit
     ) -> dict[str, Any]:
         require(who, "read", request)
         for st in status or []:
             if st not in STATUSES:
-                raise RefusedError(422, f"unknown status {st!r}; expected one of {list(STATUSES)}")
+                log.warning("refused %s %s: %s asked for unknown status %r", request.method,
+                            request.url.path, who.name, st[:40])  # fmt: skip
+                raise RefusedError(422, f"unknown status {st!r}; expected one of {list(STATUSES)}",
+                                   "bad_query")  # fmt: skip
         prefix = _scope_prefix(who.scope)
         if area is not None:
             if prefix is None or area.startswith(prefix):
@@ -295,7 +393,8 @@ def create_app(
             elif not prefix.startswith(area):
                 log.warning("refused %s %s: area %s is outside %s's scope %s", request.method,
                             request.url.path, area, who.name, who.scope)  # fmt: skip
-                raise RefusedError(403, f"area {area} is outside your area scope {who.scope}")
+                raise RefusedError(403, f"area {area} is outside your area scope {who.scope}",
+                                   "scope")  # fmt: skip
         f = TicketFilter(status=status, department=department, family=family, level=level,
                          area_prefix=prefix, supervised=supervised, origin=origin,
                          limit=limit, offset=offset)  # fmt: skip
@@ -342,7 +441,10 @@ def create_app(
     def reassign(tid: str, body: ReassignBody, who: Caller, request: Request) -> dict[str, Any]:
         act(who, "reassign", tid, request)
         if body.area_code is not None and not in_scope(who.scope, body.area_code):
-            raise RefusedError(403, f"area {body.area_code} is outside your area scope {who.scope}")
+            log.warning("refused %s %s: area %s is outside %s's scope %s", request.method,
+                        request.url.path, body.area_code, who.name, who.scope)  # fmt: skip
+            raise RefusedError(403, f"area {body.area_code} is outside your area scope {who.scope}",
+                               "scope")  # fmt: skip
         t = service.reassign(tid, who.name, body.department, body.reason, tier=body.tier,
                              area_code=body.area_code)  # fmt: skip
         return {"ticket": _ticket_json(t, tz)}
@@ -378,7 +480,7 @@ def create_app(
         require(who, "read", request)
         if service_request_id:
             ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:100]
-            found = [t for t in (service.get(i) for i in ids) if t is not None]
+            found = [t for t in (service.get(i) for i in ids if _plausible_id(i)) if t]
         else:
             found = service.list_tickets(TicketFilter(area_prefix=_scope_prefix(who.scope),
                                                       limit=1000))  # fmt: skip
@@ -408,9 +510,15 @@ def create_app(
     def alertmanager(payload: AlertmanagerPayload, who: Caller, request: Request) -> dict[str, Any]:
         require(who, "alertmanager", request)
         outcomes = []
-        for ev, dispatch in to_events(payload, service.catalog, area_names, tz):
+        events = list(to_events(payload, service.catalog, area_names, tz))
+        for ev, _dispatch in events:  # all checked first: a refused payload changes nothing
             if not in_scope(who.scope, ev.area_code):
-                raise RefusedError(403, f"alert area {ev.area_code} is outside your scope")
+                log.warning("refused %s %s: alert area %s is outside %s's scope %s",
+                            request.method, request.url.path, ev.area_code, who.name,
+                            who.scope)  # fmt: skip
+                raise RefusedError(403, f"alert area {ev.area_code} is outside your scope",
+                                   "scope")  # fmt: skip
+        for ev, dispatch in events:
             for o in service.submit_warnings([ev], dispatch=dispatch, origin="alert"):
                 outcomes.append({"fingerprint": ev.warning_id.split("@")[0][3:],
                                  "action": o.action, "ticket_id": o.ticket_id})  # fmt: skip

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flows.privacy import mask_text
+
 M_PER_DEG_LAT = 111_320.0
 
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
@@ -24,9 +26,13 @@ _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 def mask_personal(text: str) -> str:
     """A second line of defence: decoding masks personal data before anything else sees it,
     but descriptions are free text, so mobile numbers and ID numbers are masked again here
-    before a ticket stores or shows them."""
+    before a ticket stores or shows them.  Plain numbers keep the familiar partial form
+    (138****5678) a dispatcher recognises; every other notation (+86, dashes, full-width
+    digits, landlines) goes through the decoder's own masking, so one definition of a phone
+    number holds everywhere."""
     text = _ID_NUMBER.sub(lambda m: m.group(0)[:3] + "*" * 15, text)
-    return _PHONE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:], text)
+    text = _PHONE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:], text)
+    return mask_text(text)
 
 
 @dataclass(frozen=True)

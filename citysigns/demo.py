@@ -34,6 +34,7 @@ from alerts.warning_state import WarningStateMachine
 from flows import flow as flow_module
 from flows.city import City, load_city, load_default_registry
 from flows.flow import FlowConfig
+from flows.privacy import mask_record
 from flows.realdata import beijing_records, boston_records, write_ndjson
 from flows.simulator.simulate import write_demo_inputs
 from indicators.language.validate import load_catalog_or_raise
@@ -138,13 +139,18 @@ def scored_batches(path: Path) -> list[ScoredBatch]:
 
 def hotline_orders(path: Path, city: City) -> list[HotlineOrder]:
     """The scenario's hotline orders, placed in their community (bad records skipped: the
-    flow has already dead-lettered them)."""
+    flow has already dead-lettered them).  They are read from the raw file, so personal data
+    is masked here as decoding masks it: names dropped and blanked in the text, phone and ID
+    numbers in every notation replaced."""
     orders = []
     with path.open(encoding="utf-8") as f:
         for line in f:
             try:
-                order = HotlineOrder.from_dict(json.loads(line))
-            except (ValueError, KeyError, TypeError):
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    continue
+                order = HotlineOrder.from_dict(mask_record(record))
+            except (ValueError, KeyError, TypeError, RecursionError):
                 continue
             if order.lat is not None and order.long is not None:
                 idx = int(city.locate(np.array([order.lat]), np.array([order.long]))[0])

@@ -26,6 +26,10 @@ from typing import Any
 PHONE_MASK = "<phone>"
 ID_MASK = "<id-number>"
 NAME_MASK = "<name>"
+DEEP_MASK = "<nested too deeply>"
+# Records nest a level or two; a value nested deeper than this is replaced whole, so that a
+# hostile line of thousands of brackets (which json.loads accepts) cannot exhaust the stack.
+MAX_DEPTH = 32
 
 # Keys whose values are a person's name (compared case-insensitively).
 NAME_FIELDS: frozenset[str] = frozenset(
@@ -62,8 +66,9 @@ _LANDLINE = rf"(?:\(0\d{{2,3}}\)\s?|0\d{{2,3}}{_SEP})[2-9]\d{{2,3}}{_SEP}\d{{4}}
 _ID_RE = re.compile(rf"(?<!\d)(?:{_ID_18}|{_ID_15})(?!\d)")
 _PHONE_RE = re.compile(rf"(?<![\d+])(?:{_MOBILE}|{_LANDLINE})(?!\d)")
 # Any long run of digits that is not a plausible number of something else is masked too:
-# better an over-masked meter reading than a leaked card number with a typo in its date.
-_LONG_DIGITS_RE = re.compile(r"(?<!\d)\d{15,18}[Xx]?(?!\d)")
+# better an over-masked meter reading than a leaked card number with a typo in its date, or
+# a phone number glued to an ID number ("139876501253101061985...") that neither rule takes.
+_LONG_DIGITS_RE = re.compile(r"(?<!\d)\d{15,}[Xx]?")
 
 
 def mask_text(text: str) -> str:
@@ -92,18 +97,20 @@ def names_in_record(record: Mapping[str, Any]) -> list[str]:
     """The values of a record's name fields (nested ones too), longest first."""
     names: list[str] = []
 
-    def walk(value: Any) -> None:
+    def walk(value: Any, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return
         if isinstance(value, dict):
             for k, v in value.items():
                 if is_name_field(str(k)) and isinstance(v, str | int | float) and v != "":
                     names.append(str(v).strip())
                 else:
-                    walk(v)
+                    walk(v, depth + 1)
         elif isinstance(value, list):
             for v in value:
-                walk(v)
+                walk(v, depth + 1)
 
-    walk(record)
+    walk(record, 0)
     return _name_variants(names)
 
 
@@ -125,15 +132,19 @@ def _name_variants(values: Iterable[str]) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
-def _mask_value(value: Any, names: list[str]) -> Any:
+def _mask_value(value: Any, names: list[str], depth: int = 0) -> Any:
     if isinstance(value, str):
         return blank_names(mask_text(value), names)
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        return DEEP_MASK
     if isinstance(value, dict):
         return {
-            str(k): _mask_value(v, names) for k, v in value.items() if not is_name_field(str(k))
+            str(k): _mask_value(v, names, depth + 1)
+            for k, v in value.items()
+            if not is_name_field(str(k))
         }
     if isinstance(value, list):
-        return [_mask_value(v, names) for v in value]
+        return [_mask_value(v, names, depth + 1) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**10:
         # an 11-digit phone number sent as a JSON number is still a phone number
         return mask_text(str(value))

@@ -169,6 +169,11 @@ class ChannelDecoder:
             raw = raw_bytes.decode("utf-8", "replace").rstrip("\r")
             if not raw.strip():
                 continue
+            if "\ufffd" in raw and b"\xef\xbf\xbd" not in raw_bytes:
+                # bytes that are not UTF-8: the record is refused, as sensor readings are,
+                # rather than stored with its text silently replaced
+                out.append((i, raw, None, "not UTF-8"))
+                continue
             if header is not None:
                 try:
                     cells = next(csv.reader(io.StringIO(raw)))

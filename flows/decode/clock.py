@@ -9,6 +9,13 @@ The stream's time is taken from the data, robustly: each batch is cut into block
 wild timestamps cannot move a median, while a real jump (a replay moving on, a gap in a
 sparse stream) moves every later block and so is followed at once.  The time never goes
 back.  Ordinary lateness is not judged here: that is the windows engine's business.
+
+A batch smaller than a block (the citizen channels deliver a few records at a time) is a weak
+vote: one wild record in a batch of one or two would be its median.  Such a vote may move the
+time more than `max_ahead_ms` forward only when a second small vote confirms the jump (lands
+within `max_ahead_ms` of it); until then it is held back and the wild record is judged too far.
+A real jump in a sparse stream therefore costs its first record, not the whole stream: without
+this, one record stamped 9999 moved the time to 9999 and every later record was "too far".
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ class StreamClock:
     max_behind_ms: int | None = 30 * DAY_MS
     block: int = 64
     now_ms: int | None = None  # None until the first batch
+    pending_ms: int | None = None  # a jump ahead voted by a small batch, not yet confirmed
 
     def __post_init__(self) -> None:
         if self.block < 1:
@@ -44,7 +52,20 @@ class StreamClock:
             medians.append(np.median(ts[: full * self.block].reshape(full, self.block), axis=1))
         if n % self.block:
             medians.append(np.array([np.median(ts[full * self.block :])]))
-        block_time = np.maximum.accumulate(np.concatenate(medians)).astype(np.int64)
+        votes = np.concatenate(medians)
+        if n % self.block and self.max_ahead_ms is not None:
+            before = [self.now_ms] if self.now_ms is not None else []
+            if full:
+                before.append(int(np.max(votes[:-1])))
+            if before and votes[-1] > max(before) + self.max_ahead_ms:
+                vote = int(votes[-1])
+                confirmed = (
+                    self.pending_ms is not None and abs(vote - self.pending_ms) <= self.max_ahead_ms
+                )
+                self.pending_ms = None if confirmed else vote
+                if not confirmed:
+                    votes[-1] = max(before)  # held back: the small vote does not count yet
+        block_time = np.maximum.accumulate(votes).astype(np.int64)
         if self.now_ms is not None:
             np.maximum(block_time, self.now_ms, out=block_time)
         return np.repeat(block_time, self.block)[:n]

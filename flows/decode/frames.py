@@ -101,7 +101,11 @@ def check_json_line(line: bytes, schema: Mapping[str, pl.DataType]) -> Rejected 
     if not isinstance(record, dict):
         return Rejected(0, Reason.BAD_JSON, f"a JSON {type(record).__name__}, not an object")
     for key, value in record.items():
-        if _has_finite_problem(value):
+        try:
+            problem = _has_finite_problem(value)
+        except RecursionError:  # json.loads took it, walking it would exhaust the stack
+            return Rejected(0, Reason.BAD_JSON, f"invalid JSON: {key!r} is nested too deeply")
+        if problem:
             return Rejected(0, Reason.NOT_FINITE, f"{key!r} is not a finite number")
     for key, dtype in schema.items():
         value = record.get(key)

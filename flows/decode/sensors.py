@@ -84,7 +84,12 @@ _CODES: tuple[Reason, ...] = (
     Reason.NOT_FINITE,
     Reason.MISSING_FIELD,  # 8: no measurement at all
     Reason.TOO_FAR_IN_TIME,
+    Reason.BAD_VALUE,  # 10: finite but beyond any measurement (see MAX_ABS_VALUE)
 )
+
+# No sensor field measures anything near this; a reading of 1e308 is finite, but a window's
+# sum of two of them is not, and would break every detector downstream.
+MAX_ABS_VALUE = 1e15
 
 
 def _schema() -> dict[str, pl.DataType]:
@@ -238,6 +243,7 @@ class SensorDecoder:
         not_finite = np.zeros(n, dtype=bool)
         wrong = np.zeros(n, dtype=bool) if frame.wrong_type is None else frame.wrong_type.copy()
         unknown_field = np.zeros(n, dtype=bool)
+        huge = np.zeros(n, dtype=bool)
         booleans = boolean_fields()
         allowed = self.kind_fields.allowed
         for f, name in enumerate(self.fields):
@@ -253,6 +259,7 @@ class SensorDecoder:
                 present, values = _validity_and_values(col)
             has_any |= present
             not_finite |= present & ~np.isfinite(values)
+            huge |= present & (np.abs(values) > MAX_ABS_VALUE)
             unknown_field |= present & ~allowed[kind, f]
             present_cols.append((f, present, values))
 
@@ -277,6 +284,7 @@ class SensorDecoder:
             unknown_field |= known & ~allowed[kind, np.maximum(metric_ids, 0)]
             ok_value = known & value_present
             not_finite |= ok_value & ~np.isfinite(values)
+            huge |= ok_value & (np.abs(values) > MAX_ABS_VALUE)
             has_any |= ok_value
             flat = (ok_value, metric_ids, values)
         elif VALUE in df.columns and df[VALUE].null_count() < n:
@@ -288,6 +296,7 @@ class SensorDecoder:
         flag(~has_any, 8)
         far = self.clock.judge(ts, usable=code == 0)
         flag(far, 9)
+        flag(huge, 10)
 
         good = code == 0
         for i in np.flatnonzero(~good).tolist():
@@ -363,6 +372,8 @@ class SensorDecoder:
             return "a value is NaN or infinite"
         if code == 8:
             return "no measurement field"
+        if code == 10:
+            return f"a value beyond +-{MAX_ABS_VALUE:g}: no sensor measures that"
         return f"timestamp {stamp!r} is too far from the stream's time ({self.clock.now_ms} ms)"
 
     def _kind_name(self, sensor_id: object) -> str:

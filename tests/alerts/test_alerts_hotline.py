@@ -97,3 +97,6 @@ def test_mask_personal_masks_phones_and_id_numbers_only() -> None:
     assert "13912345678" not in masked and "139****5678" in masked
     assert "31010619800101123X" not in masked and "310***************" in masked
     assert "1380 号" in masked and "12345678901234" in masked
+    fullwidth_id = "３１０１０６１９８００１０１１２３Ｘ"
+    other = mask_personal(f"回电 +86 139-1234-5678 或 021-6234 5678, 证件 {fullwidth_id}")
+    assert not any(d in other for d in ("5678", "1234", "310106")), other
