@@ -204,6 +204,9 @@ def serve(
     ] = None,
     routing: Annotated[Path | None, typer.Option(help="routing rules YAML")] = None,
     outbox: Annotated[Path | None, typer.Option(help="outbox journal (survives crashes)")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="export ticket counts for Prometheus on this port")
+    ] = None,
 ) -> None:
     """The ticket API: tickets, Open311 view, Alertmanager webhook, with bearer tokens."""
     from alerts.areas import CityAreaNames
@@ -216,7 +219,7 @@ def serve(
     try:
         serve_api(
             tokens, db, host, port, [str(p) for p in _paths(catalog)], routing, outbox,
-            names=CityAreaNames(load_city()),
+            names=CityAreaNames(load_city()), metrics_port=metrics_port,
         )  # fmt: skip
     except ValueError as e:  # a bad tokens or routing file: say what, not where in the code
         err.print(f"cannot start: {e}", highlight=False)
@@ -238,6 +241,85 @@ def demo(
     from .demo import run_demo
 
     run_demo(console, out)
+
+
+@app.command("test")
+def test_command(
+    paths: Annotated[list[Path], typer.Argument(help="test files or folders (*.yaml)")],
+    only: Annotated[
+        str | None, typer.Option("--only", "-k", help="run the tests whose name contains this")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="list passing tests too")
+    ] = False,
+) -> None:
+    """Run analysts' YAML tests of indicators through the flow's code; failures show expected
+    against got."""
+    from indicators.testing.runner import run_paths
+
+    report = run_paths(paths, only)
+    for d in report.errors:
+        err.print(str(d), markup=False, highlight=False)
+        text = report.texts.get(d.path)
+        if text:
+            err.print(d.excerpt(text), markup=False, highlight=False)
+    for o in report.outcomes:
+        if verbose or not o.ok:
+            console.print(o.report(), markup=False, highlight=False)
+    n = len(report.outcomes)
+    summary = f"{n - report.failed} of {n} test(s) passed"
+    if report.errors:
+        summary += f"; {len(report.errors)} error(s) in the files"
+    console.print(summary, highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def backtest(
+    paths: Annotated[list[Path], typer.Argument(help="indicator definitions (files or folders)")],
+    data: Annotated[Path, typer.Option(help="Beijing PRSA folder, a NAB CSV, or flow records")],
+    indicator: Annotated[
+        list[str] | None, typer.Option("--indicator", "-i", help="only this indicator (repeat)")
+    ] = None,
+    t_from: Annotated[
+        str | None, typer.Option("--from", help="start: 2016-01-01 (city time) or ISO 8601")
+    ] = None,
+    t_to: Annotated[str | None, typer.Option("--to", help="end (exclusive), same forms")] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="NAB combined_windows.json, or a CSV start,end[,area]")
+    ] = None,
+    against: Annotated[
+        Path | None, typer.Option(help="an older version of the definitions, to compare")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="the HTML report")] = Path(
+        "backtest.html"
+    ),
+    plots: Annotated[int, typer.Option(help="series to plot, most warned first", min=0)] = 12,
+    tickets: Annotated[
+        bool, typer.Option("--tickets/--no-tickets", help="also run the ticket service")
+    ] = True,
+) -> None:
+    """Replay historical data through indicators: warnings and tickets they would have raised,
+    time at each level, scores against labels, and an HTML report with plots."""
+    from indicators.backtest.command import backtest as run_backtest
+    from indicators.language.diagnostics import CatalogError
+
+    if not data.exists():
+        err.print(f"no such data: {data}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        run_backtest(
+            console, list(paths), data, indicator=indicator or (), t_from=t_from, t_to=t_to,
+            labels_path=labels, against=against, out=out, plots=plots, tickets=tickets,
+        )  # fmt: skip
+    except CatalogError as e:
+        for d in e.diagnostics:
+            err.print(str(d), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    except ValueError as e:
+        err.print(f"cannot backtest: {e}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -1,0 +1,288 @@
+"""What a backtest says: warnings per level, per area and per week, time spent at each level,
+tickets, and, where labels exist, detections, misses, false alarms and lead time; with an
+older definition, what the change adds and removes.
+
+The unit of counting is the *episode*: one warning of one series from `firing` to `resolved`
+(or to the end of the data), with the levels it went through."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from alerts.events import WarningEvent
+from alerts.levels import LEVELS
+from alerts.tickets import Ticket
+
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass
+class Episode:
+    indicator: str
+    area: str
+    area_level: str
+    start: int  # when it fired
+    end: int  # when it resolved, or the end of the data
+    resolved: bool
+    segments: list[tuple[int, int, str]] = field(default_factory=list)  # (from, to, level)
+
+    @property
+    def top(self) -> str:
+        return max((s[2] for s in self.segments), key=LEVELS.index)
+
+    def overlaps(self, other: Episode) -> bool:
+        return self.area == other.area and self.start < other.end and other.start < self.end
+
+
+def episodes(warnings: list[WarningEvent], data_end: int) -> list[Episode]:
+    """Episodes from the warning events of a run (events in time order per series)."""
+    open_: dict[tuple[str, str], Episode] = {}
+    out: list[Episode] = []
+    for e in sorted(warnings, key=lambda e: (e.at, e.indicator_id, e.area_code)):
+        key = (e.indicator_id, e.area_code)
+        ep = open_.get(key)
+        if e.kind == "firing" or ep is None:
+            ep = Episode(e.indicator_id, e.area_code, e.area_level, e.at, data_end, False)
+            open_[key] = ep
+            out.append(ep)
+            ep.segments.append((e.at, data_end, e.level))
+            continue
+        a, _, lv = ep.segments[-1]
+        ep.segments[-1] = (a, e.at, lv)
+        if e.kind == "resolved":
+            ep.end, ep.resolved = e.at, True
+            del open_[key]
+        else:
+            ep.segments.append((e.at, data_end, e.level))
+    return out
+
+
+def week_of(ts: int) -> str:
+    y, w, _ = datetime.fromtimestamp(ts, CITY_TZ).isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+def iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, CITY_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass
+class Summary:
+    episodes: int
+    per_level: dict[str, int]  # episodes by the highest level they reached
+    reached: dict[str, int]  # episodes that reached each level
+    hours_at: dict[str, float]  # series-hours spent at each level
+    per_area: list[dict[str, Any]]
+    per_week: list[dict[str, Any]]
+    tickets: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def summarise(eps: list[Episode], tickets: list[Ticket]) -> Summary:
+    per_level = Counter(e.top for e in eps)
+    reached = Counter(lv for e in eps for lv in {s[2] for s in e.segments})
+    hours: dict[str, float] = dict.fromkeys(LEVELS, 0.0)
+    by_area: dict[tuple[str, str, str], dict[str, Any]] = {}
+    by_week: dict[str, Counter[str]] = defaultdict(Counter)
+    for e in eps:
+        row = by_area.setdefault(
+            (e.indicator, e.area, e.area_level),
+            {
+                "indicator": e.indicator,
+                "area": e.area,
+                "area_level": e.area_level,
+                "episodes": 0,
+                "top": "blue",
+            }
+            | {f"hours_{lv}": 0.0 for lv in LEVELS},
+        )
+        row["episodes"] += 1
+        if LEVELS.index(e.top) > LEVELS.index(row["top"]):
+            row["top"] = e.top
+        for a, b, lv in e.segments:
+            hours[lv] += (b - a) / 3600
+            row[f"hours_{lv}"] += (b - a) / 3600
+        by_week[week_of(e.start)][e.top] += 1
+    per_area = sorted(by_area.values(), key=lambda r: (-r["episodes"], r["area"]))
+    for r in per_area:
+        for lv in LEVELS:
+            r[f"hours_{lv}"] = round(r[f"hours_{lv}"], 1)
+    per_week = [
+        {"week": w} | {lv: c.get(lv, 0) for lv in LEVELS} for w, c in sorted(by_week.items())
+    ]
+    t_summary = {
+        "tickets": len(tickets),
+        "by_level": dict(Counter(t.level for t in tickets)),
+        "by_department_tier": dict(Counter(f"{t.department}/{t.tier}" for t in tickets)),
+        "warnings_merged": sum(t.warning_count for t in tickets),
+    }
+    return Summary(
+        len(eps),
+        {lv: per_level.get(lv, 0) for lv in LEVELS},
+        {lv: reached.get(lv, 0) for lv in LEVELS},
+        {k: round(v, 1) for k, v in hours.items()},
+        per_area,
+        per_week,
+        t_summary,
+    )
+
+
+# -- labels ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Label:
+    """A labelled anomaly: a window in which a warning counts as a detection, the instant
+    lead time is measured against (NAB: the window's middle, where NAB centres the anomaly;
+    an incident: its start), and optionally the area it concerns.  NAB counts a detection
+    only when it fires inside the window (earlier is a false positive there); for a known
+    incident, a warning already on when it starts is a detection with a positive lead."""
+
+    start: int
+    end: int
+    ref: int
+    area: str | None = None
+    name: str = ""
+    inside: bool = True  # NAB: the warning must fire inside the window; an incident: be on
+
+    def hit(self, e: Episode) -> bool:
+        if self.area is not None and e.area != self.area:
+            return False
+        if self.inside:
+            return self.start <= e.start <= self.end
+        return e.start <= self.end and e.end >= self.start
+
+
+def _nab_time(s: str) -> int:
+    return int(datetime.fromisoformat(s.strip()).replace(tzinfo=UTC).timestamp())
+
+
+def load_labels(path: Path, data: Path) -> list[Label]:
+    """NAB `combined_windows.json` (the entry whose key ends like the data file), or a CSV of
+    known incidents with columns start,end[,area][,name] (ISO 8601 with offsets)."""
+    if path.suffix == ".json":
+        windows = json.loads(path.read_text("utf-8"))
+        keys = [k for k in windows if data.as_posix().endswith(k)]
+        if not keys:
+            raise ValueError(f"{path} has no windows for {data.name} (keys are category/file.csv)")
+        out = []
+        for a, b in windows[keys[0]]:
+            s, e = _nab_time(a), _nab_time(b)
+            out.append(Label(s, e, (s + e) // 2, None, f"NAB window {a[:16]}"))
+        return out
+    import csv
+
+    out = []
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            s = int(datetime.fromisoformat(row["start"]).timestamp())
+            e = int(datetime.fromisoformat(row.get("end") or row["start"]).timestamp())
+            out.append(Label(s, max(s, e), s, row.get("area") or None, row.get("name", ""), False))
+    return out
+
+
+@dataclass
+class LabelScore:
+    labels: int
+    detected: int
+    missed: int
+    false_alarms: int
+    lead_times_h: list[float]
+    rows: list[dict[str, Any]]
+
+    @property
+    def median_lead_h(self) -> float | None:
+        if not self.lead_times_h:
+            return None
+        v = sorted(self.lead_times_h)
+        mid = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+        return round(mid, 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "detected": self.detected,
+            "missed": self.missed,
+            "false_alarms": self.false_alarms,
+            "median_lead_h": self.median_lead_h,
+            "windows": self.rows,
+        }
+
+
+def score_labels(eps: list[Episode], labels: list[Label]) -> LabelScore:
+    """A label is detected by the first episode that hits it (`Label.hit`); an episode that
+    hits no label is a false alarm.  Lead time: the label's reference instant minus the
+    first hitting episode's firing time (positive = warned before)."""
+    used: set[int] = set()
+    rows = []
+    leads = []
+    for lab in labels:
+        hits = [i for i, e in enumerate(eps) if lab.hit(e)]
+        used.update(hits)
+        first = min((eps[i].start for i in hits), default=None)
+        lead = None if first is None else (lab.ref - first) / 3600
+        if lead is not None:
+            leads.append(lead)
+        rows.append(
+            {
+                "label": lab.name,
+                "start": iso(lab.start),
+                "end": iso(lab.end),
+                "detected": first is not None,
+                "first_warning": None if first is None else iso(first),
+                "lead_h": None if lead is None else round(lead, 2),
+            }
+        )
+    det = sum(1 for r in rows if r["detected"])
+    false = len(eps) - len(used)
+    return LabelScore(len(labels), det, len(labels) - det, false, leads, rows)
+
+
+# -- against an older definition ------------------------------------------------------------
+@dataclass
+class Diff:
+    added: list[Episode]
+    removed: list[Episode]
+    kept: int
+    per_level_old: dict[str, int]
+    per_level_new: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        def ep(e: Episode) -> dict[str, Any]:
+            return {"area": e.area, "from": iso(e.start), "to": iso(e.end), "top": e.top}
+
+        return {
+            "added": len(self.added),
+            "removed": len(self.removed),
+            "kept": self.kept,
+            "per_level_old": self.per_level_old,
+            "per_level_new": self.per_level_new,
+            "added_episodes": [ep(e) for e in self.added[:200]],
+            "removed_episodes": [ep(e) for e in self.removed[:200]],
+        }
+
+
+def diff(old: list[Episode], new: list[Episode]) -> Diff:
+    """Episodes of the new definition that overlap no old episode of the same area are
+    added; old ones that no new episode overlaps are removed."""
+    by_area: dict[str, list[Episode]] = defaultdict(list)
+    for e in old:
+        by_area[e.area].append(e)
+    new_by_area: dict[str, list[Episode]] = defaultdict(list)
+    for e in new:
+        new_by_area[e.area].append(e)
+    added = [e for e in new if not any(e.overlaps(o) for o in by_area[e.area])]
+    removed = [o for o in old if not any(o.overlaps(e) for e in new_by_area[o.area])]
+    return Diff(
+        added,
+        removed,
+        len(new) - len(added),
+        {lv: sum(e.top == lv for e in old) for lv in LEVELS},
+        {lv: sum(e.top == lv for e in new) for lv in LEVELS},
+    )

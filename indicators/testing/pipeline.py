@@ -1,0 +1,153 @@
+"""The flow's own steps for a few indicators, run in this process without Bytewax.
+
+Analysts' tests and backtests must exercise exactly what production runs, so this module only
+wires the flow's library code together, the way `flows.flow` wires it into Bytewax: the
+decoder logic of one input partition (`DecodeLogic`), `route`, and per indicator the windows
+runtime, the scorer and the warning state machine.  What it adds is bookkeeping: it keeps the
+scored windows (columnar) and the warning events, so a test can compare them and a backtest
+can report and plot them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+
+from alerts.areas import CityAreaNames
+from alerts.events import WarningEvent
+from alerts.scored import ScoredBatch
+from alerts.warning_state import WarningStateMachine
+from flows.city import City, SensorRegistry, load_city, load_default_registry, load_default_venues
+from flows.decode.chunks import RawChunk
+from flows.decode.reasons import DeadLetter
+from flows.flow import Context, Decoded, DecodeLogic, route
+from flows.plan import IndicatorPlan, compile_plan
+from flows.runtime import IndicatorRuntime, Step
+from flows.scoring import IndicatorScorer
+from indicators.language.model import Indicator
+
+
+@dataclass(frozen=True)
+class World:
+    """The city model and registries every replay places its records in (loaded once)."""
+
+    city: City
+    registry: SensorRegistry
+    names: CachedAreaNames
+
+
+class CachedAreaNames:
+    """The city's area names, remembered: a long replay labels the same few areas in tens of
+    thousands of warning explanations, and each lookup searches the city model."""
+
+    def __init__(self, city: City) -> None:
+        self._inner = CityAreaNames(city)
+        self._memo: dict[str, tuple[str, str] | None] = {}
+
+    def names(self, code: str) -> tuple[str, str] | None:
+        if code not in self._memo:
+            self._memo[code] = self._inner.names(code)
+        return self._memo[code]
+
+
+@cache
+def world() -> World:
+    city = load_city()
+    return World(city, load_default_registry(), CachedAreaNames(city))
+
+
+@dataclass
+class _Indicator:
+    plan: IndicatorPlan
+    runtime: IndicatorRuntime
+    scorer: IndicatorScorer
+    machine: WarningStateMachine
+
+
+@dataclass
+class ReplayResult:
+    scored: list[ScoredBatch] = field(default_factory=list)
+    warnings: list[WarningEvent] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    late: int = 0
+    windows: int = 0
+
+    def scored_rows(self) -> ScoredBatch | None:
+        """Every scored window as one batch (None when nothing closed)."""
+        if not self.scored:
+            return None
+        names = ScoredBatch.__dataclass_fields__
+        return ScoredBatch(
+            **{n: np.concatenate([getattr(b, n) for b in self.scored]) for n in names}
+        )
+
+
+class Replay:
+    """Decode -> route -> windows -> detectors -> warnings for `indicators`, fed chunk by
+    chunk.  `partitions` names the input partitions; the watermark is the minimum over them,
+    as in the flow, so every partition must be named before the first chunk."""
+
+    def __init__(
+        self,
+        indicators: Sequence[Indicator],
+        partitions: Sequence[str],
+        keep_scored: bool = True,
+    ) -> None:
+        w = world()
+        plan = compile_plan(list(indicators), w.city, w.registry)
+        self.ctx = Context(plan, w.city, w.registry, load_default_venues())
+        self.partitions = list(partitions)
+        self.keep_scored = keep_scored
+        self.indicators = {
+            p.id: _Indicator(
+                p,
+                IndicatorRuntime(p, len(self.partitions)),
+                IndicatorScorer(p),
+                WarningStateMachine([p.indicator], w.names),
+            )
+            for p in plan.plans
+        }
+        self.decoders: dict[str, DecodeLogic] = {}
+        self.result = ReplayResult()
+        self.finished = False
+
+    def feed(self, partition: str, chunk: RawChunk) -> None:
+        """Decode one chunk of raw lines of `partition` with the flow's decoder logic."""
+        logic = self.decoders.get(partition)
+        if logic is None:
+            logic = self.decoders[partition] = DecodeLogic(self.ctx, None)
+        out, _ = logic.on_batch([chunk])
+        for decoded in out:
+            self.result.dead_letters.extend(decoded.dead.letters)
+            self._route(Decoded(partition, decoded.batch, decoded.dead, decoded.max_ts))
+
+    def _route(self, decoded: Decoded) -> None:
+        if decoded.partition not in self.partitions:
+            raise ValueError(f"unknown partition {decoded.partition!r}")
+        for ind_id, share in route(self.ctx, decoded):
+            ind = self.indicators[ind_id]
+            step = ind.runtime.on_batch(share.routed, share.partition, share.max_ts, False)
+            self._emit(ind, step)
+
+    def _emit(self, ind: _Indicator, step: Step) -> None:
+        self.result.late += step.late
+        if not step.closed:
+            return
+        self.result.windows += sum(len(c) for c in step.closed)
+        scored = ind.scorer.score(step.closed)
+        if scored is None:
+            return
+        self.result.warnings.extend(ind.machine.process(scored))
+        if self.keep_scored:
+            self.result.scored.append(scored)
+
+    def finish(self) -> ReplayResult:
+        """The end of the inputs: every open window closes, as at the end of a replay."""
+        if not self.finished:
+            for ind in self.indicators.values():
+                self._emit(ind, ind.runtime.on_eof())
+            self.finished = True
+        self.result.warnings.sort(key=lambda e: (e.at, e.indicator_id, e.area_code))
+        return self.result

@@ -1,0 +1,403 @@
+"""Run analysts' tests: each test's inputs are written as the records the flow receives
+(FIWARE-style sensor readings, Open311-shaped hotline orders), decoded, windowed, scored and
+turned into warnings by the flow's own code (`indicators.testing.pipeline`); the warnings and
+the orders then go through the real ticket service on a temporary SQLite store.  A failure
+shows what was expected against what came out, the latter in the test file's own notation so
+it can be pasted once the analyst agrees with it."""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import json
+import math
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alerts.clock import ManualClock
+from alerts.events import WarningEvent
+from alerts.hotline import HotlineOrder
+from alerts.routing import Router, load_routing
+from alerts.service import TicketService
+from alerts.store import TicketFilter, TicketStore
+from alerts.tickets import Ticket
+from citysigns.paths import CATALOG_DIR
+from flows.decode.chunks import chunk_of_lines
+from indicators.language.diagnostics import Diagnostic
+from indicators.language.durations import format_duration
+from indicators.language.validate import Catalog, catalog_files, load_catalog
+
+from .pipeline import Replay, World, world
+from .spec import TICKET_KEYS, ExpectedTicket, ExpectedWarning, TestCase, TestFormatError
+from .spec import load_test_file as load_test_file
+
+SENSORS, HOTLINE, PHOTO = "sensors", "hotline", "photo_report"
+
+
+class TestInputError(ValueError):
+    """A test whose inputs do not fit the city model or the catalog (unknown sensor, area or
+    indicator); reported at the test's position, like a format error."""
+
+
+@dataclass
+class TestOutcome:
+    case: TestCase
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    warnings: list[WarningEvent] = field(default_factory=list)
+    tickets: list[Ticket] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def report(self) -> str:
+        head = f"{'ok  ' if self.ok else 'FAIL'} {self.case.where} {self.case.name}"
+        return "\n".join(
+            [head, *("     " + line for p in self.problems for line in p.splitlines())]
+        )
+
+
+@dataclass
+class RunReport:
+    outcomes: list[TestOutcome] = field(default_factory=list)
+    errors: list[Diagnostic] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> int:
+        return sum(not o.ok for o in self.outcomes)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.failed == 0 and bool(self.outcomes)
+
+
+# -- inputs ---------------------------------------------------------------------------------
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _community(w: World, code: str) -> int:
+    """The community an area code names; for a coarser area, its first community."""
+    try:
+        level, idx = w.city.find(code)
+    except ValueError as e:
+        raise TestInputError(str(e)) from None
+    if level == "city":
+        return 0
+    if level == "community":
+        return idx
+    inside = w.city.descendants(level, idx)
+    if not len(inside):
+        raise TestInputError(f"{level} {code} has no community")
+    return int(inside[0])
+
+
+@dataclass
+class _Inputs:
+    lines: dict[str, list[tuple[int, bytes]]] = field(default_factory=dict)
+    orders: list[HotlineOrder] = field(default_factory=list)
+
+
+def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
+    """The records a test feeds: (ts, NDJSON line) per partition, and the hotline orders."""
+    inds = [catalog[i] for i in case.indicators]
+    readings: dict[tuple[str, int], dict[str, Any]] = {}
+    for s in case.sensors:
+        if int(w.registry.lookup(np.array([s.sensor]))[0]) < 0:
+            raise TestInputError(
+                f"sensor {s.sensor!r} is not in the sensor registry (ids look like "
+                f"{w.registry.ids()[0]})"
+            )
+        fld = s.field
+        if fld is None:
+            fields = {i.value.field for i in inds if i.value.field} or {
+                i.source.filter[0].field for i in inds if i.source.filter
+            }
+            if len(fields) != 1:
+                raise TestInputError(f"series of {s.sensor}: say which `field` it gives")
+            fld = fields.pop()
+        for k, v in enumerate(s.values):
+            if math.isnan(v):
+                continue
+            ts = case.start + k * case.interval
+            rec = readings.setdefault((s.sensor, ts), {"sensor_id": s.sensor, "ts": _iso(ts)})
+            rec[fld] = v
+    out = _Inputs()
+    if readings:
+        out.lines[SENSORS] = sorted(
+            (ts, json.dumps(rec).encode()) for (_, ts), rec in readings.items()
+        )
+    placed: list[tuple[int, str, str, str, str]] = []  # ts, channel, category, area, text
+    for a in case.areas:
+        for k, count in enumerate(a.values):
+            for j in range(int(count)):
+                placed.append(
+                    (
+                        case.start + k * case.interval + j,
+                        a.channel,
+                        a.category,
+                        a.area,
+                        f"{a.category} reported",
+                    )
+                )
+    for o in case.orders:
+        placed.append((case.start + o.at, o.channel, o.category, o.area, o.description))
+    comm = w.city.level("community")
+    for n, (ts, channel, category, area, text) in enumerate(sorted(placed), start=1):
+        c = _community(w, area)
+        order_rec: dict[str, Any] = {
+            "description": text,
+            "lat": float(comm.lat[c]),
+            "long": float(comm.lon[c]),
+        }
+        if channel == HOTLINE:
+            order_rec |= {
+                "service_request_id": f"TEST-{n}",
+                "service_code": category,
+                "requested_datetime": _iso(ts),
+            }
+            order = HotlineOrder.from_dict(order_rec)
+            out.orders.append(dataclasses.replace(order, area_code=str(comm.code[c])))
+        else:
+            order_rec |= {
+                "report_id": f"TEST-{n}",
+                "category": category,
+                "ts": _iso(ts),
+                "has_photo": 1,
+            }
+        out.lines.setdefault(channel, []).append((ts, json.dumps(order_rec).encode()))
+    return out
+
+
+def _blocks(inputs: _Inputs, step: int) -> Iterator[tuple[int, str, list[bytes], int]]:
+    """(first time, partition, lines, first line number) per block of `step` seconds, so
+    that windows close as the data moves on, as they would live."""
+    for part, rows in inputs.lines.items():
+        first = rows[0][0]
+        line = 1
+        i = 0
+        while i < len(rows):
+            end = first + ((rows[i][0] - first) // step + 1) * step
+            j = i
+            while j < len(rows) and rows[j][0] < end:
+                j += 1
+            yield rows[i][0], part, [r[1] for r in rows[i:j]], line
+            line += j - i
+            i = j
+
+
+# -- running --------------------------------------------------------------------------------
+def replay_case(case: TestCase, catalog: Catalog) -> tuple[list[WarningEvent], list[Ticket]]:
+    w = world()
+    inputs = build_inputs(case, catalog, w)
+    replay = Replay([catalog[i] for i in case.indicators], list(inputs.lines))
+    for _, part, lines, first in sorted(_blocks(inputs, case.interval), key=lambda b: b[:2]):
+        replay.feed(part, chunk_of_lines(f"{case.name}:{part}", lines, first))
+    result = replay.finish()
+    bad = result.dead_letters
+    if bad:
+        d = bad[0]
+        raise TestInputError(
+            f"{len(bad)} input record(s) refused by decoding, e.g. {d.reason}: {d.detail}"
+        )
+    tickets = dispatch(result.warnings, inputs.orders, catalog, w, case.start)
+    return result.warnings, tickets
+
+
+def dispatch(
+    warnings: list[WarningEvent],
+    orders: list[HotlineOrder],
+    catalog: Catalog,
+    w: World,
+    start: int,
+) -> list[Ticket]:
+    """Warnings and orders through the ticket service, in data time, on a throwaway store."""
+
+    def locate(code: str) -> str | None:
+        row = int(w.registry.lookup(np.array([code]))[0])
+        if row < 0:
+            return None
+        return str(w.city.level("community").code[w.registry.community[row]])
+
+    with tempfile.TemporaryDirectory(prefix="citysigns-test-") as tmp:
+        clock = ManualClock(start)
+        store = TicketStore.from_url(f"sqlite:///{Path(tmp) / 'tickets.db'}")
+        service = TicketService(
+            store,
+            router=Router(load_routing(None)),
+            catalog=catalog.indicators,
+            clock=clock,
+            locate=locate,
+        )
+        timeline: Iterable[tuple[int, int, WarningEvent | HotlineOrder]] = heapq.merge(
+            ((e.at, 0, e) for e in warnings),
+            ((o.ts, 1, o) for o in orders),
+            key=lambda x: (x[0], x[1]),
+        )
+        # items of one instant go in one transaction (a backtest raises thousands)
+        for (ts, kind), group in groupby(timeline, key=lambda x: (x[0], x[1])):
+            clock.set(ts)
+            items = [g[2] for g in group]
+            if kind == 0:
+                service.submit_warnings([i for i in items if isinstance(i, WarningEvent)])
+            else:
+                service.submit_orders([i for i in items if isinstance(i, HotlineOrder)])
+        tickets = service.list_tickets(TicketFilter(limit=1_000_000))
+        store.engine.dispose()
+    return sorted(tickets, key=lambda t: (t.opened_at, t.id))
+
+
+# -- comparing ------------------------------------------------------------------------------
+def warning_line(e: WarningEvent, start: int, several: bool) -> str:
+    parts = [f"at: {format_duration(e.at - start)}"]
+    if several:
+        parts.append(f"indicator: {e.indicator_id}")
+    parts += [
+        f'area: "{e.area_code}"' if e.area_code.isdigit() else f"area: {e.area_code}",
+        f"level: {e.level}",
+    ]
+    if e.kind != "firing":
+        parts.append(f"kind: {e.kind}")
+    return "- {" + ", ".join(parts) + "}"
+
+
+def expected_line(x: ExpectedWarning, several: bool) -> str:
+    parts = [f"at: {format_duration(x.at)}"]
+    if several:
+        parts.append(f"indicator: {x.indicator}")
+    parts += [f'area: "{x.area}"' if x.area.isdigit() else f"area: {x.area}", f"level: {x.level}"]
+    if x.kind != "firing":
+        parts.append(f"kind: {x.kind}")
+    if x.since is not None:
+        parts.append(f"since: {format_duration(x.since)}")
+    return "- {" + ", ".join(parts) + "}"
+
+
+def _matches(x: ExpectedWarning, e: WarningEvent, start: int) -> bool:
+    return (
+        e.at - start == x.at
+        and e.indicator_id == x.indicator
+        and e.area_code == x.area
+        and e.level == x.level
+        and e.kind == x.kind
+        and (x.since is None or e.since - start == x.since)
+    )
+
+
+def compare_warnings(case: TestCase, got: list[WarningEvent]) -> str | None:
+    assert case.warnings is not None
+    several = len(case.indicators) > 1
+    left = list(got)
+    missing: list[ExpectedWarning] = []
+    for x in case.warnings:
+        hit = next((e for e in left if _matches(x, e, case.start)), None)
+        if hit is None:
+            missing.append(x)
+        else:
+            left.remove(hit)
+    if not missing and not left:
+        return None
+    out = [f"warnings differ: {len(case.warnings)} expected, {len(got)} got"]
+    out += [f"  missing (line {x.line}):  {expected_line(x, several)}" for x in missing]
+    out += [f"  unexpected:       {warning_line(e, case.start, several)}" for e in left]
+    out.append("  expected:")
+    out += [f"    {expected_line(x, several)}" for x in case.warnings] or ["    []"]
+    out.append("  got:")
+    out += [f"    {warning_line(e, case.start, several)}" for e in got] or ["    []"]
+    return "\n".join(out)
+
+
+def ticket_line(t: Ticket) -> str:
+    parts = []
+    for key, attr in TICKET_KEYS.items():
+        if key in ("category", "origin"):
+            continue
+        v = getattr(t, attr)
+        parts.append(f'{key}: "{v}"' if isinstance(v, str) and v.isdigit() else f"{key}: {v}")
+    return "- {" + ", ".join(parts) + "}"
+
+
+def _ticket_matches(x: ExpectedTicket, t: Ticket) -> bool:
+    return all(getattr(t, attr) == v for attr, v in x.fields.items())
+
+
+def compare_tickets(case: TestCase, got: list[Ticket]) -> str | None:
+    assert case.tickets is not None
+    left = list(got)
+    missing = []
+    for x in case.tickets:
+        hit = next((t for t in left if _ticket_matches(x, t)), None)
+        if hit is None:
+            missing.append(x)
+        else:
+            left.remove(hit)
+    if not missing and not left:
+        return None
+    inv = {v: k for k, v in TICKET_KEYS.items()}
+
+    def show(x: ExpectedTicket) -> str:
+        return "- {" + ", ".join(f"{inv[k]}: {v}" for k, v in x.fields.items()) + "}"
+
+    out = [f"tickets differ: {len(case.tickets)} expected, {len(got)} got"]
+    out += [f"  missing (line {x.line}):  {show(x)}" for x in missing]
+    out += [f"  unexpected:       {ticket_line(t)}" for t in left]
+    out.append("  got:")
+    out += [f"    {ticket_line(t)}" for t in got] or ["    []"]
+    return "\n".join(out)
+
+
+def run_case(case: TestCase, catalog: Catalog) -> TestOutcome:
+    t0 = time.perf_counter()
+    unknown = [i for i in case.indicators if i not in catalog.indicators]
+    if unknown:
+        return TestOutcome(case, False, [f"unknown indicator(s): {', '.join(unknown)}"])
+    try:
+        warnings, tickets = replay_case(case, catalog)
+    except TestInputError as e:
+        return TestOutcome(case, False, [f"input: {e}"])
+    problems = []
+    if case.warnings is not None and (p := compare_warnings(case, warnings)):
+        problems.append(p)
+    if case.tickets is not None and (p := compare_tickets(case, tickets)):
+        problems.append(p)
+    return TestOutcome(case, not problems, problems, warnings, tickets, time.perf_counter() - t0)
+
+
+def test_files(paths: Iterable[Path | str]) -> list[Path]:
+    return catalog_files(paths)
+
+
+def run_paths(paths: Iterable[Path | str], only: str | None = None) -> RunReport:
+    """Every test of every file under `paths`; `only` keeps tests whose name contains it."""
+    report = RunReport()
+    catalogs: dict[tuple[str, ...], tuple[Catalog, list[Diagnostic]]] = {}
+    files = test_files(paths)
+    if not files:
+        report.errors.append(Diagnostic(".", 1, 1, None, "no test files (*.yaml) found there"))
+    for path in files:
+        try:
+            tf = load_test_file(path)
+        except TestFormatError as e:
+            report.errors.extend(e.diagnostics)
+            report.texts[str(path)] = e.text
+            continue
+        report.texts[tf.path] = tf.text
+        key = tuple(str(p) for p in (tf.catalog or [CATALOG_DIR]))
+        if key not in catalogs:
+            catalogs[key] = load_catalog(list(key))
+        catalog, diags = catalogs[key]
+        if diags:
+            report.errors.extend(diags)
+            continue
+        for case in tf.tests:
+            if only and only not in case.name:
+                continue
+            report.outcomes.append(run_case(case, catalog))
+    return report

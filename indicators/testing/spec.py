@@ -1,0 +1,401 @@
+"""The YAML format of analysts' tests, read with the catalog's positioned loader so that
+every mistake is reported as `file:line:col`.
+
+    catalog: ../catalog                 # optional; files or folders, relative to this file
+    tests:
+      - name: PM2.5 above 75 for two hours raises blue, clears after two hours below 60
+        indicator: air.pm25             # or `indicators: [a, b]`
+        start: 2024-01-10T00:00:00+08:00   # optional (this is the default)
+        interval: 10m                   # time between two values of a series
+        series:
+          - sensor: AQ-310101-000001    # a sensor's readings of a field
+            field: pm25                 # default: the indicator's value field
+            values: 40x11 90x23 40x30   # promtool notation (indicators.testing.notation)
+          - area: "310101001001001"     # hotline orders per interval in an area
+            category: water_outage
+            values: 0x5 4x3 0x5
+        hotline:                        # single orders, at a time after `start`
+          - {at: 2h5m, category: water_outage, area: "310101001001001"}
+        expect:
+          warnings:                     # every warning event, in time order
+            - {at: 3h, area: AQ-310101-000001, level: blue}
+            - {at: 8h, area: AQ-310101-000001, level: blue, kind: resolved}
+          tickets:                      # every ticket at the end, by the keys given
+            - {department: env, level: blue, tier: district, area: "310101"}
+
+`expect.warnings` and `expect.tickets` are each checked only when written; an empty list
+expects none."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from indicators.language.diagnostics import Diagnostic
+from indicators.language.durations import parse_duration
+from indicators.language.yamlload import LoadedYaml, PathKey, YamlLoadError, load_yaml_file
+
+from .notation import NotationError, expand
+
+DEFAULT_START = "2024-01-10T00:00:00+08:00"  # a Wednesday, outside any holiday
+KINDS = ("firing", "escalated", "deescalated", "resolved")
+LEVELS = ("blue", "yellow", "orange", "red")
+CHANNELS = ("hotline", "photo_report")
+TICKET_KEYS = {
+    "department": "department",
+    "level": "level",
+    "tier": "tier",
+    "area": "area_code",
+    "status": "status",
+    "category": "category",
+    "origin": "origin",
+    "warnings": "warning_count",
+    "orders": "order_count",
+}
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "file": ("catalog", "tests"),
+    "test": ("name", "indicator", "indicators", "start", "interval", "series", "hotline", "expect"),
+    "series": ("sensor", "area", "field", "category", "channel", "values"),
+    "order": ("at", "category", "area", "description", "channel"),
+    "expect": ("warnings", "tickets"),
+    "warning": ("at", "indicator", "area", "level", "kind", "since"),
+    "ticket": tuple(TICKET_KEYS),
+}
+
+
+@dataclass(frozen=True)
+class SensorSeries:
+    sensor: str
+    field: str | None
+    values: list[float]
+
+
+@dataclass(frozen=True)
+class AreaSeries:
+    area: str
+    category: str
+    channel: str
+    values: list[float]
+
+
+@dataclass(frozen=True)
+class Order:
+    at: int  # seconds after start
+    category: str
+    area: str
+    description: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class ExpectedWarning:
+    at: int  # seconds after start
+    indicator: str
+    area: str
+    level: str
+    kind: str
+    since: int | None
+    line: int
+
+
+@dataclass(frozen=True)
+class ExpectedTicket:
+    fields: dict[str, Any]  # Ticket attribute -> expected value
+    line: int
+
+
+@dataclass
+class TestCase:
+    name: str
+    path: str
+    line: int
+    col: int
+    indicators: list[str]
+    start: int  # epoch seconds
+    interval: int
+    sensors: list[SensorSeries] = field(default_factory=list)
+    areas: list[AreaSeries] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    warnings: list[ExpectedWarning] | None = None
+    tickets: list[ExpectedTicket] | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass
+class TestFile:
+    path: str
+    catalog: list[Path]
+    tests: list[TestCase]
+    text: str = ""
+
+
+class TestFormatError(Exception):
+    def __init__(self, diagnostics: list[Diagnostic], text: str = "") -> None:
+        super().__init__("\n".join(str(d) for d in diagnostics))
+        self.diagnostics = diagnostics
+        self.text = text
+
+
+class _Reader:
+    def __init__(self, path: str, doc: LoadedYaml) -> None:
+        self.path = path
+        self.doc = doc
+        self.diags: list[Diagnostic] = []
+
+    def error(self, at: PathKey, message: str, key: bool = False) -> None:
+        pos = self.doc.position(at, key=key)
+        self.diags.append(Diagnostic(self.path, pos.line, pos.col, None, message))
+
+    def line(self, at: PathKey) -> int:
+        return self.doc.position(at).line
+
+    def mapping(self, value: Any, at: PathKey, kind: str) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.error(at, f"expected a mapping ({kind}) with keys {', '.join(KEYS[kind])}")
+            return None
+        for k in value:
+            if k not in KEYS[kind]:
+                near = difflib.get_close_matches(k, KEYS[kind], n=1)
+                hint = f' (did you mean "{near[0]}"?)' if near else ""
+                self.error(
+                    (*at, k),
+                    f'unknown key "{k}"{hint}; allowed here: ' + ", ".join(KEYS[kind]),
+                    key=True,
+                )
+        return value
+
+    def items(self, value: Any, at: PathKey, what: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.error(at, f"{what} is a list (one `- ` entry per line)")
+            return []
+        return value
+
+    def text(self, m: dict[str, Any], k: str, at: PathKey, required: bool = True) -> str | None:
+        v = m.get(k)
+        if v is None:
+            if required:
+                self.error(at, f'missing "{k}"')
+            return None
+        if isinstance(v, bool | dict | list):
+            self.error((*at, k), f'"{k}" is a text value')
+            return None
+        return str(v)
+
+    def duration(self, m: dict[str, Any], k: str, at: PathKey, required: bool = True) -> int | None:
+        v = m.get(k)
+        if v is None:
+            if required:
+                self.error(at, f'missing "{k}" (a duration after the start, e.g. 2h)')
+            return None
+        try:
+            return parse_duration(v)
+        except ValueError as e:
+            self.error((*at, k), str(e))
+            return None
+
+    def choice(
+        self, m: dict[str, Any], k: str, at: PathKey, options: tuple[str, ...], default: str | None
+    ) -> str | None:
+        v = m.get(k, default)
+        if v is None:
+            self.error(at, f'missing "{k}" (one of {", ".join(options)})')
+            return None
+        if v not in options:
+            self.error((*at, k), f'"{k}" is {v!r}; use one of {", ".join(options)}')
+            return None
+        return str(v)
+
+
+def _epoch(text: str) -> int:
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError(f"{text!r} has no zone: write it with an offset, e.g. {DEFAULT_START}")
+    return int(when.timestamp())
+
+
+def load_test_file(path: Path) -> TestFile:
+    """Read and check one test file; raises TestFormatError with every mistake found."""
+    name = str(path)
+    try:
+        doc = load_yaml_file(path)
+    except YamlLoadError as e:
+        diag = Diagnostic(name, e.position.line, e.position.col, None, e.message)
+        raise TestFormatError([diag], e.text or "") from None
+    r = _Reader(name, doc)
+    top = r.mapping(doc.data, (), "file") if doc.data is not None else None
+    if top is None:
+        if doc.data is None:
+            r.error((), "the file is empty: it needs `tests:`")
+        raise TestFormatError(r.diags, doc.text)
+    catalog: list[Path] = []
+    raw_cat = top.get("catalog")
+    entries = [raw_cat] if isinstance(raw_cat, str) else r.items(raw_cat, ("catalog",), "catalog")
+    for i, c in enumerate(entries):
+        if not isinstance(c, str):
+            r.error(("catalog", i), "a catalog entry is a file or folder path")
+            continue
+        p = Path(c)
+        catalog.append(p if p.is_absolute() else path.parent / p)
+    if "tests" not in top:
+        r.error((), "missing `tests:` (a list of tests)")
+    tests = [
+        t
+        for i, raw in enumerate(r.items(top.get("tests"), ("tests",), "tests"))
+        if (t := _test(r, raw, ("tests", i), name)) is not None
+    ]
+    if r.diags:
+        raise TestFormatError(sorted(r.diags), doc.text)
+    return TestFile(name, catalog, tests, doc.text)
+
+
+def _test(r: _Reader, raw: Any, at: PathKey, path: str) -> TestCase | None:
+    m = r.mapping(raw, at, "test")
+    if m is None:
+        return None
+    pos = r.doc.position(at)
+    name = r.text(m, "name", at) or f"test at line {pos.line}"
+    inds: list[str] = []
+    if "indicator" in m:
+        inds.append(str(m["indicator"]))
+    for i, v in enumerate(r.items(m.get("indicators"), (*at, "indicators"), "indicators")):
+        if not isinstance(v, str):
+            r.error((*at, "indicators", i), "an indicator id, e.g. air.pm25")
+        else:
+            inds.append(v)
+    if not inds:
+        r.error(at, 'missing "indicator" (the id of the indicator under test)')
+    start = DEFAULT_START if m.get("start") is None else str(m["start"])
+    try:
+        t0 = _epoch(start)
+    except ValueError as e:
+        r.error((*at, "start"), str(e))
+        t0 = 0
+    interval = r.duration(m, "interval", at) or 0
+    if "interval" in m and interval == 0:
+        r.error((*at, "interval"), "the interval must be longer than 0s")
+    case = TestCase(name, path, pos.line, pos.col, inds, t0, interval or 60)
+    for i, raw_s in enumerate(r.items(m.get("series"), (*at, "series"), "series")):
+        _series(r, raw_s, (*at, "series", i), case)
+    for i, raw_o in enumerate(r.items(m.get("hotline"), (*at, "hotline"), "hotline")):
+        o_at = (*at, "hotline", i)
+        om = r.mapping(raw_o, o_at, "order")
+        if om is None:
+            continue
+        when = r.duration(om, "at", o_at)
+        cat = r.text(om, "category", o_at)
+        area = r.text(om, "area", o_at)
+        ch = r.choice(om, "channel", o_at, CHANNELS, "hotline")
+        if when is not None and cat and area and ch:
+            desc = r.text(om, "description", o_at, required=False) or f"{cat} reported"
+            case.orders.append(Order(when, cat, area, desc, ch))
+    expect = m.get("expect")
+    if expect is not None:
+        em = r.mapping(expect, (*at, "expect"), "expect")
+        if em is not None:
+            if "warnings" in em:
+                case.warnings = _warnings(r, em["warnings"], (*at, "expect", "warnings"), inds)
+            if "tickets" in em:
+                case.tickets = _tickets(r, em["tickets"], (*at, "expect", "tickets"))
+    if not case.sensors and not case.areas and not case.orders:
+        r.error(at, "the test has no input: give `series` or `hotline`")
+    return case
+
+
+def _values(r: _Reader, m: dict[str, Any], at: PathKey) -> list[float] | None:
+    if "values" not in m:
+        r.error(at, 'missing "values" (e.g. values: 10+0x60 50x5 10x30)')
+        return None
+    raw = m["values"]
+    pos = r.doc.position((*at, "values"))
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        # YAML reads a lone `0x7` as hexadecimal 7: take the term as written instead.
+        line = r.doc.text.splitlines()[pos.line - 1][pos.col - 1 :]
+        raw = re.split(r"[\s,}#\]]", line, maxsplit=1)[0]
+    try:
+        return expand(raw)
+    except NotationError as e:
+        col = pos.col
+        if isinstance(raw, str):  # point at the faulty term when the value is on one line
+            terms = raw.split()
+            col += sum(len(t) + 1 for t in terms[: e.term])
+        r.diags.append(Diagnostic(r.path, pos.line, col, None, str(e)))
+        return None
+
+
+def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
+    m = r.mapping(raw, at, "series")
+    if m is None:
+        return
+    values = _values(r, m, at)
+    if ("sensor" in m) == ("area" in m):
+        r.error(at, 'a series has either "sensor" (readings) or "area" (orders per interval)')
+        return
+    if "sensor" in m:
+        sensor = r.text(m, "sensor", at)
+        fld = r.text(m, "field", at, required=False)
+        if sensor and values is not None:
+            case.sensors.append(SensorSeries(sensor, fld, values))
+        return
+    area = r.text(m, "area", at)
+    cat = r.text(m, "category", at)
+    ch = r.choice(m, "channel", at, CHANNELS, "hotline")
+    if values is not None and any(v != v or v < 0 or v != int(v) for v in values):
+        r.error((*at, "values"), "orders per interval are whole numbers >= 0 ('_' not allowed)")
+        return
+    if area and cat and ch and values is not None:
+        case.areas.append(AreaSeries(area, cat, ch, values))
+
+
+def _warnings(r: _Reader, raw: Any, at: PathKey, inds: list[str]) -> list[ExpectedWarning]:
+    out = []
+    for i, w in enumerate(r.items(raw, at, "warnings")):
+        w_at = (*at, i)
+        m = r.mapping(w, w_at, "warning")
+        if m is None:
+            continue
+        when = r.duration(m, "at", w_at)
+        since = r.duration(m, "since", w_at, required=False)
+        ind = r.text(m, "indicator", w_at, required=False)
+        if ind is None:
+            if len(inds) != 1:
+                r.error(w_at, 'missing "indicator" (the test runs several)')
+                continue
+            ind = inds[0]
+        area = r.text(m, "area", w_at)
+        level = r.choice(m, "level", w_at, LEVELS, None)
+        kind = r.choice(m, "kind", w_at, KINDS, "firing")
+        if when is not None and area and level and kind:
+            out.append(ExpectedWarning(when, ind, area, level, kind, since, r.line(w_at)))
+    return out
+
+
+def _tickets(r: _Reader, raw: Any, at: PathKey) -> list[ExpectedTicket]:
+    out = []
+    for i, t in enumerate(r.items(raw, at, "tickets")):
+        t_at = (*at, i)
+        m = r.mapping(t, t_at, "ticket")
+        if m is None:
+            continue
+        fields: dict[str, Any] = {}
+        for k, v in m.items():
+            if k not in TICKET_KEYS:
+                continue
+            if k in ("warnings", "orders"):
+                if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                    r.error((*t_at, k), f'"{k}" is a count (a whole number)')
+                    continue
+                fields[TICKET_KEYS[k]] = v
+            else:
+                fields[TICKET_KEYS[k]] = str(v)
+        out.append(ExpectedTicket(fields, r.line(t_at)))
+    return out

@@ -1,0 +1,111 @@
+"""`citysigns test`: the shipped analysts' tests of the catalog pass through the real flow
+code, a wrong expectation fails with expected against got, and format mistakes are reported
+as file:line:col."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from citysigns.cli import app
+from citysigns.paths import CATALOG_DIR
+from indicators.language.validate import catalog_files
+from indicators.testing.runner import run_paths
+from indicators.testing.spec import load_test_file
+
+ROOT = Path(__file__).resolve().parents[2]
+TESTS = ROOT / "indicators" / "tests"
+CLI = CliRunner()
+
+PM25 = """
+catalog: {catalog}
+tests:
+  - name: blue after two hours over 75
+    indicator: air.pm25
+    interval: 1h
+    series:
+      - sensor: AQ-310101-000001
+        values: 40x5 90x2 40x4
+    expect:
+      warnings:
+        - {{at: 8h, area: AQ-310101-000001, level: blue}}
+"""
+
+
+def test_shipped_tests_pass_and_cover_the_catalog() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "citysigns.cli", "test", str(TESTS)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = run_paths([TESTS])
+    assert report.ok and len(report.outcomes) >= 10
+    tested = {i for o in report.outcomes for i in o.case.indicators}
+    # at least one test per catalog file
+    for f in catalog_files([CATALOG_DIR]):
+        assert (TESTS / f.name).is_file(), f"no analysts' tests for {f.name}"
+    categories = {o.warnings[0].category for o in report.outcomes if o.warnings}
+    assert len(categories) >= 5, categories
+    kinds = {e.kind for o in report.outcomes for e in o.warnings}
+    assert {"firing", "escalated", "deescalated", "resolved"} <= kinds
+    assert any(o.tickets for o in report.outcomes)
+    assert len(tested) >= 10
+
+
+def test_expectations_are_checked_exactly(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(PM25.format(catalog=CATALOG_DIR), "utf-8")
+    report = run_paths([good])
+    # the district and city means warn too: the expectation lists only the station
+    assert not report.ok
+    text = report.outcomes[0].report()
+    assert "unexpected:" in text and 'area: "310101", level: blue' in text
+
+
+def test_a_wrong_expectation_fails_with_a_readable_diff(tmp_path: Path) -> None:
+    f = tmp_path / "wrong.yaml"
+    f.write_text(PM25.format(catalog=CATALOG_DIR).replace("at: 8h", "at: 9h"), "utf-8")
+    result = CLI.invoke(app, ["test", str(f)])
+    assert result.exit_code == 1
+    out = result.output
+    assert "FAIL" in out and "wrong.yaml:4:5" in out
+    assert "missing (line 12):  - {at: 9h, area: AQ-310101-000001, level: blue}" in out
+    assert "unexpected:       - {at: 8h, area: AQ-310101-000001, level: blue}" in out
+    assert "0 of 1 test(s) passed" in out
+
+
+def test_format_mistakes_have_positions(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(
+        "tests:\n"
+        "  - name: typo\n"
+        "    indicator: air.pm25\n"
+        "    intervall: 1h\n"
+        "    series:\n"
+        "      - sensor: AQ-310101-000001\n"
+        "        values: 40x5 9O 40\n",
+        "utf-8",
+    )
+    result = CLI.invoke(app, ["test", str(f)])
+    assert result.exit_code == 1
+    assert 'bad.yaml:4:5: unknown key "intervall" (did you mean "interval"?)' in result.output
+    assert "bad.yaml:7:22: term 2 '9O' is not a value" in result.output
+
+
+def test_unknown_sensor_is_reported_not_crashed(tmp_path: Path) -> None:
+    f = tmp_path / "sensor.yaml"
+    f.write_text(PM25.format(catalog=CATALOG_DIR).replace("AQ-310101-000001\n", "AQ-999\n"))
+    report = run_paths([f])
+    assert "sensor 'AQ-999' is not in the sensor registry" in report.outcomes[0].report()
+
+
+def test_hex_looking_terms_are_read_as_written() -> None:
+    tf = load_test_file(TESTS / "citizens.yaml")
+    single = next(t for t in tf.tests if t.name.startswith("a single"))
+    assert single.areas[0].values == [0.0] * 8  # `0x7`, not hexadecimal 7

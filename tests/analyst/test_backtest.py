@@ -1,0 +1,172 @@
+"""Backtests: the Beijing and NAB adapters, episodes and time at level, label scoring, the
+comparison with an older definition, and the HTML report with its embedded plots."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from alerts.events import WarningEvent
+from citysigns.cli import app
+from citysigns.paths import CATALOG_DIR
+from flows.decode.sensors import SensorDecoder
+from indicators.backtest.data import beijing_source, nab_source
+from indicators.backtest.report import Label, diff, episodes, score_labels, summarise
+from indicators.testing.pipeline import world
+
+CLI = CliRunner()
+COLUMNS = '"No","year","month","day","hour","PM2.5","PM10","SO2","NO2","CO","O3","TEMP","PRES",'
+COLUMNS += '"DEWP","RAIN","wd","WSPM","station"'
+AIR = str(CATALOG_DIR / "air.yaml")
+
+
+def prsa(path: Path, station: str, pm25: list[float | None], day0: int = 1) -> Path:
+    """A file shaped like the UCI data: hourly rows from 2016-03-<day0> 00:00 local time."""
+    lines = [COLUMNS]
+    for i, v in enumerate(pm25):
+        day, hour = day0 + i // 24, i % 24
+        cell = "NA" if v is None else f"{v}"
+        lines.append(
+            f'{i + 1},2016,3,{day},{hour},{cell},10,3,20,300,50,5,1020,-5,0,"N",2,"{station}"'
+        )
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def test_beijing_adapter_gives_flow_records(tmp_path: Path) -> None:
+    folder = tmp_path / "bj"
+    folder.mkdir()
+    prsa(folder / "PRSA_Data_Dongsi_x.csv", "Dongsi", [10.0, None, 30.0])
+    prsa(folder / "PRSA_Data_Tiantan_x.csv", "Tiantan", [5.0, 6.0, 7.0])
+    src = beijing_source(folder, world().registry, {"pm25"})
+    assert src.records == 5  # the NA cell is not a reading
+    assert src.first == 1456761600  # 2016-03-01 00:00 at UTC+8
+    batch, dead = SensorDecoder(world().registry).decode(src.chunks[0])
+    assert not dead.letters
+    assert sorted(batch.value.tolist()) == [5.0, 6.0, 7.0, 10.0, 30.0]
+    assert len(np.unique(batch.sensor)) == 2
+
+
+def test_nab_adapter_reads_utc(tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("timestamp,value\n2014-01-01 00:00:00,1.5\n2014-01-01 00:05:00,2.5\n")
+    src = nab_source(f, "PW-310101-000001", "load")
+    assert (src.records, src.first, src.last) == (2, 1388534400, 1388534700)
+    assert src.chunks[0].data.startswith(b"PW-310101-000001,2014-01-01T00:00:00Z,load,1.5")
+
+
+def event(kind: str, level: str, at: int, area: str = "A") -> WarningEvent:
+    blank = dict.fromkeys(("category", "title_zh", "title_en", "unit", "text_zh", "text_en"), "")
+    return WarningEvent(
+        warning_id=f"x@{area}", kind=kind, indicator_id="x", area_code=area,  # type: ignore[arg-type]
+        area_level="sensor", level=level, previous_level=None, at=at, since=at,
+        window_start=at - 3600, window_end=at, value=1.0, score=1.0, lower=None, upper=None,
+        **blank,
+    )  # fmt: skip
+
+
+def test_episodes_time_at_level_and_labels() -> None:
+    h = 3600
+    evs = [
+        event("firing", "blue", 10 * h),
+        event("escalated", "orange", 12 * h),
+        event("resolved", "orange", 15 * h),
+        event("firing", "blue", 40 * h),
+    ]
+    eps = episodes(evs, data_end=50 * h)
+    assert [(e.start, e.end, e.top, e.resolved) for e in eps] == [
+        (10 * h, 15 * h, "orange", True),
+        (40 * h, 50 * h, "blue", False),
+    ]
+    s = summarise(eps, [])
+    assert s.hours_at == {"blue": 12.0, "yellow": 0.0, "orange": 3.0, "red": 0.0}
+    assert s.per_level["orange"] == 1 and s.reached["blue"] == 2
+    scored = score_labels(eps, [Label(9 * h, 20 * h, 11 * h), Label(60 * h, 70 * h, 65 * h)])
+    assert (scored.detected, scored.missed, scored.false_alarms) == (1, 1, 1)
+    assert scored.lead_times_h == [1.0]  # warned an hour before the labelled instant
+    # a known incident (not a NAB window): a warning already on when it starts counts,
+    # with a positive lead time
+    incident = score_labels(eps, [Label(11 * h, 13 * h, 11 * h, inside=False)])
+    assert (incident.detected, incident.false_alarms, incident.lead_times_h) == (1, 1, [1.0])
+    nab = score_labels(eps, [Label(11 * h, 13 * h, 12 * h)])
+    assert (nab.detected, nab.false_alarms) == (0, 2)
+    d = diff(eps[:1], eps)
+    assert (len(d.added), len(d.removed), d.kept) == (1, 0, 1)
+
+
+@pytest.fixture(scope="module")
+def episode_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Five days at one station with one pollution episode (day 3, 08:00-20:00 local)."""
+    root = tmp_path_factory.mktemp("bt")
+    folder = root / "bj"
+    folder.mkdir()
+    values: list[float | None] = [40.0] * 120
+    for i in range(56, 68):
+        values[i] = 180.0
+    prsa(folder / "PRSA_Data_Dongsi_x.csv", "Dongsi", values)
+    labels = root / "incidents.csv"
+    labels.write_text(
+        "start,end,name\n2016-03-03T09:00:00+08:00,2016-03-03T20:00:00+08:00,"
+        "smog\n2016-03-05T09:00:00+08:00,2016-03-05T12:00:00+08:00,none\n"
+    )
+    return folder, labels
+
+
+def test_backtest_command_writes_report(episode_data: tuple[Path, Path], tmp_path: Path) -> None:
+    folder, labels = episode_data
+    old = tmp_path / "old.yaml"
+    text = Path(AIR).read_text("utf-8")
+    for a, b in (
+        ("{threshold: 75,  for: 2h}", "{threshold: 500, for: 2h}"),
+        ("{threshold: 115, for: 1h}", "{threshold: 600, for: 1h}"),
+        ("{threshold: 150, for: 1h}", "{threshold: 700, for: 1h}"),
+        ("{threshold: 250, for: 0s}", "{threshold: 800, for: 0s}"),
+    ):
+        assert a in text
+        text = text.replace(a, b)  # the older definition: thresholds too high to fire here
+    old.write_text(text, "utf-8")
+    out = tmp_path / "r.html"
+    result = CLI.invoke(
+        app,
+        [
+            "backtest",
+            AIR,
+            "-i",
+            "air.pm25",
+            "--data",
+            str(folder),
+            "--labels",
+            str(labels),
+            "--against",
+            str(old),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.with_suffix(".json").read_text())
+    s = summary["summary"]
+    # the station, its district and the city: one episode each, orange at the top
+    assert s["per_level"]["orange"] == 3 and sum(s["per_level"].values()) == 3
+    assert summary["labels"]["detected"] == 1 and summary["labels"]["missed"] == 1
+    # orange fires at 09:00 local, when its hour over 150 ends: inside the window, no lead
+    assert summary["labels"]["false_alarms"] == 0
+    assert summary["labels"]["windows"][0]["lead_h"] == 0.0
+    assert (summary["against"]["added"], summary["against"]["removed"]) == (3, 0)
+    assert s["tickets"]["tickets"] >= 1
+    page = out.read_text("utf-8")
+    pngs = re.findall(r"base64,([A-Za-z0-9+/=]+)'", page)
+    assert len(pngs) == 1 and base64.b64decode(pngs[0])[:4] == b"\x89PNG"
+    assert "Against the labels" in page and "Against the older definition" in page
+
+
+def test_backtest_refuses_unknown_indicator(episode_data: tuple[Path, Path]) -> None:
+    folder, _ = episode_data
+    result = CLI.invoke(app, ["backtest", AIR, "-i", "air.nope", "--data", str(folder)])
+    assert result.exit_code == 1 and "air.nope" in result.output
