@@ -154,6 +154,15 @@ audit = Table(
     Index("ix_audit_ticket", "ticket_id", "id"),
 )
 
+# A ticket's level is the highest level among its warnings still firing: looked up on every
+# escalation, so it must read only the firing rows, not every warning the ticket ever merged.
+FIRING_WARNINGS = Index(
+    "ix_ticket_warnings_firing",
+    ticket_warnings.c.ticket_id,
+    ticket_warnings.c.state,
+    ticket_warnings.c.level,
+)
+
 V1_TABLES = (tickets, ticket_warnings, ticket_orders, applied_keys, audit)
 
 
@@ -161,9 +170,14 @@ def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=list(V1_TABLES))
 
 
+def _v2(conn: Connection) -> None:
+    FIRING_WARNINGS.create(conn, checkfirst=True)  # new stores have it from v1 already
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 MIGRATIONS: list[Migration] = [
     (1, "tickets, warnings and orders per ticket, idempotency keys, audit log", _v1),
+    (2, "index of the firing warnings of a ticket", _v2),
 ]
 
 

@@ -112,6 +112,7 @@ class TicketService:
         self.tz = tz
         self.dead_letters: list[tuple[OutboxItem, str]] = []
         self.last_error: str | None = None
+        self.store_errors = 0  # flushes stopped by a transient store failure (for metrics)
         self._lock = threading.RLock()
         self._undo = _Undo()
         self._after_commit: list[Callable[[], None]] = []
@@ -199,6 +200,7 @@ class TicketService:
                     out.extend(self._apply_chunk(items))
                 except Exception as e:
                     if is_transient(e):
+                        self.store_errors += 1
                         self.last_error = f"ticket store unavailable: {type(e).__name__}"
                         log.warning("%s; %d items wait in the outbox", self.last_error,
                                     len(self.outbox))  # fmt: skip
@@ -486,12 +488,8 @@ class TicketService:
             {"level": ev.level, "state": "firing", "last_at": ev.at,
              "explanation": _json(ev.explanation())},
         )  # fmt: skip
-        firing_levels = (
-            [ev.level]
-            if t.warning_count == 1
-            else [w["level"] for w in self.store.warnings_of(conn, t.id) if w["state"] == "firing"]
-        )
-        new_level = max(firing_levels, key=level_index) if firing_levels else ev.level
+        firing = [ev.level] if t.warning_count == 1 else self.store.firing_levels(conn, t.id)
+        new_level = max(firing, key=level_index) if firing else ev.level
         values.update(level=new_level, summary_zh=ev.text_zh, summary_en=ev.text_en)
         if ev.kind == "escalated":
             ind = self.catalog.get(ev.indicator_id)

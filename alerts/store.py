@@ -112,6 +112,12 @@ _WARNINGS_OF = (
     .where(s.ticket_warnings.c.ticket_id == bindparam("tid"))
     .order_by(s.ticket_warnings.c.first_at)
 )
+_FIRING_LEVELS = (
+    select(s.ticket_warnings.c.level)
+    .where(s.ticket_warnings.c.ticket_id == bindparam("tid"),
+           s.ticket_warnings.c.state == "firing")
+    .distinct()
+)  # fmt: skip
 _ORDER_TICKET = select(s.ticket_orders.c.ticket_id).where(
     s.ticket_orders.c.order_id == bindparam("oid")
 )
@@ -271,6 +277,12 @@ class TicketStore:
         self, conn: Connection, ticket_id: str, warning_id: str, values: dict[str, Any]
     ) -> None:
         conn.execute(_UPDATE_WARNING, {"_tid": ticket_id, "_wid": warning_id, **values})
+
+    def firing_levels(self, conn: Connection, ticket_id: str) -> list[str]:
+        """The levels of the ticket's warnings still firing (an index range, however many
+        warnings the ticket merged over its life)."""
+        rows = conn.execute(_FIRING_LEVELS, {"tid": ticket_id}).all()
+        return [str(r[0]) for r in rows]
 
     def warnings_of(self, conn: Connection, ticket_id: str) -> list[dict[str, Any]]:
         """The ticket's warnings with their latest explanation (the evidence), oldest first."""
