@@ -17,6 +17,7 @@ from flows.city import City, SensorRegistry
 from flows.decode.batches import ChannelBatch, SensorBatch
 from flows.decode.fields import field_id
 from flows.windows import IndicatorWindows, WindowSpec
+from flows.windows.engine import ADDITIVE
 from indicators.language import registry as lang
 from indicators.language.model import Filter, Indicator
 from indicators.language.validate import Catalog
@@ -58,6 +59,19 @@ def window_origin(step: int) -> int:
     return -CITY_UTC_OFFSET_S if step >= 86400 else 0
 
 
+def zero_fill_windows(ind: Indicator, step: int) -> int:
+    """How many windows an area reports 0 after its last event, for additive aggregates
+    without a no-signal rule (those report silence instead): long enough for the warning's
+    slowest rule (`clear.for` or a level's `for`) to see the quiet, and two windows more."""
+    if ind.value.aggregate not in ADDITIVE or ind.value.silence_after is not None:
+        return 0
+    rules = ind.detection.warnings
+    holds = [r.for_ for r in rules.levels.values()] if rules is not None else []
+    if rules is not None and rules.clear is not None:
+        holds.append(rules.clear.for_)
+    return -(-max(holds, default=0) // step) + 2
+
+
 @dataclass(eq=False)
 class IndicatorPlan:
     indicator: Indicator
@@ -89,6 +103,7 @@ class IndicatorPlan:
             {lvl: int(s.codes.size) for lvl, s in self.spaces.items()},
             parents,
             self.indicator.value.silence_after,
+            zero_fill_windows(self.indicator, self.spec.step),
         )
 
     # -- routing ---------------------------------------------------------------------------

@@ -18,6 +18,9 @@ import numpy as np
 from .aggregate import NEEDS, QUANTILES, group_distinct, group_quantile
 from .progress import END_OF_TIME, NO_TIME
 
+ADDITIVE = frozenset({"count", "rate", "sum", "distinct"})  # no events -> the value is 0
+NEVER = np.iinfo(np.int32).max
+
 
 @dataclass(frozen=True)
 class WindowSpec:
@@ -83,7 +86,12 @@ class IndicatorWindows:
         n_areas: Mapping[str, int],
         parents: Mapping[str, np.ndarray] | None = None,
         silence_after: int | None = None,
+        zero_fill: int = 0,
     ) -> None:
+        """`zero_fill`: for additive aggregates (count, rate, sum, distinct), an area that had
+        events keeps reporting 0 for that many windows after its last one.  No events IS the
+        value there ("no calls this hour"), and without it a hotline surge would never read
+        as over: its warning could not clear."""
         if aggregate not in NEEDS:
             raise ValueError(f"unknown aggregate {aggregate!r}")
         self.indicator = indicator
@@ -106,6 +114,14 @@ class IndicatorWindows:
         # no-signal bookkeeping per level: has reported before, windows silent since
         self.seen = {lvl: np.zeros(self.n_areas[lvl], dtype=bool) for lvl in self.levels}
         self.silent = {lvl: np.zeros(self.n_areas[lvl], dtype=np.int32) for lvl in self.levels}
+        if zero_fill and aggregate not in ADDITIVE:
+            raise ValueError(f"zero_fill needs an additive aggregate, not {aggregate!r}")
+        if zero_fill and silence_after is not None:
+            raise ValueError("an area's silence is either zeros or no-signal, not both")
+        self.zero_fill = int(zero_fill)
+        # windows since the area's last event; NEVER for areas that have had none
+        self.quiet_for = {lvl: np.full(self.n_areas[lvl], NEVER, dtype=np.int32)
+                          for lvl in self.levels} if self.zero_fill else {}  # fmt: skip
 
     # -- ingest ---------------------------------------------------------------------------
     def _new_pane(self) -> _Pane:
@@ -203,6 +219,9 @@ class IndicatorWindows:
         return out
 
     def _tracking_silence(self) -> bool:
+        """Whether an empty window still has rows to report (no-signal values or zeros)."""
+        if self.zero_fill and any((q < self.zero_fill).any() for q in self.quiet_for.values()):
+            return True
         return self.silence_after is not None and any(s.any() for s in self.seen.values())
 
     def _first_window_not_closable(self, watermark_ms: int) -> int:
@@ -291,6 +310,19 @@ class IndicatorWindows:
         else:
             value = group_quantile(raw_area, raw_value, QUANTILES[agg], m)[areas]
         counts = count[areas].astype(np.int64)
+        if self.zero_fill:
+            since = self.quiet_for[lvl]
+            events = np.zeros(m, dtype=bool)
+            events[areas] = True
+            waiting = ~events & (since < NEVER)
+            since[waiting] += 1
+            since[events] = 0
+            zeros = np.flatnonzero(waiting & (since <= self.zero_fill))
+            since[waiting & (since > self.zero_fill)] = NEVER  # done: silent until next event
+            if zeros.size:
+                areas = np.concatenate([areas, zeros])
+                value = np.concatenate([value, np.zeros(zeros.size)])
+                counts = np.concatenate([counts, np.zeros(zeros.size, dtype=np.int64)])
         if self.silence_after is not None:
             seen, silent = self.seen[lvl], self.silent[lvl]
             reporting = np.zeros(m, dtype=bool)
@@ -326,6 +358,7 @@ class IndicatorWindows:
             "closed_any": self.closed_any,
             "seen": {k: v.copy() for k, v in self.seen.items()},
             "silent": {k: v.copy() for k, v in self.silent.items()},
+            "quiet_for": {k: v.copy() for k, v in self.quiet_for.items()},
         }
 
     def restore(self, state: Mapping[str, object]) -> None:
@@ -337,3 +370,5 @@ class IndicatorWindows:
         self.closed_any = bool(state["closed_any"])
         self.seen = dict(state["seen"])  # type: ignore[call-overload]
         self.silent = dict(state["silent"])  # type: ignore[call-overload]
+        if self.zero_fill and "quiet_for" in state:  # older snapshots have none: start afresh
+            self.quiet_for = dict(state["quiet_for"])  # type: ignore[call-overload]

@@ -67,6 +67,40 @@ def test_silent_sensor_yields_no_signal_values_after_n_windows() -> None:
     assert np.isnan(by_start[180][0])
 
 
+def test_counts_go_back_to_zero_after_the_last_event_then_stop() -> None:
+    w = make("count", zero_fill=2, spec=WindowSpec(60, 60, 0))
+    add(w, [0, 0, 2], [1, 2, 3], [1.0, 1.0, 1.0])
+    add(w, [2], [61], [1.0])
+    rows = [c for c in w.close_until(T0 + 600_000) if c.level == "sensor"]
+    by_start = {
+        c.start - T0 // 1000: dict(zip(c.area.tolist(), c.value.tolist(), strict=True))
+        for c in rows
+    }
+    assert by_start == {
+        0: {0: 2.0, 2: 1.0},
+        60: {2: 1.0, 0: 0.0},  # area 0 had no events: 0, not "no window"
+        120: {0: 0.0, 2: 0.0},
+        180: {2: 0.0},  # area 0's two zero windows are over
+    }
+    assert max(by_start) == 180  # then nothing more: the engine is quiet again
+
+
+def test_zero_fill_survives_a_snapshot() -> None:
+    def run(split: bool) -> list[tuple[str, int, list[float]]]:
+        w = make("count", zero_fill=3, spec=WindowSpec(60, 60, 0))
+        add(w, [1, 3], [5, 6], [1.0, 1.0])
+        out = w.close_until(T0 + 130_000)
+        if split:
+            state = pickle.loads(pickle.dumps(w.snapshot()))
+            w = make("count", zero_fill=3, spec=WindowSpec(60, 60, 0))
+            w.restore(state)
+        out += w.close_until(T0 + 600_000)
+        return [(c.level, c.start, c.value.tolist()) for c in out]
+
+    assert run(True) == run(False)
+    assert len(run(False)) == 2 * 4  # the event window and three zero windows, at two levels
+
+
 def test_snapshot_restore_gives_the_same_windows_as_an_uninterrupted_run() -> None:
     rng = np.random.default_rng(3)
     n = 2000
