@@ -41,6 +41,14 @@ def level_timeline(t: np.ndarray, eps: Sequence[Episode]) -> np.ndarray:
     return out
 
 
+CITY_OFFSET_S = 8 * 3600  # plots read in city time, like every time in the report's tables
+
+
+def city_time(ts: np.ndarray | int) -> np.ndarray:
+    """Epoch seconds as numpy datetimes on the city's wall clock (UTC+8, no DST)."""
+    return (np.asarray(ts, dtype=np.int64) + CITY_OFFSET_S).astype("datetime64[s]")
+
+
 ZOOM_AFTER_S = 60 * 86400  # longer series get a second panel: three weeks around the worst
 ZOOM_S = 21 * 86400
 
@@ -80,7 +88,7 @@ def _panel(
     unit: str,
 ) -> None:
     t = rows.window_end[order]
-    x = t.astype("datetime64[s]")
+    x = city_time(t)
     value, lower, upper = rows.value[order], rows.lower[order], rows.upper[order]
     lvl = level_timeline(t, eps)
     trans = ax.get_xaxis_transform()
@@ -121,14 +129,14 @@ def _panel(
         if t.size and (lab.end < t[0] or lab.start > t[-1]):
             continue
         ax.axvspan(
-            np.datetime64(lab.start, "s"),
-            np.datetime64(lab.end, "s"),
+            city_time(lab.start),
+            city_time(lab.end),
             facecolor="none",
             edgecolor="#7b2cbf",
             hatch="///",
             linewidth=0.8,
         )
-        ax.axvline(np.datetime64(lab.ref, "s"), color="#7b2cbf", linewidth=1.2)
+        ax.axvline(city_time(lab.ref), color="#7b2cbf", linewidth=1.2)
     handles, _ = ax.get_legend_handles_labels()
     handles += [
         Patch(color=LEVEL_COLOURS[n], alpha=0.4, label=n)
@@ -139,8 +147,8 @@ def _panel(
         handles.append(Patch(facecolor="none", edgecolor="#7b2cbf", hatch="///", label="incident"))
     ax.legend(handles=handles, loc="upper left", fontsize=7, ncol=len(handles))
     ax.set_title(title, fontsize=9, loc="left")
-    ax.set_ylabel(unit, fontsize=8)
-    ax.set_xlabel("UTC", fontsize=7)
+    ax.set_ylabel("share" if unit == "1" else unit, fontsize=8)  # "1": UCUM's dimensionless
+    ax.set_xlabel("city time (UTC+8)", fontsize=7)
     ax.tick_params(labelsize=7)
     ax.margins(x=0)
 
