@@ -56,6 +56,9 @@ TICKETS: Final = f"{PREFIX}_tickets"
 TICKETS_OVERDUE: Final = f"{PREFIX}_tickets_overdue"
 TICKETS_SUPERVISED: Final = f"{PREFIX}_tickets_supervised"
 TICKETS_CLOSED: Final = f"{PREFIX}_tickets_closed"  # counter: exposed as ..._total
+TICKET_STORE_UP: Final = f"{PREFIX}_ticket_store_up"
+TICKET_OUTBOX_PENDING: Final = f"{PREFIX}_ticket_outbox_pending"
+TICKET_STORE_ERRORS: Final = f"{PREFIX}_ticket_store_errors"  # counter
 EVENTS: Final = f"{PREFIX}_events"  # counter
 DEAD_LETTERS: Final = f"{PREFIX}_dead_letters"  # counter
 WATERMARK_LAG: Final = f"{PREFIX}_watermark_lag_seconds"
@@ -339,6 +342,7 @@ class CitySignsMetrics:
         self._batch = np.zeros(len(BATCH_BUCKETS) + 1, dtype=np.int64)
         self._batch_sum = 0.0
         self._tickets = TicketCounts()
+        self._store: tuple[bool, int, int] | None = None
 
     @classmethod
     def for_catalog(
@@ -403,6 +407,20 @@ class CitySignsMetrics:
         with self._lock:
             self._tickets = counts
 
+    def set_ticket_store(self, up: bool, pending: int, errors_total: int) -> None:
+        """The dispatch path's health: whether the ticket store took the last write, how many
+        warnings and orders wait in the outbox, and the store failures so far (cumulative).
+        An outage shows as up 0, a growing backlog and a rising error count; recovery as up 1
+        and the backlog back to 0."""
+        with self._lock:
+            self._store = (bool(up), int(pending), int(errors_total))
+
+    def watch_ticket_service(self, service: Any) -> None:
+        """`set_ticket_store` from a `alerts.service.TicketService` (its `last_error`,
+        `pending()` and `store_errors`); call it after each submit, flush or tick."""
+        self.set_ticket_store(service.last_error is None, service.pending(),
+                              service.store_errors)  # fmt: skip
+
     # ----------------------------------------------------------------- pipeline health
     def record_events(self, source: str, outcome: str, n: int = 1) -> None:
         """Events read from `source` (sensor kind or channel) by `outcome` (e.g. accepted,
@@ -462,6 +480,7 @@ class CitySignsMetrics:
                 batch=self._batch.copy(),
                 batch_sum=self._batch_sum,
                 tickets=self._tickets,
+                store=self._store,
             )
 
 
@@ -479,6 +498,7 @@ class _Snapshot:
     batch: npt.NDArray[np.int64]
     batch_sum: float
     tickets: TicketCounts
+    store: tuple[bool, int, int] | None = None
 
 
 def _package_version() -> str:
@@ -610,6 +630,20 @@ class CitySignsCollector(Collector):
             "Closed tickets by department and whether the handle deadline was met.",
             labels=["department", "deadline"],
         )
+        store_up = GaugeMetricFamily(
+            TICKET_STORE_UP, "1 when the ticket store took the last write, 0 while it fails."
+        )
+        pending = GaugeMetricFamily(
+            TICKET_OUTBOX_PENDING, "Warnings and hotline orders waiting in the outbox."
+        )
+        errors = CounterMetricFamily(
+            TICKET_STORE_ERRORS, "Writes to the ticket store stopped by a transient failure."
+        )
+        if snap is not None and snap.store is not None:
+            up, n_pending, n_errors = snap.store
+            store_up.add_metric([], 1.0 if up else 0.0)
+            pending.add_metric([], float(n_pending))
+            errors.add_metric([], float(n_errors))
         if snap is not None:
             tk = snap.tickets
             for key4, n in sorted(tk.open.items()):
@@ -620,7 +654,7 @@ class CitySignsCollector(Collector):
                 supervised.add_metric(list(key3), float(n))
             for key2, n in sorted(tk.closed.items()):
                 closed.add_metric(list(key2), float(n))
-        yield from (open_, overdue, supervised, closed)
+        yield from (open_, overdue, supervised, closed, store_up, pending, errors)
 
     def _pipeline_families(self, snap: _Snapshot | None) -> Iterator[Metric]:
         m = self.metrics

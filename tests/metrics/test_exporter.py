@@ -95,6 +95,7 @@ def golden_state() -> CitySignsMetrics:
             closed={("env", "met"): 14, ("env", "missed"): 2},
         )
     )  # fmt: skip
+    m.set_ticket_store(up=False, pending=17, errors_total=3)  # during a store outage
     return m
 
 
