@@ -4,6 +4,7 @@ with or without Bytewax recovery, and a summary of what came out."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -45,6 +46,19 @@ def start_metrics(cfg: FlowConfig, port: int) -> tuple[CitySignsMetrics, Metrics
     return metrics, serve(metrics)
 
 
+def init_recovery_dir(path: Path, partitions: int) -> None:
+    """Bytewax's recovery partitions, made beside `path` and renamed into place: a kill while
+    they are being made leaves no half-made directory that the next start would take as
+    ready (the rename is atomic; a leftover staging directory is made again)."""
+    staging = path.with_name(path.name + ".init")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    init_db_dir(staging, partitions)
+    if path.exists():
+        path.rmdir()  # empty: an earlier start died before its rename
+    staging.rename(path)
+
+
 def run(
     cfg: FlowConfig,
     workers: int = 1,
@@ -55,9 +69,8 @@ def run(
     flow = build_flow(cfg)
     recovery = None
     if recovery_dir is not None:
-        if not recovery_dir.exists():
-            recovery_dir.mkdir(parents=True)
-            init_db_dir(recovery_dir, max(1, workers))
+        if not recovery_dir.exists() or not any(recovery_dir.iterdir()):
+            init_recovery_dir(recovery_dir, max(1, workers))
         recovery = RecoveryConfig(str(recovery_dir))
     interval = timedelta(seconds=snapshot_every)
     if workers == 1:
