@@ -68,7 +68,9 @@ def serve(
     if metrics_port is not None:
         metrics = CitySignsMetrics.for_catalog(service.catalog.values())
         exporter = serve_metrics(metrics, port=metrics_port)
-        refresher = TicketCountsRefresher(service.store, metrics, every=metrics_every).start()
+        refresher = TicketCountsRefresher(
+            service.store, metrics, every=metrics_every, service=service
+        ).start()
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

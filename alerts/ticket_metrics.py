@@ -19,6 +19,7 @@ from sqlalchemy import case, func, select
 from flows.metrics import CitySignsMetrics, TicketCounts
 
 from . import schema as s
+from .service import TicketService
 from .store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def read_ticket_counts(store: TicketStore, now: int) -> TicketCounts:
 
 
 class TicketCountsRefresher:
-    """Copies the store's ticket counts into the exporter every `every` seconds."""
+    """Copies the store's ticket counts into the exporter every `every` seconds, and, given the
+    ticket service, its health (store up, outbox backlog, store errors)."""
 
     def __init__(
         self,
@@ -62,9 +64,11 @@ class TicketCountsRefresher:
         metrics: CitySignsMetrics,
         every: float = 15.0,
         clock: Callable[[], float] = time.time,
+        service: TicketService | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
+        self.service = service
         self.every = every
         self._clock = clock
         self._stop = threading.Event()
@@ -78,8 +82,13 @@ class TicketCountsRefresher:
         except Exception as exc:  # the store is down or busy: keep serving the last counts
             self.failures += 1
             log.warning("ticket counts not refreshed: %s", type(exc).__name__)
+            if self.service is not None:
+                svc = self.service
+                self.metrics.set_ticket_store(False, svc.pending(), svc.store_errors)
             return False
         self.metrics.set_ticket_counts(counts)
+        if self.service is not None:
+            self.metrics.watch_ticket_service(self.service)
         return True
 
     def start(self) -> TicketCountsRefresher:

@@ -14,6 +14,7 @@ from flows.metrics import (
     INDICATOR_WARNING,
     LAST_BATCH,
     SERIES_BUDGET,
+    TICKET_STORE_UP,
     UPDATES_DROPPED,
     WATERMARK_LAG,
 )
@@ -128,6 +129,15 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
             'A fraction of {{ $value | printf "%.3g" }} of the records read by '
             "{{ $labels.instance }} went to dead letters over 10 minutes: see the reasons on "
             "the pipeline dashboard.",
+        ),
+        PipelineAlert(
+            "CitySignsTicketStoreDown",
+            f"{TICKET_STORE_UP} == 0",
+            120,
+            "critical",
+            "The ticket store refuses writes: warnings wait in the outbox",
+            "{{ $labels.instance }} cannot write to the ticket store: no ticket is created or "
+            "updated until it is back (nothing is lost; the outbox drains on recovery).",
         ),
         PipelineAlert(
             "CitySignsSeriesBudget",

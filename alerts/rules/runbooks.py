@@ -32,6 +32,9 @@ PIPELINE_ADVICE: dict[str, str] = {
     "CitySignsSeriesBudget": "The exporter nears metrics.max_series: raise it if Prometheus "
     "has room, or export a coarser max_area_level.",
     "CitySignsSeriesDropped": "New areas are not exported any more: see CitySignsSeriesBudget.",
+    "CitySignsTicketStoreDown": "Check the ticket database (PostgreSQL up, disk, connections). "
+    "Warnings and orders queue in the outbox meanwhile (citysigns_ticket_outbox_pending) and "
+    "are applied once each when it is back; nothing needs replaying by hand.",
 }
 
 

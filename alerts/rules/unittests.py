@@ -21,6 +21,7 @@ from flows.metrics import (
     INDICATOR_WARNING,
     LAST_BATCH,
     SERIES_BUDGET,
+    TICKET_STORE_UP,
     UPDATES_DROPPED,
     WATERMARK_LAG,
 )
@@ -172,6 +173,10 @@ def _pipeline_scenarios(options: RulesOptions) -> dict[str, _Scenario]:
                     "0+10x30",
             },
             12, 0.1, dict(inst), quiet_minutes=10,
+        ),
+        "CitySignsTicketStoreDown": _Scenario(
+            {s({"__name__": TICKET_STORE_UP, **inst}): "1x2 0x10"},
+            5, 0.0, dict(inst), quiet_minutes=4,
         ),
         "CitySignsSeriesBudget": _Scenario(
             {

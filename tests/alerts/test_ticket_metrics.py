@@ -83,10 +83,12 @@ def test_a_store_that_cannot_be_read_keeps_the_last_counts(make_service: Service
     machine = WarningStateMachine([make_indicator()])
     svc.submit_warnings(_fire(machine, "310106003", 0.16))
     metrics = CitySignsMetrics.for_catalog([make_indicator()])
-    refresher = TicketCountsRefresher(svc.store, metrics, every=3600, clock=lambda: T0)
+    refresher = TicketCountsRefresher(svc.store, metrics, every=3600, clock=lambda: T0, service=svc)
     assert refresher.refresh()
+    assert metrics.snapshot().store == (True, 0, 0)
     with svc.store.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE tickets RENAME TO tickets_gone")
     assert not refresher.refresh()
     assert refresher.failures == 1
     assert metrics.snapshot().tickets.open  # the last good counts are still shown
+    assert metrics.snapshot().store == (False, 0, 0)  # and the store shows as down
