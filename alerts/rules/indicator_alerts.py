@@ -170,7 +170,8 @@ def _annotations(
 ) -> dict[str, str]:
     rules = ind.detection.warnings
     what = "value" if rules.on == "value" else "anomaly score"
-    unit = f" {ind.unit}" if rules.on == "value" else ""
+    # "1" is UCUM's dimensionless unit (a share): "0.12", not "0.12 1"
+    unit = f" {ind.unit}" if rules.on == "value" and ind.unit != "1" else ""
     held = f" for {format_duration(for_)}" if for_ else ""
     area = label("area")
     return {
