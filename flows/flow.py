@@ -194,6 +194,7 @@ class IndicatorOutput:
     late: int
     warnings: list[WarningEvent] = field(default_factory=list)
     scored_lines: list[str] = field(default_factory=list)
+    late_letters: list[DeadLetter] = field(default_factory=list)
 
 
 class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object]]):
@@ -224,7 +225,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             self.scorer.restore(state["scorer"])  # type: ignore[arg-type]
             self.warnings.restore(state["warnings"])  # type: ignore[arg-type]  # type: ignore[arg-type]
 
-    def _emit(self, step: Step) -> list[IndicatorOutput]:
+    def _emit(self, step: Step, partition: str = "") -> list[IndicatorOutput]:
         if not step.closed and not step.late:
             return []
         scored = self.scorer.score(step.closed)
@@ -236,16 +237,16 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         lines: list[str] = []
         for c in step.closed:
             lines.extend(window_lines(c, self.plan.spaces[c.level].codes))
-        return [IndicatorOutput(lines, step.late, events, scored_lines(scored))]
+        late = late_letters(self.plan, step.late_events, partition)
+        return [IndicatorOutput(lines, step.late, events, scored_lines(scored), late)]
 
     def on_batch(self, values: list[Share]) -> tuple[Iterable[IndicatorOutput], bool]:
         out: list[IndicatorOutput] = []
         for share in values:
             if self.indicator is None:
                 self._start(share.indicator, None)
-            out += self._emit(
-                self.runtime.on_batch(share.routed, share.partition, share.max_ts, False)
-            )
+            step = self.runtime.on_batch(share.routed, share.partition, share.max_ts, False)
+            out += self._emit(step, share.partition)
         return out, StatefulBatchLogic.RETAIN
 
     def on_eof(self) -> tuple[Iterable[IndicatorOutput], bool]:
@@ -332,11 +333,7 @@ def build_flow(
         "indicators", shares, lambda state: IndicatorLogic(plans, parts, state)
     )
     lines = op.flat_map("window_lines", results, lambda kv: kv[1].window_lines)
-    late = op.flat_map(
-        "late_letters",
-        results,
-        lambda kv: dead_letter_lines([_late_letter(kv[0], kv[1].late)]) if kv[1].late else [],
-    )
+    late = op.flat_map("late_letters", results, lambda kv: dead_letter_lines(kv[1].late_letters))
     op.output("windows", op.key_on("w", lines, lambda _l: "windows"),
               windows_sink or FileSink(out / "windows.ndjson"))  # fmt: skip
     warning_lines = op.flat_map(
@@ -363,9 +360,24 @@ def build_flow(
     return flow
 
 
-def _late_letter(indicator: str, n: int) -> DeadLetter:
-    return DeadLetter("", Reason.LATE, f"{n} event(s) after their windows of {indicator} closed",
-                      indicator, 0)  # fmt: skip
+def late_letters(plan: IndicatorPlan, late: Routed | None, partition: str) -> list[DeadLetter]:
+    """One dead letter per late event, holding the event as the indicator saw it (area, time,
+    value): nothing is lost, and replaying the letters recounts them.  The raw line is gone by
+    then (decoding freed it), so the position is 0 and the source names the partition."""
+    if late is None or not len(late):
+        return []
+    codes = plan.spaces[plan.levels[0]].codes[late.area]
+    stamps = np.datetime_as_string(late.ts.astype("datetime64[ms]"), unit="ms", timezone="UTC")
+    values = [None] * len(late) if late.value is None else late.value.tolist()
+    detail = f"every window of {plan.id} holding it had closed (lateness {plan.spec.lateness}s)"
+    return [
+        DeadLetter(_late_record(plan.id, code, ts, value), Reason.LATE, detail, partition, 0)
+        for code, ts, value in zip(codes.tolist(), stamps.tolist(), values, strict=True)
+    ]
+
+
+def _late_record(indicator: str, area: object, ts: object, value: object) -> str:
+    return json.dumps({"indicator": indicator, "area": str(area), "ts": str(ts), "value": value})
 
 
 def get_flow(

@@ -17,6 +17,7 @@ class Step:
 
     closed: list[ClosedWindows] = field(default_factory=list)
     late: int = 0
+    late_events: Routed | None = None  # the late events themselves, for the dead letters
 
 
 class IndicatorRuntime:
@@ -37,6 +38,9 @@ class IndicatorRuntime:
         if len(routed):
             late = self.windows.add(routed.area, routed.ts, routed.value)
             step.late = int(late.sum())
+            if step.late:
+                value = None if routed.value is None else routed.value[late]
+                step.late_events = Routed(routed.area[late], routed.ts[late], value)
         self.progress.update(partition, partition_max_ts, finished=finished)
         step.closed = self.windows.close_until(self.progress.watermark)
         return step

@@ -161,11 +161,13 @@ def test_flow_accounts_for_every_line(
         w["count"] for w in windows if w["indicator"] == "test.pm25" and w["area_level"] == "city"
     )
     letters = read_dead_letters(tmp / "out" / "dead_letters.ndjson")
-    late = sum(
-        int(d["detail"].split()[0])
+    late_letters = [
+        json.loads(d["record"])
         for d in letters
-        if d["reason"] == "late" and "test.pm25" in d["detail"]
-    )
+        if d["reason"] == "late" and json.loads(d["record"])["indicator"] == "test.pm25"
+    ]
+    late = len(late_letters)  # one letter per late event, holding the event
+    assert all(e["area"] and e["ts"].endswith("Z") and e["value"] is not None for e in late_letters)
     dead_s = [d for d in letters if d["reason"] != "late" and "sensors" in d["source"]]
     dead_h = [d for d in letters if d["reason"] != "late" and "hotline" in d["source"]]
     dup_s = sum(1 for ln in s_fuzz if ln.kind == "duplicate")
