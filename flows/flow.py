@@ -75,6 +75,9 @@ class FlowConfig:
     speed: float | None = None
     chunk_bytes: int = 4 << 20
     write_scored: bool = False  # also OUT/scored.ndjson: every window with score and band
+    # live sources: a partition without events this many seconds stops holding the watermark
+    # (None for replays, whose results must not depend on the machine's speed)
+    idle_after: float | None = None
 
 
 @dataclass
@@ -202,10 +205,15 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
     gets only the resume state), so it starts on the first share, which names it."""
 
     def __init__(
-        self, plans: dict[str, IndicatorPlan], n_partitions: int, state: dict[str, object] | None
+        self,
+        plans: dict[str, IndicatorPlan],
+        n_partitions: int,
+        state: dict[str, object] | None,
+        idle_after: float | None = None,
     ) -> None:
         self.plans = plans
         self.n_partitions = n_partitions
+        self.idle_after = idle_after
         self.indicator: str | None = None
         if state is not None:
             self._start(str(state["indicator"]), state)
@@ -217,6 +225,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             self.plan,
             self.n_partitions,
             None if state is None else state["runtime"],  # type: ignore[arg-type]
+            self.idle_after,
         )
         self.scorer = IndicatorScorer(self.plan)
         self.warnings = WarningStateMachine([self.plan.indicator], CityAreaNames(load_city()))
@@ -330,7 +339,7 @@ def build_flow(
     plans = ctx.plan.by_id()
     parts = n_partitions
     results = op.stateful_batch(
-        "indicators", shares, lambda state: IndicatorLogic(plans, parts, state)
+        "indicators", shares, lambda state: IndicatorLogic(plans, parts, state, cfg.idle_after)
     )
     lines = op.flat_map("window_lines", results, lambda kv: kv[1].window_lines)
     late = op.flat_map("late_letters", results, lambda kv: dead_letter_lines(kv[1].late_letters))
@@ -387,6 +396,7 @@ def get_flow(
     stdin: bool = False,
     kafka_brokers: str | None = None,
     kafka_topics: str | None = None,
+    idle_after: float | None = 60.0,
 ) -> Dataflow:
     """The same dataflow for `python -m bytewax.run`, e.g. with two processes:
 
@@ -394,11 +404,13 @@ def get_flow(
             kafka_topics='sensors,hotline')" -a host1:2101;host2:2101 -i 0
 
     Files replay as fast as possible; `stdin=True` reads NDJSON from standard input; Kafka
-    topics are the production path (`pip install -e '.[kafka]'`)."""
+    topics are the production path (`pip install -e '.[kafka]'`).  On Kafka, a partition with
+    no events for `idle_after` seconds stops holding the watermark back (None: never)."""
     cfg = FlowConfig(
         inputs=tuple(inputs),
         out_dir=out_dir,
         catalog=(catalog,) if catalog else FlowConfig.catalog,
+        idle_after=idle_after if kafka_brokers else None,
     )
     if kafka_brokers:
         from flows.sources import KafkaChunkSource

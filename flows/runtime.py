@@ -22,14 +22,24 @@ class Step:
 
 class IndicatorRuntime:
     def __init__(
-        self, plan: IndicatorPlan, n_partitions: int, state: dict[str, object] | None = None
+        self,
+        plan: IndicatorPlan,
+        n_partitions: int,
+        state: dict[str, object] | None = None,
+        idle_after_s: float | None = None,
     ) -> None:
+        """`idle_after_s`: live sources only (see PartitionProgress): a partition silent that
+        long stops holding the watermark back."""
         self.plan = plan
         self.windows: IndicatorWindows = plan.new_windows()
-        self.progress = PartitionProgress(n_partitions)
+        idle_ms = None if idle_after_s is None else int(idle_after_s * 1000)
+        self.progress = PartitionProgress(n_partitions, idle_after_ms=idle_ms)
         if state is not None:
             self.windows.restore(state["windows"])  # type: ignore[arg-type]
-            self.progress = PartitionProgress.restore(state["progress"])  # type: ignore[arg-type]
+            self.progress = PartitionProgress.restore(
+                state["progress"],  # type: ignore[arg-type]
+                idle_after_ms=idle_ms,
+            )
 
     def on_batch(
         self, routed: Routed, partition: str, partition_max_ts: int | None, finished: bool

@@ -147,3 +147,56 @@ def test_quiet_gap_does_not_skip_windows_that_may_still_fill() -> None:
     add(w, [0], [243], [1.0])
     w.close_until(T0 + 243_000)
     assert not add(w, [0], [149], [1.0]).any()  # its window [120, 180) closes at 300 s
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_idle_live_partition_stops_holding_the_watermark() -> None:
+    clock = _Clock()
+    p = PartitionProgress(3, idle_after_ms=60_000, clock=clock)
+    p.update("a", 5_000)
+    assert p.watermark == NO_TIME  # b and c have a minute to show up
+    p.update("b", 3_000)
+    clock.now += 30
+    assert p.watermark == NO_TIME
+    clock.now += 31  # c never reported: idle
+    p.update("a", 9_000)
+    p.update("b", 8_000)
+    assert p.watermark == 8_000
+    clock.now += 45
+    p.update("a", 20_000)  # b silent for 45 s: still counts
+    assert p.watermark == 8_000
+    clock.now += 20  # b silent for 65 s: idle
+    p.update("a", 21_000)
+    assert p.watermark == 21_000
+    p.update("b", 9_000)  # b is back, behind: its old events are late; time never goes back
+    assert p.watermark == 21_000
+    p.update("a", 30_000)
+    p.update("b", 25_000)
+    assert p.watermark == 25_000  # and b holds it again
+
+
+def test_without_idleness_a_silent_partition_holds_everything() -> None:
+    clock = _Clock()
+    p = PartitionProgress(2, clock=clock)
+    p.update("a", 5_000)
+    clock.now += 10_000
+    p.update("a", 50_000)
+    assert p.watermark == NO_TIME  # replays: deterministic, whatever the wall clock says
+
+
+def test_after_a_restart_every_partition_gets_its_time_again() -> None:
+    clock = _Clock()
+    p = PartitionProgress(2, idle_after_ms=60_000, clock=clock)
+    p.update("a", 5_000)
+    p.update("b", 4_000)
+    clock.now += 600
+    restored = PartitionProgress.restore(p.snapshot(), idle_after_ms=60_000, clock=clock)
+    restored.update("a", 6_000)
+    assert restored.watermark == 4_000  # b is not taken for idle at once
