@@ -27,6 +27,7 @@ from .events import WarningEvent
 from .hotline import HotlineOrder
 from .scored import ScoredBatch
 from .service import Outcome, TicketService, headline
+from .store import TicketFilter
 from .tickets import STATUS_ZH, Ticket
 from .warning_state import WarningStateMachine
 
@@ -79,6 +80,10 @@ def _timeline(
         yield ts, item
 
 
+# the tickets a department can act on: every one of them, not the API's first page
+ACTIONABLE = TicketFilter(status=("dispatched", "reopened", "accepted", "handling"), limit=10**9)
+
+
 def _departments_act(
     service: TicketService,
     script: DepartmentScript,
@@ -88,8 +93,8 @@ def _departments_act(
 ) -> None:
     """Each department acts on its tickets once they have waited long enough in a status
     (`seen_at` remembers when the driver first saw each ticket in each status)."""
-    for t in service.list_tickets():
-        if t.id in result.ignored or t.status == "closed":
+    for t in service.list_tickets(ACTIONABLE):
+        if t.id in result.ignored:
             continue
         waited = now - seen_at.setdefault((t.id, t.status, t.reopen_count), now)
         actor = f"{script.actor_prefix}:{t.department}"
