@@ -1,9 +1,12 @@
 """Run analysts' tests: each test's inputs are written as the records the flow receives
-(FIWARE-style sensor readings, Open311-shaped hotline orders), decoded, windowed, scored and
-turned into warnings by the flow's own code (`indicators.testing.pipeline`); the warnings and
-the orders then go through the real ticket service on a temporary SQLite store.  A failure
-shows what was expected against what came out, the latter in the test file's own notation so
-it can be pasted once the analyst agrees with it."""
+(FIWARE-style sensor readings, Open311-shaped hotline orders, checkpoint verifications),
+decoded, windowed, scored and turned into warnings by the flow's own code
+(`indicators.testing.pipeline`); the warnings and the orders then go through the real ticket
+service on a temporary SQLite store, where the test's departments act (accept, start,
+feedback) through the service's own methods and, up to the test's `until`, the service
+judges deadlines and verification periods on a manual clock.  A failure shows what was
+expected against what came out, the latter in the test file's own notation so it can be
+pasted once the analyst agrees with it."""
 
 from __future__ import annotations
 
@@ -28,18 +31,26 @@ from alerts.hotline import HotlineOrder
 from alerts.routing import Router, load_routing
 from alerts.service import TicketService
 from alerts.store import TicketFilter, TicketStore
-from alerts.tickets import Ticket
+from alerts.tickets import AWAITING_ACCEPT, IN_HAND, AuditEntry, Ticket, TicketError
 from citysigns.paths import CATALOG_DIR
+from flows.city import load_default_venues
 from flows.decode.chunks import chunk_of_lines
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration
 from indicators.language.validate import Catalog, catalog_files, load_catalog
 
 from .pipeline import Replay, World, world
-from .spec import TICKET_KEYS, ExpectedTicket, ExpectedWarning, TestCase, TestFormatError
+from .spec import (
+    TICKET_KEYS,
+    Action,
+    ExpectedTicket,
+    ExpectedWarning,
+    TestCase,
+    TestFormatError,
+)
 from .spec import load_test_file as load_test_file
 
-SENSORS, HOTLINE, PHOTO = "sensors", "hotline", "photo_report"
+SENSORS, HOTLINE, PHOTO, CHECKPOINT = "sensors", "hotline", "photo_report", "checkpoint"
 
 
 class TestInputError(ValueError):
@@ -173,7 +184,47 @@ def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
                 "has_photo": 1,
             }
         out.lines.setdefault(channel, []).append((ts, json.dumps(order_rec).encode()))
+    checks = _checkpoints(case)
+    if checks:
+        out.lines[CHECKPOINT] = checks
     return out
+
+
+def _checkpoints(case: TestCase) -> list[tuple[int, bytes]]:
+    """Checkpoint verification records (venue, time, result; no identity, as live): the
+    abnormal ones of an interval first, one second apart."""
+    venues = load_default_venues()
+    placed: list[tuple[int, str, str]] = []
+    for v in case.venues:
+        if max(v.checks, default=0) > case.interval:
+            raise TestInputError(
+                f"{v.venue}: {max(v.checks)} checks in one interval of {case.interval}s would "
+                "spill into the next (they are placed a second apart): lengthen the interval"
+            )
+        for k, (n, bad) in enumerate(zip(v.checks, v.abnormal, strict=True)):
+            for j in range(n):
+                placed.append(
+                    (
+                        case.start + k * case.interval + j,
+                        v.venue,
+                        "abnormal" if j < bad else "normal",
+                    )
+                )
+    placed += [(case.start + c.at, c.venue, c.result) for c in case.checks]
+    for venue in sorted({p[1] for p in placed}):
+        if int(venues.lookup([venue])[0]) < 0:
+            raise TestInputError(
+                f"venue {venue!r} is not in the venue registry (ids look like {venues.ids()[0]})"
+            )
+    return [
+        (
+            ts,
+            json.dumps(
+                {"checkpoint_id": f"CP-{n}", "ts": _iso(ts), "venue": venue, "result": result}
+            ).encode(),
+        )
+        for n, (ts, venue, result) in enumerate(sorted(placed), start=1)
+    ]
 
 
 def _blocks(inputs: _Inputs, step: int) -> Iterator[tuple[int, str, list[bytes], int]]:
@@ -194,7 +245,11 @@ def _blocks(inputs: _Inputs, step: int) -> Iterator[tuple[int, str, list[bytes],
 
 
 # -- running --------------------------------------------------------------------------------
-def replay_case(case: TestCase, catalog: Catalog) -> tuple[list[WarningEvent], list[Ticket]]:
+def replay_case(
+    case: TestCase, catalog: Catalog
+) -> tuple[list[WarningEvent], list[Ticket], list[str], dict[str, list[str]]]:
+    """The warnings, the tickets at the end, what went wrong applying the actions, and each
+    ticket's history (its lifecycle steps, `history_steps`)."""
     w = world()
     inputs = build_inputs(case, catalog, w)
     replay = Replay([catalog[i] for i in case.indicators], list(inputs.lines))
@@ -207,8 +262,87 @@ def replay_case(case: TestCase, catalog: Catalog) -> tuple[list[WarningEvent], l
         raise TestInputError(
             f"{len(bad)} input record(s) refused by decoding, e.g. {d.reason}: {d.detail}"
         )
-    tickets = dispatch(result.warnings, inputs.orders, catalog, w, case.start)
-    return result.warnings, tickets
+    problems: list[str] = []
+    histories: dict[str, list[str]] = {}
+    tickets = dispatch(
+        result.warnings,
+        inputs.orders,
+        catalog,
+        w,
+        case.start,
+        actions=case.actions,
+        until=None if case.until is None else case.start + case.until,
+        tick=case.interval,
+        problems=problems,
+        histories=histories,
+    )
+    return result.warnings, tickets, problems, histories
+
+
+def _next_due(tickets: Iterable[Ticket]) -> int | None:
+    """The first instant at which `TicketService.tick` has something to judge: a step's
+    deadline is missed the second after it, a verification period ends on it."""
+    dues = []
+    for t in tickets:
+        if t.status in AWAITING_ACCEPT:
+            dues.append(t.accept_due + 1)
+        elif t.status in IN_HAND:
+            dues.append(t.handle_due + 1)
+        elif t.status == "verifying" and t.verify_until is not None:
+            dues.append(t.verify_until)
+    return min(dues, default=None)
+
+
+# audit action -> the lifecycle step a test's `history` names
+AUDIT_STEPS = {
+    "dispatched": "dispatched",
+    "accept": "accepted",
+    "start": "handling",
+    "feedback": "feedback",
+    "verifying": "verifying",
+    "supervised": "supervised",
+    "closed": "closed",
+    "reopened": "reopened",
+}
+
+
+def history_steps(audit: Iterable[AuditEntry], start: int) -> list[str]:
+    """`AT STEP` per lifecycle step of a ticket, e.g. `35m supervised`; the signals merged
+    into it, its level changes and comments are left out (the other keys cover them)."""
+    return [
+        f"{format_duration(a.at - start)} {AUDIT_STEPS[a.action]}"
+        for a in audit
+        if a.action in AUDIT_STEPS
+    ]
+
+
+def _act(service: TicketService, a: Action) -> str | None:
+    """Apply one department action through the service's own method; what went wrong, if
+    anything, in words that point at the action's line."""
+    where = f"action (line {a.line}) at {format_duration(a.at)}: {a.action} by {a.department}"
+    open_ = [t for t in service.list_tickets(TicketFilter(limit=1_000_000)) if t.is_open]
+    mine = [
+        t
+        for t in open_
+        if t.department == a.department and (a.area is None or t.area_code == a.area)
+    ]
+    if len(mine) != 1:
+        why = "no open ticket" if not mine else f"{len(mine)} open tickets (give `area`)"
+        listed = [f"    {ticket_line(t)}" for t in open_] or ["    []"]
+        return "\n".join(
+            [f"{where}: {why} of department {a.department}", "  open tickets:", *listed]
+        )
+    t = mine[0]
+    try:
+        if a.action == "accept":
+            service.accept(t.id, a.department, a.notes)
+        elif a.action == "start":
+            service.start(t.id, a.department, a.notes)
+        else:
+            service.feedback(t.id, a.department, a.notes)
+    except TicketError as e:
+        return f"{where}: refused: {e}"
+    return None
 
 
 def dispatch(
@@ -217,8 +351,19 @@ def dispatch(
     catalog: Catalog,
     w: World,
     start: int,
+    *,
+    actions: Iterable[Action] = (),
+    until: int | None = None,
+    tick: int = 60,
+    problems: list[str] | None = None,
+    histories: dict[str, list[str]] | None = None,
 ) -> list[Ticket]:
-    """Warnings and orders through the ticket service, in data time, on a throwaway store."""
+    """Warnings, orders and departments' actions through the ticket service, in data time,
+    on a throwaway store.  With `until` (epoch seconds) the service's clock also judges
+    deadlines and verification periods (`TicketService.tick`) every `tick` seconds from
+    `start` up to then, as a live service judges them on its own timer; ticks with nothing
+    due are skipped.  Without `until` no deadline passes (a backtest).  Refused actions are
+    added to `problems`; `histories` receives each ticket's lifecycle steps."""
 
     def locate(code: str) -> str | None:
         row = int(w.registry.lookup(np.array([code]))[0])
@@ -236,20 +381,46 @@ def dispatch(
             clock=clock,
             locate=locate,
         )
-        timeline: Iterable[tuple[int, int, WarningEvent | HotlineOrder]] = heapq.merge(
+
+        def judge(limit: int | None) -> None:
+            """Tick at each due instant up to `limit`, as a live service's ticks would."""
+            if until is None or limit is None:
+                return
+            for _ in range(10_000):  # each tick moves what it judged (a backoff or a close)
+                due = _next_due(service.list_tickets(TicketFilter(limit=1_000_000)))
+                if due is None:
+                    return
+                at = start + -(-(due - start) // tick) * tick  # the first tick that sees it
+                if at > min(limit, until):
+                    return
+                clock.set(at)
+                service.tick()
+
+        timeline: Iterable[tuple[int, int, WarningEvent | HotlineOrder | Action]] = heapq.merge(
             ((e.at, 0, e) for e in warnings),
             ((o.ts, 1, o) for o in orders),
+            sorted(((start + a.at, 2, a) for a in actions), key=lambda x: x[0]),
             key=lambda x: (x[0], x[1]),
         )
         # items of one instant go in one transaction (a backtest raises thousands)
         for (ts, kind), group in groupby(timeline, key=lambda x: (x[0], x[1])):
+            judge(ts)
             clock.set(ts)
             items = [g[2] for g in group]
             if kind == 0:
                 service.submit_warnings([i for i in items if isinstance(i, WarningEvent)])
-            else:
+            elif kind == 1:
                 service.submit_orders([i for i in items if isinstance(i, HotlineOrder)])
+            else:
+                for a in items:
+                    assert isinstance(a, Action)
+                    if (p := _act(service, a)) is not None and problems is not None:
+                        problems.append(p)
+        judge(until)
         tickets = service.list_tickets(TicketFilter(limit=1_000_000))
+        if histories is not None:
+            for t in tickets:
+                histories[t.id] = history_steps(service.audit(t.id), start)
         store.engine.dispose()
     return sorted(tickets, key=lambda t: (t.opened_at, t.id))
 
@@ -314,26 +485,43 @@ def compare_warnings(case: TestCase, got: list[WarningEvent]) -> str | None:
     return "\n".join(out)
 
 
+def _shown(v: object) -> str:
+    """A value as the test file writes it: numeric codes quoted, as YAML needs them."""
+    return f'"{v}"' if isinstance(v, str) and v.isdigit() else str(v)
+
+
 def ticket_line(t: Ticket) -> str:
     parts = []
     for key, attr in TICKET_KEYS.items():
         if key in ("category", "origin"):
             continue
         v = getattr(t, attr)
-        parts.append(f'{key}: "{v}"' if isinstance(v, str) and v.isdigit() else f"{key}: {v}")
+        if key in ("supervised", "reopened") and not v:
+            continue  # shown once the lifecycle has them
+        parts.append(f"{key}: {_shown(v)}")
     return "- {" + ", ".join(parts) + "}"
 
 
-def _ticket_matches(x: ExpectedTicket, t: Ticket) -> bool:
-    return all(getattr(t, attr) == v for attr, v in x.fields.items())
+def _ticket_matches(x: ExpectedTicket, t: Ticket, history: list[str]) -> bool:
+    return all(getattr(t, attr) == v for attr, v in x.fields.items()) and (
+        x.history is None or x.history == history
+    )
 
 
-def compare_tickets(case: TestCase, got: list[Ticket]) -> str | None:
+def _with_history(line: str, history: list[str]) -> str:
+    sep = "" if line == "- {}" else ", "
+    return line[:-1] + sep + "history: [" + ", ".join(history) + "]}"
+
+
+def compare_tickets(
+    case: TestCase, got: list[Ticket], histories: dict[str, list[str]] | None = None
+) -> str | None:
     assert case.tickets is not None
+    histories = histories or {}
     left = list(got)
     missing = []
     for x in case.tickets:
-        hit = next((t for t in left if _ticket_matches(x, t)), None)
+        hit = next((t for t in left if _ticket_matches(x, t, histories.get(t.id, []))), None)
         if hit is None:
             missing.append(x)
         else:
@@ -343,13 +531,21 @@ def compare_tickets(case: TestCase, got: list[Ticket]) -> str | None:
     inv = {v: k for k, v in TICKET_KEYS.items()}
 
     def show(x: ExpectedTicket) -> str:
-        return "- {" + ", ".join(f"{inv[k]}: {v}" for k, v in x.fields.items()) + "}"
+        line = "- {" + ", ".join(f"{inv.get(k, k)}: {_shown(v)}" for k, v in x.fields.items()) + "}"
+        return line if x.history is None else _with_history(line, x.history)
+
+    # the got lines carry each ticket's history once the test speaks of histories
+    steps = any(x.history is not None for x in case.tickets)
+
+    def got_line(t: Ticket) -> str:
+        line = ticket_line(t)
+        return _with_history(line, histories.get(t.id, [])) if steps else line
 
     out = [f"tickets differ: {len(case.tickets)} expected, {len(got)} got"]
     out += [f"  missing (line {x.line}):  {show(x)}" for x in missing]
-    out += [f"  unexpected:       {ticket_line(t)}" for t in left]
+    out += [f"  unexpected:       {got_line(t)}" for t in left]
     out.append("  got:")
-    out += [f"    {ticket_line(t)}" for t in got] or ["    []"]
+    out += [f"    {got_line(t)}" for t in got] or ["    []"]
     return "\n".join(out)
 
 
@@ -359,13 +555,12 @@ def run_case(case: TestCase, catalog: Catalog) -> TestOutcome:
     if unknown:
         return TestOutcome(case, False, [f"unknown indicator(s): {', '.join(unknown)}"])
     try:
-        warnings, tickets = replay_case(case, catalog)
+        warnings, tickets, problems, histories = replay_case(case, catalog)
     except TestInputError as e:
         return TestOutcome(case, False, [f"input: {e}"])
-    problems = []
     if case.warnings is not None and (p := compare_warnings(case, warnings)):
         problems.append(p)
-    if case.tickets is not None and (p := compare_tickets(case, tickets)):
+    if case.tickets is not None and (p := compare_tickets(case, tickets, histories)):
         problems.append(p)
     return TestOutcome(case, not problems, problems, warnings, tickets, time.perf_counter() - t0)
 

@@ -14,17 +14,29 @@ every mistake is reported as `file:line:col`.
           - area: "310101001001001"     # hotline orders per interval in an area
             category: water_outage
             values: 0x5 4x3 0x5
+          - venue: V-310101-0001        # entrance checkpoint verifications per interval,
+            checks: 50x20               #   and how many of them came out abnormal
+            abnormal: 0x10 3x10
         hotline:                        # single orders, at a time after `start`
           - {at: 2h5m, category: water_outage, area: "310101001001001"}
+        checkpoints:                    # single verifications
+          - {at: 25m, venue: V-310101-0001, result: abnormal}
+        until: 1d                       # deadlines and verification periods pass until then
+        actions:                        # the department acts on its open ticket
+          - {at: 4h, action: accept, department: env}
+          - {at: 6h, action: feedback, department: env, notes: site covered}
         expect:
           warnings:                     # every warning event, in time order
             - {at: 3h, area: AQ-310101-000001, level: blue}
             - {at: 8h, area: AQ-310101-000001, level: blue, kind: resolved}
           tickets:                      # every ticket at the end, by the keys given
-            - {department: env, level: blue, tier: district, area: "310101"}
+            - {department: env, level: blue, tier: district, area: "310101", status: closed,
+               supervised: 0, reopened: 0, history: [3h dispatched, 4h accepted, ...]}
 
 `expect.warnings` and `expect.tickets` are each checked only when written; an empty list
-expects none."""
+expects none.  Actions and deadlines run in the runner (`indicators.testing.runner`)
+through the ticket service's own methods, so a test states the lifecycle the service
+enforces rather than re-implementing it."""
 
 from __future__ import annotations
 
@@ -36,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from indicators.language.diagnostics import Diagnostic
-from indicators.language.durations import parse_duration
+from indicators.language.durations import format_duration, parse_duration
 from indicators.language.yamlload import LoadedYaml, PathKey, YamlLoadError, load_yaml_file
 
 from .notation import NotationError, expand
@@ -45,6 +57,8 @@ DEFAULT_START = "2024-01-10T00:00:00+08:00"  # a Wednesday, outside any holiday
 KINDS = ("firing", "escalated", "deescalated", "resolved")
 LEVELS = ("blue", "yellow", "orange", "red")
 CHANNELS = ("hotline", "photo_report")
+RESULTS = ("normal", "abnormal")  # a checkpoint verification's result
+ACTIONS = ("accept", "start", "feedback")  # what a department does to its ticket
 TICKET_KEYS = {
     "department": "department",
     "level": "level",
@@ -55,17 +69,51 @@ TICKET_KEYS = {
     "origin": "origin",
     "warnings": "warning_count",
     "orders": "order_count",
+    "supervised": "supervise_count",  # a count; `true` checks the flag alone
+    "reopened": "reopen_count",
 }
+COUNT_KEYS = ("warnings", "orders", "supervised", "reopened")
+STEPS = (
+    "dispatched", "accepted", "handling", "feedback", "verifying", "supervised", "closed",
+    "reopened",
+)  # fmt: skip
 
 KEYS: dict[str, tuple[str, ...]] = {
     "file": ("catalog", "tests"),
-    "test": ("name", "indicator", "indicators", "start", "interval", "series", "hotline", "expect"),
-    "series": ("sensor", "area", "field", "category", "channel", "values"),
+    "test": (
+        "name",
+        "indicator",
+        "indicators",
+        "start",
+        "interval",
+        "series",
+        "hotline",
+        "checkpoints",
+        "actions",
+        "until",
+        "expect",
+    ),
+    "series": (
+        "sensor",
+        "area",
+        "venue",
+        "field",
+        "category",
+        "channel",
+        "values",
+        "checks",
+        "abnormal",
+    ),
     "order": ("at", "category", "area", "description", "channel"),
+    "checkpoint": ("at", "venue", "result"),
+    "action": ("at", "action", "department", "area", "notes"),
     "expect": ("warnings", "tickets"),
     "warning": ("at", "indicator", "area", "level", "kind", "since"),
-    "ticket": tuple(TICKET_KEYS),
+    "ticket": (*TICKET_KEYS, "history"),
 }
+
+
+_KNOWN = frozenset(k for keys in KEYS.values() for k in keys)
 
 
 @dataclass(frozen=True)
@@ -81,6 +129,35 @@ class AreaSeries:
     category: str
     channel: str
     values: list[float]
+
+
+@dataclass(frozen=True)
+class VenueSeries:
+    """Entrance verifications at a venue: how many per interval, and how many of those came
+    out abnormal (the record keeps no identity, only venue, time and result)."""
+
+    venue: str
+    checks: list[int]
+    abnormal: list[int]
+
+
+@dataclass(frozen=True)
+class Check:
+    at: int  # seconds after start
+    venue: str
+    result: str
+
+
+@dataclass(frozen=True)
+class Action:
+    """A department acting on its ticket, through the ticket service's own methods."""
+
+    at: int  # seconds after start
+    action: str
+    department: str
+    area: str | None  # picks one of the department's open tickets when it has several
+    notes: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -107,6 +184,7 @@ class ExpectedWarning:
 class ExpectedTicket:
     fields: dict[str, Any]  # Ticket attribute -> expected value
     line: int
+    history: list[str] | None = None  # "AT STEP", durations in canonical spelling
 
 
 @dataclass
@@ -121,6 +199,10 @@ class TestCase:
     sensors: list[SensorSeries] = field(default_factory=list)
     areas: list[AreaSeries] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
+    venues: list[VenueSeries] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+    until: int | None = None  # seconds after start: deadlines are judged up to then
     warnings: list[ExpectedWarning] | None = None
     tickets: list[ExpectedTicket] | None = None
 
@@ -172,6 +254,16 @@ class _Reader:
                 )
         return value
 
+    def missing(self, m: dict[str, Any], k: str, at: PathKey, message: str) -> None:
+        """Report a missing key, unless a misspelling of it is there: the unknown key's
+        did-you-mean already points at it, and a second error on the same slip is noise."""
+        if not any(
+            isinstance(other, str) and difflib.get_close_matches(other, [k], n=1)
+            for other in m
+            if other not in _KNOWN
+        ):
+            self.error(at, message)
+
     def items(self, value: Any, at: PathKey, what: str) -> list[Any]:
         if value is None:
             return []
@@ -184,7 +276,7 @@ class _Reader:
         v = m.get(k)
         if v is None:
             if required:
-                self.error(at, f'missing "{k}"')
+                self.missing(m, k, at, f'missing "{k}"')
             return None
         if isinstance(v, bool | dict | list):
             self.error((*at, k), f'"{k}" is a text value')
@@ -195,7 +287,7 @@ class _Reader:
         v = m.get(k)
         if v is None:
             if required:
-                self.error(at, f'missing "{k}" (a duration after the start, e.g. 2h)')
+                self.missing(m, k, at, f'missing "{k}" (a duration after the start, e.g. 2h)')
             return None
         try:
             return parse_duration(v)
@@ -208,7 +300,7 @@ class _Reader:
     ) -> str | None:
         v = m.get(k, default)
         if v is None:
-            self.error(at, f'missing "{k}" (one of {", ".join(options)})')
+            self.missing(m, k, at, f'missing "{k}" (one of {", ".join(options)})')
             return None
         if v not in options:
             self.error((*at, k), f'"{k}" is {v!r}; use one of {", ".join(options)}')
@@ -298,6 +390,20 @@ def _test(r: _Reader, raw: Any, at: PathKey, path: str) -> TestCase | None:
         if when is not None and cat and area and ch:
             desc = r.text(om, "description", o_at, required=False) or f"{cat} reported"
             case.orders.append(Order(when, cat, area, desc, ch))
+    for i, raw_c in enumerate(r.items(m.get("checkpoints"), (*at, "checkpoints"), "checkpoints")):
+        c_at = (*at, "checkpoints", i)
+        cm = r.mapping(raw_c, c_at, "checkpoint")
+        if cm is None:
+            continue
+        when = r.duration(cm, "at", c_at)
+        venue = r.text(cm, "venue", c_at)
+        result = r.choice(cm, "result", c_at, RESULTS, None)
+        if when is not None and venue and result:
+            case.checks.append(Check(when, venue, result))
+    for i, raw_a in enumerate(r.items(m.get("actions"), (*at, "actions"), "actions")):
+        _action(r, raw_a, (*at, "actions", i), case)
+    if "until" in m:
+        case.until = r.duration(m, "until", at)
     expect = m.get("expect")
     if expect is not None:
         em = r.mapping(expect, (*at, "expect"), "expect")
@@ -306,17 +412,31 @@ def _test(r: _Reader, raw: Any, at: PathKey, path: str) -> TestCase | None:
                 case.warnings = _warnings(r, em["warnings"], (*at, "expect", "warnings"), inds)
             if "tickets" in em:
                 case.tickets = _tickets(r, em["tickets"], (*at, "expect", "tickets"))
-    if not case.sensors and not case.areas and not case.orders:
-        r.error(at, "the test has no input: give `series` or `hotline`")
+    if not (m.get("series") or m.get("hotline") or m.get("checkpoints")):
+        r.error(at, "the test has no input: give `series`, `hotline` or `checkpoints`")
     return case
 
 
-def _values(r: _Reader, m: dict[str, Any], at: PathKey) -> list[float] | None:
-    if "values" not in m:
-        r.error(at, 'missing "values" (e.g. values: 10+0x60 50x5 10x30)')
+def _action(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
+    m = r.mapping(raw, at, "action")
+    if m is None:
+        return
+    when = r.duration(m, "at", at)
+    what = r.choice(m, "action", at, ACTIONS, None)
+    dept = r.text(m, "department", at)
+    area = r.text(m, "area", at, required=False)
+    notes = r.text(m, "notes", at, required=False)
+    if when is not None and what and dept:
+        default = {"accept": "accepted", "start": "handling started", "feedback": "handled"}
+        case.actions.append(Action(when, what, dept, area, notes or default[what], r.line(at)))
+
+
+def _values(r: _Reader, m: dict[str, Any], at: PathKey, key: str = "values") -> list[float] | None:
+    if key not in m:
+        r.missing(m, key, at, f'missing "{key}" (e.g. {key}: 10+0x60 50x5 10x30)')
         return None
-    raw = m["values"]
-    pos = r.doc.position((*at, "values"))
+    raw = m[key]
+    pos = r.doc.position((*at, key))
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         # YAML reads a lone `0x7` as hexadecimal 7: take the term as written instead.
         line = r.doc.text.splitlines()[pos.line - 1][pos.col - 1 :]
@@ -332,14 +452,33 @@ def _values(r: _Reader, m: dict[str, Any], at: PathKey) -> list[float] | None:
         return None
 
 
+def _counts(r: _Reader, values: list[float] | None, at: PathKey, what: str) -> list[int] | None:
+    """Values that count records per interval: whole numbers, no `_`."""
+    if values is not None and any(v != v or v < 0 or v != int(v) for v in values):
+        r.error(at, f"{what} per interval are whole numbers >= 0 ('_' not allowed)")
+        return None
+    return None if values is None else [int(v) for v in values]
+
+
 def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
     m = r.mapping(raw, at, "series")
     if m is None:
         return
-    values = _values(r, m, at)
-    if ("sensor" in m) == ("area" in m):
-        r.error(at, 'a series has either "sensor" (readings) or "area" (orders per interval)')
+    kinds = [k for k in ("sensor", "area", "venue") if k in m]
+    if len(kinds) != 1:
+        r.error(
+            at,
+            'a series has one of "sensor" (readings), "area" (orders per interval) or '
+            '"venue" (checkpoint verifications per interval)',
+        )
         return
+    if kinds[0] == "venue":
+        _venue_series(r, m, at, case)
+        return
+    for k in ("checks", "abnormal"):
+        if k in m:
+            r.error((*at, k), f'"{k}" belongs to a venue series (checkpoint verifications)')
+    values = _values(r, m, at)
     if "sensor" in m:
         sensor = r.text(m, "sensor", at)
         fld = r.text(m, "field", at, required=False)
@@ -349,11 +488,43 @@ def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
     area = r.text(m, "area", at)
     cat = r.text(m, "category", at)
     ch = r.choice(m, "channel", at, CHANNELS, "hotline")
-    if values is not None and any(v != v or v < 0 or v != int(v) for v in values):
-        r.error((*at, "values"), "orders per interval are whole numbers >= 0 ('_' not allowed)")
+    if _counts(r, values, (*at, "values"), "orders") is None:
         return
     if area and cat and ch and values is not None:
         case.areas.append(AreaSeries(area, cat, ch, values))
+
+
+def _venue_series(r: _Reader, m: dict[str, Any], at: PathKey, case: TestCase) -> None:
+    for k in ("values", "field", "category", "channel"):
+        if k in m:
+            r.error(
+                (*at, k),
+                f'a venue series gives "checks" (verifications per interval) and "abnormal" '
+                f'(how many of them came out abnormal), not "{k}"',
+                key=True,
+            )
+    venue = r.text(m, "venue", at)
+    checks = _counts(r, _values(r, m, at, "checks"), (*at, "checks"), "checks")
+    abnormal: list[int] | None = [0] * len(checks or [])
+    if "abnormal" in m:
+        abnormal = _counts(r, _values(r, m, at, "abnormal"), (*at, "abnormal"), "abnormal checks")
+    if checks is None or abnormal is None or not venue:
+        return
+    if len(abnormal) != len(checks):
+        r.error(
+            (*at, "abnormal"),
+            f'"abnormal" has {len(abnormal)} intervals and "checks" {len(checks)}: give both '
+            "the same length",
+        )
+        return
+    over = next((k for k, (a, c) in enumerate(zip(abnormal, checks, strict=True)) if a > c), None)
+    if over is not None:
+        r.error(
+            (*at, "abnormal"),
+            f"interval {over + 1}: {abnormal[over]} abnormal out of {checks[over]} checks",
+        )
+        return
+    case.venues.append(VenueSeries(venue, checks, abnormal))
 
 
 def _warnings(r: _Reader, raw: Any, at: PathKey, inds: list[str]) -> list[ExpectedWarning]:
@@ -390,12 +561,36 @@ def _tickets(r: _Reader, raw: Any, at: PathKey) -> list[ExpectedTicket]:
         for k, v in m.items():
             if k not in TICKET_KEYS:
                 continue
-            if k in ("warnings", "orders"):
+            if k == "supervised" and isinstance(v, bool):
+                fields["supervised"] = v
+            elif k in COUNT_KEYS:
                 if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                    r.error((*t_at, k), f'"{k}" is a count (a whole number)')
+                    extra = " or true/false" if k == "supervised" else ""
+                    r.error((*t_at, k), f'"{k}" is a count (a whole number{extra})')
                     continue
                 fields[TICKET_KEYS[k]] = v
             else:
                 fields[TICKET_KEYS[k]] = str(v)
-        out.append(ExpectedTicket(fields, r.line(t_at)))
+        history = _history(r, m["history"], (*t_at, "history")) if "history" in m else None
+        out.append(ExpectedTicket(fields, r.line(t_at), history))
+    return out
+
+
+def _history(r: _Reader, raw: Any, at: PathKey) -> list[str] | None:
+    """A ticket's lifecycle steps, each `AT STEP` (e.g. `35m supervised`), in order."""
+    out: list[str] = []
+    for i, step in enumerate(r.items(raw, at, "history")):
+        parts = str(step).split() if isinstance(step, str) else []
+        if len(parts) != 2 or parts[1] not in STEPS:
+            near = difflib.get_close_matches(parts[-1], STEPS, n=1) if parts else []
+            hint = f' (did you mean "{near[0]}"?)' if near and near[0] != parts[-1] else ""
+            r.error(
+                (*at, i),
+                f"a step is `AT STEP`, e.g. `35m supervised`{hint}; steps: {', '.join(STEPS)}",
+            )
+            continue
+        try:
+            out.append(f"{format_duration(parse_duration(parts[0]))} {parts[1]}")
+        except ValueError as e:
+            r.error((*at, i), str(e))
     return out
