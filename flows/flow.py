@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -262,6 +263,17 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         if self.indicator is None:
             return [], StatefulBatchLogic.RETAIN
         return self._emit(self.runtime.on_eof()), StatefulBatchLogic.RETAIN
+
+    def notify_at(self) -> datetime | None:
+        """Live sources only: wake up once the partitions have been quiet for `idle_after`."""
+        if self.idle_after is None or self.indicator is None:
+            return None
+        return datetime.now(UTC) + timedelta(seconds=self.idle_after)
+
+    def on_notify(self) -> tuple[Iterable[IndicatorOutput], bool]:
+        if self.indicator is None:
+            return [], StatefulBatchLogic.RETAIN
+        return self._emit(self.runtime.on_quiet()), StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> dict[str, object]:
         return {

@@ -55,6 +55,12 @@ class IndicatorRuntime:
         step.closed = self.windows.close_until(self.progress.watermark)
         return step
 
+    def on_quiet(self) -> Step:
+        """No batch for a while (live sources): close what the watermark allows now that idle
+        partitions have left it (PartitionProgress), so a stream that stops still closes the
+        windows its last events completed."""
+        return Step(closed=self.windows.close_until(self.progress.watermark))
+
     def on_eof(self) -> Step:
         return Step(closed=self.windows.close_until(END_OF_TIME))
 
