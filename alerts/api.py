@@ -59,6 +59,39 @@ def _count_refusal(scope: Scope, reason: str) -> None:
         refusals[reason] += 1
 
 
+async def _read_body(receive: Receive, limit: int | None = None) -> bytes | None:
+    """The whole request body (None as soon as it passes `limit` bytes), so a middleware can
+    look at it before the app does."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        body = message.get("body", b"")
+        size += len(body)
+        if limit is not None and size > limit:
+            return None
+        chunks.append(body)
+        more = bool(message.get("more_body"))
+    return b"".join(chunks)
+
+
+def _replaying(whole: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app the body already read, then the rest of the stream."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": whole, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class BodyLimit:
     """Refuses request bodies over `limit` bytes with 413 before the app parses anything,
     whether or not the client declared a Content-Length."""
@@ -76,31 +109,11 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._refuse(scope, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.limit:
-                await self._refuse(scope, send)
-                return
-            chunks.append(body)
-            more = bool(message.get("more_body"))
-        whole = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": whole, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        whole = await _read_body(receive, self.limit)
+        if whole is None:
+            await self._refuse(scope, send)
+            return
+        await self.app(scope, _replaying(whole, receive), send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         log.warning("refused %s %r: a request body over %d bytes", scope.get("method"),
@@ -131,28 +144,11 @@ class NoNulBytes:
         if "\x00" in str(scope.get("path", "")) or b"%00" in query or b"\x00" in query:
             await self._refuse(scope, send)
             return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            more = bool(message.get("more_body"))
-        whole = b"".join(chunks)
+        whole = await _read_body(receive) or b""
         if b"\x00" in whole or b"\\u0000" in whole:
             await self._refuse(scope, send)
             return
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": whole, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replaying(whole, receive), send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         log.warning("refused %s %r: a NUL byte in the request", scope.get("method"),

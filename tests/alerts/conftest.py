@@ -164,8 +164,10 @@ class PgServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
+@contextlib.contextmanager
+def running_pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of its own on 127.0.0.1, installed first if absent, stopped and
+    removed on exit (also when the test fails)."""
     initdb = _initdb()
     if initdb is None:
         script = REPO / "scripts" / "ensure-postgres.sh"
@@ -187,6 +189,12 @@ def pg_server() -> Iterator[PgServer]:
         yield server
     finally:
         server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    with running_pg_server() as server:
+        yield server
 
 
 @pytest.fixture

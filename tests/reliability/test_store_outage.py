@@ -6,16 +6,13 @@ exporter, scraped over HTTP, shows the outage.  The long version (30 s):
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from benchmarks.reliability.store_outage import flow_warnings, store_outage
-from tests.alerts.conftest import REPO, PgServer, _initdb, _unavailable
+from tests.alerts.conftest import PgServer, running_pg_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -24,27 +21,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def own_pg_server() -> Iterator[PgServer]:
     """A server of this module's own: the test stops and starts it, so it must not be the
     one the alerts tests share."""
-    initdb = _initdb()
-    if initdb is None:
-        script = REPO / "scripts" / "ensure-postgres.sh"
-        r = subprocess.run(["sh", str(script)], capture_output=True, text=True, check=False)
-        initdb = _initdb()
-        if initdb is None:
-            _unavailable(f"initdb not found and {script.name} failed: {r.stderr.strip()}")
-    assert initdb is not None
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        _unavailable("running as root and `runuser` is missing (postgres refuses root)")
-    server = PgServer(initdb.parent)
-    try:
-        server.init()
-        server.start()
-    except (RuntimeError, OSError, KeyError, subprocess.TimeoutExpired) as e:
-        server.cleanup()
-        _unavailable(str(e))
-    try:
+    with running_pg_server() as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 def test_five_second_outage_loses_nothing_and_shows_in_the_metrics(
