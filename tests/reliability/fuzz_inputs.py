@@ -223,11 +223,17 @@ SENSOR_KINDS = [
 
 @st.composite
 def sensor_lines(
-    draw: st.DrawFn, min_size: int = 1, max_size: int = 40, first_slot: int = 1000
+    draw: st.DrawFn,
+    min_size: int = 1,
+    max_size: int = 40,
+    first_slot: int = 1000,
+    kinds: list[str] | None = None,
 ) -> list[Line]:
     """Lines of sensor readings, good and bad mixed; a duplicate repeats an earlier good line
-    of the same list (a redelivery).  Line k uses slot `first_slot + k`."""
-    kinds = draw(st.lists(st.sampled_from(SENSOR_KINDS), min_size=min_size, max_size=max_size))
+    of the same list (a redelivery).  Line k uses slot `first_slot + k`.  With `kinds`, exactly
+    those kinds in that order (only the lines' contents are drawn)."""
+    if kinds is None:
+        kinds = draw(st.lists(st.sampled_from(SENSOR_KINDS), min_size=min_size, max_size=max_size))
     out: list[Line] = []
     for k, kind in enumerate(kinds):
         goods = [ln for ln in out if ln.kind == "good"]
@@ -346,8 +352,12 @@ HOTLINE_KINDS = [
 
 
 @st.composite
-def hotline_lines(draw: st.DrawFn, min_size: int = 1, max_size: int = 30) -> list[Line]:
-    kinds = draw(st.lists(st.sampled_from(HOTLINE_KINDS), min_size=min_size, max_size=max_size))
+def hotline_lines(
+    draw: st.DrawFn, min_size: int = 1, max_size: int = 30, kinds: list[str] | None = None
+) -> list[Line]:
+    """Hotline order lines, good and bad mixed; with `kinds`, exactly those in that order."""
+    if kinds is None:
+        kinds = draw(st.lists(st.sampled_from(HOTLINE_KINDS), min_size=min_size, max_size=max_size))
     out: list[Line] = []
     for k, kind in enumerate(kinds):
         goods = [ln for ln in out if ln.kind in ("good", "oversized_text")]

@@ -21,6 +21,8 @@ from flows.flow import FlowConfig
 from tests.reliability.fuzz_inputs import (
     DUP,
     GOOD,
+    HOTLINE_KINDS,
+    SENSOR_KINDS,
     Line,
     Tally,
     account,
@@ -70,6 +72,22 @@ def decode_hotline_lines(lines: list[Line], tally: Tally | None = None) -> None:
 @given(lines=sensor_lines())
 def test_sensor_decoder_accounts_for_every_line(lines: list[Line]) -> None:
     decode_sensor_lines(lines, SENSOR_TALLY)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=sensor_lines(kinds=sorted(set(SENSOR_KINDS), key=lambda k: k != "good")))
+def test_every_kind_of_sensor_line_at_least_once(lines: list[Line]) -> None:
+    """Random mixes may miss a rare kind (a duplicate needs a good line before it): this one
+    has every kind, good lines first, so each is tried in every run."""
+    assert {ln.kind for ln in lines} == set(SENSOR_KINDS)
+    decode_sensor_lines(lines, SENSOR_TALLY)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(lines=hotline_lines(kinds=sorted(set(HOTLINE_KINDS), key=lambda k: k != "good")))
+def test_every_kind_of_hotline_line_at_least_once(lines: list[Line]) -> None:
+    assert {ln.kind for ln in lines} == set(HOTLINE_KINDS)
+    decode_hotline_lines(lines, HOTLINE_TALLY)
 
 
 @FUZZ
