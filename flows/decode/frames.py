@@ -245,6 +245,11 @@ class KeyVocabulary:
         unknown = sorted(k for k in self._last_seen if k not in self.known)
         return {k: self.known.get(k, pl.String()) for k in self.always + seen + unknown}
 
+    @property
+    def empty(self) -> bool:
+        """Nothing learned yet (a new stream)."""
+        return not self._last_seen and self._tick == 0
+
     def learn(self, keys: set[str]) -> bool:
         new = {k for k in keys if k not in self._last_seen and k not in self.always}
         for k in new:
@@ -369,8 +374,22 @@ def _unread_keys(chunk: RawChunk, frame: Frame) -> set[str] | None:
     return set()
 
 
+def _sample_keys(data: bytes, lines: int = SAMPLE_LINES) -> set[str]:
+    """Keys written in the first `lines` lines of the text."""
+    end = -1
+    for _ in range(lines):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            end = len(data)
+            break
+    return {m.decode("utf-8", "replace") for m in _KEY_RE.findall(data[:end])}
+
+
 def read_ndjson(chunk: RawChunk, vocabulary: KeyVocabulary, leaf: int = LEAF_LINES) -> Frame:
     """All lines of an NDJSON chunk as rows (one column per key seen); the others Rejected."""
+    if vocabulary.empty:
+        # a new stream: learn its keys from a sample first, or its first chunk is read twice
+        vocabulary.learn(_sample_keys(chunk.data))
     frame = _read_with(chunk, vocabulary.schema(), leaf)
     for _ in range(8):  # each round learns keys from a sample; usually one round is enough
         unread = _unread_keys(chunk, frame)

@@ -125,7 +125,7 @@ def _column(df: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Series:
     """A column, or an all-null one when no record of the chunk had the key."""
     if name in df.columns:
         return df[name]
-    return pl.Series(name, [None] * df.height, dtype=dtype)
+    return pl.repeat(None, df.height, dtype=dtype, eager=True).alias(name)
 
 
 @dataclass
@@ -154,8 +154,10 @@ class SensorDecoder:
         self.schema = _schema()
         self.vocabulary = KeyVocabulary(self.schema, [SENSOR_ID, TIMESTAMP])
         self._metric_ids = {name: i for i, name in enumerate(self.fields)}
-        kinds = np.asarray(self.registry.kind, dtype=np.int64)
-        self._kind_of_row = kinds
+        # kind per registry row, in the narrowest type: a million sensors' kinds in 1 MB
+        # instead of 8 stay in cache while a chunk's rows look them up at random
+        narrow = np.int8 if len(self.registry.kinds) < 127 else np.int32
+        self._kind_of_row = np.asarray(self.registry.kind).astype(narrow)
 
     # ------------------------------------------------------------------ parts
     def _frame(self, chunk: RawChunk) -> tuple[Frame, list[str] | None]:
@@ -235,7 +237,8 @@ class SensorDecoder:
         flag(ts_status == timestamps.NO_TIMEZONE, 2)
         flag(ts_status == timestamps.BAD, 3)
         flag(rows < 0, 4)
-        kind = np.where(rows >= 0, self._kind_of_row[np.maximum(rows, 0)], -1)
+        # the unknown kind is allowed's last row
+        kind = np.where(rows >= 0, self._kind_of_row.take(np.maximum(rows, 0)), -1)
 
         # FIWARE-style columns
         present_cols: list[tuple[int, np.ndarray, np.ndarray]] = []
@@ -260,7 +263,7 @@ class SensorDecoder:
             has_any |= present
             not_finite |= present & ~np.isfinite(values)
             huge |= present & (np.abs(values) > MAX_ABS_VALUE)
-            unknown_field |= present & ~allowed[kind, f]
+            unknown_field |= present & ~allowed[:, f].take(kind)
             present_cols.append((f, present, values))
 
         for name in df.columns:
@@ -268,9 +271,10 @@ class SensorDecoder:
                 unknown_field |= df[name].is_not_null().to_numpy()
 
         # flat records: metric + value
-        metric_col = _column(df, METRIC, pl.String())
+        # (an absent column is not built: a Series of n nulls costs a Python list of n Nones)
+        metric_col = df[METRIC] if METRIC in df.columns else None
         flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        if metric_col.null_count() < n:
+        if metric_col is not None and metric_col.null_count() < n:
             metric_ids = (
                 metric_col.replace_strict(self._metric_ids, default=-1, return_dtype=pl.Int16)
                 .fill_null(-1)
@@ -307,7 +311,14 @@ class SensorDecoder:
         # long format, grouped by field
         parts_s, parts_t, parts_f, parts_v = [], [], [], []
         for f, present, values in present_cols:
-            idx = np.flatnonzero(present & good)
+            keep = present & good
+            if keep.all():  # the usual chunk of one field: the columns as they are
+                parts_s.append(rows)
+                parts_t.append(ts)
+                parts_f.append(np.full(n, f, dtype=np.int16))
+                parts_v.append(values)
+                continue
+            idx = np.flatnonzero(keep)
             if len(idx):
                 parts_s.append(rows[idx])
                 parts_t.append(ts[idx])
