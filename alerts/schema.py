@@ -163,6 +163,17 @@ FIRING_WARNINGS = Index(
     ticket_warnings.c.level,
 )
 
+# Merging asks for the open incidents of a family that saw a signal since some time: without
+# the time in the index, a city-level incident (every ticket of the family shares its unit)
+# or a whole-city search read every ticket the family ever had.
+RECENT_BY_FAMILY = Index("ix_tickets_family_signal", tickets.c.family, tickets.c.last_signal_at)
+RECENT_BY_UNIT = Index(
+    "ix_tickets_family_unit_signal",
+    tickets.c.family,
+    tickets.c.incident_unit,
+    tickets.c.last_signal_at,
+)
+
 V1_TABLES = (tickets, ticket_warnings, ticket_orders, applied_keys, audit)
 
 
@@ -174,10 +185,16 @@ def _v2(conn: Connection) -> None:
     FIRING_WARNINGS.create(conn, checkfirst=True)  # new stores have it from v1 already
 
 
+def _v3(conn: Connection) -> None:
+    RECENT_BY_FAMILY.create(conn, checkfirst=True)
+    RECENT_BY_UNIT.create(conn, checkfirst=True)
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 MIGRATIONS: list[Migration] = [
     (1, "tickets, warnings and orders per ticket, idempotency keys, audit log", _v1),
     (2, "index of the firing warnings of a ticket", _v2),
+    (3, "indexes of a family's tickets by last signal, overall and per incident unit", _v3),
 ]
 
 

@@ -3,14 +3,20 @@ PostgreSQL.  It knows rows, not rules: the lifecycle lives in `service`.
 
 SQLite runs in WAL mode with `synchronous=NORMAL` (durable at each checkpoint, fast commits)
 and a busy timeout, so the API's readers never block the writer; PostgreSQL connections are
-pre-pinged so a restarted server costs one retry, not an error per pooled connection."""
+pre-pinged so a restarted server costs one retry, not an error per pooled connection.
+
+Inside `deferred(conn)` the writes the warning path repeats most (ticket inserts and updates,
+warning links and updates) are held and sent as one executemany per statement shape: at the
+next read through the store, or at the end of the block.  Updates of one row are merged in
+order, so the rows end as if each statement had run at once; every read flushes first, so
+reads never see a row older than what was written."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.types import Integer
 
 from . import schema as s
 from .areas import TIER_DIGITS, ancestors, area_digits, tier_of_code
@@ -79,6 +86,12 @@ class TicketFilter:
 _T = s.tickets.c
 _GET = select(s.tickets).where(_T.id == bindparam("tid"))
 _UPDATE = update(s.tickets).where(_T.id == bindparam("_tid")).values(version=_T.version + 1)
+# n held updates of one ticket merged into one statement: the version still counts each
+_UPDATE_N = (
+    update(s.tickets)
+    .where(_T.id == bindparam("_tid"))
+    .values(version=_T.version + bindparam("_n", type_=Integer))
+)
 _APPLIED = select(s.applied_keys.c.key, s.applied_keys.c.ticket_id).where(
     s.applied_keys.c.key.in_(bindparam("keys", expanding=True))
 )
@@ -107,6 +120,18 @@ _UPDATE_WARNING = (
     .where(s.ticket_warnings.c.ticket_id == bindparam("_tid"),
            s.ticket_warnings.c.warning_id == bindparam("_wid"))
 )  # fmt: skip
+# the open tickets a chunk's warnings are linked to, with the warning: one query per chunk
+_OF_WARNINGS = (
+    select(s.tickets, s.ticket_warnings.c.warning_id.label("_wid"))
+    .join(s.ticket_warnings, s.ticket_warnings.c.ticket_id == _T.id)
+    .where(s.ticket_warnings.c.warning_id.in_(bindparam("wids", expanding=True)), _NOT_CLOSED)
+)
+_FIRING_OF = select(
+    s.ticket_warnings.c.ticket_id, s.ticket_warnings.c.warning_id, s.ticket_warnings.c.level
+).where(
+    s.ticket_warnings.c.ticket_id.in_(bindparam("tids", expanding=True)),
+    s.ticket_warnings.c.state == "firing",
+)
 _WARNINGS_OF = (
     select(s.ticket_warnings)
     .where(s.ticket_warnings.c.ticket_id == bindparam("tid"))
@@ -128,9 +153,63 @@ _ORDERS_OF = (
 )
 
 
+def unit_columns(incident_unit: str | None) -> dict[str, Any]:
+    """unit_district / unit_street / unit_grid of an incident unit (None above its tier)."""
+    digits = area_digits(incident_unit or "")
+    own = tier_of_code(digits) if digits else None
+    out: dict[str, Any] = {}
+    for tier in ("district", "street", "grid"):
+        n = TIER_DIGITS[tier]
+        fine_enough = own not in (None, "city") and len(digits) >= n
+        out[f"unit_{tier}"] = digits[:n] if fine_enough else None
+    return out
+
+
+def _by_shape(rows: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows grouped by their key set, first-seen order kept: one executemany needs one shape."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(tuple(sorted(r)), []).append(r)
+    return list(groups.values())
+
+
+@dataclass
+class _Held:
+    """Writes held back in one transaction (see the module's docstring)."""
+
+    tickets: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    ticket_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    warning_updates: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.tickets or self.links or self.ticket_updates or self.warning_updates)
+
+    def tickets_written(self) -> Iterator[str]:
+        """Ids of the tickets with held inserts or updates."""
+        yield from (str(v["id"]) for v in self.tickets)
+        yield from self.ticket_updates
+
+
+def _related(
+    t: Ticket, family: str, units: Sequence[str], tier: str | None, digits: str, since: int
+) -> bool:
+    """`_COVERING` or `_INSIDE[tier]` (`tier` None: covering only) as a test of one ticket."""
+    if t.family != family or t.status == "closed" or t.last_signal_at < since:
+        return False
+    if t.incident_unit in units:
+        return True
+    if tier == "city":
+        return True
+    if tier in ("district", "street", "grid"):
+        return bool(getattr(t, f"unit_{tier}") == digits)
+    return False
+
+
 class TicketStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._held: dict[Connection, _Held] = {}
 
     @classmethod
     def from_url(cls, url: str, migrate: bool = True) -> TicketStore:
@@ -150,6 +229,39 @@ class TicketStore:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    # ------------------------------------------------------------------ held writes
+    @contextmanager
+    def deferred(self, conn: Connection) -> Iterator[None]:
+        """Hold this connection's ticket and warning writes until a read or the block's end
+        (use inside the transaction: a failure discards what is held with the rest)."""
+        self._held[conn] = _Held()
+        try:
+            yield
+            self.flush_writes(conn)
+        finally:
+            self._held.pop(conn, None)
+
+    def flush_writes(self, conn: Connection, tickets: bool = True, warnings: bool = True) -> None:
+        """Send the held writes to `tickets` and/or `ticket_warnings` (a read sends those of
+        the tables it reads), inserts before updates, so an update may follow its insert."""
+        held = self._held.get(conn)
+        if not held:
+            return
+        if tickets:
+            for rows in _by_shape(held.tickets):
+                conn.execute(insert(s.tickets), rows)
+            updates = held.ticket_updates.items()
+            for rows in _by_shape({"_tid": t, **v} for t, v in updates):
+                conn.execute(_UPDATE_N, rows)
+            held.tickets, held.ticket_updates = [], {}
+        if warnings:
+            for rows in _by_shape(held.links):
+                conn.execute(insert(s.ticket_warnings), rows)
+            updates_w = held.warning_updates.items()
+            for rows in _by_shape({"_tid": t, "_wid": w, **v} for (t, w), v in updates_w):
+                conn.execute(_UPDATE_WARNING, rows)
+            held.links, held.warning_updates = [], {}
+
     # ------------------------------------------------------------------ idempotency
     def was_applied(self, conn: Connection, key: str) -> bool:
         return bool(self.applied_among(conn, [key]))
@@ -157,6 +269,7 @@ class TicketStore:
     def applied_among(self, conn: Connection, keys: Sequence[str]) -> dict[str, str | None]:
         """Which of `keys` were applied already, with the ticket each one touched (one query
         for a whole chunk)."""
+        self.flush_writes(conn)
         if not keys:
             return {}
         rows = conn.execute(_APPLIED, {"keys": list(keys)}).all()
@@ -169,53 +282,84 @@ class TicketStore:
 
     # ------------------------------------------------------------------ tickets
     def get(self, conn: Connection, ticket_id: str) -> Ticket | None:
+        self.flush_writes(conn, warnings=False)
         first = conn.execute(_GET, {"tid": ticket_id}).mappings().first()
         return Ticket.from_row(first) if first else None
 
     @staticmethod
     def _unit_columns(values: dict[str, Any]) -> None:
         """Derive unit_district / unit_street / unit_grid from incident_unit."""
-        if "incident_unit" not in values:
-            return
-        digits = area_digits(values["incident_unit"] or "")
-        own = tier_of_code(digits) if digits else None
-        for tier in ("district", "street", "grid"):
-            n = TIER_DIGITS[tier]
-            fine_enough = own not in (None, "city") and len(digits) >= n
-            values[f"unit_{tier}"] = digits[:n] if fine_enough else None
+        if "incident_unit" in values:
+            values.update(unit_columns(values["incident_unit"]))
 
     def insert_ticket(self, conn: Connection, values: dict[str, Any]) -> None:
         values = dict(values)
         self._unit_columns(values)
         values["evidence"] = json.dumps(values.get("evidence", {}), ensure_ascii=False)
-        conn.execute(insert(s.tickets), values)
+        held = self._held.get(conn)
+        if held is not None:
+            held.tickets.append(values)
+        else:
+            conn.execute(insert(s.tickets), values)
 
     def update_ticket(self, conn: Connection, ticket_id: str, values: dict[str, Any]) -> None:
         values = dict(values)
         self._unit_columns(values)
         if "evidence" in values:
             values["evidence"] = json.dumps(values["evidence"], ensure_ascii=False)
-        conn.execute(_UPDATE, {"_tid": ticket_id, **values})
+        held = self._held.get(conn)
+        if held is None:
+            conn.execute(_UPDATE, {"_tid": ticket_id, **values})
+            return
+        merged = held.ticket_updates.setdefault(ticket_id, {"_n": 0})
+        merged.update(values)
+        merged["_n"] += 1
 
     def related_open(
-        self, conn: Connection, family: str, unit: str, since: int, descendants: bool = True
+        self,
+        conn: Connection,
+        family: str,
+        unit: str,
+        since: int,
+        descendants: bool = True,
+        current: Mapping[str, Ticket] | None = None,
     ) -> list[Ticket]:
         """Open tickets of `family` whose incident unit covers `unit` (or, with `descendants`,
         lies inside it) and that saw a signal at or after `since`, newest first.  Each test
-        is an index lookup, so the cost does not grow with the number of open tickets."""
+        is an index lookup, so the cost does not grow with the number of open tickets.
+
+        `current` holds tickets as this transaction last wrote or read them.  When every
+        ticket with held writes is among them, the held writes stay held: those tickets are
+        judged here, by `_related` (the same tests as the SQL), instead of being sent first;
+        a transaction that creates or merges many incidents then writes them in one go."""
+        held = self._held.get(conn)
+        dirty = set(held.tickets_written()) if held else set()
+        if dirty and (current is None or not dirty <= current.keys()):
+            self.flush_writes(conn, warnings=False)
+            dirty = set()
         if not unit:
             return []  # an unplaced signal cannot be matched to a place
-        params: dict[str, Any] = {"family": family, "since": since, "units": ancestors(unit)}
+        units = ancestors(unit)
+        params: dict[str, Any] = {"family": family, "since": since, "units": units}
         found = {r["id"]: r for r in conn.execute(_COVERING, params).mappings()}
         tier = tier_of_code(unit)
+        digits = area_digits(unit)
         if descendants and tier in _INSIDE:
-            params["unit"] = area_digits(unit)
+            params["unit"] = digits
             found.update({r["id"]: r for r in conn.execute(_INSIDE[tier], params).mappings()})
-        tickets = [Ticket.from_row(r) for r in found.values()]
+        known = current or {}
+        tickets = [
+            known.get(tid) or Ticket.from_row(r) for tid, r in found.items() if tid not in dirty
+        ]
+        for tid in dirty:
+            t = known[tid]
+            if _related(t, family, units, tier if descendants else None, digits, since):
+                tickets.append(t)
         tickets.sort(key=lambda t: (-t.last_signal_at, t.id))
         return tickets
 
     def open_tickets(self, conn: Connection, statuses: Sequence[str]) -> list[Ticket]:
+        self.flush_writes(conn, warnings=False)
         rows = conn.execute(
             select(s.tickets).where(s.tickets.c.status.in_(list(statuses)))
         ).mappings()
@@ -223,6 +367,7 @@ class TicketStore:
 
     def due_before(self, conn: Connection, now: int) -> list[Ticket]:
         """Open tickets whose current step's deadline or verification period has passed."""
+        self.flush_writes(conn, warnings=False)
         t = s.tickets.c
         rows = conn.execute(
             select(s.tickets)
@@ -238,6 +383,7 @@ class TicketStore:
         return [Ticket.from_row(r) for r in rows]
 
     def list_tickets(self, conn: Connection, f: TicketFilter) -> list[Ticket]:
+        self.flush_writes(conn, warnings=False)
         t = s.tickets.c
         q = select(s.tickets)
         if f.status:
@@ -261,31 +407,71 @@ class TicketStore:
         return [Ticket.from_row(r) for r in conn.execute(q).mappings()]
 
     def count_by_status(self, conn: Connection) -> dict[str, int]:
+        self.flush_writes(conn, warnings=False)
         rows = conn.execute(select(s.tickets.c.status, func.count()).group_by(s.tickets.c.status))
         return {str(r[0]): int(r[1]) for r in rows.all()}
 
     # ------------------------------------------------------------------ warnings of tickets
     def ticket_of_warning(self, conn: Connection, warning_id: str) -> Ticket | None:
         """The open ticket a warning is linked to."""
+        self.flush_writes(conn)
         row = conn.execute(_OF_WARNING, {"wid": warning_id}).mappings().first()
         return Ticket.from_row(row) if row else None
 
+    def open_tickets_of_warnings(
+        self, conn: Connection, warning_ids: Sequence[str]
+    ) -> dict[str, Ticket]:
+        """The open ticket each of `warning_ids` is linked to (those without one are absent):
+        what `ticket_of_warning` answers, for a whole chunk in one query."""
+        self.flush_writes(conn)
+        if not warning_ids:
+            return {}
+        out: dict[str, Ticket] = {}
+        by_id: dict[str, Ticket] = {}  # a city-wide incident holds many of the warnings
+        rows = conn.execute(_OF_WARNINGS, {"wids": list(set(warning_ids))}).mappings()
+        for r in rows:
+            d = dict(r)
+            wid = str(d.pop("_wid"))
+            if wid not in out:
+                t = by_id.get(d["id"])
+                out[wid] = by_id[d["id"]] = t if t is not None else Ticket.from_row(d)
+        return out
+
+    def firing_of(self, conn: Connection, ticket_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """The warnings still firing of each ticket, warning id -> level (empty when none)."""
+        self.flush_writes(conn, tickets=False)
+        out: dict[str, dict[str, str]] = {str(t): {} for t in ticket_ids}
+        if out:
+            for tid, wid, level in conn.execute(_FIRING_OF, {"tids": list(out)}).all():
+                out[str(tid)][str(wid)] = str(level)
+        return out
+
     def link_warning(self, conn: Connection, values: dict[str, Any]) -> None:
-        conn.execute(insert(s.ticket_warnings), values)
+        held = self._held.get(conn)
+        if held is not None:
+            held.links.append(dict(values))
+        else:
+            conn.execute(insert(s.ticket_warnings), values)
 
     def update_warning(
         self, conn: Connection, ticket_id: str, warning_id: str, values: dict[str, Any]
     ) -> None:
-        conn.execute(_UPDATE_WARNING, {"_tid": ticket_id, "_wid": warning_id, **values})
+        held = self._held.get(conn)
+        if held is None:
+            conn.execute(_UPDATE_WARNING, {"_tid": ticket_id, "_wid": warning_id, **values})
+        else:
+            held.warning_updates.setdefault((ticket_id, warning_id), {}).update(values)
 
     def firing_levels(self, conn: Connection, ticket_id: str) -> list[str]:
         """The levels of the ticket's warnings still firing (an index range, however many
         warnings the ticket merged over its life)."""
+        self.flush_writes(conn, tickets=False)
         rows = conn.execute(_FIRING_LEVELS, {"tid": ticket_id}).all()
         return [str(r[0]) for r in rows]
 
     def warnings_of(self, conn: Connection, ticket_id: str) -> list[dict[str, Any]]:
         """The ticket's warnings with their latest explanation (the evidence), oldest first."""
+        self.flush_writes(conn, tickets=False)
         out = []
         for r in conn.execute(_WARNINGS_OF, {"tid": ticket_id}).mappings():
             d = dict(r)
@@ -298,14 +484,17 @@ class TicketStore:
         conn.execute(insert(s.ticket_orders), values)
 
     def ticket_of_order(self, conn: Connection, order_id: str) -> str | None:
+        self.flush_writes(conn)
         found: str | None = conn.execute(_ORDER_TICKET, {"oid": order_id}).scalar()
         return found
 
     def orders_of(self, conn: Connection, ticket_id: str) -> list[dict[str, Any]]:
+        self.flush_writes(conn)
         return [dict(r) for r in conn.execute(_ORDERS_OF, {"tid": ticket_id}).mappings()]
 
     def open_root_orders(self, conn: Connection) -> list[dict[str, Any]]:
         """Root orders of open tickets: what the duplicate index holds after a restart."""
+        self.flush_writes(conn, warnings=False)
         rows = conn.execute(
             select(s.ticket_orders)
             .join(s.tickets, s.tickets.c.id == s.ticket_orders.c.ticket_id)
@@ -357,10 +546,12 @@ class TicketStore:
             to_status=to_status, reason=reason, detail=detail)])  # fmt: skip
 
     def audit_of(self, conn: Connection, ticket_id: str) -> list[AuditEntry]:
+        self.flush_writes(conn)
         rows = conn.execute(
             select(s.audit).where(s.audit.c.ticket_id == ticket_id).order_by(s.audit.c.id)
         ).mappings()
         return [AuditEntry.from_row(r) for r in rows]
 
     def audit_count(self, conn: Connection) -> int:
+        self.flush_writes(conn)
         return int(conn.execute(select(func.count()).select_from(s.audit)).scalar() or 0)
