@@ -13,7 +13,13 @@ from grafana_foundation_sdk.models import common as mcommon
 from grafana_foundation_sdk.models import dashboard as mdash
 
 from alerts.rules.links import DISPATCH_UID, OVERVIEW_UID, dashboard_url
-from flows.metrics import TICKETS, TICKETS_OVERDUE, TICKETS_SUPERVISED
+from flows.metrics import (
+    TICKET_OUTBOX_PENDING,
+    TICKET_STORE_UP,
+    TICKETS,
+    TICKETS_OVERDUE,
+    TICKETS_SUPERVISED,
+)
 
 from . import queries as q
 from .grafana import POSTGRES, PROMETHEUS, TAG
@@ -99,6 +105,19 @@ def dispatch_dashboard(base: str = "") -> gdash.Dashboard:
             )
         )
         .stacking(gcommon.StackingConfig().mode(mcommon.StackingMode.NORMAL))
+        .unit("short")
+        .grid_pos(lay.place(12, 8))
+    )
+    d = d.with_panel(
+        gts.Panel()
+        .title("Ticket store: warnings waiting in the outbox, and whether the store takes writes")
+        .description(
+            "An outage shows as store up 0 and a growing backlog; nothing is lost, the backlog "
+            "drains once the store is back (CitySignsTicketStoreDown alerts after 2 minutes)."
+        )
+        .datasource(PROMETHEUS)
+        .with_target(prom(f"sum({TICKET_OUTBOX_PENDING})", legend="waiting in the outbox"))
+        .with_target(prom(f"min({TICKET_STORE_UP})", legend="store up (1) / down (0)", ref="B"))
         .unit("short")
         .grid_pos(lay.place(12, 8))
     )

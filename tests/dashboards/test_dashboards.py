@@ -135,6 +135,14 @@ def test_uids_unique_stable_and_schema_pinned(
         assert "citysigns" in board["tags"]
 
 
+def test_every_panel_names_its_queries_apart(boards: dict[str, dict[str, Any]]) -> None:
+    """Grafana keys a panel's queries by refId: two alike and one of them is not shown."""
+    for uid, board in boards.items():
+        for node in walk(board):
+            refs = [t.get("refId") for t in node.get("targets", []) if isinstance(t, dict)]
+            assert len(refs) == len(set(refs)), (uid, node.get("title"), refs)
+
+
 def test_links_point_at_dashboards_that_exist(boards: dict[str, dict[str, Any]]) -> None:
     for uid, board in boards.items():
         for node in walk(board):
