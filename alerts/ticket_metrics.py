@@ -50,7 +50,7 @@ def read_ticket_counts(store: TicketStore, now: int) -> TicketCounts:
             .where(t.status == "closed")
             .group_by(t.department, met)
         ).all()
-    closed = {(str(dept), str(deadline)): int(str(n)) for dept, deadline, n in closed_rows}
+    closed = {(str(r[0]), str(r[1])): int(r[2]) for r in closed_rows}
     return TicketCounts(counts.open, counts.overdue, counts.supervised, closed)
 
 

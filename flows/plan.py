@@ -66,10 +66,10 @@ def zero_fill_windows(ind: Indicator, step: int) -> int:
     if ind.value.aggregate not in ADDITIVE or ind.value.silence_after is not None:
         return 0
     rules = ind.detection.warnings
-    holds = [r.for_ for r in rules.levels.values()] if rules is not None else []
-    if rules is not None and rules.clear is not None:
+    holds = [r.for_ for r in rules.levels.values()]
+    if rules.clear is not None:
         holds.append(rules.clear.for_)
-    return -(-max(holds, default=0) // step) + 2
+    return -(-max(holds) // step) + 2
 
 
 @dataclass(eq=False)

@@ -16,12 +16,12 @@ import json
 import math
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -462,17 +462,30 @@ def _matches(x: ExpectedWarning, e: WarningEvent, start: int) -> bool:
     )
 
 
-def compare_warnings(case: TestCase, got: list[WarningEvent]) -> str | None:
-    assert case.warnings is not None
-    several = len(case.indicators) > 1
+X = TypeVar("X")
+G = TypeVar("G")
+
+
+def pair_up(
+    expected: Sequence[X], got: Sequence[G], matches: Callable[[X, G], bool]
+) -> tuple[list[X], list[G]]:
+    """Each expectation takes the first unclaimed item it matches: (expectations left without
+    one, items no expectation claimed)."""
     left = list(got)
-    missing: list[ExpectedWarning] = []
-    for x in case.warnings:
-        hit = next((e for e in left if _matches(x, e, case.start)), None)
+    missing: list[X] = []
+    for x in expected:
+        hit = next((g for g in left if matches(x, g)), None)
         if hit is None:
             missing.append(x)
         else:
             left.remove(hit)
+    return missing, left
+
+
+def compare_warnings(case: TestCase, got: list[WarningEvent]) -> str | None:
+    assert case.warnings is not None
+    several = len(case.indicators) > 1
+    missing, left = pair_up(case.warnings, got, lambda x, e: _matches(x, e, case.start))
     if not missing and not left:
         return None
     out = [f"warnings differ: {len(case.warnings)} expected, {len(got)} got"]
@@ -517,15 +530,10 @@ def compare_tickets(
     case: TestCase, got: list[Ticket], histories: dict[str, list[str]] | None = None
 ) -> str | None:
     assert case.tickets is not None
-    histories = histories or {}
-    left = list(got)
-    missing = []
-    for x in case.tickets:
-        hit = next((t for t in left if _ticket_matches(x, t, histories.get(t.id, []))), None)
-        if hit is None:
-            missing.append(x)
-        else:
-            left.remove(hit)
+    hist = histories or {}
+    missing, left = pair_up(
+        case.tickets, got, lambda x, t: _ticket_matches(x, t, hist.get(t.id, []))
+    )
     if not missing and not left:
         return None
     inv = {v: k for k, v in TICKET_KEYS.items()}
@@ -539,7 +547,7 @@ def compare_tickets(
 
     def got_line(t: Ticket) -> str:
         line = ticket_line(t)
-        return _with_history(line, histories.get(t.id, [])) if steps else line
+        return _with_history(line, hist.get(t.id, [])) if steps else line
 
     out = [f"tickets differ: {len(case.tickets)} expected, {len(got)} got"]
     out += [f"  missing (line {x.line}):  {show(x)}" for x in missing]
