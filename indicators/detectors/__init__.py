@@ -45,6 +45,9 @@ DEFAULT_DETECTOR: DetectorConfig = EnsembleDetector(
     smoothing=2,
     refractory=0.98,
     novelty=4000,
+    recurrence=7,
+    dead_time=20,
+    fatigue=2000,
 )
 
 

@@ -1,8 +1,8 @@
 """An ensemble: several detectors' calibrated evidence combined into one score.
 
 `combine: max` takes the most surprising member (the smallest tail), `mean` averages the
-members' scores.  Three optional stages turn the combination into a score that behaves the
-same on every series and alerts once per event:
+members' scores.  Optional stages, in this order, turn the combination into a score that
+behaves the same on every series and alerts once per event:
 
 * likelihood (as in Numenta's "anomaly likelihood"): each member's surprise -log10(tail) is
   smoothed, then judged against that member's own history of surprise on the series (EW mean
@@ -15,9 +15,12 @@ same on every series and alerts once per event:
   histogram forgotten with the given half-life says how often the series has been there.  A
   spike to a level the series visits every day is old news; the first visit to a new level is
   not.  This is the value-space novelty that contextual detectors (CAD, HTM) exploit.
-* refractory: an envelope follows the last peak of surprise and decays by the given factor
-  per window; a row passes only when it beats the envelope.  One event therefore raises one
-  high score, not a run of them.
+* recurrence: a value the series already reached at this time of day on two of the last
+  `recurrence` days is a routine, not news (`recurrence.py`).
+* refractory, dead time and fatigue shape the surprise into few, well-spaced alarms
+  (`alarms.py`): a row must beat the decayed envelope of earlier peaks, nothing passes for
+  `dead_time` windows after an alarm, and a series that alarmed often lately needs more
+  surprise to alarm again.
 
 With `likelihood` set, the surprise S (decimal digits, at most 300) is reported as the tail
 10^(-S/20): score = 1 - 10^(-S/20) keeps every row's score distinct up to S = 300 instead of
@@ -31,8 +34,11 @@ from scipy import special
 
 from indicators.language.detection import EnsembleDetector
 
+from .alarms import AlarmShaper
 from .base import Batch, RoundDetector, RoundOutput
 from .calibrate import ABS_SCALE_FLOOR, REL_SCALE_FLOOR, ew_alpha
+from .recurrence import RecurrenceMemory
+from .state import rows_view
 
 LIKELIHOOD_WARMUP = 50  # windows of surprise history before the likelihood scores
 MIN_TAIL = 1e-300
@@ -47,18 +53,8 @@ NOVELTY_BINS = 10  # bins across the warm-up range
 NOVELTY_SIDE_BINS = 20  # bins below and above it (twice the range); beyond: the end bins
 NOVELTY_PRIOR = 0.5  # pseudo-count of every bin (Jeffreys-like), so a new bin is not p = 0
 NOVELTY_RENORM = 64.0  # half-lives after which a series' lazily grown weights are rescaled
-
-
-def _rows(s: np.ndarray) -> slice | np.ndarray:
-    """How to index per-series state for the series `s` of a round.
-
-    When the round holds series 0..n-1 in order (one row per series, the usual batch) a
-    slice lets numpy read and write the state in place instead of gathering and scattering
-    copies; otherwise the index array itself."""
-    n = len(s)
-    if n and s[0] == 0 and s[-1] == n - 1 and (n == 1 or bool(np.all(s[1:] > s[:-1]))):
-        return slice(0, n)
-    return s
+ALARM_DIGITS = 2.0  # an alarm is a score of at least 1 - 10^-2 = 0.99 (dead time, fatigue)
+RECURRENCE_ASK = 1.0 / 4.0  # rows below this fraction of an alarm's surprise are not looked up
 
 
 class Ensemble(RoundDetector):
@@ -85,8 +81,17 @@ class Ensemble(RoundDetector):
             self.state.add("nov_counts", 0.0, (self.n_bins,))
             self.state.add("nov_total", 0.0)
             self.state.add("nov_age", 0.0)
-        if config.refractory > 0:
-            self.state.add("envelope", 0.0)
+        self.recurrence = (
+            RecurrenceMemory(self.state, config.recurrence) if config.recurrence else None
+        )
+        compression = SCORE_COMPRESSION if config.likelihood is not None else 1.0
+        self.alarms = AlarmShaper(
+            self.state,
+            config.refractory,
+            config.dead_time,
+            config.fatigue,
+            alarm_surprise=ALARM_DIGITS * compression,
+        )
 
     def _combine(self, tails: np.ndarray) -> np.ndarray:
         """One tail per row from the members' tails (members on axis 1)."""
@@ -105,7 +110,7 @@ class Ensemble(RoundDetector):
         series: the standardised score z (members on axis 1; -inf while warming up)."""
         st = self.state
         surprise = -np.log10(np.maximum(tails, MIN_TAIL))
-        r = _rows(s)  # views when possible: every read below happens before its write
+        r = rows_view(s)  # views when possible: every read below happens before its write
         prev = st["smoothed"][r]
         smoothed = prev + self.smooth_alpha * (surprise - prev)
         first = np.isnan(prev)
@@ -147,7 +152,7 @@ class Ensemble(RoundDetector):
         half_life = float(self.config.novelty)
         out = np.zeros(len(s))
         ok = np.isfinite(x)
-        r = _rows(s)
+        r = rows_view(s)
         seen = st["nov_seen"][r]
         # warming up: buffer the value; the warm-up range then defines the bins
         warming = ok & (seen < NOVELTY_WARMUP)
@@ -211,13 +216,21 @@ class Ensemble(RoundDetector):
         st["nov_total"][s] += NOVELTY_WARMUP
         st["nov_buffer"][s] = np.nan
 
-    def _refractory(self, s: np.ndarray, surprise: np.ndarray) -> np.ndarray:
-        """Surprise that beats the decayed envelope of earlier peaks, else 0."""
-        r = _rows(s)
-        envelope = self.state["envelope"][r]
-        passed = np.where(surprise > envelope, surprise, 0.0)
-        self.state["envelope"][r] = np.maximum(envelope * self.config.refractory, surprise)
-        return np.asarray(passed)
+    def _excuse_recurrences(self, batch: Batch, surprise: np.ndarray) -> np.ndarray:
+        """Zero the surprise of rows whose value recurs at this time of day, then learn.
+
+        Only rows surprising enough to matter are looked up (the others stay as they are)."""
+        assert self.recurrence is not None
+        ask = surprise >= RECURRENCE_ASK * self.alarms.alarm_surprise
+        out = surprise
+        if ask.any():
+            i = np.flatnonzero(ask)
+            seen = self.recurrence.recurring(batch.series[i], batch.t[i], batch.values[i])
+            if seen.any():
+                out = surprise.copy()
+                out[i[seen]] = 0.0
+        self.recurrence.learn(batch.series, batch.t, batch.values)
+        return out
 
     def grow(self, n_series: int) -> None:
         super().grow(n_series)  # the members' states are children of this one
@@ -231,9 +244,9 @@ class Ensemble(RoundDetector):
             surprise = -np.log10(np.maximum(self._combine(tails), MIN_TAIL))
         if self.config.novelty is not None:
             surprise = surprise * (1.0 + self._novelty(batch.series, batch.values))
-        surprise = np.minimum(surprise, MAX_SURPRISE)
-        if self.config.refractory > 0:
-            surprise = self._refractory(batch.series, surprise)
+        if self.recurrence is not None:
+            surprise = self._excuse_recurrences(batch, surprise)
+        surprise = self.alarms.apply(batch.series, np.minimum(surprise, MAX_SURPRISE))
         if self.config.likelihood is not None:
             tail = np.power(10.0, -surprise / SCORE_COMPRESSION)
         else:

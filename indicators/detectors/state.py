@@ -92,3 +92,15 @@ class SeriesState:
         for name, arr in self._arrays.items():
             self._arrays[name] = np.array(state[name], dtype=arr.dtype, copy=True)
         self.n_series = n
+
+
+def rows_view(s: np.ndarray) -> slice | np.ndarray:
+    """How to index per-series state for the series `s` of a round.
+
+    When the round holds series 0..n-1 in order (one row per series, the usual batch) a
+    slice lets numpy read and write the state in place instead of gathering and scattering
+    copies; otherwise the index array itself."""
+    n = len(s)
+    if n and s[0] == 0 and s[-1] == n - 1 and (n == 1 or bool(np.all(s[1:] > s[:-1]))):
+        return slice(0, n)
+    return s

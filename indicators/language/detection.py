@@ -157,6 +157,27 @@ class EnsembleDetector(_DetectorBase):
         description="weigh the surprise by how rarely the series has visited the current value "
         "range (a histogram of value bins forgotten with this half-life in windows)",
     )
+    recurrence: int | None = Field(
+        None,
+        ge=2,
+        le=31,
+        description="days of memory: a row whose value the series already reached at this time "
+        "of day (within 30 minutes) on at least 2 of these earlier days raises nothing, so a "
+        "daily routine (a nightly job, a morning peak) is not news; for windows under a day",
+    )
+    dead_time: int = Field(
+        0,
+        ge=0,
+        description="windows after an alarm (a score of at least 0.99) during which the series "
+        "raises nothing more: one event, one alarm (0 = off)",
+    )
+    fatigue: int | None = Field(
+        None,
+        ge=2,
+        description="half-life (windows) of the series' count of recent alarms; its surprise is "
+        "divided by the square root of 1 + that count, so a series that alarms often needs more "
+        "to alarm again",
+    )
 
 
 DetectorConfig = Annotated[

@@ -1,4 +1,5 @@
-"""The ensemble's likelihood, novelty and refractory stages, beyond the contract suite.
+"""The ensemble's stages (likelihood, novelty, recurrence, refractory, dead time, fatigue),
+beyond the contract suite.
 
 The contract suite checks what every detector owes its caller; these tests pin down why the
 default ensemble is built the way it is: surprise must keep its order far beyond a tail of
@@ -107,3 +108,81 @@ def test_mean_combination_with_likelihood_stays_calibrated() -> None:
     scores = feed(config, values, t)
     assert np.isfinite(scores).all() and (scores >= 0).all() and (scores <= 1).all()
     assert scores[1, 300] == scores.max()
+
+
+HALF_HOUR = 1800
+DAY_ROWS = 48
+
+
+def daily_stream(n_days: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One series of half-hourly noise around 100, starting at midnight UTC."""
+    rng = np.random.default_rng(seed)
+    n = n_days * DAY_ROWS
+    return rng.normal(100.0, 1.0, (1, n)), np.arange(n) * HALF_HOUR
+
+
+def test_recurrence_excuses_a_daily_routine_but_not_a_new_time_or_height() -> None:
+    """A spike to 110 at 03:00 every day from day 4: surprising every time to the EWMA (the
+    likelihood stage gets used to it only in part), a routine to the recurrence memory from
+    its third occurrence on.  The same spike at 15:00, or to 130 at 03:00, is still news."""
+    plain = EnsembleDetector(
+        type="ensemble", members=[EwmaDetector(type="ewma", halflife=64)], likelihood=150
+    )
+    daily = plain.model_copy(update={"recurrence": 7})
+    values, t = daily_stream(12, seed=21)
+    at_three = [d * DAY_ROWS + 6 for d in range(4, 12)]
+    values[0, at_three] = 110.0
+    values[0, 10 * DAY_ROWS + 30] = 110.0  # day 10, 15:00
+    values[0, 11 * DAY_ROWS + 6] = 130.0  # day 11, 03:00: 30 above the level, not 10
+    s_plain = feed(plain, values, t)[0]
+    s_daily = feed(daily, values, t)[0]
+    assert (s_plain[at_three] > 0.4).all(), s_plain[at_three]
+    # days 4 and 5: not yet seen on two earlier days
+    assert (s_daily[at_three[:2]] == s_plain[at_three[:2]]).all()
+    # from day 6 on: excused (0), or left as they were when below a quarter of an alarm's
+    # surprise (a score under 1 - 10^(-0.5) = 0.68), which is never looked up
+    routine = s_daily[at_three[2:-1]]
+    assert ((routine == 0.0) | ((routine == s_plain[at_three[2:-1]]) & (routine < 0.69))).all()
+    assert (routine == 0.0).sum() >= 3, s_daily[at_three]
+    other_time = 10 * DAY_ROWS + 30
+    assert s_daily[other_time] == s_plain[other_time] > 0.5, "15:00 is not the routine's time"
+    assert s_daily[at_three[-1]] == s_plain[at_three[-1]] > 0.99, "nor is 30 its height"
+
+
+def test_dead_time_lets_one_event_alarm_once() -> None:
+    plain = EnsembleDetector(
+        type="ensemble", members=[EwmaDetector(type="ewma", halflife=64)], likelihood=150
+    )
+    dead = plain.model_copy(update={"dead_time": 20})
+    values, t = noise_stream(1, 400, seed=8)
+    values[0, [300, 305, 330]] += [8.0, 9.0, 14.0]
+    s_plain = feed(plain, values, t)[0]
+    s_dead = feed(dead, values, t)[0]
+    assert (s_plain[[300, 305, 330]] > 0.99).all(), s_plain[[300, 305, 330]]
+    assert s_dead[300] == s_plain[300]
+    assert (s_dead[301:321] == 0.0).all(), "rows within 20 windows of an alarm raise nothing"
+    assert s_dead[330] > 0.99
+
+
+def test_fatigue_asks_more_of_a_series_that_alarms_often() -> None:
+    """Fatigue is the last stage, so with and without it the surprise before it is the same:
+    each row's surprise must be divided by exactly sqrt(1 + the decayed count of the series'
+    earlier alarms), where an alarm is a row of at least 40 digits (a score of 0.99)."""
+    plain = EnsembleDetector(
+        type="ensemble", members=[EwmaDetector(type="ewma", halflife=64)], likelihood=150
+    )
+    tired = plain.model_copy(update={"fatigue": 2000})
+    values, t = noise_stream(1, 2400, seed=4)
+    spikes = np.arange(300, 2400, 200)
+    values[0, spikes] += 12.0
+    s_plain = surprise(feed(plain, values, t)[0])
+    s_tired = surprise(feed(tired, values, t)[0])
+    assert (s_plain[spikes] >= 2 * SCORE_COMPRESSION).sum() >= 8, s_plain[spikes]
+    decay = 0.5 ** (1 / 2000)
+    count, expected = 0.0, np.empty_like(s_plain)
+    for i, s in enumerate(s_plain):
+        count *= decay
+        expected[i] = s / np.sqrt(1.0 + count)
+        count += s >= 2 * SCORE_COMPRESSION
+    np.testing.assert_allclose(s_tired, expected, rtol=1e-6, atol=1e-9)
+    assert s_tired[spikes[-1]] < 0.5 * s_plain[spikes[-1]], "after 8+ alarms: under half"
