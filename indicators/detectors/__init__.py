@@ -39,6 +39,7 @@ DEFAULT_DETECTOR: DetectorConfig = EnsembleDetector(
         EwmaDetector(type="ewma", halflife=64, warmup=50),
         SeasonalDetector(type="seasonal", period="day", slot=1800, min_history=3),
         SeasonalDetector(type="seasonal", period="week", slot=3600, min_history=3),
+        CusumDetector(type="cusum", k=0.5, h=20.0, halflife=256, warmup=50),
     ],
     combine="max",
     likelihood=300,

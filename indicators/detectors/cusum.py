@@ -12,8 +12,11 @@ import numpy as np
 from indicators.language.detection import CusumDetector
 
 from .base import Batch, RoundDetector, RoundOutput
-from .calibrate import BAND_Z, LEARN_GATE, T_TO_NORMAL, winsorise
+from .calibrate import BAND_Z, LEARN_GATE, winsorise
 from .ewma import EwBaseline
+from .state import rows_view
+
+YOUNG_ROWS = 200.0  # rows of baseline before the statistic counts in full
 
 
 class Cusum(RoundDetector):
@@ -31,16 +34,17 @@ class Cusum(RoundDetector):
         warm = count >= c.warmup
         ok = np.isfinite(x) & warm
         z = np.where(ok, (x - centre) / scale, 0.0)
-        up = np.where(ok, np.maximum(0.0, self.state["up"][s] + z - c.k), 0.0)
-        down = np.where(ok, np.maximum(0.0, self.state["down"][s] - z - c.k), 0.0)
+        r = rows_view(s)  # a slice for the usual round: no gathers
+        up = np.where(ok, np.maximum(0.0, self.state["up"][r] + z - c.k), 0.0)
+        down = np.where(ok, np.maximum(0.0, self.state["down"][r] - z - c.k), 0.0)
         if c.direction == "above":
             stat = up
         elif c.direction == "below":
             stat = down
         else:
             stat = np.maximum(up, down)
-        # a young baseline is uncertain: discount the statistic until ~T_TO_NORMAL rows
-        stat = stat * np.minimum(1.0, count / T_TO_NORMAL) ** 0.5
+        # a young baseline is uncertain: discount the statistic until ~YOUNG_ROWS rows
+        stat = stat * np.minimum(1.0, count / YOUNG_ROWS) ** 0.5
         tail = np.minimum(1.0, np.exp(-2.0 * c.k * stat))
         if c.direction == "both":
             tail = np.minimum(1.0, 2.0 * tail)
@@ -53,6 +57,6 @@ class Cusum(RoundDetector):
         self.base.learn(s, np.where(alarm, np.nan, winsorise(x, centre, scale, gate)))
         recentred = s[alarm]
         self.base.state["mean"][recentred] = x[alarm]
-        self.state["up"][s] = np.where(alarm, 0.0, up)
-        self.state["down"][s] = np.where(alarm, 0.0, down)
+        self.state["up"][r] = np.where(alarm, 0.0, up)
+        self.state["down"][r] = np.where(alarm, 0.0, down)
         return RoundOutput(tail, lower, upper)

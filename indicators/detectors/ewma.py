@@ -20,7 +20,7 @@ from .calibrate import (
     update_resolution,
     winsorise,
 )
-from .state import SeriesState
+from .state import SeriesState, rows_view
 
 
 class EwBaseline:
@@ -42,25 +42,30 @@ class EwBaseline:
     def predict(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Centre, usable scale and number of rows learnt, for series `s`."""
         st, p = self.state, self.p
-        mean = st[p + "mean"][s]
-        sd = np.sqrt(st[p + "var"][s])
-        return mean, floor_scale(sd, mean, st[p + "resolution"][s]), st[p + "count"][s]
+        r = rows_view(s)  # a slice for the usual round: contiguous copies instead of gathers
+        mean = st[p + "mean"][r].copy()
+        sd = np.sqrt(st[p + "var"][r])
+        return mean, floor_scale(sd, mean, st[p + "resolution"][r]), st[p + "count"][r].copy()
 
     def learn(self, s: np.ndarray, x: np.ndarray) -> None:
         """Fold finite values of `x` into series `s` (NaN rows are skipped)."""
         st, p = self.state, self.p
         ok = np.isfinite(x)
-        s, x = s[ok], x[ok]
-        count = st[p + "count"][s]
-        mean = st[p + "mean"][s]
-        var = st[p + "var"][s]
+        r: slice | np.ndarray
+        if ok.all():
+            r = rows_view(s)  # every read below happens before its write
+        else:
+            r, x = s[ok], x[ok]
+        count = st[p + "count"][r]
+        mean = st[p + "mean"][r]
+        var = st[p + "var"][r]
         a = np.maximum(self.alpha, 1.0 / (count + 1.0))
         d = x - mean
-        st[p + "mean"][s] = mean + a * d
-        st[p + "var"][s] = (1.0 - a) * (var + a * d * d)
-        st[p + "count"][s] = count + 1.0
-        st[p + "resolution"][s] = update_resolution(st[p + "resolution"][s], st[p + "last"][s], x)
-        st[p + "last"][s] = x
+        st[p + "var"][r] = (1.0 - a) * (var + a * d * d)
+        st[p + "mean"][r] = mean + a * d
+        st[p + "count"][r] = count + 1.0
+        st[p + "resolution"][r] = update_resolution(st[p + "resolution"][r], st[p + "last"][r], x)
+        st[p + "last"][r] = x
 
 
 def residual_score(

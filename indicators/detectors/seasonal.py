@@ -14,6 +14,7 @@ from indicators.language.detection import SeasonalDetector
 from .base import Batch, RoundDetector, RoundOutput
 from .calibrate import LEARN_GATE, ew_alpha, winsorise
 from .ewma import EwBaseline, residual_score
+from .state import rows_view
 
 RESIDUAL_HALFLIFE = 256  # windows: the residual scale is a long-run property of the series
 RESIDUAL_WARMUP = 24
@@ -38,8 +39,12 @@ class Seasonal(RoundDetector):
     def step(self, batch: Batch) -> RoundOutput:
         s, x = batch.series, batch.values
         k = self.slots(batch.t)
-        level = self.state["level"][s, k]
-        count = self.state["count"][s, k]
+        r = rows_view(s)
+        at: tuple[slice | np.ndarray, int | np.ndarray] = (s, k)
+        if isinstance(r, slice) and bool((k == k[0]).all()):
+            at = (r, int(k[0]))  # the usual round, one slot for all: strided views, no gathers
+        level = self.state["level"][at].copy()
+        count = self.state["count"][at].copy()
         r_centre, r_scale, r_count = self.residual.predict(s)
         warm = (count >= self.config.min_history) & (r_count >= RESIDUAL_WARMUP)
         out = residual_score(x - level, r_centre, r_scale, warm, self.config.direction, r_count)
@@ -52,6 +57,6 @@ class Seasonal(RoundDetector):
         self.residual.learn(s, np.where(have & ok, xl - level, np.nan))
         a = np.maximum(self.alpha, 1.0 / (count + 1.0))
         new_level = np.where(ok, level + a * (xl - level), level)
-        self.state["level"][s, k] = new_level
-        self.state["count"][s, k] = count + ok
+        self.state["level"][at] = new_level
+        self.state["count"][at] = count + ok
         return band
