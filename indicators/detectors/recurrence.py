@@ -11,7 +11,10 @@ it is a routine; seen once, it may still be the first repeat of an incident.  To
 never count, so a level shift is not excused by its own first hours.
 
 The ranges are float32 (a day's slot needs no more precision than its tenth-of-range margin)
-and looked up only for the rows that ask, i.e. the few rows surprising enough to matter."""
+and looked up only for the rows that ask, i.e. the few rows surprising enough to matter.
+Days and slots are UTC (the time of day a routine recurs at does not depend on the zone; only
+where "today" ends does).  Slot 0's earlier neighbour is slot 47 of the same day, not of
+the day before: a routine within half an hour of midnight UTC matches less widely."""
 
 from __future__ import annotations
 
