@@ -45,6 +45,7 @@ from flows.city import (
     load_default_registry,
     load_default_venues,
 )
+from flows.decode.ahead import ParseAhead, Parsed
 from flows.decode.batches import ChannelBatch, SensorBatch
 from flows.decode.channels import CHANNELS, ChannelDecoder
 from flows.decode.chunks import RawChunk
@@ -138,43 +139,89 @@ class Decoded:
 class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
     """One input partition's decoder; its stream clock and seen set are its state.
     Bytewax builds the logic without its key, so the first chunk tells the family (sensor
-    readings or a citizen channel) and the chunks' source names the partition."""
+    readings or a citizen channel) and the chunks' source names the partition.
 
-    def __init__(self, ctx: Context, state: dict[str, object] | None) -> None:
+    Replays (`parse_ahead`) parse sensor chunks one chunk ahead in a background thread
+    (`flows.decode.ahead`): an activation emits every chunk it received but the last, whose
+    parse keeps running while the windows downstream work on the others; a wake-up at once
+    (`notify_at`) emits it on a later turn of the worker, and end of input emits it too.  A
+    snapshot keeps the chunks not yet emitted, so a restart decodes them.  Live sources
+    decode each chunk as it comes: holding one back would add a source batch to latency."""
+
+    def __init__(
+        self, ctx: Context, state: dict[str, object] | None, parse_ahead: bool = False
+    ) -> None:
         self.ctx = ctx
+        self.parse_ahead = parse_ahead
         self.family: str | None = None
         self.decoder: SensorDecoder | ChannelDecoder | None = None
+        self.ahead: ParseAhead | None = None
         if state is not None:
             self._start(str(state["family"]))
             assert self.decoder is not None
             self.decoder.restore(state["decoder"])
+            pending = state.get("pending") or []
+            assert isinstance(pending, list)
+            for chunk in pending:
+                assert self.ahead is not None
+                self.ahead.submit(chunk)
 
     def _start(self, family: str) -> None:
         self.family = family
         if family == "sensor":
             self.decoder = SensorDecoder(self.ctx.registry)
+            self.ahead = ParseAhead(self.decoder)
         else:
             assert family in CHANNELS
             self.decoder = ChannelDecoder(
                 family, locate=self.ctx.locate, locate_venue=self.ctx.locate_venue
             )
 
+    def _decode(self, chunk: RawChunk, parsed: Parsed | None) -> Decoded:
+        Progress.decoded_bytes += len(chunk.data)
+        batch: SensorBatch | ChannelBatch
+        if isinstance(self.decoder, SensorDecoder):
+            batch, dead = self.decoder.decode(chunk, parsed)
+        else:
+            assert self.decoder is not None
+            batch, dead = self.decoder.decode(chunk)
+        instrument.decoded(self.family or "sensor", len(batch), dead)
+        hi = int(batch.ts.max()) if len(batch) else None
+        return Decoded(chunk.source, batch, dead, hi)
+
     def on_batch(self, values: list[RawChunk]) -> tuple[Iterable[Decoded], bool]:
         out = []
         for chunk in values:
-            Progress.decoded_bytes += len(chunk.data)
             if self.decoder is None:
                 self._start(family_of(chunk))
-            assert self.decoder is not None
-            batch, dead = self.decoder.decode(chunk)
-            instrument.decoded(self.family or "sensor", len(batch), dead)
-            hi = int(batch.ts.max()) if len(batch) else None
-            out.append(Decoded(chunk.source, batch, dead, hi))
+            if self.ahead is None or not self.parse_ahead:
+                out.extend(self._flush()[0])  # chunks a snapshot kept come first
+                out.append(self._decode(chunk, None))
+                continue
+            self.ahead.submit(chunk)
+            while len(self.ahead) > 1:
+                out.append(self._decode(*self.ahead.pop()))
         return out, StatefulBatchLogic.RETAIN
+
+    def notify_at(self) -> datetime | None:
+        """At once while a chunk waits: it is emitted on the worker's next turn."""
+        return datetime.now(UTC) if self.ahead is not None and len(self.ahead) else None
+
+    def _flush(self) -> tuple[list[Decoded], bool]:
+        if self.ahead is None:
+            return [], StatefulBatchLogic.RETAIN
+        return [self._decode(*p) for p in self.ahead.drain()], StatefulBatchLogic.RETAIN
+
+    def on_notify(self) -> tuple[Iterable[Decoded], bool]:
+        return self._flush()
+
+    def on_eof(self) -> tuple[Iterable[Decoded], bool]:
+        return self._flush()
 
     def snapshot(self) -> dict[str, object]:
         assert self.decoder is not None
-        return {"family": self.family, "decoder": self.decoder.snapshot()}
+        pending = self.ahead.chunks() if self.ahead is not None else []
+        return {"family": self.family, "decoder": self.decoder.snapshot(), "pending": pending}
 
 
 def dead_letter_lines(letters: Iterable[DeadLetter]) -> list[str]:
@@ -336,6 +383,8 @@ def build_flow(
     out.mkdir(parents=True, exist_ok=True)
     for name in ("windows.ndjson", "dead_letters.ndjson", "warnings.ndjson"):
         (out / name).touch()  # the contract: both files exist, even when empty
+    # throughput for replays as fast as possible; latency for live and paced sources
+    replay_at_full_speed = source is None and cfg.speed is None
     if source is None:
         replay = FileReplaySource(list(cfg.inputs), chunk_bytes=cfg.chunk_bytes, speed=cfg.speed)
         n_partitions = len(replay.list_parts())
@@ -344,7 +393,8 @@ def build_flow(
     flow = Dataflow("citysigns")
     chunks = op.input("inputs", flow, source)
     keyed = op.key_on("by_partition", chunks, lambda c: c.source)
-    decoded = op.stateful_batch("decode", keyed, lambda state: DecodeLogic(ctx, state))
+    ahead = replay_at_full_speed
+    decoded = op.stateful_batch("decode", keyed, lambda state: DecodeLogic(ctx, state, ahead))
     plain = op.map("unkey_decoded", decoded, lambda kv: kv[1])
     dead = op.flat_map("decode_letters", plain, lambda d: dead_letter_lines(d.dead.letters))
     shares = op.flat_map("route", plain, lambda d: route(ctx, d))

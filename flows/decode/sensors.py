@@ -160,7 +160,12 @@ class SensorDecoder:
         self._kind_of_row = np.asarray(self.registry.kind).astype(narrow)
 
     # ------------------------------------------------------------------ parts
-    def _frame(self, chunk: RawChunk) -> tuple[Frame, list[str] | None]:
+    def parse(self, chunk: RawChunk) -> tuple[Frame, list[str] | None]:
+        """Bytes -> columns (and the CSV header): the stateless half of `decode`.
+
+        It keeps no stream state (only the key vocabulary, rebuilt on restore), so it may run
+        one chunk ahead in another thread (`flows.decode.ahead`) while the stateful half of
+        the previous chunk and the windows downstream run in this one."""
         if chunk.fmt == "csv":
             frame, header = read_csv(chunk, list(self.schema))
             return self._cast_csv(frame), header
@@ -199,8 +204,12 @@ class SensorDecoder:
         return present, is_true.astype(np.float64), present & ~(is_true | is_false)
 
     # ------------------------------------------------------------------ decode
-    def decode(self, chunk: RawChunk) -> tuple[SensorBatch, DeadLetters]:
-        frame, header = self._frame(chunk)
+    def decode(
+        self, chunk: RawChunk, parsed: tuple[Frame, list[str] | None] | None = None
+    ) -> tuple[SensorBatch, DeadLetters]:
+        """One chunk -> a columnar batch and its dead letters; `parsed` is `parse(chunk)`
+        when it was done ahead."""
+        frame, header = parsed if parsed is not None else self.parse(chunk)
         df = frame.df
         n = df.height
         letters = DeadLetters()

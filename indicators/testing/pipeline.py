@@ -117,7 +117,8 @@ class Replay:
         """Decode one chunk of raw lines of `partition` with the flow's decoder logic."""
         logic = self.decoders.get(partition)
         if logic is None:
-            logic = self.decoders[partition] = DecodeLogic(self.ctx, None)
+            # each chunk decoded as it comes (no parse-ahead), so its windows close in step
+            logic = self.decoders[partition] = DecodeLogic(self.ctx, None, parse_ahead=False)
         out, _ = logic.on_batch([chunk])
         for decoded in out:
             self.result.dead_letters.extend(decoded.dead.letters)
