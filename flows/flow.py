@@ -45,12 +45,12 @@ from flows.city import (
     load_default_registry,
     load_default_venues,
 )
-from flows.decode.ahead import ParseAhead, Parsed
+from flows.decode.ahead import ParseAhead
 from flows.decode.batches import ChannelBatch, SensorBatch
 from flows.decode.channels import CHANNELS, ChannelDecoder
 from flows.decode.chunks import RawChunk
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
-from flows.decode.sensors import SensorDecoder
+from flows.decode.sensors import Parsed, SensorDecoder
 from flows.output import window_lines
 from flows.plan import FlowPlan, IndicatorPlan, Routed, compile_plan
 from flows.runtime import IndicatorRuntime, Step

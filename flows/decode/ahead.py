@@ -17,11 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from flows.decode.batches import SensorBatch
 from flows.decode.chunks import RawChunk
-from flows.decode.frames import Frame
 from flows.decode.reasons import DeadLetters
-from flows.decode.sensors import SensorDecoder
-
-Parsed = tuple[Frame, list[str] | None]
+from flows.decode.sensors import Parsed, SensorDecoder
 
 
 class ParseAhead:

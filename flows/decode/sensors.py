@@ -128,6 +128,10 @@ def _column(df: pl.DataFrame, name: str, dtype: pl.DataType) -> pl.Series:
     return pl.repeat(None, df.height, dtype=dtype, eager=True).alias(name)
 
 
+#: a chunk's columns and, for CSV, its header: what `SensorDecoder.parse` gives `decode`
+Parsed = tuple[Frame, list[str] | None]
+
+
 @dataclass
 class DecodeStats:
     records: int = 0
@@ -160,7 +164,7 @@ class SensorDecoder:
         self._kind_of_row = np.asarray(self.registry.kind).astype(narrow)
 
     # ------------------------------------------------------------------ parts
-    def parse(self, chunk: RawChunk) -> tuple[Frame, list[str] | None]:
+    def parse(self, chunk: RawChunk) -> Parsed:
         """Bytes -> columns (and the CSV header): the stateless half of `decode`.
 
         It keeps no stream state (only the key vocabulary, rebuilt on restore), so it may run
@@ -205,7 +209,7 @@ class SensorDecoder:
 
     # ------------------------------------------------------------------ decode
     def decode(
-        self, chunk: RawChunk, parsed: tuple[Frame, list[str] | None] | None = None
+        self, chunk: RawChunk, parsed: Parsed | None = None
     ) -> tuple[SensorBatch, DeadLetters]:
         """One chunk -> a columnar batch and its dead letters; `parsed` is `parse(chunk)`
         when it was done ahead."""

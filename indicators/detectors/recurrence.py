@@ -64,43 +64,24 @@ class RecurrenceMemory:
         return out
 
     def learn(self, s: np.ndarray, t: np.ndarray, x: np.ndarray) -> None:
-        """Fold each finite row into today's range of its slot (one row per series)."""
+        """Fold each row into today's range of its slot (one row per series; a silent row, NaN,
+        leaves the range as it is)."""
+        st, p = self.state, self.p
         r = rows_view(s)
-        if isinstance(r, slice) and len(t) and t[0] == t[-1] and bool((t == t[0]).all()):
-            self._learn_one_time(r, int(t[0]), x)  # the usual round: windows closing together
-            return
-        st, p = self.state, self.p
-        ok = np.isfinite(x)
-        if not ok.all():
-            s, t, x = s[ok], t[ok], x[ok]
-        day = t // 86400
+        rows: slice | np.ndarray = s
+        when: int | np.ndarray = t
+        if isinstance(r, slice) and len(t) and bool((t == t[0]).all()):
+            rows, when = r, int(t[0])  # the usual round, one time for all: views, no gathers
+        day = when // 86400
         ring = day % self.days
-        slot = (t % 86400) // SLOT_SECONDS
-        new_day = st[p + "day"][s, ring] != day
+        slot = (when % 86400) // SLOT_SECONDS
+        new_day = st[p + "day"][rows, ring] != day
         if new_day.any():  # the ring entry held an older day: start today's afresh
-            ns, nr = s[new_day], ring[new_day]
-            st[p + "hi"][ns, nr] = -np.inf
-            st[p + "lo"][ns, nr] = np.inf
-            st[p + "day"][ns, nr] = day[new_day]
+            fresh = (s[new_day], np.broadcast_to(ring, new_day.shape)[new_day])
+            st[p + "hi"][fresh] = -np.inf
+            st[p + "lo"][fresh] = np.inf
+            st[p + "day"][fresh] = np.broadcast_to(day, new_day.shape)[new_day]
         xs = x.astype(np.float32)
-        hi, lo = st[p + "hi"], st[p + "lo"]
-        hi[s, ring, slot] = np.maximum(hi[s, ring, slot], xs)
-        lo[s, ring, slot] = np.minimum(lo[s, ring, slot], xs)
-
-    def _learn_one_time(self, r: slice, t: int, x: np.ndarray) -> None:
-        """`learn` for series 0..n-1 at one time: in-place views, no gathers (NaN skipped)."""
-        st, p = self.state, self.p
-        day = t // 86400
-        ring = day % self.days
-        slot = (t % 86400) // SLOT_SECONDS
-        stamps = st[p + "day"][r, ring]
-        new_day = stamps != day
-        if new_day.any():
-            st[p + "hi"][r, ring][new_day] = -np.inf
-            st[p + "lo"][r, ring][new_day] = np.inf
-            stamps[new_day] = day
-        xs = x.astype(np.float32)
-        hi = st[p + "hi"][r, ring, slot]
-        lo = st[p + "lo"][r, ring, slot]
-        np.fmax(hi, xs, out=hi)  # fmax/fmin keep the range where x is NaN (silent window)
-        np.fmin(lo, xs, out=lo)
+        at = (rows, ring, slot)
+        st[p + "hi"][at] = np.fmax(st[p + "hi"][at], xs)  # fmax/fmin ignore NaN
+        st[p + "lo"][at] = np.fmin(st[p + "lo"][at], xs)

@@ -47,25 +47,27 @@ FUZZ = settings(
 )
 
 
-def decode_sensor_lines(lines: list[Line], tally: Tally | None = None) -> None:
-    """Warm the decoder's clock up with good readings, then decode the fuzzed lines."""
-    decoder = SensorDecoder(load_default_registry())
-    warm = warm_up_lines()
+def decode_after_warm_up(
+    decoder: SensorDecoder | ChannelDecoder,
+    warm: list[bytes],
+    lines: list[Line],
+    tally: Tally | None,
+) -> None:
+    """Warm the decoder's clock up with good records, then decode the fuzzed lines."""
     batch, letters = decoder.decode(chunk_of_lines("warm.ndjson", warm))
     assert len(batch) == len(warm) and len(letters) == 0
     chunk = chunk_of_lines("fuzz.ndjson", [ln.data for ln in lines], first_line=101)
     batch, letters = decoder.decode(chunk)
     account(lines, batch, letters, 101, tally)
+
+
+def decode_sensor_lines(lines: list[Line], tally: Tally | None = None) -> None:
+    decode_after_warm_up(SensorDecoder(load_default_registry()), warm_up_lines(), lines, tally)
 
 
 def decode_hotline_lines(lines: list[Line], tally: Tally | None = None) -> None:
     decoder = ChannelDecoder("hotline", locate=load_city().locate)
-    warm = hotline_warm_up()
-    batch, letters = decoder.decode(chunk_of_lines("warm.ndjson", warm))
-    assert len(batch) == len(warm) and len(letters) == 0
-    chunk = chunk_of_lines("fuzz.ndjson", [ln.data for ln in lines], first_line=101)
-    batch, letters = decoder.decode(chunk)
-    account(lines, batch, letters, 101, tally)
+    decode_after_warm_up(decoder, hotline_warm_up(), lines, tally)
 
 
 @FUZZ
