@@ -19,9 +19,10 @@ from indicators.detectors import RoundDetector, build
 class IndicatorScorer:
     def __init__(self, plan: IndicatorPlan) -> None:
         self.plan = plan
-        configs = plan.indicator.detection.detectors
+        detection = plan.indicator.detection
+        configs = detection.concrete(plan.spec.step)  # windows this far apart
         self.detectors: list[RoundDetector] = [build(c) for c in configs]
-        self.names = ",".join(c.type for c in configs)
+        self.names = ",".join(c.type for c in detection.detectors)  # as the analyst wrote them
         self.offset: dict[str, int] = {}
         total = 0
         for lvl in plan.levels:

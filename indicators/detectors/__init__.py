@@ -8,7 +8,9 @@ docs/detectors.md for what each detector models and how scores are calibrated.""
 from __future__ import annotations
 
 from indicators.language.detection import (
+    DEFAULT_ENSEMBLE,
     CusumDetector,
+    DefaultDetector,
     DetectorConfig,
     EnsembleDetector,
     EwmaDetector,
@@ -32,24 +34,9 @@ from .spot import Spot
 from .static import Threshold
 from .volatility import Volatility
 
-#: The ensemble the catalog uses when an indicator names no detectors, and that NAB runs.
-DEFAULT_DETECTOR: DetectorConfig = EnsembleDetector(
-    type="ensemble",
-    members=[
-        EwmaDetector(type="ewma", halflife=64, warmup=50),
-        SeasonalDetector(type="seasonal", period="day", slot=1800, min_history=3),
-        SeasonalDetector(type="seasonal", period="week", slot=3600, min_history=3),
-        CusumDetector(type="cusum", k=0.5, h=20.0, halflife=256, warmup=50),
-    ],
-    combine="max",
-    likelihood=300,
-    smoothing=2,
-    refractory=0.99,
-    novelty=4000,
-    recurrence=7,
-    dead_time=20,
-    fatigue=2000,
-)
+#: The ensemble an indicator without `detectors:` gets (`{type: default}`), and that NAB runs.
+#: It is defined with the indicator language (`DEFAULT_ENSEMBLE`), which spells it out.
+DEFAULT_DETECTOR: DetectorConfig = DEFAULT_ENSEMBLE
 
 
 def build(config: DetectorConfig) -> RoundDetector:
@@ -73,6 +60,8 @@ def build(config: DetectorConfig) -> RoundDetector:
             return NoSignal(config)
         case StuckDetector():
             return Stuck(config)
+        case DefaultDetector():  # for windows under a day; see Detection.concrete
+            return build(DEFAULT_ENSEMBLE)
         case EnsembleDetector():
             return Ensemble(config, [build(m) for m in config.members])
     raise TypeError(f"not a detector config: {config!r}")

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from indicators.language.detection import EnsembleDetector
+from indicators.language.detection import ALARM_DIGITS, EnsembleDetector
 
 from .alarms import AlarmShaper
 from .base import Batch, RoundDetector, RoundOutput
@@ -53,7 +53,6 @@ NOVELTY_BINS = 10  # bins across the warm-up range
 NOVELTY_SIDE_BINS = 20  # bins below and above it (twice the range); beyond: the end bins
 NOVELTY_PRIOR = 0.5  # pseudo-count of every bin (Jeffreys-like), so a new bin is not p = 0
 NOVELTY_RENORM = 64.0  # half-lives after which a series' lazily grown weights are rescaled
-ALARM_DIGITS = 2.0  # an alarm is a score of at least 1 - 10^-2 = 0.99 (dead time, fatigue)
 RECURRENCE_ASK = 1.0 / 4.0  # rows below this fraction of an alarm's surprise are not looked up
 
 

@@ -180,6 +180,16 @@ class EnsembleDetector(_DetectorBase):
     )
 
 
+class DefaultDetector(_Strict):
+    """The default ensemble: an EWMA, day and week profiles and CUSUM, each judged against its
+    own history of surprise, shaped into one alarm (a score of 0.99) per event.  It is what an
+    indicator without `detectors:` gets and what the NAB benchmark measures (docs/detectors.md);
+    written `{type: default}` it can sit beside other detectors.  One alarm per event: warning
+    levels on it use `for: 0s`."""
+
+    type: Literal["default"]
+
+
 DetectorConfig = Annotated[
     ThresholdDetector
     | SeasonalDetector
@@ -190,15 +200,50 @@ DetectorConfig = Annotated[
     | VolatilityDetector
     | NoSignalDetector
     | StuckDetector
-    | EnsembleDetector,
+    | EnsembleDetector
+    | DefaultDetector,
     Field(discriminator="type"),
 ]
 DETECTOR_TYPES: tuple[str, ...] = (
     "threshold", "seasonal", "ewma", "spot", "cusum", "rate_of_change", "volatility",
-    "no_signal", "stuck", "ensemble",
+    "no_signal", "stuck", "ensemble", "default",
 )  # fmt: skip
 
 EnsembleDetector.model_rebuild()
+
+DAY = 86400  # seconds: the recurrence memory needs windows less than this apart
+ALARM_DIGITS = 2  # an ensemble's alarm (for dead time and fatigue) is a tail of 10^-2 or less
+ALARM_SCORE = 1.0 - 10.0**-ALARM_DIGITS  # i.e. a score of at least 0.99
+
+#: The default ensemble: an EWMA, day and week profiles and CUSUM, judged against their own
+#: history of surprise and shaped into one alarm per event.  docs/detectors.md gives its NAB
+#: scores and how each stage was chosen.
+DEFAULT_ENSEMBLE = EnsembleDetector(
+    type="ensemble",
+    members=[
+        EwmaDetector(type="ewma", halflife=64, warmup=50),
+        SeasonalDetector(type="seasonal", period="day", slot=1800, min_history=3),
+        SeasonalDetector(type="seasonal", period="week", slot=3600, min_history=3),
+        CusumDetector(type="cusum", k=0.5, h=20.0, halflife=256, warmup=50),
+    ],
+    combine="max",
+    likelihood=300,
+    smoothing=2,
+    refractory=0.99,
+    novelty=4000,
+    recurrence=7,
+    dead_time=20,
+    fatigue=2000,
+)
+
+
+def default_ensemble(spacing: int) -> EnsembleDetector:
+    """The default ensemble for windows `spacing` seconds apart: from a day on, without the
+    recurrence memory (every daily window falls in the same time-of-day slot, so "reached at
+    this time of day" would excuse anything within the last week's range)."""
+    if spacing < DAY:
+        return DEFAULT_ENSEMBLE
+    return DEFAULT_ENSEMBLE.model_copy(update={"recurrence": None})
 
 
 class LevelRule(_Strict):
@@ -218,6 +263,22 @@ class WarningRules(_Strict):
     clear: LevelRule | None = None
 
 
+def _the_default() -> list[DetectorConfig]:
+    return [DefaultDetector(type="default")]
+
+
 class Detection(_Strict):
-    detectors: list[DetectorConfig] = Field(min_length=1)
+    detectors: list[DetectorConfig] = Field(
+        default_factory=_the_default,
+        min_length=1,
+        description="the detectors that score each closed window; the indicator's score is the "
+        "highest of theirs.  Left out: the default ensemble (`{type: default}`)",
+    )
     warnings: WarningRules
+
+    def concrete(self, spacing: int) -> list[DetectorConfig]:
+        """The detectors to build for windows `spacing` seconds apart: `default` spelt out."""
+        return [
+            default_ensemble(spacing) if isinstance(d, DefaultDetector) else d
+            for d in self.detectors
+        ]

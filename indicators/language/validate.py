@@ -18,8 +18,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import registry
-from .detection import DETECTOR_TYPES, Detection, EnsembleDetector
+from .detection import (
+    ALARM_SCORE,
+    DAY,
+    DETECTOR_TYPES,
+    Detection,
+    DetectorConfig,
+    EnsembleDetector,
+)
 from .diagnostics import CatalogError, Diagnostic
+from .durations import format_duration
 from .model import CatalogFile, Indicator
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
@@ -300,6 +308,7 @@ class _FileChecker:
         self._sensor_rows(ind, base)
         self._value(ind, (*base, "value"))
         self._detection(ind.detection, (*base, "detection"))
+        self._event_shaped(ind, (*base, "detection"))
         disp = ind.dispatched()
         if disp is not None:
             dpath = (*base, "dispatch")
@@ -396,6 +405,54 @@ class _FileChecker:
                     f"the clear threshold must lie on the normal side of the lowest level "
                     f"({lowest}) so that warnings do not flap",
                 )
+
+    def _event_shaped(self, ind: Indicator, dpath: PathKey) -> None:
+        """Rules that depend on the window spacing: the recurrence memory needs windows less
+        than a day apart, and an alarm that rests `dead_time` windows cannot be held."""
+        w = ind.value.window
+        spacing = int(w.step if w.type == "sliding" and w.step else w.length)  # (as compile_plan)
+        if spacing <= 0:
+            return  # reported with the window
+        det = ind.detection
+        if "detectors" in self._raw(dpath):  # (left out: the default, which adapts)
+            for path, ens in _ensembles(det.detectors, (*dpath, "detectors")):
+                if ens.recurrence and spacing >= DAY:
+                    self.error(
+                        (*path, "recurrence"),
+                        "the recurrence memory compares times of day, so it needs windows "
+                        f"less than a day apart (these are {format_duration(spacing)} apart); "
+                        "remove `recurrence`",
+                    )
+        rules = det.warnings
+        concrete = det.concrete(spacing)
+        resting = [d.dead_time for d in concrete if isinstance(d, EnsembleDetector)]
+        if rules.on != "score" or len(resting) < len(concrete) or min(resting) == 0:
+            return  # some detector can hold a high score for several windows
+        for lvl, rule in rules.levels.items():
+            if rule.threshold >= ALARM_SCORE and rule.for_ > spacing:
+                self.error(
+                    (*dpath, "warnings", "levels", lvl, "for"),
+                    f"after an alarm (a score of {ALARM_SCORE}) the ensemble raises nothing "
+                    f"for {min(resting)} windows, so a score of at least {rule.threshold} never "
+                    f"holds for {format_duration(rule.for_)} ({format_duration(spacing)} windows); "
+                    "write `for: 0s`",
+                )
+
+    def _raw(self, path: PathKey) -> Any:
+        node: Any = self.doc.data
+        for part in path:
+            node = node[part]
+        return node
+
+
+def _ensembles(
+    configs: list[DetectorConfig], path: PathKey
+) -> Iterator[tuple[PathKey, EnsembleDetector]]:
+    """Every ensemble among `configs`, members included, with its path in the document."""
+    for i, c in enumerate(configs):
+        if isinstance(c, EnsembleDetector):
+            yield (*path, i), c
+            yield from _ensembles(c.members, (*path, i, "members"))
 
 
 # -- mapping pydantic locations to YAML paths ----------------------------------------------

@@ -13,6 +13,7 @@ from indicators.detectors import DEFAULT_DETECTOR, Detector, build
 from indicators.language.detection import (
     DETECTOR_TYPES,
     CusumDetector,
+    DefaultDetector,
     DetectorConfig,
     EnsembleDetector,
     EwmaDetector,
@@ -46,6 +47,7 @@ CASES: dict[str, tuple[DetectorConfig, str]] = {
     "no_signal": (NoSignalDetector(type="no_signal"), "silence"),
     "stuck": (StuckDetector(type="stuck"), "stuck"),
     "ensemble": (DEFAULT_DETECTOR, "spike"),
+    "default": (DefaultDetector(type="default"), "spike"),  # the same, as the catalog writes it
     "sensor_ensemble": (
         EnsembleDetector(
             type="ensemble",

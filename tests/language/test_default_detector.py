@@ -1,0 +1,99 @@
+"""The default detector: what an indicator without `detectors:` (or with `{type: default}`)
+runs is exactly the ensemble NAB measures, minus the recurrence memory where windows are a
+day or more apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from citysigns.paths import CATALOG_DIR
+from flows.city import load_city
+from flows.plan import compile_plan
+from flows.scoring import IndicatorScorer
+from indicators.detectors import DEFAULT_DETECTOR, build
+from indicators.detectors.ensemble import Ensemble
+from indicators.language.detection import DefaultDetector, default_ensemble
+from indicators.language.validate import load_catalog, load_catalog_or_raise
+from indicators.testing.pipeline import world
+
+INDICATOR = """\
+indicators:
+  - id: traffic.volume_default
+    title: {{zh: 交通流量, en: Traffic volume}}
+    category: traffic
+    unit: veh
+    owner: transport
+    source: {{kind: traffic_flow}}
+    value: {{field: intensity, aggregate: sum, window: {window}, levels: [district]}}
+    detection:
+{detectors}      warnings: {{on: score, levels: {{blue: {{threshold: 0.99, for: 0s}}}}}}
+    dispatch: none
+"""
+
+
+def _indicator(tmp_path: Path, window: str, detectors: str = ""):
+    path = tmp_path / "one.yaml"
+    path.write_text(INDICATOR.format(window=window, detectors=detectors), encoding="utf-8")
+    catalog, diags = load_catalog([path])
+    assert not diags, [str(d) for d in diags]
+    return next(iter(catalog.indicators.values()))
+
+
+def test_left_out_detectors_are_the_default(tmp_path: Path) -> None:
+    ind = _indicator(tmp_path, "{length: 15m}")
+    assert ind.detection.detectors == [DefaultDetector(type="default")]
+    assert ind.detection.concrete(900) == [DEFAULT_DETECTOR]
+
+
+def test_written_default_sits_beside_other_detectors(tmp_path: Path) -> None:
+    detectors = "      detectors: [{type: threshold, upper: 500}, {type: default}]\n"
+    ind = _indicator(tmp_path, "{length: 15m}", detectors)
+    threshold, default = ind.detection.concrete(900)
+    assert threshold.type == "threshold"
+    assert default == DEFAULT_DETECTOR
+
+
+@pytest.mark.parametrize(
+    ("window", "spacing", "recurrence"),
+    [
+        ("{length: 1h}", 3600, 7),
+        ("{length: 1d}", 86400, None),
+        ("{type: sliding, length: 1d, step: 1h}", 3600, 7),  # an hour apart: times of day vary
+    ],
+)
+def test_recurrence_only_for_windows_under_a_day_apart(
+    tmp_path: Path, window: str, spacing: int, recurrence: int | None
+) -> None:
+    ind = _indicator(tmp_path, window)
+    (config,) = ind.detection.concrete(spacing)
+    assert config.recurrence == recurrence
+    # everything else is the NAB-measured default
+    assert config.model_copy(update={"recurrence": 7}) == DEFAULT_DETECTOR
+    assert default_ensemble(spacing) == config
+
+
+def test_flow_scores_the_catalog_default_with_the_nab_ensemble() -> None:
+    """traffic.volume names no detectors: the flow builds the default ensemble for it, and
+    it scores a series exactly as the ensemble NAB runs does."""
+    w = world()
+    catalog = load_catalog_or_raise(sorted(Path(CATALOG_DIR).glob("*.yaml")))
+    plan = compile_plan([catalog.indicators["traffic.volume"]], load_city(), w.registry)
+    scorer = IndicatorScorer(plan.plans[0])
+    assert scorer.names == "default"
+    (det,) = scorer.detectors
+    assert isinstance(det, Ensemble) and det.config == DEFAULT_DETECTOR
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    t = 1_700_000_000 + 900 * np.arange(n)
+    v = 100 + 30 * np.sin(2 * np.pi * t / 86400) + rng.normal(0, 3, n)
+    v[2500] += 80
+    series = np.zeros(n, dtype=np.int64)
+    got = det.learn_score(series, t, v).score
+    want = build(DEFAULT_DETECTOR).learn_score(series, t, v).score
+    np.testing.assert_array_equal(got, want)
+    assert got[2500] >= 0.99  # the spike is an alarm ...
+    assert (got[2501:2521] == 0).all()  # ... and the next 20 windows rest
