@@ -65,6 +65,11 @@ class RoundOutput:
     tail: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
+    #: rows the detector already has a model for (False while it warms up); None: every row.
+    #: An ensemble's likelihood stage judges a member only once enough of these rows are in
+    #: its history, so a member that wakes late (a week profile after three weeks) is not
+    #: judged against the zeros of its warm-up alone.
+    warm: np.ndarray | None = None
 
     @property
     def score(self) -> np.ndarray:

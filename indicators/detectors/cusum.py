@@ -59,4 +59,4 @@ class Cusum(RoundDetector):
         self.base.state["mean"][recentred] = x[alarm]
         self.state["up"][r] = np.where(alarm, 0.0, up)
         self.state["down"][r] = np.where(alarm, 0.0, down)
-        return RoundOutput(tail, lower, upper)
+        return RoundOutput(tail, lower, upper, warm)

@@ -40,7 +40,7 @@ from .calibrate import ABS_SCALE_FLOOR, REL_SCALE_FLOOR, ew_alpha
 from .recurrence import RecurrenceMemory
 from .state import rows_view
 
-LIKELIHOOD_WARMUP = 50  # windows of surprise history before the likelihood scores
+LIKELIHOOD_WARMUP = 75  # warm windows of a member before the likelihood judges it
 MIN_TAIL = 1e-300
 SURPRISE_SCALE_FLOOR = 0.1  # digits: surprise that never varies more is taken as steady
 MAX_SURPRISE = 300.0  # digits (a tail of 1e-300): beyond this, rows are tied
@@ -71,6 +71,7 @@ class Ensemble(RoundDetector):
             self.state.add("lik_mean", 0.0, (k,))
             self.state.add("lik_var", 0.0, (k,))
             self.state.add("lik_count", 0.0, (k,))
+            self.state.add("lik_ready", 0.0, (k,))
         if config.novelty is not None:
             self.n_bins = NOVELTY_BINS + 1 + 2 * NOVELTY_SIDE_BINS
             self.state.add("nov_buffer", np.nan, (NOVELTY_WARMUP,))
@@ -104,9 +105,16 @@ class Ensemble(RoundDetector):
         upper = np.fmin.reduce(np.vstack([o.upper for o in outs]), axis=0)
         return lower, upper
 
-    def _likelihood(self, s: np.ndarray, tails: np.ndarray) -> np.ndarray:
+    def _likelihood(self, s: np.ndarray, tails: np.ndarray, warm: np.ndarray | None) -> np.ndarray:
         """Each member's surprise judged against that member's own history of surprise on the
-        series: the standardised score z (members on axis 1; -inf while warming up)."""
+        series: the standardised score z (members on axis 1; -inf while warming up).
+
+        A member is judged only after LIKELIHOOD_WARMUP warm rows (`warm`, members on axis 1;
+        None: all rows are).  Judged from the first, a member that wakes late (a week
+        profile of hourly windows, three weeks in) met a history of nothing but its warm-up's
+        zeros, whose scale is the floor of 0.1 digits: its first real surprises looked huge,
+        and every series raised a storm of alarms that day.  Its warm rows now enter the
+        history first."""
         st = self.state
         surprise = -np.log10(np.maximum(tails, MIN_TAIL))
         r = rows_view(s)  # views when possible: every read below happens before its write
@@ -118,7 +126,10 @@ class Ensemble(RoundDetector):
         mean, var, count = st["lik_mean"][r], st["lik_var"][r], st["lik_count"][r]
         scale = np.maximum(np.sqrt(var), SURPRISE_SCALE_FLOOR)
         z = (smoothed - mean) / scale
-        cold = count < LIKELIHOOD_WARMUP
+        ready = st["lik_ready"][r] + (1.0 if warm is None else warm)  # warm rows, this one too
+        cold = ready <= LIKELIHOOD_WARMUP
+        if warm is not None:
+            cold |= ~warm
         if cold.any():
             z[cold] = -np.inf
         a = np.maximum(self.history_alpha, 1.0 / (count + 1.0))
@@ -127,7 +138,16 @@ class Ensemble(RoundDetector):
         st["lik_mean"][r] = mean + a * d
         st["lik_var"][r] = (1.0 - a) * (var + a * d * d)
         st["lik_count"][r] = count + 1.0
+        st["lik_ready"][r] = ready
         return np.asarray(z)
+
+    @staticmethod
+    def _members_warm(outs: list[RoundOutput], n: int) -> np.ndarray | None:
+        """Which members are warm on each row (members on axis 1); None when all are."""
+        flags = [o.warm for o in outs]
+        if all(f is None or f.all() for f in flags):  # the steady state: no stacking
+            return None
+        return np.stack([np.ones(n, dtype=bool) if f is None else f for f in flags], axis=1)
 
     def _combine_z(self, z: np.ndarray) -> np.ndarray:
         """Combined surprise (digits) of the members' likelihood scores z (members on axis 1).
@@ -237,8 +257,9 @@ class Ensemble(RoundDetector):
     def step(self, batch: Batch) -> RoundOutput:
         outs = [m.step(batch) for m in self.members]
         tails = np.stack([o.tail for o in outs], axis=1)
+        warm = self._members_warm(outs, len(batch.series))
         if self.config.likelihood is not None:
-            surprise = self._combine_z(self._likelihood(batch.series, tails))
+            surprise = self._combine_z(self._likelihood(batch.series, tails, warm))
         else:
             surprise = -np.log10(np.maximum(self._combine(tails), MIN_TAIL))
         if self.config.novelty is not None:
@@ -251,4 +272,5 @@ class Ensemble(RoundDetector):
         else:
             tail = np.power(10.0, -surprise)
         lower, upper = self._band(outs)
-        return RoundOutput(tail, lower, upper)
+        any_warm = None if warm is None else np.asarray(warm.any(axis=1))
+        return RoundOutput(tail, lower, upper, any_warm)

@@ -87,7 +87,7 @@ def residual_score(
         tail[ok] = student_tail(z[ok], (count - 1.0)[ok], direction)
     lower = np.where(warm, centre - BAND_Z * scale, np.nan)
     upper = np.where(warm, centre + BAND_Z * scale, np.nan)
-    return RoundOutput(tail, lower, upper)
+    return RoundOutput(tail, lower, upper, warm)
 
 
 class Ewma(RoundDetector):

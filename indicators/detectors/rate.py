@@ -39,4 +39,4 @@ class RateOfChange(RoundDetector):
         gate = (out.score >= LEARN_GATE) & (not c.learn_on_anomaly)
         self.base.learn(s, winsorise(jump, centre, scale, gate))
         self.state["previous"][s] = x
-        return RoundOutput(tail, out.lower + prev, out.upper + prev)
+        return RoundOutput(tail, out.lower + prev, out.upper + prev, out.warm)

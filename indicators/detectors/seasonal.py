@@ -48,7 +48,7 @@ class Seasonal(RoundDetector):
         r_centre, r_scale, r_count = self.residual.predict(s)
         warm = (count >= self.config.min_history) & (r_count >= RESIDUAL_WARMUP)
         out = residual_score(x - level, r_centre, r_scale, warm, self.config.direction, r_count)
-        band = RoundOutput(out.tail, out.lower + level, out.upper + level)
+        band = RoundOutput(out.tail, out.lower + level, out.upper + level, warm)
         # learn: slot level from a winsorised value, residual scale from the profile's residual
         ok = np.isfinite(x)
         gate = (out.score >= LEARN_GATE) & (not self.config.learn_on_anomaly)

@@ -169,4 +169,4 @@ class Spot(RoundDetector):
             self._calibrate(done)
         normal = ready & ok & (~alarm | c.learn_on_anomaly)
         self._push_drift(s[normal], x[normal])
-        return RoundOutput(tail, lower, upper)
+        return RoundOutput(tail, lower, upper, ready)

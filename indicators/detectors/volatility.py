@@ -58,4 +58,4 @@ class Volatility(RoundDetector):
         st["floor"][s] = floor
         st["last"][s] = np.where(np.isfinite(x), x, last)
         nan = np.full(len(s), np.nan)
-        return RoundOutput(tail, nan, nan)
+        return RoundOutput(tail, nan, nan, count >= c.warmup)

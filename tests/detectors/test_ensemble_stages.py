@@ -186,3 +186,19 @@ def test_fatigue_asks_more_of_a_series_that_alarms_often() -> None:
         count += s >= 2 * SCORE_COMPRESSION
     np.testing.assert_allclose(s_tired, expected, rtol=1e-6, atol=1e-9)
     assert s_tired[spikes[-1]] < 0.5 * s_plain[spikes[-1]], "after 8+ alarms: under half"
+
+
+def test_a_member_that_wakes_late_raises_no_storm() -> None:
+    """Hourly windows: the week profile needs three samples per hour of the week, so it
+    starts scoring three weeks in (row 504), long after the other members.  Judged at once
+    against a history of its warm-up's zeros, its first surprises alarmed on one series in
+    eight (27 alarms over these 200 series); judged after 75 warm rows, on none or one."""
+    n_series, n_rows = 200, 700
+    rng = np.random.default_rng(11)
+    i = np.arange(n_rows)
+    cycle = 50.0 + 10.0 * np.sin(2 * np.pi * i / 24)
+    values = cycle[None, :] + rng.normal(0, 1, (n_series, n_rows))
+    scores = feed(DEFAULT_DETECTOR, values, 1_700_006_400 + i * HOUR)
+    wake = scores[:, 500:600]
+    assert (wake >= 0.99).any(axis=1).sum() <= 2, "at most 1% of series alarm as it wakes"
+    assert (scores[:, 100:500] >= 0.99).any(axis=1).sum() <= 2  # nor before
