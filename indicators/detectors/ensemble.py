@@ -71,7 +71,8 @@ class Ensemble(RoundDetector):
             self.state.add("lik_mean", 0.0, (k,))
             self.state.add("lik_var", 0.0, (k,))
             self.state.add("lik_count", 0.0, (k,))
-            self.state.add("lik_ready", 0.0, (k,))
+            # snapshots from before: every row counted as warm (as lik_count does)
+            self.state.add("lik_ready", 0.0, (k,), upgrade=lambda snap: snap["lik_count"])
         if config.novelty is not None:
             self.n_bins = NOVELTY_BINS + 1 + 2 * NOVELTY_SIDE_BINS
             self.state.add("nov_buffer", np.nan, (NOVELTY_WARMUP,))
@@ -105,7 +106,9 @@ class Ensemble(RoundDetector):
         upper = np.fmin.reduce(np.vstack([o.upper for o in outs]), axis=0)
         return lower, upper
 
-    def _likelihood(self, s: np.ndarray, tails: np.ndarray, warm: np.ndarray | None) -> np.ndarray:
+    def _likelihood(
+        self, s: np.ndarray, tails: np.ndarray, warm: np.ndarray | None, silent: np.ndarray | None
+    ) -> np.ndarray:
         """Each member's surprise judged against that member's own history of surprise on the
         series: the standardised score z (members on axis 1; -inf while warming up).
 
@@ -114,7 +117,11 @@ class Ensemble(RoundDetector):
         profile of hourly windows, three weeks in) met a history of nothing but its warm-up's
         zeros, whose scale is the floor of 0.1 digits: its first real surprises looked huge,
         and every series raised a storm of alarms that day.  Its warm rows now enter the
-        history first."""
+        history first.
+
+        Silent rows (`silent`: no value) leave the history alone: six weeks of an offline
+        sensor's zero surprise would otherwise shrink the scale to its floor, and the sensor's
+        first ordinary values back would alarm."""
         st = self.state
         surprise = -np.log10(np.maximum(tails, MIN_TAIL))
         r = rows_view(s)  # views when possible: every read below happens before its write
@@ -134,10 +141,21 @@ class Ensemble(RoundDetector):
             z[cold] = -np.inf
         a = np.maximum(self.history_alpha, 1.0 / (count + 1.0))
         d = smoothed - mean
+        new_mean = mean + a * d
+        new_var = (1.0 - a) * (var + a * d * d)
+        new_count = count + 1.0
+        if silent is not None:  # rows without a value: nothing to judge, nothing to learn
+            z[silent] = -np.inf
+            quiet = silent[:, None]
+            smoothed = np.where(quiet, prev, smoothed)
+            new_mean = np.where(quiet, mean, new_mean)
+            new_var = np.where(quiet, var, new_var)
+            new_count = np.where(quiet, count, new_count)
+            ready = np.where(quiet, st["lik_ready"][r], ready)
         st["smoothed"][r] = smoothed
-        st["lik_mean"][r] = mean + a * d
-        st["lik_var"][r] = (1.0 - a) * (var + a * d * d)
-        st["lik_count"][r] = count + 1.0
+        st["lik_mean"][r] = new_mean
+        st["lik_var"][r] = new_var
+        st["lik_count"][r] = new_count
         st["lik_ready"][r] = ready
         return np.asarray(z)
 
@@ -259,7 +277,9 @@ class Ensemble(RoundDetector):
         tails = np.stack([o.tail for o in outs], axis=1)
         warm = self._members_warm(outs, len(batch.series))
         if self.config.likelihood is not None:
-            surprise = self._combine_z(self._likelihood(batch.series, tails, warm))
+            silent = np.isnan(batch.values)
+            z = self._likelihood(batch.series, tails, warm, silent if silent.any() else None)
+            surprise = self._combine_z(z)
         else:
             surprise = -np.log10(np.maximum(self._combine(tails), MIN_TAIL))
         if self.config.novelty is not None:

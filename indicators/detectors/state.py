@@ -5,9 +5,15 @@ an ensemble nests its members' states under a prefix so the whole tree is one fl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
+
 import numpy as np
 
 SIZE_KEY = "n_series"
+
+#: derives an array that a newer version added from a snapshot taken before it existed
+Upgrade = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
 class SeriesState:
@@ -16,16 +22,29 @@ class SeriesState:
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
         self._fills: dict[str, float] = {}
+        self._upgrades: dict[str, Upgrade] = {}
         self._children: dict[str, SeriesState] = {}
         self.n_series = 0
 
     def add(
-        self, name: str, fill: float, shape: tuple[int, ...] = (), dtype: type = np.float64
+        self,
+        name: str,
+        fill: float,
+        shape: tuple[int, ...] = (),
+        dtype: type = np.float64,
+        *,
+        upgrade: Upgrade | None = None,
     ) -> np.ndarray:
-        """Declare an array (per series, with extra trailing axes `shape`) and return it."""
+        """Declare an array (per series, with extra trailing axes `shape`) and return it.
+
+        `upgrade` lets a recovery snapshot taken by an earlier version, before this array
+        existed, be restored: it derives the array from that snapshot's own arrays, so a
+        deployment keeps its state across the upgrade instead of refusing to resume."""
         if "." in name or name == SIZE_KEY:
             raise ValueError(f"state name {name!r} is reserved")
         self._fills[name] = fill
+        if upgrade is not None:
+            self._upgrades[name] = upgrade
         self._arrays[name] = np.full((self.n_series, *shape), fill, dtype=dtype)
         return self._arrays[name]
 
@@ -75,6 +94,9 @@ class SeriesState:
                 ": was it taken by a detector of another configuration?"
             )
         n = int(state[SIZE_KEY])
+        for name in self._upgrades.keys() - state.keys():
+            with suppress(KeyError):  # not an earlier version's snapshot either: refused below
+                state = {**state, name: self._upgrades[name](state)}
         for name, arr in self._arrays.items():
             if name not in state:
                 raise ValueError(

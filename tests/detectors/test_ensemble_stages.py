@@ -10,6 +10,7 @@ histogram's warm-up must survive a snapshot."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from indicators.detectors import DEFAULT_DETECTOR, build
 from indicators.detectors.ensemble import MAX_SURPRISE, SCORE_COMPRESSION
@@ -202,3 +203,40 @@ def test_a_member_that_wakes_late_raises_no_storm() -> None:
     wake = scores[:, 500:600]
     assert (wake >= 0.99).any(axis=1).sum() <= 2, "at most 1% of series alarm as it wakes"
     assert (scores[:, 100:500] >= 0.99).any(axis=1).sum() <= 2  # nor before
+
+
+def test_a_sensor_back_from_a_long_silence_raises_no_storm() -> None:
+    """Six silent weeks (NaN windows) in the middle of 200 plain series.  Silent rows used to
+    feed the likelihood stage's history a surprise of 0, shrinking its scale to the floor,
+    and the first ordinary values back alarmed on 17-20 of the series; silent rows now leave
+    the history alone."""
+    n_series, n_rows = 200, 2000
+    rng = np.random.default_rng(11)
+    i = np.arange(n_rows)
+    cycle = 50.0 + 10.0 * np.sin(2 * np.pi * i / 24)
+    values = cycle[None, :] + rng.normal(0, 1, (n_series, n_rows))
+    values[:, 600:1600] = np.nan
+    scores = feed(DEFAULT_DETECTOR, values, 1_700_006_400 + i * HOUR)
+    assert (scores[:, 600:1600] == 0).all(), "silent windows score 0"
+    back = scores[:, 1600:1800]
+    assert (back >= 0.99).any(axis=1).sum() <= 2, "at most 1% of series alarm on return"
+
+
+def test_a_snapshot_from_before_the_warm_row_count_resumes() -> None:
+    """Recovery state written before members' warm rows were counted (no `lik_ready`) is
+    restored, counting every earlier row as warm as that version did; state of another
+    configuration is still refused."""
+    values, t = noise_stream(20, 300, seed=4)
+    series = np.tile(np.arange(20), 200)
+    det = build(DEFAULT_DETECTOR)
+    det.learn_score(series, np.repeat(t[:200], 20), values[:, :200].T.ravel())
+    snap = det.snapshot()
+    older = {k: v for k, v in snap.items() if k != "lik_ready"}
+    resumed = build(DEFAULT_DETECTOR)
+    resumed.restore(older)
+    np.testing.assert_array_equal(resumed.snapshot()["lik_ready"], snap["lik_count"])
+    out = resumed.learn_score(series[:2000], np.repeat(t[200:300], 20), values[:, 200:].T.ravel())
+    assert np.isfinite(out.score).all()
+    foreign = {k: v for k, v in older.items() if k != "lik_count"}
+    with pytest.raises(ValueError, match="lik_count"):
+        build(DEFAULT_DETECTOR).restore(foreign)
