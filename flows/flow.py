@@ -16,6 +16,7 @@ recovery snapshots and the sinks."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,7 @@ from flows.sources import FileReplaySource
 from indicators.language.validate import load_catalog_or_raise
 
 EMPTY = Routed(np.zeros(0, np.int64), np.zeros(0, np.int64), None)
+log = logging.getLogger(__name__)
 
 
 class Progress:
@@ -250,7 +252,12 @@ class IndicatorOutput:
 
 class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object]]):
     """One indicator: windows, then detectors.  Built without its key (Bytewax's builder
-    gets only the resume state), so it starts on the first share, which names it."""
+    gets only the resume state), so it starts on the first share, which names it.
+
+    A release may change the catalog between a snapshot and the resume.  An indicator no
+    longer in it has its state dropped; one whose windows, aggregate or area levels changed
+    starts afresh; one whose detectors changed keeps its windows and warnings while the new
+    detectors warm up.  Each case is logged as a warning, and nothing crashes."""
 
     def __init__(
         self,
@@ -263,12 +270,32 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         self.n_partitions = n_partitions
         self.idle_after = idle_after
         self.indicator: str | None = None
-        if state is not None:
-            self._start(str(state["indicator"]), state)
+        self.stale: dict[str, object] | None = None  # the state of a removed indicator
+        if state is None:
+            return
+        indicator = str(state["indicator"])
+        if indicator in plans:
+            self._start(indicator, state)
+        else:
+            log.warning(
+                "indicator %r is no longer in the catalog: its recovery state (open windows, "
+                "detector baselines, firing warnings) is dropped",
+                indicator,
+            )
+            self.stale = state
 
     def _start(self, indicator: str, state: dict[str, object] | None) -> None:
         self.indicator = indicator
         self.plan = self.plans[indicator]
+        geometry = self.plan.geometry()
+        if state is not None and state.get("geometry", geometry) != geometry:
+            log.warning(
+                "indicator %r: its windows, aggregate or area levels changed since the recovery "
+                "snapshot, so it starts afresh (open windows, detector baselines and firing "
+                "warnings are dropped)",
+                indicator,
+            )
+            state = None
         self.runtime = IndicatorRuntime(
             self.plan,
             self.n_partitions,
@@ -279,8 +306,13 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         self.warnings = WarningStateMachine([self.plan.indicator], CityAreaNames(load_city()))
         self.gauges = instrument.IndicatorGauges(self.plan)
         if state is not None:
-            self.scorer.restore(state["scorer"])  # type: ignore[arg-type]
-            self.warnings.restore(state["warnings"])  # type: ignore[arg-type]  # type: ignore[arg-type]
+            if not self.scorer.restore(state["scorer"]):  # type: ignore[arg-type]
+                log.warning(
+                    "indicator %r: its detectors changed since the recovery snapshot; windows "
+                    "and warnings resume, the new detectors warm up",
+                    indicator,
+                )
+            self.warnings.restore(state["warnings"])  # type: ignore[arg-type]
 
     def _emit(self, step: Step, partition: str = "") -> list[IndicatorOutput]:
         if not step.closed and not step.late:
@@ -307,24 +339,34 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         return out, StatefulBatchLogic.RETAIN
 
     def on_eof(self) -> tuple[Iterable[IndicatorOutput], bool]:
+        if self.stale is not None:
+            return [], StatefulBatchLogic.DISCARD
         if self.indicator is None:
             return [], StatefulBatchLogic.RETAIN
         return self._emit(self.runtime.on_eof()), StatefulBatchLogic.RETAIN
 
     def notify_at(self) -> datetime | None:
-        """Live sources only: wake up once the partitions have been quiet for `idle_after`."""
+        """Live sources only: wake up once the partitions have been quiet for `idle_after`.
+        A removed indicator's leftover state asks to be woken at once, to be discarded."""
+        if self.stale is not None:
+            return datetime.now(UTC)
         if self.idle_after is None or self.indicator is None:
             return None
         return datetime.now(UTC) + timedelta(seconds=self.idle_after)
 
     def on_notify(self) -> tuple[Iterable[IndicatorOutput], bool]:
+        if self.stale is not None:
+            return [], StatefulBatchLogic.DISCARD
         if self.indicator is None:
             return [], StatefulBatchLogic.RETAIN
         return self._emit(self.runtime.on_quiet()), StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> dict[str, object]:
+        if self.stale is not None:
+            return self.stale
         return {
             "indicator": self.indicator,
+            "geometry": self.plan.geometry(),
             "runtime": self.runtime.snapshot(),
             "scorer": self.scorer.snapshot(),
             "warnings": self.warnings.snapshot(),

@@ -91,6 +91,15 @@ class IndicatorPlan:
     def id(self) -> str:
         return self.indicator.id
 
+    def geometry(self) -> str:
+        """What the shape of this indicator's window state depends on: its windows, aggregate
+        and area levels (with their sizes).  A recovery snapshot taken under another geometry
+        cannot be resumed (its panes and areas would be misread)."""
+        v = self.indicator.value
+        spec = self.spec
+        sizes = [(lvl, int(self.spaces[lvl].codes.size)) for lvl in self.levels]
+        return repr((spec.length, spec.step, spec.lateness, spec.origin, v.aggregate, sizes))
+
     def new_windows(self) -> IndicatorWindows:
         parents = {
             lvl: s.from_finest for lvl, s in self.spaces.items() if s.from_finest is not None

@@ -20,8 +20,8 @@ class IndicatorScorer:
     def __init__(self, plan: IndicatorPlan) -> None:
         self.plan = plan
         detection = plan.indicator.detection
-        configs = detection.concrete(plan.spec.step)  # windows this far apart
-        self.detectors: list[RoundDetector] = [build(c) for c in configs]
+        self.configs = detection.concrete(plan.spec.step)  # windows this far apart
+        self.detectors: list[RoundDetector] = [build(c) for c in self.configs]
         self.names = ",".join(c.type for c in detection.detectors)  # as the analyst wrote them
         self.offset: dict[str, int] = {}
         total = 0
@@ -66,6 +66,17 @@ class IndicatorScorer:
     def snapshot(self) -> list[dict[str, np.ndarray]]:
         return [d.snapshot() for d in self.detectors]
 
-    def restore(self, state: list[dict[str, np.ndarray]]) -> None:
-        for d, s in zip(self.detectors, state, strict=True):
-            d.restore(s)
+    def restore(self, state: list[dict[str, np.ndarray]]) -> bool:
+        """Resume the detectors from a snapshot, all or none.  False, leaving them fresh, when
+        the snapshot was taken by other detectors: the analyst changed the indicator's
+        `detectors:` since, and the new ones must warm up."""
+        resumed = [build(c) for c in self.configs]
+        if len(state) != len(resumed):
+            return False
+        try:
+            for d, s in zip(resumed, state, strict=True):
+                d.restore(s)
+        except ValueError:
+            return False
+        self.detectors = resumed
+        return True
