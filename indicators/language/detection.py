@@ -277,8 +277,16 @@ class Detection(_Strict):
     warnings: WarningRules
 
     def concrete(self, spacing: int) -> list[DetectorConfig]:
-        """The detectors to build for windows `spacing` seconds apart: `default` spelt out."""
-        return [
-            default_ensemble(spacing) if isinstance(d, DefaultDetector) else d
-            for d in self.detectors
-        ]
+        """The detectors to build for windows `spacing` seconds apart: `default` spelt out,
+        in ensembles' members too."""
+        return [_spelt_out(d, spacing) for d in self.detectors]
+
+
+def _spelt_out(config: DetectorConfig, spacing: int) -> DetectorConfig:
+    if isinstance(config, DefaultDetector):
+        return default_ensemble(spacing)
+    if isinstance(config, EnsembleDetector):
+        members = [_spelt_out(m, spacing) for m in config.members]
+        if members != config.members:
+            return config.model_copy(update={"members": members})
+    return config

@@ -97,3 +97,14 @@ def test_flow_scores_the_catalog_default_with_the_nab_ensemble() -> None:
     np.testing.assert_array_equal(got, want)
     assert got[2500] >= 0.99  # the spike is an alarm ...
     assert (got[2501:2521] == 0).all()  # ... and the next 20 windows rest
+
+
+def test_default_inside_an_ensemble_is_spelt_out_too(tmp_path: Path) -> None:
+    detectors = (
+        "      detectors:\n        - {type: ensemble, members: [{type: default}, {type: ewma}]}\n"
+    )
+    ind = _indicator(tmp_path, "{length: 1d}", detectors)
+    (outer,) = ind.detection.concrete(86400)
+    inner, ewma = outer.members
+    assert inner == default_ensemble(86400) and inner.recurrence is None
+    assert ewma.type == "ewma"
