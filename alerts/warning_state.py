@@ -82,7 +82,7 @@ class IndicatorRules:
             fors=fors,
             clear_threshold=clear_thr,
             clear_for=clear_for,
-            step=int(window.step or window.length),
+            step=window.spacing,
             category=ind.category,
             title_zh=ind.title.zh,
             title_en=ind.title.en,

@@ -223,7 +223,7 @@ def compile_plan(
         for lvl in levels[1:]:
             spaces[lvl] = AreaSpace(lvl, city.level(lvl).code, np.asarray(up[lvl], np.int64))
         w = ind.value.window
-        step = w.step if (w.type == "sliding" and w.step) else w.length
+        step = w.spacing
         origin = window_origin(step)
         plan = IndicatorPlan(
             indicator=ind,

@@ -79,6 +79,12 @@ class Window(_Strict):
     step: Duration | None = Field(None, description="sliding windows only: how often one starts")
     lateness: Duration = Field(0, description="how late an event may arrive and still count")
 
+    @property
+    def spacing(self) -> int:
+        """Seconds between the ends of consecutive windows of a series: the step of sliding
+        windows, the length of tumbling ones."""
+        return int(self.step if self.type == "sliding" and self.step else self.length)
+
 
 class Value(_Strict):
     field: str | None = Field(None, description="record field; not needed for count and rate")

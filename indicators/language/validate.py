@@ -409,8 +409,7 @@ class _FileChecker:
     def _event_shaped(self, ind: Indicator, dpath: PathKey) -> None:
         """Rules that depend on the window spacing: the recurrence memory needs windows less
         than a day apart, and an alarm that rests `dead_time` windows cannot be held."""
-        w = ind.value.window
-        spacing = int(w.step if w.type == "sliding" and w.step else w.length)  # (as compile_plan)
+        spacing = ind.value.window.spacing
         if spacing <= 0:
             return  # reported with the window
         det = ind.detection
