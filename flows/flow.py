@@ -282,6 +282,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
                 "detector baselines, firing warnings) is dropped",
                 indicator,
             )
+            instrument.recovery_reset(indicator, "removed")
             self.stale = state
 
     def _start(self, indicator: str, state: dict[str, object] | None) -> None:
@@ -295,6 +296,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
                 "warnings are dropped)",
                 indicator,
             )
+            instrument.recovery_reset(indicator, "geometry")
             state = None
         self.runtime = IndicatorRuntime(
             self.plan,
@@ -312,6 +314,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
                     "and warnings resume, the new detectors warm up",
                     indicator,
                 )
+                instrument.recovery_reset(indicator, "detectors")
             self.warnings.restore(state["warnings"])  # type: ignore[arg-type]
 
     def _emit(self, step: Step, partition: str = "") -> list[IndicatorOutput]:

@@ -43,6 +43,11 @@ def decoded(family: str, n_events: int, dead: DeadLetters) -> None:
         m.record_events(family, "duplicate" if reason == "duplicate" else "dead_letter", n)
 
 
+def recovery_reset(indicator: str, reason: str) -> None:
+    if _metrics is not None:
+        _metrics.record_recovery_reset(indicator, reason)
+
+
 def late(family: str, n: int) -> None:
     if _metrics is not None and n:
         _metrics.record_dead_letters("late", n)

@@ -71,6 +71,9 @@ BUILD_INFO: Final = f"{PREFIX}_build_info"
 EXPORTED_SERIES: Final = f"{PREFIX}_metric_series"
 SERIES_BUDGET: Final = f"{PREFIX}_metric_series_budget"
 UPDATES_DROPPED: Final = f"{PREFIX}_metric_updates_dropped"  # counter
+RECOVERY_RESETS: Final = f"{PREFIX}_recovery_resets"  # counter
+# Why a resumed indicator did not take up all of its recovery state (flows.flow.IndicatorLogic)
+RESET_REASONS: Final = ("removed", "geometry", "detectors")
 
 SERIES_LABELS: Final = ("indicator", "category", "area_level", "area", "district")
 # Gauge value of INDICATOR_WARNING: 0 = none, then blue (IV) .. red (I).
@@ -335,6 +338,7 @@ class CitySignsMetrics:
         self._dead: dict[str, int] = {}
         self._dropped: dict[str, int] = {DROP_FINER_LEVEL: 0, DROP_BUDGET: 0}
         self._tracked: dict[str, int] = {}
+        self._resets: dict[tuple[str, str], int] = {}
         self._watermark_lag = math.nan
         self._last_batch = math.nan
         self._latency = np.zeros(len(LATENCY_BUCKETS) + 1, dtype=np.int64)
@@ -453,6 +457,15 @@ class CitySignsMetrics:
             self._batch_sum += float(n)
             self._last_batch = self._clock()
 
+    def record_recovery_reset(self, indicator: str, reason: str) -> None:
+        """A resumed indicator dropped recovery state after a catalog change: `removed` from
+        the catalog, its `geometry` (windows, aggregate, levels) changed, or its `detectors`."""
+        if reason not in RESET_REASONS:
+            raise ValueError(f"reset reason {reason!r} is not one of {', '.join(RESET_REASONS)}")
+        with self._lock:
+            key = (indicator, reason)
+            self._resets[key] = self._resets.get(key, 0) + 1
+
     def set_tracked_series(self, indicator: str, n: int) -> None:
         """Series (indicator x area) the windows engine holds state for, exported or not."""
         with self._lock:
@@ -473,6 +486,7 @@ class CitySignsMetrics:
                 dead=dict(self._dead),
                 dropped=dict(self._dropped),
                 tracked=dict(self._tracked),
+                resets=dict(self._resets),
                 watermark_lag=self._watermark_lag,
                 last_batch=self._last_batch,
                 latency=self._latency.copy(),
@@ -491,6 +505,7 @@ class _Snapshot:
     dead: dict[str, int]
     dropped: dict[str, int]
     tracked: dict[str, int]
+    resets: dict[tuple[str, str], int]
     watermark_lag: float
     last_batch: float
     latency: npt.NDArray[np.int64]
@@ -686,6 +701,11 @@ class CitySignsCollector(Collector):
             "Area updates not exported: finer than max_area_level, or over the series budget.",
             labels=["reason"],
         )
+        resets = CounterMetricFamily(
+            RECOVERY_RESETS,
+            "Indicators that resumed without part of their recovery state after a catalog change.",
+            labels=["indicator", "reason"],
+        )
         if snap is not None:
             for key, n in sorted(snap.events.items()):
                 events.add_metric(list(key), float(n))
@@ -706,8 +726,10 @@ class CitySignsCollector(Collector):
             budget.add_metric([], float(m.config.max_series))
             for reason, n in sorted(snap.dropped.items()):
                 dropped.add_metric([reason], float(n))
+            for key, n in sorted(snap.resets.items()):
+                resets.add_metric(list(key), float(n))
         yield from (events, dead, lag, latency, batch, tracked, last, start, build, exported,
-                    budget, dropped)  # fmt: skip
+                    budget, dropped, resets)  # fmt: skip
 
 
 def _cumulative(bounds: Sequence[float], counts: npt.NDArray[np.int64]) -> list[tuple[str, float]]:

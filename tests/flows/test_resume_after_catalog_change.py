@@ -11,7 +11,12 @@ from datetime import datetime
 from pathlib import Path
 
 from citysigns.run import run
-from flows.flow import FlowConfig
+from flows import instrument
+from flows.city import load_city, load_default_registry
+from flows.flow import FlowConfig, IndicatorLogic
+from flows.metrics import CitySignsMetrics
+from flows.plan import compile_plan
+from indicators.language.validate import load_catalog_or_raise
 
 SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small"
 
@@ -78,3 +83,27 @@ def test_changed_windows_start_afresh(beijing_week: Path, tmp_path: Path) -> Non
     last = max(windows, key=lambda w: datetime.fromisoformat(w["end"]))
     span = datetime.fromisoformat(last["end"]) - datetime.fromisoformat(last["start"])
     assert span.total_seconds() == 7200
+
+
+def test_each_reset_is_counted_for_the_operator() -> None:
+    """The three cases, resumed in-process from hand-altered snapshots, each add one to
+    citysigns_recovery_resets_total."""
+    catalog = load_catalog_or_raise([SMALL])
+    plans = compile_plan(catalog, load_city(), load_default_registry()).by_id()
+    metrics = CitySignsMetrics.for_catalog(catalog)
+    instrument.install(metrics)
+    try:
+        fresh = IndicatorLogic(plans, 1, None)
+        fresh._start("test.pm25", None)
+        snap = fresh.snapshot()
+        IndicatorLogic(plans, 1, {**snap, "indicator": "test.gone"})
+        IndicatorLogic(plans, 1, {**snap, "geometry": "another window"})
+        IndicatorLogic(plans, 1, {**snap, "scorer": [{}]})  # one detector's state, not two
+        IndicatorLogic(plans, 1, snap)  # unchanged: nothing to count
+    finally:
+        instrument.install(None)
+    assert metrics.snapshot().resets == {
+        ("test.gone", "removed"): 1,
+        ("test.pm25", "geometry"): 1,
+        ("test.pm25", "detectors"): 1,
+    }

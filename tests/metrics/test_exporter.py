@@ -86,6 +86,7 @@ def golden_state() -> CitySignsMetrics:
         m.observe_batch_size(n)
     m.set_tracked_series("air.pm25", 1_620)
     m.set_tracked_series("flood.ponding_depth", 2_400)
+    m.record_recovery_reset("air.pm25", "detectors")  # resumed after a catalog change
     m.set_ticket_counts(
         TicketCounts(
             open={("dispatched", "drainage", "street", "orange"): 2,
@@ -200,6 +201,17 @@ def test_bad_labels_and_arguments_are_refused_with_a_message() -> None:
         MetricsConfig.from_mapping({"port": 9464, "max_serie": 10})
     with pytest.raises(ValueError, match="cannot be a metric label"):
         m.set_ticket_counts(TicketCounts(overdue={("Water Dept", "street", "red"): 1}))
+
+
+def test_recovery_resets_take_known_reasons_only() -> None:
+    m = golden_state()
+    m.record_recovery_reset("air.pm25", "detectors")
+    fams = {f.name: f for f in text_string_to_metric_families(exposition(m))}
+    (sample,) = fams["citysigns_recovery_resets"].samples
+    assert sample.labels == {"indicator": "air.pm25", "reason": "detectors"}
+    assert sample.value == 2.0
+    with pytest.raises(ValueError, match="not one of removed, geometry, detectors"):
+        m.record_recovery_reset("air.pm25", "because")
 
 
 def test_ticket_counts_from_store_rows() -> None:
