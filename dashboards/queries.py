@@ -15,6 +15,7 @@ from flows.metrics import (
     INDICATOR_VALUE,
     INDICATOR_WARNING,
     LAST_BATCH,
+    RECOVERY_RESETS,
     SERIES_BUDGET,
     TICKETS,
     TICKETS_CLOSED,
@@ -108,6 +109,8 @@ TRACKED = f"sum({TRACKED_SERIES})"
 TRACKED_BY_INDICATOR = f"topk(10, {TRACKED_SERIES})"
 EXPORTED_VS_BUDGET = f"sum({EXPORTED_SERIES}) / sum({SERIES_BUDGET})"
 DROPPED_RATE = f"sum by (reason) (rate({UPDATES_DROPPED}_total[5m]))"
+# indicators that resumed without part of their state after a release changed the catalog
+RECOVERY_RESETS_DAY = f"sum by (indicator, reason) (increase({RECOVERY_RESETS}_total[1d]))"
 
 
 def window_latency_quantile(q: float) -> str:
