@@ -288,8 +288,8 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
     def _start(self, indicator: str, state: dict[str, object] | None) -> None:
         self.indicator = indicator
         self.plan = self.plans[indicator]
-        geometry = self.plan.geometry()
-        if state is not None and state.get("geometry", geometry) != geometry:
+        self.geometry = self.plan.geometry()  # (fixed while the flow runs)
+        if state is not None and state.get("geometry", self.geometry) != self.geometry:
             log.warning(
                 "indicator %r: its windows, aggregate or area levels changed since the recovery "
                 "snapshot, so it starts afresh (open windows, detector baselines and firing "
@@ -369,7 +369,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             return self.stale
         return {
             "indicator": self.indicator,
-            "geometry": self.plan.geometry(),
+            "geometry": self.geometry,
             "runtime": self.runtime.snapshot(),
             "scorer": self.scorer.snapshot(),
             "warnings": self.warnings.snapshot(),

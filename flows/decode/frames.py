@@ -368,7 +368,7 @@ def _unread_keys(chunk: RawChunk, frame: Frame) -> set[str] | None:
     sample, rest = mismatch[:SAMPLE_LINES].tolist(), mismatch[SAMPLE_LINES:].tolist()
     for part in (sample, rest):
         text = b"\n".join(lines[i] for i in part)
-        found = {m.decode("utf-8", "replace") for m in _KEY_RE.findall(text)} - columns
+        found = _keys_in(text) - columns
         if found:
             return found
     return set()
@@ -382,7 +382,12 @@ def _sample_keys(data: bytes, lines: int = SAMPLE_LINES) -> set[str]:
         if end < 0:
             end = len(data)
             break
-    return {m.decode("utf-8", "replace") for m in _KEY_RE.findall(data[:end])}
+    return _keys_in(data[:end])
+
+
+def _keys_in(text: bytes) -> set[str]:
+    """Every key written in NDJSON text."""
+    return {m.decode("utf-8", "replace") for m in _KEY_RE.findall(text)}
 
 
 def read_ndjson(chunk: RawChunk, vocabulary: KeyVocabulary, leaf: int = LEAF_LINES) -> Frame:

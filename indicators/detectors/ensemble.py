@@ -133,7 +133,8 @@ class Ensemble(RoundDetector):
         mean, var, count = st["lik_mean"][r], st["lik_var"][r], st["lik_count"][r]
         scale = np.maximum(np.sqrt(var), SURPRISE_SCALE_FLOOR)
         z = (smoothed - mean) / scale
-        ready = st["lik_ready"][r] + (1.0 if warm is None else warm)  # warm rows, this one too
+        ready_before = st["lik_ready"][r]
+        ready = ready_before + (1.0 if warm is None else warm)  # warm rows, this one too
         cold = ready <= LIKELIHOOD_WARMUP
         if warm is not None:
             cold |= ~warm
@@ -151,7 +152,7 @@ class Ensemble(RoundDetector):
             new_mean = np.where(quiet, mean, new_mean)
             new_var = np.where(quiet, var, new_var)
             new_count = np.where(quiet, count, new_count)
-            ready = np.where(quiet, st["lik_ready"][r], ready)
+            ready = np.where(quiet, ready_before, ready)
         st["smoothed"][r] = smoothed
         st["lik_mean"][r] = new_mean
         st["lik_var"][r] = new_var

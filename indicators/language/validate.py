@@ -413,7 +413,7 @@ class _FileChecker:
         if spacing <= 0:
             return  # reported with the window
         det = ind.detection
-        if "detectors" in self._raw(dpath):  # (left out: the default, which adapts)
+        if "detectors" in det.model_fields_set:  # (left out: the default, which adapts)
             for path, ens in _ensembles(det.detectors, (*dpath, "detectors")):
                 if ens.recurrence and spacing >= DAY:
                     self.error(
@@ -436,12 +436,6 @@ class _FileChecker:
                     f"holds for {format_duration(rule.for_)} ({format_duration(spacing)} windows); "
                     "write `for: 0s`",
                 )
-
-    def _raw(self, path: PathKey) -> Any:
-        node: Any = self.doc.data
-        for part in path:
-            node = node[part]
-        return node
 
 
 def _ensembles(
