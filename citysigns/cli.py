@@ -132,6 +132,10 @@ def run_command(
     catalog: Annotated[
         list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
     ] = None,
+    registry: Annotated[
+        Path | None,
+        typer.Option(help="the sensor registry: CSV (sensor_id,kind,community,lat,lon) or .npz"),
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, max=64)] = 1,
     speed: Annotated[
         float | None, typer.Option(help="replay N times faster than real time (default: max)")
@@ -164,12 +168,22 @@ def run_command(
     if diags:
         print_diagnostics(diags, cat)
         raise typer.Exit(1)
+    if registry is not None:
+        from flows.city import load_city, load_registry
+
+        try:
+            sensors = load_registry(registry, load_city())
+        except (OSError, ValueError) as e:
+            err.print(f"sensor registry: {e}", highlight=False)
+            raise typer.Exit(2) from None
+        console.print(f"sensor registry: {registry} ({len(sensors):,} sensors)", highlight=False)
     cfg = FlowConfig(
         inputs=tuple(str(p) for p in inputs),
         out_dir=str(out),
         catalog=tuple(str(p) for p in cat_paths),
         speed=speed,
         chunk_bytes=chunk_bytes,
+        registry=None if registry is None else str(registry),
     )
     server = None
     if metrics_port is not None:

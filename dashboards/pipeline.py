@@ -1,7 +1,7 @@
 """The pipeline's health in detail (the overview shows its headline numbers): input by source
 and outcome, dead letters by reason, watermark lag, window-close latency, batch sizes, series
 tracked and exported against the budget, and indicators that resumed without part of their
-recovery state after a catalog change."""
+recovery state after a catalog or registry change."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ PANELS: list[tuple[str, list[tuple[str, str]], str]] = [
     ("Tracked series (top 10 indicators)", [(q.TRACKED_BY_INDICATOR, "{{indicator}}")], "short"),
     ("Exported samples / budget", [(q.EXPORTED_VS_BUDGET, "used")], "percentunit"),
     ("Area updates not exported", [(q.DROPPED_RATE, "{{reason}}")], "short"),
-    ("Resumed without part of their state (catalog changed), last day",
+    ("Resumed without part of their state (catalog or registry changed), last day",
      [(q.RECOVERY_RESETS_DAY, "{{indicator}} {{reason}}")], "short"),
 ]  # fmt: skip
 

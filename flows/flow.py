@@ -45,6 +45,7 @@ from flows.city import (
     load_city,
     load_default_registry,
     load_default_venues,
+    load_registry,
 )
 from flows.decode.ahead import ParseAhead
 from flows.decode.batches import ChannelBatch, SensorBatch
@@ -53,7 +54,7 @@ from flows.decode.chunks import RawChunk
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.sensors import Parsed, SensorDecoder
 from flows.output import window_lines
-from flows.plan import FlowPlan, IndicatorPlan, Routed, compile_plan
+from flows.plan import AreaChange, FlowPlan, IndicatorPlan, Routed, compile_plan
 from flows.runtime import IndicatorRuntime, Step
 from flows.scoring import IndicatorScorer
 from flows.sources import FileReplaySource
@@ -82,6 +83,9 @@ class FlowConfig:
     # live sources: a partition without events this many seconds stops holding the watermark
     # (None for replays, whose results must not depend on the machine's speed)
     idle_after: float | None = None
+    # the deployment's sensor registry (CSV or .npz, see flows.city.load_registry); None: the
+    # one shipped with the package
+    registry: str | None = None
 
 
 @dataclass
@@ -106,9 +110,12 @@ class Context:
 
 
 @cache
-def context(catalog: tuple[str, ...]) -> Context:
+def context(catalog: tuple[str, ...], registry_file: str | None = None) -> Context:
     city = load_city()
-    registry = load_default_registry()
+    if registry_file is None:
+        registry = load_default_registry()
+    else:
+        registry = load_registry(registry_file, city)
     plan = compile_plan(load_catalog_or_raise(list(catalog)), city, registry)
     return Context(plan, city, registry, load_default_venues())
 
@@ -256,8 +263,9 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
 
     A release may change the catalog between a snapshot and the resume.  An indicator no
     longer in it has its state dropped; one whose windows, aggregate or area levels changed
-    starts afresh; one whose detectors changed keeps its windows and warnings while the new
-    detectors warm up.  Each case is logged as a warning, and nothing crashes."""
+    starts afresh; one whose areas changed (sensors added to or removed from the registry) is
+    renumbered, the remaining areas resuming; one whose detectors changed keeps its windows and
+    warnings while the new detectors warm up.  Each case is logged, and nothing crashes."""
 
     def __init__(
         self,
@@ -289,15 +297,10 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         self.indicator = indicator
         self.plan = self.plans[indicator]
         self.geometry = self.plan.geometry()  # (fixed while the flow runs)
-        if state is not None and state.get("geometry", self.geometry) != self.geometry:
-            log.warning(
-                "indicator %r: its windows, aggregate or area levels changed since the recovery "
-                "snapshot, so it starts afresh (open windows, detector baselines and firing "
-                "warnings are dropped)",
-                indicator,
-            )
-            instrument.recovery_reset(indicator, "geometry")
-            state = None
+        self.areas = self.plan.area_codes()
+        change = None
+        if state is not None:
+            state, change = self._fit(indicator, state)
         self.runtime = IndicatorRuntime(
             self.plan,
             self.n_partitions,
@@ -308,6 +311,8 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         self.warnings = WarningStateMachine([self.plan.indicator], CityAreaNames(load_city()))
         self.gauges = instrument.IndicatorGauges(self.plan)
         if state is not None:
+            if change is not None:
+                self.runtime.windows.remap(change.source)
             if not self.scorer.restore(state["scorer"]):  # type: ignore[arg-type]
                 log.warning(
                     "indicator %r: its detectors changed since the recovery snapshot; windows "
@@ -315,7 +320,50 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
                     indicator,
                 )
                 instrument.recovery_reset(indicator, "detectors")
+            elif change is not None:
+                self.scorer.remap(change)
             self.warnings.restore(state["warnings"])  # type: ignore[arg-type]
+
+    def _fit(
+        self, indicator: str, state: dict[str, object]
+    ) -> tuple[dict[str, object] | None, AreaChange | None]:
+        """The snapshot to resume from (None: start afresh) and how its areas changed."""
+        old_areas = state.get("areas")
+        if isinstance(old_areas, dict) and old_areas != self.areas:
+            if set(old_areas) == set(self.areas):
+                change = AreaChange.between(old_areas, self.areas)
+                if state.get("geometry") == self.plan.geometry(change.old_sizes):
+                    self._log_area_change(indicator, change)
+                    return state, change
+        elif state.get("geometry", self.geometry) == self.geometry:
+            return state, None
+        log.warning(
+            "indicator %r: its windows, aggregate or area levels changed since the recovery "
+            "snapshot, so it starts afresh (open windows, detector baselines and firing "
+            "warnings are dropped)",
+            indicator,
+        )
+        instrument.recovery_reset(indicator, "geometry")
+        return None, None
+
+    @staticmethod
+    def _log_area_change(indicator: str, change: AreaChange) -> None:
+        if change.removed():
+            log.warning(
+                "indicator %r: its areas changed since the recovery snapshot (%s); the areas "
+                "that remain resume, new ones start fresh, and the open windows and detector "
+                "baselines of the removed ones are dropped",
+                indicator,
+                change.describe(),
+            )
+            instrument.recovery_reset(indicator, "areas")
+        else:
+            log.info(
+                "indicator %r: its areas changed since the recovery snapshot (%s); the areas "
+                "that remain resume, new ones start fresh",
+                indicator,
+                change.describe(),
+            )
 
     def _emit(self, step: Step, partition: str = "") -> list[IndicatorOutput]:
         if not step.closed and not step.late:
@@ -370,6 +418,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         return {
             "indicator": self.indicator,
             "geometry": self.geometry,
+            "areas": self.areas,
             "runtime": self.runtime.snapshot(),
             "scorer": self.scorer.snapshot(),
             "warnings": self.warnings.snapshot(),
@@ -423,7 +472,7 @@ def build_flow(
     windows_sink: DynamicSink[Any] | None = None,
 ) -> Dataflow:
     """The dataflow; `source` defaults to replaying `cfg.inputs`."""
-    ctx = context(cfg.catalog)
+    ctx = context(cfg.catalog, cfg.registry)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("windows.ndjson", "dead_letters.ndjson", "warnings.ndjson"):
@@ -500,6 +549,7 @@ def get_flow(
     out_dir: str,
     *inputs: str,
     catalog: str | None = None,
+    registry: str | None = None,
     stdin: bool = False,
     kafka_brokers: str | None = None,
     kafka_topics: str | None = None,
@@ -517,6 +567,7 @@ def get_flow(
         inputs=tuple(inputs),
         out_dir=out_dir,
         catalog=(catalog,) if catalog else FlowConfig.catalog,
+        registry=registry,
         idle_after=idle_after if kafka_brokers else None,
     )
     if kafka_brokers:

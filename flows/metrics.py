@@ -73,7 +73,7 @@ SERIES_BUDGET: Final = f"{PREFIX}_metric_series_budget"
 UPDATES_DROPPED: Final = f"{PREFIX}_metric_updates_dropped"  # counter
 RECOVERY_RESETS: Final = f"{PREFIX}_recovery_resets"  # counter
 # Why a resumed indicator did not take up all of its recovery state (flows.flow.IndicatorLogic)
-RESET_REASONS: Final = ("removed", "geometry", "detectors")
+RESET_REASONS: Final = ("removed", "geometry", "areas", "detectors")
 
 SERIES_LABELS: Final = ("indicator", "category", "area_level", "area", "district")
 # Gauge value of INDICATOR_WARNING: 0 = none, then blue (IV) .. red (I).
@@ -458,8 +458,9 @@ class CitySignsMetrics:
             self._last_batch = self._clock()
 
     def record_recovery_reset(self, indicator: str, reason: str) -> None:
-        """A resumed indicator dropped recovery state after a catalog change: `removed` from
-        the catalog, its `geometry` (windows, aggregate, levels) changed, or its `detectors`."""
+        """A resumed indicator dropped recovery state after a catalog or registry change:
+        `removed` from the catalog, its `geometry` (windows, aggregate, levels) changed, some
+        of its `areas` removed (registry, city model), or its `detectors` changed."""
         if reason not in RESET_REASONS:
             raise ValueError(f"reset reason {reason!r} is not one of {', '.join(RESET_REASONS)}")
         with self._lock:
@@ -703,7 +704,8 @@ class CitySignsCollector(Collector):
         )
         resets = CounterMetricFamily(
             RECOVERY_RESETS,
-            "Indicators that resumed without part of their recovery state after a catalog change.",
+            "Indicators that resumed without part of their recovery state after a catalog or "
+            "registry change.",
             labels=["indicator", "reason"],
         )
         if snap is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from alerts.scored import ScoredBatch
-from flows.plan import IndicatorPlan
+from flows.plan import AreaChange, IndicatorPlan
 from flows.windows import ClosedWindows
 from indicators.detectors import RoundDetector, build
 
@@ -62,6 +62,19 @@ class IndicatorScorer:
             upper=upper,
             detectors=np.full(n, self.names),
         )
+
+    def remap(self, change: AreaChange) -> None:
+        """Renumber the detectors' series after the indicator's areas changed (see
+        `AreaChange`): each remaining area keeps its baseline, new areas start fresh."""
+        parts = []
+        old_offset = 0
+        for lvl in self.plan.levels:
+            src = change.source[lvl]
+            parts.append(np.where(src >= 0, src + old_offset, -1))
+            old_offset += change.old_sizes[lvl]
+        source = np.concatenate(parts)
+        for d in self.detectors:
+            d.remap(source)
 
     def snapshot(self) -> list[dict[str, np.ndarray]]:
         return [d.snapshot() for d in self.detectors]

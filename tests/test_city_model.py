@@ -21,6 +21,7 @@ from flows.city import (
     load_city,
     load_default_registry,
     load_default_venues,
+    load_registry,
     sensor_kinds,
 )
 from flows.city import generate as gen
@@ -291,6 +292,24 @@ def test_registry_csv_round_trip(city: City) -> None:
     bad = reg.to_csv_text(city).replace("AQ-", "空气-", 1)
     with pytest.raises(ValueError, match=r"x.csv:2: sensor id .* printable ASCII"):
         SensorRegistry.from_csv_text(bad, city, "x.csv")
+
+
+def test_a_deployment_registry_loads_from_csv_gzip_or_npz(city: City, tmp_path: Path) -> None:
+    reg = generate_registry(city, 200, seed=6)
+    text = reg.to_csv_text(city)
+    (tmp_path / "r.csv").write_text(text, "utf-8")
+    (tmp_path / "r.csv.gz").write_bytes(gzip.compress(text.encode()))
+    reg.save(tmp_path / "r.npz")
+    for name in ("r.csv", "r.csv.gz", "r.npz"):
+        assert load_registry(tmp_path / name, city).ids() == reg.ids(), name
+    lines = text.splitlines()
+    lines[4] = lines[4].replace(lines[4].split(",")[2], "999999999999999")
+    (tmp_path / "bad.csv").write_text("\n".join(lines), "utf-8")
+    with pytest.raises(ValueError, match=r"bad.csv:5: unknown community code '999999999999999'"):
+        load_registry(tmp_path / "bad.csv", city)
+    (tmp_path / "bin.csv").write_bytes(b"\xff\xfe")
+    with pytest.raises(ValueError, match=r"bin.csv: not UTF-8"):
+        load_registry(tmp_path / "bin.csv", city)
 
 
 def test_registries_with_other_id_schemes_still_look_up(city: City) -> None:

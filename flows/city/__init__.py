@@ -9,6 +9,7 @@ from .registry import (
     SensorRegistry,
     generate_registry,
     load_default_registry,
+    load_registry,
     sensor_kinds,
 )
 from .venues import VenueRegistry, generate_venues, load_default_venues
@@ -26,5 +27,6 @@ __all__ = [
     "load_city",
     "load_default_registry",
     "load_default_venues",
+    "load_registry",
     "sensor_kinds",
 ]

@@ -343,6 +343,26 @@ def generate_registry(
     )
 
 
+def load_registry(path: str | Path, city: City) -> SensorRegistry:
+    """A deployment's own registry: a CSV file (`sensor_id,kind,community,lat,lon`, the format
+    of `to_csv_text`; gzipped if the name ends in .gz) or an .npz file saved by `save`.
+    Errors name the file and line (ValueError); the city model must be the one it was made
+    for."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        return SensorRegistry.load(path, city)
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        import gzip
+
+        raw = gzip.decompress(raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    return SensorRegistry.from_csv_text(text, city, str(path))
+
+
 @cache
 def load_default_registry() -> SensorRegistry:
     """The small registry shipped with the package (6000 sensors) for the demo and tests."""

@@ -372,3 +372,37 @@ class IndicatorWindows:
         self.silent = dict(state["silent"])  # type: ignore[call-overload]
         if self.zero_fill and "quiet_for" in state:  # older snapshots have none: start afresh
             self.quiet_for = dict(state["quiet_for"])  # type: ignore[call-overload]
+
+    def remap(self, source: Mapping[str, np.ndarray]) -> None:
+        """Renumber the areas after a restore: at each level, new area i continues old area
+        `source[level][i]`, or starts empty where that is -1.  Events of areas that are gone
+        (a sensor removed from the registry) leave the open windows with them."""
+        finest = np.asarray(source[self.finest], dtype=np.int64)
+        have = np.flatnonzero(finest >= 0)
+        n_old = self.seen[self.finest].size  # restored: the snapshot's number of areas
+        new_of_old = np.full(n_old, -1, dtype=np.int64)
+        new_of_old[finest[have]] = have
+
+        def moved(arr: np.ndarray | None, fill: float) -> np.ndarray | None:
+            if arr is None:
+                return None
+            out = np.full(finest.size, fill, dtype=arr.dtype)
+            out[have] = arr[finest[have]]
+            return out
+
+        for pane in self.panes.values():
+            pane.count = moved(pane.count, 0.0)  # type: ignore[assignment]
+            pane.sum = moved(pane.sum, 0.0)
+            pane.min = moved(pane.min, np.inf)
+            pane.max = moved(pane.max, -np.inf)
+            areas = [new_of_old[a] for a in pane.raw_area]
+            pane.raw_value = [v[a >= 0] for a, v in zip(areas, pane.raw_value, strict=True)]
+            pane.raw_area = [a[a >= 0] for a in areas]
+        for lvl in self.levels:
+            src = np.asarray(source[lvl], dtype=np.int64)
+            keep = np.flatnonzero(src >= 0)
+            for table, fill in ((self.seen, False), (self.silent, 0), (self.quiet_for, NEVER)):
+                if lvl in table:
+                    out = np.full(src.size, fill, dtype=table[lvl].dtype)
+                    out[keep] = table[lvl][src[keep]]
+                    table[lvl] = out

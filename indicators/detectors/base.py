@@ -44,6 +44,8 @@ class Detector(Protocol):
 
     def restore(self, state: dict[str, np.ndarray]) -> None: ...
 
+    def remap(self, source: np.ndarray) -> None: ...
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -154,6 +156,11 @@ class RoundDetector(ABC):
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         self.state.restore(state)
+
+    def remap(self, source: np.ndarray) -> None:
+        """Renumber the series (see `SeriesState.remap`): new series i continues old series
+        `source[i]`; -1 starts fresh."""
+        self.state.remap(source)
 
     # -- for subclasses and ensembles ----------------------------------------------------
     def grow(self, n_series: int) -> None:

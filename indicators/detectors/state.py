@@ -68,6 +68,24 @@ class SeriesState:
         self.n_series = n_series
         self._capacity = capacity
 
+    def remap(self, source: np.ndarray) -> None:
+        """Renumber the series: new series i takes the state of old series `source[i]`, and
+        starts fresh (fill values) where `source[i]` is -1 or beyond the series seen so far.
+
+        For an indicator whose areas changed between a recovery snapshot and the restart
+        (sensors added to or removed from the registry): the areas that remain keep their
+        baselines under their new numbers instead of all warming up again."""
+        source = np.asarray(source, dtype=np.int64)
+        n = int(source.size)
+        have = np.flatnonzero((source >= 0) & (source < self.n_series))
+        for c in self._children.values():
+            c.remap(source)
+        for name, arr in self._arrays.items():
+            new = np.full((n, *arr.shape[1:]), self._fills[name], dtype=arr.dtype)
+            new[have] = arr[source[have]]
+            self._arrays[name] = new
+        self.n_series = n
+
     def snapshot(self) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {SIZE_KEY: np.array(self.n_series, dtype=np.int64)}
         for name, arr in self._arrays.items():

@@ -155,6 +155,34 @@ def test_snapshot_round_trip(name: str, stream: Callable) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_renumbered_series_keep_their_state(name: str, stream: Callable) -> None:
+    """Areas renumbered between a snapshot and the restart (a sensor added to the registry, one
+    removed): each remaining series scores on exactly as if nothing had happened."""
+    config, kind = CASES[name]
+    st = stream(kind, amplitude=AMPLITUDE.get(name, 10.0), n_series=6, n_rows=600, onset=550)
+    cut = len(st.series) // 2 + 3
+    straight = run(build(config), st.series, st.t, st.values)[0]
+    first = build(config)
+    run(first, st.series[:cut], st.t[:cut], st.values[:cut])
+    resumed = build(config)
+    resumed.restore(first.snapshot())
+    source = np.array([-1, 5, 0, 3, 2, 1])  # new 0 is a new series; old 4 is gone
+    resumed.remap(source)
+    new_of_old = np.full(6, -1)
+    new_of_old[source[source >= 0]] = np.flatnonzero(source >= 0)
+    rows = np.arange(cut, len(st.series))
+    rows = rows[new_of_old[st.series[rows]] >= 0]
+    tail = run(resumed, new_of_old[st.series[rows]], st.t[rows], st.values[rows])[0]
+    np.testing.assert_allclose(tail, straight[rows], rtol=1e-9, atol=1e-12)
+    new_rows = (np.zeros(3, np.int64), st.t[-1] + 3600 * np.arange(1, 4), np.array([50.0, 51, 52]))
+    joined = run(resumed, *new_rows)
+    alone = run(build(config), *new_rows)  # the new series starts as if on a fresh detector
+    for x, y in zip(joined, alone, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert int(resumed.snapshot()["n_series"]) == 6
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_restore_rejects_a_foreign_snapshot(name: str) -> None:
     config, _ = CASES[name]
     other = CASES["no_signal" if name != "no_signal" else "ewma"][0]

@@ -4,21 +4,25 @@ resumes without crashing, drops what no longer fits and says so."""
 from __future__ import annotations
 
 import json
+import pickle
 import signal
 import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from citysigns.run import run
 from flows import instrument
-from flows.city import load_city, load_default_registry
-from flows.flow import FlowConfig, IndicatorLogic
+from flows.city import SensorRegistry, load_city, load_default_registry, load_registry
+from flows.flow import FlowConfig, IndicatorLogic, IndicatorOutput, Share
 from flows.metrics import CitySignsMetrics
-from flows.plan import compile_plan
+from flows.plan import Routed, compile_plan
 from indicators.language.validate import load_catalog_or_raise
 
 SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small"
+START_MS = 1_699_999_200_000  # on the hour
 
 
 def changed_catalog(tmp_path: Path, window: str = "1h") -> Path:
@@ -40,8 +44,11 @@ def pm25_windows(out: Path) -> list[str]:
     return sorted(line for line in lines if json.loads(line)["indicator"] == "test.pm25")
 
 
-def killed_then_resumed(inputs: Path, out: Path, catalog: Path) -> subprocess.CompletedProcess:
-    """Run SMALL until killed mid-stream, then resume the same recovery under `catalog`."""
+def killed_then_resumed(
+    inputs: Path, out: Path, catalog: Path, registry: Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run SMALL until killed mid-stream, then resume the same recovery under `catalog` (and
+    the sensor `registry`, if given)."""
     recovery = out.parent / (out.name + "_recovery")
     cmd = [
         sys.executable, "-m", "citysigns.cli", "run", "-i", str(inputs), "-o", str(out),
@@ -55,9 +62,10 @@ def killed_then_resumed(inputs: Path, out: Path, catalog: Path) -> subprocess.Co
         first.send_signal(signal.SIGKILL)
         first.wait()
     assert first.returncode == -signal.SIGKILL, "the first run ended before it was killed"
-    return subprocess.run(
-        [*cmd, "--catalog", str(catalog)], capture_output=True, text=True, timeout=300
-    )
+    again = [*cmd, "--catalog", str(catalog)]
+    if registry is not None:
+        again += ["--registry", str(registry)]
+    return subprocess.run(again, capture_output=True, text=True, timeout=300)
 
 
 def test_removed_indicator_and_changed_detectors(beijing_week: Path, tmp_path: Path) -> None:
@@ -107,3 +115,83 @@ def test_each_reset_is_counted_for_the_operator() -> None:
         ("test.pm25", "geometry"): 1,
         ("test.pm25", "detectors"): 1,
     }
+
+
+def grown_registry(tmp_path: Path, drop: str | None = None) -> Path:
+    """The shipped registry as a deployment's CSV, with two new air stations whose ids sort
+    first (so every sensor after them is renumbered) and without `drop`."""
+    city = load_city()
+    lines = load_default_registry().to_csv_text(city).splitlines()
+    community = lines[1].split(",")[2]
+    new = [f"AQ-310100-00000{i},air_quality,{community},31.23,121.47" for i in (1, 2)]
+    kept = [line for line in lines[1:] if drop is None or not line.startswith(drop + ",")]
+    path = tmp_path / "registry.csv"
+    path.write_text("\n".join([lines[0], *new, *kept]) + "\n", "utf-8")
+    return path
+
+
+def hourly_shares(registry: SensorRegistry, ids: list[str], hours: range) -> list[Share]:
+    """One share per hour: a PM2.5 reading of each sensor, with a daily cycle and a wobble
+    of its own (a function of the hour and the sensor, so any run sees the same readings)."""
+    rows = registry.lookup(ids)
+    assert (rows >= 0).all()
+    own = np.array([int(i[-6:]) for i in ids], dtype=np.float64)
+    shares = []
+    for h in hours:
+        ts = np.full(len(ids), START_MS + h * 3_600_000 + 60_000, dtype=np.int64)
+        value = 40 + 15 * np.sin(2 * np.pi * h / 24) + 3 * np.sin(2.3 * h + 0.7 * own)
+        shares.append(Share("test.pm25", "p0", Routed(rows, ts, value), int(ts.max())))
+    return shares
+
+
+def sensor_lines(outputs: list[IndicatorOutput], ids: list[str]) -> list[dict[str, object]]:
+    rows = [json.loads(line) for out in outputs for line in out.scored_lines]
+    return [r for r in rows if r["area_level"] == "sensor" and r["area"] in ids]
+
+
+def test_sensors_added_and_removed_keep_the_others_state(tmp_path: Path) -> None:
+    """The registry changed between the snapshot and the restart: two sensors added (every
+    sensor renumbered) and one removed.  The others' windows, scores and bands go on exactly
+    as in an uninterrupted run; the removal is counted for the operator."""
+    city, before = load_city(), load_default_registry()
+    ids = before.ids(before.kind_rows("air_quality")[:3])
+    after = load_registry(grown_registry(tmp_path, drop=ids[1]), city)
+    catalog = load_catalog_or_raise([SMALL])
+    plans_before = compile_plan(catalog, city, before).by_id()
+    plans_after = compile_plan(catalog, city, after).by_id()
+    stay = [ids[0], ids[2]]
+
+    straight = IndicatorLogic(plans_before, 1, None)
+    whole = [o for s in hourly_shares(before, ids, range(120)) for o in straight.on_batch([s])[0]]
+    first = IndicatorLogic(plans_before, 1, None)
+    head = [o for s in hourly_shares(before, ids, range(60)) for o in first.on_batch([s])[0]]
+    snap = pickle.loads(pickle.dumps(first.snapshot()))
+    metrics = CitySignsMetrics.for_catalog(catalog)
+    instrument.install(metrics)
+    try:
+        resumed = IndicatorLogic(plans_after, 1, snap)
+        shares = hourly_shares(after, stay, range(60, 120))
+        tail = [o for s in shares for o in resumed.on_batch([s])[0]]
+    finally:
+        instrument.install(None)
+    expected = sensor_lines(whole, stay)[len(sensor_lines(head, stay)) :]
+    got = sensor_lines(tail, stay)
+    assert len(got) == len(expected) > 100
+    assert got == expected
+    assert metrics.snapshot().resets == {("test.pm25", "areas"): 1}
+
+
+def test_a_grown_registry_resumes_every_sensor(beijing_week: Path, tmp_path: Path) -> None:
+    """The real flow, killed, then resumed with two sensors added to its registry (renumbering
+    all the others): no sensor starts afresh, and test.pm25's windows equal an uninterrupted
+    run's under the grown registry."""
+    registry = grown_registry(tmp_path)
+    reference = tmp_path / "reference"
+    cfg = FlowConfig((str(beijing_week),), str(reference), catalog=(str(SMALL),),
+                     registry=str(registry))  # fmt: skip
+    run(cfg, workers=1)
+    out = tmp_path / "resumed"
+    resumed = killed_then_resumed(beijing_week, out, SMALL, registry)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "starts afresh" not in resumed.stderr
+    assert pm25_windows(out) == pm25_windows(reference)

@@ -64,3 +64,14 @@ def test_no_traceback_for_user_mistakes(tmp_path: Path) -> None:
         )
         assert proc.returncode in (1, 2), args
         assert "Traceback" not in proc.stderr + proc.stdout, args
+
+
+def test_run_refuses_a_broken_registry_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "in.ndjson").write_text("", "utf-8")
+    registry = tmp_path / "sensors.csv"
+    registry.write_text("sensor_id,kind,community,lat,lon\nAQ-1,air_qualty,x,31,121\n", "utf-8")
+    args = ["run", "-i", str(tmp_path / "in.ndjson"), "-o", str(tmp_path / "out")]
+    result = runner.invoke(app, [*args, "--registry", str(registry)])
+    assert result.exit_code == 2
+    assert f"{registry}:2: unknown sensor kind 'air_qualty'" in result.output
+    assert not (tmp_path / "out").exists()

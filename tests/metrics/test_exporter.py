@@ -210,7 +210,7 @@ def test_recovery_resets_take_known_reasons_only() -> None:
     (sample,) = fams["citysigns_recovery_resets"].samples
     assert sample.labels == {"indicator": "air.pm25", "reason": "detectors"}
     assert sample.value == 2.0
-    with pytest.raises(ValueError, match="not one of removed, geometry, detectors"):
+    with pytest.raises(ValueError, match="not one of removed, geometry, areas, detectors"):
         m.record_recovery_reset("air.pm25", "because")
 
 
