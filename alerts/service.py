@@ -428,6 +428,19 @@ class TicketService:
             return int(ev.value)
         return 0
 
+    def _new_ticket_clock(self, route: Route, now: int) -> dict[str, Any]:
+        """A new ticket's deadlines (from its route, in working hours if the route says so)
+        and its empty progress, whatever created it: a warning or a hotline order."""
+        return {
+            "accept_s": route.accept, "handle_s": route.handle,
+            "working_hours_only": route.working_hours_only,
+            "opened_at": now, "updated_at": now,
+            "accept_due": self.router.deadline(now, route.accept, route.working_hours_only),
+            "handle_due": self.router.deadline(now, route.handle, route.working_hours_only),
+            "accepted_at": None, "feedback_at": None, "feedback_notes": None,
+            "verify_until": None, "closed_at": None, "version": 1,
+        }  # fmt: skip
+
     def _create_from_warning(
         self, conn: Connection, key: str, ev: WarningEvent, area: str, route: Route, tier: str,
         unit: str, origin: str, now: int,
@@ -445,13 +458,7 @@ class TicketService:
             "summary_zh": ev.text_zh, "summary_en": ev.text_en,
             "evidence": {"first_warning": ev.warning_id},
             "service_code": None, "description": None, "lat": None, "long": None,
-            "accept_s": route.accept, "handle_s": route.handle,
-            "working_hours_only": route.working_hours_only,
-            "opened_at": now, "updated_at": now, "last_signal_at": ev.at,
-            "accept_due": self.router.deadline(now, route.accept, route.working_hours_only),
-            "handle_due": self.router.deadline(now, route.handle, route.working_hours_only),
-            "accepted_at": None, "feedback_at": None, "feedback_notes": None,
-            "verify_until": None, "closed_at": None, "version": 1,
+            "last_signal_at": ev.at, **self._new_ticket_clock(route, now),
         }  # fmt: skip
         self._insert_ticket(conn, values)
         self._link_warning(conn, tid, ev)
@@ -696,13 +703,7 @@ class TicketService:
             "evidence": {"order": order.service_request_id},
             "service_code": order.service_code, "description": desc,
             "lat": order.lat, "long": order.long,
-            "accept_s": route.accept, "handle_s": route.handle,
-            "working_hours_only": route.working_hours_only,
-            "opened_at": now, "updated_at": now, "last_signal_at": order.ts,
-            "accept_due": self.router.deadline(now, route.accept, route.working_hours_only),
-            "handle_due": self.router.deadline(now, route.handle, route.working_hours_only),
-            "accepted_at": None, "feedback_at": None, "feedback_notes": None,
-            "verify_until": None, "closed_at": None, "version": 1,
+            "last_signal_at": order.ts, **self._new_ticket_clock(route, now),
         }  # fmt: skip
         self._insert_ticket(conn, values)
         self.store.add_order(
