@@ -329,11 +329,18 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
     ) -> tuple[dict[str, object] | None, AreaChange | None]:
         """The snapshot to resume from (None: start afresh) and how its areas changed."""
         old_areas = state.get("areas")
+        legacy = old_areas is None and state.get("geometry", self.geometry) != self.geometry
+        if legacy:  # an earlier version's snapshot: sensors were numbered by registry row
+            old_areas = self.plan.legacy_area_codes()
         if isinstance(old_areas, dict) and old_areas != self.areas:
             if set(old_areas) == set(self.areas):
                 change = AreaChange.between(old_areas, self.areas)
                 if state.get("geometry") == self.plan.geometry(change.old_sizes):
-                    self._log_area_change(indicator, change)
+                    if legacy:
+                        log.info("indicator %r: snapshot of an earlier version, its sensors "
+                                 "renumbered to those of its kind", indicator)  # fmt: skip
+                    else:
+                        self._log_area_change(indicator, change)
                     return state, change
         elif state.get("geometry", self.geometry) == self.geometry:
             return state, None

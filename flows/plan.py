@@ -85,8 +85,11 @@ class IndicatorPlan:
     categories: frozenset[str] = frozenset()
     keywords: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
-    sensor_area: np.ndarray | None = None  # registry row -> finest area (sensors)
+    sensor_area: np.ndarray | None = None  # registry row -> finest area; -1: another kind
     community_area: np.ndarray | None = None  # community -> finest area (channels)
+    # sensor-level indicators: the registry, whose rows indexed their areas in recovery
+    # snapshots from before the areas were recorded (see `legacy_area_codes`)
+    registry: SensorRegistry | None = None
 
     @property
     def id(self) -> str:
@@ -107,10 +110,17 @@ class IndicatorPlan:
         """Each level's area codes in index order, newline-separated and compressed (6,000
         sensor ids: 12 kB).  Every recovery snapshot keeps them, to renumber its areas when the
         registry or the city model changes between the snapshot and the restart."""
-        return {
-            lvl: zlib.compress("\n".join(self.spaces[lvl].codes.tolist()).encode("utf-8"))
-            for lvl in self.levels
-        }
+        return {lvl: _pack(self.spaces[lvl].codes) for lvl in self.levels}
+
+    def legacy_area_codes(self) -> dict[str, bytes] | None:
+        """The `area_codes()` of a snapshot from an earlier version, which did not record its
+        areas and indexed a sensor-level indicator by registry row (every sensor of every kind):
+        None where that layout is the current one (coarser finest levels)."""
+        if self.registry is None:
+            return None
+        codes = self.area_codes()
+        codes[self.levels[0]] = _pack(self.registry.ids())
+        return codes
 
     def new_windows(self) -> IndicatorWindows:
         parents = {
@@ -199,6 +209,11 @@ def _channel_filter(flt: Filter, batch: ChannelBatch) -> np.ndarray:
     return np.ones(len(batch), dtype=bool)
 
 
+def _pack(codes: np.ndarray | list[str]) -> bytes:
+    listed = codes.tolist() if isinstance(codes, np.ndarray) else codes
+    return zlib.compress("\n".join(listed).encode("utf-8"))
+
+
 @dataclass(frozen=True)
 class AreaChange:
     """How an indicator's areas changed between a recovery snapshot and the plan: at each
@@ -269,9 +284,11 @@ def compile_plan(
         kind = lang.kinds()[ind.source.kind]
         levels: list[str] = sorted(ind.value.levels, key=order.index)
         finest = levels[0]
-        if finest == "sensor":
-            finest_codes = np.array(registry.ids(), dtype=object)
-            up = {lvl: registry.area(city, lvl) for lvl in levels[1:]}
+        kind_rows = None
+        if finest == "sensor":  # only the sensors of the indicator's kind are its areas
+            kind_rows = registry.kind_rows(kind.name)
+            finest_codes = np.array(registry.ids(kind_rows), dtype=object)
+            up = {lvl: registry.area(city, lvl)[kind_rows] for lvl in levels[1:]}
         else:
             finest_codes = city.level(finest).code
             anc = city.ancestors(finest, np.arange(len(city.level(finest))))
@@ -302,8 +319,10 @@ def compile_plan(
         else:
             row_field = ind.value.field or ind.source.filter[0].field
             plan.field = field_id(row_field)
-            if finest == "sensor":
-                plan.sensor_area = np.arange(len(registry), dtype=np.int64)
+            if kind_rows is not None:
+                plan.sensor_area = np.full(len(registry), -1, dtype=np.int64)
+                plan.sensor_area[kind_rows] = np.arange(kind_rows.size)
+                plan.registry = registry
             else:
                 plan.sensor_area = np.asarray(registry.area(city, finest), np.int64)
         plans.append(plan)

@@ -3,6 +3,7 @@ resumes without crashing, drops what no longer fits and says so."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import signal
@@ -18,7 +19,7 @@ from flows import instrument
 from flows.city import SensorRegistry, load_city, load_default_registry, load_registry
 from flows.flow import FlowConfig, IndicatorLogic, IndicatorOutput, Share
 from flows.metrics import CitySignsMetrics
-from flows.plan import Routed, compile_plan
+from flows.plan import AreaSpace, IndicatorPlan, Routed, compile_plan
 from indicators.language.validate import load_catalog_or_raise
 
 SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small"
@@ -130,10 +131,14 @@ def grown_registry(tmp_path: Path, drop: str | None = None) -> Path:
     return path
 
 
-def hourly_shares(registry: SensorRegistry, ids: list[str], hours: range) -> list[Share]:
-    """One share per hour: a PM2.5 reading of each sensor, with a daily cycle and a wobble
-    of its own (a function of the hour and the sensor, so any run sees the same readings)."""
-    rows = registry.lookup(ids)
+def hourly_shares(
+    registry: SensorRegistry, plan: IndicatorPlan, ids: list[str], hours: range
+) -> list[Share]:
+    """One share per hour for test.pm25 under `plan`: a reading of each sensor, with a daily
+    cycle and a wobble of its own (a function of the hour and the sensor, so any run sees the
+    same readings)."""
+    assert plan.sensor_area is not None
+    rows = plan.sensor_area[registry.lookup(ids)]
     assert (rows >= 0).all()
     own = np.array([int(i[-6:]) for i in ids], dtype=np.float64)
     shares = []
@@ -142,6 +147,36 @@ def hourly_shares(registry: SensorRegistry, ids: list[str], hours: range) -> lis
         value = 40 + 15 * np.sin(2 * np.pi * h / 24) + 3 * np.sin(2.3 * h + 0.7 * own)
         shares.append(Share("test.pm25", "p0", Routed(rows, ts, value), int(ts.max())))
     return shares
+
+
+def fed(logic: IndicatorLogic, shares: list[Share]) -> list[IndicatorOutput]:
+    """What the logic emits for these shares, one after another."""
+    return [out for share in shares for out in logic.on_batch([share])[0]]
+
+
+def resumed_and_fed(
+    plans: dict[str, IndicatorPlan], snap: dict[str, object], shares: list[Share]
+) -> tuple[list[IndicatorOutput], dict[tuple[str, str], int]]:
+    """Resume from a (pickled and read back) snapshot under `plans` and feed `shares`: what
+    the logic emitted, and the resets it counted for the operator."""
+    metrics = CitySignsMetrics.for_catalog(load_catalog_or_raise([SMALL]))
+    instrument.install(metrics)
+    try:
+        resumed = IndicatorLogic(plans, 1, pickle.loads(pickle.dumps(snap)))
+        return fed(resumed, shares), metrics.snapshot().resets
+    finally:
+        instrument.install(None)
+
+
+def continued(
+    whole: list[IndicatorOutput],
+    head: list[IndicatorOutput],
+    tail: list[IndicatorOutput],
+    ids: list[str],
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The sensor-level lines of `ids` that an uninterrupted run emitted after `head`, and
+    those the resumed run emitted."""
+    return sensor_lines(whole, ids)[len(sensor_lines(head, ids)) :], sensor_lines(tail, ids)
 
 
 def sensor_lines(outputs: list[IndicatorOutput], ids: list[str]) -> list[dict[str, object]]:
@@ -162,23 +197,15 @@ def test_sensors_added_and_removed_keep_the_others_state(tmp_path: Path) -> None
     stay = [ids[0], ids[2]]
 
     straight = IndicatorLogic(plans_before, 1, None)
-    whole = [o for s in hourly_shares(before, ids, range(120)) for o in straight.on_batch([s])[0]]
+    whole = fed(straight, hourly_shares(before, plans_before["test.pm25"], ids, range(120)))
     first = IndicatorLogic(plans_before, 1, None)
-    head = [o for s in hourly_shares(before, ids, range(60)) for o in first.on_batch([s])[0]]
-    snap = pickle.loads(pickle.dumps(first.snapshot()))
-    metrics = CitySignsMetrics.for_catalog(catalog)
-    instrument.install(metrics)
-    try:
-        resumed = IndicatorLogic(plans_after, 1, snap)
-        shares = hourly_shares(after, stay, range(60, 120))
-        tail = [o for s in shares for o in resumed.on_batch([s])[0]]
-    finally:
-        instrument.install(None)
-    expected = sensor_lines(whole, stay)[len(sensor_lines(head, stay)) :]
-    got = sensor_lines(tail, stay)
+    head = fed(first, hourly_shares(before, plans_before["test.pm25"], ids, range(60)))
+    shares = hourly_shares(after, plans_after["test.pm25"], stay, range(60, 120))
+    tail, resets = resumed_and_fed(plans_after, first.snapshot(), shares)
+    expected, got = continued(whole, head, tail, stay)
     assert len(got) == len(expected) > 100
     assert got == expected
-    assert metrics.snapshot().resets == {("test.pm25", "areas"): 1}
+    assert resets == {("test.pm25", "areas"): 1}
 
 
 def test_a_grown_registry_resumes_every_sensor(beijing_week: Path, tmp_path: Path) -> None:
@@ -195,3 +222,36 @@ def test_a_grown_registry_resumes_every_sensor(beijing_week: Path, tmp_path: Pat
     assert resumed.returncode == 0, resumed.stderr
     assert "starts afresh" not in resumed.stderr
     assert pm25_windows(out) == pm25_windows(reference)
+
+
+def registry_row_layout(plan: IndicatorPlan, registry: SensorRegistry) -> IndicatorPlan:
+    """test.pm25 as earlier versions compiled it: every sensor of the registry, of any kind,
+    was one of its areas, numbered by registry row."""
+    city = load_city()
+    spaces = {"sensor": AreaSpace("sensor", np.array(registry.ids(), dtype=object), None)}
+    for lvl in plan.levels[1:]:
+        spaces[lvl] = AreaSpace(lvl, plan.spaces[lvl].codes, registry.area(city, lvl))
+    return dataclasses.replace(plan, spaces=spaces, sensor_area=np.arange(len(registry)))
+
+
+def test_a_snapshot_of_an_earlier_version_resumes_under_the_kind_layout() -> None:
+    """Earlier versions numbered a sensor-level indicator's areas by registry row and did not
+    record them: such a snapshot resumes (renumbered to the sensors of the indicator's kind)
+    instead of starting afresh, and the windows, scores and bands go on as without a restart."""
+    registry = load_default_registry()
+    plans = compile_plan(load_catalog_or_raise([SMALL]), load_city(), registry).by_id()
+    plan = plans["test.pm25"]
+    old = {"test.pm25": registry_row_layout(plan, registry)}
+    assert plan.spaces["sensor"].codes.size < len(registry)  # air stations only
+    ids = registry.ids(registry.kind_rows("air_quality")[[0, 5, 9]])
+    straight = IndicatorLogic(plans, 1, None)
+    whole = fed(straight, hourly_shares(registry, plan, ids, range(120)))
+    first = IndicatorLogic(old, 1, None)
+    head = fed(first, hourly_shares(registry, old["test.pm25"], ids, range(60)))
+    snap = first.snapshot()
+    del snap["areas"]  # as earlier versions wrote it
+    tail, resets = resumed_and_fed(plans, snap, hourly_shares(registry, plan, ids, range(60, 120)))
+    expected, got = continued(whole, head, tail, ids)
+    assert len(got) == len(expected) > 150
+    assert got == expected
+    assert resets == {}

@@ -1,0 +1,47 @@
+"""What a compiled indicator numbers as its areas: a sensor-level indicator holds the sensors
+of its own kind only (its arrays and detector state are sized by that kind)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flows.city import load_city, load_default_registry
+from flows.decode.batches import SensorBatch
+from flows.decode.fields import field_id, sensor_fields
+from flows.flow import CATALOG_DIR
+from flows.plan import compile_plan
+from indicators.language.validate import load_catalog_or_raise
+
+
+def test_sensor_level_indicators_hold_the_sensors_of_their_kind() -> None:
+    city, registry = load_city(), load_default_registry()
+    plans = compile_plan(load_catalog_or_raise([str(CATALOG_DIR)]), city, registry).plans
+    sensor_level = [p for p in plans if p.levels[0] == "sensor"]
+    assert len(sensor_level) >= 10
+    for plan in sensor_level:
+        rows = registry.kind_rows(plan.indicator.source.kind)
+        assert 0 < rows.size < len(registry)
+        assert plan.spaces["sensor"].codes.tolist() == registry.ids(rows), plan.id
+        assert plan.sensor_area is not None
+        np.testing.assert_array_equal(plan.sensor_area[rows], np.arange(rows.size))
+        assert (np.delete(plan.sensor_area, rows) == -1).all(), plan.id
+        for lvl in plan.levels[1:]:  # a sensor rolls up to the area it stands in
+            up = plan.spaces[lvl].from_finest
+            np.testing.assert_array_equal(up, registry.area(city, lvl)[rows])
+
+
+def test_routing_keeps_the_kind_and_finds_each_sensor() -> None:
+    city, registry = load_city(), load_default_registry()
+    plans = compile_plan(load_catalog_or_raise([str(CATALOG_DIR)]), city, registry).by_id()
+    plan = plans["air.pm25"]
+    air = registry.kind_rows("air_quality")[[3, 40, 7]]
+    other = np.flatnonzero(registry.kind != registry.kinds.index("air_quality"))[[0, 500]]
+    sensor = np.concatenate([air, other])
+    n = sensor.size
+    batch = SensorBatch.build(
+        sensor, np.arange(n, dtype=np.int64) * 1000, np.full(n, field_id("pm25")),
+        np.arange(n, dtype=np.float64), len(sensor_fields()), grouped=True,
+    )  # fmt: skip
+    routed = plan.route_sensors(batch, np.asarray(registry.kind, dtype=np.int64))
+    assert plan.spaces["sensor"].codes[routed.area].tolist() == registry.ids(air)
+    assert routed.value is not None and routed.value.tolist() == [0.0, 1.0, 2.0]
