@@ -123,6 +123,33 @@ def catalog_as_table(catalog: Catalog) -> Table:
     return table
 
 
+RegistryOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="the sensor registry: CSV (sensor_id,kind,community,lat,lon) or .npz; "
+        "default: the one shipped with the package"
+    ),
+]
+
+
+def _use_registry(path: Path | None, replays: bool = True) -> None:
+    """Check the deployment's registry, or exit 2 with the file:line of what is wrong in it;
+    with `replays`, this process's replays (test, backtest) place sensors with it."""
+    if path is None:
+        return
+    from flows.city import load_city, load_registry
+    from indicators.testing.pipeline import use_registry
+
+    try:
+        sensors = load_registry(path, load_city())
+        if replays:
+            use_registry(path)
+    except (OSError, ValueError) as e:
+        err.print(f"sensor registry: {e}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"sensor registry: {path} ({len(sensors):,} sensors)", highlight=False)
+
+
 @app.command("run")
 def run_command(
     inputs: Annotated[
@@ -132,10 +159,7 @@ def run_command(
     catalog: Annotated[
         list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
     ] = None,
-    registry: Annotated[
-        Path | None,
-        typer.Option(help="the sensor registry: CSV (sensor_id,kind,community,lat,lon) or .npz"),
-    ] = None,
+    registry: RegistryOption = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, max=64)] = 1,
     speed: Annotated[
         float | None, typer.Option(help="replay N times faster than real time (default: max)")
@@ -168,15 +192,7 @@ def run_command(
     if diags:
         print_diagnostics(diags, cat)
         raise typer.Exit(1)
-    if registry is not None:
-        from flows.city import load_city, load_registry
-
-        try:
-            sensors = load_registry(registry, load_city())
-        except (OSError, ValueError) as e:
-            err.print(f"sensor registry: {e}", highlight=False)
-            raise typer.Exit(2) from None
-        console.print(f"sensor registry: {registry} ({len(sensors):,} sensors)", highlight=False)
+    _use_registry(registry, replays=False)  # the flow loads it in each worker
     cfg = FlowConfig(
         inputs=tuple(str(p) for p in inputs),
         out_dir=str(out),
@@ -266,11 +282,13 @@ def test_command(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="list passing tests too")
     ] = False,
+    registry: RegistryOption = None,
 ) -> None:
     """Run analysts' YAML tests of indicators through the flow's code; failures show expected
     against got."""
     from indicators.testing.runner import run_paths
 
+    _use_registry(registry)
     report = run_paths(paths, only)
     for d in report.errors:
         err.print(str(d), markup=False, highlight=False)
@@ -313,6 +331,7 @@ def backtest(
     tickets: Annotated[
         bool, typer.Option("--tickets/--no-tickets", help="also run the ticket service")
     ] = True,
+    registry: RegistryOption = None,
 ) -> None:
     """Replay historical data through indicators: warnings and tickets they would have raised,
     time at each level, scores against labels, and an HTML report with plots."""
@@ -322,6 +341,7 @@ def backtest(
     if not data.exists():
         err.print(f"no such data: {data}", highlight=False)
         raise typer.Exit(2)
+    _use_registry(registry)
     try:
         run_backtest(
             console, list(paths), data, indicator=indicator or (), t_from=t_from, t_to=t_to,

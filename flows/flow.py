@@ -567,9 +567,11 @@ def get_flow(
         python -m bytewax.run "flows.flow:get_flow('out', kafka_brokers='host:9092',
             kafka_topics='sensors,hotline')" -a host1:2101;host2:2101 -i 0
 
-    Files replay as fast as possible; `stdin=True` reads NDJSON from standard input; Kafka
-    topics are the production path (`pip install -e '.[kafka]'`).  On Kafka, a partition with
-    no events for `idle_after` seconds stops holding the watermark back (None: never)."""
+    `registry` is the deployment's sensor registry file (CSV or .npz; default: the one
+    shipped with the package).  Files replay as fast as possible; `stdin=True` reads NDJSON
+    from standard input; Kafka topics are the production path (`pip install -e '.[kafka]'`).
+    On Kafka, a partition with no events for `idle_after` seconds stops holding the watermark
+    back (None: never)."""
     cfg = FlowConfig(
         inputs=tuple(inputs),
         out_dir=out_dir,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +20,14 @@ from alerts.areas import CityAreaNames
 from alerts.events import WarningEvent
 from alerts.scored import ScoredBatch
 from alerts.warning_state import WarningStateMachine
-from flows.city import City, SensorRegistry, load_city, load_default_registry, load_default_venues
+from flows.city import (
+    City,
+    SensorRegistry,
+    load_city,
+    load_default_registry,
+    load_default_venues,
+    load_registry,
+)
 from flows.decode.chunks import RawChunk
 from flows.decode.reasons import DeadLetter
 from flows.flow import Context, Decoded, DecodeLogic, route
@@ -52,10 +60,29 @@ class CachedAreaNames:
         return self._memo[code]
 
 
+_registry_file: str | None = None
+
+
+def use_registry(path: str | Path | None) -> None:
+    """Replays place sensor records with this registry file (CSV or .npz, as `citysigns run
+    --registry`) from now on; None: the one shipped with the package.  Checked at once, so a
+    broken file fails here with its file:line (ValueError), not in the middle of a replay."""
+    global _registry_file
+    if path is not None:
+        load_registry(path, load_city())
+    _registry_file = None if path is None else str(path)
+    world.cache_clear()
+
+
 @cache
 def world() -> World:
+    """The world every replay of this process uses (see `use_registry`)."""
     city = load_city()
-    return World(city, load_default_registry(), CachedAreaNames(city))
+    if _registry_file is None:
+        registry = load_default_registry()
+    else:
+        registry = load_registry(_registry_file, city)
+    return World(city, registry, CachedAreaNames(city))
 
 
 @dataclass

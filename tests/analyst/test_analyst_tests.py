@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 
 from citysigns.cli import app
 from citysigns.paths import CATALOG_DIR
+from flows.city import load_city, load_default_registry
 from indicators.language.validate import catalog_files
+from indicators.testing.pipeline import use_registry, world
 from indicators.testing.runner import run_paths
 from indicators.testing.spec import load_test_file
 
@@ -114,6 +116,47 @@ def test_unknown_sensor_is_reported_not_crashed(tmp_path: Path) -> None:
     f.write_text(PM25.format(catalog=CATALOG_DIR).replace("AQ-310101-000001\n", "AQ-999\n"))
     report = run_paths([f])
     assert "sensor 'AQ-999' is not in the sensor registry" in report.outcomes[0].report()
+
+
+def test_a_deployment_registry_places_its_own_sensors(tmp_path: Path) -> None:
+    """`citysigns test --registry`: a test of a station that only the deployment's registry
+    knows runs as in the flow (`citysigns run --registry`), and a broken registry is refused
+    with its file:line before any test runs."""
+    new_station = "AQ-310101-900001"
+    f = tmp_path / "station.yaml"
+    f.write_text(
+        PM25.format(catalog=CATALOG_DIR)
+        .replace(
+            "        - {at: 8h, area: AQ-310101-000001, level: blue}\n",
+            "".join(
+                f"        - {{at: {at}, area: {area}, level: blue{kind}}}\n"
+                for at, kind in (("8h", ""), ("11h", ", kind: resolved"))
+                for area in ('"310000"', '"310101"', new_station)
+            ),
+        )
+        .replace("AQ-310101-000001", new_station)
+    )
+    shipped = load_default_registry()
+    text = shipped.to_csv_text(load_city())
+    community = text.splitlines()[1].split(",")[2]  # where AQ-310101-000001 stands
+    registry = tmp_path / "sensors.csv"
+    registry.write_text(text + f"{new_station},air_quality,{community},31.23,121.47\n")
+    try:
+        unknown = CLI.invoke(app, ["test", str(f)])
+        assert unknown.exit_code == 1
+        assert f"sensor '{new_station}' is not in the sensor registry" in unknown.output
+        placed = CLI.invoke(app, ["test", str(f), "--registry", str(registry)])
+        assert f"sensor registry: {registry} (6,001 sensors)" in placed.output
+        assert placed.exit_code == 0, placed.output  # the station, its district and the city
+        assert "1 of 1 test(s) passed" in placed.output
+        broken = tmp_path / "broken.csv"
+        broken.write_text(text.replace("air_quality", "air_qualty", 1))
+        refused = CLI.invoke(app, ["test", str(f), "--registry", str(broken)])
+        assert refused.exit_code == 2
+        assert f"{broken}:2: unknown sensor kind 'air_qualty'" in refused.output
+    finally:
+        use_registry(None)
+    assert load_default_registry() is world().registry
 
 
 def test_hex_looking_terms_are_read_as_written() -> None:
