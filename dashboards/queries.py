@@ -109,8 +109,10 @@ TRACKED = f"sum({TRACKED_SERIES})"
 TRACKED_BY_INDICATOR = f"topk(10, {TRACKED_SERIES})"
 EXPORTED_VS_BUDGET = f"sum({EXPORTED_SERIES}) / sum({SERIES_BUDGET})"
 DROPPED_RATE = f"sum by (reason) (rate({UPDATES_DROPPED}_total[5m]))"
-# indicators that resumed without part of their state after a release changed the catalog
-RECOVERY_RESETS_DAY = f"sum by (indicator, reason) (increase({RECOVERY_RESETS}_total[1d]))"
+# indicators that resumed without part of their state after a catalog or registry change.
+# A restart counts its resets before the first scrape: the series appears at its final value
+# and never increases, so increase() would read 0 (tests/dashboards/test_queries_promtool.py).
+RECOVERY_RESETS_DAY = f"max by (indicator, reason) (max_over_time({RECOVERY_RESETS}_total[1d]))"
 
 
 def window_latency_quantile(q: float) -> str:
