@@ -320,7 +320,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
                     indicator,
                 )
                 instrument.recovery_reset(indicator, "detectors")
-            elif change is not None:
+            if change is not None:
                 self.scorer.remap(change)
             self.warnings.restore(state["warnings"])  # type: ignore[arg-type]
 

@@ -1,10 +1,12 @@
 """Closed windows -> anomaly scores and expected bands, per indicator.
 
-Each (level, area) of an indicator is one series for its detectors: series index = the
-level's offset + the area index, so one detector object scores every level at once.  The
-indicator's score is the highest of its detectors' calibrated scores; the expected band is
-that of the first detector (in catalog order) that offers one for the row, so the analyst
-decides which model explains a warning."""
+Each (level, area) of an indicator is one series for its detectors, so one detector object
+scores every level at once.  An area is a series only once it has reported: detectors hold
+state for the series they have seen, and the indicator's areas (all the grids of the city,
+say) are numbered densely in the order they first report, so a kind of sensor that covers a
+fifth of the grids costs a fifth of the state.  The indicator's score is the highest of its
+detectors' calibrated scores; the expected band is that of the first detector (in catalog
+order) that offers one for the row, so the analyst decides which model explains a warning."""
 
 from __future__ import annotations
 
@@ -28,13 +30,28 @@ class IndicatorScorer:
         for lvl in plan.levels:
             self.offset[lvl] = total
             total += int(plan.spaces[lvl].codes.size)
+        # (level offset + area) -> the detectors' series, -1 until the area first reports
+        self.series_of = np.full(total, -1, dtype=np.int64)
+        self.n_series = 0
+
+    def _series(self, area_key: np.ndarray) -> np.ndarray:
+        """The detectors' series of each row, numbering areas new to them in row order."""
+        series = self.series_of[area_key]
+        new = series < 0
+        if new.any():
+            keys, first = np.unique(area_key[new], return_index=True)
+            keys = keys[np.argsort(first)]
+            self.series_of[keys] = np.arange(self.n_series, self.n_series + keys.size)
+            self.n_series += int(keys.size)
+            series = self.series_of[area_key]
+        return series
 
     def score(self, closed: list[ClosedWindows]) -> ScoredBatch | None:
         """Score windows in the order they closed (time order within every series)."""
         closed = [c for c in closed if len(c)]
         if not closed:
             return None
-        series = np.concatenate([c.area + self.offset[c.level] for c in closed])
+        series = self._series(np.concatenate([c.area + self.offset[c.level] for c in closed]))
         t = np.concatenate([np.full(len(c), c.end, dtype=np.int64) for c in closed])
         value = np.concatenate([c.value for c in closed])
         scores = [d.learn_score(series, t, value) for d in self.detectors]
@@ -64,30 +81,50 @@ class IndicatorScorer:
         )
 
     def remap(self, change: AreaChange) -> None:
-        """Renumber the detectors' series after the indicator's areas changed (see
-        `AreaChange`): each remaining area keeps its baseline, new areas start fresh."""
-        parts = []
+        """Follow the indicator's areas after they changed (see `AreaChange`): each remaining
+        area keeps its series and baseline, new areas start fresh when they first report,
+        and the series of removed areas are dropped from the detectors."""
+        moved = []
         old_offset = 0
         for lvl in self.plan.levels:
-            src = change.source[lvl]
-            parts.append(np.where(src >= 0, src + old_offset, -1))
+            key = change.source[lvl] + old_offset
+            known = (change.source[lvl] >= 0) & (key < self.series_of.size)
+            moved.append(np.where(known, self.series_of[np.where(known, key, 0)], -1))
             old_offset += change.old_sizes[lvl]
-        source = np.concatenate(parts)
+        series_of = np.concatenate(moved)
+        kept = np.unique(series_of[series_of >= 0])  # in their old order
+        renumber = np.full(max(self.n_series, 1), -1, dtype=np.int64)
+        renumber[kept] = np.arange(kept.size)
+        self.series_of = np.where(series_of >= 0, renumber[np.maximum(series_of, 0)], -1)
+        self.n_series = int(kept.size)
         for d in self.detectors:
-            d.remap(source)
+            d.remap(kept)
 
-    def snapshot(self) -> list[dict[str, np.ndarray]]:
-        return [d.snapshot() for d in self.detectors]
+    def snapshot(self) -> dict[str, object]:
+        return {"detectors": [d.snapshot() for d in self.detectors],
+                "series_of": self.series_of.copy(), "n_series": self.n_series}  # fmt: skip
 
-    def restore(self, state: list[dict[str, np.ndarray]]) -> bool:
+    def restore(self, state: dict[str, object] | list[dict[str, np.ndarray]]) -> bool:
         """Resume the detectors from a snapshot, all or none.  False, leaving them fresh, when
         the snapshot was taken by other detectors: the analyst changed the indicator's
-        `detectors:` since, and the new ones must warm up."""
+        `detectors:` since, and the new ones must warm up.  The areas' series are resumed
+        either way (a snapshot of an earlier version, a bare list of detector states, numbered
+        series by level offset + area)."""
+        if isinstance(state, list):
+            detectors = state
+            n = max((int(d.get("n_series", 0)) for d in detectors), default=0)
+            keys = np.arange(max(n, self.series_of.size))  # (more: the layout changed since)
+            self.series_of = np.where(keys < n, keys, -1)
+            self.n_series = n
+        else:
+            detectors = state["detectors"]  # type: ignore[assignment]
+            self.series_of = np.array(state["series_of"], dtype=np.int64)
+            self.n_series = int(state["n_series"])  # type: ignore[call-overload]
         resumed = [build(c) for c in self.configs]
-        if len(state) != len(resumed):
+        if len(detectors) != len(resumed):
             return False
         try:
-            for d, s in zip(resumed, state, strict=True):
+            for d, s in zip(resumed, detectors, strict=True):
                 d.restore(s)
         except ValueError:
             return False

@@ -9,8 +9,12 @@ from flows.city import load_city, load_default_registry
 from flows.decode.batches import SensorBatch
 from flows.decode.fields import field_id, sensor_fields
 from flows.flow import CATALOG_DIR
-from flows.plan import compile_plan
+from flows.plan import IndicatorPlan, Routed, compile_plan
+from flows.runtime import IndicatorRuntime
+from flows.scoring import IndicatorScorer
 from indicators.language.validate import load_catalog_or_raise
+
+T0_MS = 1_770_000_000_000  # on the hour
 
 
 def test_sensor_level_indicators_hold_the_sensors_of_their_kind() -> None:
@@ -45,3 +49,37 @@ def test_routing_keeps_the_kind_and_finds_each_sensor() -> None:
     routed = plan.route_sensors(batch, np.asarray(registry.kind, dtype=np.int64))
     assert plan.spaces["sensor"].codes[routed.area].tolist() == registry.ids(air)
     assert routed.value is not None and routed.value.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_detectors_hold_state_only_for_areas_that_reported() -> None:
+    """noise.laeq scores sensors, grids and streets (480 + 2,182 + 218 series in the shipped
+    city); with three sensors reporting, its detectors hold the series of those sensors and
+    of their grids and streets only, numbered in the order they first reported."""
+    city, registry = load_city(), load_default_registry()
+    plans = compile_plan(load_catalog_or_raise([str(CATALOG_DIR)]), city, registry).by_id()
+    plan = plans["noise.laeq"]
+    runtime, scorer = IndicatorRuntime(plan, n_partitions=1), IndicatorScorer(plan)
+    sensors = np.array([0, 7, 300])
+    reported = {
+        (lvl, code)
+        for lvl in plan.levels
+        for code in plan.spaces[lvl].codes[_area_at(plan, lvl, sensors)].tolist()
+    }
+    rows = []
+    for h in range(48):
+        ts = np.full(3, T0_MS + h * 900_000 + 1000, dtype=np.int64)
+        step = runtime.on_batch(
+            Routed(sensors, ts, np.array([50.0, 55, 60])), "p", int(ts[0]), False
+        )
+        scored = scorer.score(step.closed)
+        if scored is not None:
+            rows += list(zip(scored.area_level.tolist(), scored.area_code.tolist(), strict=True))
+    assert set(rows) == reported and len(reported) <= 9
+    assert scorer.n_series == len(reported)
+    for state in scorer.snapshot()["detectors"]:  # type: ignore[index]
+        assert int(state["n_series"]) == len(reported)
+
+
+def _area_at(plan: IndicatorPlan, level: str, finest: np.ndarray) -> np.ndarray:
+    up = plan.spaces[level].from_finest
+    return finest if up is None else up[finest]

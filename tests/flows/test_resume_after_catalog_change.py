@@ -20,6 +20,9 @@ from flows.city import SensorRegistry, load_city, load_default_registry, load_re
 from flows.flow import FlowConfig, IndicatorLogic, IndicatorOutput, Share
 from flows.metrics import CitySignsMetrics
 from flows.plan import AreaSpace, IndicatorPlan, Routed, compile_plan
+from flows.scoring import IndicatorScorer
+from indicators.detectors import build
+from indicators.language.detection import DetectorConfig
 from indicators.language.validate import load_catalog_or_raise
 
 SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small"
@@ -234,6 +237,19 @@ def registry_row_layout(plan: IndicatorPlan, registry: SensorRegistry) -> Indica
     return dataclasses.replace(plan, spaces=spaces, sensor_area=np.arange(len(registry)))
 
 
+def numbered_by_row(scorer: object, configs: list[DetectorConfig]) -> list[dict[str, object]]:
+    """A scorer snapshot as earlier versions wrote it: the detectors' states alone, their
+    series numbered by level offset + area index (not densely, in order of first report)."""
+    assert isinstance(scorer, dict)
+    out = []
+    for config, state in zip(configs, scorer["detectors"], strict=True):
+        det = build(config)
+        det.restore(state)
+        det.remap(scorer["series_of"])  # series g continues the dense series of area g
+        out.append(det.snapshot())
+    return out
+
+
 def test_a_snapshot_of_an_earlier_version_resumes_under_the_kind_layout() -> None:
     """Earlier versions numbered a sensor-level indicator's areas by registry row and did not
     record them: such a snapshot resumes (renumbered to the sensors of the indicator's kind)
@@ -249,7 +265,8 @@ def test_a_snapshot_of_an_earlier_version_resumes_under_the_kind_layout() -> Non
     first = IndicatorLogic(old, 1, None)
     head = fed(first, hourly_shares(registry, old["test.pm25"], ids, range(60)))
     snap = first.snapshot()
-    del snap["areas"]  # as earlier versions wrote it
+    del snap["areas"]  # as earlier versions wrote it, detectors numbering series by row
+    snap["scorer"] = numbered_by_row(snap["scorer"], IndicatorScorer(old["test.pm25"]).configs)
     tail, resets = resumed_and_fed(plans, snap, hourly_shares(registry, plan, ids, range(60, 120)))
     expected, got = continued(whole, head, tail, ids)
     assert len(got) == len(expected) > 150
