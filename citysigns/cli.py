@@ -3,6 +3,7 @@ mistake ends with a message and exit status 1 or 2, never with a traceback."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,21 @@ err = Console(stderr=True, soft_wrap=True)
 
 app.add_typer(rules_app, name="rules")
 app.add_typer(dashboards_app, name="dashboards")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@app.callback()
+def _options(
+    log_level: Annotated[
+        str, typer.Option(help="log messages at this level and above: debug, info, warning, error")
+    ] = "info",
+) -> None:
+    level = logging.getLevelName(log_level.upper())
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"{log_level!r} is not one of debug, info, warning, error")
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
+
 
 CatalogPaths = Annotated[
     list[Path] | None,

@@ -224,6 +224,10 @@ def test_a_grown_registry_resumes_every_sensor(beijing_week: Path, tmp_path: Pat
     resumed = killed_then_resumed(beijing_week, out, SMALL, registry)
     assert resumed.returncode == 0, resumed.stderr
     assert "starts afresh" not in resumed.stderr
+    # logged for the operator at the default level (info)
+    assert "'test.pm25': its areas changed since the recovery snapshot (sensor: 2 added)" in (
+        resumed.stderr
+    )
     assert pm25_windows(out) == pm25_windows(reference)
 
 

@@ -75,3 +75,10 @@ def test_run_refuses_a_broken_registry_with_its_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"{registry}:2: unknown sensor kind 'air_qualty'" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_log_level_is_checked() -> None:
+    result = runner.invoke(app, ["--log-level", "loud", "check"])
+    assert result.exit_code == 2
+    assert "'loud' is not one of debug, info, warning, error" in result.output
+    assert runner.invoke(app, ["--log-level", "warning", "check"]).exit_code == 0
