@@ -22,6 +22,7 @@ from indicators.language.schema import SCHEMA_PATH, schema_text
 from indicators.language.validate import Catalog, catalog_files, load_catalog
 
 from .paths import CATALOG_DIR
+from .registry_cli import app as registry_app
 
 app = typer.Typer(
     name="citysigns",
@@ -37,6 +38,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 app.add_typer(rules_app, name="rules")
 app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(registry_app, name="registry")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
