@@ -37,6 +37,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
+from flows.decode.reasons import Reason
 from indicators.language.registry import AREA_LEVELS, WARNING_LEVELS
 
 if TYPE_CHECKING:
@@ -335,7 +336,9 @@ class CitySignsMetrics:
         self.started_at = clock()
         self._tables: dict[tuple[str, str], _SeriesTable] = {}
         self._events: dict[tuple[str, str], int] = {}
-        self._dead: dict[str, int] = {}
+        # every reason exists from the start, at 0: a reason's first burst is then an increase
+        # that rate() and the dead-letter alert see, not the first sample of a new series
+        self._dead: dict[str, int] = {str(r): 0 for r in Reason}
         self._dropped: dict[str, int] = {DROP_FINER_LEVEL: 0, DROP_BUDGET: 0}
         self._tracked: dict[str, int] = {}
         self._resets: dict[tuple[str, str], int] = {}
