@@ -307,6 +307,16 @@ def test_a_deployment_registry_loads_from_csv_gzip_or_npz(city: City, tmp_path: 
     (tmp_path / "bad.csv").write_text("\n".join(lines), "utf-8")
     with pytest.raises(ValueError, match=r"bad.csv:5: unknown community code '999999999999999'"):
         load_registry(tmp_path / "bad.csv", city)
+    twice = text.splitlines()
+    twice.insert(7, twice[3])  # the sensor of line 4 again, as line 8
+    (tmp_path / "twice.csv").write_text("\n".join(twice), "utf-8")
+    sid = twice[3].split(",")[0]
+    with pytest.raises(ValueError, match=rf"twice.csv:8: sensor id '{sid}' is already on line 4"):
+        load_registry(tmp_path / "twice.csv", city)
+    doubled = reg.subset(np.r_[np.arange(len(reg)), 0])  # the first sensor twice
+    doubled.save(tmp_path / "doubled.npz")
+    with pytest.raises(ValueError, match=r"doubled.npz: sensor id '.*' is listed 2 times"):
+        load_registry(tmp_path / "doubled.npz", city)
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe")
     with pytest.raises(ValueError, match=r"bin.csv: not UTF-8"):
         load_registry(tmp_path / "bin.csv", city)

@@ -214,12 +214,19 @@ class SensorRegistry:
             raise ValueError(f"{source}: header must be {','.join(CSV_COLUMNS)}, got {header}")
         rows = list(reader)
         kinds = sensor_kinds()
+        line_of: dict[str, int] = {}
         for n, row in enumerate(rows, start=2):
             if len(row) != len(CSV_COLUMNS):
                 raise ValueError(f"{source}:{n}: expected {len(CSV_COLUMNS)} columns")
             if not (row[0].isascii() and row[0].isprintable() and 0 < len(row[0]) <= 64):
                 raise ValueError(
                     f"{source}:{n}: sensor id {row[0]!r} must be 1-64 printable ASCII characters"
+                )
+            first = line_of.setdefault(row[0], n)
+            if first != n:
+                raise ValueError(
+                    f"{source}:{n}: sensor id {row[0]!r} is already on line {first}: "
+                    "each sensor is listed once"
                 )
             if row[1] not in kinds:
                 raise ValueError(
@@ -350,7 +357,16 @@ def load_registry(path: str | Path, city: City) -> SensorRegistry:
     for."""
     path = Path(path)
     if path.suffix == ".npz":
-        return SensorRegistry.load(path, city)
+        registry = SensorRegistry.load(path, city)
+        ids, count = np.unique(registry.sensor_id, return_counts=True)
+        if (count > 1).any():
+            k = int(np.argmax(count > 1))
+            rows = np.flatnonzero(registry.sensor_id == ids[k])[:2].tolist()
+            raise ValueError(
+                f"{path}: sensor id {ids[k].decode('ascii', 'replace')!r} is listed "
+                f"{int(count[k])} times (rows {rows[0]} and {rows[1]}): each sensor is listed once"
+            )
+        return registry
     raw = path.read_bytes()
     if path.suffix == ".gz":
         import gzip
