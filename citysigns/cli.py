@@ -159,9 +159,7 @@ def _use_registry(path: Path | None, replays: bool = True) -> None:
     from indicators.testing.pipeline import use_registry
 
     try:
-        sensors = load_registry(path, load_city())
-        if replays:
-            use_registry(path)
+        sensors = use_registry(path) if replays else load_registry(path, load_city())
     except (OSError, ValueError) as e:
         err.print(f"sensor registry: {e}", highlight=False)
         raise typer.Exit(2) from None

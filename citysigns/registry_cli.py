@@ -24,7 +24,7 @@ console = Console(width=200)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _load(path: Path) -> SensorRegistry:
+def _load(path: Path | None) -> SensorRegistry:
     try:
         return load_registry(path, load_city())
     except (OSError, ValueError) as e:
@@ -69,7 +69,7 @@ def check(
     flow runs with: sensors per kind, added and removed, and what a restart from recovery
     under it does to each sensor-level indicator."""
     new = _load(file)
-    old = load_default_registry() if against is None else _load(against)
+    old = _load(against)  # None: the shipped one
     changes = changes_by_kind(old, new)
     table = Table(
         title=f"{file}: {len(new):,} sensors (against {against or 'the shipped registry'})"

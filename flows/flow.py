@@ -43,7 +43,6 @@ from flows.city import (
     SensorRegistry,
     VenueRegistry,
     load_city,
-    load_default_registry,
     load_default_venues,
     load_registry,
 )
@@ -112,10 +111,7 @@ class Context:
 @cache
 def context(catalog: tuple[str, ...], registry_file: str | None = None) -> Context:
     city = load_city()
-    if registry_file is None:
-        registry = load_default_registry()
-    else:
-        registry = load_registry(registry_file, city)
+    registry = load_registry(registry_file, city)
     plan = compile_plan(load_catalog_or_raise(list(catalog)), city, registry)
     return Context(plan, city, registry, load_default_venues())
 
@@ -329,21 +325,21 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
     ) -> tuple[dict[str, object] | None, AreaChange | None]:
         """The snapshot to resume from (None: start afresh) and how its areas changed."""
         old_areas = state.get("areas")
-        legacy = old_areas is None and state.get("geometry", self.geometry) != self.geometry
-        if legacy:  # an earlier version's snapshot: sensors were numbered by registry row
-            old_areas = self.plan.legacy_area_codes()
-        if isinstance(old_areas, dict) and old_areas != self.areas:
-            if set(old_areas) == set(self.areas):
-                change = AreaChange.between(old_areas, self.areas)
-                if state.get("geometry") == self.plan.geometry(change.old_sizes):
-                    if legacy:
-                        log.info("indicator %r: snapshot of an earlier version, its sensors "
-                                 "renumbered to those of its kind", indicator)  # fmt: skip
-                    else:
-                        self._log_area_change(indicator, change)
-                    return state, change
-        elif state.get("geometry", self.geometry) == self.geometry:
-            return state, None
+        legacy = old_areas is None  # an earlier version's snapshot: no areas recorded
+        if legacy:
+            if state.get("geometry", self.geometry) == self.geometry:
+                return state, None
+            old_areas = self.plan.legacy_area_codes()  # sensors numbered by registry row
+        if isinstance(old_areas, dict) and set(old_areas) == set(self.areas):
+            change = None if old_areas == self.areas else AreaChange.between(old_areas, self.areas)
+            sizes = None if change is None else change.old_sizes
+            if state.get("geometry") == self.plan.geometry(sizes):
+                if change is not None and legacy:
+                    log.info("indicator %r: snapshot of an earlier version, its sensors "
+                             "renumbered to those of its kind", indicator)  # fmt: skip
+                elif change is not None:
+                    self._log_area_change(indicator, change)
+                return state, change
         log.warning(
             "indicator %r: its windows, aggregate or area levels changed since the recovery "
             "snapshot, so it starts afresh (open windows, detector baselines and firing "

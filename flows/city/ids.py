@@ -204,6 +204,14 @@ class DenseKeys:
         return np.where(ok, self.table[slot], -1).astype(np.int64, copy=False)
 
 
+class DuplicateIdError(ValueError):
+    """An id column lists an id more than once: the id, its first two rows and how often."""
+
+    def __init__(self, id_: str, rows: tuple[int, int], count: int) -> None:
+        super().__init__(f"duplicate id {id_!r}")
+        self.id, self.rows, self.count = id_, rows, count
+
+
 class IdIndex:
     """Row index of every id of a fixed-width id column.
 
@@ -227,8 +235,10 @@ class IdIndex:
             sorted_col = column[order]
             dup = sorted_col[1:] == sorted_col[:-1]
             if np.any(dup):
-                first = ids[order[1:][dup][0]].decode("ascii", "replace")
-                raise ValueError(f"duplicate id {first!r}")
+                k = int(np.argmax(dup))
+                rows = np.sort(order[sorted_col == sorted_col[k]])
+                first = ids[rows[0]].decode("ascii", "replace")
+                raise DuplicateIdError(first, (int(rows[0]), int(rows[1])), int(rows.size))
             self._order, self._sorted = order, sorted_col
         self._dense: DenseKeys | None = None
         if self._pattern is not None:

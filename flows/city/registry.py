@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from indicators.language import registry as lang_registry
 
-from .ids import BytesArray, IdIndex, IntArray
+from .ids import BytesArray, DuplicateIdError, IdIndex, IntArray
 from .model import City, FloatArray, load_city
 
 # Two letters per sensor kind; ids sort by prefix first, so the order of this table is free.
@@ -214,19 +214,12 @@ class SensorRegistry:
             raise ValueError(f"{source}: header must be {','.join(CSV_COLUMNS)}, got {header}")
         rows = list(reader)
         kinds = sensor_kinds()
-        line_of: dict[str, int] = {}
         for n, row in enumerate(rows, start=2):
             if len(row) != len(CSV_COLUMNS):
                 raise ValueError(f"{source}:{n}: expected {len(CSV_COLUMNS)} columns")
             if not (row[0].isascii() and row[0].isprintable() and 0 < len(row[0]) <= 64):
                 raise ValueError(
                     f"{source}:{n}: sensor id {row[0]!r} must be 1-64 printable ASCII characters"
-                )
-            first = line_of.setdefault(row[0], n)
-            if first != n:
-                raise ValueError(
-                    f"{source}:{n}: sensor id {row[0]!r} is already on line {first}: "
-                    "each sensor is listed once"
                 )
             if row[1] not in kinds:
                 raise ValueError(
@@ -350,33 +343,38 @@ def generate_registry(
     )
 
 
-def load_registry(path: str | Path, city: City) -> SensorRegistry:
+def load_registry(path: str | Path | None, city: City) -> SensorRegistry:
     """A deployment's own registry: a CSV file (`sensor_id,kind,community,lat,lon`, the format
-    of `to_csv_text`; gzipped if the name ends in .gz) or an .npz file saved by `save`.
-    Errors name the file and line (ValueError); the city model must be the one it was made
-    for."""
+    of `to_csv_text`; gzipped if the name ends in .gz) or an .npz file saved by `save`; None:
+    the one shipped with the package.  Errors name the file and line (ValueError); the city
+    model must be the one it was made for, and each sensor is listed once."""
+    if path is None:
+        return load_default_registry()
     path = Path(path)
     if path.suffix == ".npz":
         registry = SensorRegistry.load(path, city)
-        ids, count = np.unique(registry.sensor_id, return_counts=True)
-        if (count > 1).any():
-            k = int(np.argmax(count > 1))
-            rows = np.flatnonzero(registry.sensor_id == ids[k])[:2].tolist()
-            raise ValueError(
-                f"{path}: sensor id {ids[k].decode('ascii', 'replace')!r} is listed "
-                f"{int(count[k])} times (rows {rows[0]} and {rows[1]}): each sensor is listed once"
-            )
-        return registry
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        import gzip
+    else:
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            import gzip
 
-        raw = gzip.decompress(raw)
+            raw = gzip.decompress(raw)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        registry = SensorRegistry.from_csv_text(text, city, str(path))
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    return SensorRegistry.from_csv_text(text, city, str(path))
+        _ = registry._index  # built now (the flow needs it anyway): it refuses an id listed twice
+    except DuplicateIdError as e:
+        if path.suffix == ".npz":
+            rows = " and ".join(map(str, e.rows))
+            where = f"{path}: sensor id {e.id!r} is listed {e.count} times (rows {rows})"
+        else:
+            first, again = (r + 2 for r in e.rows)  # rows -> lines, after the header
+            where = f"{path}:{again}: sensor id {e.id!r} is already on line {first}"
+        raise ValueError(f"{where}: each sensor is listed once") from None
+    return registry
 
 
 @cache

@@ -60,29 +60,24 @@ class CachedAreaNames:
         return self._memo[code]
 
 
-_registry_file: str | None = None
+_registry: SensorRegistry | None = None  # None: the one shipped with the package
 
 
-def use_registry(path: str | Path | None) -> None:
+def use_registry(path: str | Path | None) -> SensorRegistry:
     """Replays place sensor records with this registry file (CSV or .npz, as `citysigns run
-    --registry`) from now on; None: the one shipped with the package.  Checked at once, so a
+    --registry`) from now on; None: the one shipped with the package.  Loaded at once, so a
     broken file fails here with its file:line (ValueError), not in the middle of a replay."""
-    global _registry_file
-    if path is not None:
-        load_registry(path, load_city())
-    _registry_file = None if path is None else str(path)
+    global _registry
+    _registry = None if path is None else load_registry(path, load_city())
     world.cache_clear()
+    return world().registry
 
 
 @cache
 def world() -> World:
     """The world every replay of this process uses (see `use_registry`)."""
     city = load_city()
-    if _registry_file is None:
-        registry = load_default_registry()
-    else:
-        registry = load_registry(_registry_file, city)
-    return World(city, registry, CachedAreaNames(city))
+    return World(city, _registry or load_default_registry(), CachedAreaNames(city))
 
 
 @dataclass
