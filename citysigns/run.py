@@ -15,6 +15,8 @@ from bytewax.testing import cluster_main, run_main
 
 from flows import instrument
 from flows.city import load_city
+from flows.city.registry import sensor_kinds
+from flows.decode import CHANNELS
 from flows.flow import FlowConfig, build_flow
 from flows.metrics import (
     CitySignsMetrics,
@@ -38,10 +40,12 @@ class RunSummary:
 def start_metrics(cfg: FlowConfig, port: int) -> tuple[CitySignsMetrics, MetricsServer]:
     """An exporter for this process's flow, served on 127.0.0.1:`port` (0 = any free)."""
     config = MetricsConfig(port=port)
+    city = load_city()
     metrics = CitySignsMetrics.for_catalog(
         load_catalog_or_raise(list(cfg.catalog)), config,
-        areas=areas_from_city(load_city(), config),
+        areas=areas_from_city(city, config),
     )  # fmt: skip
+    metrics.expect_events(instrument.event_series(sensor_kinds(), CHANNELS))
     instrument.install(metrics)
     return metrics, serve(metrics)
 

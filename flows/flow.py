@@ -187,10 +187,12 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
         batch: SensorBatch | ChannelBatch
         if isinstance(self.decoder, SensorDecoder):
             batch, dead = self.decoder.decode(chunk, parsed)
+            registry = self.ctx.registry
+            instrument.decoded_sensors(registry.kinds, registry.kind, batch, dead)
         else:
-            assert self.decoder is not None
+            assert self.decoder is not None and self.family is not None
             batch, dead = self.decoder.decode(chunk)
-        instrument.decoded(self.family or "sensor", len(batch), dead)
+            instrument.decoded(self.family, len(batch), dead)
         hi = int(batch.ts.max()) if len(batch) else None
         return Decoded(chunk.source, batch, dead, hi)
 

@@ -7,11 +7,13 @@ per-series formatting happens only when Prometheus scrapes."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from alerts.events import WarningEvent
 from alerts.levels import LEVELS
+from flows.decode.batches import SensorBatch
 from flows.decode.reasons import DeadLetters
 from flows.metrics import CitySignsMetrics
 from flows.plan import IndicatorPlan
@@ -21,6 +23,8 @@ from flows.windows.progress import END_OF_TIME, NO_TIME
 
 _metrics: CitySignsMetrics | None = None
 LIVE_WITHIN_S = 86400  # closing latency is only meaningful for windows of the last day
+SENSOR_RECORDS = "sensor"  # the source of sensor records counted before their kind is known
+OUTCOMES = ("accepted", "dead_letter", "duplicate", "late")
 
 
 def install(metrics: CitySignsMetrics | None) -> None:
@@ -32,15 +36,50 @@ def installed() -> CitySignsMetrics | None:
     return _metrics
 
 
+def event_series(sensor_kinds: Iterable[str], channels: Iterable[str]) -> list[tuple[str, str]]:
+    """Every (source, outcome) counter the flow can raise, for `CitySignsMetrics.expect_events`.
+
+    Sensor readings are accepted and come late per sensor kind; sensor records that go to dead
+    letters or repeat earlier ones are counted under `sensor`, since a record's kind is not
+    known before its id is read.  Citizen channels count all four outcomes under their name."""
+    series = []
+    for kind in sensor_kinds:
+        series += [(kind, "accepted"), (kind, "late")]
+    series += [(SENSOR_RECORDS, "dead_letter"), (SENSOR_RECORDS, "duplicate")]
+    for channel in channels:
+        series += [(channel, outcome) for outcome in OUTCOMES]
+    return series
+
+
 def decoded(family: str, n_events: int, dead: DeadLetters) -> None:
+    """A decoded batch of a citizen channel (or, without a registry, of sensor records)."""
     m = _metrics
     if m is None:
         return
     m.observe_batch_size(n_events)
     m.record_events(family, "accepted", n_events)
+    _dead_letters(m, family, dead)
+
+
+def decoded_sensors(kinds: Sequence[str], kind_of_row: np.ndarray, batch: SensorBatch,
+                    dead: DeadLetters) -> None:  # fmt: skip
+    """A decoded batch of sensor readings: accepted readings counted per sensor kind
+    (`kind_of_row`: the registry's kind index of each row, into `kinds`)."""
+    m = _metrics
+    if m is None:
+        return
+    m.observe_batch_size(len(batch))
+    if len(batch):
+        per_kind = np.bincount(kind_of_row[batch.sensor], minlength=len(kinds))
+        for k in np.flatnonzero(per_kind).tolist():
+            m.record_events(kinds[k], "accepted", int(per_kind[k]))
+    _dead_letters(m, SENSOR_RECORDS, dead)
+
+
+def _dead_letters(m: CitySignsMetrics, source: str, dead: DeadLetters) -> None:
     for reason, n in dead.counts.items():
         m.record_dead_letters(reason, n)
-        m.record_events(family, "duplicate" if reason == "duplicate" else "dead_letter", n)
+        m.record_events(source, "duplicate" if reason == "duplicate" else "dead_letter", n)
 
 
 def recovery_reset(indicator: str, reason: str) -> None:

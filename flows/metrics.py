@@ -436,6 +436,15 @@ class CitySignsMetrics:
         with self._lock:
             self._events[key] = self._events.get(key, 0) + int(n)
 
+    def expect_events(self, series: Iterable[tuple[str, str]]) -> None:
+        """Export these (source, outcome) counters from now on, at 0 until their first count:
+        a source's first events are then an increase that rate() sees, not the first sample
+        of a new series, and a source that never reported shows as 0 rather than as absent."""
+        keys = [(_token("source", s), _token("outcome", o)) for s, o in series]
+        with self._lock:
+            for key in keys:
+                self._events.setdefault(key, 0)
+
     def record_dead_letters(self, reason: str, n: int = 1) -> None:
         _token("reason", reason)
         with self._lock:

@@ -1,0 +1,68 @@
+"""The flow's event counters, read from a real run's exposition: accepted sensor readings per
+sensor kind, every source's counters exported from the start at 0."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import urllib.request
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from citysigns.run import run, start_metrics
+from flows import instrument
+from flows.city import load_default_registry
+from flows.city.registry import sensor_kinds
+from flows.decode import CHANNELS
+from flows.flow import FlowConfig
+from flows.metrics import EVENTS
+from flows.realdata import beijing_records
+
+AIR_FIELDS = 6  # pm25, pm10, so2, no2, co, o3 in every Beijing record
+
+
+def events(url: str) -> dict[tuple[str, str], float]:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        text = resp.read().decode("utf-8")
+    return {
+        (s.labels["source"], s.labels["outcome"]): s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == EVENTS
+        for s in family.samples
+    }
+
+
+def test_sensor_readings_are_counted_per_kind(tmp_path: Path) -> None:
+    air = list(itertools.islice(beijing_records(load_default_registry()), 3))
+    noise = [
+        {"sensor_id": f"NS-310101-00000{i}", "ts": "2017-01-01T00:00:00+08:00",
+         "LAeq": 55.0 + i, "LAmax": 70.0}
+        for i in (1, 2)
+    ]  # fmt: skip
+    lines = [json.dumps(r) for r in [*air, *noise, air[0]]]  # the last: a repeat
+    lines += ["{not json", json.dumps({**noise[0], "sensor_id": "NS-310101-999999"})]
+    inputs = tmp_path / "sensors.ndjson"
+    inputs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = FlowConfig((str(inputs),), str(tmp_path / "out"))
+    _metrics, server = start_metrics(cfg, 0)
+    try:
+        before = events(server.url)
+        run(cfg)
+        after = events(server.url)
+    finally:
+        server.stop()
+        instrument.install(None)
+
+    expected = set(instrument.event_series(sensor_kinds(), CHANNELS))
+    assert set(before) == expected and not any(before.values())
+    assert after[("air_quality", "accepted")] == 3 * AIR_FIELDS
+    assert after[("noise", "accepted")] == 2 * 2
+    assert after[("sensor", "duplicate")] == AIR_FIELDS  # counted per reading
+    assert after[("sensor", "dead_letter")] == 2  # the broken line, the unknown sensor
+    assert ("sensor", "accepted") not in after  # readings are counted under their kind
+    untouched = expected - {
+        ("air_quality", "accepted"), ("noise", "accepted"),
+        ("sensor", "duplicate"), ("sensor", "dead_letter"),
+    }  # fmt: skip
+    assert {after[s] for s in untouched} == {0.0}
