@@ -111,3 +111,24 @@ def sentence(
         zh.append(f"{LEVEL_NAMES_ZH[level]} 自 {when}")
         en.append(f"{level} since {when}")
     return ", ".join(zh), ", ".join(en)
+
+
+def withdrawal_sentence(
+    *,
+    area_zh: str,
+    area_en: str,
+    title_zh: str,
+    title_en: str,
+    level: str,
+    at: int,
+    why_zh: str,
+    why_en: str,
+    tz: str = DEFAULT_TZ,
+) -> tuple[str, str]:
+    """(zh, en) for a warning ended because its area is no longer watched, not because the
+    value came back: "静安区: PM2.5 橙色预警撤销 (14:05): ..." / "Jing'an: pm2.5 orange warning
+    withdrawn at 14:05: ..."."""
+    when = local_time(at, at, tz)
+    zh = f"{area_zh}: {title_zh} {LEVEL_NAMES_ZH[level]}撤销 ({when}): {why_zh}"
+    en = f"{area_en}: {lower_first(title_en)} {level} warning withdrawn at {when}: {why_en}"
+    return zh, en

@@ -29,7 +29,7 @@ from indicators.language.model import Indicator
 
 from .areas import AreaNames, NoAreaNames, area_label
 from .events import EventKind, WarningEvent
-from .explain import DEFAULT_TZ, sentence
+from .explain import DEFAULT_TZ, sentence, withdrawal_sentence
 from .levels import LEVELS, NO_LEVEL
 from .scored import ScoredBatch
 
@@ -391,6 +391,77 @@ class WarningStateMachine:
             on="score" if rules.on_score else "value",
             direction=rules.direction,
             detectors=tuple(d for d in det.split(",") if d),
+            thresholds=rules.threshold_table(),
+            source_categories=rules.source_categories,
+            aggregate=rules.aggregate,
+        )
+
+    # ------------------------------------------------------------------ withdrawal
+    def withdraw(
+        self, areas: Mapping[str, Iterable[str]], why_zh: str, why_en: str
+    ) -> list[WarningEvent]:
+        """Forget the series of these areas (area level -> codes) for every indicator.  A
+        firing one ends with a "resolved" event that says why (`why_zh`, `why_en`), at the end
+        of the last window it saw: no window of an area the flow no longer watches will ever
+        close, so without this its warning would fire for ever and its ticket could never pass
+        verification.  For a sensor removed from the registry, or an indicator whose windows
+        changed and which starts afresh."""
+        level_of = {code: lvl for lvl, codes in areas.items() for code in codes}
+        gone = [s for s, (_, area) in enumerate(self._keys) if area in level_of]
+        if not gone:
+            return []
+        st = self._s
+        events = [
+            self._withdrawn(s, level_of[self._keys[s][1]], why_zh, why_en)
+            for s in gone
+            if st.state[s] == FIRING
+        ]
+        keep = np.setdiff1d(np.arange(st.n), gone)
+        kept = _Growable(max(1024, len(keep)))
+        for name in _Growable.ARRAYS:
+            getattr(kept, name)[: len(keep)] = getattr(st, name)[keep]
+        kept.n = len(keep)
+        self._s = kept
+        self._keys = [self._keys[i] for i in keep.tolist()]
+        self._series = {key: s for s, key in enumerate(self._keys)}
+        self._reindex()
+        return events
+
+    def _withdrawn(self, series: int, area_level: str, why_zh: str, why_en: str) -> WarningEvent:
+        st = self._s
+        ind_id, area = self._keys[series]
+        rules = self.rules[int(st.rule[series])]
+        level = LEVELS[int(st.level[series])]
+        at = int(st.last_end[series])
+        zh_area, en_area = area_label(area, self.names)
+        zh, en = withdrawal_sentence(
+            area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh, title_en=rules.title_en,
+            level=level, at=at, why_zh=why_zh, why_en=why_en, tz=self.tz,
+        )  # fmt: skip
+        return WarningEvent(
+            warning_id=f"{ind_id}@{area}@{int(st.fired_at[series])}",
+            kind="resolved",
+            indicator_id=ind_id,
+            area_code=area,
+            area_level=area_level,
+            level=level,
+            previous_level=level,
+            at=at,
+            since=at,
+            window_start=at - rules.step,
+            window_end=at,
+            value=None,
+            score=None,
+            lower=None,
+            upper=None,
+            category=rules.category,
+            title_zh=rules.title_zh,
+            title_en=rules.title_en,
+            unit=rules.unit,
+            text_zh=zh,
+            text_en=en,
+            on="score" if rules.on_score else "value",
+            direction=rules.direction,
             thresholds=rules.threshold_table(),
             source_categories=rules.source_categories,
             aggregate=rules.aggregate,

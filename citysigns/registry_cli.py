@@ -88,7 +88,10 @@ def check(
             continue
         _, added, removed = changes[ind.source.kind]
         if removed:
-            what = f"the open windows and baselines of {removed:,} removed sensor(s) are dropped"
+            what = (
+                f"the open windows and baselines of {removed:,} removed sensor(s) are dropped, "
+                "their firing warnings withdrawn"
+            )
         elif added:
             what = f"nothing dropped ({added:,} new sensor(s) start fresh)"
         else:

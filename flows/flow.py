@@ -53,7 +53,7 @@ from flows.decode.chunks import RawChunk
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.sensors import Parsed, SensorDecoder
 from flows.output import window_lines
-from flows.plan import AreaChange, FlowPlan, IndicatorPlan, Routed, compile_plan
+from flows.plan import AreaChange, FlowPlan, IndicatorPlan, Routed, compile_plan, unpack_codes
 from flows.runtime import IndicatorRuntime, Step
 from flows.scoring import IndicatorScorer
 from flows.sources import FileReplaySource
@@ -61,6 +61,16 @@ from indicators.language.validate import load_catalog_or_raise
 
 EMPTY = Routed(np.zeros(0, np.int64), np.zeros(0, np.int64), None)
 log = logging.getLogger(__name__)
+# Why a firing warning ended without its value coming back (zh, en): its area is no longer
+# watched after a restart, so no window of it will ever close again.
+WHY_REMOVED = (
+    "该监测对象已不在传感器登记或城市模型中",
+    "no longer in the sensor registry or the city model",
+)
+WHY_RESTARTED = (
+    "指标的窗口、聚合方式或区域层级已变更, 重新开始监测",
+    "the indicator's windows, aggregate or area levels changed and it started afresh",
+)
 
 
 class Progress:
@@ -296,9 +306,17 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         self.plan = self.plans[indicator]
         self.geometry = self.plan.geometry()  # (fixed while the flow runs)
         self.areas = self.plan.area_codes()
+        self.warnings = WarningStateMachine([self.plan.indicator], CityAreaNames(load_city()))
+        # warnings ended because their areas are no longer watched, out with the next output
+        self.withdrawn: list[WarningEvent] = []
         change = None
         if state is not None:
-            state, change = self._fit(indicator, state)
+            saved = state.get("withdrawn") or []
+            assert isinstance(saved, list)
+            self.withdrawn = [WarningEvent.from_dict(d) for d in saved]
+            snapshot, (state, change) = state, self._fit(indicator, state)
+            if state is None:
+                self.withdrawn += self._withdraw_all(snapshot)
         self.runtime = IndicatorRuntime(
             self.plan,
             self.n_partitions,
@@ -306,7 +324,6 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             self.idle_after,
         )
         self.scorer = IndicatorScorer(self.plan)
-        self.warnings = WarningStateMachine([self.plan.indicator], CityAreaNames(load_city()))
         self.gauges = instrument.IndicatorGauges(self.plan)
         if state is not None:
             if change is not None:
@@ -321,6 +338,19 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             if change is not None:
                 self.scorer.remap(change)
             self.warnings.restore(state["warnings"])  # type: ignore[arg-type]
+            if change is not None:
+                self.withdrawn += self.warnings.withdraw(change.gone, *WHY_REMOVED)
+
+    def _withdraw_all(self, snapshot: dict[str, object]) -> list[WarningEvent]:
+        """The firing warnings of a snapshot the indicator does not resume from (its windows,
+        aggregate or levels changed), ended with a reason, so their tickets can close."""
+        areas = snapshot.get("areas")
+        if not isinstance(areas, dict) or "warnings" not in snapshot:
+            return []  # an earlier version's snapshot: the levels of its areas are unknown
+        old = WarningStateMachine([self.plan.indicator], self.warnings.names)
+        old.restore(snapshot["warnings"])  # type: ignore[arg-type]
+        codes = {lvl: unpack_codes(packed) for lvl, packed in areas.items()}
+        return old.withdraw(codes, *WHY_RESTARTED)
 
     def _fit(
         self, indicator: str, state: dict[str, object]
@@ -344,8 +374,8 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
                 return state, change
         log.warning(
             "indicator %r: its windows, aggregate or area levels changed since the recovery "
-            "snapshot, so it starts afresh (open windows, detector baselines and firing "
-            "warnings are dropped)",
+            "snapshot, so it starts afresh (open windows and detector baselines are dropped, "
+            "firing warnings withdrawn)",
             indicator,
         )
         instrument.recovery_reset(indicator, "geometry")
@@ -356,8 +386,8 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         if change.removed():
             log.warning(
                 "indicator %r: its areas changed since the recovery snapshot (%s); the areas "
-                "that remain resume, new ones start fresh, and the open windows and detector "
-                "baselines of the removed ones are dropped",
+                "that remain resume, new ones start fresh, and the removed ones' open windows "
+                "and detector baselines are dropped and their firing warnings withdrawn",
                 indicator,
                 change.describe(),
             )
@@ -371,10 +401,11 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             )
 
     def _emit(self, step: Step, partition: str = "") -> list[IndicatorOutput]:
+        withdrawn, self.withdrawn = self.withdrawn, []
         if not step.closed and not step.late:
-            return []
+            return [IndicatorOutput([], 0, withdrawn)] if withdrawn else []
         scored = self.scorer.score(step.closed)
-        events = self.warnings.process(scored) if scored is not None else []
+        events = withdrawn + (self.warnings.process(scored) if scored is not None else [])
         progress = self.runtime.progress
         high = max(progress.max_ts.values(), default=None)
         self.gauges.report(step.closed, scored, events, progress.watermark, high)
@@ -427,6 +458,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             "runtime": self.runtime.snapshot(),
             "scorer": self.scorer.snapshot(),
             "warnings": self.warnings.snapshot(),
+            "withdrawn": [e.to_dict() for e in self.withdrawn],
         }
 
 

@@ -214,6 +214,12 @@ def _pack(codes: np.ndarray | list[str]) -> bytes:
     return zlib.compress("\n".join(listed).encode("utf-8"))
 
 
+def unpack_codes(packed: bytes) -> list[str]:
+    """The area codes of one level as `IndicatorPlan.area_codes()` packed them."""
+    text = zlib.decompress(packed).decode("utf-8")
+    return text.split("\n") if text else []
+
+
 @dataclass(frozen=True)
 class AreaChange:
     """How an indicator's areas changed between a recovery snapshot and the plan: at each
@@ -221,24 +227,24 @@ class AreaChange:
 
     source: dict[str, np.ndarray]
     old_sizes: dict[str, int]
+    gone: dict[str, list[str]] = field(default_factory=dict)  # removed codes per level
 
     @classmethod
     def between(cls, old: Mapping[str, bytes], new: Mapping[str, bytes]) -> AreaChange:
         """From the `area_codes()` of the snapshot and of the plan (same levels)."""
-
-        def codes(packed: bytes) -> list[str]:
-            text = zlib.decompress(packed).decode("utf-8")
-            return text.split("\n") if text else []
-
         source: dict[str, np.ndarray] = {}
         sizes: dict[str, int] = {}
+        gone: dict[str, list[str]] = {}
         for lvl, packed in new.items():
-            before = codes(old[lvl])
+            before = unpack_codes(old[lvl])
             index = {code: i for i, code in enumerate(before)}
-            now = codes(packed)
+            now = unpack_codes(packed)
             source[lvl] = np.fromiter((index.get(c, -1) for c in now), np.int64, len(now))
             sizes[lvl] = len(before)
-        return cls(source, sizes)
+            kept = np.zeros(len(before), dtype=bool)
+            kept[source[lvl][source[lvl] >= 0]] = True
+            gone[lvl] = [before[i] for i in np.flatnonzero(~kept).tolist()]
+        return cls(source, sizes, gone)
 
     def added(self) -> dict[str, int]:
         return {lvl: int((s < 0).sum()) for lvl, s in self.source.items() if (s < 0).any()}

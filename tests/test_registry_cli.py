@@ -39,7 +39,7 @@ def test_check_says_what_a_restart_does_to_each_sensor_level_indicator(tmp_path:
     assert f"water_supply  │     {n_water} │     0 │       1 │" in out
     assert "air.pm25: renumbered on restart; nothing dropped (1 new sensor(s) start fresh)" in out
     assert ("water.pressure: renumbered on restart; the open windows and baselines of 1 "
-            "removed sensor(s) are dropped") in out  # fmt: skip
+            "removed sensor(s) are dropped, their firing warnings withdrawn") in out  # fmt: skip
     assert "noise.laeq" not in out  # its kind did not change
 
 

@@ -151,6 +151,34 @@ def test_counts_and_snapshot_restore() -> None:
     assert kinds(m2.process(nxt[0])) == [("firing", "blue")]
 
 
+def test_withdrawn_areas_end_their_firing_warnings_and_are_forgotten() -> None:
+    """A sensor removed from the registry: its firing warning ends with a resolved event that
+    says why, its pending state goes without an event, and the other areas carry on."""
+    m = WarningStateMachine([make_indicator()])
+    (fired,) = run(m, [0.3, 0.09], area="a1")  # red from the second window
+    run(m, [0.19], area="a2")  # pending
+    run(m, [0.09], area="a3")  # red, stays
+    events = m.withdraw({"sensor": ["a1", "a2", "gone-already"]}, "已移除", "removed")
+    (ev,) = events
+    assert (ev.kind, ev.level, ev.previous_level) == ("resolved", "red", "red")
+    assert ev.warning_id == fired.warning_id  # the same warning, so its ticket hears of it
+    assert (ev.area_code, ev.area_level) == ("a1", "sensor")
+    assert ev.at == ev.window_end == T0 + 2 * 900  # its last window
+    assert ev.value is None and ev.score is None
+    assert "withdrawn" in ev.text_en and "removed" in ev.text_en and "撤销" in ev.text_zh
+    assert m.state_of("water.pressure", "a1").state == "normal"
+    assert m.state_of("water.pressure", "a2").state == "normal"
+    assert m.state_of("water.pressure", "a3").level == "red"
+    assert len(m) == 1
+    # the remaining series keep their place in the index: a3 resolves as it would have
+    later = windows([0.3, 0.3], area="a3", start=T0 + 900)
+    assert kinds([e for b in later for e in m.process(b)]) == [("resolved", "red")]
+    # a removed area that comes back starts as new
+    assert run(m, [0.19], area="a1", start=T0 + 3 * 900) == []
+    assert m.state_of("water.pressure", "a1").state == "pending"
+    assert m.withdraw({"sensor": ["nowhere"]}, "", "") == []
+
+
 series_values = st.lists(
     st.lists(st.sampled_from([0.05, 0.12, 0.15, 0.18, 0.21, 0.24, 0.3, float("nan")]),
              min_size=1, max_size=14),

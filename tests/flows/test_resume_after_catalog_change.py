@@ -14,6 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from alerts.clock import ManualClock
+from alerts.routing import Router, load_routing
+from alerts.service import TicketService
+from alerts.store import TicketStore
 from citysigns.run import run
 from flows import instrument
 from flows.city import SensorRegistry, load_city, load_default_registry, load_registry
@@ -276,3 +280,87 @@ def test_a_snapshot_of_an_earlier_version_resumes_under_the_kind_layout() -> Non
     assert len(got) == len(expected) > 150
     assert got == expected
     assert resets == {}
+
+
+def with_red_sensor(shares: list[Share], sensor: int, hours: range) -> list[Share]:
+    """The shares with sensor `sensor` (its position in each share) reading 300 in `hours`:
+    red at once (test.pm25's red is 250, for 0s)."""
+    out = []
+    for share in shares:
+        hour = int((share.routed.ts[0] - START_MS) // 3_600_000)
+        value = share.routed.value
+        if hour in hours and value is not None:
+            value = value.copy()
+            value[sensor] = 300.0
+        out.append(
+            dataclasses.replace(share, routed=Routed(share.routed.area, share.routed.ts, value))
+        )
+    return out
+
+
+def firing_at_end(outputs: list[IndicatorOutput]) -> dict[str, str]:
+    """warning id -> area code of the warnings still firing after these outputs."""
+    firing: dict[str, str] = {}
+    for e in (e for out in outputs for e in out.warnings):
+        if e.kind == "resolved":
+            firing.pop(e.warning_id, None)
+        else:
+            firing[e.warning_id] = e.area_code
+    return firing
+
+
+def test_a_removed_sensor_s_firing_warning_is_withdrawn(tmp_path: Path) -> None:
+    """A sensor removed from the registry while its warning fires: the resumed flow ends that
+    warning with a resolved event saying why (kept across a second restart until it is out),
+    so its ticket is not reopened for ever at the end of each verification; the other
+    sensors' warnings are untouched.  A changed window withdraws every firing warning."""
+    city, before = load_city(), load_default_registry()
+    ids = before.ids(before.kind_rows("air_quality")[:3])
+    after = load_registry(grown_registry(tmp_path, drop=ids[1]), city)
+    catalog = load_catalog_or_raise([SMALL])
+    plans_before = compile_plan(catalog, city, before).by_id()
+    plans_after = compile_plan(catalog, city, after).by_id()
+    first = IndicatorLogic(plans_before, 1, None)
+    head_shares = hourly_shares(before, plans_before["test.pm25"], ids, range(60))
+    head = fed(first, with_red_sensor(head_shares, 1, range(50, 60)))
+    firing = firing_at_end(head)
+    assert ids[1] in firing.values()
+    (gone_id,) = [w for w, area in firing.items() if area == ids[1]]
+
+    # resumed under the registry without the sensor, snapshotted before any input, resumed again
+    once = IndicatorLogic(plans_after, 1, pickle.loads(pickle.dumps(first.snapshot())))
+    shares = hourly_shares(after, plans_after["test.pm25"], [ids[0], ids[2]], range(60, 64))
+    tail, _resets = resumed_and_fed(plans_after, once.snapshot(), shares)
+    withdrawn = [e for out in tail for e in out.warnings if e.warning_id == gone_id]
+    assert [e.kind for e in withdrawn] == ["resolved"]
+    (ev,) = withdrawn
+    assert tail[0].warnings[0] == ev  # out with the first output after the restart
+    assert "no longer in the sensor registry" in ev.text_en and "撤销" in ev.text_zh
+    # the end of the last window it closed: hour 58's (later ones waited for their lateness)
+    assert ev.at == START_MS // 1000 + 58 * 3600
+    # the district's and the city's warnings (the sensor drove them) clear as values do
+    assert [e.warning_id for o in tail for e in o.warnings if "withdrawn" in e.text_en] == [gone_id]
+
+    # dispatch: accepted, handled, verified; the withdrawal lets verification close it
+    service = TicketService(
+        TicketStore.from_url(f"sqlite:///{tmp_path / 'tickets.db'}"),
+        router=Router(load_routing()), catalog=catalog.indicators, clock=ManualClock(ev.at),
+    )  # fmt: skip
+    service.submit_warnings(e for out in head for e in out.warnings if e.warning_id == gone_id)
+    (ticket,) = [t for t in service.list_tickets() if t.status != "closed"]
+    service.accept(ticket.id, "env-desk")
+    service.feedback(ticket.id, "env-desk", "station checked")
+    service.submit_warnings([ev])
+    service.tick(ev.at + service.verification_period + 1)
+    assert service.get(ticket.id).status == "closed"  # type: ignore[union-attr]
+
+    # the window changed: the indicator starts afresh, every firing warning withdrawn
+    plans_2h = compile_plan(
+        load_catalog_or_raise([changed_catalog(tmp_path, window="2h")]), city, before
+    ).by_id()
+    restarted = IndicatorLogic(plans_2h, 1, pickle.loads(pickle.dumps(first.snapshot())))
+    out = fed(restarted, hourly_shares(before, plans_2h["test.pm25"], ids, range(60, 62)))
+    ended = {e.warning_id for o in out for e in o.warnings if e.kind == "resolved"}
+    assert ended == set(firing)
+    assert all("started afresh" in e.text_en for o in out for e in o.warnings
+               if e.kind == "resolved")  # fmt: skip
