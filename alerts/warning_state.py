@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -92,6 +92,20 @@ class IndicatorRules:
             aggregate=ind.value.aggregate,
         )
 
+    def event_fields(self) -> dict[str, Any]:
+        """What every event of this indicator carries from its definition."""
+        return {
+            "category": self.category,
+            "title_zh": self.title_zh,
+            "title_en": self.title_en,
+            "unit": self.unit,
+            "on": "score" if self.on_score else "value",
+            "direction": self.direction,
+            "thresholds": self.threshold_table(),
+            "source_categories": self.source_categories,
+            "aggregate": self.aggregate,
+        }
+
     def threshold_table(self) -> dict[str, dict[str, float]]:
         return {
             lv: {"threshold": t, "for": float(f)}
@@ -151,12 +165,14 @@ class WarningStateMachine:
 
     def __init__(
         self,
-        indicators: Iterable[Indicator] | Mapping[str, Indicator],
+        indicators: Iterable[Indicator | IndicatorRules] | Mapping[str, Indicator],
         names: AreaNames | None = None,
         tz: str = DEFAULT_TZ,
     ) -> None:
         inds = list(indicators.values()) if isinstance(indicators, Mapping) else list(indicators)
-        self.rules = [IndicatorRules.from_indicator(i) for i in inds]
+        self.rules = [
+            i if isinstance(i, IndicatorRules) else IndicatorRules.from_indicator(i) for i in inds
+        ]
         self._rule_of = {r.indicator_id: k for k, r in enumerate(self.rules)}
         self.names: AreaNames = names or NoAreaNames()
         self.tz = tz
@@ -382,18 +398,10 @@ class WarningStateMachine:
             score=opt(float(batch.score[row])),
             lower=opt(lower),
             upper=opt(upper),
-            category=rules.category,
-            title_zh=rules.title_zh,
-            title_en=rules.title_en,
-            unit=rules.unit,
             text_zh=zh,
             text_en=en,
-            on="score" if rules.on_score else "value",
-            direction=rules.direction,
             detectors=tuple(d for d in det.split(",") if d),
-            thresholds=rules.threshold_table(),
-            source_categories=rules.source_categories,
-            aggregate=rules.aggregate,
+            **rules.event_fields(),
         )
 
     # ------------------------------------------------------------------ withdrawal
@@ -454,17 +462,9 @@ class WarningStateMachine:
             score=None,
             lower=None,
             upper=None,
-            category=rules.category,
-            title_zh=rules.title_zh,
-            title_en=rules.title_en,
-            unit=rules.unit,
             text_zh=zh,
             text_en=en,
-            on="score" if rules.on_score else "value",
-            direction=rules.direction,
-            thresholds=rules.threshold_table(),
-            source_categories=rules.source_categories,
-            aggregate=rules.aggregate,
+            **rules.event_fields(),
         )
 
     # ------------------------------------------------------------------ inspection
@@ -502,7 +502,21 @@ class WarningStateMachine:
         snap: dict[str, Any] = {name: getattr(st, name)[: st.n].copy() for name in st.ARRAYS}
         snap["keys"] = list(self._keys)
         snap["rule_ids"] = [r.indicator_id for r in self.rules]
+        # the rules themselves, so that the warnings of an indicator since removed from the
+        # catalog can still be worded when they are withdrawn (`of_removed`)
+        snap["rules"] = [asdict(r) for r in self.rules]
         return snap
+
+    @classmethod
+    def of_removed(cls, snap: Mapping[str, Any], names: AreaNames | None = None
+                   ) -> WarningStateMachine | None:  # fmt: skip
+        """The machine a snapshot was taken from, under the rules it recorded: for the
+        indicators no longer in the catalog (None for snapshots that did not record them)."""
+        if "rules" not in snap:
+            return None
+        machine = cls([IndicatorRules(**r) for r in snap["rules"]], names)
+        machine.restore(snap)
+        return machine
 
     def restore(self, snap: Mapping[str, Any]) -> None:
         """Load a snapshot taken from a machine built from the same or a changed catalog:

@@ -67,6 +67,7 @@ WHY_REMOVED = (
     "该监测对象已不在传感器登记或城市模型中",
     "no longer in the sensor registry or the city model",
 )
+WHY_DROPPED = ("该指标已从指标目录中删除", "the indicator was removed from the catalog")
 WHY_RESTARTED = (
     "指标的窗口、聚合方式或区域层级已变更, 重新开始监测",
     "the indicator's windows, aggregate or area levels changed and it started afresh",
@@ -287,6 +288,8 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         self.idle_after = idle_after
         self.indicator: str | None = None
         self.stale: dict[str, object] | None = None  # the state of a removed indicator
+        # warnings ended because their areas are no longer watched, out with the next output
+        self.withdrawn: list[WarningEvent] = []
         if state is None:
             return
         indicator = str(state["indicator"])
@@ -295,11 +298,12 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         else:
             log.warning(
                 "indicator %r is no longer in the catalog: its recovery state (open windows, "
-                "detector baselines, firing warnings) is dropped",
+                "detector baselines) is dropped and its firing warnings withdrawn",
                 indicator,
             )
             instrument.recovery_reset(indicator, "removed")
             self.stale = state
+            self.withdrawn = self._withdraw_all(state, None, WHY_DROPPED)
 
     def _start(self, indicator: str, state: dict[str, object] | None) -> None:
         self.indicator = indicator
@@ -307,8 +311,6 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         self.geometry = self.plan.geometry()  # (fixed while the flow runs)
         self.areas = self.plan.area_codes()
         self.warnings = WarningStateMachine([self.plan.indicator], CityAreaNames(load_city()))
-        # warnings ended because their areas are no longer watched, out with the next output
-        self.withdrawn: list[WarningEvent] = []
         change = None
         if state is not None:
             saved = state.get("withdrawn") or []
@@ -316,7 +318,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             self.withdrawn = [WarningEvent.from_dict(d) for d in saved]
             snapshot, (state, change) = state, self._fit(indicator, state)
             if state is None:
-                self.withdrawn += self._withdraw_all(snapshot)
+                self.withdrawn += self._withdraw_all(snapshot, self.warnings, WHY_RESTARTED)
         self.runtime = IndicatorRuntime(
             self.plan,
             self.n_partitions,
@@ -341,16 +343,27 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             if change is not None:
                 self.withdrawn += self.warnings.withdraw(change.gone, *WHY_REMOVED)
 
-    def _withdraw_all(self, snapshot: dict[str, object]) -> list[WarningEvent]:
-        """The firing warnings of a snapshot the indicator does not resume from (its windows,
-        aggregate or levels changed), ended with a reason, so their tickets can close."""
-        areas = snapshot.get("areas")
-        if not isinstance(areas, dict) or "warnings" not in snapshot:
+    @staticmethod
+    def _withdraw_all(
+        snapshot: dict[str, object], like: WarningStateMachine | None, why: tuple[str, str]
+    ) -> list[WarningEvent]:
+        """The firing warnings of a snapshot nothing resumes from (the indicator's windows,
+        aggregate or levels changed, or it left the catalog), ended with the reason `why`, so
+        their tickets can close.  `like`: a machine with the indicator's current rules; None
+        for a removed indicator, whose rules the snapshot recorded."""
+        areas, saved = snapshot.get("areas"), snapshot.get("warnings")
+        if not isinstance(areas, dict) or not isinstance(saved, dict):
             return []  # an earlier version's snapshot: the levels of its areas are unknown
-        old = WarningStateMachine([self.plan.indicator], self.warnings.names)
-        old.restore(snapshot["warnings"])  # type: ignore[arg-type]
+        names = CityAreaNames(load_city()) if like is None else like.names
+        if like is None:
+            old = WarningStateMachine.of_removed(saved, names)
+            if old is None:
+                return []
+        else:
+            old = WarningStateMachine(like.rules, names)
+            old.restore(saved)
         codes = {lvl: unpack_codes(packed) for lvl, packed in areas.items()}
-        return old.withdraw(codes, *WHY_RESTARTED)
+        return old.withdraw(codes, *why)
 
     def _fit(
         self, indicator: str, state: dict[str, object]
@@ -425,9 +438,15 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
             out += self._emit(step, share.partition)
         return out, StatefulBatchLogic.RETAIN
 
+    def _discard(self) -> tuple[Iterable[IndicatorOutput], bool]:
+        """A removed indicator's last word: its withdrawn warnings, then its state goes."""
+        withdrawn, self.withdrawn = self.withdrawn, []
+        last = [IndicatorOutput([], 0, withdrawn)] if withdrawn else []
+        return last, StatefulBatchLogic.DISCARD
+
     def on_eof(self) -> tuple[Iterable[IndicatorOutput], bool]:
         if self.stale is not None:
-            return [], StatefulBatchLogic.DISCARD
+            return self._discard()
         if self.indicator is None:
             return [], StatefulBatchLogic.RETAIN
         return self._emit(self.runtime.on_eof()), StatefulBatchLogic.RETAIN
@@ -443,7 +462,7 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
 
     def on_notify(self) -> tuple[Iterable[IndicatorOutput], bool]:
         if self.stale is not None:
-            return [], StatefulBatchLogic.DISCARD
+            return self._discard()
         if self.indicator is None:
             return [], StatefulBatchLogic.RETAIN
         return self._emit(self.runtime.on_quiet()), StatefulBatchLogic.RETAIN

@@ -11,8 +11,10 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+from bytewax.operators import StatefulBatchLogic
 
 from alerts.clock import ManualClock
 from alerts.routing import Router, load_routing
@@ -191,16 +193,32 @@ def sensor_lines(outputs: list[IndicatorOutput], ids: list[str]) -> list[dict[st
     return [r for r in rows if r["area_level"] == "sensor" and r["area"] in ids]
 
 
-def test_sensors_added_and_removed_keep_the_others_state(tmp_path: Path) -> None:
-    """The registry changed between the snapshot and the restart: two sensors added (every
-    sensor renumbered) and one removed.  The others' windows, scores and bands go on exactly
-    as in an uninterrupted run; the removal is counted for the operator."""
+class OneRemoved(NamedTuple):
+    """Three air stations; a registry without the second (and with two new ones)."""
+
+    ids: list[str]
+    before: SensorRegistry
+    after: SensorRegistry
+    plans_before: dict[str, IndicatorPlan]
+    plans_after: dict[str, IndicatorPlan]
+
+
+def second_station_removed(tmp_path: Path) -> OneRemoved:
     city, before = load_city(), load_default_registry()
     ids = before.ids(before.kind_rows("air_quality")[:3])
     after = load_registry(grown_registry(tmp_path, drop=ids[1]), city)
     catalog = load_catalog_or_raise([SMALL])
-    plans_before = compile_plan(catalog, city, before).by_id()
-    plans_after = compile_plan(catalog, city, after).by_id()
+    return OneRemoved(
+        ids, before, after,
+        compile_plan(catalog, city, before).by_id(), compile_plan(catalog, city, after).by_id(),
+    )  # fmt: skip
+
+
+def test_sensors_added_and_removed_keep_the_others_state(tmp_path: Path) -> None:
+    """The registry changed between the snapshot and the restart: two sensors added (every
+    sensor renumbered) and one removed.  The others' windows, scores and bands go on exactly
+    as in an uninterrupted run; the removal is counted for the operator."""
+    ids, before, after, plans_before, plans_after = second_station_removed(tmp_path)
     stay = [ids[0], ids[2]]
 
     straight = IndicatorLogic(plans_before, 1, None)
@@ -313,13 +331,9 @@ def test_a_removed_sensor_s_firing_warning_is_withdrawn(tmp_path: Path) -> None:
     """A sensor removed from the registry while its warning fires: the resumed flow ends that
     warning with a resolved event saying why (kept across a second restart until it is out),
     so its ticket is not reopened for ever at the end of each verification; the other
-    sensors' warnings are untouched.  A changed window withdraws every firing warning."""
-    city, before = load_city(), load_default_registry()
-    ids = before.ids(before.kind_rows("air_quality")[:3])
-    after = load_registry(grown_registry(tmp_path, drop=ids[1]), city)
-    catalog = load_catalog_or_raise([SMALL])
-    plans_before = compile_plan(catalog, city, before).by_id()
-    plans_after = compile_plan(catalog, city, after).by_id()
+    sensors' warnings are untouched.  A changed window, or the indicator's removal from the
+    catalog, withdraws every firing warning."""
+    ids, before, after, plans_before, plans_after = second_station_removed(tmp_path)
     first = IndicatorLogic(plans_before, 1, None)
     head_shares = hourly_shares(before, plans_before["test.pm25"], ids, range(60))
     head = fed(first, with_red_sensor(head_shares, 1, range(50, 60)))
@@ -344,7 +358,8 @@ def test_a_removed_sensor_s_firing_warning_is_withdrawn(tmp_path: Path) -> None:
     # dispatch: accepted, handled, verified; the withdrawal lets verification close it
     service = TicketService(
         TicketStore.from_url(f"sqlite:///{tmp_path / 'tickets.db'}"),
-        router=Router(load_routing()), catalog=catalog.indicators, clock=ManualClock(ev.at),
+        router=Router(load_routing()), catalog=load_catalog_or_raise([SMALL]).indicators,
+        clock=ManualClock(ev.at),
     )  # fmt: skip
     service.submit_warnings(e for out in head for e in out.warnings if e.warning_id == gone_id)
     (ticket,) = [t for t in service.list_tickets() if t.status != "closed"]
@@ -356,7 +371,7 @@ def test_a_removed_sensor_s_firing_warning_is_withdrawn(tmp_path: Path) -> None:
 
     # the window changed: the indicator starts afresh, every firing warning withdrawn
     plans_2h = compile_plan(
-        load_catalog_or_raise([changed_catalog(tmp_path, window="2h")]), city, before
+        load_catalog_or_raise([changed_catalog(tmp_path, window="2h")]), load_city(), before
     ).by_id()
     restarted = IndicatorLogic(plans_2h, 1, pickle.loads(pickle.dumps(first.snapshot())))
     out = fed(restarted, hourly_shares(before, plans_2h["test.pm25"], ids, range(60, 62)))
@@ -364,3 +379,14 @@ def test_a_removed_sensor_s_firing_warning_is_withdrawn(tmp_path: Path) -> None:
     assert ended == set(firing)
     assert all("started afresh" in e.text_en for o in out for e in o.warnings
                if e.kind == "resolved")  # fmt: skip
+
+    # removed from the catalog: its withdrawals are the removed key's last output
+    plans_without = {k: v for k, v in plans_before.items() if k != "test.pm25"}
+    for last_call in ("on_notify", "on_eof"):
+        stale = IndicatorLogic(plans_without, 1, pickle.loads(pickle.dumps(first.snapshot())))
+        outputs, discard = getattr(stale, last_call)()
+        events = [e for o in outputs for e in o.warnings]
+        assert discard == StatefulBatchLogic.DISCARD
+        assert {e.warning_id for e in events} == set(firing)
+        assert all(e.kind == "resolved" and "removed from the catalog" in e.text_en
+                   and e.title_en == "PM2.5" for e in events)  # fmt: skip
