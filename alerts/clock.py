@@ -33,3 +33,19 @@ class ManualClock:
 
     def advance(self, seconds: int) -> None:
         self._now += int(seconds)
+
+
+class EventClock:
+    """The time of the event being applied.  Unlike `ManualClock` it may go back: with
+    several workers the flow interleaves different indicators' warnings in no fixed order,
+    and a clock that kept the latest time seen would stamp a ticket with another indicator's
+    time instead of its own."""
+
+    def __init__(self, start: int = 0) -> None:
+        self._now = int(start)
+
+    def now(self) -> int:
+        return self._now
+
+    def set(self, ts: int) -> None:
+        self._now = int(ts)

@@ -35,6 +35,11 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._items)
 
+    @property
+    def durable(self) -> bool:
+        """Whether queued items survive a crash (a journal file holds them)."""
+        return self._path is not None
+
     def _load(self) -> None:
         assert self._path is not None
         if not self._path.exists():

@@ -5,7 +5,7 @@ The CLI (citysigns/) calls `serve(...)`; tests and embedders call `build_service
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from flows.metrics import CitySignsMetrics
@@ -31,8 +31,10 @@ def build_service(
     routing_path: str | Path | None = None,
     outbox_path: str | Path | None = None,
     clock: Clock | None = None,
+    locate: Callable[[str], str | None] | None = None,
 ) -> TicketService:
-    """A ticket service over the store at `db_url` (migrated), the catalog and the routing."""
+    """A ticket service over the store at `db_url` (migrated), the catalog and the routing;
+    `locate` places sensor ids (`SensorRegistry.locator`)."""
     catalog = load_catalog_or_raise(list(catalog_paths))
     return TicketService(
         TicketStore.from_url(db_url),
@@ -40,6 +42,7 @@ def build_service(
         catalog=catalog.indicators,
         clock=clock,
         outbox=Outbox(outbox_path),
+        locate=locate,
     )
 
 

@@ -21,6 +21,7 @@ from indicators.language.durations import format_duration
 from indicators.language.schema import SCHEMA_PATH, schema_text
 from indicators.language.validate import Catalog, catalog_files, load_catalog
 
+from .dispatch_cli import dispatch as dispatch_command
 from .paths import CATALOG_DIR
 from .registry_cli import app as registry_app
 
@@ -39,6 +40,7 @@ err = Console(stderr=True, soft_wrap=True)
 app.add_typer(rules_app, name="rules")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(registry_app, name="registry")
+app.command(name="dispatch")(dispatch_command)
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

@@ -8,7 +8,6 @@ Three scenarios, each replayed through the same catalog and flow:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
@@ -25,6 +24,8 @@ from rich.table import Table
 from alerts.areas import CityAreaNames
 from alerts.clock import ManualClock
 from alerts.demo import DepartmentScript, drive, print_ticket_table
+from alerts.feed import FeedCounts
+from alerts.feed import hotline_orders as read_orders
 from alerts.hotline import HotlineOrder
 from alerts.routing import Router, load_routing
 from alerts.scored import ScoredBatch
@@ -34,7 +35,6 @@ from alerts.warning_state import WarningStateMachine
 from flows import flow as flow_module
 from flows.city import City, load_city, load_default_registry
 from flows.flow import FlowConfig
-from flows.privacy import mask_record
 from flows.realdata import beijing_records, boston_records, write_ndjson
 from flows.simulator.simulate import write_demo_inputs
 from indicators.language.validate import load_catalog_or_raise
@@ -138,27 +138,11 @@ def scored_batches(path: Path) -> list[ScoredBatch]:
 
 
 def hotline_orders(path: Path, city: City) -> list[HotlineOrder]:
-    """The scenario's hotline orders, placed in their community (bad records skipped: the
-    flow has already dead-lettered them).  They are read from the raw file, so personal data
-    is masked here as decoding masks it: names dropped and blanked in the text, phone and ID
-    numbers in every notation replaced."""
-    orders = []
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    continue
-                order = HotlineOrder.from_dict(mask_record(record))
-            except (ValueError, KeyError, TypeError, RecursionError):
-                continue
-            if order.lat is not None and order.long is not None:
-                idx = int(city.locate(np.array([order.lat]), np.array([order.long]))[0])
-                if idx >= 0:
-                    code = str(city.level("community").code[idx])
-                    order = dataclasses.replace(order, area_code=code)
-            orders.append(order)
-    return orders
+    """The scenario's hotline orders, masked and placed as the dispatcher reads them (bad
+    records skipped: the flow has already dead-lettered them)."""
+    with path.open("rb") as f:
+        lines = list(enumerate(f, 1))
+    return read_orders(lines, path, city, FeedCounts(log_skips=False))
 
 
 def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
@@ -168,12 +152,6 @@ def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
     registry = load_default_registry()
     catalog = load_catalog_or_raise([CATALOG_DIR])
 
-    def locate(code: str) -> str | None:
-        row = int(registry.lookup([code])[0])
-        if row < 0:
-            return None
-        return str(city.level("community").code[registry.community[row]])
-
     batches = scored_batches(run_dir / "scored.ndjson")
     orders = hotline_orders(hotline, city)
     start = min(int(b.window_start.min()) for b in batches)
@@ -182,7 +160,7 @@ def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
     db.unlink(missing_ok=True)
     service = TicketService(
         TicketStore.from_url(f"sqlite:///{db}"), router=Router(load_routing(None)),
-        catalog=catalog.indicators, clock=clock, locate=locate,
+        catalog=catalog.indicators, clock=clock, locate=registry.locator(city),
     )  # fmt: skip
     machine = WarningStateMachine(catalog.indicators, CityAreaNames(city))
     result = drive(batches, orders, clock, service, machine, DepartmentScript())

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alerts.clock import EventClock
 from alerts.events import WarningEvent
 from alerts.outbox import Outbox
 from alerts.routing import Router, load_routing
@@ -102,18 +103,6 @@ class LineTail:
         return lines
 
 
-def _locator() -> Any:
-    city = load_city()
-    registry = load_default_registry()
-    communities = city.level("community").code
-
-    def locate(code: str) -> str | None:
-        row = int(registry.lookup([code])[0])
-        return None if row < 0 else str(communities[registry.community[row]])
-
-    return locate
-
-
 TicketRow = tuple[Any, ...]
 TICKET_FIELDS = (
     "id",
@@ -146,22 +135,6 @@ IDENTITY_FIELDS = (
 )
 
 
-class EventClock:
-    """The time of the event being applied.  Unlike `ManualClock` it may go back: with
-    several workers the flow interleaves different indicators' warnings in no fixed order,
-    and a clock that kept the latest time seen would stamp a ticket with another indicator's
-    time instead of its own."""
-
-    def __init__(self, start: int = 0) -> None:
-        self._now = int(start)
-
-    def now(self) -> int:
-        return self._now
-
-    def set(self, ts: int) -> None:
-        self._now = int(ts)
-
-
 @dataclass
 class Dispatcher:
     """The dispatch path fed from the flow's warnings, in data time: the clock is set to each
@@ -182,7 +155,7 @@ class Dispatcher:
             router=Router(load_routing(None)),
             catalog=indicators,
             clock=self.clock,
-            locate=_locator(),
+            locate=load_default_registry().locator(load_city()),
             outbox=self.outbox,
         )
 

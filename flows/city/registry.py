@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
@@ -113,6 +113,17 @@ class SensorRegistry:
     def ids(self, rows: npt.ArrayLike | None = None) -> list[str]:
         sel = self.sensor_id if rows is None else self.sensor_id[np.asarray(rows)]
         return [b.decode("ascii") for b in sel.tolist()]
+
+    def locator(self, city: City) -> Callable[[str], str | None]:
+        """The community code a sensor id sits in (None for an unknown id): the ticket
+        service's `locate`, which cannot place a sensor by the digits of its id alone."""
+        communities = city.level("community").code
+
+        def locate(sensor_id: str) -> str | None:
+            row = int(self.lookup(np.array([sensor_id]))[0])
+            return None if row < 0 else str(communities[self.community[row]])
+
+        return locate
 
     def kind_rows(self, kind: str) -> IntArray:
         """Rows of the sensors of one kind."""

@@ -365,12 +365,6 @@ def dispatch(
     due are skipped.  Without `until` no deadline passes (a backtest).  Refused actions are
     added to `problems`; `histories` receives each ticket's lifecycle steps."""
 
-    def locate(code: str) -> str | None:
-        row = int(w.registry.lookup(np.array([code]))[0])
-        if row < 0:
-            return None
-        return str(w.city.level("community").code[w.registry.community[row]])
-
     with tempfile.TemporaryDirectory(prefix="citysigns-test-") as tmp:
         clock = ManualClock(start)
         store = TicketStore.from_url(f"sqlite:///{Path(tmp) / 'tickets.db'}")
@@ -379,7 +373,7 @@ def dispatch(
             router=Router(load_routing(None)),
             catalog=catalog.indicators,
             clock=clock,
-            locate=locate,
+            locate=w.registry.locator(w.city),
         )
 
         def judge(limit: int | None) -> None:

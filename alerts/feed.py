@@ -1,0 +1,250 @@
+"""Following the flow's warnings (and the hotline's orders) into the ticket store.
+
+The flow writes its warning events to OUT/warnings.ndjson; `citysigns dispatch` reads them,
+as they are appended, into the ticket service: the "each warning creates a ticket" step of the
+data path for a deployment (the demo and analysts' tests drive the service in process, and
+Prometheus alerts reach it through the Alertmanager webhook of `citysigns serve`).
+
+Reading is by complete lines: a line the flow is still writing is left for the next read.
+Applying is idempotent (the store records every event key it applied), so reading a file
+again from its start changes nothing; a position file (`--position`) only saves the time.
+The position is written after the service took the batch, so a crash in between re-reads
+that batch, which the store then ignores.
+
+A line that is not a warning event (broken JSON, missing fields) is skipped with its
+`file:line` and reason, and counted: the flow never writes one, so it means a damaged or a
+foreign file.  A hotline record is masked as the flow's decoding masks it before anything
+else sees it."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from flows.city import City
+from flows.privacy import mask_record
+
+from .events import WarningEvent
+from .hotline import HotlineOrder
+from .service import Outcome, TicketService
+
+log = logging.getLogger(__name__)
+READ_BYTES = 8 << 20  # at most this much of a file per read, so one read stays one batch
+
+
+@dataclass
+class LineFollower:
+    """The complete lines appended to `path` since the last read (a missing file has none
+    yet).  `position` (a file) keeps the byte offset of the first line not yet taken, written
+    by `commit()` once what was read has been applied.
+
+    A flow resumed from recovery cuts its output file back to its last snapshot and writes
+    the lines after it again: a file shorter than what was read is read on from its new end,
+    and the lines written again are applied again, which the store ignores.  (Had the flow
+    already written past the old end when the file is next read, the bytes up to it are the
+    same lines again, so reading on from there loses nothing either.)"""
+
+    path: Path
+    position: Path | None = None
+    offset: int = 0
+    line_no: int = 0  # lines read so far, for messages
+    _pending: int = field(default=0, init=False)  # offset after the last read, not committed
+
+    def __post_init__(self) -> None:
+        if self.position is not None and self.position.is_file():
+            self.offset = int(self.position.read_text(encoding="utf-8").split()[0])
+            self.line_no = self._lines_before(self.offset)
+        self._pending = self.offset
+
+    def _lines_before(self, offset: int) -> int:
+        """Lines in the first `offset` bytes (once per start or cut, so messages name the
+        file's own line numbers)."""
+        n, left = 0, offset
+        try:
+            with self.path.open("rb") as f:
+                while left > 0:
+                    block = f.read(min(left, READ_BYTES))
+                    if not block:
+                        break
+                    n += block.count(b"\n")
+                    left -= len(block)
+        except FileNotFoundError:
+            return 0
+        return n
+
+    def read(self) -> list[tuple[int, bytes]]:
+        """(line number, line) of the complete lines after the last read."""
+        try:
+            with self.path.open("rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < self._pending:  # see the class docstring
+                    log.info("%s: cut back to %d bytes by the flow's restart; reading on from "
+                             "there", self.path, size)  # fmt: skip
+                    self._pending = self.offset = size
+                    self.line_no = self._lines_before(size)
+                f.seek(self._pending)
+                data = f.read(READ_BYTES)
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n") + 1  # a line still being written waits for the next read
+        lines = data[:end].split(b"\n")[:-1]
+        first = self.line_no + 1
+        self._pending += end
+        self.line_no += len(lines)
+        return [(first + i, line) for i, line in enumerate(lines) if line.strip()]
+
+    def commit(self) -> None:
+        """What was read has been applied: a restart starts after it."""
+        self.offset = self._pending
+        if self.position is not None:
+            tmp = self.position.with_name(self.position.name + ".tmp")
+            tmp.write_text(f"{self.offset}\n", encoding="utf-8")
+            tmp.replace(self.position)
+
+
+@dataclass
+class FeedCounts:
+    """What a dispatch run did, per kind of outcome and per skipped line."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)  # reason -> lines
+    log_skips: bool = True  # each skipped line logged with its file:line
+
+    def add(self, outcomes: Iterable[Outcome]) -> None:
+        for o in outcomes:
+            self.outcomes[o.action] += 1
+
+
+def _skip(counts: FeedCounts, path: Path, line_no: int, reason: str) -> None:
+    if counts.log_skips:
+        log.warning("%s:%d: skipped, %s", path, line_no, reason)
+    counts.skipped[reason] += 1
+
+
+def warning_events(
+    lines: Iterable[tuple[int, bytes]], path: Path, counts: FeedCounts
+) -> list[WarningEvent]:
+    """The warning events of these lines; the others are skipped with their reason."""
+    events = []
+    for line_no, line in lines:
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise TypeError("not a JSON object")
+            events.append(WarningEvent.from_dict(record))
+        except (ValueError, TypeError, KeyError, RecursionError) as e:
+            kind = "not JSON" if isinstance(e, json.JSONDecodeError) else "not a warning event"
+            _skip(counts, path, line_no, kind)
+    return events
+
+
+def hotline_order(record: object, city: City) -> HotlineOrder:
+    """One hotline record as an order, personal data masked and placed in its community
+    (ValueError, KeyError or TypeError when it is not an order)."""
+    if not isinstance(record, dict):
+        raise TypeError("not a JSON object")
+    order = HotlineOrder.from_dict(mask_record(record))
+    if order.lat is not None and order.long is not None:
+        idx = int(city.locate(np.array([order.lat]), np.array([order.long]))[0])
+        if idx >= 0:
+            code = str(city.level("community").code[idx])
+            order = dataclasses.replace(order, area_code=code)
+    return order
+
+
+def hotline_orders(
+    lines: Iterable[tuple[int, bytes]], path: Path, city: City, counts: FeedCounts
+) -> list[HotlineOrder]:
+    orders = []
+    for line_no, line in lines:
+        try:
+            orders.append(hotline_order(json.loads(line), city))
+        except (ValueError, TypeError, KeyError, RecursionError) as e:
+            kind = "not JSON" if isinstance(e, json.JSONDecodeError) else "not a hotline order"
+            _skip(counts, path, line_no, kind)
+    return orders
+
+
+@dataclass
+class Feed:
+    """The warnings file and, optionally, the hotline file, into one ticket service.
+
+    `data_time`: the service's clock follows the items' own time and deadlines are judged
+    every `tick` seconds of it (a replay of history); otherwise the clock is the wall clock
+    and deadlines are left to `citysigns serve`, which judges them on its own timer."""
+
+    service: TicketService
+    warnings: LineFollower
+    orders: LineFollower | None = None
+    city: City | None = None
+    set_clock: Callable[[int], None] | None = None  # data time: moves the service's clock
+    tick: int = 300
+    counts: FeedCounts = field(default_factory=FeedCounts)
+    _next_tick: int | None = field(default=None, init=False)
+
+    def step(self) -> int:
+        """Apply what was appended since the last step; returns the items applied."""
+        events = warning_events(self.warnings.read(), self.warnings.path, self.counts)
+        orders: list[HotlineOrder] = []
+        if self.orders is not None:
+            assert self.city is not None
+            orders = hotline_orders(self.orders.read(), self.orders.path, self.city, self.counts)
+        if self.set_clock is None:
+            self.counts.add(self.service.submit_orders(orders))
+            self.counts.add(self.service.submit_warnings(events))
+        else:
+            self._in_data_time(events, orders)
+        # what waits in a memory-only outbox (the store is down) is not applied yet: the
+        # position stays, so a crash now re-reads it rather than losing it
+        if self.service.pending() == 0 or self.service.outbox.durable:
+            self.warnings.commit()
+            if self.orders is not None:
+                self.orders.commit()
+        return len(events) + len(orders)
+
+    def _in_data_time(self, events: list[WarningEvent], orders: list[HotlineOrder]) -> None:
+        """Items in time order, the clock at each one's time, deadlines judged on the way."""
+        assert self.set_clock is not None
+        timeline: list[tuple[int, int, WarningEvent | HotlineOrder]] = [
+            (e.at, i, e) for i, e in enumerate(events)
+        ]
+        timeline += [(o.ts, len(events) + i, o) for i, o in enumerate(orders)]
+        timeline.sort(key=lambda x: (x[0], x[1]))
+        for (at, is_event), group in itertools.groupby(
+            timeline, key=lambda x: (x[0], isinstance(x[2], WarningEvent))
+        ):
+            self._judge_until(at)
+            self.set_clock(at)
+            items = [item for _, _, item in group]
+            if is_event:
+                self.counts.add(self.service.submit_warnings(items))  # type: ignore[arg-type]
+            else:
+                self.counts.add(self.service.submit_orders(items))  # type: ignore[arg-type]
+
+    def _judge_until(self, at: int) -> None:
+        assert self.set_clock is not None
+        if self._next_tick is None:
+            self._next_tick = at + self.tick
+        while self._next_tick <= at:
+            self.set_clock(self._next_tick)
+            self.counts.add(self.service.tick(self._next_tick))
+            self._next_tick += self.tick
+
+
+def follow(feed: Feed, stop: threading.Event, poll: float = 0.5) -> None:
+    """Step until `stop` is set, resting `poll` seconds whenever nothing new was there; the
+    last step runs after `stop`, so what was written before it is applied."""
+    while not stop.is_set():
+        if feed.step() == 0:
+            stop.wait(poll)
+    feed.step()

@@ -1,0 +1,100 @@
+"""`citysigns dispatch`: the flow's warnings (and the hotline's orders) into the ticket store,
+once over what the files hold or following them as the flow appends (alerts/feed.py)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from alerts.clock import EventClock
+from alerts.feed import Feed, LineFollower, follow
+from alerts.serve import DEFAULT_DB, build_service
+from flows.city import load_city, load_registry
+
+from .paths import CATALOG_DIR
+
+console = Console(width=200)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def dispatch(
+    warnings: Annotated[Path, typer.Option(help="the flow's OUT/warnings.ndjson")],
+    orders: Annotated[
+        Path | None, typer.Option(help="12345 hotline records (NDJSON), the flow's input")
+    ] = None,
+    db: Annotated[str, typer.Option(help="SQLAlchemy URL of the ticket store")] = DEFAULT_DB,
+    catalog: Annotated[
+        list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
+    ] = None,
+    routing: Annotated[Path | None, typer.Option(help="routing rules YAML")] = None,
+    registry: Annotated[
+        Path | None, typer.Option(help="the sensor registry the flow runs with (CSV or .npz)")
+    ] = None,
+    outbox: Annotated[Path | None, typer.Option(help="outbox journal (survives crashes)")] = None,
+    position: Annotated[
+        Path | None,
+        typer.Option(help="directory keeping how far each file was applied, for restarts"),
+    ] = None,
+    follow_files: Annotated[
+        bool, typer.Option("--follow", help="keep reading what the flow appends, until stopped")
+    ] = False,
+    data_time: Annotated[
+        bool, typer.Option(help="a replay of history: deadlines run in the data's time")
+    ] = False,
+    tick: Annotated[
+        int, typer.Option(min=1, help="with --data-time: judge deadlines every N seconds")
+    ] = 300,
+    poll: Annotated[float, typer.Option(help="with --follow: seconds between reads")] = 0.5,
+) -> None:
+    """Warnings and hotline orders -> tickets.  Applying is idempotent: a file read again
+    creates nothing twice.  Without --data-time the wall clock stamps the tickets and
+    `citysigns serve` judges their deadlines."""
+    city = load_city()
+    try:
+        sensors = load_registry(registry, city)
+    except (OSError, ValueError) as e:
+        err.print(f"sensor registry: {e}", highlight=False)
+        raise typer.Exit(2) from None
+    clock = EventClock(0) if data_time else None
+    try:
+        service = build_service(
+            db, [str(p) for p in catalog or [CATALOG_DIR]], routing, outbox, clock,
+            locate=sensors.locator(city),
+        )  # fmt: skip
+    except ValueError as e:  # a bad catalog or routing file
+        err.print(f"cannot start: {e}", highlight=False)
+        raise typer.Exit(1) from None
+    if position is not None:
+        position.mkdir(parents=True, exist_ok=True)
+    feed = Feed(
+        service,
+        LineFollower(warnings, None if position is None else position / "warnings.pos"),
+        None if orders is None else LineFollower(
+            orders, None if position is None else position / "orders.pos"
+        ),
+        city,
+        clock.set if clock is not None else None,
+        tick,
+    )  # fmt: skip
+    if follow_files:
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        follow(feed, stop, poll)
+    else:
+        feed.step()
+        while feed.step():  # files larger than one read
+            pass
+    service.flush()
+    counts = feed.counts
+    done = ", ".join(f"{k} {n:,}" for k, n in sorted(counts.outcomes.items())) or "nothing new"
+    console.print(f"dispatch: {done}", highlight=False)
+    if counts.skipped:
+        lines = ", ".join(f"{n:,} {why}" for why, n in sorted(counts.skipped.items()))
+        console.print(f"lines skipped: {lines} (each logged with its file:line)", highlight=False)
+    service.store.dispose()

@@ -1,0 +1,217 @@
+"""`citysigns dispatch`: a real flow's warnings into the ticket store, once or followed as they
+are appended; idempotent on a second reading; damaged lines skipped with their place; hotline
+orders masked before they become tickets."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alerts.clock import EventClock
+from alerts.events import WarningEvent
+from alerts.feed import Feed, LineFollower, follow
+from alerts.routing import Router, load_routing
+from alerts.service import TicketService
+from alerts.store import TicketFilter, TicketStore
+from citysigns.cli import app
+from citysigns.run import run
+from flows.city import load_city, load_default_registry
+from flows.flow import FlowConfig
+from flows.realdata import beijing_records, write_ndjson
+from indicators.language.validate import load_catalog_or_raise
+
+SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small"
+CLI = CliRunner()
+EVERY = TicketFilter(limit=1_000_000)
+TICK = 300  # the dispatch command's default
+
+
+@pytest.fixture(scope="module")
+def warnings_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten days of real Beijing readings through the flow and the small catalog."""
+    work = tmp_path_factory.mktemp("feed")
+    inputs = work / "beijing.ndjson"
+    write_ndjson(itertools.islice(beijing_records(load_default_registry()), 12 * 24 * 10), inputs)
+    run(FlowConfig((str(inputs),), str(work / "out"), catalog=(str(SMALL),)))
+    path = work / "out" / "warnings.ndjson"
+    assert sum(1 for _ in path.open()) > 50
+    return path
+
+
+def service_at(db: Path, clock: EventClock | None = None) -> TicketService:
+    city = load_city()
+    return TicketService(
+        TicketStore.from_url(f"sqlite:///{db}"),
+        router=Router(load_routing(None)),
+        catalog=load_catalog_or_raise([SMALL]).indicators,
+        clock=clock,
+        locate=load_default_registry().locator(city),
+    )
+
+
+def ticket_rows(db: Path) -> list[tuple[object, ...]]:
+    service = service_at(db)
+    rows = sorted(
+        (t.id, t.incident_key, t.department, t.level, t.status, t.warning_count,
+         t.firing_count, t.opened_at, t.last_signal_at, len(service.audit(t.id)))
+        for t in service.list_tickets(EVERY)
+    )  # fmt: skip
+    service.store.dispose()
+    return rows
+
+
+def applied_keys(db: Path) -> int:
+    """Event keys the store recorded as applied: one per event, however often it was read."""
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("select count(*) from applied_keys").fetchone()[0])
+
+
+def dispatch(*args: str) -> str:
+    result = CLI.invoke(app, ["dispatch", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_flow_s_warnings_become_tickets_once(warnings_file: Path, tmp_path: Path) -> None:
+    db = tmp_path / "tickets.db"
+    base = ["--warnings", str(warnings_file), "--db", f"sqlite:///{db}", "-c", str(SMALL)]
+    first = dispatch(*base, "--data-time")
+    # the same events applied in process, each at its own time, give the same tickets
+    events = [WarningEvent.from_dict(json.loads(line)) for line in warnings_file.open()]
+    clock = EventClock()
+    reference = service_at(tmp_path / "reference.db", clock)
+    next_tick = min(e.at for e in events) + TICK  # deadlines judged every TICK s of data time
+    for at, group in itertools.groupby(sorted(events, key=lambda e: e.at), key=lambda e: e.at):
+        while next_tick <= at:
+            clock.set(next_tick)
+            reference.tick(next_tick)
+            next_tick += TICK
+        clock.set(at)
+        reference.submit_warnings(list(group))
+    reference.store.dispose()
+    rows = ticket_rows(db)
+    assert rows == ticket_rows(tmp_path / "reference.db")
+    assert sum(r[5] for r in rows) > 50  # warnings merged into their incidents
+    assert f"created {len(rows):,}" in first
+    # read again from the start: nothing applied twice
+    again = dispatch(*base, "--data-time")
+    assert f"already-applied {len(events):,}" in again and "created" not in again
+    assert ticket_rows(db) == rows
+
+
+def test_a_position_directory_skips_what_was_applied(warnings_file: Path, tmp_path: Path) -> None:
+    lines = warnings_file.read_bytes().splitlines(keepends=True)
+    feed_file = tmp_path / "warnings.ndjson"
+    feed_file.write_bytes(b"".join(lines[:30]))
+    base = ["--warnings", str(feed_file), "--db", f"sqlite:///{tmp_path / 't.db'}",
+            "-c", str(SMALL), "--position", str(tmp_path / "pos")]  # fmt: skip
+    dispatch(*base)
+    assert (tmp_path / "pos" / "warnings.pos").read_text().split() == [
+        str(len(b"".join(lines[:30])))
+    ]
+    assert "nothing new" in dispatch(*base)
+    with feed_file.open("ab") as f:
+        f.write(b"".join(lines[30:40]))
+    out = dispatch(*base)
+    assert "already-applied" not in out  # only the ten new lines were read
+
+
+def test_damaged_lines_are_skipped_with_their_place(
+    warnings_file: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = warnings_file.read_bytes().splitlines(keepends=True)[:5]
+    damaged = tmp_path / "warnings.ndjson"
+    damaged.write_bytes(b"".join([lines[0], b'{"kind": "firing"\n', lines[1], b'{"a": 1}\n']))
+    with caplog.at_level(logging.WARNING, logger="alerts.feed"):
+        out = dispatch("--warnings", str(damaged), "--db", f"sqlite:///{tmp_path / 't.db'}",
+                       "-c", str(SMALL))  # fmt: skip
+    assert "lines skipped: 1 not JSON, 1 not a warning event" in out
+    assert applied_keys(tmp_path / "t.db") == 2  # the good lines
+    places = [r.getMessage() for r in caplog.records]
+    assert f"{damaged}:2: skipped, not JSON" in places
+    assert f"{damaged}:4: skipped, not a warning event" in places
+
+
+def test_following_applies_lines_as_they_are_appended(warnings_file: Path, tmp_path: Path) -> None:
+    """Half the file, then a line cut in the middle of its writing (not read until its end
+    comes), then the rest: every event applied once, in the order written."""
+    data = warnings_file.read_bytes()
+    lines = data.splitlines(keepends=True)
+    half = len(lines) // 2
+    live = tmp_path / "warnings.ndjson"
+    live.write_bytes(b"".join(lines[:half]) + lines[half][:20])
+    clock = EventClock()
+    service = service_at(tmp_path / "t.db", clock)
+    feed = Feed(service, LineFollower(live), set_clock=clock.set)
+    stop = threading.Event()
+    worker = threading.Thread(target=follow, args=(feed, stop, 0.05))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while feed.warnings.offset < len(b"".join(lines[:half])):
+            assert time.monotonic() < deadline, "the first half was not applied"
+            time.sleep(0.02)
+        assert feed.warnings.line_no == half  # the cut line waits for its end
+        with live.open("ab") as f:
+            f.write(lines[half][20:] + b"".join(lines[half + 1 :]))
+    finally:
+        stop.set()
+        worker.join(30)
+    service.store.dispose()
+    assert feed.counts.outcomes["already-applied"] == 0
+    assert applied_keys(tmp_path / "t.db") == len(lines)
+
+
+def test_hotline_orders_become_tickets_without_personal_data(tmp_path: Path) -> None:
+    phone = "13812345678"
+    records = [
+        {"service_request_id": f"SR-{i}", "service_code": "noise",
+         "requested_datetime": f"2026-03-02T10:0{i}:00+08:00", "lat": 31.2304, "long": 121.4737,
+         "description": f"工地夜间施工噪音, 联系 {phone}"}
+        for i in range(3)
+    ]  # fmt: skip
+    orders = tmp_path / "hotline.ndjson"
+    orders.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    empty = tmp_path / "warnings.ndjson"
+    empty.write_text("")
+    db = tmp_path / "t.db"
+    out = dispatch("--warnings", str(empty), "--orders", str(orders), "--db", f"sqlite:///{db}")
+    assert "created" in out
+    service = service_at(db)
+    tickets = service.list_tickets(EVERY)
+    assert tickets
+    stored = json.dumps([dataclasses.asdict(t) for t in tickets], default=str, ensure_ascii=False)
+    assert phone not in stored and "1381" not in stored
+    service.store.dispose()
+
+
+def test_a_file_cut_back_by_the_flow_s_restart_is_read_on_from_its_new_end(
+    tmp_path: Path,
+) -> None:
+    """A resumed flow cuts its output back to its last snapshot and writes the lines after
+    it again: those are read again (the store ignores them); line numbers stay the file's."""
+    path = tmp_path / "warnings.ndjson"
+    path.write_bytes(b"a\nb\nc\nd\n")
+    tail = LineFollower(path, tmp_path / "pos")
+    assert tail.read() == [(1, b"a"), (2, b"b"), (3, b"c"), (4, b"d")]
+    tail.commit()
+    with path.open("r+b") as f:  # back to the snapshot after "b"
+        f.truncate(4)
+    assert tail.read() == []
+    with path.open("ab") as f:  # "c" and "d" again, then on
+        f.write(b"c\nd\ne\n")
+    assert tail.read() == [(3, b"c"), (4, b"d"), (5, b"e")]
+    tail.commit()
+    with path.open("ab") as f:
+        f.write(b"f\n")
+    resumed = LineFollower(path, tmp_path / "pos")  # a restart of the dispatcher
+    assert resumed.read() == [(6, b"f")]
