@@ -958,6 +958,11 @@ class TicketService:
         with self.store.begin() as conn:
             return self.store.list_tickets(conn, f or TicketFilter())
 
+    def next_due(self) -> int | None:
+        """When `tick` will next have something to judge (None: nothing has a deadline)."""
+        with self.store.begin() as conn:
+            return self.store.next_due(conn)
+
     def audit(self, tid: str) -> list[AuditEntry]:
         with self.store.begin() as conn:
             return self.store.audit_of(conn, tid)

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     bindparam,
+    case,
     create_engine,
     event,
     func,
@@ -37,7 +38,7 @@ from sqlalchemy.types import Integer
 
 from . import schema as s
 from .areas import TIER_DIGITS, ancestors, area_digits, tier_of_code
-from .tickets import AuditEntry, Ticket
+from .tickets import AWAITING_ACCEPT, IN_HAND, AuditEntry, Ticket
 
 
 def make_engine(url: str) -> Engine:
@@ -364,6 +365,20 @@ class TicketStore:
             select(s.tickets).where(s.tickets.c.status.in_(list(statuses)))
         ).mappings()
         return [Ticket.from_row(r) for r in rows]
+
+    def next_due(self, conn: Connection) -> int | None:
+        """The first instant at which `due_before` finds a ticket (None: no open step has a
+        deadline): a step's deadline is missed the second after it, a verification period
+        ends on it.  Lets a replay in data time skip the ticks with nothing to judge."""
+        self.flush_writes(conn, warnings=False)
+        t = s.tickets.c
+        due = case(
+            (t.status.in_(sorted(AWAITING_ACCEPT)), t.accept_due + 1),
+            (t.status.in_(sorted(IN_HAND)), t.handle_due + 1),
+            (t.status == "verifying", t.verify_until),
+        )
+        value = conn.execute(select(func.min(due))).scalar()
+        return None if value is None else int(value)
 
     def due_before(self, conn: Connection, now: int) -> list[Ticket]:
         """Open tickets whose current step's deadline or verification period has passed."""

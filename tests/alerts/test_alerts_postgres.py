@@ -44,6 +44,7 @@ def scenario(svc: TicketService, clock: ManualClock) -> list[tuple[object, ...]]
         out.append((t.id, t.status, t.level, t.tier, t.area_code, t.warning_count,
                     t.order_count, t.supervise_count, t.reopen_count, t.accept_due,
                     tuple(a.action for a in svc.audit(t.id))))  # fmt: skip
+    out.append(("next due", svc.next_due()))  # the store's own query, on either backend
     return out
 
 
@@ -67,9 +68,11 @@ def test_same_scenario_same_tickets_on_sqlite_and_postgres(
     on_sqlite = scenario(make_service(sqlite_url, clock=(c1 := ManualClock(T0))), c1)
     on_pg = scenario(make_service(pg_url, clock=(c2 := ManualClock(T0))), c2)
     assert on_pg == on_sqlite
-    statuses = {row[1] for row in on_pg}
-    assert len(on_pg) == 4 and "verifying" not in statuses  # the tick judged verification
-    assert sum(int(str(row[6])) for row in on_pg) == 3  # o1 corroborates, o3 is linked to o2
+    *tickets, (_, next_due) = on_pg
+    statuses = {row[1] for row in tickets}
+    assert len(tickets) == 4 and "verifying" not in statuses  # the tick judged verification
+    assert sum(int(str(row[6])) for row in tickets) == 3  # o1 corroborates, o3 is linked to o2
+    assert next_due == min(int(str(row[9])) for row in tickets if row[1] == "dispatched") + 1
 
 
 def test_an_outage_loses_no_ticket_and_duplicates_none(

@@ -236,6 +236,8 @@ def test_missed_deadlines_are_supervised_one_tier_up(
 ) -> None:
     svc = make_service()
     tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    first = svc.get(tid)
+    assert first is not None and svc.next_due() == first.accept_due + 1
     clock.advance(3600)
     assert svc.tick() == []  # due exactly now: not missed yet
     clock.advance(1)
@@ -249,6 +251,8 @@ def test_missed_deadlines_are_supervised_one_tier_up(
     assert "accept deadline missed" in sup.reason
     # the handling deadline is watched too once accepted
     svc.accept(tid, "dept")
+    accepted = svc.get(tid)
+    assert accepted is not None and svc.next_due() == accepted.handle_due + 1
     clock.advance(12 * 3600 + 1)
     svc.tick()
     t = svc.get(tid)
