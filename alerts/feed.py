@@ -58,6 +58,8 @@ class LineFollower:
     position: Path | None = None
     offset: int = 0
     line_no: int = 0  # lines read so far, for messages
+    cuts: int = field(default=0, init=False)  # times the file was found cut back
+    lines_read: int = field(default=0, init=False)  # in all, the lines read again included
     _pending: int = field(default=0, init=False)  # offset after the last read, not committed
 
     def __post_init__(self) -> None:
@@ -92,6 +94,7 @@ class LineFollower:
                              "there", self.path, size)  # fmt: skip
                     self._pending = self.offset = size
                     self.line_no = self._lines_before(size)
+                    self.cuts += 1
                 f.seek(self._pending)
                 data = f.read(READ_BYTES)
         except FileNotFoundError:
@@ -101,6 +104,7 @@ class LineFollower:
         first = self.line_no + 1
         self._pending += end
         self.line_no += len(lines)
+        self.lines_read += len(lines)
         return [(first + i, line) for i, line in enumerate(lines) if line.strip()]
 
     def commit(self) -> None:

@@ -54,55 +54,6 @@ def run_to_end(cmd: list[str], timeout: float = 900) -> None:
         raise RuntimeError(f"flow run failed ({done.returncode}): {done.stderr[-2000:]}")
 
 
-class LineTail:
-    """Complete lines appended to a file by another process, read as they arrive.
-
-    A resumed Bytewax FileSink truncates its file to the offset of its last snapshot and
-    writes the rolled-back lines again; a consumer that had read them sees the file shrink,
-    goes back to the new end and reads them a second time.  That second reading is what the
-    idempotent ticket store must absorb."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.offset = 0
-        self.rewinds = 0
-        self.reread_bytes = 0
-        self.lines = 0
-
-    def rewind_to(self, offset: int) -> int:
-        """Go back to `offset` (a consumer restarting from its committed position); returns
-        the lines that will be read again."""
-        if offset >= self.offset:
-            return 0
-        with self.path.open("rb") as f:
-            f.seek(offset)
-            again = f.read(self.offset - offset).count(b"\n")
-        self.offset = offset
-        return again
-
-    def read(self) -> list[str]:
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return []
-        if size < self.offset:
-            self.rewinds += 1
-            self.reread_bytes += self.offset - size
-            self.offset = size
-        if size == self.offset:
-            return []
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            data = f.read(size - self.offset)
-        end = data.rfind(b"\n")
-        if end < 0:
-            return []  # a line still being written
-        self.offset += end + 1
-        lines = data[:end].decode("utf-8").splitlines()
-        self.lines += len(lines)
-        return lines
-
-
 TicketRow = tuple[Any, ...]
 TICKET_FIELDS = (
     "id",

@@ -40,7 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from .common import REPO, Dispatcher, LineTail, machine, write_result
+from alerts.feed import LineFollower
+
+from .common import REPO, Dispatcher, machine, write_result
 
 CATALOG = Path(__file__).resolve().parent / "soak_catalog.yaml"
 LATENESS_S = 1  # the catalog's lateness
@@ -191,9 +193,9 @@ def soak(
     lat_t: list[tuple[float, float]] = []
 
     def dispatch() -> None:
-        tail = LineTail(out / "warnings.ndjson")
+        tail = LineFollower(out / "warnings.ndjson")  # as `citysigns dispatch --follow`
         while True:
-            lines = tail.read()
+            lines = [line.decode("utf-8") for _, line in tail.read()]
             if lines:
                 seen = time.time()
                 dispatcher.submit_lines(lines)
