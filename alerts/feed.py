@@ -197,7 +197,9 @@ class Feed:
     _next_tick: int | None = field(default=None, init=False)
 
     def step(self) -> int:
-        """Apply what was appended since the last step; returns the items applied."""
+        """Apply what was appended since the last step; returns the items read."""
+        if self.service.pending():  # queued while the store refused writes: try them first
+            self.counts.add(self.service.flush())
         events = warning_events(self.warnings.read(), self.warnings.path, self.counts)
         orders: list[HotlineOrder] = []
         if self.orders is not None:

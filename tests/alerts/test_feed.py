@@ -215,3 +215,30 @@ def test_a_file_cut_back_by_the_flow_s_restart_is_read_on_from_its_new_end(
         f.write(b"f\n")
     resumed = LineFollower(path, tmp_path / "pos")  # a restart of the dispatcher
     assert resumed.read() == [(6, b"f")]
+
+
+def test_a_store_that_refuses_writes_holds_the_position_back(
+    warnings_file: Path, tmp_path: Path
+) -> None:
+    """While the store refuses writes (another connection holds it locked) the events wait
+    in the memory outbox and the position stays: a crash then would read them again rather
+    than lose them.  Once the store takes them, the position moves on."""
+    lines = warnings_file.read_bytes().splitlines(keepends=True)[:20]
+    path = tmp_path / "warnings.ndjson"
+    path.write_bytes(b"".join(lines))
+    db = tmp_path / "t.db"
+    service = service_at(db)
+    feed = Feed(service, LineFollower(path, tmp_path / "warnings.pos"))
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        assert feed.step() == 20
+        assert feed.counts.outcomes["queued"] == 20 and service.pending() == 20
+        assert not (tmp_path / "warnings.pos").exists()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert feed.step() == 0  # nothing new in the file; the queue goes in
+    assert service.pending() == 0 and applied_keys(db) == 20
+    assert (tmp_path / "warnings.pos").read_text().split() == [str(path.stat().st_size)]
+    service.store.dispose()
