@@ -194,6 +194,7 @@ class Feed:
     set_clock: Callable[[int], None] | None = None  # data time: moves the service's clock
     tick: int = 300
     counts: FeedCounts = field(default_factory=FeedCounts)
+    after_step: Callable[[], None] | None = None  # e.g. the exporter's view of the store
     _next_tick: int | None = field(default=None, init=False)
 
     def step(self) -> int:
@@ -216,6 +217,8 @@ class Feed:
             self.warnings.commit()
             if self.orders is not None:
                 self.orders.commit()
+        if self.after_step is not None:
+            self.after_step()
         return len(events) + len(orders)
 
     def _in_data_time(self, events: list[WarningEvent], orders: list[HotlineOrder]) -> None:

@@ -15,6 +15,8 @@ from alerts.clock import EventClock
 from alerts.feed import Feed, LineFollower, follow
 from alerts.serve import DEFAULT_DB, build_service
 from flows.city import load_city, load_registry
+from flows.metrics import CitySignsMetrics
+from flows.metrics import serve as serve_metrics
 
 from .paths import CATALOG_DIR
 
@@ -50,6 +52,10 @@ def dispatch(
         int, typer.Option(min=1, help="with --data-time: judge deadlines every N seconds")
     ] = 300,
     poll: Annotated[float, typer.Option(help="with --follow: seconds between reads")] = 0.5,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="export the ticket store's health for Prometheus on this port"),
+    ] = None,
 ) -> None:
     """Warnings and hotline orders -> tickets.  Applying is idempotent: a file read again
     creates nothing twice.  Without --data-time the wall clock stamps the tickets and
@@ -81,16 +87,24 @@ def dispatch(
         clock.set if clock is not None else None,
         tick,
     )  # fmt: skip
-    if follow_files:
-        stop = threading.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-        follow(feed, stop, poll)
-    else:
-        feed.step()
-        while feed.step():  # files larger than one read
-            pass
-    service.flush()
+    exporter = None
+    if metrics_port is not None:  # store up, outbox backlog, store errors (CitySignsTicketStore*)
+        metrics = CitySignsMetrics.for_catalog(service.catalog.values())
+        exporter = serve_metrics(metrics, port=metrics_port)
+        feed.after_step = lambda: metrics.watch_ticket_service(service)
+    try:
+        if follow_files:
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            follow(feed, stop, poll)
+        else:
+            while feed.step():  # a file larger than one read takes several
+                pass
+        service.flush()
+    finally:
+        if exporter is not None:
+            exporter.stop()
     counts = feed.counts
     done = ", ".join(f"{k} {n:,}" for k, n in sorted(counts.outcomes.items())) or "nothing new"
     console.print(f"dispatch: {done}", highlight=False)

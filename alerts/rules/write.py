@@ -49,6 +49,7 @@ def dump_yaml(doc: Any) -> str:
 
 
 TICKET_METRICS_PORT = 9465  # `citysigns serve --metrics-port`, as docs/operations.md sets it
+DISPATCH_METRICS_PORT = 9466  # `citysigns dispatch --metrics-port`, likewise
 
 
 def prometheus_config(
@@ -60,14 +61,17 @@ def prometheus_config(
     evaluation_interval: str = "15s",
     rule_files: Sequence[str] = (RULES_GLOB,),
     ticket_targets: Sequence[str] = (),
+    dispatch_targets: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A complete prometheus.yml: the flow's exporter and, with `ticket_targets`, the ticket
-    counts `citysigns serve --metrics-port` exports (a job of its own, so the flow's `up`
-    alerts never mistake the API for the flow)."""
+    counts `citysigns serve --metrics-port` exports, with `dispatch_targets` the store's
+    health as `citysigns dispatch --metrics-port` sees it (jobs of their own, so the flow's
+    `up` alerts never mistake the API or the dispatcher for the flow)."""
     scrape = [{"job_name": job, "static_configs": [{"targets": list(targets)}]}]
-    if ticket_targets:
-        scrape.append({"job_name": f"{job}-tickets",
-                       "static_configs": [{"targets": list(ticket_targets)}]})  # fmt: skip
+    for suffix, extra in (("tickets", ticket_targets), ("dispatch", dispatch_targets)):
+        if extra:
+            scrape.append({"job_name": f"{job}-{suffix}",
+                           "static_configs": [{"targets": list(extra)}]})  # fmt: skip
     return {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
         "rule_files": list(rule_files),
@@ -107,7 +111,8 @@ def write_rules(
         put(f"{TESTS_DIR}/{name}", HEADER + dump_yaml(doc))
     put("prometheus.yml", HEADER + dump_yaml(
         prometheus_config(job=o.job, targets=[f"127.0.0.1:{o.metrics.port}"],
-                          ticket_targets=[f"127.0.0.1:{TICKET_METRICS_PORT}"])))  # fmt: skip
+                          ticket_targets=[f"127.0.0.1:{TICKET_METRICS_PORT}"],
+                          dispatch_targets=[f"127.0.0.1:{DISPATCH_METRICS_PORT}"])))  # fmt: skip
     am = alertmanager_config(districts if districts is not None else default_districts(),
                              alertmanager)  # fmt: skip
     put("alertmanager/alertmanager.yml", HEADER + dump_yaml(am))

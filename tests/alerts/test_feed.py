@@ -8,12 +8,18 @@ import dataclasses
 import itertools
 import json
 import logging
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
 from alerts.clock import EventClock
@@ -242,3 +248,67 @@ def test_a_store_that_refuses_writes_holds_the_position_back(
     assert service.pending() == 0 and applied_keys(db) == 20
     assert (tmp_path / "warnings.pos").read_text().split() == [str(path.stat().st_size)]
     service.store.dispose()
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The ticket-store samples of an exporter, {} while it is not up yet."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode("utf-8")
+    except OSError:
+        return {}
+    return {
+        s.name: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name.startswith(("citysigns_ticket_store", "citysigns_ticket_outbox"))
+    }
+
+
+def wait_for(port: int, want: dict[str, float], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        got = scrape(port)
+        if got and all(got.get(k) == v for k, v in want.items()):
+            return
+        assert time.monotonic() < deadline, f"exporter shows {got}, expected {want}"
+        time.sleep(0.1)
+
+
+def test_the_following_dispatcher_exports_the_store_s_health(
+    warnings_file: Path, tmp_path: Path
+) -> None:
+    """`citysigns dispatch --follow --metrics-port`: the store refusing writes shows as
+    ticket_store_up 0 and a backlog in the outbox (what CitySignsTicketStoreDown watches),
+    the store back as 1 and 0; SIGTERM ends it with its summary."""
+    db = tmp_path / "t.db"
+    service_at(db).store.dispose()  # the schema exists before the store is locked
+    live = tmp_path / "warnings.ndjson"
+    live.write_bytes(b"")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "citysigns.cli", "dispatch", "--warnings", str(live),
+         "--db", f"sqlite:///{db}", "-c", str(SMALL), "--follow", "--poll", "0.05",
+         "--metrics-port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    blocker = sqlite3.connect(db, isolation_level=None)
+    try:
+        up = "citysigns_ticket_store_up"
+        pending = "citysigns_ticket_outbox_pending"
+        wait_for(port, {up: 1.0, pending: 0.0})
+        blocker.execute("BEGIN EXCLUSIVE")
+        live.write_bytes(b"".join(warnings_file.read_bytes().splitlines(keepends=True)[:20]))
+        wait_for(port, {up: 0.0, pending: 20.0})
+        blocker.execute("ROLLBACK")
+        wait_for(port, {up: 1.0, pending: 0.0})
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        blocker.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "queued 20" in out and applied_keys(db) == 20
