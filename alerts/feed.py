@@ -61,6 +61,7 @@ class LineFollower:
     cuts: int = field(default=0, init=False)  # times the file was found cut back
     lines_read: int = field(default=0, init=False)  # in all, the lines read again included
     _pending: int = field(default=0, init=False)  # offset after the last read, not committed
+    _in_overlong: bool = field(default=False, init=False)  # inside a line being skipped
 
     def __post_init__(self) -> None:
         if self.position is not None and self.position.is_file():
@@ -99,7 +100,21 @@ class LineFollower:
                 data = f.read(READ_BYTES)
         except FileNotFoundError:
             return []
+        if self._in_overlong:  # the rest of an overlong line, up to its end
+            rest = data.find(b"\n") + 1
+            self._pending += rest or len(data)
+            if not rest:
+                return []
+            self._in_overlong = False
+            self.line_no += 1
+            data = data[rest:]
         end = data.rfind(b"\n") + 1  # a line still being written waits for the next read
+        if end == 0 and len(data) == READ_BYTES:  # no end in a whole read: never a warning
+            log.warning("%s:%d: skipped, a line of more than %d bytes", self.path,
+                        self.line_no + 1, READ_BYTES)  # fmt: skip
+            self._pending += len(data)
+            self._in_overlong = True
+            return []
         lines = data[:end].split(b"\n")[:-1]
         first = self.line_no + 1
         self._pending += end
@@ -183,8 +198,8 @@ def hotline_orders(
 class Feed:
     """The warnings file and, optionally, the hotline file, into one ticket service.
 
-    `data_time`: the service's clock follows the items' own time and deadlines are judged
-    every `tick` seconds of it (a replay of history); otherwise the clock is the wall clock
+    With `set_clock` the service's clock follows the items' own time and deadlines are judged
+    every `tick` seconds of it (a replay of history); without, the clock is the wall clock
     and deadlines are left to `citysigns serve`, which judges them on its own timer."""
 
     service: TicketService

@@ -22,6 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
+from alerts import feed as feed_module
 from alerts.clock import EventClock
 from alerts.events import WarningEvent
 from alerts.feed import Feed, LineFollower, follow
@@ -312,3 +313,20 @@ def test_the_following_dispatcher_exports_the_store_s_health(
             proc.kill()
     assert proc.returncode == 0, out
     assert "queued 20" in out and applied_keys(db) == 20
+
+
+def test_a_line_longer_than_a_read_is_skipped_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A line with no end within a whole read (a foreign or damaged file) would otherwise
+    hold the reader for ever; it is skipped with its place and the lines after it are read."""
+    monkeypatch.setattr(feed_module, "READ_BYTES", 16)
+    path = tmp_path / "warnings.ndjson"
+    path.write_bytes(b"ok1\n" + b"x" * 40 + b"\nok2\n")
+    tail = LineFollower(path)
+    got: list[tuple[int, bytes]] = []
+    with caplog.at_level(logging.WARNING, logger="alerts.feed"):
+        for _ in range(10):
+            got += tail.read()
+    assert got == [(1, b"ok1"), (3, b"ok2")]
+    assert f"{path}:2: skipped, a line of more than 16 bytes" in caplog.messages
