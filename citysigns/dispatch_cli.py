@@ -11,17 +11,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from alerts.clock import EventClock
-from alerts.feed import Feed, LineFollower, follow
-from alerts.serve import DEFAULT_DB, build_service
-from flows.city import load_city, load_registry
-from flows.metrics import CitySignsMetrics
-from flows.metrics import serve as serve_metrics
-
 from .paths import CATALOG_DIR
 
 console = Console(width=200)
 err = Console(stderr=True, soft_wrap=True)
+# the ticket store, the API's and the exporter's modules are imported when the command runs:
+# every `citysigns` command imports this module, and `run` should not carry FastAPI and
+# SQLAlchemy in the flow's memory
+DEFAULT_DB = "sqlite:///citysigns-tickets.db"  # as `citysigns serve`
 
 
 def dispatch(
@@ -60,6 +57,13 @@ def dispatch(
     """Warnings and hotline orders -> tickets.  Applying is idempotent: a file read again
     creates nothing twice.  Without --data-time the wall clock stamps the tickets and
     `citysigns serve` judges their deadlines."""
+    from alerts.clock import EventClock
+    from alerts.feed import Feed, LineFollower, follow
+    from alerts.serve import build_service
+    from flows.city import load_city, load_registry
+    from flows.metrics import CitySignsMetrics
+    from flows.metrics import serve as serve_metrics
+
     city = load_city()
     try:
         sensors = load_registry(registry, city)
