@@ -1,7 +1,8 @@
 """Following the flow's warnings (and the hotline's orders) into the ticket store.
 
-The flow writes its warning events to OUT/warnings.ndjson; `citysigns dispatch` reads them,
-as they are appended, into the ticket service: the "each warning creates a ticket" step of the
+The flow writes its warning events to OUT/warnings.ndjson and the hotline's work orders, masked
+and placed, to OUT/orders.ndjson; `citysigns dispatch` reads them, as they are appended, into
+the ticket service: the "each warning creates a ticket" step of the
 data path for a deployment (the demo and analysts' tests drive the service in process, and
 Prometheus alerts reach it through the Alertmanager webhook of `citysigns serve`).
 
@@ -13,8 +14,8 @@ that batch, which the store then ignores.
 
 A line that is not a warning event (broken JSON, missing fields) is skipped with its
 `file:line` and reason, and counted: the flow never writes one, so it means a damaged or a
-foreign file.  A hotline record is masked as the flow's decoding masks it before anything
-else sees it."""
+foreign file.  Raw hotline records are accepted too, and masked as the flow's decoding masks
+them before anything else sees them."""
 
 from __future__ import annotations
 

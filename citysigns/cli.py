@@ -198,7 +198,8 @@ def run_command(
         float, typer.Option(help="keep serving metrics this many seconds after the run")
     ] = 0.0,
 ) -> None:
-    """Replay files through the flow: OUT/windows.ndjson, warnings.ndjson, dead_letters.ndjson."""
+    """Replay files through the flow: OUT/windows.ndjson, warnings.ndjson, orders.ndjson,
+    dead_letters.ndjson."""
     from .run import run
 
     missing = [str(p) for p in inputs if not p.is_file()]

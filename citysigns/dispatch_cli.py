@@ -24,7 +24,8 @@ DEFAULT_DB = "sqlite:///citysigns-tickets.db"  # as `citysigns serve`
 def dispatch(
     warnings: Annotated[Path, typer.Option(help="the flow's OUT/warnings.ndjson")],
     orders: Annotated[
-        Path | None, typer.Option(help="12345 hotline records (NDJSON), the flow's input")
+        Path | None,
+        typer.Option(help="the flow's OUT/orders.ndjson (or raw 12345 hotline records)"),
     ] = None,
     db: Annotated[str, typer.Option(help="SQLAlchemy URL of the ticket store")] = DEFAULT_DB,
     catalog: Annotated[

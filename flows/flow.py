@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -504,6 +505,33 @@ def scored_lines(scored: ScoredBatch | None) -> list[str]:
     ]
 
 
+def order_lines(ctx: Context, decoded: Decoded) -> list[str]:
+    """The hotline's work orders of a decoded batch, as `citysigns dispatch --orders` reads
+    them (alerts.hotline.HotlineOrder): masked and placed in their community by decoding, so
+    the dispatcher never sees a raw record.  Orders without a category are not dispatched."""
+    batch = decoded.batch
+    if not isinstance(batch, ChannelBatch) or batch.channel != "hotline" or not len(batch):
+        return []
+    communities = ctx.city.level("community").code
+    channel = batch.extra.get("channel") or [""] * len(batch)
+    lines = []
+    for i in np.flatnonzero(batch.category >= 0).tolist():
+        community = int(batch.community[i])
+        lat, lon = float(batch.lat[i]), float(batch.long[i])
+        order = {
+            "service_request_id": batch.record_id[i],
+            "service_code": batch.categories[int(batch.category[i])],
+            "ts": int(batch.ts[i]) // 1000,
+            "lat": lat if math.isfinite(lat) else None,
+            "long": lon if math.isfinite(lon) else None,
+            "area_code": str(communities[community]) if community >= 0 else None,
+            "description": batch.text[i],
+            "channel": channel[i],
+        }
+        lines.append(json.dumps(order, ensure_ascii=False))
+    return lines
+
+
 def route(ctx: Context, decoded: Decoded) -> list[tuple[str, Share]]:
     """Every indicator gets its share, possibly empty: progress must reach all of them."""
     out = []
@@ -531,8 +559,8 @@ def build_flow(
     ctx = context(cfg.catalog, cfg.registry)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("windows.ndjson", "dead_letters.ndjson", "warnings.ndjson"):
-        (out / name).touch()  # the contract: both files exist, even when empty
+    for name in ("windows.ndjson", "dead_letters.ndjson", "warnings.ndjson", "orders.ndjson"):
+        (out / name).touch()  # the contract: the files exist, even when empty
     # throughput for replays as fast as possible; latency for live and paced sources
     replay_at_full_speed = source is None and cfg.speed is None
     if source is None:
@@ -548,6 +576,9 @@ def build_flow(
     plain = op.map("unkey_decoded", decoded, lambda kv: kv[1])
     dead = op.flat_map("decode_letters", plain, lambda d: dead_letter_lines(d.dead.letters))
     shares = op.flat_map("route", plain, lambda d: route(ctx, d))
+    orders = op.flat_map("order_lines", plain, lambda d: order_lines(ctx, d))
+    op.output("orders", op.key_on("ok", orders, lambda _l: "orders"),
+              FileSink(out / "orders.ndjson"))  # fmt: skip
     plans = ctx.plan.by_id()
     parts = n_partitions
     results = op.stateful_batch(

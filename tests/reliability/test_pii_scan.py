@@ -242,6 +242,7 @@ def test_no_planted_personal_data_in_any_output(tmp_path: Path, all_logs: Path) 
         "windows.ndjson",
         "dead_letters.ndjson",
         "warnings.ndjson",
+        "orders.ndjson",
         "scored.ndjson",
         "metrics.txt",
         "tickets.db",
