@@ -425,14 +425,8 @@ class WarningStateMachine:
             if st.state[s] == FIRING
         ]
         keep = np.setdiff1d(np.arange(st.n), gone)
-        kept = _Growable(max(1024, len(keep)))
-        for name in _Growable.ARRAYS:
-            getattr(kept, name)[: len(keep)] = getattr(st, name)[keep]
-        kept.n = len(keep)
-        self._s = kept
-        self._keys = [self._keys[i] for i in keep.tolist()]
-        self._series = {key: s for s, key in enumerate(self._keys)}
-        self._reindex()
+        arrays = {name: getattr(st, name)[keep] for name in _Growable.ARRAYS}
+        self._adopt(arrays, [self._keys[i] for i in keep.tolist()])
         return events
 
     def _withdrawn(self, series: int, area_level: str, why_zh: str, why_en: str) -> WarningEvent:
@@ -503,18 +497,24 @@ class WarningStateMachine:
         snap["keys"] = list(self._keys)
         snap["rule_ids"] = [r.indicator_id for r in self.rules]
         # the rules themselves, so that the warnings of an indicator since removed from the
-        # catalog can still be worded when they are withdrawn (`of_removed`)
+        # catalog can still be worded when they are withdrawn (`from_snapshot`)
         snap["rules"] = [asdict(r) for r in self.rules]
         return snap
 
     @classmethod
-    def of_removed(cls, snap: Mapping[str, Any], names: AreaNames | None = None
-                   ) -> WarningStateMachine | None:  # fmt: skip
-        """The machine a snapshot was taken from, under the rules it recorded: for the
-        indicators no longer in the catalog (None for snapshots that did not record them)."""
-        if "rules" not in snap:
-            return None
-        machine = cls([IndicatorRules(**r) for r in snap["rules"]], names)
+    def from_snapshot(
+        cls,
+        snap: Mapping[str, Any],
+        names: AreaNames | None = None,
+        rules: list[IndicatorRules] | None = None,
+    ) -> WarningStateMachine | None:
+        """The machine a snapshot was taken from, under `rules` or else the rules it recorded
+        (an indicator no longer in the catalog has no others); None without either."""
+        if rules is None:
+            if "rules" not in snap:
+                return None
+            rules = [IndicatorRules(**r) for r in snap["rules"]]
+        machine = cls(rules, names)
         machine.restore(snap)
         return machine
 
@@ -522,19 +522,23 @@ class WarningStateMachine:
         """Load a snapshot taken from a machine built from the same or a changed catalog:
         series whose indicator no longer exists are dropped."""
         old_rule_ids: list[str] = list(snap["rule_ids"])
-        keep = [i for i, (ind, _) in enumerate(snap["keys"]) if ind in self._rule_of]
-        self._s = _Growable(max(1024, len(keep)))
-        self._series.clear()
-        self._keys.clear()
-        for i in keep:
-            ind, area = snap["keys"][i]
-            assert old_rule_ids[int(snap["rule"][i])] == ind
-            s = self._s.add(self._rule_of[ind])
-            for name in _Growable.ARRAYS:
-                if name != "rule":
-                    getattr(self._s, name)[s] = snap[name][i]
-            self._series[(ind, area)] = s
-            self._keys.append((ind, area))
+        keys = [tuple(k) for k in snap["keys"]]
+        keep = [i for i, (ind, _) in enumerate(keys) if ind in self._rule_of]
+        assert all(old_rule_ids[int(snap["rule"][i])] == keys[i][0] for i in keep)
+        arrays = {name: np.asarray(snap[name])[keep] for name in _Growable.ARRAYS}
+        arrays["rule"] = np.array([self._rule_of[keys[i][0]] for i in keep], dtype=np.int64)
+        self._adopt(arrays, [keys[i] for i in keep])
+
+    def _adopt(self, arrays: Mapping[str, np.ndarray], keys: list[tuple[str, str]]) -> None:
+        """Series state from `arrays` (one row per key, rules numbered as in this machine):
+        what a restore keeps of a snapshot, what a withdrawal keeps of the series."""
+        n = len(keys)
+        self._s = _Growable(max(1024, n))
+        for name in _Growable.ARRAYS:
+            getattr(self._s, name)[:n] = arrays[name]
+        self._s.n = n
+        self._keys = list(keys)
+        self._series = {key: s for s, key in enumerate(self._keys)}
         self._reindex()
 
     def _reindex(self) -> None:

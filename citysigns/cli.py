@@ -24,6 +24,7 @@ from indicators.language.validate import Catalog, catalog_files, load_catalog
 from .dispatch_cli import dispatch as dispatch_command
 from .paths import CATALOG_DIR
 from .registry_cli import app as registry_app
+from .registry_cli import load_or_exit
 
 app = typer.Typer(
     name="citysigns",
@@ -157,14 +158,11 @@ def _use_registry(path: Path | None, replays: bool = True) -> None:
     with `replays`, this process's replays (test, backtest) place sensors with it."""
     if path is None:
         return
-    from flows.city import load_city, load_registry
     from indicators.testing.pipeline import use_registry
 
-    try:
-        sensors = use_registry(path) if replays else load_registry(path, load_city())
-    except (OSError, ValueError) as e:
-        err.print(f"sensor registry: {e}", highlight=False)
-        raise typer.Exit(2) from None
+    sensors = load_or_exit(path, code=2)
+    if replays:
+        use_registry(sensors)
     console.print(f"sensor registry: {path} ({len(sensors):,} sensors)", highlight=False)
 
 

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from .paths import CATALOG_DIR
+from .registry_cli import load_or_exit
 
 console = Console(width=200)
 err = Console(stderr=True, soft_wrap=True)
@@ -61,16 +62,12 @@ def dispatch(
     from alerts.clock import EventClock
     from alerts.feed import Feed, LineFollower, follow
     from alerts.serve import build_service
-    from flows.city import load_city, load_registry
+    from flows.city import load_city
     from flows.metrics import CitySignsMetrics
     from flows.metrics import serve as serve_metrics
 
     city = load_city()
-    try:
-        sensors = load_registry(registry, city)
-    except (OSError, ValueError) as e:
-        err.print(f"sensor registry: {e}", highlight=False)
-        raise typer.Exit(2) from None
+    sensors = load_or_exit(registry, code=2)
     clock = EventClock(0) if data_time else None
     try:
         service = build_service(

@@ -24,12 +24,14 @@ console = Console(width=200)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def _load(path: Path | None) -> SensorRegistry:
+def load_or_exit(path: Path | None, code: int = 1) -> SensorRegistry:
+    """The registry at `path` (None: the shipped one), or exit `code` with the file:line of
+    what is wrong in it."""
     try:
         return load_registry(path, load_city())
     except (OSError, ValueError) as e:
         err.print(f"sensor registry: {e}", highlight=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(code) from None
 
 
 def changes_by_kind(old: SensorRegistry, new: SensorRegistry) -> dict[str, tuple[int, int, int]]:
@@ -68,8 +70,8 @@ def check(
     """Check a registry file (errors as file:line, exit 1) and compare it with the one the
     flow runs with: sensors per kind, added and removed, and what a restart from recovery
     under it does to each sensor-level indicator."""
-    new = _load(file)
-    old = _load(against)  # None: the shipped one
+    new = load_or_exit(file)
+    old = load_or_exit(against)  # None: the shipped one
     changes = changes_by_kind(old, new)
     table = Table(
         title=f"{file}: {len(new):,} sensors (against {against or 'the shipped registry'})"

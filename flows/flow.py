@@ -356,13 +356,9 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         if not isinstance(areas, dict) or not isinstance(saved, dict):
             return []  # an earlier version's snapshot: the levels of its areas are unknown
         names = CityAreaNames(load_city()) if like is None else like.names
-        if like is None:
-            old = WarningStateMachine.of_removed(saved, names)
-            if old is None:
-                return []
-        else:
-            old = WarningStateMachine(like.rules, names)
-            old.restore(saved)
+        old = WarningStateMachine.from_snapshot(saved, names, None if like is None else like.rules)
+        if old is None:
+            return []
         codes = {lvl: unpack_codes(packed) for lvl, packed in areas.items()}
         return old.withdraw(codes, *why)
 

@@ -63,12 +63,16 @@ class CachedAreaNames:
 _registry: SensorRegistry | None = None  # None: the one shipped with the package
 
 
-def use_registry(path: str | Path | None) -> SensorRegistry:
-    """Replays place sensor records with this registry file (CSV or .npz, as `citysigns run
-    --registry`) from now on; None: the one shipped with the package.  Loaded at once, so a
-    broken file fails here with its file:line (ValueError), not in the middle of a replay."""
+def use_registry(registry: SensorRegistry | str | Path | None) -> SensorRegistry:
+    """Replays place sensor records with this registry (loaded, or a file: CSV or .npz, as
+    `citysigns run --registry`) from now on; None: the one shipped with the package.  A file
+    is loaded at once, so a broken one fails here with its file:line (ValueError), not in the
+    middle of a replay."""
     global _registry
-    _registry = None if path is None else load_registry(path, load_city())
+    if registry is None or isinstance(registry, SensorRegistry):
+        _registry = registry
+    else:
+        _registry = load_registry(registry, load_city())
     world.cache_clear()
     return world().registry
 

@@ -31,7 +31,7 @@ from alerts.hotline import HotlineOrder
 from alerts.routing import Router, load_routing
 from alerts.service import TicketService
 from alerts.store import TicketFilter, TicketStore
-from alerts.tickets import AWAITING_ACCEPT, IN_HAND, AuditEntry, Ticket, TicketError
+from alerts.tickets import AuditEntry, Ticket, TicketError
 from citysigns.paths import CATALOG_DIR
 from flows.city import load_default_venues
 from flows.decode.chunks import chunk_of_lines
@@ -279,20 +279,6 @@ def replay_case(
     return result.warnings, tickets, problems, histories
 
 
-def _next_due(tickets: Iterable[Ticket]) -> int | None:
-    """The first instant at which `TicketService.tick` has something to judge: a step's
-    deadline is missed the second after it, a verification period ends on it."""
-    dues = []
-    for t in tickets:
-        if t.status in AWAITING_ACCEPT:
-            dues.append(t.accept_due + 1)
-        elif t.status in IN_HAND:
-            dues.append(t.handle_due + 1)
-        elif t.status == "verifying" and t.verify_until is not None:
-            dues.append(t.verify_until)
-    return min(dues, default=None)
-
-
 # audit action -> the lifecycle step a test's `history` names
 AUDIT_STEPS = {
     "dispatched": "dispatched",
@@ -381,7 +367,7 @@ def dispatch(
             if until is None or limit is None:
                 return
             for _ in range(10_000):  # each tick moves what it judged (a backoff or a close)
-                due = _next_due(service.list_tickets(TicketFilter(limit=1_000_000)))
+                due = service.next_due()
                 if due is None:
                     return
                 at = start + -(-(due - start) // tick) * tick  # the first tick that sees it
