@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flows.jsontext import dumps
+
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -64,7 +66,7 @@ class Outbox:
             return
         with self._path.open("a", encoding="utf-8") as f:
             for rec in records:
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                f.write(dumps(rec) + "\n")
             f.flush()
             if self._fsync:
                 os.fsync(f.fileno())

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from flows.jsontext import dumps
 from indicators.language.model import Dispatch, Indicator
 from indicators.language.registry import departments
 
@@ -89,7 +89,7 @@ class _Chunk:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return dumps(value, default=str)
 
 
 def _ticket_id(creating_key: str) -> str:

@@ -36,6 +36,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.types import Integer
 
+from flows.jsontext import dumps
+
 from . import schema as s
 from .areas import TIER_DIGITS, ancestors, area_digits, tier_of_code
 from .tickets import AWAITING_ACCEPT, IN_HAND, AuditEntry, Ticket
@@ -296,7 +298,7 @@ class TicketStore:
     def insert_ticket(self, conn: Connection, values: dict[str, Any]) -> None:
         values = dict(values)
         self._unit_columns(values)
-        values["evidence"] = json.dumps(values.get("evidence", {}), ensure_ascii=False)
+        values["evidence"] = dumps(values.get("evidence", {}))
         held = self._held.get(conn)
         if held is not None:
             held.tickets.append(values)
@@ -307,7 +309,7 @@ class TicketStore:
         values = dict(values)
         self._unit_columns(values)
         if "evidence" in values:
-            values["evidence"] = json.dumps(values["evidence"], ensure_ascii=False)
+            values["evidence"] = dumps(values["evidence"])
         held = self._held.get(conn)
         if held is None:
             conn.execute(_UPDATE, {"_tid": ticket_id, **values})
@@ -540,7 +542,7 @@ class TicketStore:
         return {
             "ticket_id": ticket_id, "at": at, "actor": actor, "action": action,
             "from_status": from_status, "to_status": to_status, "reason": reason,
-            "detail": json.dumps(detail or {}, ensure_ascii=False, default=str),
+            "detail": dumps(detail or {}, default=str),
         }  # fmt: skip
 
     def add_audit(

@@ -20,6 +20,7 @@ from typing import Any
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from flows.decode.reasons import DeadLetter, DeadLetters
+from flows.jsontext import dumps
 from flows.privacy import mask_text
 
 DEAD_LETTERS_FILE = "dead_letters.ndjson"
@@ -30,7 +31,7 @@ def letter_line(letter: DeadLetter) -> str:
     data = letter.to_dict()
     data["record"] = mask_text(str(data["record"]))
     data["detail"] = mask_text(str(data["detail"]))
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return dumps(data, compact=True) + "\n"
 
 
 class DeadLetterWriter:

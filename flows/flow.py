@@ -53,6 +53,7 @@ from flows.decode.channels import CHANNELS, ChannelDecoder
 from flows.decode.chunks import RawChunk
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.sensors import Parsed, SensorDecoder
+from flows.jsontext import dumps
 from flows.output import window_lines
 from flows.plan import AreaChange, FlowPlan, IndicatorPlan, Routed, compile_plan, unpack_codes
 from flows.runtime import IndicatorRuntime, Step
@@ -244,7 +245,7 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
 
 
 def dead_letter_lines(letters: Iterable[DeadLetter]) -> list[str]:
-    return [json.dumps(d.to_dict(), ensure_ascii=False) for d in letters]
+    return [dumps(d.to_dict()) for d in letters]
 
 
 # -- per indicator --------------------------------------------------------------------------
@@ -524,7 +525,7 @@ def order_lines(ctx: Context, decoded: Decoded) -> list[str]:
             "description": batch.text[i],
             "channel": channel[i],
         }
-        lines.append(json.dumps(order, ensure_ascii=False))
+        lines.append(dumps(order))
     return lines
 
 
@@ -587,7 +588,7 @@ def build_flow(
     warning_lines = op.flat_map(
         "warning_lines",
         results,
-        lambda kv: [json.dumps(w.to_dict(), ensure_ascii=False) for w in kv[1].warnings],
+        lambda kv: [dumps(w.to_dict()) for w in kv[1].warnings],
     )
     op.output(
         "warnings",

@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from flows.jsontext import dumps
+
 PHONE_MASK = "<phone>"
 ID_MASK = "<id-number>"
 NAME_MASK = "<name>"
@@ -207,9 +209,9 @@ def mask_raw_json(raw: str, redact_broken: bool = False) -> str:
     except (ValueError, RecursionError):
         parsed = None
     if isinstance(parsed, dict):
-        return json.dumps(mask_record(parsed), ensure_ascii=False, separators=(",", ":"))
+        return dumps(mask_record(parsed), compact=True)
     if parsed is not None:
-        return json.dumps(_mask_value(parsed, []), ensure_ascii=False, separators=(",", ":"))
+        return dumps(_mask_value(parsed, []), compact=True)
     if redact_broken:
         return redact_strings(raw)
     names = [m["value"] for m in _NAME_VALUE_RE.finditer(raw) if is_name_field(m["key"])]

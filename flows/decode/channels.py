@@ -26,6 +26,7 @@ from flows.decode.dedupe import SeenIds
 from flows.decode.frames import split_lines
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.timestamps import BAD, NO_TIMEZONE, parse_iso_ms
+from flows.jsontext import not_text
 from flows.privacy import (
     blank_names,
     mask_raw_csv,
@@ -192,6 +193,10 @@ class ChannelDecoder:
                 continue
             if not isinstance(record, dict):
                 out.append((i, raw, None, f"a JSON {type(record).__name__}, not an object"))
+                continue
+            why_not = not_text(record) if "\\u" in raw else None
+            if why_not:  # an escape that decodes to no text (NUL, half a UTF-16 pair)
+                out.append((i, raw, None, why_not))
                 continue
             out.append((i, raw, record, ""))
         return out

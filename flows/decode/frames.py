@@ -29,6 +29,7 @@ import polars as pl
 
 from flows.decode.chunks import RawChunk
 from flows.decode.reasons import Reason
+from flows.jsontext import SUSPECT_ESCAPE_RE, not_text
 
 LEAF_LINES = 256  # below this many lines, check a failing piece line by line
 SAMPLE_LINES = 512  # lines searched for new keys before searching all mismatching ones
@@ -100,6 +101,9 @@ def check_json_line(line: bytes, schema: Mapping[str, pl.DataType]) -> Rejected 
         return Rejected(0, Reason.BAD_JSON, "invalid JSON: nested too deeply")
     if not isinstance(record, dict):
         return Rejected(0, Reason.BAD_JSON, f"a JSON {type(record).__name__}, not an object")
+    why_not = not_text(record) if "\\u" in text else None
+    if why_not:
+        return Rejected(0, Reason.BAD_JSON, why_not)
     for key, value in record.items():
         try:
             problem = _has_finite_problem(value)
@@ -308,7 +312,10 @@ def _read_with(chunk: RawChunk, schema: dict[str, pl.DataType], leaf: int) -> Fr
         return check_json_line(line, schema)
 
     data = chunk.data
-    if data:
+    # escapes that polars decodes to no text or to NUL (which numpy strings then drop):
+    # those lines are checked one by one
+    escapes = b"\\u" in data and SUSPECT_ESCAPE_RE.search(data) is not None
+    if data and not escapes:
         try:
             df = read(data)
         except Exception:
@@ -320,7 +327,11 @@ def _read_with(chunk: RawChunk, schema: dict[str, pl.DataType], leaf: int) -> Fr
     present = ends > starts
     rejected: list[Rejected] = []
     blanked = bytearray(data)
-    for i in np.flatnonzero(_suspects(data, starts, ends)).tolist():
+    suspects = _suspects(data, starts, ends)
+    if escapes:
+        hits = np.array([m.start() for m in SUSPECT_ESCAPE_RE.finditer(data)], dtype=np.int64)
+        suspects[np.searchsorted(ends, hits)] = True
+    for i in np.flatnonzero(suspects).tolist():
         line = data[starts[i] : ends[i]]
         if not line.strip():
             present[i] = False  # a blank line: not a record

@@ -194,6 +194,18 @@ def _sensor_line(kind: str, k: int, draw: st.DrawFn) -> Line:
         depth = draw(st.integers(50, 3000))
         text = _j(good).replace(b"}", b', "n": ' + b"[" * depth + b"]" * depth + b"}")
         return Line(kind, text, frozenset({"bad_json", "unknown_field", "wrong_type"}))
+    if kind == "lone_surrogate":  # half of a UTF-16 pair: json.loads takes it, UTF-8 cannot
+        key, value = draw(
+            st.sampled_from(
+                [
+                    ("sensor_id", good["sensor_id"] + "\ud800"),
+                    ("sensor_id", good["sensor_id"] + "\x00"),  # numpy strings drop NULs
+                    ("note", "\udfff"),
+                ]
+            )
+        )
+        text = json.dumps({**good, key: value}).encode()  # ASCII: the escape stays an escape
+        return Line(kind, text, frozenset({"bad_json"}))
     raise ValueError(kind)
 
 
@@ -218,6 +230,7 @@ SENSOR_KINDS = [
     "oversized_id",
     "oversized_field",
     "deep",
+    "lone_surrogate",
 ]
 
 
@@ -329,6 +342,10 @@ def _hotline_line(kind: str, k: int, draw: st.DrawFn) -> Line:
     if kind == "oversized_text":
         text = "漏水" * draw(st.integers(1_000, 100_000))
         return Line(kind, _j({**good, "description": text}), frozenset({GOOD}))
+    if kind == "lone_surrogate":
+        text = draw(st.sampled_from(["漏水\ud83d", "\udc00", "a\ud800b"]))
+        line = json.dumps({**good, "description": text}).encode()
+        return Line(kind, line, frozenset({"bad_json"}))
     raise ValueError(kind)
 
 
@@ -348,6 +365,7 @@ HOTLINE_KINDS = [
     "no_zone",
     "missing",
     "oversized_text",
+    "lone_surrogate",
 ]
 
 

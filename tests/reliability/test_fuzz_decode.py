@@ -200,3 +200,42 @@ def test_flow_accounts_for_every_line(
         assert d["detail"] and d["position"] >= first_fuzz  # only fuzzed lines die
         line = s_fuzz[d["position"] - first_fuzz]
         assert d["reason"] in line.allowed, (line.kind, d)
+
+
+def test_lone_surrogates_are_dead_letters_not_a_crash(tmp_path: Path) -> None:
+    """JSON may escape half of a UTF-16 pair; json.loads accepts it and no UTF-8 writer does.
+    The flow used to stop at its file sink on the first such record (sensor or hotline).  Now
+    each is a dead letter whose record reads back as the line it came from, a whole pair
+    (an emoji) is still text, and the flow goes on to the records after them.  A NUL is refused
+    too: numpy's strings drop trailing NULs, and "AQ-...\\u0000" passed for the sensor AQ-..."""
+    good = good_reading(0)
+    sensors = tmp_path / "sensors.ndjson"
+    sensor_lines_in = [
+        json.dumps({**good, "note": "\ud800"}),
+        json.dumps({**good, "sensor_id": "AQ-\udfff"}),
+        json.dumps({**good, "sensor_id": str(good["sensor_id"]) + "\x00"}),
+        json.dumps(good),
+    ]
+    sensors.write_text("\n".join(sensor_lines_in) + "\n")
+    hotline = tmp_path / "hotline.ndjson"
+    orders = hotline_warm_up(3)
+    lone = json.loads(orders[0])
+    lone.update(service_request_id="lone", description="漏水\ud83d")
+    pair = json.loads(orders[1])
+    pair.update(service_request_id="pair", description="漏水\ud83d\ude00")
+    hotline.write_bytes(b"\n".join([json.dumps(lone).encode(), json.dumps(pair).encode()]) + b"\n")
+    out = tmp_path / "out"
+    run(FlowConfig((str(sensors), str(hotline)), str(out), catalog=(SMALL,)))
+    letters = read_dead_letters(out / "dead_letters.ndjson")
+    by_source = {(Path(d["source"]).name, d["position"]): d for d in letters}
+    assert by_source[("sensors.ndjson", 1)]["reason"] == "bad_json"
+    assert json.loads(by_source[("sensors.ndjson", 1)]["record"])["note"] == "\ud800"
+    assert "surrogate" in by_source[("sensors.ndjson", 2)]["detail"]
+    assert "NUL" in by_source[("sensors.ndjson", 3)]["detail"]
+    assert ("sensors.ndjson", 4) not in by_source
+    assert by_source[("hotline.ndjson", 1)]["reason"] == "bad_json"
+    assert "surrogate" in by_source[("hotline.ndjson", 1)]["detail"]
+    order_ids = [json.loads(x)["service_request_id"] for x in (out / "orders.ndjson").open()]
+    assert order_ids == ["pair"]
+    (written,) = [json.loads(x) for x in (out / "orders.ndjson").open()]
+    assert written["description"] == "漏水\U0001f600"
