@@ -135,12 +135,31 @@ FAMILY_KEYS = (
     (b"report_id", "photo_report"),
     (b"checkpoint_id", "checkpoint"),
 )
+FAMILY_PROBE_LINES = 64  # lines of the first chunk looked at for a record that parses
 
 
 def family_of(chunk: RawChunk) -> str:
-    head = (chunk.header or b"") + chunk.data[:4096].split(b"\n", 1)[0]
+    """The family of the first record that parses (a blank or broken first line, as a crashed
+    producer leaves, must not turn a file of hotline orders into sensor readings), or of the
+    first line when none does; a CSV file's header decides alone."""
+    if chunk.header:
+        return _family_of_text(chunk.header)
+    lines = chunk.data[:65536].split(b"\n", FAMILY_PROBE_LINES)[:FAMILY_PROBE_LINES]
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict):
+            return _family_of_text("\n".join(map(str, record)).encode())
+    return _family_of_text(lines[0] if lines else b"")
+
+
+def _family_of_text(text: bytes) -> str:
     for key, family in FAMILY_KEYS:
-        if key in head:
+        if key in text:
             return family
     return "sensor"
 

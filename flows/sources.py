@@ -83,9 +83,13 @@ def split_file(path: str | Path, parts: int) -> list[FileRange]:
     return [FileRange(str(path), a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
 
+#: the mark a spreadsheet's "UTF-8" export puts before the first line; it is not data
+BOM = b"\xef\xbb\xbf"
+
+
 def _csv_header(path: str | Path) -> bytes:
     with open(path, "rb") as fh:
-        header = fh.readline().rstrip(b"\r\n")
+        header = fh.readline().rstrip(b"\r\n").removeprefix(BOM)
     if not header:
         raise ValueError(f"{path}: a CSV file needs a header line")
     return header
@@ -138,8 +142,11 @@ def _file_chunks(
             if pos + len(data) < end and not data.endswith(b"\n"):
                 data += fh.readline()  # finish the last line
             first = line
+            at_start = pos == 0
             pos += len(data)
             line += int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
+            if at_start:
+                data = data.removeprefix(BOM)
             if not data.isspace():
                 yield RawChunk(str(path), first, data, fmt, header), (pos, line)
 
@@ -257,6 +264,8 @@ def iter_stream_chunks(
         if cut <= 0:
             continue
         body, pending = pending[:cut], pending[cut:]
+        if line == 1:
+            body = body.removeprefix(BOM)
         if fmt == "csv" and header is None:
             first, _, body = body.partition(b"\n")
             header = first.rstrip(b"\r")

@@ -1,0 +1,58 @@
+"""Input files as producers really write them: a spreadsheet's byte-order mark, a first line
+that a crashed producer left blank or cut short.  Each runs through the real flow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from citysigns.run import run
+from flows.deadletters import read_dead_letters
+from flows.flow import FlowConfig
+from flows.sources import BOM
+from tests.reliability.fuzz_inputs import good_reading, hotline_warm_up
+
+SMALL = str(Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small")
+
+
+def _run(tmp_path: Path, *inputs: Path) -> Path:
+    out = tmp_path / "out"
+    run(FlowConfig(tuple(str(p) for p in inputs), str(out), catalog=(SMALL,)))
+    return out
+
+
+def _orders(out: Path) -> list[str]:
+    return [json.loads(x)["service_request_id"] for x in (out / "orders.ndjson").open()]
+
+
+def test_a_hotline_file_whose_first_line_is_blank_or_broken_is_still_hotline(
+    tmp_path: Path,
+) -> None:
+    """The family used to come from the first line alone: three good orders after a blank
+    and a cut line were decoded as sensor readings and lost as "missing sensor_id, ts"."""
+    orders = hotline_warm_up(3)
+    path = tmp_path / "hotline.ndjson"
+    path.write_bytes(b"\n" + orders[0][:25] + b"\n" + b"\n".join(orders) + b"\n")
+    out = _run(tmp_path, path)
+    assert _orders(out) == [json.loads(o)["service_request_id"] for o in orders]
+    (letter,) = read_dead_letters(out / "dead_letters.ndjson")
+    assert letter["reason"] == "bad_json" and letter["position"] == 2
+
+
+def test_a_byte_order_mark_is_not_data(tmp_path: Path) -> None:
+    """Excel's UTF-8 export starts with a BOM: every CSV row was refused as "missing
+    sensor_id" (the header's first name was BOM + sensor_id), and an NDJSON file lost its
+    first record."""
+    readings = [good_reading(k) for k in range(4)]
+    csv_path = tmp_path / "readings.csv"
+    rows = [f"{r['sensor_id']},{r['ts']},{r['pm25']}" for r in readings]
+    csv_path.write_bytes(BOM + ("sensor_id,ts,pm25\n" + "\n".join(rows) + "\n").encode())
+    nd_path = tmp_path / "hotline.ndjson"
+    orders = hotline_warm_up(2)
+    nd_path.write_bytes(BOM + b"\n".join(orders) + b"\n")
+    out = _run(tmp_path, csv_path, nd_path)
+    assert read_dead_letters(out / "dead_letters.ndjson") == []
+    assert len(_orders(out)) == 2
+    windows = [json.loads(x) for x in (out / "windows.ndjson").open()]
+    city = [w for w in windows if w["indicator"] == "test.pm25" and w["area_level"] == "city"]
+    assert sum(w["count"] for w in city) == len(readings)
