@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from flows.city import City
-from flows.privacy import mask_record
+from flows.privacy import mask_record, masked_id, names_in_record
 
 from .events import WarningEvent
 from .hotline import HotlineOrder
@@ -173,7 +173,11 @@ def hotline_order(record: object, city: City) -> HotlineOrder:
     (ValueError, KeyError or TypeError when it is not an order)."""
     if not isinstance(record, dict):
         raise TypeError("not a JSON object")
-    order = HotlineOrder.from_dict(mask_record(record))
+    masked = mask_record(record)
+    order_id = record.get("service_request_id")
+    if isinstance(order_id, str | int) and not isinstance(order_id, bool):  # as decoding does
+        masked["service_request_id"] = masked_id(str(order_id), names_in_record(record))
+    order = HotlineOrder.from_dict(masked)
     if order.lat is not None and order.long is not None:
         idx = int(city.locate(np.array([order.lat]), np.array([order.long]))[0])
         if idx >= 0:

@@ -74,6 +74,9 @@ class HotlineOrder:
         """From the decoded form or the Open311-shaped wire record (`category` is a synonym of
         `service_code`; `requested_datetime` ISO 8601 instead of `ts`).  Personal fields on
         the wire (phone, name) are not read at all."""
+        order_id = d.get("service_request_id")
+        if order_id is None or order_id == "" or isinstance(order_id, bool | dict | list):
+            raise ValueError("a hotline order needs service_request_id (text or a number)")
         code = d.get("service_code") or d.get("category")
         if not code:
             raise ValueError("a hotline order needs service_code (or category)")
@@ -94,7 +97,7 @@ class HotlineOrder:
             return None if v is None or v == "" else float(v)
 
         return cls(
-            service_request_id=str(d["service_request_id"]),
+            service_request_id=str(order_id),
             service_code=str(code),
             ts=ts,
             lat=num(d.get("lat")),

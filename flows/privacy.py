@@ -18,6 +18,7 @@ reliably and is not claimed to be caught.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -157,6 +158,26 @@ def mask_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a decoded record with name fields dropped and every string masked."""
     names = names_in_record(record)
     return {str(k): _mask_value(v, names) for k, v in record.items() if not is_name_field(str(k))}
+
+
+# Keys the digest below is made with: not a secret (it is in the code), only what makes the
+# digest this project's own, so that it matches no other system's hash of the same number.
+_ID_DIGEST_KEY = b"citysigns record id"
+
+
+def masked_id(value: str, names: Iterable[str] = ()) -> str:
+    """A record's id with personal data masked, still telling records apart.
+
+    Ids are the channel's (a work order number), kept as they are; but an id can read like a
+    phone or identity number (an 18-digit order number of district + date + sequence does),
+    or carry one.  Masked alone, every such id became the same placeholder and the records
+    after the first were dropped as duplicates; so a masked id keeps a short digest of the
+    original: the same id always gives the same text, and different ids stay different."""
+    masked = blank_names(mask_text(value), names)
+    if masked == value:
+        return value
+    digest = hashlib.blake2b(value.encode(), digest_size=8, key=_ID_DIGEST_KEY).hexdigest()
+    return f"{masked}#{digest}"
 
 
 _NAME_VALUE_RE = re.compile(

@@ -446,6 +446,40 @@ def test_hotline_orders(tmp_path: Path) -> None:
     assert writer.counts[Reason.UNKNOWN_CATEGORY.value] == 1
 
 
+def test_order_ids_are_the_hotline_s_not_personal_data() -> None:
+    """Work order numbers that read like an identity or a mobile number stay apart: masked to
+    a placeholder alone, the four orders below were two, the others dropped as duplicates.
+    The dispatcher's reading of raw records gives the same ids; an order without one is
+    refused."""
+    from alerts.feed import hotline_order
+    from flows.city import load_city
+
+    ids = ["310101202603020001", "310101202603020002", "13012340001", 13012340002]
+    dec = ChannelDecoder("hotline", locate=lambda lat, lon: np.full(len(lat), -1))
+    records = [{**HOTLINE, "service_request_id": i} for i in ids]
+    bad = [{**HOTLINE, "service_request_id": None}, {**HOTLINE, "service_request_id": [1]}]
+    batch, letters = dec.decode(chunk_of_lines("hotline.ndjson", ndjson(*records, *bad)))
+    assert len(set(batch.record_id)) == 4
+    for kept in batch.record_id:  # masked, each with a digest of its own
+        assert kept.startswith(("<id-number>#", "<phone>#"))
+        assert not any(str(c) in kept for c in ids)
+    assert all("13812345678" not in text for text in batch.text)
+    again, _ = ChannelDecoder("hotline").decode(chunk_of_lines("h.ndjson", ndjson(records[0])))
+    assert again.record_id == batch.record_id[:1]  # the same id always gives the same text
+    plain, _ = ChannelDecoder("hotline").decode(
+        chunk_of_lines("h.ndjson", ndjson({**HOTLINE, "service_request_id": "12345-2026-7"}))
+    )
+    assert plain.record_id == ["12345-2026-7"]  # an id with nothing personal stays as it is
+    assert [(d.position, d.reason) for d in letters.letters] == [
+        (5, Reason.MISSING_FIELD),
+        (6, Reason.WRONG_TYPE),
+    ]
+    city = load_city()
+    assert [hotline_order(r, city).service_request_id for r in records] == batch.record_id
+    with pytest.raises(ValueError, match="service_request_id"):
+        hotline_order(bad[0], city)
+
+
 def test_photo_reports_and_checkpoints() -> None:
     photos = ndjson(
         {

@@ -33,6 +33,7 @@ from flows.privacy import (
     mask_raw_json,
     mask_record,
     mask_text,
+    masked_id,
     names_in_record,
 )
 from indicators.language import registry as lang_registry
@@ -207,9 +208,12 @@ class ChannelDecoder:
             if isinstance(value, float) and not math.isfinite(value):
                 raise _RejectedError(Reason.NOT_FINITE, f"{key!r} is not a finite number")
         masked = mask_record(record)
-        _id_key, record_id = _first(masked, spec.id_keys)
-        if record_id is None:
+        id_key, raw_id = _first(record, spec.id_keys)  # masked below, kept distinct
+        if raw_id is None:
             raise _RejectedError(Reason.MISSING_FIELD, f"missing {' or '.join(spec.id_keys)}")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+            raise _RejectedError(Reason.WRONG_TYPE, f"{id_key!r} should be text or a whole number")
+        record_id = masked_id(str(raw_id), names_in_record(record))
         ts_key, ts_text = _first(masked, spec.ts_keys)
         if ts_text is None:
             raise _RejectedError(Reason.MISSING_FIELD, f"missing {' or '.join(spec.ts_keys)}")
