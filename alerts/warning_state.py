@@ -279,9 +279,14 @@ class WarningStateMachine:
         any_held = held.any(axis=1)
         target = np.where(any_held, _NL - 1 - np.argmax(held[:, ::-1], axis=1), NO_LEVEL)
 
-        # The clear condition (hysteresis), with its own duration.
+        # The clear condition (hysteresis), with its own duration.  A missing window breaks a
+        # run towards a level (escalating needs evidence all along) but not a run towards
+        # calm: a sensor that reports every 20 minutes into 1-minute windows leaves gaps
+        # between all its windows, and a warning that needed 15 quiet minutes without one
+        # could never end (its ticket reopened at every verification).  Only a window that is
+        # not calm, or has no value, breaks it.
         clear_cond = valid & (x < self._clear_thr[rr])
-        clear_since = np.where(gap, _NONE, st.clear_since[s])
+        clear_since = st.clear_since[s]
         clear_since = np.where(
             clear_cond, np.where(clear_since < 0, start_of_run, clear_since), _NONE
         )
@@ -290,7 +295,7 @@ class WarningStateMachine:
         cur = st.level[s]
         firing = st.state[s] == FIRING
         cur_cond = firing & cond[np.arange(len(s)), np.maximum(cur, 0)]
-        calm_since = np.where(gap, _NONE, st.calm_since[s])
+        calm_since = st.calm_since[s]  # (gaps do not break calm, as above)
         calming = firing & ~cur_cond & valid  # a window without a value is not calm either
         calm_since = np.where(calming, np.where(calm_since < 0, start_of_run, calm_since), _NONE)
         calm_held = calming & (end - calm_since >= self._clear_for[rr])

@@ -74,6 +74,18 @@ def test_a_missing_window_breaks_the_run() -> None:
     assert m.state_of("water.pressure", "310106001").state == "pending"
 
 
+def test_a_missing_window_does_not_break_the_calm() -> None:
+    """A sensor reporting every 20 minutes into short windows leaves a gap between all its
+    windows: its warning must still resolve once clear windows span clear.for (30 minutes),
+    where the gaps used to restart the clock at every window and it never ended."""
+    m = WarningStateMachine([make_indicator()])
+    sparse = [windows([v], start=T0 + 2 * k * 900)[0] for k, v in enumerate([0.3, 0.09, 0.3, 0.3])]
+    events = [e for b in sparse for e in m.process(b)]
+    assert kinds(events) == [("firing", "red"), ("resolved", "red")]
+    assert events[-1].at == T0 + 7 * 900  # clear since T0 + 4 * 900 (the window's start)
+    assert m.state_of("water.pressure", "310106001").state == "normal"
+
+
 def test_nan_values_neither_fire_nor_clear() -> None:
     m = WarningStateMachine([make_indicator()])
     events = run(m, [0.09, float("nan"), float("nan"), float("nan")])
