@@ -20,12 +20,15 @@ from typing import Any
 from indicators.language.registry import WARNING_LEVELS
 
 WEBHOOK_PATH = "/alertmanager/webhook"
+API_PORT = 8080  # `citysigns serve`'s default port
 
 
 @dataclass(frozen=True)
 class AlertmanagerOptions:
-    webhook_url: str = f"http://127.0.0.1:8000{WEBHOOK_PATH}"
+    webhook_url: str = f"http://127.0.0.1:{API_PORT}{WEBHOOK_PATH}"
     token: str | None = None  # bearer token of a `dispatcher` for the ticket API
+    # or the file Alertmanager reads it from, so the secret stays out of its configuration
+    token_file: str | None = None
     district_tokens: Mapping[str, str] = field(default_factory=dict)
     watchdog_url: str | None = None  # a dead man's switch; None: the Watchdog goes nowhere
     group_wait: str = "30s"
@@ -35,10 +38,13 @@ class AlertmanagerOptions:
     urgent_repeat_interval: str = "1h"
 
 
-def _webhook(url: str, token: str | None) -> dict[str, Any]:
+def _webhook(url: str, token: str | None, token_file: str | None = None) -> dict[str, Any]:
     hook: dict[str, Any] = {"url": url, "send_resolved": True, "max_alerts": 0}
     if token:
         hook["http_config"] = {"authorization": {"type": "Bearer", "credentials": token}}
+    elif token_file:
+        auth = {"type": "Bearer", "credentials_file": token_file}
+        hook["http_config"] = {"authorization": auth}
     return hook
 
 
@@ -69,9 +75,15 @@ def alertmanager_config(
             ],
         }
 
+    def hook(token: str | None) -> dict[str, Any]:
+        return _webhook(o.webhook_url, token, o.token_file)
+
     receivers: list[dict[str, Any]] = [
-        {"name": "city", "webhook_configs": [_webhook(o.webhook_url, o.token)]},
-        {"name": "pipeline-oncall", "webhook_configs": [_webhook(o.webhook_url, o.token)]},
+        {"name": "city", "webhook_configs": [hook(o.token)]},
+        {
+            "name": "pipeline-oncall",
+            "webhook_configs": [_webhook(o.webhook_url, o.token, o.token_file)],
+        },
         {"name": "informational"},
         {"name": "watchdog"},
     ]
@@ -80,7 +92,9 @@ def alertmanager_config(
     receivers += [
         {
             "name": district_receiver(d),
-            "webhook_configs": [_webhook(o.webhook_url, o.district_tokens.get(d, o.token))],
+            "webhook_configs": [
+                _webhook(o.webhook_url, o.district_tokens.get(d, o.token), o.token_file)
+            ],
         }
         for d in districts
     ]

@@ -15,7 +15,7 @@ import typer
 from flows.metrics import MetricsConfig
 from indicators.language.validate import load_catalog
 
-from .alertmanager_config import WEBHOOK_PATH, AlertmanagerOptions
+from .alertmanager_config import API_PORT, WEBHOOK_PATH, AlertmanagerOptions
 from .options import RulesOptions
 from .write import RULES_DIR, TESTS_DIR, write_rules
 
@@ -53,8 +53,15 @@ def rules(
     ] = "street",
     max_series: Annotated[int, typer.Option(help="the exporter's series budget")] = 200_000,
     webhook_url: Annotated[
-        str, typer.Option(help="the ticket API's Alertmanager webhook")
-    ] = f"http://127.0.0.1:8000{WEBHOOK_PATH}",
+        str, typer.Option(help="the ticket API's Alertmanager webhook (citysigns serve)")
+    ] = f"http://127.0.0.1:{API_PORT}{WEBHOOK_PATH}",
+    webhook_token_file: Annotated[
+        str | None,
+        typer.Option(
+            help="file holding a dispatcher's bearer token, as Alertmanager will find it "
+            "(the API refuses the webhook without one)"
+        ),
+    ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="then run promtool check rules and test rules")
     ] = False,
@@ -76,7 +83,12 @@ def rules(
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    rule_set, files = write_rules(cat, out, options, AlertmanagerOptions(webhook_url=webhook_url))
+    rule_set, files = write_rules(
+        cat,
+        out,
+        options,
+        AlertmanagerOptions(webhook_url=webhook_url, token_file=webhook_token_file),
+    )
     typer.echo(
         f"wrote {len(files)} files to {out}: {len(rule_set.indicator_alerts)} indicator alerts, "
         f"{len(rule_set.pipeline_alerts)} pipeline alerts, {len(rule_set.tests)} test files"

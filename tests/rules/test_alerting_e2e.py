@@ -138,10 +138,12 @@ def test_incident_raises_a_ticket_and_its_resolution_closes_it(
 
     prom_port, am_port = free_port(), free_port()
     out = tmp_path / "generated"
+    token_file = tmp_path / "dispatcher.token"  # as an operator deploys it: out of the config
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
     write_rules(
         catalog, out, RulesOptions(grafana_url="http://127.0.0.1:3000"),
         AlertmanagerOptions(
-            webhook_url=f"{ticket_api.url}/alertmanager/webhook", token=TOKEN,
+            webhook_url=f"{ticket_api.url}/alertmanager/webhook", token_file=str(token_file),
             group_wait="1s", group_interval="1s", urgent_group_wait="1s",
         ),
         districts=[DISTRICT],

@@ -4,6 +4,7 @@ example routes and inhibits as documented."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from alerts.rules import RuleSet, RulesOptions, build_rule_set
 from alerts.rules.cli import app as rules_app
 from alerts.rules.links import runbook_anchor
+from citysigns.cli import serve as serve_command
 from flows.metrics import MetricsConfig
 from indicators.language.durations import format_duration
 from indicators.language.registry import WARNING_LEVELS
@@ -202,6 +204,21 @@ def test_cli_writes_the_files_and_refuses_a_broken_catalog(tmp_path: Path) -> No
     assert "pipeline alerts" in done.output
     text = (tmp_path / "out" / "rules" / "citysigns-pipeline.rules.yml").read_text("utf-8")
     assert 'up{job="city"} == 0' in text
+    # the webhook goes to `citysigns serve` where it listens by default, with the token file
+    # Alertmanager reads (the API refuses a webhook without a dispatcher's token)
+    done = runner.invoke(
+        root, ["rules", "--out", str(tmp_path / "am"), "--webhook-token-file", "/etc/am/token"]
+    )
+    assert done.exit_code == 0, done.output
+    am = yaml.safe_load((tmp_path / "am" / "alertmanager" / "alertmanager.yml").read_text("utf-8"))
+    hooks = [h for r in am["receivers"] for h in r.get("webhook_configs", [])]
+    serve_port = inspect.signature(serve_command).parameters["port"].default
+    assert hooks and all(
+        h["url"] == f"http://127.0.0.1:{serve_port}/alertmanager/webhook"
+        and h["http_config"]["authorization"]
+        == {"type": "Bearer", "credentials_file": "/etc/am/token"}
+        for h in hooks
+    )
     bad = (
         Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "bad" / "missing_title.yaml"
     )
