@@ -66,6 +66,13 @@ def dispatch(
     from flows.metrics import CitySignsMetrics
     from flows.metrics import serve as serve_metrics
 
+    for path in (warnings, orders):
+        if path is None or path.is_file():
+            continue
+        if not follow_files:  # a mistyped path read nothing and reported "nothing new"
+            err.print(f"no such file: {path}", highlight=False)
+            raise typer.Exit(2)
+        err.print(f"{path} does not exist yet: waiting for the flow to write it", highlight=False)
     city = load_city()
     sensors = load_or_exit(registry, code=2)
     clock = EventClock(0) if data_time else None
