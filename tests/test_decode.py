@@ -530,6 +530,35 @@ def test_hotline_csv() -> None:
     assert "王五" not in letters.letters[0].record
 
 
+def test_a_line_break_inside_a_quoted_cell(registry: TinyRegistry) -> None:
+    """CSV allows line breaks inside quotes.  A hotline description with one is one order
+    (it was two bad rows, both redacted); a sensor reading split that way is refused in its
+    pieces (its first piece, `"1`, was read as the value 1); a quote never closed within the
+    chunk is refused whole."""
+    header = b"service_request_id,service_code,description,requested_datetime,lat,long"
+    data = (
+        f'a1,sanitation,"第一行\n第二行, 13912345678",{T0},31.1,121.3\n'
+        f"a2,sanitation,plain,{T0},31.1,121.3\n"
+        f'a3,sanitation,"never closed,{T0},31.1,121.3\n'
+        f"a4,sanitation,plain,{T0},31.1,121.3\n"
+    ).encode()
+    batch, letters = ChannelDecoder("hotline").decode(RawChunk("h.csv", 2, data, "csv", header))
+    assert batch.record_id == ["a1", "a2"]
+    assert batch.text[0] == "第一行\n第二行, <phone>"
+    (letter,) = letters.letters
+    assert letter.position == 5 and "not closed" in letter.detail  # a3 took a4 with it
+
+    data = f'AQ-310106-000001,{T0},"1\n2"\nAQ-310106-000002,{T0},3\n'.encode()
+    sensors = RawChunk("in.csv", 2, data, "csv", b"sensor_id,ts,pm25")
+    batch, letters = SensorDecoder(registry).decode(sensors)
+    assert batch.value.tolist() == [3.0]
+    assert [(d.position, d.reason) for d in letters.letters] == [
+        (2, Reason.BAD_JSON),
+        (3, Reason.BAD_JSON),
+    ]
+    assert "not closed" in letters.letters[0].detail
+
+
 def test_unknown_channel_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="did you mean"):
         ChannelDecoder("hotlin")

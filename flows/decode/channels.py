@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +96,24 @@ class _RejectedError(Exception):
         self.detail = detail
 
 
+UNCLOSED_QUOTE = "a quoted cell is not closed (a line break inside a cell, cut short?)"
+
+
+def _logical_lines(lines: list[bytes], csv_rows: bool) -> Iterator[tuple[int, bytes]]:
+    """(index of its first line, text) of each record: a line, or for CSV the lines a quoted
+    cell spans (a hotline description may hold line breaks, which CSV allows inside quotes).
+    A quote left open at the end of the chunk ends the record there, to be refused whole."""
+    i = 0
+    while i < len(lines):
+        first, text = i, lines[i]
+        i += 1
+        if csv_rows:
+            while text.count(b'"') % 2 and i < len(lines):
+                text += b"\n" + lines[i]
+                i += 1
+        yield first, text
+
+
 def _first(record: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
     for key in keys:
         value = record.get(key)
@@ -167,7 +185,7 @@ class ChannelDecoder:
             assert chunk.header is not None
             header = next(csv.reader([chunk.header.decode("utf-8", "replace")]))
             header = [h.strip() for h in header]
-        for i, raw_bytes in enumerate(split_lines(chunk.data)):
+        for i, raw_bytes in _logical_lines(split_lines(chunk.data), csv_rows=header is not None):
             raw = raw_bytes.decode("utf-8", "replace").rstrip("\r")
             if not raw.strip():
                 continue
@@ -178,9 +196,10 @@ class ChannelDecoder:
                 continue
             if header is not None:
                 try:
-                    cells = next(csv.reader(io.StringIO(raw)))
+                    cells = next(csv.reader(io.StringIO(raw), strict=True))
                 except csv.Error as err:
-                    out.append((i, raw, None, f"unreadable CSV row: {err}"))
+                    why = UNCLOSED_QUOTE if "end of data" in str(err) else str(err)
+                    out.append((i, raw, None, f"unreadable CSV row: {why}"))
                     continue
                 if len(cells) != len(header):
                     out.append((i, raw, None, f"{len(cells)} cells, the header has {len(header)}"))

@@ -431,8 +431,14 @@ def _rows_have_width(data: bytes, width: int) -> bool:
     return bool(np.all((commas[: len(ends)] == width - 1) | blank))
 
 
+UNCLOSED_QUOTE = "a quoted cell is not closed on its line (a line break inside a cell?)"
+
+
 def read_csv(chunk: RawChunk, columns: list[str]) -> tuple[Frame, list[str]]:
     """All well-shaped rows of a CSV chunk as text columns, and the header's column names.
+
+    A reading is one line: a quoted cell with a line break in it is refused in its pieces
+    (the first had been read as a reading cut at the line's end, `"1` as 1).
 
     Columns of `columns` missing from the header come back as nulls.
     """
@@ -460,10 +466,11 @@ def read_csv(chunk: RawChunk, columns: list[str]) -> tuple[Frame, list[str]]:
     except Exception:
         # check rows one by one with the csv module
         for i, raw in enumerate(lines):
-            try:
-                cells = next(csv.reader([raw.decode("utf-8")]), [])
+            try:  # strict: an unclosed quote is an error, not a cell cut at the line's end
+                cells = next(csv.reader([raw.decode("utf-8")], strict=True), [])
             except (csv.Error, UnicodeDecodeError) as err:
-                rejected.append(Rejected(i, Reason.BAD_JSON, f"unreadable CSV row: {err}"))
+                why = UNCLOSED_QUOTE if "end of data" in str(err) else str(err)
+                rejected.append(Rejected(i, Reason.BAD_JSON, f"unreadable CSV row: {why}"))
                 continue
             if not cells:
                 continue
