@@ -140,6 +140,26 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
             "updated until it is back (nothing is lost; the outbox drains on recovery).",
         ),
         PipelineAlert(
+            "CitySignsTicketApiDown",
+            f'up{{job="{options.job}-tickets"}} == 0',
+            options.flow_down_for,
+            "critical",
+            "The ticket API (citysigns serve) cannot be scraped",
+            "Prometheus has failed to scrape {{ $labels.instance }} for "
+            f"{format_duration(options.flow_down_for)}: departments cannot take or answer "
+            "tickets, and Alertmanager's alerts do not reach the ticket store.",
+        ),
+        PipelineAlert(
+            "CitySignsDispatcherDown",
+            f'up{{job="{options.job}-dispatch"}} == 0',
+            options.flow_down_for,
+            "critical",
+            "The dispatcher (citysigns dispatch) cannot be scraped",
+            "Prometheus has failed to scrape {{ $labels.instance }} for "
+            f"{format_duration(options.flow_down_for)}: the flow's warnings and hotline orders "
+            "are not becoming tickets (the ticket API's own store health stays green).",
+        ),
+        PipelineAlert(
             "CitySignsSeriesBudget",
             f"{EXPORTED_SERIES}{{{job}}} / {SERIES_BUDGET}{{{job}}} > "
             f"{options.series_budget_ratio}",

@@ -32,6 +32,12 @@ PIPELINE_ADVICE: dict[str, str] = {
     "CitySignsSeriesBudget": "The exporter nears metrics.max_series: raise it if Prometheus "
     "has room, or export a coarser max_area_level.",
     "CitySignsSeriesDropped": "New areas are not exported any more: see CitySignsSeriesBudget.",
+    "CitySignsTicketApiDown": "Check that `citysigns serve` runs and that its metrics port "
+    "answers; restart it (tickets live in the store, nothing is lost). Until then departments "
+    "cannot accept or answer tickets and Alertmanager's webhook posts fail (it retries).",
+    "CitySignsDispatcherDown": "Check that `citysigns dispatch --follow` runs; restart it with "
+    "the same --position directory: it reads on from what it applied, and what it reads twice "
+    "the store ignores. Until then warnings and hotline orders wait in the flow's files.",
     "CitySignsTicketStoreDown": "Check the ticket database (PostgreSQL up, disk, connections). "
     "Warnings and orders queue in the outbox meanwhile (citysigns_ticket_outbox_pending) and "
     "are applied once each when it is back; nothing needs replaying by hand.",

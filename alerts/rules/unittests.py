@@ -178,6 +178,16 @@ def _pipeline_scenarios(options: RulesOptions) -> dict[str, _Scenario]:
             {s({"__name__": TICKET_STORE_UP, **inst}): "1x2 0x10"},
             5, 0.0, dict(inst), quiet_minutes=4,
         ),
+        "CitySignsTicketApiDown": _Scenario(
+            {s({"__name__": "up", "job": f"{j}-tickets", "instance": INSTANCE}): "1x2 0x10"},
+            flow_down + 3, 0.0, {"job": f"{j}-tickets", "instance": INSTANCE},
+            quiet_minutes=flow_down + 1,
+        ),
+        "CitySignsDispatcherDown": _Scenario(
+            {s({"__name__": "up", "job": f"{j}-dispatch", "instance": INSTANCE}): "1x2 0x10"},
+            flow_down + 3, 0.0, {"job": f"{j}-dispatch", "instance": INSTANCE},
+            quiet_minutes=flow_down + 1,
+        ),
         "CitySignsSeriesBudget": _Scenario(
             {
                 s({"__name__": EXPORTED_SERIES, **inst}): f"{budget_over * 1000:.0f}x30",
