@@ -693,7 +693,8 @@ class CitySignsCollector(Collector):
             DEAD_LETTERS, "Records sent to the dead-letter sink, by reason.", labels=["reason"]
         )
         lag = GaugeMetricFamily(
-            WATERMARK_LAG, "Wall-clock time minus the flow's watermark (min over partitions)."
+            WATERMARK_LAG,
+            "Newest event time read minus the watermark (the slowest partition's), seconds.",
         )
         latency = HistogramMetricFamily(
             WINDOW_CLOSE_LATENCY, "From a window's closing time to its scored output."

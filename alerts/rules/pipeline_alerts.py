@@ -107,7 +107,7 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
             "warning",
             "Event time is falling behind",
             "The watermark of {{ $labels.instance }} is "
-            '{{ $value | printf "%.0f" }}s behind the wall clock: windows close late and '
+            '{{ $value | printf "%.0f" }}s behind the newest events read: windows close late and '
             "warnings come late.",
         ),
         PipelineAlert(
@@ -117,7 +117,7 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
             "critical",
             "Event time is far behind",
             "The watermark of {{ $labels.instance }} is "
-            '{{ $value | printf "%.0f" }}s behind the wall clock.',
+            '{{ $value | printf "%.0f" }}s behind the newest events read.',
         ),
         PipelineAlert(
             "CitySignsDeadLetterRate",

@@ -23,8 +23,8 @@ PIPELINE_ADVICE: dict[str, str] = {
     "(prometheus.yml beside these rules shows one).",
     "CitySignsFlowStalled": "The process answers but reads nothing: check the sources (Kafka "
     "partitions, replay files) and the flow's log.",
-    "CitySignsWatermarkLag": "Event time trails the wall clock: a slow or stuck partition holds "
-    "the watermark back (it is the minimum over partitions). Find the lagging source.",
+    "CitySignsWatermarkLag": "The watermark trails the newest events read: a slow or stuck "
+    "partition holds it back (it is the minimum over partitions). Find the lagging source.",
     "CitySignsWatermarkLagCritical": "As above, and warnings are now an hour late: consider "
     "restarting the lagging source or excluding it.",
     "CitySignsDeadLetterRate": "Open the dead letters (dead_letters.ndjson) and the reasons on "
