@@ -14,8 +14,8 @@ that batch, which the store then ignores.
 
 A line that is not a warning event (broken JSON, missing fields) is skipped with its
 `file:line` and reason, and counted: the flow never writes one, so it means a damaged or a
-foreign file.  Raw hotline records are accepted too, and masked as the flow's decoding masks
-them before anything else sees them."""
+foreign file.  Raw hotline records are accepted too: they go through the flow's own decoder
+(OrderReader), so they are checked, masked and placed as the flow would."""
 
 from __future__ import annotations
 
@@ -29,10 +29,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from flows.city import City
+from flows.decode import ChannelDecoder
+from flows.decode.chunks import RawChunk
+from flows.orders import hotline_orders
 from flows.privacy import mask_record, masked_id, names_in_record
 
 from .events import WarningEvent
@@ -145,9 +149,13 @@ class FeedCounts:
             self.outcomes[o.action] += 1
 
 
-def _skip(counts: FeedCounts, path: Path, line_no: int, reason: str) -> None:
+def _skip(
+    counts: FeedCounts, path: Path, line_no: int, reason: str, detail: str | None = None
+) -> None:
+    """Log a skipped line with its place (and the detail, which the counts leave out)."""
     if counts.log_skips:
-        log.warning("%s:%d: skipped, %s", path, line_no, reason)
+        why = f"{reason}: {detail}" if detail else reason
+        log.warning("%s:%d: skipped, %s", path, line_no, why)
     counts.skipped[reason] += 1
 
 
@@ -198,17 +206,70 @@ def _known_area(city: City, code: str) -> bool:
     return True
 
 
-def hotline_orders(
+def is_decoded_order(record: dict[str, Any]) -> bool:
+    """The flow's decoded form (OUT/orders.ndjson: `ts` in epoch seconds), not a raw record."""
+    ts = record.get("ts")
+    return isinstance(ts, int) and not isinstance(ts, bool) and "requested_datetime" not in record
+
+
+@dataclass
+class OrderReader:
+    """Hotline lines into orders.  The flow's decoded orders are taken as they are (masked
+    once more); raw records go through the flow's own decoder, so they get every check and
+    the masking decoding gives them (an unknown category, a position off the globe, a missing
+    id or time are refused with the decoder's reason) instead of reaching the tickets as they
+    came.  One decoder for the whole run, so a record read twice counts as a duplicate."""
+
+    city: City
+    decoder: ChannelDecoder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.decoder = ChannelDecoder("hotline", locate=self.city.locate)
+
+    def read(
+        self, lines: Iterable[tuple[int, bytes]], path: Path, counts: FeedCounts
+    ) -> list[HotlineOrder]:
+        orders: list[HotlineOrder] = []
+        raw: list[tuple[int, bytes]] = []
+        for line_no, line in lines:
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError):
+                raw.append((line_no, line))  # the decoder says why, as the flow's would
+                continue
+            if not (isinstance(record, dict) and is_decoded_order(record)):
+                raw.append((line_no, line))
+                continue
+            try:
+                orders.append(hotline_order(record, self.city))
+            except (ValueError, TypeError, KeyError) as e:
+                _skip(counts, path, line_no, f"not a hotline order ({e})")
+        if raw:
+            orders += self._decode(raw, path, counts)
+        return orders
+
+    def _decode(
+        self, raw: list[tuple[int, bytes]], path: Path, counts: FeedCounts
+    ) -> list[HotlineOrder]:
+        raw = [(n, line.rstrip(b"\r\n")) for n, line in raw if line.strip()]
+        if not raw:
+            return []
+        data = b"".join(line + b"\n" for _, line in raw)  # one line each, as positions say
+        positions = np.array([n for n, _ in raw], dtype=np.int64)
+        batch, dead = self.decoder.decode(RawChunk(str(path), raw[0][0], data, positions=positions))
+        for letter in dead.letters:
+            _skip(counts, path, letter.position, f"refused: {letter.reason.value}", letter.detail)
+        repeats = dead.counts.get("duplicate", 0)
+        if repeats:
+            counts.skipped["refused: duplicate"] += repeats
+        return [HotlineOrder.from_dict(o) for o in hotline_orders(batch, self.city)]
+
+
+def read_hotline_orders(
     lines: Iterable[tuple[int, bytes]], path: Path, city: City, counts: FeedCounts
 ) -> list[HotlineOrder]:
-    orders = []
-    for line_no, line in lines:
-        try:
-            orders.append(hotline_order(json.loads(line), city))
-        except (ValueError, TypeError, KeyError, RecursionError) as e:
-            kind = "not JSON" if isinstance(e, json.JSONDecodeError) else "not a hotline order"
-            _skip(counts, path, line_no, kind)
-    return orders
+    """The orders of these lines, read once (see OrderReader)."""
+    return OrderReader(city).read(lines, path, counts)
 
 
 @dataclass
@@ -228,6 +289,7 @@ class Feed:
     counts: FeedCounts = field(default_factory=FeedCounts)
     after_step: Callable[[], None] | None = None  # e.g. the exporter's view of the store
     _next_tick: int | None = field(default=None, init=False)
+    _orders: OrderReader | None = field(default=None, init=False)
 
     def step(self) -> int:
         """Apply what was appended since the last step; returns the items read."""
@@ -237,7 +299,9 @@ class Feed:
         orders: list[HotlineOrder] = []
         if self.orders is not None:
             assert self.city is not None
-            orders = hotline_orders(self.orders.read(), self.orders.path, self.city, self.counts)
+            if self._orders is None:
+                self._orders = OrderReader(self.city)
+            orders = self._orders.read(self.orders.read(), self.orders.path, self.counts)
         self._in_time_order(events, orders)
         # what waits in a memory-only outbox (the store is down) is not applied yet: the
         # position stays, so a crash now re-reads it rather than losing it

@@ -24,8 +24,7 @@ from rich.table import Table
 from alerts.areas import CityAreaNames
 from alerts.clock import ManualClock
 from alerts.demo import DepartmentScript, drive, print_ticket_table
-from alerts.feed import FeedCounts
-from alerts.feed import hotline_orders as read_orders
+from alerts.feed import FeedCounts, read_hotline_orders
 from alerts.hotline import HotlineOrder
 from alerts.routing import Router, load_routing
 from alerts.scored import ScoredBatch
@@ -142,7 +141,7 @@ def hotline_orders(path: Path, city: City) -> list[HotlineOrder]:
     records skipped: the flow has already dead-lettered them)."""
     with path.open("rb") as f:
         lines = list(enumerate(f, 1))
-    return read_orders(lines, path, city, FeedCounts(log_skips=False))
+    return read_hotline_orders(lines, path, city, FeedCounts(log_skips=False))
 
 
 def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:

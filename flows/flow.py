@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +53,7 @@ from flows.decode.chunks import RawChunk
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.sensors import Parsed, SensorDecoder
 from flows.jsontext import dumps
+from flows.orders import hotline_orders
 from flows.output import window_lines
 from flows.plan import AreaChange, FlowPlan, IndicatorPlan, Routed, compile_plan, unpack_codes
 from flows.runtime import IndicatorRuntime, Step
@@ -523,29 +523,11 @@ def scored_lines(scored: ScoredBatch | None) -> list[str]:
 
 def order_lines(ctx: Context, decoded: Decoded) -> list[str]:
     """The hotline's work orders of a decoded batch, as `citysigns dispatch --orders` reads
-    them (alerts.hotline.HotlineOrder): masked and placed in their community by decoding, so
-    the dispatcher never sees a raw record.  Orders without a category are not dispatched."""
+    them (flows.orders): the dispatcher never sees a raw record."""
     batch = decoded.batch
-    if not isinstance(batch, ChannelBatch) or batch.channel != "hotline" or not len(batch):
+    if not isinstance(batch, ChannelBatch):
         return []
-    communities = ctx.city.level("community").code
-    channel = batch.extra.get("channel") or [""] * len(batch)
-    lines = []
-    for i in np.flatnonzero(batch.category >= 0).tolist():
-        community = int(batch.community[i])
-        lat, lon = float(batch.lat[i]), float(batch.long[i])
-        order = {
-            "service_request_id": batch.record_id[i],
-            "service_code": batch.categories[int(batch.category[i])],
-            "ts": int(batch.ts[i]) // 1000,
-            "lat": lat if math.isfinite(lat) else None,
-            "long": lon if math.isfinite(lon) else None,
-            "area_code": str(communities[community]) if community >= 0 else None,
-            "description": batch.text[i],
-            "channel": channel[i],
-        }
-        lines.append(dumps(order))
-    return lines
+    return [dumps(order) for order in hotline_orders(batch, ctx.city)]
 
 
 def route(ctx: Context, decoded: Decoded) -> list[tuple[str, Share]]:

@@ -184,7 +184,7 @@ def test_following_applies_lines_as_they_are_appended(warnings_file: Path, tmp_p
 def test_hotline_orders_become_tickets_without_personal_data(tmp_path: Path) -> None:
     phone = "13812345678"
     records = [
-        {"service_request_id": f"SR-{i}", "service_code": "noise",
+        {"service_request_id": f"SR-{i}", "service_code": "noise_complaint",
          "requested_datetime": f"2026-03-02T10:0{i}:00+08:00", "lat": 31.2304, "long": 121.4737,
          "description": f"工地夜间施工噪音, 联系 {phone}"}
         for i in range(3)
@@ -421,3 +421,30 @@ def test_a_file_that_is_not_there_is_an_error_unless_followed(tmp_path: Path) ->
         result = CLI.invoke(app, ["dispatch", *args, *db])
         assert result.exit_code == 2 and "no such file" in result.output, result.output
     dispatch("--warnings", str(warnings), *db)  # an empty file is fine
+
+
+def test_raw_hotline_records_get_the_flow_s_checks(tmp_path: Path) -> None:
+    """Raw records went to the tickets as they came: an unknown category, a latitude of 300,
+    an order without an id (stored as order "None", so every such order was one).  They go
+    through the flow's decoder now, refused with its reasons at their lines."""
+    good = {"service_request_id": "SR-1", "service_code": "noise_complaint",
+            "requested_datetime": "2026-03-02T10:00:00+08:00", "lat": 31.2304,
+            "long": 121.4737, "description": "工地夜间施工噪音"}  # fmt: skip
+    bad = [
+        {**good, "service_request_id": "SR-2", "service_code": "张三丰"},
+        {**good, "service_request_id": "SR-3", "lat": 300.0},
+        {**good, "service_request_id": None},
+        {**good, "service_request_id": "SR-4", "requested_datetime": "2026-03-02 10:00"},
+    ]
+    orders = tmp_path / "hotline.ndjson"
+    orders.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [good, *bad]))
+    empty = tmp_path / "warnings.ndjson"
+    empty.write_text("")
+    db = tmp_path / "t.db"
+    out = dispatch("--warnings", str(empty), "--orders", str(orders), "--db", f"sqlite:///{db}")
+    assert "dispatch: created 1\n" in out
+    for reason in ("unknown_category", "bad_value", "missing_field", "no_timezone"):
+        assert f"refused: {reason}" in out, out
+    service = service_at(db)
+    assert [t.description for t in service.list_tickets(EVERY)] == ["工地夜间施工噪音"]
+    service.store.dispose()
