@@ -258,6 +258,26 @@ def test_new_keys_are_learned_not_lost(registry: TinyRegistry) -> None:
     )
 
 
+def test_keys_the_reader_cannot_read_are_refused_by_name(registry: TinyRegistry) -> None:
+    """An empty key and one with an escaped quote were read as if absent: the readings
+    passed as clean.  They are unknown fields now, named; a null value and an ignored text
+    holding `":` (both make the counts differ too) are not refused."""
+    air = {"sensor_id": "AQ-310106-000001", "ts": T0, "pm25": 1.0}
+    lines = ndjson(
+        {**air, "": 5},
+        {**air, "sensor_id": "AQ-310106-000002", 'a"b': 5},
+        {**air, "ts": "2026-03-01T14:10:00+08:00", "pm10": None},
+        {"sensor_id": "WS-310106-000001", "ts": T0, "pressure": 0.3, "name": 'x": 1'},
+    )
+    batch, letters = decode(registry, lines)
+    assert [(d.position, d.reason) for d in letters.letters] == [
+        (1, Reason.UNKNOWN_FIELD),
+        (2, Reason.UNKNOWN_FIELD),
+    ]
+    assert "''" in letters.letters[0].detail and "'a\"b'" in letters.letters[1].detail
+    assert sorted(batch.value.tolist()) == [0.3, 1.0]
+
+
 def test_ignored_keys_and_names_do_not_reject(registry: TinyRegistry) -> None:
     lines = ndjson(
         {

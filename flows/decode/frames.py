@@ -412,8 +412,54 @@ def read_ndjson(chunk: RawChunk, vocabulary: KeyVocabulary, leaf: int = LEAF_LIN
         if not unread or not vocabulary.learn(unread):
             break
         frame = _read_with(chunk, vocabulary.schema(), leaf)
+    if unread is not None:  # some line has more keys than read cells (None: every key read)
+        frame = _refuse_unread_keys(chunk, frame)
     vocabulary.saw(frame.df)
     return frame
+
+
+def _refuse_unread_keys(chunk: RawChunk, frame: Frame) -> Frame:
+    """Rows whose line has a key no column holds, refused by that key's name.
+
+    The reader makes no column of an empty key ("") and the key finder reads an escaped one
+    (`"a\\"b"`) in its escaped form, so such a line was read without that key and passed for
+    a clean reading.  Looked for where a line has more keys than read cells (two counts) and
+    an empty string or an escaped quote, so clean chunks cost nothing here."""
+    text = frame.text
+    if text is not None and b"\\" not in text and key_count(text) == _cells(frame.df):
+        return frame
+    per_line = _line_key_counts(chunk.data)
+    rows = np.flatnonzero(per_line[frame.line] != _row_cells(frame.df))
+    if len(rows) == 0:
+        return frame
+    lines = split_lines(chunk.data)
+    columns = set(frame.df.columns)
+    refused: list[Rejected] = []
+    drop = np.zeros(frame.df.height, dtype=bool)
+    for r in rows.tolist():
+        line = lines[int(frame.line[r])]
+        if b'""' not in line and b'\\"' not in line:  # (nulls, the usual mismatch, have neither)
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        unread = [k for k in record if k not in columns] if isinstance(record, dict) else []
+        if unread:
+            drop[r] = True
+            names = ", ".join(repr(k) for k in unread)
+            refused.append(
+                Rejected(int(frame.line[r]), Reason.UNKNOWN_FIELD, f"key(s) {names} not readable")
+            )
+    if not refused:
+        return frame
+    keep = ~drop
+    return Frame(
+        frame.df.filter(pl.Series(keep)),
+        frame.line[keep],
+        sorted(frame.rejected + refused, key=lambda x: x.line),
+        None if frame.wrong_type is None else frame.wrong_type[keep],
+    )
 
 
 def _rows_have_width(data: bytes, width: int) -> bool:
