@@ -2,39 +2,62 @@
 
 The Shanghai rules this project follows ask that personal information serve only the purpose
 it was collected for and never leak.  Nothing downstream (windows, warnings, tickets, metrics,
-dead letters) needs a caller's number, identity card or name, so they are removed here, once:
+dead letters) needs a caller's number, identity card, e-mail or name, so they are removed
+here, once.
 
-- Chinese mobile numbers (1[3-9] and nine digits, with or without +86 / 0086 and with spaces or
-  dashes between the groups), landlines with an area code (021-12345678, (021) 1234 5678),
-  18-digit resident identity numbers (last character may be X) and the old 15-digit ones are
-  replaced by a placeholder in *every* string, free text included;
-- fields that hold a person's name (`name`, `caller_name`, `contact`, ...) are dropped, and
-  the dropped names are also blanked wherever else they occur in the same record (a caller's
-  name repeated in the description is the common leak).
+Replaced by a placeholder in *every* string, free text included:
 
+- Chinese mobile numbers (1[3-9] and nine digits, with or without 0086), in any grouping a
+  person types: 3-4-4, 3-3-5, 4-4-3, 3-8, digit by digit, with spaces (one or several,
+  ideographic ones too), dashes of any width, dots or slashes between the groups;
+- international numbers: '+', a country code and 6-14 more digits with separators or
+  parentheses (+86 21 6234 5670, +44 20 7946 0958, +1 (617) 555-0123, (+86)139...);
+- landlines with an area code (021-12345678, (021) 1234 5678), and a bare 7-8 digit local
+  number when a phone word (电话, 手机, 联系, 致电, tel, phone, call, ...) comes just before it;
+- 18-digit resident identity numbers (last character may be X, groups may be separated:
+  110101 19900307 1245), the old 15-digit ones, any run of 15 or more digits, Chinese
+  passports (E or G and eight digits) and Hong Kong identity cards (A123456(7));
+- e-mail addresses.
+
+Fields are judged by their key, compared without case, '_', '-' or spaces (`reporterName`
+is `reporter_name`):
+
+- fields that hold a person's name (`name`, `caller_name`, `applicant`, `申请人`, ...) are
+  dropped, and the dropped names are also blanked wherever else they occur in the same
+  record, whatever their case or the spaces inside them (a caller's name repeated in the
+  description is the common leak);
+- fields that hold contact data (`phone`, `mobile`, `email`, `id_card`, `passport`, ...) are
+  dropped whatever their value looks like; in a line kept as raw text (a dead letter) their
+  values are blanked.
+
+Keys of things that are not people (`service_name`, `street_name`, `venue_name`) are kept.
 A name that appears in free text without being declared in a name field cannot be recognised
-reliably and is not claimed to be caught.
+reliably and is not claimed to be caught; nor are other handles (a WeChat id, a car plate).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flows.jsontext import dumps
 
 PHONE_MASK = "<phone>"
 ID_MASK = "<id-number>"
+EMAIL_MASK = "<email>"
 NAME_MASK = "<name>"
 DEEP_MASK = "<nested too deeply>"
 # Records nest a level or two; a value nested deeper than this is replaced whole, so that a
 # hostile line of thousands of brackets (which json.loads accepts) cannot exhaust the stack.
 MAX_DEPTH = 32
 
-# Keys whose values are a person's name (compared case-insensitively).
+# Keys whose values are a person's name, as producers spell them.  They are matched after
+# normalising (see field_key), so `callerName` and `Caller-Name` count as `caller_name`;
+# the sensor decoder also ignores these exact keys instead of rejecting the reading.
 NAME_FIELDS: frozenset[str] = frozenset(
     {
         "name",
@@ -52,48 +75,244 @@ NAME_FIELDS: frozenset[str] = frozenset(
         "person",
         "person_name",
         "citizen_name",
+        "user_name",
+        "username",
+        "nickname",
+        "real_name",
+        "realname",
+        "applicant",
+        "applicant_name",
+        "complainant",
+        "submitter",
+        "visitor",
+        "visitor_name",
         "姓名",
         "联系人",
+        "联系人姓名",
+        "真实姓名",
+        "申请人",
+        "投诉人",
+        "举报人",
+        "来电人",
+        "反映人",
     }
 )
 
-_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋－（）Ｘｘ", "0123456789+-()Xx")
-_SEP = r"[\s\-\.]?"
+# Keys whose values are contact data whatever their format ("tel": "6234 5671 ext. 8"), with
+# the placeholder their value gets where the field cannot simply be dropped.
+CONTACT_FIELDS: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "phone",
+            "phone_number",
+            "mobile",
+            "mobile_phone",
+            "cellphone",
+            "tel",
+            "telephone",
+            "contact_phone",
+            "电话",
+            "手机",
+            "手机号",
+            "联系电话",
+        ),
+        PHONE_MASK,
+    ),
+    **dict.fromkeys(("email", "e_mail", "email_address", "邮箱", "电子邮件"), EMAIL_MASK),
+    **dict.fromkeys(
+        (
+            "id_card",
+            "idcard",
+            "id_number",
+            "id_no",
+            "passport",
+            "passport_number",
+            "身份证",
+            "身份证号",
+            "护照",
+        ),
+        ID_MASK,
+    ),
+}
+
+_KEY_NOISE_RE = re.compile(r"[\s_\-]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def field_key(key: str) -> str:
+    """A key as compared with the lists above: `reporterName`, `Reporter-Name` and
+    `reporter_name` are all `reportername` (records come from many producers, each with its
+    own convention).  Cached: the same few keys come in every record."""
+    return _KEY_NOISE_RE.sub("", key.lower())
+
+
+_NAME_KEYS = frozenset(field_key(k) for k in NAME_FIELDS)
+_CONTACT_KEYS = {field_key(k): mask for k, mask in CONTACT_FIELDS.items()}
+
+
+def is_name_field(key: str) -> bool:
+    return field_key(key) in _NAME_KEYS
+
+
+def field_mask(key: str) -> str | None:
+    """The placeholder for the value of a personal field (a name or contact data), None for
+    any other field."""
+    norm = field_key(key)
+    if norm in _NAME_KEYS:
+        return NAME_MASK
+    return _CONTACT_KEYS.get(norm)
+
+
+def is_personal_field(key: str) -> bool:
+    """Whether a field is dropped from a record whatever its value (a name or contact data)."""
+    return field_mask(key) is not None
+
+
+# ---------------------------------------------------------------- numbers and addresses
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋－（）Ｘｘ＠", "0123456789+-()Xx@")
+_FULLWIDTH_RE = re.compile("[０-９＋－（）Ｘｘ＠]")
+# What people put between digit groups: spaces of any kind (one or several), dashes of any
+# width (- ‐ ‑ ‒ – — ― −), dots and slashes.  Up to three of them ("139 - 0014 - 5678").
+_SEP_CHARS = r"[\s\-./\u2010-\u2015\u2212]"
+_SEP = rf"{_SEP_CHARS}{{0,3}}"
+_SEP_SPLIT_RE = re.compile(rf"{_SEP_CHARS}+")
 _DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-_ID_18 = rf"[1-9]\d{{5}}(?:18|19|20)\d{{2}}{_DATE}\d{{3}}[\dXx]"
+_ID_18 = rf"[1-9]\d{{5}}{_SEP}(?:18|19|20)\d{{2}}{_SEP}{_DATE}{_SEP}\d{{3}}[\dXx]"
 _ID_15 = rf"[1-9]\d{{5}}\d{{2}}{_DATE}\d{{3}}"
-_MOBILE = rf"(?:(?:\+|00)?86{_SEP})?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}"
-_LANDLINE = rf"(?:\(0\d{{2,3}}\)\s?|0\d{{2,3}}{_SEP})[2-9]\d{{2,3}}{_SEP}\d{{4}}"
 # A match must not be glued to more digits: "13812345678" inside a 20-digit number is not a
 # phone number.  ID numbers first, so that a mobile-looking run inside one is not half-masked.
 _ID_RE = re.compile(rf"(?<!\d)(?:{_ID_18}|{_ID_15})(?!\d)")
-_PHONE_RE = re.compile(rf"(?<![\d+])(?:{_MOBILE}|{_LANDLINE})(?!\d)")
 # Any long run of digits that is not a plausible number of something else is masked too:
 # better an over-masked meter reading than a leaked card number with a typo in its date, or
 # a phone number glued to an ID number ("139876501253101061985...") that neither rule takes.
 _LONG_DIGITS_RE = re.compile(r"(?<!\d)\d{15,}[Xx]?")
+# Chinese passports (E or G and eight digits), only when they stand alone, not inside a
+# longer code; Hong Kong identity cards, whose check digit in parentheses is telling enough
+# to mask them wherever they are.
+_PASSPORT_RE = re.compile(r"(?<![A-Za-z0-9])[EGeg]\d{8}(?![A-Za-z0-9])")
+_HK_ID_RE = re.compile(r"(?<!\d)[A-Z]{1,2}\d{6}\([0-9A]\)")
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# '+', a country code (never starting with 0, so a time zone "+08:00" or "+0800" is not one)
+# and 6-14 more digits, parentheses allowed among the separators: "+1 (617) 555-0123".
+_INTL_SEP = r"[\s\-./\u2010-\u2015\u2212()]{0,3}"
+_INTL_RE = re.compile(rf"(?<![\d+])\(?\+\s?[1-9]\d{{0,2}}(?:{_INTL_SEP}\d){{6,14}}(?!\d)")
+# A mobile number: the separators may fall anywhere, and which of them make a phone number
+# is decided by _mobile_shape.
+_MOBILE_RE = re.compile(
+    rf"(?<![\d+])(?:(?:\+|00)?86{_SEP})?(?P<number>1{_SEP}[3-9](?:{_SEP}\d){{9}})(?!\d)"
+)
+_LANDLINE_RE = re.compile(
+    rf"(?<![\d+])(?:\(0\d{{2,3}}\)\s?|0\d{{2,3}}{_SEP})[2-9]\d{{2,3}}{_SEP}\d{{4}}(?!\d)"
+)
+# A local number without its area code is only told from a date (20260302) or an amount by
+# the word before it: a phone word, then a few characters that are not digits and do not end
+# the clause ("联系电话：6234 5671", "call me at 62345671").  The placeholder "<phone>" is
+# not a phone word: "电话<phone>，日期20260302" keeps its date.  The number is looked for
+# first and the word after, in the few characters before it: far quicker than trying the
+# words at every position of every string.
+_LOCAL_RE = re.compile(rf"(?<!\d)(?:\d{{3,4}}{_SEP}\d{{4}}|\d{{4}}{_SEP}\d{{3}})(?!\d)")
+_PHONE_WORDS = r"电话|手机|联系|致电|回电|座机|号码|(?<![a-z])tel|(?<!<)phone|(?<![a-z])call"
+_PHONE_WORD_BEFORE_RE = re.compile(rf"(?i)(?:{_PHONE_WORDS})[^\d\n，,、。；;!?！？]{{0,8}}$")
+# A complete timestamp, the commonest string with digits in a record, holds nothing personal.
+_TIMESTAMP_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+)
+# Strings without a digit or an '@' hold none of the above: most strings, returned at once.
+_MAYBE_PERSONAL_RE = re.compile(r"[\d@＠]")
+
+
+def _mobile_shape(number: str) -> bool:
+    """Whether eleven digits with separators read as one mobile number: groups of three or
+    more (139 0014 5678, 139 001 15678, 1390-0125-678) or digit by digit (1 3 9 0 ...).
+    Groups of one and two mixed are other numbers in a row: "13.5 12.3 14.2 15.0" is four
+    water levels, not a phone number."""
+    sizes = {len(g) for g in _SEP_SPLIT_RE.split(number)}
+    return min(sizes) >= 3 or sizes == {1}
+
+
+def _sub_checked(
+    pattern: re.Pattern[str], text: str, accept: Callable[[re.Match[str]], bool], mask: str
+) -> str:
+    """`pattern.sub(mask, text)` for the matches `accept` takes.  A refused match does not
+    hide a phone number that starts inside it: the search resumes one character later."""
+    out: list[str] = []
+    pos = done = 0
+    while (m := pattern.search(text, pos)) is not None:
+        if accept(m):
+            out += (text[done : m.start()], mask)
+            pos = done = m.end()
+        else:
+            pos = m.start() + 1
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _is_mobile(m: re.Match[str]) -> bool:
+    """Whether a mobile-number match has a phone number's shape (its 0086 prefix aside)."""
+    return _mobile_shape(m["number"])
+
+
+def _after_phone_word(text: str, m: re.Match[str]) -> bool:
+    """Whether a local number in `text` follows a phone word (see _LOCAL_RE)."""
+    start = m.start()
+    return _PHONE_WORD_BEFORE_RE.search(text, max(0, start - 16), start) is not None
 
 
 def mask_text(text: str) -> str:
-    """The text with phone and identity numbers replaced by placeholders."""
-    if not any(ch.isdigit() for ch in text):
+    """The text with phone numbers, identity and passport numbers and e-mail addresses
+    replaced by placeholders.  Runs on every string of every citizen record, so a string
+    without a digit or an '@', or a timestamp, is returned as it is without further work."""
+    if _MAYBE_PERSONAL_RE.search(text) is None or _TIMESTAMP_RE.fullmatch(text):
         return text
-    text = text.translate(_FULLWIDTH_DIGITS)
+    if _FULLWIDTH_RE.search(text):
+        text = text.translate(_FULLWIDTH_DIGITS)
+    if "@" in text:  # first: an address may be all digits ("13812345678@qq.com")
+        text = _EMAIL_RE.sub(EMAIL_MASK, text)
     text = _ID_RE.sub(ID_MASK, text)
     text = _LONG_DIGITS_RE.sub(ID_MASK, text)
-    return _PHONE_RE.sub(PHONE_MASK, text)
+    text = _PASSPORT_RE.sub(ID_MASK, text)
+    if "(" in text:
+        text = _HK_ID_RE.sub(ID_MASK, text)
+    if "+" in text:
+        text = _INTL_RE.sub(PHONE_MASK, text)
+    text = _sub_checked(_MOBILE_RE, text, _is_mobile, PHONE_MASK)
+    text = _LANDLINE_RE.sub(PHONE_MASK, text)
+    return _sub_checked(_LOCAL_RE, text, lambda m: _after_phone_word(text, m), PHONE_MASK)
 
 
-def is_name_field(key: str) -> bool:
-    return key.strip().lower() in NAME_FIELDS
+# ---------------------------------------------------------------- names
+def _fold(text: str) -> str:
+    """Text as names are compared: lower case, no whitespace ("Zhang Wuji" is "zhangwuji")."""
+    return "".join(text.lower().split())
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_re(folded: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for these (folded) names, longest first, each matching whatever the case
+    and any whitespace between its characters ("贾 宝玉", "ZHANG WUJI").  A name in Latin
+    letters matches whole words only, so that a part like "Li" leaves "police" alone."""
+    parts = []
+    for name in sorted(folded, key=len, reverse=True):
+        body = r"\s*".join(re.escape(ch) for ch in name)
+        if name[0].isascii() and name[0].isalnum():
+            body = r"(?<![A-Za-z0-9])" + body
+        if name[-1].isascii() and name[-1].isalnum():
+            body += r"(?![A-Za-z0-9])"
+        parts.append(body)
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 def blank_names(text: str, names: Iterable[str]) -> str:
-    """The text with each of `names` (a record's declared names) replaced by a placeholder."""
-    for name in names:
-        if name and name in text:
-            text = text.replace(name, NAME_MASK)
-    return text
+    """The text with each of `names` (a record's declared names) replaced by a placeholder,
+    whatever its case and the spaces inside it.  The cheap check (is the folded name in the
+    folded text?) comes first: most strings hold no name and need no pattern."""
+    folded_text = _fold(text)
+    found = tuple(f for f in {_fold(n) for n in names} if f and f in folded_text)
+    if not found:
+        return text
+    return _names_re(found).sub(NAME_MASK, text)
 
 
 def names_in_record(record: Mapping[str, Any]) -> list[str]:
@@ -144,7 +363,7 @@ def _mask_value(value: Any, names: list[str], depth: int = 0) -> Any:
         return {
             str(k): _mask_value(v, names, depth + 1)
             for k, v in value.items()
-            if not is_name_field(str(k))
+            if not is_personal_field(str(k))
         }
     if isinstance(value, list):
         return [_mask_value(v, names, depth + 1) for v in value]
@@ -155,9 +374,12 @@ def _mask_value(value: Any, names: list[str], depth: int = 0) -> Any:
 
 
 def mask_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a decoded record with name fields dropped and every string masked."""
+    """A copy of a decoded record with name and contact fields dropped and every string
+    masked."""
     names = names_in_record(record)
-    return {str(k): _mask_value(v, names) for k, v in record.items() if not is_name_field(str(k))}
+    return {
+        str(k): _mask_value(v, names) for k, v in record.items() if not is_personal_field(str(k))
+    }
 
 
 # Keys the digest below is made with: not a secret (it is in the code), only what makes the
@@ -222,8 +444,9 @@ def mask_raw_json(raw: str, redact_broken: bool = False) -> str:
     """Masked text of one NDJSON line, valid JSON or not (dead letters keep the raw text).
 
     A line that parses is masked as a record and written back.  A broken line is masked as
-    text, and `"name": "..."`-like pairs in it are blanked by pattern; with `redact_broken`
-    (records that carry personal data: the citizen channels) all its strings are dropped.
+    text, and `"name": "..."`-like pairs of personal fields in it are blanked by pattern; with
+    `redact_broken` (records that carry personal data: the citizen channels) all its strings
+    are dropped.
     """
     try:
         parsed = json.loads(raw)
@@ -237,14 +460,18 @@ def mask_raw_json(raw: str, redact_broken: bool = False) -> str:
         return redact_strings(raw)
     names = [m["value"] for m in _NAME_VALUE_RE.finditer(raw) if is_name_field(m["key"])]
     text = mask_text(raw)
-    text = _NAME_VALUE_RE.sub(
-        lambda m: f'"{m["key"]}":"{NAME_MASK}"' if is_name_field(m["key"]) else m.group(0), text
-    )
-    return blank_names(text, _name_variants(names))
+    return blank_names(_NAME_VALUE_RE.sub(_blank_pair, text), _name_variants(names))
+
+
+def _blank_pair(m: re.Match[str]) -> str:
+    """A `"key": "value"` pair of a broken line, its value blanked if the key is personal."""
+    mask = field_mask(m["key"])
+    return m.group(0) if mask is None else f'"{m["key"]}":"{mask}"'
 
 
 def mask_raw_csv(raw: str, header: list[str] | None, redact_broken: bool = False) -> str:
-    """Masked text of one CSV line; with the header, the name columns are blanked.
+    """Masked text of one CSV line; with the header, the name and contact columns are
+    blanked.
 
     A row whose cells do not line up with the header is redacted whole when
     `redact_broken` (a name could sit in any cell of it).
@@ -262,9 +489,11 @@ def mask_raw_csv(raw: str, header: list[str] | None, redact_broken: bool = False
         return redact_cells(raw) if redact_broken else text
     assert header is not None
     row = rows[0]
-    name_cols = [i for i, h in enumerate(header) if is_name_field(h)]
-    names = _name_variants(row[i] for i in name_cols if i < len(row))
-    out = [NAME_MASK if i in name_cols else blank_names(v, names) for i, v in enumerate(row)]
+    masks = [field_mask(h) for h in header]
+    names = _name_variants(v for v, mask in zip(row, masks, strict=True) if mask == NAME_MASK)
+    out = [
+        blank_names(v, names) if mask is None else mask for v, mask in zip(row, masks, strict=True)
+    ]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(out)
     return buf.getvalue()
