@@ -278,6 +278,20 @@ def test_keys_the_reader_cannot_read_are_refused_by_name(registry: TinyRegistry)
     assert sorted(batch.value.tolist()) == [0.3, 1.0]
 
 
+def test_an_unknown_field_is_named_alone(registry: TinyRegistry) -> None:
+    """The reason named every field of the reading ("field(s) fault, note not all known"),
+    leaving the reader to guess which one; and "metric, value" for an unknown metric."""
+    lines = ndjson(
+        {"sensor_id": "AQ-310106-000001", "ts": T0, "pm25": 1.0, "pressure": 0.3},
+        {"sensor_id": "AQ-310106-000002", "ts": T0, "metric": "pm99", "value": 3.0},
+    )
+    _, letters = decode(registry, lines)
+    assert [d.detail for d in letters.letters] == [
+        "field 'pressure' not known for air_quality sensor 'AQ-310106-000001'",
+        "metric 'pm99' not known for air_quality sensor 'AQ-310106-000002'",
+    ]
+
+
 def test_ignored_keys_and_names_do_not_reject(registry: TinyRegistry) -> None:
     lines = ndjson(
         {

@@ -384,12 +384,8 @@ class SensorDecoder:
             return f"sensor {sid!r} is not in the registry"
         if code == 5:
             kind = self._kind_name(sid)
-            names = [
-                k
-                for k, v in row.items()
-                if v is not None and k not in (SENSOR_ID, TIMESTAMP) and k not in self.ignored_keys
-            ]
-            return f"field(s) {', '.join(names)} not all known for {kind} sensor {sid!r}"
+            unknown = self._unknown_fields(row)
+            return f"{', '.join(unknown)} not known for {kind} sensor {sid!r}"
         if code == 6:
             return "a field value has the wrong type"
         if code == 7:
@@ -399,6 +395,22 @@ class SensorDecoder:
         if code == 10:
             return f"a value beyond +-{MAX_ABS_VALUE:g}: no sensor measures that"
         return f"timestamp {stamp!r} is too far from the stream's time ({self.clock.now_ms} ms)"
+
+    def _unknown_fields(self, row: dict[str, object]) -> list[str]:
+        """The fields of a refused row its sensor's kind does not send (by name, not every
+        field of the row), and an unknown metric of a flat row."""
+        found = int(self.registry.lookup(np.array([str(row.get(SENSOR_ID))]))[0])
+        kind = int(self._kind_of_row[found]) if found >= 0 else len(self.kind_fields.kinds)
+        allowed = self.kind_fields.allowed[kind]
+        out = []
+        for key, value in row.items():
+            if value is None or key in (SENSOR_ID, TIMESTAMP, VALUE) or key in self.ignored_keys:
+                continue
+            name, what = (str(value), "metric") if key == METRIC else (key, "field")
+            f = self._metric_ids.get(name)
+            if f is None or not allowed[f]:
+                out.append(f"{what} {name!r}")
+        return out or ["a field"]
 
     def _kind_name(self, sensor_id: object) -> str:
         if sensor_id is None:
