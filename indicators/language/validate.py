@@ -181,10 +181,20 @@ class _FileChecker:
         self, exc: ValidationError, raw: Any, base: PathKey, model: type[BaseModel]
     ) -> None:
         seen: set[tuple[PathKey, str]] = set()
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        # A NaN under `equals: str | float | bool` fails every member of the union; the
+        # "not a string" and "not a boolean" halves are noise next to "must be finite".
+        nonfinite = {
+            _data_path(raw, tuple(err["loc"]))[0]
+            for err in errors
+            if err["type"] == "finite_number"
+        }
+        for err in errors:
             loc = tuple(err["loc"])
             path, rest = _data_path(raw, loc)
             etype = err["type"]
+            if path in nonfinite and etype != "finite_number":
+                continue
             key_err = etype in ("extra_forbidden", "missing")
             msg = _message(err, loc, path, rest, model)
             full = (*base, *path)
@@ -532,6 +542,24 @@ def _keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 
 
+def _field_name(loc: tuple[Any, ...]) -> str:
+    """The key a value sits under: `range` for `range[0]`, `equals` for the `float` member of
+    its union (pydantic names a union's members in the location)."""
+    names = [p for p in loc if isinstance(p, str) and p not in ("float", "int", "str", "bool")]
+    return names[-1] if names else "value"
+
+
+def _nonfinite(value: Any) -> str:
+    """How YAML spelt a NaN or infinite number, and what to write instead."""
+    if isinstance(value, float) and value != value:
+        shown = ".nan (YAML's not-a-number)"
+    elif isinstance(value, float) and value < 0:
+        shown = "minus infinity (-.inf, or a number below -1.8e308)"
+    else:
+        shown = "infinity (.inf, or a number above 1.8e308 such as 1e999)"
+    return f"{shown}; write an ordinary number (e.g. 15 or 0.99)"
+
+
 def _message(
     err: Any, loc: tuple[Any, ...], path: PathKey, rest: PathKey, model: type[BaseModel]
 ) -> str:
@@ -551,6 +579,8 @@ def _message(
             f'unknown detector type "{tag}"{registry.did_you_mean(tag, DETECTOR_TYPES)}; '
             f"one of: {', '.join(DETECTOR_TYPES)}"
         )
+    if etype == "finite_number":
+        return f'"{_field_name(loc)}" must be a finite number, not {_nonfinite(err.get("input"))}'
     if etype == "union_tag_not_found":
         return f"a detector needs `type:` (one of: {', '.join(DETECTOR_TYPES)})"
     if etype == "literal_error":
