@@ -27,12 +27,13 @@ from .detection import (
     EnsembleDetector,
 )
 from .diagnostics import CatalogError, Diagnostic
-from .durations import format_duration
+from .durations import WRITTEN, format_duration
 from .model import CatalogFile, Indicator
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
 RECORD_FIELDS = ("sensor_id",)  # fields every record has besides its kind's own
+_WRITTEN = {WRITTEN: True}  # values an analyst wrote: a duration needs its unit
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class _FileChecker:
             self.error((), "a catalog file is a mapping with `indicators:` holding a list")
             return
         try:
-            CatalogFile.model_validate(data)
+            CatalogFile.model_validate(data, context=_WRITTEN)
         except ValidationError as e:
             self._pydantic_errors(e, data, (), CatalogFile)
             if not isinstance(data.get("indicators"), list):
@@ -153,7 +154,7 @@ class _FileChecker:
             # structure has errors too: one run shows everything.
             self._names(raw, base)
             try:
-                ind = Indicator.model_validate(raw)
+                ind = Indicator.model_validate(raw, context=_WRITTEN)
             except ValidationError as e:
                 self._pydantic_errors(e, raw, base, Indicator)
                 return
@@ -600,7 +601,8 @@ def _message(
         msg = msg[len("Value error, ") :]
     where = f'"{key}": ' if isinstance(loc[-1] if loc else None, str) and key else ""
     got = err.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    quiet = isinstance(got, dict | list) or got is None or str(got) in msg
+    shown = "" if quiet else f" (got {got!r})"
     return f"{where}{msg}{shown}"
 
 
