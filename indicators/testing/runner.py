@@ -147,6 +147,12 @@ def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
         )
     placed: list[tuple[int, str, str, str, str]] = []  # ts, channel, category, area, text
     for a in case.areas:
+        if max(a.values, default=0) > case.interval:
+            raise TestInputError(
+                f"area {a.area}: {max(a.values):.0f} orders in one interval of {case.interval}s "
+                "would spill into the next (they are placed a second apart): lengthen the "
+                "interval"
+            )
         for k, count in enumerate(a.values):
             for j in range(int(count)):
                 placed.append(
