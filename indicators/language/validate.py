@@ -196,7 +196,8 @@ class _FileChecker:
             etype = err["type"]
             if path in nonfinite and etype != "finite_number":
                 continue
-            key_err = etype in ("extra_forbidden", "missing")
+            # A mapping key that fails its type (`amber:` under `levels:`): point at the key.
+            key_err = etype in ("extra_forbidden", "missing") or loc[-1:] == ("[key]",)
             msg = _message(err, loc, path, rest, model)
             full = (*base, *path)
             if etype == "extra_forbidden" and rest:
@@ -588,7 +589,11 @@ def _message(
         expected = err["ctx"]["expected"]
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
         got = err.get("input")
-        if key == "levels" or (len(loc) >= 2 and loc[-2] == "levels"):
+        if key == "[key]":  # a mapping's key (levels, tiers, deadlines are keyed by level)
+            label = "warning level" if "red" in choices else f'key under "{loc[-3]}"'
+        elif len(loc) >= 2 and loc[-2] == "tiers":
+            label = f"dispatch tier for {key}"
+        elif key == "levels" or (len(loc) >= 2 and loc[-2] == "levels"):
             label = "area level" if "city" in choices else "warning level"
         else:
             label = f'value for "{key}"'
