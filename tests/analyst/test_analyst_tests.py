@@ -211,3 +211,17 @@ def test_orders_that_would_spill_into_the_next_interval_are_refused(tmp_path: Pa
     )
     report = run_paths([f])
     assert "61 orders in one interval of 60s would spill" in report.outcomes[0].report()
+
+
+def test_an_unknown_indicator_names_the_catalog_searched(tmp_path: Path) -> None:
+    packaged = tmp_path / "packaged.yaml"
+    packaged.write_text(PM25.format(catalog=CATALOG_DIR).replace("catalog: ", "# "), "utf-8")
+    packaged.write_text(packaged.read_text("utf-8").replace("air.pm25", "qa.draft"), "utf-8")
+    msg = run_paths([packaged]).outcomes[0].report()
+    assert "unknown indicator(s) qa.draft: not in the packaged catalog; to test a draft" in msg
+    assert "`catalog: path/to/draft.yaml`" in msg
+    named = tmp_path / "named.yaml"
+    named.write_text(PM25.format(catalog=CATALOG_DIR).replace("air.pm25", "air.pm52"), "utf-8")
+    msg = run_paths([named]).outcomes[0].report()
+    assert 'unknown indicator(s) air.pm52 (did you mean "air.pm25"?): not in the catalog ' in msg
+    assert str(CATALOG_DIR) in msg
