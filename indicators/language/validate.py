@@ -353,8 +353,11 @@ class _FileChecker:
                 )
                 return
             row_field = ind.source.filter[0].field
+        known = {*kind.fields, *RECORD_FIELDS}
+        if row_field not in known:
+            return  # reported as an unknown field; the filters may well be right
         for j, flt in enumerate(ind.source.filter):
-            if flt.field != row_field:
+            if flt.field != row_field and flt.field in known:
                 self.error(
                     (*base, "source", "filter", j, "field"),
                     f'a sensor filter must test the indicator\'s own field "{row_field}" '
