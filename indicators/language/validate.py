@@ -28,7 +28,7 @@ from .detection import (
 )
 from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
-from .model import CatalogFile, Indicator
+from .model import CatalogFile, Indicator, Value
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
@@ -157,12 +157,30 @@ class _FileChecker:
                 ind = Indicator.model_validate(raw, context=_WRITTEN)
             except ValidationError as e:
                 self._pydantic_errors(e, raw, base, Indicator)
+                self._valid_parts(raw, base)
                 return
             self._semantics(ind, base)
             if len(self.diags) == before:
                 self._register(ind, base)
         finally:
             self.current = None
+
+    def _valid_parts(self, raw: dict[str, Any], base: PathKey) -> None:
+        """The rules within `value:` and `detection:` on an indicator with errors elsewhere,
+        for each block that is valid by itself: one run shows every error, not the second
+        only once the first is fixed."""
+        try:
+            value = Value.model_validate(raw.get("value"), context=_WRITTEN)
+        except ValidationError:
+            pass
+        else:
+            self._value(value, (*base, "value"))
+        try:
+            detection = Detection.model_validate(raw.get("detection"), context=_WRITTEN)
+        except ValidationError:
+            pass
+        else:
+            self._detection(detection, (*base, "detection"))
 
     def _register(self, ind: Indicator, base: PathKey) -> None:
         here = Origin(self.name, self.doc.position((*base, "id")))
@@ -318,7 +336,7 @@ class _FileChecker:
                     f"this one has {len(conds) or 'none'}",
                 )
         self._sensor_rows(ind, base)
-        self._value(ind, (*base, "value"))
+        self._value(ind.value, (*base, "value"))
         self._detection(ind.detection, (*base, "detection"))
         self._event_shaped(ind, (*base, "detection"))
         disp = ind.dispatched()
@@ -364,8 +382,7 @@ class _FileChecker:
                     f'(not "{flt.field}"): readings of other fields arrive as separate rows',
                 )
 
-    def _value(self, ind: Indicator, vpath: PathKey) -> None:
-        v = ind.value
+    def _value(self, v: Value, vpath: PathKey) -> None:
         if v.aggregate not in ("count", "rate") and v.field is None:
             self.error(vpath, f'aggregate "{v.aggregate}" needs a `field` to aggregate')
         w = v.window
