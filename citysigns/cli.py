@@ -353,6 +353,7 @@ def backtest(
     """Replay historical data through indicators: warnings and tickets they would have raised,
     time at each level, scores against labels, and an HTML report with plots."""
     from indicators.backtest.command import backtest as run_backtest
+    from indicators.backtest.report import LabelsError
     from indicators.language.diagnostics import CatalogError
 
     if not data.exists():
@@ -364,7 +365,7 @@ def backtest(
             console, list(paths), data, indicator=indicator or (), t_from=t_from, t_to=t_to,
             labels_path=labels, against=against, out=out, plots=plots, tickets=tickets,
         )  # fmt: skip
-    except CatalogError as e:
+    except (CatalogError, LabelsError) as e:
         for d in e.diagnostics:
             err.print(str(d), markup=False, highlight=False)
         raise typer.Exit(1) from None

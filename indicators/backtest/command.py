@@ -114,10 +114,11 @@ def backtest(
     """Run it all; returns the JSON summary (also written beside the HTML)."""
     inds, catalog = load_definitions(paths, indicator)
     lo, hi = parse_time(t_from), parse_time(t_to)
+    # Before the replay, which can take minutes: a broken labels file is refused at once.
+    labels: list[Label] = load_labels(labels_path, data) if labels_path else []
     run = _replay(console, inds, data, lo, hi, f"replaying {data.name}", catalog, tickets)
     eps = episodes(run.result.warnings, run.end)
     summary = summarise(eps, run.tickets)
-    labels: list[Label] = load_labels(labels_path, data) if labels_path else []
     scored: LabelScore | None = score_labels(eps, labels) if labels_path else None
     changes: Diff | None = None
     if against is not None:

@@ -7,8 +7,11 @@ The unit of counting is the *episode*: one warning of one series from `firing` t
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +21,7 @@ from zoneinfo import ZoneInfo
 from alerts.events import WarningEvent
 from alerts.levels import LEVELS
 from alerts.tickets import Ticket
+from indicators.language.diagnostics import Diagnostic
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -163,9 +167,33 @@ def _nab_time(s: str) -> int:
     return int(datetime.fromisoformat(s.strip()).replace(tzinfo=UTC).timestamp())
 
 
+LABEL_COLUMNS = ("start", "end", "area", "name")
+_REQUIRED = ("start", "end")
+_EXAMPLE = "2015-12-08T07:00:00+08:00"
+
+
+class LabelsError(ValueError):
+    """A labels file that cannot be read: every mistake, each at its `file:line:col`, found
+    before the replay (which can take minutes) rather than after it."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("\n".join(map(str, diagnostics)))
+        self.diagnostics = diagnostics
+
+
+def _city_time(text: str) -> int:
+    """An ISO 8601 instant; without an offset (or a date alone) it is city time, as
+    `--from`/`--to` are: the incidents are the city's, and the machine's zone is no one's."""
+    when = datetime.fromisoformat(text.strip())
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=CITY_TZ)
+    return int(when.timestamp())
+
+
 def load_labels(path: Path, data: Path) -> list[Label]:
     """NAB `combined_windows.json` (the entry whose key ends like the data file), or a CSV of
-    known incidents with columns start,end[,area][,name] (ISO 8601 with offsets)."""
+    known incidents with columns start,end[,area][,name] (ISO 8601; city time without an
+    offset).  A CSV is checked whole; LabelsError lists every mistake."""
     if path.suffix == ".json":
         windows = json.loads(path.read_text("utf-8"))
         keys = [k for k in windows if data.as_posix().endswith(k)]
@@ -176,15 +204,109 @@ def load_labels(path: Path, data: Path) -> list[Label]:
             s, e = _nab_time(a), _nab_time(b)
             out.append(Label(s, e, (s + e) // 2, None, f"NAB window {a[:16]}"))
         return out
-    import csv
+    return _csv_labels(path)
 
-    out = []
-    with path.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            s = int(datetime.fromisoformat(row["start"]).timestamp())
-            e = int(datetime.fromisoformat(row.get("end") or row["start"]).timestamp())
-            out.append(Label(s, max(s, e), s, row.get("area") or None, row.get("name", ""), False))
+
+def _csv_labels(path: Path) -> list[Label]:
+    name = str(path)
+    diags: list[Diagnostic] = []
+
+    def error(line: int, col: int, message: str) -> None:
+        diags.append(Diagnostic(name, line, col, None, message))
+
+    expected = "start,end[,area][,name] (e.g. start,end,name)"
+    try:
+        text = path.read_text("utf-8-sig")  # (a spreadsheet's UTF-8 export starts with a BOM)
+    except UnicodeDecodeError as e:
+        raise LabelsError([Diagnostic(name, 1, 1, None, f"not UTF-8 ({e.reason})")]) from None
+    except OSError as e:
+        raise LabelsError([Diagnostic(name, 1, 1, None, f"cannot read: {e.strerror}")]) from None
+    raw_lines = text.splitlines()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header:
+        raise LabelsError([Diagnostic(name, 1, 1, None, f"empty: the header is {expected}")])
+    columns = [c.strip() for c in header]
+    missing = [c for c in _REQUIRED if c not in columns]
+    unknown = [c for c in columns if c not in LABEL_COLUMNS]
+    if missing or unknown or len(set(columns)) != len(columns):
+        what = [f"missing {', '.join(missing)}"] if missing else []
+        what += [f"unknown {', '.join(unknown)}"] if unknown else []
+        what += ["a column twice"] if len(set(columns)) != len(columns) else []
+        message = (
+            f"the header is {','.join(columns)} ({'; '.join(what)}): a labels file has the "
+            f"columns {expected}"
+        )
+        raise LabelsError([Diagnostic(name, 1, 1, None, message)])
+    out: list[Label] = []
+    for line, fields in _rows(reader, name):
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != len(columns):
+            error(
+                line,
+                1,
+                f"{len(fields)} fields, the header has {len(columns)} ({','.join(columns)})",
+            )
+            continue
+        raw = raw_lines[line - 1] if line <= len(raw_lines) else ""
+        cols = _columns_of(raw, fields)
+        row = dict(zip(columns, fields, strict=True))
+        times: dict[str, int] = {}
+        for c in _REQUIRED:
+            cell = row[c].strip()
+            if not cell and c == "end":
+                continue  # an instant: the end is the start
+            try:
+                times[c] = _city_time(cell)
+            except ValueError:
+                error(
+                    line,
+                    cols[columns.index(c)],
+                    f"{c} {cell!r} is not a time: write ISO 8601, e.g. {_EXAMPLE} or 2015-12-08 "
+                    "(city time without an offset)",
+                )
+        if "start" not in times or ("end" not in times and row["end"].strip()):
+            continue
+        start = times["start"]
+        end = times.get("end", start)
+        if end < start:
+            error(
+                line,
+                cols[columns.index("end")],
+                f"end {row['end'].strip()} is before start {row['start'].strip()}: swap them",
+            )
+            continue
+        area = row.get("area", "").strip() or None
+        out.append(Label(start, end, start, area, row.get("name", "").strip(), False))
+    if not out and not diags:
+        error(1, 1, f"no labels: the header is there but no row follows ({expected})")
+    if diags:
+        raise LabelsError(diags)
     return out
+
+
+def _rows(reader: Any, name: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) per record; a line the csv module cannot read is a LabelsError."""
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise LabelsError([Diagnostic(name, reader.line_num, 1, None, str(e))]) from None
+        yield reader.line_num, fields
+
+
+def _columns_of(raw: str, fields: list[str]) -> list[int]:
+    """Each field's column on its line (1-based), when the line is plain (no quotes); else 1."""
+    if '"' in raw or ",".join(fields) != raw:
+        return [1] * len(fields)
+    cols, at = [], 1
+    for f in fields:
+        cols.append(at)
+        at += len(f) + 1
+    return cols
 
 
 @dataclass

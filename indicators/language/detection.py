@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from .durations import Duration
+from .strict import STRICT, Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _DetectorBase(_Strict):
+class _DetectorBase(Strict):
     learn_on_anomaly: bool = Field(
         False,
         description="let points judged anomalous update the baseline (default: they do not)",
@@ -180,7 +177,7 @@ class EnsembleDetector(_DetectorBase):
     )
 
 
-class DefaultDetector(_Strict):
+class DefaultDetector(Strict):
     """The default ensemble: an EWMA, day and week profiles and CUSUM, each judged against its
     own history of surprise, shaped into one alarm (a score of 0.99) per event.  It is what an
     indicator without `detectors:` gets and what the NAB benchmark measures (docs/detectors.md);
@@ -246,14 +243,14 @@ def default_ensemble(spacing: int) -> EnsembleDetector:
     return DEFAULT_ENSEMBLE.model_copy(update={"recurrence": None})
 
 
-class LevelRule(_Strict):
+class LevelRule(Strict):
     threshold: float = Field(description="score (0..1) or value that raises this level")
     for_: Duration = Field(0, alias="for", description="how long it must hold first")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**STRICT, populate_by_name=True)
 
 
-class WarningRules(_Strict):
+class WarningRules(Strict):
     """Blue < yellow < orange < red (IV .. I).  `clear` is the hysteresis: a firing warning
     resolves only once the value is back past `clear.threshold` for `clear.for`."""
 
@@ -267,7 +264,7 @@ def _the_default() -> list[DetectorConfig]:
     return [DefaultDetector(type="default")]
 
 
-class Detection(_Strict):
+class Detection(Strict):
     detectors: list[DetectorConfig] = Field(
         default_factory=_the_default,
         min_length=1,

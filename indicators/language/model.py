@@ -1,17 +1,19 @@
 """The indicator language: what an analyst writes, as strict models.
 
 Unknown keys are rejected everywhere (`extra="forbid"`), so a misspelt key is an error with a
-did-you-mean rather than a silently ignored setting.  Cross-references (record kinds, fields,
+did-you-mean rather than a silently ignored setting; NaN and infinite numbers are refused
+everywhere too (`indicators.language.strict`).  Cross-references (record kinds, fields,
 departments, area levels) are checked in `validate.py`, where every error gets its position."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from .detection import Detection
 from .durations import Duration
+from .strict import STRICT, Strict
 
 AreaLevel = Literal["sensor", "community", "grid", "street", "district", "city"]
 Tier = Literal["community", "grid", "street", "district", "city"]
@@ -22,16 +24,12 @@ Aggregate = Literal[
 ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Title(_Strict):
+class Title(Strict):
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
 
 
-class Filter(_Strict):
+class Filter(Strict):
     """One condition on a record field; all conditions of a source must hold."""
 
     field: str
@@ -40,7 +38,7 @@ class Filter(_Strict):
     not_in: list[str | float] | None = None
     range: tuple[float, float] | None = Field(None, description="[low, high], both included")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**STRICT, populate_by_name=True)
 
     @field_validator("range")
     @classmethod
@@ -62,7 +60,7 @@ class Filter(_Strict):
         ]
 
 
-class Source(_Strict):
+class Source(Strict):
     kind: str = Field(description="a sensor kind or a citizen channel (see indicators/registry)")
     filter: list[Filter] = Field(default_factory=list)
     categories: list[str] | None = Field(
@@ -73,7 +71,7 @@ class Source(_Strict):
     )
 
 
-class Window(_Strict):
+class Window(Strict):
     type: Literal["tumbling", "sliding"] = "tumbling"
     length: Duration
     step: Duration | None = Field(None, description="sliding windows only: how often one starts")
@@ -86,7 +84,7 @@ class Window(_Strict):
         return int(self.step if self.type == "sliding" and self.step else self.length)
 
 
-class Value(_Strict):
+class Value(Strict):
     field: str | None = Field(None, description="record field; not needed for count and rate")
     aggregate: Aggregate
     window: Window
@@ -96,7 +94,7 @@ class Value(_Strict):
     )
 
 
-class Deadline(_Strict):
+class Deadline(Strict):
     accept: Duration
     handle: Duration
 
@@ -106,7 +104,7 @@ def _default_tiers() -> dict[Level, Tier]:
     return {"blue": "street", "yellow": "street", "orange": "district", "red": "city"}
 
 
-class Dispatch(_Strict):
+class Dispatch(Strict):
     department: str
     tiers: dict[Level, Tier] = Field(default_factory=_default_tiers)
     deadlines: dict[Level, Deadline] = Field(default_factory=dict)
@@ -119,7 +117,7 @@ def _none_word(v: Any) -> Any:
     return None if v == "none" else v
 
 
-class Indicator(_Strict):
+class Indicator(Strict):
     id: str = Field(pattern=ID_PATTERN, description="stable id, e.g. air.pm25")
     title: Title
     category: str
@@ -137,7 +135,7 @@ class Indicator(_Strict):
         return self.dispatch
 
 
-class CatalogFile(_Strict):
+class CatalogFile(Strict):
     """The shape of one catalog file: a list of indicators under `indicators:`."""
 
     version: Literal[1] = 1

@@ -27,12 +27,13 @@ from .detection import (
     EnsembleDetector,
 )
 from .diagnostics import CatalogError, Diagnostic
-from .durations import format_duration
-from .model import CatalogFile, Indicator
+from .durations import WRITTEN, format_duration
+from .model import CatalogFile, Indicator, Value
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
 RECORD_FIELDS = ("sensor_id",)  # fields every record has besides its kind's own
+_WRITTEN = {WRITTEN: True}  # values an analyst wrote: a duration needs its unit
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class _FileChecker:
             self.error((), "a catalog file is a mapping with `indicators:` holding a list")
             return
         try:
-            CatalogFile.model_validate(data)
+            CatalogFile.model_validate(data, context=_WRITTEN)
         except ValidationError as e:
             self._pydantic_errors(e, data, (), CatalogFile)
             if not isinstance(data.get("indicators"), list):
@@ -153,15 +154,33 @@ class _FileChecker:
             # structure has errors too: one run shows everything.
             self._names(raw, base)
             try:
-                ind = Indicator.model_validate(raw)
+                ind = Indicator.model_validate(raw, context=_WRITTEN)
             except ValidationError as e:
                 self._pydantic_errors(e, raw, base, Indicator)
+                self._valid_parts(raw, base)
                 return
             self._semantics(ind, base)
             if len(self.diags) == before:
                 self._register(ind, base)
         finally:
             self.current = None
+
+    def _valid_parts(self, raw: dict[str, Any], base: PathKey) -> None:
+        """The rules within `value:` and `detection:` on an indicator with errors elsewhere,
+        for each block that is valid by itself: one run shows every error, not the second
+        only once the first is fixed."""
+        try:
+            value = Value.model_validate(raw.get("value"), context=_WRITTEN)
+        except ValidationError:
+            pass
+        else:
+            self._value(value, (*base, "value"))
+        try:
+            detection = Detection.model_validate(raw.get("detection"), context=_WRITTEN)
+        except ValidationError:
+            pass
+        else:
+            self._detection(detection, (*base, "detection"))
 
     def _register(self, ind: Indicator, base: PathKey) -> None:
         here = Origin(self.name, self.doc.position((*base, "id")))
@@ -181,11 +200,22 @@ class _FileChecker:
         self, exc: ValidationError, raw: Any, base: PathKey, model: type[BaseModel]
     ) -> None:
         seen: set[tuple[PathKey, str]] = set()
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        # A NaN under `equals: str | float | bool` fails every member of the union; the
+        # "not a string" and "not a boolean" halves are noise next to "must be finite".
+        nonfinite = {
+            _data_path(raw, tuple(err["loc"]))[0]
+            for err in errors
+            if err["type"] == "finite_number"
+        }
+        for err in errors:
             loc = tuple(err["loc"])
             path, rest = _data_path(raw, loc)
             etype = err["type"]
-            key_err = etype in ("extra_forbidden", "missing")
+            if path in nonfinite and etype != "finite_number":
+                continue
+            # A mapping key that fails its type (`amber:` under `levels:`): point at the key.
+            key_err = etype in ("extra_forbidden", "missing") or loc[-1:] == ("[key]",)
             msg = _message(err, loc, path, rest, model)
             full = (*base, *path)
             if etype == "extra_forbidden" and rest:
@@ -306,7 +336,7 @@ class _FileChecker:
                     f"this one has {len(conds) or 'none'}",
                 )
         self._sensor_rows(ind, base)
-        self._value(ind, (*base, "value"))
+        self._value(ind.value, (*base, "value"))
         self._detection(ind.detection, (*base, "detection"))
         self._event_shaped(ind, (*base, "detection"))
         disp = ind.dispatched()
@@ -341,16 +371,18 @@ class _FileChecker:
                 )
                 return
             row_field = ind.source.filter[0].field
+        known = {*kind.fields, *RECORD_FIELDS}
+        if row_field not in known:
+            return  # reported as an unknown field; the filters may well be right
         for j, flt in enumerate(ind.source.filter):
-            if flt.field != row_field:
+            if flt.field != row_field and flt.field in known:
                 self.error(
                     (*base, "source", "filter", j, "field"),
                     f'a sensor filter must test the indicator\'s own field "{row_field}" '
                     f'(not "{flt.field}"): readings of other fields arrive as separate rows',
                 )
 
-    def _value(self, ind: Indicator, vpath: PathKey) -> None:
-        v = ind.value
+    def _value(self, v: Value, vpath: PathKey) -> None:
         if v.aggregate not in ("count", "rate") and v.field is None:
             self.error(vpath, f'aggregate "{v.aggregate}" needs a `field` to aggregate')
         w = v.window
@@ -532,6 +564,24 @@ def _keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 
 
+def _field_name(loc: tuple[Any, ...]) -> str:
+    """The key a value sits under: `range` for `range[0]`, `equals` for the `float` member of
+    its union (pydantic names a union's members in the location)."""
+    names = [p for p in loc if isinstance(p, str) and p not in ("float", "int", "str", "bool")]
+    return names[-1] if names else "value"
+
+
+def _nonfinite(value: Any) -> str:
+    """How YAML spelt a NaN or infinite number, and what to write instead."""
+    if isinstance(value, float) and value != value:
+        shown = ".nan (YAML's not-a-number)"
+    elif isinstance(value, float) and value < 0:
+        shown = "minus infinity (-.inf, or a number below -1.8e308)"
+    else:
+        shown = "infinity (.inf, or a number above 1.8e308 such as 1e999)"
+    return f"{shown}; write an ordinary number (e.g. 15 or 0.99)"
+
+
 def _message(
     err: Any, loc: tuple[Any, ...], path: PathKey, rest: PathKey, model: type[BaseModel]
 ) -> str:
@@ -551,13 +601,19 @@ def _message(
             f'unknown detector type "{tag}"{registry.did_you_mean(tag, DETECTOR_TYPES)}; '
             f"one of: {', '.join(DETECTOR_TYPES)}"
         )
+    if etype == "finite_number":
+        return f'"{_field_name(loc)}" must be a finite number, not {_nonfinite(err.get("input"))}'
     if etype == "union_tag_not_found":
         return f"a detector needs `type:` (one of: {', '.join(DETECTOR_TYPES)})"
     if etype == "literal_error":
         expected = err["ctx"]["expected"]
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
         got = err.get("input")
-        if key == "levels" or (len(loc) >= 2 and loc[-2] == "levels"):
+        if key == "[key]":  # a mapping's key (levels, tiers, deadlines are keyed by level)
+            label = "warning level" if "red" in choices else f'key under "{loc[-3]}"'
+        elif len(loc) >= 2 and loc[-2] == "tiers":
+            label = f"dispatch tier for {key}"
+        elif key == "levels" or (len(loc) >= 2 and loc[-2] == "levels"):
             label = "area level" if "city" in choices else "warning level"
         else:
             label = f'value for "{key}"'
@@ -570,7 +626,8 @@ def _message(
         msg = msg[len("Value error, ") :]
     where = f'"{key}": ' if isinstance(loc[-1] if loc else None, str) and key else ""
     got = err.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    quiet = isinstance(got, dict | list) or got is None or str(got) in msg
+    shown = "" if quiet else f" (got {got!r})"
     return f"{where}{msg}{shown}"
 
 

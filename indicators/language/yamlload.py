@@ -188,6 +188,130 @@ class _Builder:
         return out
 
 
+def _at(p: Position) -> str:
+    return f"{p.line}:{p.col}"
+
+
+def _line(text: str, p: Position) -> str:
+    lines = text.splitlines()
+    return lines[p.line - 1] if 1 <= p.line <= len(lines) else ""
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _previous_line(text: str, p: Position) -> tuple[int, str] | None:
+    """The nearest line above `p` that holds something (not blank, not only a comment)."""
+    lines = text.splitlines()
+    for n in range(min(p.line, len(lines) + 1) - 1, 0, -1):
+        line = lines[n - 1]
+        if line.strip() and not line.lstrip().startswith("#"):
+            return n, line
+    return None
+
+
+def syntax_error(e: yaml.MarkedYAMLError, text: str) -> tuple[str, Position]:
+    """PyYAML's error in plain words, at the place to fix it.
+
+    PyYAML reports where it gave up (`problem_mark`), which for an unclosed quote is the end
+    of the file; its `context_mark` says where the construct it was reading opened (the
+    quote, the bracket, the key).  Both are used: the opening is usually where the fix goes."""
+    problem = e.problem or ""
+    context = e.context or ""
+    gave_up = _pos(e.problem_mark or e.context_mark)
+    opened = _pos(e.context_mark) if e.context_mark is not None else None
+    line = _line(text, gave_up)
+    if opened is not None and "quoted scalar" in context and "end of stream" in problem:
+        quote = _line(text, opened)[opened.col - 1 : opened.col] or '"'
+        return (
+            f"the quote opened at {_at(opened)} is never closed (the file ends inside it, at "
+            f"{_at(gave_up)}): add the closing {quote} where the value ends",
+            opened,
+        )
+    if "unknown escape character" in problem:
+        char = problem.rsplit(" ", 1)[-1].strip("'")
+        return (
+            f"\\{char} is not an escape in a double-quoted value: write \\\\ for a "
+            "backslash, or quote the value with single quotes",
+            gave_up,
+        )
+    if opened is not None and "simple key" in context:
+        written = _line(text, opened)[opened.col - 1 :].split("#", 1)[0].strip()
+        if ":" in written and not written.startswith(("'", '"')):
+            key, _, value = written.partition(":")
+            return (
+                f"put a space after ':' in {written!r} (write {key}: {value.strip()}); "
+                f"without it, line {opened.line} reads as a key that never gets its ': '",
+                opened,
+            )
+        return (
+            f"the text at {_at(opened)} reads as a key, but no ': ' follows it (YAML gave up "
+            f"at {_at(gave_up)}): write `key: value`, or indent it as the value above",
+            opened,
+        )
+    if opened is not None and ("flow sequence" in context or "flow mapping" in context):
+        open_char, close_char = ("[", "]") if "sequence" in context else ("{", "}")
+        found = problem.rsplit("but got ", 1)[-1]
+        found = "the end of the file" if "stream end" in found else found
+        return (
+            f"the {open_char!r} opened at {_at(opened)} is not closed: at {_at(gave_up)} YAML "
+            f"found {found} where ',' or {close_char!r} belongs; close it with {close_char!r} "
+            "(or separate its entries with ', ')",
+            opened,
+        )
+    if "expected <block end>" in problem:
+        prev = _previous_line(text, gave_up)
+        where = f" (line {prev[0]} is indented by {_indent(prev[1])})" if prev else ""
+        since = f" opened at {_at(opened)}" if opened is not None else ""
+        if "block collection" in context:
+            return (
+                f"this line does not continue the list{since}{where}: start a new item "
+                "with '- ', or indent the line under its item",
+                gave_up,
+            )
+        return (
+            f"this line is indented by {_indent(line)} spaces, which does not match the keys "
+            f"of the mapping{since}{where}: indent this key like its siblings",
+            gave_up,
+        )
+    if "mapping values are not allowed" in problem:
+        before = line[: gave_up.col - 1]
+        if ": " in before.strip():  # `key: text: more` rather than a misplaced key
+            return (
+                "a second ': ' on one line: if the value contains ': ', put it in quotes "
+                '("..."); if this is a key, start it on its own line',
+                gave_up,
+            )
+        prev = _previous_line(text, gave_up)
+        where = f" (line {prev[0]} is indented by {_indent(prev[1])})" if prev else ""
+        return (
+            f"this key is indented by {_indent(line)} spaces, more than the key above it"
+            f"{where}, so it reads as the end of that key's value: indent it like its "
+            "siblings, or quote a value that contains ': '",
+            Position(gave_up.line, _indent(line) + 1),
+        )
+    if "cannot start any token" in problem:
+        char = line[gave_up.col - 1 : gave_up.col]
+        if char == "\t":
+            return "a tab character: YAML indents with spaces only; replace it with spaces", gave_up
+        return (
+            f"a value cannot start with {char!r} in YAML: put the value in quotes",
+            gave_up,
+        )
+    if "another document" in problem:
+        return (
+            "a second document starts here; a file holds one document: remove the '---' "
+            "line (or split the file)",
+            gave_up,
+        )
+    if "undefined alias" in problem:
+        name = problem.rsplit(" ", 1)[-1].strip("'")
+        return f"*{name} refers to no anchor &{name} above it: define the anchor first", gave_up
+    detail = f" ({context} opened at {_at(opened)})" if opened is not None and context else ""
+    return f"{problem or context or 'invalid YAML'}{detail}", gave_up
+
+
 def load_yaml_text(text: str) -> LoadedYaml:
     """Load one YAML document from text, with positions.  Raises YamlLoadError."""
     result = LoadedYaml(data=None, text=text)
@@ -199,9 +323,8 @@ def load_yaml_text(text: str) -> LoadedYaml:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        problem = e.problem or e.context or "invalid YAML"
-        raise YamlLoadError(f"YAML syntax: {problem}", _pos(mark)) from None
+        message, position = syntax_error(e, text)
+        raise YamlLoadError(f"YAML syntax: {message}", position) from None
     except yaml.YAMLError as e:  # reader errors: control characters and the like
         raise YamlLoadError(f"YAML: {e}", Position(1, 1)) from None
     if node is None:

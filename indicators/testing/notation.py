@@ -10,7 +10,11 @@ A series is a space-separated list of terms, one value per input interval:
     _x3         four intervals without readings
 
 So "10+0x60 50x5 10x30" is an hour and one interval at 10, six at 50, then 31 at 10.  The same
-rule as promtool is kept on purpose: analysts who know Prometheus read it without a manual."""
+rule as promtool is kept on purpose: analysts who know Prometheus read it without a manual.
+
+A typo such as `20x99999999` would expand to a hundred million values, and a count series
+(orders or checks per interval) such as `99999999999` to as many records; both are refused
+before anything is built, at the term that crosses `MAX_RECORDS`."""
 
 from __future__ import annotations
 
@@ -24,6 +28,13 @@ _TERM = re.compile(
 )
 
 
+#: The most values one series may expand to, and the most records a count series may make:
+#: a test covers days of data (a week of 10-second readings is 60,480 values), and a series
+#: this long already takes seconds to run through the flow; past it a typo is far likelier.
+MAX_RECORDS = 100_000
+_MAX_DIGITS = len(str(MAX_RECORDS))  # a longer repeat count is over the limit whatever it is
+
+
 class NotationError(ValueError):
     """A term that cannot be read; `term` is its 0-based position in the series."""
 
@@ -32,13 +43,17 @@ class NotationError(ValueError):
         self.term = term
 
 
-def expand(series: str | int | float) -> list[float]:
-    """The values of a series, NaN where a term is `_` (no reading in that interval)."""
+def expand(series: str | int | float, *, counts: bool = False) -> list[float]:
+    """The values of a series, NaN where a term is `_` (no reading in that interval).
+
+    At most MAX_RECORDS values; with `counts` (each value is a number of records to make),
+    their positive sum is held to MAX_RECORDS too."""
     if isinstance(series, bool):
         raise NotationError("a series is numbers like '10+0x60 50x5', not a boolean", 0)
     if isinstance(series, int | float):
-        return [float(series)]
+        series = str(series)
     out: list[float] = []
+    made = 0.0  # records a count series makes so far
     for i, term in enumerate(series.split()):
         m = _TERM.match(term)
         if m is None:
@@ -50,7 +65,15 @@ def expand(series: str | int | float) -> list[float]:
         start, sign, step, times = m.group("start", "sign", "step", "times")
         if step is not None and times is None:
             raise NotationError(f"term {i + 1} {term!r}: a step needs a count, e.g. {term}x10", i)
-        n = int(times) if times is not None else 0
+        digits = (times or "0").lstrip("0")
+        n = int(digits or "0") if len(digits) <= _MAX_DIGITS else MAX_RECORDS
+        if len(out) + n + 1 > MAX_RECORDS:
+            raise NotationError(
+                f"term {i + 1} {term!r}: the series would have more than {MAX_RECORDS:,} "
+                "values, the limit of one series; check the repeat count (AxN gives N+1 "
+                "values) or split the test",
+                i,
+            )
         if start == "_":
             if step is not None:
                 raise NotationError(f"term {i + 1} {term!r}: '_' cannot have a step", i)
@@ -58,7 +81,20 @@ def expand(series: str | int | float) -> list[float]:
             continue
         a = float(start)
         b = 0.0 if step is None else float(step) * (-1.0 if sign == "-" else 1.0)
-        out.extend(a + b * k for k in range(n + 1))
+        values = [a + b * k for k in range(n + 1)]
+        if not all(math.isfinite(v) for v in values):
+            raise NotationError(
+                f"term {i + 1} {term!r}: values must be finite numbers (this one overflows)", i
+            )
+        if counts:
+            made += sum(v for v in values if v > 0)
+            if made > MAX_RECORDS:
+                raise NotationError(
+                    f"term {i + 1} {term!r}: the series would make more than {MAX_RECORDS:,} "
+                    "records, the limit of one series; check the number",
+                    i,
+                )
+        out.extend(values)
     if not out:
         raise NotationError("the series is empty: give at least one value", 0)
     return out

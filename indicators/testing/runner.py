@@ -35,6 +35,7 @@ from alerts.tickets import AuditEntry, Ticket, TicketError
 from citysigns.paths import CATALOG_DIR
 from flows.city import load_default_venues
 from flows.decode.chunks import chunk_of_lines
+from indicators.language import registry
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration
 from indicators.language.validate import Catalog, catalog_files, load_catalog
@@ -147,6 +148,12 @@ def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
         )
     placed: list[tuple[int, str, str, str, str]] = []  # ts, channel, category, area, text
     for a in case.areas:
+        if max(a.values, default=0) > case.interval:
+            raise TestInputError(
+                f"area {a.area}: {max(a.values):.0f} orders in one interval of {case.interval}s "
+                "would spill into the next (they are placed a second apart): lengthen the "
+                "interval"
+            )
         for k, count in enumerate(a.values):
             for j in range(int(count)):
                 placed.append(
@@ -537,11 +544,13 @@ def compare_tickets(
     return "\n".join(out)
 
 
-def run_case(case: TestCase, catalog: Catalog) -> TestOutcome:
+def run_case(case: TestCase, catalog: Catalog, searched: Sequence[Path] = ()) -> TestOutcome:
+    """Run one test against `catalog`, loaded from `searched` (the test file's `catalog:`
+    entries; none: the packaged catalog), which an unknown id's message names."""
     t0 = time.perf_counter()
     unknown = [i for i in case.indicators if i not in catalog.indicators]
     if unknown:
-        return TestOutcome(case, False, [f"unknown indicator(s): {', '.join(unknown)}"])
+        return TestOutcome(case, False, [_unknown_indicators(unknown, catalog, searched)])
     try:
         warnings, tickets, problems, histories = replay_case(case, catalog)
     except TestInputError as e:
@@ -551,6 +560,18 @@ def run_case(case: TestCase, catalog: Catalog) -> TestOutcome:
     if case.tickets is not None and (p := compare_tickets(case, tickets, histories)):
         problems.append(p)
     return TestOutcome(case, not problems, problems, warnings, tickets, time.perf_counter() - t0)
+
+
+def _unknown_indicators(unknown: list[str], catalog: Catalog, searched: Sequence[Path]) -> str:
+    """Which ids are missing and where they were looked for: a draft indicator is found only
+    when the test file names its file under `catalog:`."""
+    ids = ", ".join(f"{i}{registry.did_you_mean(i, catalog.indicators)}" for i in unknown)
+    if not searched:
+        return (
+            f"unknown indicator(s) {ids}: not in the packaged catalog; to test a draft, add "
+            "`catalog: path/to/draft.yaml` (relative to the test file) at the top of the test file"
+        )
+    return f"unknown indicator(s) {ids}: not in the catalog {', '.join(map(str, searched))}"
 
 
 def test_files(paths: Iterable[Path | str]) -> list[Path]:
@@ -582,5 +603,5 @@ def run_paths(paths: Iterable[Path | str], only: str | None = None) -> RunReport
         for case in tf.tests:
             if only and only not in case.name:
                 continue
-            report.outcomes.append(run_case(case, catalog))
+            report.outcomes.append(run_case(case, catalog, tf.catalog))
     return report

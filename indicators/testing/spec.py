@@ -372,8 +372,8 @@ def _test(r: _Reader, raw: Any, at: PathKey, path: str) -> TestCase | None:
     except ValueError as e:
         r.error((*at, "start"), str(e))
         t0 = 0
-    interval = r.duration(m, "interval", at) or 0
-    if "interval" in m and interval == 0:
+    interval = r.duration(m, "interval", at)
+    if interval == 0:  # (None: reported already)
         r.error((*at, "interval"), "the interval must be longer than 0s")
     case = TestCase(name, path, pos.line, pos.col, inds, t0, interval or 60)
     for i, raw_s in enumerate(r.items(m.get("series"), (*at, "series"), "series")):
@@ -431,7 +431,10 @@ def _action(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
         case.actions.append(Action(when, what, dept, area, notes or default[what], r.line(at)))
 
 
-def _values(r: _Reader, m: dict[str, Any], at: PathKey, key: str = "values") -> list[float] | None:
+def _values(
+    r: _Reader, m: dict[str, Any], at: PathKey, key: str = "values", *, counts: bool = False
+) -> list[float] | None:
+    """A series' values; `counts` when each value is a number of records to make."""
     if key not in m:
         r.missing(m, key, at, f'missing "{key}" (e.g. {key}: 10+0x60 50x5 10x30)')
         return None
@@ -442,7 +445,7 @@ def _values(r: _Reader, m: dict[str, Any], at: PathKey, key: str = "values") -> 
         line = r.doc.text.splitlines()[pos.line - 1][pos.col - 1 :]
         raw = re.split(r"[\s,}#\]]", line, maxsplit=1)[0]
     try:
-        return expand(raw)
+        return expand(raw, counts=counts)
     except NotationError as e:
         col = pos.col
         if isinstance(raw, str):  # point at the faulty term when the value is on one line
@@ -478,7 +481,7 @@ def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
     for k in ("checks", "abnormal"):
         if k in m:
             r.error((*at, k), f'"{k}" belongs to a venue series (checkpoint verifications)')
-    values = _values(r, m, at)
+    values = _values(r, m, at, counts="sensor" not in m)
     if "sensor" in m:
         sensor = r.text(m, "sensor", at)
         fld = r.text(m, "field", at, required=False)
@@ -504,10 +507,12 @@ def _venue_series(r: _Reader, m: dict[str, Any], at: PathKey, case: TestCase) ->
                 key=True,
             )
     venue = r.text(m, "venue", at)
-    checks = _counts(r, _values(r, m, at, "checks"), (*at, "checks"), "checks")
+    checks = _counts(r, _values(r, m, at, "checks", counts=True), (*at, "checks"), "checks")
     abnormal: list[int] | None = [0] * len(checks or [])
     if "abnormal" in m:
-        abnormal = _counts(r, _values(r, m, at, "abnormal"), (*at, "abnormal"), "abnormal checks")
+        abnormal = _counts(
+            r, _values(r, m, at, "abnormal", counts=True), (*at, "abnormal"), "abnormal checks"
+        )
     if checks is None or abnormal is None or not venue:
         return
     if len(abnormal) != len(checks):

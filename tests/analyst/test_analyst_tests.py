@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from citysigns.cli import app
@@ -163,3 +164,64 @@ def test_hex_looking_terms_are_read_as_written() -> None:
     tf = load_test_file(TESTS / "citizens.yaml")
     single = next(t for t in tf.tests if t.name.startswith("a single"))
     assert single.areas[0].values == [0.0] * 8  # `0x7`, not hexadecimal 7
+
+
+@pytest.mark.timeout(60)
+def test_series_past_the_limit_are_refused_with_their_position(tmp_path: Path) -> None:
+    f = tmp_path / "huge.yaml"
+    f.write_text(
+        f"catalog: {CATALOG_DIR}\n"
+        "tests:\n"
+        "  - name: a repeat count typo\n"
+        "    indicator: air.pm25\n"
+        "    interval: 1h\n"
+        "    series:\n"
+        "      - sensor: AQ-310101-000001\n"
+        "        values: 40x5 90x99999999 40x4\n"
+        "  - name: a hotline count typo\n"
+        "    indicator: hotline.water_outage\n"
+        "    interval: 600\n"
+        "    series:\n"
+        '      - {area: "310101001001001", category: water_outage, values: 0x5 99999999999 0}\n',
+        "utf-8",
+    )
+    result = CLI.invoke(app, ["test", str(f)])
+    assert result.exit_code == 1
+    assert "huge.yaml:8:22: term 2 '90x99999999': the series would have more than 100,000" in (
+        result.output
+    )
+    assert "huge.yaml:11:15: 600 has no unit: write 600m or 600s" in result.output
+    assert "longer than 0s" not in result.output  # one mistake, one message
+    assert "huge.yaml:13:71: term 2 '99999999999': the series would make more than 100,000" in (
+        result.output
+    )
+
+
+def test_orders_that_would_spill_into_the_next_interval_are_refused(tmp_path: Path) -> None:
+    f = tmp_path / "spill.yaml"
+    f.write_text(
+        f"catalog: {CATALOG_DIR}\n"
+        "tests:\n"
+        "  - name: more orders than seconds\n"
+        "    indicator: hotline.water_outage\n"
+        "    interval: 1m\n"
+        "    series:\n"
+        '      - {area: "310101001001001", category: water_outage, values: 0x5 61 0}\n',
+        "utf-8",
+    )
+    report = run_paths([f])
+    assert "61 orders in one interval of 60s would spill" in report.outcomes[0].report()
+
+
+def test_an_unknown_indicator_names_the_catalog_searched(tmp_path: Path) -> None:
+    packaged = tmp_path / "packaged.yaml"
+    packaged.write_text(PM25.format(catalog=CATALOG_DIR).replace("catalog: ", "# "), "utf-8")
+    packaged.write_text(packaged.read_text("utf-8").replace("air.pm25", "qa.draft"), "utf-8")
+    msg = run_paths([packaged]).outcomes[0].report()
+    assert "unknown indicator(s) qa.draft: not in the packaged catalog; to test a draft" in msg
+    assert "`catalog: path/to/draft.yaml`" in msg
+    named = tmp_path / "named.yaml"
+    named.write_text(PM25.format(catalog=CATALOG_DIR).replace("air.pm25", "air.pm52"), "utf-8")
+    msg = run_paths([named]).outcomes[0].report()
+    assert 'unknown indicator(s) air.pm52 (did you mean "air.pm25"?): not in the catalog ' in msg
+    assert str(CATALOG_DIR) in msg

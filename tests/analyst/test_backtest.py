@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,15 @@ from citysigns.cli import app
 from citysigns.paths import CATALOG_DIR
 from flows.decode.sensors import SensorDecoder
 from indicators.backtest.data import beijing_source, nab_source
-from indicators.backtest.report import Label, diff, episodes, score_labels, summarise
+from indicators.backtest.report import (
+    Label,
+    LabelsError,
+    diff,
+    episodes,
+    load_labels,
+    score_labels,
+    summarise,
+)
 from indicators.testing.pipeline import world
 
 CLI = CliRunner()
@@ -170,3 +179,71 @@ def test_backtest_refuses_unknown_indicator(episode_data: tuple[Path, Path]) -> 
     folder, _ = episode_data
     result = CLI.invoke(app, ["backtest", AIR, "-i", "air.nope", "--data", str(folder)])
     assert result.exit_code == 1 and "air.nope" in result.output
+
+
+def labels_file(tmp_path: Path, text: str) -> Path:
+    f = tmp_path / "labels.csv"
+    f.write_text(text, "utf-8")
+    return f
+
+
+def label_errors(f: Path) -> list[str]:
+    with pytest.raises(LabelsError) as e:
+        load_labels(f, Path("data"))
+    return [str(d) for d in e.value.diagnostics]
+
+
+def test_label_times_without_offset_are_city_time(tmp_path: Path) -> None:
+    naive = labels_file(tmp_path, "start,end,name\n2015-12-08T07:00:00,2015-12-10,red alert\n")
+    [lab] = load_labels(naive, Path("data"))
+    assert lab.start == int(datetime.fromisoformat("2015-12-08T07:00:00+08:00").timestamp())
+    assert lab.end == int(datetime.fromisoformat("2015-12-10T00:00:00+08:00").timestamp())
+    assert (lab.ref, lab.name, lab.area, lab.inside) == (lab.start, "red alert", None, False)
+    utc = labels_file(tmp_path, "\ufeffstart,end,area\n2015-12-07T23:00:00Z,,110101\n")
+    [lab2] = load_labels(utc, Path("data"))  # a BOM, an offset, an instant, an area
+    assert (lab2.start, lab2.end, lab2.area) == (lab.start, lab.start, "110101")
+
+
+def test_a_wrong_header_names_the_expected_one(tmp_path: Path) -> None:
+    f = labels_file(tmp_path, "begin,finish\n2014-01-01T00:00:00+00:00,2014-01-02T00:00:00+00:00\n")
+    assert label_errors(f) == [
+        f"{f}:1:1: the header is begin,finish (missing start, end; unknown begin, finish): a "
+        "labels file has the columns start,end[,area][,name] (e.g. start,end,name)"
+    ]
+    assert "missing start, end" in label_errors(labels_file(tmp_path, "garbage\n"))[0]
+    assert "unknown nmae" in label_errors(labels_file(tmp_path, "start,end,nmae\n"))[0]
+    assert "empty" in label_errors(labels_file(tmp_path, ""))[0]
+    assert "no labels" in label_errors(labels_file(tmp_path, "start,end\n"))[0]
+
+
+def test_bad_rows_are_all_reported_at_their_line(tmp_path: Path) -> None:
+    f = labels_file(
+        tmp_path,
+        "start,end,name\n"
+        "2015-12-08T07:00:00+08:00,2015-12-10T12:00:00+08:00,fine\n"
+        "not-a-date,2014-01-01,bad start\n"
+        "2014-01-02T00:00:00+00:00,2014-01-01T00:00:00+00:00,reversed\n"
+        "\n"
+        "2014-01-02,2014-01-03\n",
+    )
+    assert label_errors(f) == [
+        f"{f}:3:1: start 'not-a-date' is not a time: write ISO 8601, e.g. "
+        "2015-12-08T07:00:00+08:00 or 2015-12-08 (city time without an offset)",
+        f"{f}:4:27: end 2014-01-01T00:00:00+00:00 is before start 2014-01-02T00:00:00+00:00: "
+        "swap them",
+        f"{f}:6:1: 2 fields, the header has 3 (start,end,name)",
+    ]
+
+
+def test_a_broken_labels_file_is_refused_before_the_replay(
+    episode_data: tuple[Path, Path], tmp_path: Path
+) -> None:
+    folder, _ = episode_data
+    bad = labels_file(tmp_path, "begin,finish\n2016-03-03,2016-03-04\n")
+    out = tmp_path / "r.html"
+    args = ["backtest", AIR, "-i", "air.pm25", "--data", str(folder), "--labels", str(bad)]
+    result = CLI.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"{bad}:1:1: the header is begin,finish" in result.output
+    assert "Traceback" not in result.output and "replaying" not in result.output
+    assert not out.exists()

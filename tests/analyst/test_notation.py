@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from indicators.testing.notation import NotationError, expand
+from indicators.testing.notation import MAX_RECORDS, NotationError, expand
 
 
 def test_promtool_expansion() -> None:
@@ -34,3 +34,42 @@ def test_bad_terms_say_which(text: str, term: int) -> None:
     with pytest.raises(NotationError) as e:
         expand(text)
     assert e.value.term == term
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("0x5 20x99999999 30x2", 1),
+        ("1x50000 2x49999", 1),  # 50,001 + 50,000 values
+        ("_x100000", 0),
+        ("1+1x" + "9" * 5000, 0),  # past Python's limit on converting digits to an int
+    ],
+)
+def test_a_series_past_the_limit_is_refused_at_its_term(text: str, term: int) -> None:
+    with pytest.raises(NotationError, match="more than 100,000 values") as e:
+        expand(text)
+    assert e.value.term == term
+
+
+def test_the_limit_itself_is_allowed() -> None:
+    assert MAX_RECORDS == 100_000
+    assert len(expand("1x49999 2x49999")) == MAX_RECORDS
+
+
+@pytest.mark.timeout(10)
+def test_a_count_series_past_the_limit_is_refused_before_any_record_is_made() -> None:
+    assert expand("1x60 99999999999 1x5")[61] == 99999999999  # a reading: any value
+    with pytest.raises(NotationError, match="more than 100,000 records") as e:
+        expand("1x60 99999999999 1x5", counts=True)
+    assert e.value.term == 1
+    with pytest.raises(NotationError, match="more than 100,000 records") as e:
+        expand("0x3 1000x100 1+1x1000", counts=True)  # 101,000 by the second term
+    assert e.value.term == 1
+    assert sum(expand("0x3 1000x99", counts=True)) == MAX_RECORDS
+
+
+def test_overflowing_values_are_refused() -> None:
+    with pytest.raises(NotationError, match="finite") as e:
+        expand("1 1e308+1e308x3")
+    assert e.value.term == 1

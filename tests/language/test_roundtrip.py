@@ -136,3 +136,14 @@ def test_model_is_frozen() -> None:
         assert "frozen" in str(e)
     else:
         raise AssertionError("indicator models must be immutable")
+
+
+def test_schema_and_checker_both_reject_a_duration_without_unit(tmp_path: Path) -> None:
+    doc = load_yaml_text((CATALOG_DIR / "air.yaml").read_text("utf-8")).data
+    doc["indicators"][0]["value"]["window"]["length"] = 15
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert list(validator.iter_errors(doc)), "the schema must reject a bare number"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    _, diags = load_catalog([bad])
+    assert [d.message for d in diags] == ['"length": 15 has no unit: write 15m or 15s (or h, d, w)']
