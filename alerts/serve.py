@@ -69,7 +69,7 @@ def serve(
                      max_body=max_body, tick_every=tick_every)  # fmt: skip
     exporter, refresher = None, None
     if metrics_port is not None:
-        metrics = CitySignsMetrics.for_catalog(service.catalog.values())
+        metrics = CitySignsMetrics.for_catalog(service.catalog.values(), tickets_only=True)
         exporter = serve_metrics(metrics, port=metrics_port)
         refresher = TicketCountsRefresher(
             service.store, metrics, every=metrics_every, service=service

@@ -98,7 +98,7 @@ def dispatch(
     )  # fmt: skip
     exporter = None
     if metrics_port is not None:  # store up, outbox backlog, store errors (CitySignsTicketStore*)
-        metrics = CitySignsMetrics.for_catalog(service.catalog.values())
+        metrics = CitySignsMetrics.for_catalog(service.catalog.values(), tickets_only=True)
         exporter = serve_metrics(metrics, port=metrics_port)
         feed.after_step = lambda: metrics.watch_ticket_service(service)
     try:

@@ -326,8 +326,13 @@ class CitySignsMetrics:
         areas: Mapping[str, AreaInfo] | None = None,
         clock: Callable[[], float] = time.time,
         version: str = "",
+        tickets_only: bool = False,
     ) -> None:
         self.config = config or MetricsConfig()
+        # the ticket API's and the dispatcher's exporters: the ticket families alone (the
+        # flow's dead letters, batches and windows at 0 there only muddied every query
+        # without a job filter)
+        self.tickets_only = tickets_only
         self.indicators = dict(indicators)
         self.areas = dict(areas or {})
         self.version = version or _package_version()
@@ -563,6 +568,9 @@ class CitySignsCollector(Collector):
 
     def _families(self, snap: _Snapshot | None) -> Iterator[Metric]:
         m = self.metrics
+        if m.tickets_only:
+            yield from self._ticket_families(snap)
+            return
         yield from self._series_families(snap)
 
         ends = GaugeMetricFamily(

@@ -57,7 +57,7 @@ def test_refresher_exports_counts_over_http(make_service: ServiceFactory) -> Non
     svc = make_service()
     machine = WarningStateMachine([make_indicator()])
     svc.submit_warnings(_fire(machine, "310106003", 0.16))
-    metrics = CitySignsMetrics.for_catalog([make_indicator()])
+    metrics = CitySignsMetrics.for_catalog([make_indicator()], tickets_only=True)  # as serve's
     refresher = TicketCountsRefresher(svc.store, metrics, every=3600, clock=lambda: T0)
     assert refresher.refresh()
     server = serve_metrics(metrics, port=0, addr="127.0.0.1")
@@ -76,6 +76,9 @@ def test_refresher_exports_counts_over_http(make_service: ServiceFactory) -> Non
          ("tier", "street")),
     )  # fmt: skip
     assert samples[key] == 1.0
+    # the ticket families alone: none of the flow's (dead letters, batches, indicator series)
+    names = {fam.name for fam in text_string_to_metric_families(text)}
+    assert names and all(n.startswith("citysigns_ticket") for n in names), sorted(names)
 
 
 def test_a_store_that_cannot_be_read_keeps_the_last_counts(make_service: ServiceFactory) -> None:
