@@ -401,6 +401,8 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
                              "renumbered to those of its kind", indicator)  # fmt: skip
                 elif change is not None:
                     self._log_area_change(indicator, change)
+                else:  # said too, so that a restart's log accounts for every indicator
+                    log.info("indicator %r: resumed from the recovery snapshot", indicator)
                 return state, change
         log.warning(
             "indicator %r: its windows, aggregate or area levels changed since the recovery "

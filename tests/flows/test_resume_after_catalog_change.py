@@ -250,6 +250,8 @@ def test_a_grown_registry_resumes_every_sensor(beijing_week: Path, tmp_path: Pat
     assert "'test.pm25': its areas changed since the recovery snapshot (sensor: 2 added)" in (
         resumed.stderr
     )
+    # and an indicator whose areas stayed says so too (it said nothing)
+    assert "'test.no2_p95': resumed from the recovery snapshot" in resumed.stderr
     assert pm25_windows(out) == pm25_windows(reference)
 
 
