@@ -593,6 +593,24 @@ def test_a_line_break_inside_a_quoted_cell(registry: TinyRegistry) -> None:
     assert "not closed" in letters.letters[0].detail
 
 
+def test_a_header_that_names_a_column_twice(registry: TinyRegistry) -> None:
+    """`sensor_id,ts,pm25,pm25`: one of the two columns was dropped without a word, and which
+    one held the reading cannot be told; every row is refused, saying so."""
+    data = f"AQ-310106-000001,{T0},1,2\nAQ-310106-000002,{T0},3,4\n".encode()
+    chunk = RawChunk("in.csv", 2, data, "csv", b"sensor_id,ts,pm25,pm25")
+    batch, letters = SensorDecoder(registry).decode(chunk)
+    assert len(batch) == 0
+    assert [(d.position, d.reason) for d in letters.letters] == [
+        (2, Reason.BAD_JSON),
+        (3, Reason.BAD_JSON),
+    ]
+    assert all("'pm25' more than once" in d.detail for d in letters.letters)
+    header = b"service_request_id,service_code,description,description,requested_datetime"
+    orders = RawChunk("h.csv", 2, f"a1,sanitation,x,y,{T0}\n".encode(), "csv", header)
+    batch, letters = ChannelDecoder("hotline").decode(orders)
+    assert len(batch) == 0 and "'description' more than once" in letters.letters[0].detail
+
+
 def test_unknown_channel_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="did you mean"):
         ChannelDecoder("hotlin")

@@ -23,7 +23,7 @@ from flows.decode.batches import ChannelBatch
 from flows.decode.chunks import RawChunk
 from flows.decode.clock import StreamClock
 from flows.decode.dedupe import SeenIds
-from flows.decode.frames import split_lines
+from flows.decode.frames import repeated_columns, split_lines
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.timestamps import BAD, NO_TIMEZONE, parse_iso_ms
 from flows.jsontext import not_text
@@ -185,6 +185,7 @@ class ChannelDecoder:
             assert chunk.header is not None
             header = next(csv.reader([chunk.header.decode("utf-8", "replace")]))
             header = [h.strip() for h in header]
+        twice = repeated_columns(header) if header is not None else ""
         for i, raw_bytes in _logical_lines(split_lines(chunk.data), csv_rows=header is not None):
             raw = raw_bytes.decode("utf-8", "replace").rstrip("\r")
             if not raw.strip():
@@ -193,6 +194,9 @@ class ChannelDecoder:
                 # bytes that are not UTF-8: the record is refused, as sensor readings are,
                 # rather than stored with its text silently replaced
                 out.append((i, raw, None, "not UTF-8"))
+                continue
+            if twice:  # which of the two columns holds the value cannot be told
+                out.append((i, raw, None, f"the header names {twice} more than once"))
                 continue
             if header is not None:
                 try:

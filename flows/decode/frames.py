@@ -20,6 +20,7 @@ import io
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -480,6 +481,12 @@ def _rows_have_width(data: bytes, width: int) -> bool:
 UNCLOSED_QUOTE = "a quoted cell is not closed on its line (a line break inside a cell?)"
 
 
+def repeated_columns(header: list[str]) -> str:
+    """The names a CSV header repeats ('' if none): the reader kept one of the two columns
+    and dropped the other without a word."""
+    return ", ".join(repr(h) for h, n in Counter(header).items() if n > 1)
+
+
 def read_csv(chunk: RawChunk, columns: list[str]) -> tuple[Frame, list[str]]:
     """All well-shaped rows of a CSV chunk as text columns, and the header's column names.
 
@@ -495,6 +502,12 @@ def read_csv(chunk: RawChunk, columns: list[str]) -> tuple[Frame, list[str]]:
     rejected: list[Rejected] = []
     keep: list[int] = []
     width = len(header)
+    twice = repeated_columns(header)
+    if twice:  # which of the two is the reading cannot be told: no row is read
+        why = f"the header names {twice} more than once"
+        rejected = [Rejected(i, Reason.BAD_JSON, why) for i, ln in enumerate(lines) if ln.strip()]
+        empty = pl.DataFrame(schema={name: pl.String for name in dict.fromkeys(header + columns)})
+        return Frame(empty, np.zeros(0, dtype=np.int64), rejected), list(dict.fromkeys(header))
     text = chunk.data.decode("utf-8", "replace")
     try:
         if not _rows_have_width(chunk.data, width):
