@@ -22,6 +22,7 @@ from indicators.language.schema import SCHEMA_PATH, schema_text
 from indicators.language.validate import Catalog, catalog_files, load_catalog
 
 from .dispatch_cli import dispatch as dispatch_command
+from .errors import fail, require_catalog, require_file
 from .paths import CATALOG_DIR
 from .registry_cli import app as registry_app
 from .registry_cli import load_or_exit
@@ -166,6 +167,29 @@ def _use_registry(path: Path | None, replays: bool = True) -> None:
     console.print(f"sensor registry: {path} ({len(sensors):,} sensors)", highlight=False)
 
 
+def _positive_speed(value: float | None) -> float | None:
+    """--speed must be above 0 (a pace of 0 would never deliver anything); checked while the
+    arguments are parsed, so the usage error comes before the catalog and the flow load."""
+    if value is not None and not value > 0:  # `not >` refuses NaN too
+        raise typer.BadParameter(
+            f"{value} is not a speed: give a number above 0, or leave it out to replay as fast "
+            "as possible"
+        )
+    return value
+
+
+def _make_dir(path: Path, option: str) -> None:
+    """Make a directory option's directory now, or exit 2 saying why it cannot be: a regular
+    file of that name, or a place where none can be made, would otherwise stop the flow with
+    an OSError traceback once it has loaded everything."""
+    if path.exists() and not path.is_dir():
+        fail(f"{option} {path} is a file, not a directory: give a directory (made if absent)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail(f"{option} {path}: cannot make this directory: {e.strerror or e}")
+
+
 @app.command("run")
 def run_command(
     inputs: Annotated[
@@ -178,7 +202,10 @@ def run_command(
     registry: RegistryOption = None,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, max=64)] = 1,
     speed: Annotated[
-        float | None, typer.Option(help="replay N times faster than real time (default: max)")
+        float | None,
+        typer.Option(
+            help="replay N times faster than real time (default: max)", callback=_positive_speed
+        ),
     ] = None,
     recovery: Annotated[
         Path | None, typer.Option(help="Bytewax recovery directory (created if absent)")
@@ -190,7 +217,10 @@ def run_command(
         int, typer.Option(help="bytes of input per batch", min=1024)
     ] = FlowConfig.chunk_bytes,
     metrics_port: Annotated[
-        int | None, typer.Option(help="serve Prometheus metrics on 127.0.0.1:PORT")
+        int | None,
+        typer.Option(
+            help="serve Prometheus metrics on 127.0.0.1:PORT (0: any free port)", min=0, max=65535
+        ),
     ] = None,
     linger: Annotated[
         float, typer.Option(help="keep serving metrics this many seconds after the run")
@@ -198,18 +228,23 @@ def run_command(
 ) -> None:
     """Replay files through the flow: OUT/windows.ndjson, warnings.ndjson, orders.ndjson,
     dead_letters.ndjson."""
+    from flows.metrics import MetricsPortError
+
     from .run import run
 
     missing = [str(p) for p in inputs if not p.is_file()]
     if missing:
-        err.print(f"no such input file: {', '.join(missing)}", highlight=False)
-        raise typer.Exit(2)
+        fail(f"no such input file: {', '.join(missing)}")
+    require_catalog(catalog)
     cat_paths = _paths(catalog)
     cat, diags = load_catalog(cat_paths)
     if diags:
         print_diagnostics(diags, cat)
         raise typer.Exit(1)
     _use_registry(registry, replays=False)  # the flow loads it in each worker
+    _make_dir(out, "--out")
+    if recovery is not None:
+        _make_dir(recovery, "--recovery")
     cfg = FlowConfig(
         inputs=tuple(str(p) for p in inputs),
         out_dir=str(out),
@@ -222,12 +257,17 @@ def run_command(
     if metrics_port is not None:
         from .run import start_metrics
 
-        _metrics, server = start_metrics(cfg, metrics_port)
+        try:
+            _metrics, server = start_metrics(cfg, metrics_port)
+        except MetricsPortError as e:
+            fail(f"cannot start: {e}")
         console.print(f"metrics on {server.url}", highlight=False)
-    summary = run(cfg, workers=workers, recovery_dir=recovery, snapshot_every=snapshot_every)
-    if server is not None:
-        time.sleep(linger)
-        server.stop()
+    try:
+        summary = run(cfg, workers=workers, recovery_dir=recovery, snapshot_every=snapshot_every)
+    finally:
+        if server is not None:
+            time.sleep(linger)
+            server.stop()
     table = Table(title=f"run: {out}")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -245,32 +285,41 @@ def serve(
         "sqlite:///citysigns-tickets.db"
     ),
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+    port: Annotated[int, typer.Option(help="port to listen on", min=0, max=65535)] = 8080,
     catalog: Annotated[
         list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
     ] = None,
     routing: Annotated[Path | None, typer.Option(help="routing rules YAML")] = None,
     outbox: Annotated[Path | None, typer.Option(help="outbox journal (survives crashes)")] = None,
     metrics_port: Annotated[
-        int | None, typer.Option(help="export ticket counts for Prometheus on this port")
+        int | None,
+        typer.Option(help="export ticket counts for Prometheus on this port", min=0, max=65535),
     ] = None,
 ) -> None:
     """The ticket API: tickets, Open311 view, Alertmanager webhook, with bearer tokens."""
     from alerts.areas import CityAreaNames
     from alerts.serve import serve as serve_api
+    from alerts.store import StoreUnavailableError
     from flows.city import load_city
+    from flows.metrics import MetricsPortError
+    from indicators.language.diagnostics import CatalogError
 
-    if not tokens.is_file():
-        err.print(f"no such tokens file: {tokens}", highlight=False)
-        raise typer.Exit(2)
+    require_file(tokens, "tokens file")
+    require_file(routing, "routing file")
+    require_catalog(catalog)
     try:
         serve_api(
             tokens, db, host, port, [str(p) for p in _paths(catalog)], routing, outbox,
             names=CityAreaNames(load_city()), metrics_port=metrics_port,
         )  # fmt: skip
+    except (StoreUnavailableError, MetricsPortError) as e:  # --db, --metrics-port
+        fail(f"cannot start: {e}")
+    except CatalogError as e:
+        for d in e.diagnostics:
+            err.print(str(d), markup=False, highlight=False)
+        fail("fix the errors above first (`citysigns check`)", 1)
     except ValueError as e:  # a bad tokens or routing file: say what, not where in the code
-        err.print(f"cannot start: {e}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(f"cannot start: {e}", 1)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from .errors import fail, require_catalog, require_file
 from .paths import CATALOG_DIR
 from .registry_cli import load_or_exit
 
@@ -53,7 +54,11 @@ def dispatch(
     poll: Annotated[float, typer.Option(help="with --follow: seconds between reads")] = 0.5,
     metrics_port: Annotated[
         int | None,
-        typer.Option(help="export the ticket store's health for Prometheus on this port"),
+        typer.Option(
+            help="export the ticket store's health for Prometheus on this port",
+            min=0,
+            max=65535,
+        ),
     ] = None,
 ) -> None:
     """Warnings and hotline orders -> tickets.  Applying is idempotent: a file read again
@@ -62,10 +67,14 @@ def dispatch(
     from alerts.clock import EventClock
     from alerts.feed import Feed, LineFollower, follow
     from alerts.serve import build_service
+    from alerts.store import StoreUnavailableError
     from flows.city import load_city
-    from flows.metrics import CitySignsMetrics
+    from flows.metrics import CitySignsMetrics, MetricsPortError
     from flows.metrics import serve as serve_metrics
+    from indicators.language.diagnostics import CatalogError
 
+    require_file(routing, "routing file")
+    require_catalog(catalog)
     city = load_city()
     sensors = load_or_exit(registry, code=2)
     clock = EventClock(0) if data_time else None
@@ -74,9 +83,14 @@ def dispatch(
             db, [str(p) for p in catalog or [CATALOG_DIR]], routing, outbox, clock,
             locate=sensors.locator(city),
         )  # fmt: skip
-    except ValueError as e:  # a bad catalog or routing file
-        err.print(f"cannot start: {e}", highlight=False)
-        raise typer.Exit(1) from None
+    except StoreUnavailableError as e:  # --db
+        fail(f"cannot start: {e}")
+    except CatalogError as e:
+        for d in e.diagnostics:
+            err.print(str(d), markup=False, highlight=False)
+        fail("fix the errors above first (`citysigns check`)", 1)
+    except ValueError as e:  # a bad routing file
+        fail(f"cannot start: {e}", 1)
     if position is not None:
         position.mkdir(parents=True, exist_ok=True)
     feed = Feed(
@@ -92,7 +106,11 @@ def dispatch(
     exporter = None
     if metrics_port is not None:  # store up, outbox backlog, store errors (CitySignsTicketStore*)
         metrics = CitySignsMetrics.for_catalog(service.catalog.values())
-        exporter = serve_metrics(metrics, port=metrics_port)
+        try:
+            exporter = serve_metrics(metrics, port=metrics_port)
+        except MetricsPortError as e:
+            service.store.dispose()
+            fail(f"cannot start: {e}")
         feed.after_step = lambda: metrics.watch_ticket_service(service)
     try:
         if follow_files:
