@@ -230,7 +230,7 @@ def run_command(
     dead_letters.ndjson."""
     from flows.metrics import MetricsPortError
 
-    from .run import run
+    from .run import RecoveryMismatchError, run
 
     missing = [str(p) for p in inputs if not p.is_file()]
     if missing:
@@ -264,6 +264,8 @@ def run_command(
         console.print(f"metrics on {server.url}", highlight=False)
     try:
         summary = run(cfg, workers=workers, recovery_dir=recovery, snapshot_every=snapshot_every)
+    except RecoveryMismatchError as e:
+        fail(f"cannot resume: {e}")
     finally:
         if server is not None:
             time.sleep(linger)

@@ -1,6 +1,7 @@
 """`citysigns run` on an operator's mistakes: one line saying what is wrong and what to do, exit
 status 2, and no traceback, before the flow starts (a taken metrics port, a speed of 0, an
-output "directory" that is a file)."""
+output "directory" that is a file) or before Bytewax stops on it (a recovery directory made
+for other files)."""
 
 from __future__ import annotations
 
@@ -94,3 +95,36 @@ def test_a_missing_catalog_is_named_like_a_missing_input(
     done = CLI.invoke(app, ["run", "-i", str(two_inputs[0]), "-o", str(tmp_path / "o"),
                             "-c", str(tmp_path / "nodir")])  # fmt: skip
     assert_refused(done, "no such catalog file or directory", "nodir")
+
+
+def test_a_recovery_directory_of_other_files_is_refused_before_bytewax(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = two_inputs
+    out, recovery = tmp_path / "out", tmp_path / "recovery"
+    first = run("-i", a, "-o", out, "--recovery", recovery)
+    assert first.exit_code == 0, first.output
+    other_input = run("-i", b, "-o", out, "--recovery", recovery)
+    assert_refused(other_input, f"recovery directory {recovery}", str(a), "new --recovery")
+    other_out = run("-i", a, "-o", tmp_path / "out2", "--recovery", recovery)
+    assert_refused(other_out, f"wrote into {out},", "-o directory")
+    # an input added since is no mismatch: Bytewax starts it afresh, and it is then expected
+    added = run("-i", a, "-i", b, "-o", out, "--recovery", recovery)
+    assert added.exit_code == 0, added.output
+    assert_refused(run("-i", a, "-o", out, "--recovery", recovery), str(b))
+    again = run("-i", a, "-i", b, "-o", out, "--recovery", recovery)
+    assert again.exit_code == 0, again.output
+
+
+def test_bytewax_refusing_an_unreadable_recovery_directory_is_explained(
+    two_inputs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the snapshots cannot be read ahead, Bytewax's routing-map error is explained."""
+    import citysigns.run
+
+    a, b = two_inputs
+    out, recovery = tmp_path / "out", tmp_path / "recovery"
+    assert run("-i", a, "-o", out, "--recovery", recovery).exit_code == 0
+    monkeypatch.setattr(citysigns.run, "recovered_keys", lambda _dir: {})
+    done = run("-i", b, "-o", out, "--recovery", recovery)
+    assert_refused(done, "made for other inputs or another output directory", "new --recovery")
