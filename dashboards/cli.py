@@ -84,6 +84,9 @@ def push(
     from .build import build_dashboards
     from .push import PushError, push_dashboards
 
+    if not url.startswith(("http://", "https://")):  # the client would build a nonsense URL
+        typer.echo(f"error: --url {url!r} is not an http:// or https:// URL", err=True)
+        raise typer.Exit(2)
     try:
         result = push_dashboards(build_dashboards(_catalog(catalog)), url, token)
     except (PushError, ValueError) as e:
