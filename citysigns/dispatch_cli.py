@@ -31,7 +31,8 @@ def dispatch(
     ] = None,
     db: Annotated[str, typer.Option(help="SQLAlchemy URL of the ticket store")] = DEFAULT_DB,
     catalog: Annotated[
-        list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
+        list[Path] | None,
+        typer.Option("--catalog", "-c", help="catalog dir or file (repeat)", metavar="PATH"),
     ] = None,
     routing: Annotated[Path | None, typer.Option(help="routing rules YAML")] = None,
     registry: Annotated[
@@ -61,9 +62,10 @@ def dispatch(
         ),
     ] = None,
 ) -> None:
-    """Warnings and hotline orders -> tickets.  Applying is idempotent: a file read again
-    creates nothing twice.  Without --data-time the wall clock stamps the tickets and
-    `citysigns serve` judges their deadlines."""
+    """Turn the flow's warnings and hotline orders into tickets.
+
+    Applying is idempotent: a file read again creates nothing twice.  Without --data-time
+    the wall clock stamps the tickets and `citysigns serve` judges their deadlines."""
     from alerts.clock import EventClock
     from alerts.feed import Feed, LineFollower, follow
     from alerts.serve import build_service
