@@ -14,9 +14,11 @@ reads never see a row older than what was written."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -31,8 +33,16 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.types import Integer
 
@@ -59,6 +69,76 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
+
+
+class StoreUnavailableError(Exception):
+    """The ticket store at a URL cannot be opened (not a URL, no driver, unreachable, a missing
+    directory).  The message says which and never holds the URL's password: commands print it
+    as it is, so it must be fit for a terminal and a log."""
+
+
+def masked_url(url: str) -> str:
+    """`url` with its password replaced by ***, also when SQLAlchemy cannot parse it."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        # user:password@ up to the last @ of a word: a password may hold ':' or '/'
+        return re.sub(r"(^|[\s/])([^\s/@:]*):\S*@", r"\1\2:***@", url)
+
+
+def _password(url: str) -> str | None:
+    try:
+        return make_url(url).password
+    except (ArgumentError, ValueError):
+        return None
+
+
+def open_engine(url: str) -> Engine:
+    """`make_engine(url)`, with what is wrong in a URL as a `StoreUnavailableError` rather
+    than SQLAlchemy's parsing, plugin or import errors (a missing driver surfaces as an
+    ImportError from deep inside the dialect)."""
+    shown = masked_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise StoreUnavailableError(
+            f"ticket store {shown!r}: not a database URL ({URL_FORMS})"
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parent = Path(parsed.database).parent  # type: ignore[arg-type]
+        if not parent.is_dir():
+            raise StoreUnavailableError(
+                f"ticket store {shown}: the directory {parent} does not exist "
+                "(create it, or give a path in an existing directory)"
+            )
+    try:
+        return make_engine(url)
+    except NoSuchModuleError:
+        raise StoreUnavailableError(
+            f"ticket store {shown}: SQLAlchemy knows no database {parsed.drivername!r} "
+            f"({URL_FORMS})"
+        ) from None
+    except ImportError as e:
+        raise StoreUnavailableError(
+            f"ticket store {shown}: the Python driver for {parsed.drivername!r} "
+            f"({e.name or e}) is not installed: install it, or use {URL_FORMS}"
+        ) from None
+
+
+def unavailable(url: str, e: SQLAlchemyError) -> StoreUnavailableError:
+    """The error for a failure to reach or migrate the store at `url`: the driver's own first
+    line ("Connection refused", "unable to open database file"), not SQLAlchemy's statement
+    dump, and never the password, even if a driver echoes it."""
+    orig = e.orig if isinstance(e, DBAPIError) and e.orig is not None else e
+    lines = str(orig).strip().splitlines()
+    reason = lines[0] if lines else type(orig).__name__
+    secret = _password(url)
+    if secret:
+        reason = reason.replace(secret, "***")
+    return StoreUnavailableError(f"ticket store {masked_url(url)}: {reason}")
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -216,9 +296,15 @@ class TicketStore:
 
     @classmethod
     def from_url(cls, url: str, migrate: bool = True) -> TicketStore:
-        store = cls(make_engine(url))
+        """The store at `url`, migrated; `StoreUnavailableError` when it cannot be opened (so a
+        bad --db is one line for an operator, not a driver traceback)."""
+        store = cls(open_engine(url))
         if migrate:
-            store.migrate()
+            try:
+                store.migrate()
+            except SQLAlchemyError as e:
+                store.dispose()
+                raise unavailable(url, e) from e
         return store
 
     def migrate(self) -> list[int]:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from alerts.rules.cli import app as rules_app
+from alerts.rules.cli import rules as rules_command
 from dashboards.cli import app as dashboards_app
 from flows.flow import FlowConfig
 from indicators.language.diagnostics import Diagnostic
@@ -22,12 +22,18 @@ from indicators.language.schema import SCHEMA_PATH, schema_text
 from indicators.language.validate import Catalog, catalog_files, load_catalog
 
 from .dispatch_cli import dispatch as dispatch_command
+from .errors import fail, require_catalog, require_file
 from .paths import CATALOG_DIR
 from .registry_cli import app as registry_app
 from .registry_cli import load_or_exit
 
+# Help as click formats it (rich_markup_mode=None): it rewraps each paragraph to the terminal
+# and never cuts a default or a path short, where rich's option tables did at 80 columns.
+# A command's summary in `citysigns --help` is the first sentence of its docstring, so each
+# docstring opens with one short sentence.
 app = typer.Typer(
     name="citysigns",
+    rich_markup_mode=None,
     help="Real-time city-sign monitoring: sensor and citizen streams -> indicator windows -> "
     "anomaly scores -> early warnings -> dispatch tickets.",
     no_args_is_help=True,
@@ -38,7 +44,6 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
-app.add_typer(rules_app, name="rules")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(registry_app, name="registry")
 app.command(name="dispatch")(dispatch_command)
@@ -60,7 +65,9 @@ def _options(
 
 CatalogPaths = Annotated[
     list[Path] | None,
-    typer.Argument(help="catalog files or directories (default: the packaged catalog)"),
+    typer.Argument(
+        help="catalog files or directories (default: the packaged catalog)", metavar="PATH"
+    ),
 ]
 
 
@@ -83,7 +90,9 @@ def print_diagnostics(diags: list[Diagnostic], catalog: Catalog) -> None:
 
 @app.command()
 def check(paths: CatalogPaths = None) -> None:
-    """Validate catalog files: every error of every file, each as path:line:col."""
+    """Validate catalog files.
+
+    Every error of every file is reported, each as path:line:col."""
     files = catalog_files(_paths(paths))
     catalog, diags = load_catalog(_paths(paths))
     if diags:
@@ -99,7 +108,9 @@ def schema(
         bool, typer.Option("--write", help=f"also write it to {SCHEMA_PATH.name} in the repo")
     ] = False,
 ) -> None:
-    """Print the JSON Schema of catalog files (for editor completion and checking)."""
+    """Print the JSON Schema of catalog files.
+
+    Editors use it to complete and check catalog files as they are written."""
     text = schema_text()
     if write:
         SCHEMA_PATH.write_text(text, encoding="utf-8")
@@ -166,19 +177,49 @@ def _use_registry(path: Path | None, replays: bool = True) -> None:
     console.print(f"sensor registry: {path} ({len(sensors):,} sensors)", highlight=False)
 
 
+def _positive_speed(value: float | None) -> float | None:
+    """--speed must be above 0 (a pace of 0 would never deliver anything); checked while the
+    arguments are parsed, so the usage error comes before the catalog and the flow load."""
+    if value is not None and not value > 0:  # `not >` refuses NaN too
+        raise typer.BadParameter(
+            f"{value} is not a speed: give a number above 0, or leave it out to replay as fast "
+            "as possible"
+        )
+    return value
+
+
+def _make_dir(path: Path, option: str) -> None:
+    """Make a directory option's directory now, or exit 2 saying why it cannot be: a regular
+    file of that name, or a place where none can be made, would otherwise stop the flow with
+    an OSError traceback once it has loaded everything."""
+    if path.exists() and not path.is_dir():
+        fail(f"{option} {path} is a file, not a directory: give a directory (made if absent)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail(f"{option} {path}: cannot make this directory: {e.strerror or e}")
+
+
 @app.command("run")
 def run_command(
     inputs: Annotated[
-        list[Path], typer.Option("--input", "-i", help="NDJSON or CSV file to replay (repeat)")
+        list[Path],
+        typer.Option("--input", "-i", help="NDJSON or CSV file to replay (repeat)", metavar="PATH"),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
     catalog: Annotated[
-        list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
+        list[Path] | None,
+        typer.Option("--catalog", "-c", help="catalog dir or file (repeat)", metavar="PATH"),
     ] = None,
     registry: RegistryOption = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, max=64)] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, max=64, help="worker threads")
+    ] = 1,
     speed: Annotated[
-        float | None, typer.Option(help="replay N times faster than real time (default: max)")
+        float | None,
+        typer.Option(
+            help="replay N times faster than real time (default: max)", callback=_positive_speed
+        ),
     ] = None,
     recovery: Annotated[
         Path | None, typer.Option(help="Bytewax recovery directory (created if absent)")
@@ -190,26 +231,36 @@ def run_command(
         int, typer.Option(help="bytes of input per batch", min=1024)
     ] = FlowConfig.chunk_bytes,
     metrics_port: Annotated[
-        int | None, typer.Option(help="serve Prometheus metrics on 127.0.0.1:PORT")
+        int | None,
+        typer.Option(
+            help="serve Prometheus metrics on 127.0.0.1:PORT (0: any free port)", min=0, max=65535
+        ),
     ] = None,
     linger: Annotated[
         float, typer.Option(help="keep serving metrics this many seconds after the run")
     ] = 0.0,
 ) -> None:
-    """Replay files through the flow: OUT/windows.ndjson, warnings.ndjson, orders.ndjson,
-    dead_letters.ndjson."""
-    from .run import run
+    """Replay files through the flow.
+
+    It writes OUT/windows.ndjson, warnings.ndjson, orders.ndjson and dead_letters.ndjson.
+    With --recovery it resumes where a killed run stopped."""
+    from flows.metrics import MetricsPortError
+
+    from .run import RecoveryMismatchError, run
 
     missing = [str(p) for p in inputs if not p.is_file()]
     if missing:
-        err.print(f"no such input file: {', '.join(missing)}", highlight=False)
-        raise typer.Exit(2)
+        fail(f"no such input file: {', '.join(missing)}")
+    require_catalog(catalog)
     cat_paths = _paths(catalog)
     cat, diags = load_catalog(cat_paths)
     if diags:
         print_diagnostics(diags, cat)
         raise typer.Exit(1)
     _use_registry(registry, replays=False)  # the flow loads it in each worker
+    _make_dir(out, "--out")
+    if recovery is not None:
+        _make_dir(recovery, "--recovery")
     cfg = FlowConfig(
         inputs=tuple(str(p) for p in inputs),
         out_dir=str(out),
@@ -222,12 +273,19 @@ def run_command(
     if metrics_port is not None:
         from .run import start_metrics
 
-        _metrics, server = start_metrics(cfg, metrics_port)
+        try:
+            _metrics, server = start_metrics(cfg, metrics_port)
+        except MetricsPortError as e:
+            fail(f"cannot start: {e}")
         console.print(f"metrics on {server.url}", highlight=False)
-    summary = run(cfg, workers=workers, recovery_dir=recovery, snapshot_every=snapshot_every)
-    if server is not None:
-        time.sleep(linger)
-        server.stop()
+    try:
+        summary = run(cfg, workers=workers, recovery_dir=recovery, snapshot_every=snapshot_every)
+    except RecoveryMismatchError as e:
+        fail(f"cannot resume: {e}")
+    finally:
+        if server is not None:
+            time.sleep(linger)
+            server.stop()
     table = Table(title=f"run: {out}")
     table.add_column("what")
     table.add_column("count", justify="right")
@@ -245,32 +303,45 @@ def serve(
         "sqlite:///citysigns-tickets.db"
     ),
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+    port: Annotated[int, typer.Option(help="port to listen on", min=0, max=65535)] = 8080,
     catalog: Annotated[
-        list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
+        list[Path] | None,
+        typer.Option("--catalog", "-c", help="catalog dir or file (repeat)", metavar="PATH"),
     ] = None,
     routing: Annotated[Path | None, typer.Option(help="routing rules YAML")] = None,
     outbox: Annotated[Path | None, typer.Option(help="outbox journal (survives crashes)")] = None,
     metrics_port: Annotated[
-        int | None, typer.Option(help="export ticket counts for Prometheus on this port")
+        int | None,
+        typer.Option(help="export ticket counts for Prometheus on this port", min=0, max=65535),
     ] = None,
 ) -> None:
-    """The ticket API: tickets, Open311 view, Alertmanager webhook, with bearer tokens."""
+    """Run the ticket API.
+
+    Tickets, an Open311 view and the Alertmanager webhook; every request needs a bearer
+    token from --tokens."""
     from alerts.areas import CityAreaNames
     from alerts.serve import serve as serve_api
+    from alerts.store import StoreUnavailableError
     from flows.city import load_city
+    from flows.metrics import MetricsPortError
+    from indicators.language.diagnostics import CatalogError
 
-    if not tokens.is_file():
-        err.print(f"no such tokens file: {tokens}", highlight=False)
-        raise typer.Exit(2)
+    require_file(tokens, "tokens file")
+    require_file(routing, "routing file")
+    require_catalog(catalog)
     try:
         serve_api(
             tokens, db, host, port, [str(p) for p in _paths(catalog)], routing, outbox,
             names=CityAreaNames(load_city()), metrics_port=metrics_port,
         )  # fmt: skip
+    except (StoreUnavailableError, MetricsPortError) as e:  # --db, --metrics-port
+        fail(f"cannot start: {e}")
+    except CatalogError as e:
+        for d in e.diagnostics:
+            err.print(str(d), markup=False, highlight=False)
+        fail("fix the errors above first (`citysigns check`)", 1)
     except ValueError as e:  # a bad tokens or routing file: say what, not where in the code
-        err.print(f"cannot start: {e}", highlight=False)
-        raise typer.Exit(1) from None
+        fail(f"cannot start: {e}", 1)
 
 
 @app.command()
@@ -279,7 +350,10 @@ def demo(
         "demo-output"
     ),
 ) -> None:
-    """Run the whole path on embedded data: the simulated city, Beijing air, Boston 311."""
+    """Run the whole path on embedded data.
+
+    The simulated city, Beijing air quality and Boston 311 requests go through the flow,
+    the warnings and the tickets."""
     catalog, diags = load_catalog([CATALOG_DIR])
     if diags:
         print_diagnostics(diags, catalog)
@@ -292,7 +366,9 @@ def demo(
 
 @app.command("test")
 def test_command(
-    paths: Annotated[list[Path], typer.Argument(help="test files or folders (*.yaml)")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="test files or folders (*.yaml)", metavar="PATH")
+    ],
     only: Annotated[
         str | None, typer.Option("--only", "-k", help="run the tests whose name contains this")
     ] = None,
@@ -301,8 +377,9 @@ def test_command(
     ] = False,
     registry: RegistryOption = None,
 ) -> None:
-    """Run analysts' YAML tests of indicators through the flow's code; failures show expected
-    against got."""
+    """Run analysts' YAML tests of indicators.
+
+    They run through the flow's code; a failure shows what was expected against what came."""
     from indicators.testing.runner import run_paths
 
     _use_registry(registry)
@@ -326,10 +403,13 @@ def test_command(
 
 @app.command()
 def backtest(
-    paths: Annotated[list[Path], typer.Argument(help="indicator definitions (files or folders)")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="indicator definitions (files or folders)", metavar="PATH")
+    ],
     data: Annotated[Path, typer.Option(help="Beijing PRSA folder, a NAB CSV, or flow records")],
     indicator: Annotated[
-        list[str] | None, typer.Option("--indicator", "-i", help="only this indicator (repeat)")
+        list[str] | None,
+        typer.Option("--indicator", "-i", help="only this indicator (repeat)", metavar="ID"),
     ] = None,
     t_from: Annotated[
         str | None, typer.Option("--from", help="start: 2016-01-01 (city time) or ISO 8601")
@@ -350,8 +430,10 @@ def backtest(
     ] = True,
     registry: RegistryOption = None,
 ) -> None:
-    """Replay historical data through indicators: warnings and tickets they would have raised,
-    time at each level, scores against labels, and an HTML report with plots."""
+    """Replay historical data through indicators.
+
+    Reports the warnings and tickets they would have raised, the time at each level, scores
+    against labels, and an HTML report with plots."""
     from indicators.backtest.command import backtest as run_backtest
     from indicators.backtest.report import LabelsError
     from indicators.language.diagnostics import CatalogError
@@ -372,6 +454,9 @@ def backtest(
     except ValueError as e:
         err.print(f"cannot backtest: {e}", highlight=False)
         raise typer.Exit(1) from None
+
+
+app.command(name="rules")(rules_command)  # no subcommands: a command, not a group
 
 
 def main() -> None:

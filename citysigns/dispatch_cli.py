@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from .errors import fail, require_catalog, require_file
 from .paths import CATALOG_DIR
 from .registry_cli import load_or_exit
 
@@ -30,7 +31,8 @@ def dispatch(
     ] = None,
     db: Annotated[str, typer.Option(help="SQLAlchemy URL of the ticket store")] = DEFAULT_DB,
     catalog: Annotated[
-        list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
+        list[Path] | None,
+        typer.Option("--catalog", "-c", help="catalog dir or file (repeat)", metavar="PATH"),
     ] = None,
     routing: Annotated[Path | None, typer.Option(help="routing rules YAML")] = None,
     registry: Annotated[
@@ -53,26 +55,35 @@ def dispatch(
     poll: Annotated[float, typer.Option(help="with --follow: seconds between reads")] = 0.5,
     metrics_port: Annotated[
         int | None,
-        typer.Option(help="export the ticket store's health for Prometheus on this port"),
+        typer.Option(
+            help="export the ticket store's health for Prometheus on this port",
+            min=0,
+            max=65535,
+        ),
     ] = None,
 ) -> None:
-    """Warnings and hotline orders -> tickets.  Applying is idempotent: a file read again
-    creates nothing twice.  Without --data-time the wall clock stamps the tickets and
-    `citysigns serve` judges their deadlines."""
+    """Turn the flow's warnings and hotline orders into tickets.
+
+    Applying is idempotent: a file read again creates nothing twice.  Without --data-time
+    the wall clock stamps the tickets and `citysigns serve` judges their deadlines."""
     from alerts.clock import EventClock
     from alerts.feed import Feed, LineFollower, follow
     from alerts.serve import build_service
+    from alerts.store import StoreUnavailableError
     from flows.city import load_city
-    from flows.metrics import CitySignsMetrics
+    from flows.metrics import CitySignsMetrics, MetricsPortError
     from flows.metrics import serve as serve_metrics
+    from indicators.language.diagnostics import CatalogError
 
     for path in (warnings, orders):
         if path is None or path.is_file():
             continue
         if not follow_files:  # a mistyped path read nothing and reported "nothing new"
-            err.print(f"no such file: {path}", highlight=False)
-            raise typer.Exit(2)
-        err.print(f"{path} does not exist yet: waiting for the flow to write it", highlight=False)
+            fail(f"no such file: {path}")
+        err.print(f"{path} does not exist yet: waiting for the flow to write it", markup=False,
+                  highlight=False)  # fmt: skip
+    require_file(routing, "routing file")
+    require_catalog(catalog)
     city = load_city()
     sensors = load_or_exit(registry, code=2)
     clock = EventClock(0) if data_time else None
@@ -81,9 +92,14 @@ def dispatch(
             db, [str(p) for p in catalog or [CATALOG_DIR]], routing, outbox, clock,
             locate=sensors.locator(city),
         )  # fmt: skip
-    except ValueError as e:  # a bad catalog or routing file
-        err.print(f"cannot start: {e}", highlight=False)
-        raise typer.Exit(1) from None
+    except StoreUnavailableError as e:  # --db
+        fail(f"cannot start: {e}")
+    except CatalogError as e:
+        for d in e.diagnostics:
+            err.print(str(d), markup=False, highlight=False)
+        fail("fix the errors above first (`citysigns check`)", 1)
+    except ValueError as e:  # a bad routing file
+        fail(f"cannot start: {e}", 1)
     if position is not None:
         position.mkdir(parents=True, exist_ok=True)
     feed = Feed(
@@ -99,7 +115,11 @@ def dispatch(
     exporter = None
     if metrics_port is not None:  # store up, outbox backlog, store errors (CitySignsTicketStore*)
         metrics = CitySignsMetrics.for_catalog(service.catalog.values(), tickets_only=True)
-        exporter = serve_metrics(metrics, port=metrics_port)
+        try:
+            exporter = serve_metrics(metrics, port=metrics_port)
+        except MetricsPortError as e:
+            service.store.dispose()
+            fail(f"cannot start: {e}")
         feed.after_step = lambda: metrics.watch_ticket_service(service)
     try:
         if follow_files:

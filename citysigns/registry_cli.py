@@ -17,8 +17,10 @@ from indicators.language.validate import load_catalog
 from .paths import CATALOG_DIR
 
 app = typer.Typer(
-    help="The sensor registry: export the shipped one as CSV, check a deployment's file.",
+    help="Export or check a sensor registry.\n\nExport the shipped one as CSV to start a "
+    "deployment's own from; check a deployment's file before a restart.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # as the citysigns command (cli.py)
 )
 console = Console(width=200)
 err = Console(stderr=True, soft_wrap=True)
@@ -49,8 +51,10 @@ def changes_by_kind(old: SensorRegistry, new: SensorRegistry) -> dict[str, tuple
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="the CSV file to write")],
 ) -> None:
-    """Write the registry shipped with the package as CSV (sensor_id,kind,community,lat,lon):
-    the format `--registry` reads, to start a deployment's own from."""
+    """Write the registry shipped with the package as CSV.
+
+    The columns are sensor_id,kind,community,lat,lon: the format --registry reads, to start
+    a deployment's own from."""
     registry = load_default_registry()
     out.write_text(registry.to_csv_text(load_city()), "utf-8")
     console.print(f"{out}: {len(registry):,} sensors", highlight=False)
@@ -64,12 +68,15 @@ def check(
         typer.Option(help="the registry the flow runs with now (default: the shipped one)"),
     ] = None,
     catalog: Annotated[
-        list[Path] | None, typer.Option("--catalog", "-c", help="catalog dir or file (repeat)")
+        list[Path] | None,
+        typer.Option("--catalog", "-c", help="catalog dir or file (repeat)", metavar="PATH"),
     ] = None,
 ) -> None:
-    """Check a registry file (errors as file:line, exit 1) and compare it with the one the
-    flow runs with: sensors per kind, added and removed, and what a restart from recovery
-    under it does to each sensor-level indicator."""
+    """Check a registry file and compare it with the one in use.
+
+    Errors are reported as file:line (exit 1).  The comparison shows sensors per kind, added
+    and removed, and what a restart from recovery under it does to each sensor-level
+    indicator."""
     new = load_or_exit(file)
     old = load_or_exit(against)  # None: the shipped one
     changes = changes_by_kind(old, new)

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections import Counter
+from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+from bytewax.dataflow import Dataflow
+from bytewax.inputs import FixedPartitionedSource
+from bytewax.outputs import FixedPartitionedSink
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import cluster_main, run_main
 
@@ -50,6 +57,79 @@ def start_metrics(cfg: FlowConfig, port: int) -> tuple[CitySignsMetrics, Metrics
     return metrics, serve(metrics)
 
 
+class RecoveryMismatchError(Exception):
+    """The recovery directory holds the state of other inputs or another output directory."""
+
+
+HOW_TO_RESUME = (
+    "use a new --recovery directory, or the same -i files and -o directory as that run, "
+    "written the same way (relative or absolute)"
+)
+
+
+def partitioned_keys(flow: Dataflow) -> dict[str, tuple[str, set[str]]]:
+    """Step id -> ("input" or "output", its partitions) for each fixed-partitioned input and
+    output of `flow`: the files' paths as given (inputs as PATH@OFFSET).  Bytewax keys their
+    snapshots by these and can resume only partitions the flow still has."""
+    keys: dict[str, tuple[str, set[str]]] = {}
+
+    def walk(ops: Sequence[Any]) -> None:
+        for step in ops:
+            source, sink = getattr(step, "source", None), getattr(step, "sink", None)
+            if isinstance(source, FixedPartitionedSource):
+                keys[step.step_id] = ("input", set(source.list_parts()))
+            if isinstance(sink, FixedPartitionedSink):
+                keys[step.step_id] = ("output", set(sink.list_parts()))
+            walk(getattr(step, "substeps", ()))
+
+    walk(flow.substeps)
+    return keys
+
+
+def recovered_keys(directory: Path) -> dict[str, set[str]]:
+    """Step id -> the state keys the snapshots in a recovery directory hold (the latest
+    snapshot of each key, discarded ones left out); read-only, and empty when the files are
+    not what this Bytewax writes (the run then meets Bytewax's own check)."""
+    keys: dict[str, set[str]] = {}
+    latest = (
+        "SELECT step_id, state_key FROM snaps AS s WHERE ser_change IS NOT NULL AND snap_epoch ="
+        " (SELECT MAX(snap_epoch) FROM snaps WHERE step_id = s.step_id"
+        " AND state_key = s.state_key)"
+    )
+    for part in sorted(directory.glob("*.sqlite3")):
+        try:
+            with closing(sqlite3.connect(part.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+                for step, key in db.execute(latest):
+                    keys.setdefault(step, set()).add(key)
+        except sqlite3.Error:
+            return {}
+    return keys
+
+
+def check_recovery(directory: Path, flow: Dataflow) -> None:
+    """Refuse, before Bytewax stops with "... is not in this worker's routing map", to resume
+    from snapshots of files this run does not have: another -o directory, an input left out,
+    or the same files written another way (relative against absolute).  Inputs added since are
+    fine: Bytewax starts them afresh."""
+    have = partitioned_keys(flow)
+    inputs: set[str] = set()
+    outputs: set[str] = set()
+    for step, keys in recovered_keys(directory).items():
+        kind, known = have.get(step, ("other", keys))
+        for key in keys - known:
+            if kind == "input":
+                inputs.add(key.rsplit("@", 1)[0])
+            else:
+                outputs.add(str(Path(key).parent))
+    if inputs or outputs:
+        what = [f"read {', '.join(sorted(inputs))}"] if inputs else []
+        what += [f"wrote into {', '.join(sorted(outputs))}"] if outputs else []
+        raise RecoveryMismatchError(
+            f"the recovery directory {directory} holds the state of a run that "
+            f"{' and '.join(what)}, which this run does not: {HOW_TO_RESUME}"
+        )
+
+
 def init_recovery_dir(path: Path, partitions: int) -> None:
     """Bytewax's recovery partitions, made beside `path` and renamed into place: a kill while
     they are being made leaves no half-made directory that the next start would take as
@@ -75,15 +155,26 @@ def run(
     if recovery_dir is not None:
         if not recovery_dir.exists() or not any(recovery_dir.iterdir()):
             init_recovery_dir(recovery_dir, max(1, workers))
+        else:
+            check_recovery(recovery_dir, flow)
         recovery = RecoveryConfig(str(recovery_dir))
     interval = timedelta(seconds=snapshot_every)
-    if workers == 1:
-        run_main(flow, epoch_interval=interval, recovery_config=recovery)
-    else:
-        cluster_main(
-            flow, [], 0, epoch_interval=interval, recovery_config=recovery,
-            worker_count_per_proc=workers,
-        )  # fmt: skip
+    try:
+        if workers == 1:
+            run_main(flow, epoch_interval=interval, recovery_config=recovery)
+        else:
+            cluster_main(
+                flow, [], 0, epoch_interval=interval, recovery_config=recovery,
+                worker_count_per_proc=workers,
+            )  # fmt: skip
+    except RuntimeError as e:
+        if recovery_dir is None or "routing map" not in str(e):
+            raise
+        # snapshots check_recovery could not read: Bytewax's own words are opaque
+        raise RecoveryMismatchError(
+            f"the recovery directory {recovery_dir} was made for other inputs or another "
+            f"output directory: {HOW_TO_RESUME}"
+        ) from e
     return summarise(Path(cfg.out_dir))
 
 

@@ -14,14 +14,18 @@ from indicators.language.model import Indicator
 from indicators.language.validate import load_catalog
 
 app = typer.Typer(
-    help="Generate the Grafana dashboards from the catalog, or push them to Grafana.",
+    help="Write the Grafana dashboards, or push them to Grafana.\n\nThe dashboards are "
+    "generated from the catalog; without a command, --out DIR is required.",
     add_completion=False,
+    rich_markup_mode=None,  # as the citysigns command (citysigns/cli.py)
     pretty_exceptions_enable=False,
 )
 
 CatalogOption = Annotated[
     list[Path] | None,
-    typer.Option("--catalog", help="catalog files or directories (default: packaged)"),
+    typer.Option(
+        "--catalog", help="catalog files or directories (default: packaged)", metavar="PATH"
+    ),
 ]
 
 
@@ -80,10 +84,16 @@ def push(
     ],
     catalog: CatalogOption = None,
 ) -> None:
-    """Upload every dashboard into the `citysigns` folder (created when missing)."""
+    """Upload the dashboards to a running Grafana.
+
+    Every dashboard goes into the `citysigns` folder (created when missing) and replaces its
+    previous version there."""
     from .build import build_dashboards
     from .push import PushError, push_dashboards
 
+    if not url.startswith(("http://", "https://")):  # the client would build a nonsense URL
+        typer.echo(f"error: --url {url!r} is not an http:// or https:// URL", err=True)
+        raise typer.Exit(2)
     try:
         result = push_dashboards(build_dashboards(_catalog(catalog)), url, token)
     except (PushError, ValueError) as e:

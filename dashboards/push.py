@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grafana_client import GrafanaApi
-from grafana_client.client import GrafanaClientError
+from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaServerError
 
 from .grafana import FOLDER_TITLE, FOLDER_UID
 
@@ -58,4 +58,20 @@ def push_dashboards(
     except GrafanaClientError as e:
         hint = " (check the token: it needs the Editor role)" if e.status_code in (401, 403) else ""
         raise PushError(f"Grafana at {url} refused: {e.status_code} {e.message}{hint}") from e
+    except GrafanaServerError as e:  # Grafana failing, or a proxy or another server answering
+        raise PushError(
+            f"Grafana at {url} failed with HTTP {e.status_code}{_server_said(e.response)}: "
+            "check that Grafana is up and that --url points at it"
+        ) from e
+    except GrafanaException as e:  # the client's wrapping of a transport error or a timeout
+        raise PushError(f"cannot reach Grafana at {url}: {e.message}") from e
     return result
+
+
+def _server_said(response: object) -> str:
+    """The start of an error body worth showing: Grafana's JSON message, or a line of text
+    (a proxy's HTML page is cut, not printed whole)."""
+    if isinstance(response, dict) and response.get("message"):
+        return f" ({response['message']})"
+    text = " ".join(str(response or "").split())
+    return f" ({text[:80]}…)" if len(text) > 80 else f" ({text})" if text else ""

@@ -16,6 +16,7 @@ free text."""
 
 from __future__ import annotations
 
+import errno
 import math
 import re
 import threading
@@ -797,12 +798,40 @@ def make_registry(metrics: CitySignsMetrics) -> CollectorRegistry:
     return registry
 
 
+class MetricsPortError(OSError):
+    """The exporter could not listen where asked; the message names the address and what to do
+    (an OSError still, so callers that catch those keep working)."""
+
+    def __init__(self, message: str, port: int, code: int | None) -> None:
+        super().__init__(message)  # one argument: str() is the message, no "[Errno 98]"
+        self.port = port
+        self.errno = code
+
+
 def serve(
     metrics: CitySignsMetrics, port: int | None = None, addr: str | None = None
 ) -> MetricsServer:
-    """Expose `metrics` over HTTP (default: the config's 127.0.0.1 and port)."""
+    """Expose `metrics` over HTTP (default: the config's 127.0.0.1 and port).
+
+    A port that is taken or not allowed raises `MetricsPortError` with a message an operator
+    can act on: the commands that start an exporter print it instead of a socket traceback."""
     registry = make_registry(metrics)
     bind_port = metrics.config.port if port is None else port
     bind_addr = metrics.config.addr if addr is None else addr
-    server, thread = start_http_server(bind_port, addr=bind_addr, registry=registry)
+    try:
+        server, thread = start_http_server(bind_port, addr=bind_addr, registry=registry)
+    except OSError as e:
+        raise MetricsPortError(_bind_failure(bind_addr, bind_port, e), bind_port, e.errno) from e
     return MetricsServer(server, thread, registry)
+
+
+def _bind_failure(addr: str, port: int, e: OSError) -> str:
+    where = f"metrics port {port} on {addr}"
+    if e.errno == errno.EADDRINUSE:
+        return (
+            f"{where} is already in use: stop what listens there or choose another "
+            "--metrics-port (0 picks a free one)"
+        )
+    if e.errno == errno.EACCES:
+        return f"{where} needs privileges: choose a port above 1023 (0 picks a free one)"
+    return f"cannot serve {where}: {e.strerror or e}"

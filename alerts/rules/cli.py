@@ -1,7 +1,8 @@
 """`citysigns rules --out DIR`: compile the catalog into Prometheus rules, their promtool tests,
 an example prometheus.yml and Alertmanager configuration, and the runbooks.
 
-Exposed as a Typer app (`app`) that the `citysigns` command mounts as `rules`."""
+The `citysigns` command mounts the function `rules` as its command `rules` (it has no
+subcommands); `app` holds it as a Typer app of its own, for embedding."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from .options import RulesOptions
 from .write import RULES_DIR, TESTS_DIR, write_rules
 
 app = typer.Typer(
-    help="Compile the catalog into Prometheus rules, promtool tests and Alertmanager routes.",
+    help="Compile the catalog into Prometheus and Alertmanager files.",
     add_completion=False,
+    rich_markup_mode=None,  # as the citysigns command (citysigns/cli.py)
     pretty_exceptions_enable=False,
 )
 
@@ -37,7 +39,11 @@ def rules(
     out: Annotated[Path, typer.Option("--out", help="directory to write into")],
     catalog: Annotated[
         list[Path] | None,
-        typer.Option("--catalog", help="catalog files or directories (default: packaged)"),
+        typer.Option(
+            "--catalog",
+            help="catalog files or directories (default: packaged)",
+            metavar="PATH",
+        ),
     ] = None,
     grafana_url: Annotated[str, typer.Option(help="base URL of dashboard links")] = (
         "http://localhost:3000"
@@ -66,7 +72,10 @@ def rules(
         bool, typer.Option("--check", help="then run promtool check rules and test rules")
     ] = False,
 ) -> None:
-    """Write rules/, tests/, prometheus.yml, alertmanager/ and runbooks.md under --out."""
+    """Compile the catalog into Prometheus and Alertmanager files.
+
+    Writes rules/, their promtool tests/, an example prometheus.yml, alertmanager/ routes and
+    runbooks.md under --out."""
     cat, diags = load_catalog(catalog or default_catalog())
     if diags:
         for d in diags:

@@ -54,9 +54,20 @@ class _Handler(BaseHTTPRequestHandler):
                                   body))  # fmt: skip
         return body
 
+    def _proxy_error(self, status: int) -> None:
+        """What a reverse proxy in front of a Grafana that is down answers: an HTML page."""
+        data = f"<html><body><h1>{status} Bad Gateway</h1><hr>nginx</body></html>".encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_GET(self) -> None:
         self._record()
-        if self.server.refuse_with:
+        if self.server.refuse_with and self.server.refuse_with >= 500:
+            self._proxy_error(self.server.refuse_with)
+        elif self.server.refuse_with:
             self._reply(self.server.refuse_with, {"message": "Permission denied"})
         elif self.path.startswith("/api/folders/"):
             uid = self.path.rsplit("/", 1)[1]
@@ -140,3 +151,22 @@ def test_cli_push_uploads_the_generated_dashboards(grafana: FakeGrafana) -> None
     )
     assert unreachable.exit_code == 1
     assert "error:" in unreachable.output
+
+
+def test_cli_push_to_a_failing_server_says_so(grafana: FakeGrafana) -> None:
+    """A 5xx (a proxy's 502 while Grafana is down) is a message and exit 1, not a traceback."""
+    root = typer.Typer()
+    root.add_typer(dashboards_app, name="dashboards")
+    grafana.refuse_with = 502
+    done = CliRunner().invoke(root, ["dashboards", "push", "--url", grafana.url, "--token", TOKEN])
+    assert done.exit_code == 1 and isinstance(done.exception, SystemExit), done.output
+    assert f"error: Grafana at {grafana.url} failed with HTTP 502" in done.output
+    assert "check that Grafana is up" in done.output and "Traceback" not in done.output
+
+
+def test_cli_push_refuses_a_url_that_is_not_http(grafana: FakeGrafana) -> None:
+    root = typer.Typer()
+    root.add_typer(dashboards_app, name="dashboards")
+    done = CliRunner().invoke(root, ["dashboards", "push", "--url", "not-a-url", "--token", TOKEN])
+    assert done.exit_code == 2, done.output
+    assert "--url 'not-a-url' is not an http:// or https:// URL" in done.output

@@ -1,0 +1,35 @@
+"""How a command ends on an operator's mistake: one line on stderr and an exit status, never a
+traceback.  Status 2 is a bad argument, or a file, port or service an argument names that
+cannot be used (as click reports a bad option); status 1 is content that is wrong (a catalog
+with errors, a failed test)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print `message` as it is (no rich markup: paths and URLs may hold brackets) and exit."""
+    err.print(message, markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+def require_catalog(paths: Sequence[Path] | None) -> None:
+    """Exit 2 naming the --catalog paths that do not exist, as `run` does for its inputs (the
+    catalog loader would report them as an error *in* a file, status 1)."""
+    missing = [str(p) for p in paths or () if not p.exists()]
+    if missing:
+        fail(f"no such catalog file or directory: {', '.join(missing)}")
+
+
+def require_file(path: Path | None, what: str) -> None:
+    """Exit 2 when an optional file argument (`what`: "routing file") is given but absent."""
+    if path is not None and not path.is_file():
+        fail(f"no such {what}: {path}")

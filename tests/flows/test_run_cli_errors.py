@@ -1,0 +1,130 @@
+"""`citysigns run` on an operator's mistakes: one line saying what is wrong and what to do, exit
+status 2, and no traceback, before the flow starts (a taken metrics port, a speed of 0, an
+output "directory" that is a file) or before Bytewax stops on it (a recovery directory made
+for other files)."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from citysigns.cli import app
+from flows.city import load_default_registry
+from flows.realdata import beijing_records, write_ndjson
+
+SMALL = str(Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small")
+CLI = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def two_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two small files of real Beijing readings: a day each."""
+    folder = tmp_path_factory.mktemp("inputs")
+    records = beijing_records(load_default_registry())
+    a, b = folder / "a.ndjson", folder / "b.ndjson"
+    write_ndjson(itertools.islice(records, 12 * 24), a)
+    write_ndjson(itertools.islice(records, 12 * 24), b)
+    return a, b
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+def run(*args: str | Path) -> Result:
+    return CLI.invoke(app, ["run", "-c", SMALL, *map(str, args)])
+
+
+def assert_refused(result: Result, *words: str) -> None:
+    """Exit 2 from a message, not from an exception that escaped."""
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    for w in words:
+        assert w in result.output, result.output
+
+
+def test_a_taken_metrics_port_is_named_with_what_to_do(
+    two_inputs: tuple[Path, Path], tmp_path: Path, taken_port: int
+) -> None:
+    done = run("-i", two_inputs[0], "-o", tmp_path / "out", "--metrics-port", str(taken_port))
+    assert_refused(done, f"metrics port {taken_port}", "already in use", "--metrics-port")
+    assert not (tmp_path / "out" / "windows.ndjson").exists()  # the flow never started
+
+
+@pytest.mark.parametrize("speed", ["0", "-5", "nan"])
+def test_a_speed_that_is_not_above_zero_is_a_usage_error(
+    two_inputs: tuple[Path, Path], tmp_path: Path, speed: str
+) -> None:
+    done = run("-i", two_inputs[0], "-o", tmp_path / "out", "--speed", speed)
+    assert_refused(done, "--speed", "above 0")
+
+
+def test_a_metrics_port_out_of_range_is_a_usage_error(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    done = run("-i", two_inputs[0], "-o", tmp_path / "out", "--metrics-port", "99999")
+    assert_refused(done, "--metrics-port", "65535")
+
+
+def test_an_output_directory_that_is_a_file_or_cannot_be_made(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("keep me", encoding="utf-8")
+    assert_refused(run("-i", two_inputs[0], "-o", a_file), f"--out {a_file} is a file")
+    assert a_file.read_text(encoding="utf-8") == "keep me"
+    under_file = a_file / "out"
+    assert_refused(run("-i", two_inputs[0], "-o", under_file), f"--out {under_file}: cannot")
+    recovery_file = run("-i", two_inputs[0], "-o", tmp_path / "o", "--recovery", a_file)
+    assert_refused(recovery_file, f"--recovery {a_file} is a file")
+
+
+def test_a_missing_catalog_is_named_like_a_missing_input(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    done = CLI.invoke(app, ["run", "-i", str(two_inputs[0]), "-o", str(tmp_path / "o"),
+                            "-c", str(tmp_path / "nodir")])  # fmt: skip
+    assert_refused(done, "no such catalog file or directory", "nodir")
+
+
+def test_a_recovery_directory_of_other_files_is_refused_before_bytewax(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    a, b = two_inputs
+    out, recovery = tmp_path / "out", tmp_path / "recovery"
+    first = run("-i", a, "-o", out, "--recovery", recovery)
+    assert first.exit_code == 0, first.output
+    other_input = run("-i", b, "-o", out, "--recovery", recovery)
+    assert_refused(other_input, f"recovery directory {recovery}", str(a), "new --recovery")
+    other_out = run("-i", a, "-o", tmp_path / "out2", "--recovery", recovery)
+    assert_refused(other_out, f"wrote into {out},", "-o directory")
+    # an input added since is no mismatch: Bytewax starts it afresh, and it is then expected
+    added = run("-i", a, "-i", b, "-o", out, "--recovery", recovery)
+    assert added.exit_code == 0, added.output
+    assert_refused(run("-i", a, "-o", out, "--recovery", recovery), str(b))
+    again = run("-i", a, "-i", b, "-o", out, "--recovery", recovery)
+    assert again.exit_code == 0, again.output
+
+
+def test_bytewax_refusing_an_unreadable_recovery_directory_is_explained(
+    two_inputs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the snapshots cannot be read ahead, Bytewax's routing-map error is explained."""
+    import citysigns.run
+
+    a, b = two_inputs
+    out, recovery = tmp_path / "out", tmp_path / "recovery"
+    assert run("-i", a, "-o", out, "--recovery", recovery).exit_code == 0
+    monkeypatch.setattr(citysigns.run, "recovered_keys", lambda _dir: {})
+    done = run("-i", b, "-o", out, "--recovery", recovery)
+    assert_refused(done, "made for other inputs or another output directory", "new --recovery")
