@@ -7,8 +7,11 @@ import dataclasses
 import json
 import pickle
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -54,6 +57,35 @@ def pm25_windows(out: Path) -> list[str]:
     return sorted(line for line in lines if json.loads(line)["indicator"] == "test.pm25")
 
 
+def committed_epoch(recovery: Path) -> int:
+    """The highest epoch a recovery partition of `recovery` committed (0: none yet)."""
+    best = 0
+    for part in recovery.glob("part-*.sqlite3"):
+        try:
+            with closing(sqlite3.connect(f"file:{part}?mode=ro", uri=True)) as db:
+                row = db.execute("select max(commit_epoch) from commits").fetchone()
+        except sqlite3.Error:
+            continue  # being created or written: look again
+        best = max(best, int(row[0] or 0))
+    return best
+
+
+def wait_for_snapshot(
+    recovery: Path, out: Path, proc: subprocess.Popen, timeout: float = 120.0
+) -> None:
+    """Until the run has closed windows (its indicators hold state) and committed an epoch
+    after that, so the snapshot holds that state."""
+    deadline = time.monotonic() + timeout
+    windows, seen = out / "windows.ndjson", None
+    while time.monotonic() < deadline and proc.poll() is None:
+        if seen is None and windows.exists() and windows.stat().st_size > 0:
+            seen = committed_epoch(recovery)
+        if seen is not None and committed_epoch(recovery) > seen:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no snapshot of a working flow in {recovery} within {timeout:.0f} s")
+
+
 def killed_then_resumed(
     inputs: Path, out: Path, catalog: Path, registry: Path | None = None
 ) -> subprocess.CompletedProcess:
@@ -66,9 +98,9 @@ def killed_then_resumed(
         "--speed", "200000",
     ]  # fmt: skip
     first = subprocess.Popen([*cmd, "--catalog", str(SMALL)], stdout=subprocess.DEVNULL)
-    try:
-        first.wait(timeout=3.0)
-    except subprocess.TimeoutExpired:
+    try:  # killed once it has committed a snapshot (a fixed delay failed on a busy machine)
+        wait_for_snapshot(recovery, out, first)
+    finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
     assert first.returncode == -signal.SIGKILL, "the first run ended before it was killed"
