@@ -6,8 +6,6 @@ for other files)."""
 from __future__ import annotations
 
 import itertools
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,14 +28,6 @@ def two_inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     write_ndjson(itertools.islice(records, 12 * 24), a)
     write_ndjson(itertools.islice(records, 12 * 24), b)
     return a, b
-
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        yield s.getsockname()[1]
 
 
 def run(*args: str | Path) -> Result:
