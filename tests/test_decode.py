@@ -339,6 +339,12 @@ def test_csv_readings(registry: TinyRegistry) -> None:
         (5, Reason.BAD_JSON),
         (6, Reason.NOT_FINITE),
     }
+    # the field is named (it was "a field value has the wrong type")
+    (wrong,) = [d for d in letters.letters if d.reason == Reason.WRONG_TYPE]
+    assert wrong.detail == "'pm25' should be a number, not 'abc'"
+    flags = ndjson({"sensor_id": "TF-310106-000001", "ts": T0, "congested": "maybe"})
+    _, letters = decode(registry, flags)
+    assert letters.letters[0].detail == "'congested' should be true or false, not 'maybe'"
 
 
 def test_decoder_state_survives_snapshot(registry: TinyRegistry) -> None:

@@ -12,6 +12,7 @@ of the wrong type, a non-finite value, no measurement at all, too far in time.  
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -318,7 +319,12 @@ class SensorDecoder:
         good = code == 0
         for i in np.flatnonzero(~good).tolist():
             c = int(code[i])
-            dead(int(frame.line[i]), _CODES[c - 1], self._detail(c, df, i))
+            line = int(frame.line[i])
+            if c == 6 and header is not None:  # a CSV cell that did not convert: its text
+                cells = next(csv.reader([raw_line(line).decode("utf-8", "replace")]), [])
+                dead(line, _CODES[c - 1], self._wrong_types(dict(zip(header, cells, strict=False))))
+                continue
+            dead(line, _CODES[c - 1], self._detail(c, df, i))
         letters.letters.sort(key=lambda letter: letter.position)
 
         # long format, grouped by field
@@ -387,7 +393,7 @@ class SensorDecoder:
             unknown = self._unknown_fields(row)
             return f"{', '.join(unknown)} not known for {kind} sensor {sid!r}"
         if code == 6:
-            return "a field value has the wrong type"
+            return self._wrong_types(row)
         if code == 7:
             return "a value is NaN or infinite"
         if code == 8:
@@ -395,6 +401,24 @@ class SensorDecoder:
         if code == 10:
             return f"a value beyond +-{MAX_ABS_VALUE:g}: no sensor measures that"
         return f"timestamp {stamp!r} is too far from the stream's time ({self.clock.now_ms} ms)"
+
+    def _wrong_types(self, row: dict[str, object]) -> str:
+        """Which fields of a refused row hold a value of the wrong type, and what they should
+        hold (the reason said only "a field value has the wrong type")."""
+        booleans = boolean_fields()
+        bad = []
+        for key, value in row.items():
+            if value is None or value == "" or key not in self._metric_ids:
+                continue  # (an empty CSV cell is an absent value)
+            if key in booleans:
+                if str(value).lower() not in _TRUE | _FALSE:
+                    bad.append(f"{key!r} should be true or false, not {value!r}")
+                continue
+            try:
+                float(str(value))
+            except ValueError:
+                bad.append(f"{key!r} should be a number, not {value!r}")
+        return "; ".join(bad) or "a field value has the wrong type"
 
     def _unknown_fields(self, row: dict[str, object]) -> list[str]:
         """The fields of a refused row its sensor's kind does not send (by name, not every
