@@ -1,13 +1,12 @@
 """A scanner for planted personal data: proof, after a run, that no output kept it.
 
-`flows/privacy.py` masks personal data at decode; this module checks the result from the
-other end.  Given the phone numbers, identity-card numbers and names that were planted in the
-inputs, it searches output files (NDJSON, logs, metrics expositions, dashboards, SQLite ticket
-stores and their write-ahead logs) for each of them in every form a program could have written
-it: as typed, with its digits regrouped by spaces or dashes, JSON-escaped (`\\u5f20`),
-percent-encoded, or inside a SQLite page.  Findings never contain the value itself (a report
-of a leak must not be a second leak): only its kind, where, and a masked hint.
-"""
+`flows/privacy.py` masks personal data at decode; this module checks the result from the other
+end. Given the phone numbers, identity-card numbers, names and e-mail addresses that were
+planted in the inputs, it searches output files (NDJSON, logs, metrics expositions, dashboards,
+SQLite ticket stores and their write-ahead logs) for each of them in every form a program could
+have written it: as typed, with its digits regrouped by spaces or dashes, JSON-escaped
+(`\\u5f20`), percent-encoded, or inside a SQLite page. Findings never contain the value itself
+(a report of a leak must not be a second leak): only its kind, where, and a masked hint."""
 
 from __future__ import annotations
 
@@ -32,11 +31,12 @@ class Planted:
     phones: tuple[str, ...] = ()
     id_numbers: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "phone", "id_number" or "name"
+    kind: str  # "phone", "id_number", "name" or "email"
     where: str  # the file (or label) it was found in
     hint: str  # the first characters and the length, never the value
 
@@ -66,11 +66,12 @@ def _text_forms(value: str) -> set[str]:
 @dataclass
 class Scanner:
     planted: Planted
-    _names: list[tuple[str, set[str]]] = field(init=False, default_factory=list)
+    _names: list[tuple[str, str, set[str]]] = field(init=False, default_factory=list)  # words
     _numbers: list[tuple[str, str, str]] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self._names = [(n, _text_forms(n)) for n in self.planted.names if n.strip()]
+        self._names = [("name", n, _text_forms(n)) for n in self.planted.names if n.strip()]
+        self._names += [("email", e, _text_forms(e)) for e in self.planted.emails if e.strip()]
         for kind, values in (
             ("phone", self.planted.phones),
             ("id_number", self.planted.id_numbers),
@@ -89,9 +90,9 @@ class Scanner:
         for kind, value, core in self._numbers:
             if value in text or core in compact:
                 found.append(Finding(kind, where, _hint(value)))
-        for name, forms in self._names:
+        for kind, value, forms in self._names:
             if any(f in text for f in forms):
-                found.append(Finding("name", where, _hint(name)))
+                found.append(Finding(kind, where, _hint(value)))
         return found
 
     def scan_file(self, path: Path, label: str | None = None) -> list[Finding]:

@@ -1,6 +1,7 @@
 """No planted personal data in any output.
 
-Distinctive phone numbers (in five notations), identity-card numbers and names are planted in
+Distinctive phone numbers (in seven notations), identity-card numbers, names and e-mail
+addresses are planted in
 a day of the simulated city's inputs: in the hotline's caller fields and free text (the
 caller's own name repeated in the description), in photo reports, checkpoint checks and
 sensor readings, in good records and in broken ones.  Then the whole path runs for real: the
@@ -43,10 +44,19 @@ from flows.privacy_scan import Planted, Scanner
 from flows.simulator.simulate import write_demo_inputs
 from indicators.language.validate import load_catalog_or_raise
 
-PHONES = ("13987650123", "139-8765-0124", "+86 139 8765 0125", "0086 13987650126", "021-62345671")
-IDS = ("31010619850317241X", "110101199003071236", "310106850317241")
+PHONES = (
+    "13987650123",
+    "139-8765-0124",
+    "+86 139 8765 0125",
+    "0086 13987650126",
+    "021-62345671",
+    "(+86)139 876 50127",  # grouped 3-3-5
+    "+44 20 7946 0958",  # international
+)
+IDS = ("31010619850317241X", "110101199003071236", "310106850317241", "320102 19880512 4327")
 NAMES = ("欧阳明远", "司马青衫", "上官婉清", "Zhuge Kongming")
-PLANTED = Planted(PHONES, IDS, NAMES)
+EMAILS = ("ouyang.mingyuan@example.com", "sima_qs@example.org")
+PLANTED = Planted(PHONES, IDS, NAMES, EMAILS)
 
 
 def _plant_hotline(path: Path) -> int:
@@ -60,7 +70,8 @@ def _plant_hotline(path: Path) -> int:
             out.append(line)  # the simulator's own broken lines stay as they are
             continue
         if k % 3 == 0:
-            name, phone, idn = NAMES[k % 4], PHONES[k % 5], IDS[k % 3]
+            name, phone, idn = NAMES[k % 4], PHONES[k % 7], IDS[k % 4]
+            email = EMAILS[k % 2]
             rec.update(
                 {
                     "name": name,
@@ -68,11 +79,12 @@ def _plant_hotline(path: Path) -> int:
                     "contact": NAMES[(k + 1) % 4],
                     "phone": phone,
                     "id_card": idn,
+                    "email": email,
                 }
             )
             rec["description"] = (
                 f"{name}反映：{rec.get('description', '')}，"
-                f"请回电{phone}，身份证{idn}，{name}在家等"
+                f"请回电{phone}，身份证{idn}，邮箱 {email}，{name}在家等"
             )
             planted += 1
         line = json.dumps(rec, ensure_ascii=False)
@@ -100,14 +112,15 @@ def _plant_others(files: dict[str, Path]) -> None:
 
     def photo(rec: dict[str, object], k: int) -> None:
         rec["reporter"] = NAMES[k % 4]
-        rec["description"] = f"{NAMES[k % 4]}拍照：{rec.get('description', '')} {PHONES[k % 5]}"
+        rec["description"] = f"{NAMES[k % 4]}拍照：{rec.get('description', '')} {PHONES[k % 7]}"
 
     def check(rec: dict[str, object], k: int) -> None:
-        rec.update({"person_name": NAMES[k % 4], "id_number": IDS[k % 3], "phone": PHONES[k % 5]})
+        rec.update({"person_name": NAMES[k % 4], "id_number": IDS[k % 4], "phone": PHONES[k % 7],
+                    "email": EMAILS[k % 2]})  # fmt: skip
 
     def sensor(rec: dict[str, object], k: int) -> None:
         if k % 50 == 0:  # an unknown key: the reading becomes a dead letter, masked
-            rec["note"] = f"维护人 {NAMES[k % 4]} {PHONES[k % 5]} {IDS[k % 3]}"
+            rec["note"] = f"维护人 {NAMES[k % 4]} {PHONES[k % 7]} {IDS[k % 4]} {EMAILS[k % 2]}"
         rec["name"] = NAMES[k % 4]
 
     rewrite(files["photo_reports"], photo)
@@ -185,7 +198,7 @@ def test_no_planted_personal_data_in_any_output(tmp_path: Path, all_logs: Path) 
     scanner = Scanner(PLANTED)
     _n, in_inputs = scanner.scan_tree(inputs)
     kinds_in = {(f.kind, f.hint) for f in in_inputs}
-    assert len(kinds_in) == len(PHONES) + len(IDS) + len(NAMES), kinds_in  # all planted
+    assert len(kinds_in) == len(PHONES) + len(IDS) + len(NAMES) + len(EMAILS), kinds_in  # all
 
     out = tmp_path / "out"
     # 1. the flow, with the Prometheus exporter running
@@ -268,6 +281,7 @@ def test_the_scanner_finds_every_form() -> None:
         "１３９８７６５０１２３",
         "id 310106 19850317 241x",
         'label{who="Zhuge Kongming"} 1',
+        "mail: ouyang.mingyuan@example.com",
     ]:
         found = s.scan_text(text, "t")
         assert found, text
