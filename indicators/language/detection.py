@@ -70,9 +70,16 @@ class SpotDetector(_DetectorBase):
 
     type: Literal["spot"]
     risk: float = Field(1e-4, gt=0, lt=0.5, description="target tail probability")
-    init: int = Field(200, ge=20, description="points used to calibrate the first threshold")
+    # (both are buffers of that many points per series: bounded, so a typo cannot take the
+    # machine's memory)
+    init: int = Field(
+        200, ge=20, le=10_000, description="points used to calibrate the first threshold"
+    )
     depth: int | None = Field(
-        None, ge=2, description="DSPOT: drift-corrected against a moving mean of this many points"
+        None,
+        ge=2,
+        le=10_000,
+        description="DSPOT: drift-corrected against a moving mean of this many points",
     )
     direction: Literal["both", "above", "below"] = "above"
 
