@@ -24,13 +24,14 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from .alertmanager import AlertmanagerPayload, to_events
+from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
 from .areas import AreaNames, NoAreaNames, in_scope, tier_of_code
 from .auth import Principal, TokenRegistry
+from .hotline import mask_personal
 from .open311 import request_view, services
 from .service import TicketService, headline
 from .store import TicketFilter, is_transient
@@ -165,27 +166,56 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Free text a person types (notes, reasons, comments) is masked as it enters: it is stored in
+# the ticket and its audit and shown to every reader of the ticket, the wall display and the
+# Open311 view included.  Phone, identity and passport numbers and e-mail addresses become
+# placeholders; a name in free text cannot be told from other words and is not caught.
+FreeText = Annotated[str, AfterValidator(mask_personal)]
+
+
 class NoteBody(_Body):
-    note: str = Field("", max_length=2000)
+    note: FreeText = Field("", max_length=2000)
 
 
 class FeedbackBody(_Body):
-    notes: str = Field(min_length=1, max_length=4000, description="what was done")
+    notes: FreeText = Field(min_length=1, max_length=4000, description="what was done")
 
 
 class ReassignBody(_Body):
     department: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
     tier: Literal["community", "grid", "street", "district", "city"] | None = None
     area_code: str | None = Field(None, pattern=r"^\d{6,15}$")
 
 
 class CommentBody(_Body):
-    text: str = Field(min_length=1, max_length=4000)
+    text: FreeText = Field(min_length=1, max_length=4000)
 
 
 class SuperviseBody(_Body):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
+
+
+# Alert labels that are free text shown on the ticket; the others are codes (area, level,
+# department) that masking would break: a 15-digit community code reads as an ID number.
+_TEXT_LABELS = ("alertname", "title_zh")
+# An annotation that is a number: `{{ $value }}` can print 17 digits, which masking would
+# take for an ID number.
+_NUMBER_ANNOTATIONS = ("value",)
+
+
+def _masked_alert(a: AlertmanagerAlert) -> AlertmanagerAlert:
+    """The alert with its annotations (summary, description: whatever a rule's author
+    templated in) and its free-text labels masked before any of it reaches a ticket."""
+    annotations = {k: v if k in _NUMBER_ANNOTATIONS else mask_personal(v)
+                   for k, v in a.annotations.items()}  # fmt: skip
+    labels = {k: mask_personal(v) if k in _TEXT_LABELS else v for k, v in a.labels.items()}
+    return a.model_copy(update={"annotations": annotations, "labels": labels})
+
+
+def masked_payload(payload: AlertmanagerPayload) -> AlertmanagerPayload:
+    """The payload as the webhook applies it: every alert masked (see `_masked_alert`)."""
+    return payload.model_copy(update={"alerts": [_masked_alert(a) for a in payload.alerts]})
 
 
 class RefusedError(Exception):
@@ -506,7 +536,7 @@ def create_app(
     def alertmanager(payload: AlertmanagerPayload, who: Caller, request: Request) -> dict[str, Any]:
         require(who, "alertmanager", request)
         outcomes = []
-        events = list(to_events(payload, service.catalog, area_names, tz))
+        events = list(to_events(masked_payload(payload), service.catalog, area_names, tz))
         for ev, _dispatch in events:  # all checked first: a refused payload changes nothing
             if not in_scope(who.scope, ev.area_code):
                 log.warning("refused %s %s: alert area %s is outside %s's scope %s",

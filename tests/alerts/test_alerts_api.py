@@ -289,3 +289,45 @@ def test_token_file_validation(tmp_path: Any) -> None:
         TokenSpec(name="d", role="department", token="t" * 20)
     with pytest.raises(ValueError, match="exactly one"):
         TokenSpec(name="d", role="read-only")
+
+
+PERSONAL = "回电 13812345678 或 139-1234-5678, 身份证 31010619800101123X, zhang.san@example.com"
+LEAKS = ("13812345678", "1234-5678", "****", "123X", "19800101", "zhang.san", "@example")
+
+
+def test_personal_data_typed_into_the_api_is_masked(client: TestClient) -> None:
+    """Notes, reasons, comments and alert annotations are masked as they come in, with the
+    decoder's placeholders: no partial number (138****5678) that keeps 7 of 11 digits."""
+    tid = ticket_in(client, "310106")
+    roads, sup = auth("jingan-roads"), auth("jingan-supervisor")
+    steps = [
+        (f"/tickets/{tid}/reassign", auth("dispatch"),
+         {"department": "road_maintenance", "reason": PERSONAL}),
+        (f"/tickets/{tid}/supervise", sup, {"reason": PERSONAL}),
+        (f"/tickets/{tid}/accept", roads, {"note": PERSONAL}),
+        (f"/tickets/{tid}/start", roads, {"note": PERSONAL}),
+        (f"/tickets/{tid}/comment", sup, {"text": PERSONAL}),
+        (f"/tickets/{tid}/feedback", roads, {"notes": PERSONAL}),
+    ]  # fmt: skip
+    for path, headers, body in steps:
+        r = client.post(path, headers=headers, json=body)
+        assert r.status_code == 200, (path, r.text)
+    payload = am_payload("firing", "pii")
+    payload["alerts"][0]["annotations"] = {"description": PERSONAL, "value": "0.05"}
+    payload["alerts"][0]["labels"]["title_zh"] = "爆管 13812345678"
+    r = client.post("/alertmanager/webhook", headers=auth("dispatch"), json=payload)
+    alert_tid = r.json()["outcomes"][0]["ticket_id"]
+    shown = [
+        client.get(f"/tickets/{tid}", headers=auth("viewer")).text,
+        client.get(f"/tickets/{alert_tid}", headers=auth("viewer")).text,
+        client.get("/tickets", headers=auth("viewer")).text,
+        client.get("/open311/v2/requests.json", headers=auth("viewer")).text,
+    ]
+    for text in shown:
+        assert not [leak for leak in LEAKS if leak in text], text
+    detail = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    reasons = [a["reason"] for a in detail["audit"] if a["actor"] != "system"]
+    assert len(reasons) == 6
+    assert all("<phone>" in r and "<id-number>" in r and "<email>" in r for r in reasons)
+    assert "<phone>" in detail["ticket"]["feedback_notes"]
+    assert "<phone>" in shown[1] and "<id-number>" in shown[1]
