@@ -362,8 +362,20 @@ def create_app(
                         request.url.path, who.name, who.role, permission)  # fmt: skip
             raise RefusedError(403, f"role {who.role} may not {permission}", "role")
 
-    def visible(who: Principal, t: Ticket) -> bool:
+    def owns(who: Principal, t: Ticket) -> bool:
+        """Whether the ticket's incident or its responsible unit lies in the caller's scope:
+        what acting on a ticket needs."""
         return in_scope(who.scope, t.incident_area) or in_scope(who.scope, t.area_code)
+
+    def visible(who: Principal, t: Ticket) -> bool:
+        """Whether the caller may read the ticket: it owns it, or one of the ticket's hotline
+        orders or warnings lies in its scope.  A city-wide incident merges every district's
+        reports; each district's desk must find its own citizens' orders in it."""
+        if who.scope == "*" or owns(who, t):
+            return True
+        areas = [o.get("area_code") or "" for o in service.orders(t.id)]
+        areas += [w.get("area_code") or "" for w in service.warnings(t.id)]
+        return any(a and in_scope(who.scope, a) for a in areas)
 
     def load(who: Principal, tid: str, request: Request) -> Ticket:
         t = service.get(tid) if _plausible_id(tid) else None
@@ -379,6 +391,14 @@ def create_app(
     def act(who: Principal, permission: str, tid: str, request: Request) -> Ticket:
         require(who, permission, request)
         t = load(who, tid, request)
+        if not owns(who, t):
+            log.warning("refused %s %s: ticket %s is handled at %s tier by %s, outside %s's "
+                        "scope %s (readable through its orders or warnings)", request.method,
+                        request.url.path, tid, t.tier, t.area_code, who.name,
+                        who.scope)  # fmt: skip
+            raise RefusedError(403, f"ticket {tid} is handled at {t.tier} tier ({t.area_code}), "
+                               f"outside your area scope {who.scope}: you may read it, not act "
+                               "on it", "scope")  # fmt: skip
         if who.role == "department" and t.department != who.department:
             log.warning("refused %s %s: ticket %s belongs to %s, not %s", request.method,
                         request.url.path, tid, t.department, who.department)  # fmt: skip
@@ -421,10 +441,12 @@ def create_app(
                             request.url.path, area, who.name, who.scope)  # fmt: skip
                 raise RefusedError(403, f"area {area} is outside your area scope {who.scope}",
                                    "scope")  # fmt: skip
+        # the store applies the scope (or the narrower area), orders' and warnings' areas
+        # included, so the page and its count are the caller's own
         f = TicketFilter(status=status, department=department, family=family, level=level,
                          area_prefix=prefix, supervised=supervised, origin=origin,
-                         limit=limit, offset=offset)  # fmt: skip
-        found = [t for t in service.list_tickets(f) if visible(who, t)]
+                         limit=limit, offset=offset, member_areas=True)  # fmt: skip
+        found = service.list_tickets(f)
         return {"tickets": [_ticket_json(t, tz) for t in found], "count": len(found)}
 
     @app.get("/tickets/{tid}")
@@ -507,13 +529,12 @@ def create_app(
         if service_request_id:
             ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:100]
             found = [t for t in (service.get(i) for i in ids if _plausible_id(i)) if t]
+            found = [t for t in found if visible(who, t)]
         else:
             found = service.list_tickets(TicketFilter(area_prefix=_scope_prefix(who.scope),
-                                                      limit=1000))  # fmt: skip
+                                                      limit=1000, member_areas=True))  # fmt: skip
         out = []
         for t in found:
-            if not visible(who, t):
-                continue
             if service_code and (t.service_code or t.family) != service_code:
                 continue
             if status and (t.status == "closed") != (status == "closed"):

@@ -15,13 +15,16 @@ from alerts.api import create_app
 from alerts.auth import TokenRegistry, TokenSpec, sha256
 from alerts.hotline import HotlineOrder
 from alerts.service import TicketService
-from tests.alerts.alerts_helpers import T0
+from alerts.warning_state import WarningStateMachine
+from tests.alerts.alerts_helpers import T0, make_indicator, surge_indicator, windows
 from tests.alerts.conftest import ServiceFactory
 
 TOKENS = {
     "jingan-roads": ("department", "310106", "road_maintenance"),
     "jingan-water": ("department", "310106", "water_supply"),
     "pudong-roads": ("department", "310115", "road_maintenance"),
+    "pudong-water": ("department", "310115", "water_supply"),
+    "xuhui-viewer": ("read-only", "310104", None),
     "dispatch": ("dispatcher", "*", None),
     "jingan-supervisor": ("supervisor", "310106", None),
     "viewer": ("read-only", "*", None),
@@ -331,3 +334,47 @@ def test_personal_data_typed_into_the_api_is_masked(client: TestClient) -> None:
     assert all("<phone>" in r and "<id-number>" in r and "<email>" in r for r in reasons)
     assert "<phone>" in detail["ticket"]["feedback_notes"]
     assert "<phone>" in shown[1] and "<id-number>" in shown[1]
+
+
+def city_wide_incident(service: TicketService) -> str:
+    """A red Jing'an pressure warning (dispatched at city tier), a Pudong warning merged into
+    it and a Pudong citizen's order corroborating it: the incident area becomes the city."""
+    machine = WarningStateMachine([make_indicator(), surge_indicator()])
+    events = []
+    for area, value in (("310106003", 0.09), ("310115001", 0.16)):
+        for batch in windows([value], area=area):
+            events.extend(machine.process(batch))
+    service.submit_warnings(events)
+    order = HotlineOrder("pw1", "water_outage", T0 + 600, 31.10, 121.66, "310115001001001", "")
+    (out,) = service.submit_orders([order])
+    assert out.action == "corroborated"
+    t = service.get(out.ticket_id or "")
+    assert t is not None and (t.incident_area, t.area_code, t.tier) == ("310000", "310000", "city")
+    return t.id
+
+
+def test_district_desks_read_city_wide_incidents_holding_their_reports(
+    client: TestClient, service: TicketService
+) -> None:
+    """A desk sees (and finds in its list) a city-wide incident that holds one of its district's
+    orders or warnings; acting on it stays with the city tier that owns it."""
+    tid = city_wide_incident(service)
+    for desk in ("pudong-water", "jingan-water"):
+        assert client.get(f"/tickets/{tid}", headers=auth(desk)).status_code == 200
+        listed = client.get("/tickets", headers=auth(desk)).json()["tickets"]
+        assert tid in [t["id"] for t in listed], desk
+        reqs = client.get("/open311/v2/requests.json", headers=auth(desk)).json()
+        assert tid in [r["service_request_id"] for r in reqs], desk
+    # narrowed to the street of the Pudong order, it is still there
+    r = client.get("/tickets?area=310115001", headers=auth("pudong-water")).json()
+    assert tid in [t["id"] for t in r["tickets"]]
+    # a district with nothing in it does not see it
+    assert client.get(f"/tickets/{tid}", headers=auth("xuhui-viewer")).status_code == 403
+    assert tid not in [
+        t["id"] for t in client.get("/tickets", headers=auth("xuhui-viewer")).json()["tickets"]
+    ]
+    # reading is not acting: the city tier owns the incident
+    r = client.post(f"/tickets/{tid}/accept", headers=auth("pudong-water"))
+    assert r.status_code == 403 and "you may read it, not act on it" in r.json()["error"]
+    r = client.post(f"/tickets/{tid}/accept", headers=auth("dispatch"))
+    assert r.status_code == 403  # a dispatcher does not accept; the role is checked first
