@@ -20,8 +20,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -246,6 +247,18 @@ def _scope_prefix(scope: str) -> str | None:
     return scope[:2] if tier_of_code(scope) == "city" else scope
 
 
+def _incident_services(service: TicketService) -> dict[str, list[str]]:
+    """The families of the catalog's dispatching indicators, each with its indicators'
+    titles: the service codes of the tickets warnings open."""
+    out: dict[str, list[str]] = {}
+    for ind in service.catalog.values():
+        if ind.dispatched() is None:
+            continue
+        family = service.router.family(ind.category, ind.id, tuple(ind.source.categories or ()))
+        out.setdefault(family, []).append(ind.title.en)
+    return out
+
+
 def _principal(request: Request) -> Principal:
     tokens: TokenRegistry = request.app.state.tokens
     who, failure = tokens.identify(request.headers.get("authorization"))
@@ -406,6 +419,11 @@ def create_app(
                                f"not to {who.department}", "department")  # fmt: skip
         return t
 
+    def count_tickets(f: TicketFilter) -> int:
+        """How many tickets `f` matches over all pages (one COUNT in the store)."""
+        with service.store.begin() as conn:
+            return service.store.count_tickets(conn, f)
+
     # ------------------------------------------------------------------ routes
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -512,39 +530,65 @@ def create_app(
     @app.get("/open311/v2/services.json")
     def o311_services(who: Caller, request: Request) -> list[dict[str, Any]]:
         require(who, "read", request)
-        return services()
+        return services(_incident_services(service))
+
+    def epoch(when: datetime | None, name: str, request: Request) -> int | None:
+        """Seconds of a query's date; one without a zone is in the city's zone, like every
+        time the API returns (not the server's)."""
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ZoneInfo(tz))
+        try:
+            return int(when.timestamp())
+        except (OverflowError, ValueError, OSError):
+            log.warning("refused %s %s: %s %s is out of range", request.method,
+                        request.url.path, name, when.isoformat()[:40])  # fmt: skip
+            raise RefusedError(422, f"{name} is out of range", "bad_query") from None
 
     @app.get("/open311/v2/requests")
     @app.get("/open311/v2/requests.json")
     def o311_requests(
         who: Caller,
         request: Request,
+        response: Response,
         service_request_id: str | None = None,
         service_code: str | None = None,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         status: Literal["open", "closed"] | None = None,
+        page_size: Annotated[int, Query(ge=1, le=1000)] = 1000,
+        page: Annotated[int, Query(ge=1, le=10**6)] = 1,
     ) -> list[dict[str, Any]]:
+        """GeoReport's GET requests.  Ids (comma-separated, at most 100) override the other
+        arguments, as the specification says.  Otherwise the filters run in the store over
+        every ticket in the caller's scope, newest first; one answer holds at most
+        `page_size` (1000), and `X-Total-Count` gives how many match, with a `Link: ...;
+        rel="next"` header (RFC 8288) while there are more (`page`, `page_size`: the paging
+        several GeoReport servers offer beside the specification)."""
         require(who, "read", request)
         if service_request_id:
             ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:100]
             found = [t for t in (service.get(i) for i in ids if _plausible_id(i)) if t]
             found = [t for t in found if visible(who, t)]
-        else:
-            found = service.list_tickets(TicketFilter(area_prefix=_scope_prefix(who.scope),
-                                                      limit=1000, member_areas=True))  # fmt: skip
-        out = []
-        for t in found:
-            if service_code and (t.service_code or t.family) != service_code:
-                continue
-            if status and (t.status == "closed") != (status == "closed"):
-                continue
-            if start_date and t.opened_at < start_date.timestamp():
-                continue
-            if end_date and t.opened_at > end_date.timestamp():
-                continue
-            out.append(request_view(t, area_names, tz))
-        return out
+            response.headers["X-Total-Count"] = str(len(found))
+            return [request_view(t, area_names, tz) for t in found]
+        statuses = None
+        if status is not None:
+            statuses = ["closed"] if status == "closed" else [s for s in STATUSES
+                                                              if s != "closed"]  # fmt: skip
+        f = TicketFilter(status=statuses, area_prefix=_scope_prefix(who.scope),
+                         member_areas=True, service_code=service_code,
+                         opened_from=epoch(start_date, "start_date", request),
+                         opened_until=epoch(end_date, "end_date", request),
+                         limit=page_size, offset=(page - 1) * page_size)  # fmt: skip
+        found = service.list_tickets(f)
+        total = count_tickets(f)
+        response.headers["X-Total-Count"] = str(total)
+        if f.offset + len(found) < total:
+            next_page = request.url.include_query_params(page=page + 1)
+            response.headers["Link"] = f'<{next_page}>; rel="next"'
+        return [request_view(t, area_names, tz) for t in found]
 
     @app.get("/open311/v2/requests/{rid}")
     @app.get("/open311/v2/requests/{rid}.json")  # registered first, so ".json" is not in rid

@@ -162,10 +162,13 @@ class TicketFilter:
     origin: str | None = None
     limit: int = 100
     offset: int = 0
-    # For the ticket API's area scopes.  With `member_areas`,
+    # For the ticket API's area scopes and its Open311 view.  With `member_areas`,
     # `area_prefix` also matches a ticket by the area of any of its hotline orders or
     # warnings: a city-wide incident holds every district's reports.
     member_areas: bool = False
+    service_code: str | None = None  # the Open311 code: `service_code`, else the family
+    opened_from: int | None = None  # opened_at at or after (epoch seconds)
+    opened_until: int | None = None  # opened_at at or before
 
 
 # Statements built once: building a statement and its cache key per call costs more than
@@ -318,6 +321,12 @@ def _filtered(q: Any, f: TicketFilter) -> Any:
         q = q.where(t.origin == f.origin)
     if f.supervised is not None:
         q = q.where(t.supervised == f.supervised)
+    if f.service_code:
+        q = q.where(func.coalesce(func.nullif(t.service_code, ""), t.family) == f.service_code)
+    if f.opened_from is not None:
+        q = q.where(t.opened_at >= f.opened_from)
+    if f.opened_until is not None:
+        q = q.where(t.opened_at <= f.opened_until)
     if f.area_prefix:
         p = f.area_prefix
         where = [t.incident_area.startswith(p, autoescape=True),
@@ -532,6 +541,12 @@ class TicketStore:
         q = _filtered(select(s.tickets), f)
         q = q.order_by(t.opened_at.desc(), t.id).limit(f.limit).offset(f.offset)
         return [Ticket.from_row(r) for r in conn.execute(q).mappings()]
+
+    def count_tickets(self, conn: Connection, f: TicketFilter) -> int:
+        """How many tickets `f` matches, whatever its limit and offset (a list's total)."""
+        self.flush_writes(conn, warnings=False)
+        q = _filtered(select(func.count()).select_from(s.tickets), f)
+        return int(conn.execute(q).scalar() or 0)
 
     def count_by_status(self, conn: Connection) -> dict[str, int]:
         self.flush_writes(conn, warnings=False)

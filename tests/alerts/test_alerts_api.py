@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from alerts.api import create_app
 from alerts.auth import TokenRegistry, TokenSpec, sha256
+from alerts.clock import ManualClock
 from alerts.hotline import HotlineOrder
 from alerts.service import TicketService
 from alerts.warning_state import WarningStateMachine
@@ -378,3 +379,42 @@ def test_district_desks_read_city_wide_incidents_holding_their_reports(
     assert r.status_code == 403 and "you may read it, not act on it" in r.json()["error"]
     r = client.post(f"/tickets/{tid}/accept", headers=auth("dispatch"))
     assert r.status_code == 403  # a dispatcher does not accept; the role is checked first
+
+
+def test_open311_filters_run_over_every_ticket_in_the_store(
+    client: TestClient, service: TicketService, clock: ManualClock
+) -> None:
+    """A filter finds a match older than the newest 1,000 tickets; a date without a zone is
+    read in Shanghai's; the total and the next page are in the headers."""
+    service.submit_orders([HotlineOrder("w-old", "water_outage", T0, None, None,
+                                        "310106003001001", "")])  # fmt: skip
+    clock.set(T0 + 3600)  # 1,001 newer tickets
+    service.submit_orders([
+        HotlineOrder(f"n{k}", "noise_complaint", T0 + 60 + k, None, None, "310106003001001", "")
+        for k in range(1001)
+    ])  # fmt: skip
+    h = auth("viewer")
+    url = "/open311/v2/requests.json"
+    water = client.get(url, params={"service_code": "water_outage"}, headers=h)
+    assert len(water.json()) == 1
+    assert water.headers["x-total-count"] == "1"
+    everything = client.get(url, headers=h)
+    assert len(everything.json()) == 1000 and everything.headers["x-total-count"] == "1004"
+    assert 'page=2>; rel="next"' in everything.headers["link"]
+    page2 = client.get(url, params={"page": 2}, headers=h).json()
+    assert len(page2) == 4 and "link" not in client.get(url, params={"page": 2}, headers=h).headers
+    # 09:30 in Shanghai is before the tickets opened (10:00 +08:00); 09:30 UTC is after
+    early = {"service_code": "road_damage", "start_date": "2026-03-01T09:30:00"}
+    assert len(client.get(url, params=early, headers=h).json()) == 2
+    late = {"service_code": "road_damage", "end_date": "2026-03-01T09:59:00"}
+    assert client.get(url, params=late, headers=h).json() == []
+    assert len(client.get(url, params={"status": "open", "page_size": 5}, headers=h).json()) == 5
+
+
+def test_open311_services_list_the_sensor_incident_codes(client: TestClient) -> None:
+    services = client.get("/open311/v2/services.json", headers=auth("viewer")).json()
+    codes = {s["service_code"]: s for s in services}
+    assert (
+        codes["water"]["group"] == "sensors" and "Water pressure" in codes["water"]["description"]
+    )
+    assert codes["water_outage"]["group"] == "12345"
