@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Query, Request, Response
@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
-from .areas import AreaNames, NoAreaNames, in_scope, tier_of_code
+from .areas import AreaNames, NoAreaNames, ancestor_at, in_scope, related, tier_of_code
 from .auth import Principal, TokenRegistry
 from .hotline import mask_personal
 from .open311 import request_view, services
@@ -277,6 +277,20 @@ def _principal(request: Request) -> Principal:
 Caller = Annotated[Principal, Depends(_principal)]
 
 
+class Places(Protocol):
+    """The city model as reassignment checks it (flows.city's `City` is one): the level and
+    index of an area code, ValueError when the city has no such area."""
+
+    def find(self, code: str) -> tuple[str, int]: ...
+
+
+def _shipped_city() -> Places:
+    """The city model shipped with the package, loaded on first use (it takes a second)."""
+    from flows.city.model import load_city
+
+    return load_city()
+
+
 def create_app(
     service: TicketService,
     tokens: TokenRegistry,
@@ -285,10 +299,13 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     tick_every: float = 0.0,
     tz: str = "Asia/Shanghai",
+    places: Places | None = None,
 ) -> FastAPI:
     """The API over `service`.  With `tick_every` > 0 a background thread judges deadlines and
-    verification periods (and retries the outbox) that often."""
+    verification periods (and retries the outbox) that often.  `places` checks reassigned
+    areas (by default the shipped city model)."""
     area_names: AreaNames = names or NoAreaNames()
+    city: list[Places] = [places] if places is not None else []
     stop = threading.Event()
 
     @asynccontextmanager
@@ -424,6 +441,34 @@ def create_app(
         with service.store.begin() as conn:
             return service.store.count_tickets(conn, f)
 
+    def check_new_area(t: Ticket, body: ReassignBody, request: Request) -> None:
+        """A reassignment names a place that exists, at the tier it names, and that holds the
+        incident or lies inside it; otherwise a 400 that says which.  The area is the one the
+        service will give the ticket: the code given, else the incident's unit at the tier."""
+        tier = body.tier or t.tier
+        area = body.area_code or (ancestor_at(t.incident_area, tier) if t.incident_area
+                                  else t.area_code)  # fmt: skip
+        if not city:
+            city.append(_shipped_city())
+        problem = None
+        try:
+            level, _ = city[0].find(area)
+        except (ValueError, KeyError):
+            problem = f"area {area} is not a place in the city model"
+        else:
+            if level != tier and body.area_code is None:
+                problem = (f"the incident's area at {tier} tier is {area}, a {level}: name the "
+                           f"{tier} with area_code")  # fmt: skip
+            elif level != tier:
+                problem = (f"area {area} is a {level}, not a {tier}: give a {level} tier or "
+                           f"the code of a {tier}")  # fmt: skip
+            elif t.incident_area and not related(area, t.incident_area):
+                problem = (f"area {area} neither holds nor lies inside the incident's area "
+                           f"{t.incident_area}")  # fmt: skip
+        if problem is not None:
+            log.warning("refused %s %s: %s", request.method, request.url.path, problem)
+            raise RefusedError(400, problem, "bad_area")
+
     # ------------------------------------------------------------------ routes
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -505,12 +550,13 @@ def create_app(
 
     @app.post("/tickets/{tid}/reassign")
     def reassign(tid: str, body: ReassignBody, who: Caller, request: Request) -> dict[str, Any]:
-        act(who, "reassign", tid, request)
+        act_ticket = act(who, "reassign", tid, request)
         if body.area_code is not None and not in_scope(who.scope, body.area_code):
             log.warning("refused %s %s: area %s is outside %s's scope %s", request.method,
                         request.url.path, body.area_code, who.name, who.scope)  # fmt: skip
             raise RefusedError(403, f"area {body.area_code} is outside your area scope {who.scope}",
                                "scope")  # fmt: skip
+        check_new_area(act_ticket, body, request)
         t = service.reassign(tid, who.name, body.department, body.reason, tier=body.tier,
                              area_code=body.area_code)  # fmt: skip
         return {"ticket": _ticket_json(t, tz)}

@@ -418,3 +418,43 @@ def test_open311_services_list_the_sensor_incident_codes(client: TestClient) -> 
         codes["water"]["group"] == "sensors" and "Water pressure" in codes["water"]["description"]
     )
     assert codes["water_outage"]["group"] == "12345"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"tier": "district", "area_code": "999999999999999"}, "not a place in the city model"),
+        ({"tier": "community", "area_code": "310106003001999"}, "not a place in the city model"),
+        ({"tier": "district", "area_code": "310106003"}, "is a street, not a district"),
+        ({"tier": "street", "area_code": "310104001"}, "neither holds nor lies inside"),
+        ({"area_code": "310106"}, "is a district, not a street"),
+    ],
+)
+def test_reassign_checks_the_area_against_the_city_model(
+    client: TestClient, service: TicketService, body: dict[str, str], needle: str
+) -> None:
+    """A reassignment to a code the city does not have, at another tier than the one named,
+    or to a place that has nothing to do with the incident (a Xuhui street for a Jing'an
+    pothole) is refused with 400 and changes nothing."""
+    tid = ticket_in(client, "310106")
+    before = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    r = client.post(f"/tickets/{tid}/reassign", headers=auth("dispatch"),
+                    json={"department": "road_maintenance", "reason": "r", **body})  # fmt: skip
+    assert r.status_code == 400 and needle in r.json()["error"], r.text
+    assert client.get(f"/tickets/{tid}", headers=auth("viewer")).json() == before
+
+
+def test_reassign_a_city_wide_incident_to_a_district_needs_the_district(
+    client: TestClient, service: TicketService
+) -> None:
+    tid = city_wide_incident(service)
+    h = auth("dispatch")
+    up = {"department": "water_supply", "reason": "r", "tier": "district"}
+    r = client.post(f"/tickets/{tid}/reassign", headers=h, json=up)
+    assert r.status_code == 400 and "name the district with area_code" in r.json()["error"]
+    r = client.post(f"/tickets/{tid}/reassign", headers=h,
+                    json={"department": "water_supply", "reason": "Pudong's part",
+                          "tier": "district", "area_code": "310115"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ticket"]["area_code"] == "310115"
+    # Pudong's desk now owns it
+    assert client.post(f"/tickets/{tid}/accept", headers=auth("pudong-water")).status_code == 200
