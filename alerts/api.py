@@ -29,6 +29,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
+from indicators.language.registry import departments
+
 from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
 from .areas import AreaNames, NoAreaNames, ancestor_at, in_scope, related, tier_of_code
 from .auth import Principal, TokenRegistry
@@ -441,6 +443,25 @@ def create_app(
         with service.store.begin() as conn:
             return service.store.count_tickets(conn, f)
 
+    def known_department(name: str, where: str, request: Request) -> None:
+        """An unknown department is a 422, like an unknown status or tier."""
+        if name not in departments():
+            log.warning("refused %s %s: unknown department %r in %s", request.method,
+                        request.url.path, name[:64], where)  # fmt: skip
+            raise RefusedError(422, f"unknown department {name[:64]!r} in {where}; expected "
+                               f"one of {sorted(departments())}", "bad_query")  # fmt: skip
+
+    def desk_department(who: Principal, department: str | None, request: Request) -> str | None:
+        """The department a list shows: the one asked for; by default a department's token
+        lists its own department's tickets (its work), and `*` lists every department's (a
+        desk may read its neighbours' tickets in its area, to coordinate)."""
+        if department is None:
+            return who.department if who.role == "department" else None
+        if department == "*":
+            return None
+        known_department(department, "the department filter", request)
+        return department
+
     def check_new_area(t: Ticket, body: ReassignBody, request: Request) -> None:
         """A reassignment names a place that exists, at the tier it names, and that holds the
         incident or lies inside it; otherwise a 400 that says which.  The area is the one the
@@ -489,6 +510,7 @@ def create_app(
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,  # the store's integers are 64-bit
     ) -> dict[str, Any]:
         require(who, "read", request)
+        department = desk_department(who, department, request)
         for st in status or []:
             if st not in STATUSES:
                 log.warning("refused %s %s: %s asked for unknown status %r", request.method,
@@ -551,6 +573,7 @@ def create_app(
     @app.post("/tickets/{tid}/reassign")
     def reassign(tid: str, body: ReassignBody, who: Caller, request: Request) -> dict[str, Any]:
         act_ticket = act(who, "reassign", tid, request)
+        known_department(body.department, "the reassignment", request)
         if body.area_code is not None and not in_scope(who.scope, body.area_code):
             log.warning("refused %s %s: area %s is outside %s's scope %s", request.method,
                         request.url.path, body.area_code, who.name, who.scope)  # fmt: skip

@@ -159,7 +159,7 @@ def test_reassign_and_supervise(client: TestClient) -> None:
         ("feedback", {"json": {"notes": "x" * 5000}}, 413, "too large"),
         ("reassign", {"json": {"department": "water", "reason": "r", "area_code": "abc"}},
          422, "area_code"),
-        ("reassign", {"json": {"department": "nowhere", "reason": "r"}}, 400, "nowhere"),
+        ("reassign", {"json": {"department": "nowhere", "reason": "r"}}, 422, "nowhere"),
         ("start", {}, 409, "start is possible when it is accepted"),
     ],
 )  # fmt: skip
@@ -458,3 +458,19 @@ def test_reassign_a_city_wide_incident_to_a_district_needs_the_district(
     assert r.status_code == 200 and r.json()["ticket"]["area_code"] == "310115"
     # Pudong's desk now owns it
     assert client.post(f"/tickets/{tid}/accept", headers=auth("pudong-water")).status_code == 200
+
+
+def test_a_department_desk_lists_its_own_department_by_default(client: TestClient) -> None:
+    """A desk's list is its work; `department=*` (or another department) shows the
+    neighbours' tickets in its area; an unknown department is a 422, as an unknown status."""
+    water, roads = auth("jingan-water"), auth("jingan-roads")
+    assert client.get("/tickets", headers=water).json()["tickets"] == []
+    mine = client.get("/tickets", headers=roads).json()["tickets"]
+    assert [t["department"] for t in mine] == ["road_maintenance"]
+    for wider in ("*", "road_maintenance"):
+        r = client.get("/tickets", params={"department": wider}, headers=water).json()
+        assert [t["incident_area"][:6] for t in r["tickets"]] == ["310106"], wider
+    for who in ("viewer", "jingan-water"):
+        r = client.get("/tickets", params={"department": "nonexistent"}, headers=auth(who))
+        assert r.status_code == 422 and "unknown department 'nonexistent'" in r.json()["error"]
+    assert client.get("/tickets?status=bogus", headers=water).status_code == 422
