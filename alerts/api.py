@@ -6,9 +6,11 @@ which tickets it may see (a district's token sees only tickets in that district;
 filtered, single tickets outside the scope are refused).  Every refusal is logged with its
 reason and the token's name ("anonymous" when there is none), never the token itself, and
 counted per reason in `app.state.refusals`.
-Bad input gets a 4xx that says what is wrong: oversized bodies 413, malformed JSON and unknown or
-missing fields 422, a transition the lifecycle does not allow 409.  A store outage is a 503
-(retry later), never a 500."""
+Bad input gets a 4xx that says what is wrong, always as {"error": ...}: oversized bodies 413;
+malformed JSON, unknown or missing fields and unknown values (a status, tier or department the
+API does not know) 422; a reassignment to an area the city model refuses 400; a transition the
+lifecycle does not allow 409.  Who may act on which ticket is checked before the body is read
+(401, 403, 404 first).  A store outage is a 503 (retry later), never a 500."""
 
 from __future__ import annotations
 
@@ -368,15 +370,25 @@ def create_app(
         log.warning("refused %s %r: %s %s", request.method, request.url.path[:200],
                     exc.status_code, exc.detail)  # fmt: skip
         request.app.state.refusals["no_route"] += 1
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
+        what = {404: "no such path", 405: f"method {request.method} is not allowed here"}
+        error = what.get(exc.status_code, str(exc.detail))
+        # "error" as every other refusal; "detail" kept for clients that read it already
+        return JSONResponse(status_code=exc.status_code,
+                            content={"error": error, "detail": exc.detail},
                             headers=exc.headers)  # fmt: skip
 
     @app.exception_handler(InvalidTransitionError)
     async def _conflict(request: Request, exc: InvalidTransitionError) -> JSONResponse:
+        log.warning("refused %s %r: 409 %s", request.method, request.url.path[:200],
+                    str(exc)[:300])  # fmt: skip
+        request.app.state.refusals["conflict"] += 1
         return JSONResponse(status_code=409, content={"error": str(exc)})
 
     @app.exception_handler(TicketError)
     async def _bad(request: Request, exc: TicketError) -> JSONResponse:
+        log.warning("refused %s %r: 400 %s", request.method, request.url.path[:200],
+                    str(exc)[:300])  # fmt: skip
+        request.app.state.refusals["bad_request"] += 1
         return JSONResponse(status_code=400, content={"error": str(exc)})
 
     @app.exception_handler(SQLAlchemyError)
@@ -532,7 +544,10 @@ def create_app(
                          area_prefix=prefix, supervised=supervised, origin=origin,
                          limit=limit, offset=offset, member_areas=True)  # fmt: skip
         found = service.list_tickets(f)
-        return {"tickets": [_ticket_json(t, tz) for t in found], "count": len(found)}
+        # count: this page's length (as it always was); total: the matches over all pages
+        return {"tickets": [_ticket_json(t, tz) for t in found], "count": len(found),
+                "total": count_tickets(f) if offset or len(found) == limit
+                else len(found)}  # fmt: skip
 
     @app.get("/tickets/{tid}")
     def get_ticket(tid: str, who: Caller, request: Request) -> dict[str, Any]:
@@ -551,28 +566,51 @@ def create_app(
         load(who, tid, request)
         return {"audit": [a.to_dict(tz) for a in service.audit(tid)]}
 
+    # Who may act, on which ticket, is a dependency: FastAPI solves dependencies before it
+    # validates the body, so a caller who may not act is told so (401, 403, 404) whatever
+    # its body holds, instead of being helped to a valid one (422).  Only a body that is not
+    # JSON at all is refused (422) before: FastAPI parses it before any dependency runs.
+    def acting(permission: str) -> Any:
+        def may_act(tid: str, who: Caller, request: Request) -> Ticket:
+            return act(who, permission, tid, request)
+
+        return Depends(may_act)
+
+    def permitted(permission: str) -> Any:
+        def may(who: Caller, request: Request) -> Principal:
+            require(who, permission, request)
+            return who
+
+        return Depends(may)
+
+    may_accept = acting("accept")
+    may_start = acting("start")
+    may_feedback = acting("feedback")
+    may_reassign = acting("reassign")
+    may_comment = acting("comment")
+    may_supervise = acting("supervise")
+    may_alertmanager = permitted("alertmanager")
+
     @app.post("/tickets/{tid}/accept")
-    def accept(tid: str, who: Caller, request: Request,
+    def accept(tid: str, who: Caller, _t: Ticket = may_accept,
                body: NoteBody | None = None) -> dict[str, Any]:  # fmt: skip
-        act(who, "accept", tid, request)
         return {"ticket": _ticket_json(service.accept(tid, who.name, body.note if body else ""),
                                        tz)}  # fmt: skip
 
     @app.post("/tickets/{tid}/start")
-    def start(tid: str, who: Caller, request: Request,
+    def start(tid: str, who: Caller, _t: Ticket = may_start,
               body: NoteBody | None = None) -> dict[str, Any]:  # fmt: skip
-        act(who, "start", tid, request)
         return {"ticket": _ticket_json(service.start(tid, who.name, body.note if body else ""),
                                        tz)}  # fmt: skip
 
     @app.post("/tickets/{tid}/feedback")
-    def feedback(tid: str, body: FeedbackBody, who: Caller, request: Request) -> dict[str, Any]:
-        act(who, "feedback", tid, request)
+    def feedback(tid: str, body: FeedbackBody, who: Caller,
+                 _t: Ticket = may_feedback) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.feedback(tid, who.name, body.notes), tz)}
 
     @app.post("/tickets/{tid}/reassign")
-    def reassign(tid: str, body: ReassignBody, who: Caller, request: Request) -> dict[str, Any]:
-        act_ticket = act(who, "reassign", tid, request)
+    def reassign(tid: str, body: ReassignBody, who: Caller, request: Request,
+                 act_ticket: Ticket = may_reassign) -> dict[str, Any]:  # fmt: skip
         known_department(body.department, "the reassignment", request)
         if body.area_code is not None and not in_scope(who.scope, body.area_code):
             log.warning("refused %s %s: area %s is outside %s's scope %s", request.method,
@@ -585,13 +623,13 @@ def create_app(
         return {"ticket": _ticket_json(t, tz)}
 
     @app.post("/tickets/{tid}/comment")
-    def comment(tid: str, body: CommentBody, who: Caller, request: Request) -> dict[str, Any]:
-        act(who, "comment", tid, request)
+    def comment(tid: str, body: CommentBody, who: Caller,
+                _t: Ticket = may_comment) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.comment(tid, who.name, body.text), tz)}
 
     @app.post("/tickets/{tid}/supervise")
-    def supervise(tid: str, body: SuperviseBody, who: Caller, request: Request) -> dict[str, Any]:
-        act(who, "supervise", tid, request)
+    def supervise(tid: str, body: SuperviseBody, who: Caller,
+                  _t: Ticket = may_supervise) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.supervise(tid, who.name, body.reason), tz)}
 
     # ------------------------------------------------------------------ Open311 GeoReport v2
@@ -667,8 +705,11 @@ def create_app(
 
     # ------------------------------------------------------------------ Alertmanager
     @app.post("/alertmanager/webhook")
-    def alertmanager(payload: AlertmanagerPayload, who: Caller, request: Request) -> dict[str, Any]:
-        require(who, "alertmanager", request)
+    def alertmanager(
+        payload: AlertmanagerPayload,
+        request: Request,
+        who: Principal = may_alertmanager,
+    ) -> dict[str, Any]:
         outcomes = []
         events = list(to_events(masked_payload(payload), service.catalog, area_names, tz))
         for ev, _dispatch in events:  # all checked first: a refused payload changes nothing

@@ -474,3 +474,37 @@ def test_a_department_desk_lists_its_own_department_by_default(client: TestClien
         r = client.get("/tickets", params={"department": "nonexistent"}, headers=auth(who))
         assert r.status_code == 422 and "unknown department 'nonexistent'" in r.json()["error"]
     assert client.get("/tickets?status=bogus", headers=water).status_code == 422
+
+
+def test_errors_have_one_shape_and_every_refusal_is_logged_and_counted(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    tid = ticket_in(client, "310106")
+    refusals = client.app.state.refusals  # type: ignore[attr-defined]
+    # unknown paths and methods answer {"error": ...} like everything else ("detail" kept)
+    r = client.get("/nowhere", headers=auth("viewer"))
+    assert r.status_code == 404 and r.json() == {"error": "no such path", "detail": "Not Found"}
+    r = client.delete(f"/tickets/{tid}", headers=auth("viewer"))
+    assert r.status_code == 405 and "method DELETE is not allowed" in r.json()["error"]
+    # who may act is answered before the body is looked at
+    for who, path, body in [
+        ("viewer", "comment", {}),
+        ("viewer", "feedback", {"mood": 1}),
+        ("jingan-water", "feedback", {}),
+        ("jingan-roads", "supervise", {"reason": 7}),
+    ]:
+        r = client.post(f"/tickets/{tid}/{path}", headers=auth(who), json=body)
+        assert r.status_code == 403, (who, path, r.text)
+    r = client.post("/alertmanager/webhook", headers=auth("viewer"), json={})
+    assert r.status_code == 403
+    # a lifecycle conflict (409) and a refused change (400) are logged and counted too
+    with caplog.at_level(logging.WARNING, logger="citysigns.api"):
+        r = client.post(f"/tickets/{tid}/start", headers=auth("jingan-roads"))
+    assert r.status_code == 409
+    assert any(m.startswith("refused POST") and "409" in m for m in caplog.messages)
+    assert refusals["conflict"] == 1
+    # count is the page's length, total the matches over all pages
+    page = client.get("/tickets", params={"limit": 1}, headers=auth("viewer")).json()
+    assert (page["count"], page["total"]) == (1, 2)
+    page = client.get("/tickets", params={"offset": 5}, headers=auth("viewer")).json()
+    assert (page["count"], page["total"]) == (0, 2)
