@@ -6,9 +6,11 @@ which tickets it may see (a district's token sees only tickets in that district;
 filtered, single tickets outside the scope are refused).  Every refusal is logged with its
 reason and the token's name ("anonymous" when there is none), never the token itself, and
 counted per reason in `app.state.refusals`.
-Bad input gets a 4xx that says what is wrong: oversized bodies 413, malformed JSON and unknown or
-missing fields 422, a transition the lifecycle does not allow 409.  A store outage is a 503
-(retry later), never a 500."""
+Bad input gets a 4xx that says what is wrong, always as {"error": ...}: oversized bodies 413;
+malformed JSON, unknown or missing fields and unknown values (a status, tier or department the
+API does not know) 422; a reassignment to an area the city model refuses 400; a transition the
+lifecycle does not allow 409.  Who may act on which ticket is checked before the body is read
+(401, 403, 404 first).  A store outage is a 503 (retry later), never a 500."""
 
 from __future__ import annotations
 
@@ -19,18 +21,22 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from .alertmanager import AlertmanagerPayload, to_events
-from .areas import AreaNames, NoAreaNames, in_scope, tier_of_code
+from indicators.language.registry import departments
+
+from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
+from .areas import AreaNames, NoAreaNames, ancestor_at, in_scope, related, tier_of_code
 from .auth import Principal, TokenRegistry
+from .hotline import mask_personal
 from .open311 import request_view, services
 from .service import TicketService, headline
 from .store import TicketFilter, is_transient
@@ -165,27 +171,56 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Free text a person types (notes, reasons, comments) is masked as it enters: it is stored in
+# the ticket and its audit and shown to every reader of the ticket, the wall display and the
+# Open311 view included.  Phone, identity and passport numbers and e-mail addresses become
+# placeholders; a name in free text cannot be told from other words and is not caught.
+FreeText = Annotated[str, AfterValidator(mask_personal)]
+
+
 class NoteBody(_Body):
-    note: str = Field("", max_length=2000)
+    note: FreeText = Field("", max_length=2000)
 
 
 class FeedbackBody(_Body):
-    notes: str = Field(min_length=1, max_length=4000, description="what was done")
+    notes: FreeText = Field(min_length=1, max_length=4000, description="what was done")
 
 
 class ReassignBody(_Body):
     department: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
     tier: Literal["community", "grid", "street", "district", "city"] | None = None
     area_code: str | None = Field(None, pattern=r"^\d{6,15}$")
 
 
 class CommentBody(_Body):
-    text: str = Field(min_length=1, max_length=4000)
+    text: FreeText = Field(min_length=1, max_length=4000)
 
 
 class SuperviseBody(_Body):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: FreeText = Field(min_length=1, max_length=2000)
+
+
+# Alert labels that are free text shown on the ticket; the others are codes (area, level,
+# department) that masking would break: a 15-digit community code reads as an ID number.
+_TEXT_LABELS = ("alertname", "title_zh")
+# An annotation that is a number: `{{ $value }}` can print 17 digits, which masking would
+# take for an ID number.
+_NUMBER_ANNOTATIONS = ("value",)
+
+
+def _masked_alert(a: AlertmanagerAlert) -> AlertmanagerAlert:
+    """The alert with its annotations (summary, description: whatever a rule's author
+    templated in) and its free-text labels masked before any of it reaches a ticket."""
+    annotations = {k: v if k in _NUMBER_ANNOTATIONS else mask_personal(v)
+                   for k, v in a.annotations.items()}  # fmt: skip
+    labels = {k: mask_personal(v) if k in _TEXT_LABELS else v for k, v in a.labels.items()}
+    return a.model_copy(update={"annotations": annotations, "labels": labels})
+
+
+def masked_payload(payload: AlertmanagerPayload) -> AlertmanagerPayload:
+    """The payload as the webhook applies it: every alert masked (see `_masked_alert`)."""
+    return payload.model_copy(update={"alerts": [_masked_alert(a) for a in payload.alerts]})
 
 
 class RefusedError(Exception):
@@ -216,6 +251,18 @@ def _scope_prefix(scope: str) -> str | None:
     return scope[:2] if tier_of_code(scope) == "city" else scope
 
 
+def _incident_services(service: TicketService) -> dict[str, list[str]]:
+    """The families of the catalog's dispatching indicators, each with its indicators'
+    titles: the service codes of the tickets warnings open."""
+    out: dict[str, list[str]] = {}
+    for ind in service.catalog.values():
+        if ind.dispatched() is None:
+            continue
+        family = service.router.family(ind.category, ind.id, tuple(ind.source.categories or ()))
+        out.setdefault(family, []).append(ind.title.en)
+    return out
+
+
 def _principal(request: Request) -> Principal:
     tokens: TokenRegistry = request.app.state.tokens
     who, failure = tokens.identify(request.headers.get("authorization"))
@@ -234,6 +281,20 @@ def _principal(request: Request) -> Principal:
 Caller = Annotated[Principal, Depends(_principal)]
 
 
+class Places(Protocol):
+    """The city model as reassignment checks it (flows.city's `City` is one): the level and
+    index of an area code, ValueError when the city has no such area."""
+
+    def find(self, code: str) -> tuple[str, int]: ...
+
+
+def _shipped_city() -> Places:
+    """The city model shipped with the package, loaded on first use (it takes a second)."""
+    from flows.city.model import load_city
+
+    return load_city()
+
+
 def create_app(
     service: TicketService,
     tokens: TokenRegistry,
@@ -242,10 +303,13 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     tick_every: float = 0.0,
     tz: str = "Asia/Shanghai",
+    places: Places | None = None,
 ) -> FastAPI:
     """The API over `service`.  With `tick_every` > 0 a background thread judges deadlines and
-    verification periods (and retries the outbox) that often."""
+    verification periods (and retries the outbox) that often.  `places` checks reassigned
+    areas (by default the shipped city model)."""
     area_names: AreaNames = names or NoAreaNames()
+    city: list[Places] = [places] if places is not None else []
     stop = threading.Event()
 
     @asynccontextmanager
@@ -306,15 +370,25 @@ def create_app(
         log.warning("refused %s %r: %s %s", request.method, request.url.path[:200],
                     exc.status_code, exc.detail)  # fmt: skip
         request.app.state.refusals["no_route"] += 1
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail},
+        what = {404: "no such path", 405: f"method {request.method} is not allowed here"}
+        error = what.get(exc.status_code, str(exc.detail))
+        # "error" as every other refusal; "detail" kept for clients that read it already
+        return JSONResponse(status_code=exc.status_code,
+                            content={"error": error, "detail": exc.detail},
                             headers=exc.headers)  # fmt: skip
 
     @app.exception_handler(InvalidTransitionError)
     async def _conflict(request: Request, exc: InvalidTransitionError) -> JSONResponse:
+        log.warning("refused %s %r: 409 %s", request.method, request.url.path[:200],
+                    str(exc)[:300])  # fmt: skip
+        request.app.state.refusals["conflict"] += 1
         return JSONResponse(status_code=409, content={"error": str(exc)})
 
     @app.exception_handler(TicketError)
     async def _bad(request: Request, exc: TicketError) -> JSONResponse:
+        log.warning("refused %s %r: 400 %s", request.method, request.url.path[:200],
+                    str(exc)[:300])  # fmt: skip
+        request.app.state.refusals["bad_request"] += 1
         return JSONResponse(status_code=400, content={"error": str(exc)})
 
     @app.exception_handler(SQLAlchemyError)
@@ -332,8 +406,20 @@ def create_app(
                         request.url.path, who.name, who.role, permission)  # fmt: skip
             raise RefusedError(403, f"role {who.role} may not {permission}", "role")
 
-    def visible(who: Principal, t: Ticket) -> bool:
+    def owns(who: Principal, t: Ticket) -> bool:
+        """Whether the ticket's incident or its responsible unit lies in the caller's scope:
+        what acting on a ticket needs."""
         return in_scope(who.scope, t.incident_area) or in_scope(who.scope, t.area_code)
+
+    def visible(who: Principal, t: Ticket) -> bool:
+        """Whether the caller may read the ticket: it owns it, or one of the ticket's hotline
+        orders or warnings lies in its scope.  A city-wide incident merges every district's
+        reports; each district's desk must find its own citizens' orders in it."""
+        if who.scope == "*" or owns(who, t):
+            return True
+        areas = [o.get("area_code") or "" for o in service.orders(t.id)]
+        areas += [w.get("area_code") or "" for w in service.warnings(t.id)]
+        return any(a and in_scope(who.scope, a) for a in areas)
 
     def load(who: Principal, tid: str, request: Request) -> Ticket:
         t = service.get(tid) if _plausible_id(tid) else None
@@ -349,12 +435,72 @@ def create_app(
     def act(who: Principal, permission: str, tid: str, request: Request) -> Ticket:
         require(who, permission, request)
         t = load(who, tid, request)
+        if not owns(who, t):
+            log.warning("refused %s %s: ticket %s is handled at %s tier by %s, outside %s's "
+                        "scope %s (readable through its orders or warnings)", request.method,
+                        request.url.path, tid, t.tier, t.area_code, who.name,
+                        who.scope)  # fmt: skip
+            raise RefusedError(403, f"ticket {tid} is handled at {t.tier} tier ({t.area_code}), "
+                               f"outside your area scope {who.scope}: you may read it, not act "
+                               "on it", "scope")  # fmt: skip
         if who.role == "department" and t.department != who.department:
             log.warning("refused %s %s: ticket %s belongs to %s, not %s", request.method,
                         request.url.path, tid, t.department, who.department)  # fmt: skip
             raise RefusedError(403, f"ticket {tid} is assigned to {t.department}, "
                                f"not to {who.department}", "department")  # fmt: skip
         return t
+
+    def count_tickets(f: TicketFilter) -> int:
+        """How many tickets `f` matches over all pages (one COUNT in the store)."""
+        with service.store.begin() as conn:
+            return service.store.count_tickets(conn, f)
+
+    def known_department(name: str, where: str, request: Request) -> None:
+        """An unknown department is a 422, like an unknown status or tier."""
+        if name not in departments():
+            log.warning("refused %s %s: unknown department %r in %s", request.method,
+                        request.url.path, name[:64], where)  # fmt: skip
+            raise RefusedError(422, f"unknown department {name[:64]!r} in {where}; expected "
+                               f"one of {sorted(departments())}", "bad_query")  # fmt: skip
+
+    def desk_department(who: Principal, department: str | None, request: Request) -> str | None:
+        """The department a list shows: the one asked for; by default a department's token
+        lists its own department's tickets (its work), and `*` lists every department's (a
+        desk may read its neighbours' tickets in its area, to coordinate)."""
+        if department is None:
+            return who.department if who.role == "department" else None
+        if department == "*":
+            return None
+        known_department(department, "the department filter", request)
+        return department
+
+    def check_new_area(t: Ticket, body: ReassignBody, request: Request) -> None:
+        """A reassignment names a place that exists, at the tier it names, and that holds the
+        incident or lies inside it; otherwise a 400 that says which.  The area is the one the
+        service will give the ticket: the code given, else the incident's unit at the tier."""
+        tier = body.tier or t.tier
+        area = body.area_code or (ancestor_at(t.incident_area, tier) if t.incident_area
+                                  else t.area_code)  # fmt: skip
+        if not city:
+            city.append(_shipped_city())
+        problem = None
+        try:
+            level, _ = city[0].find(area)
+        except (ValueError, KeyError):
+            problem = f"area {area} is not a place in the city model"
+        else:
+            if level != tier and body.area_code is None:
+                problem = (f"the incident's area at {tier} tier is {area}, a {level}: name the "
+                           f"{tier} with area_code")  # fmt: skip
+            elif level != tier:
+                problem = (f"area {area} is a {level}, not a {tier}: give a {level} tier or "
+                           f"the code of a {tier}")  # fmt: skip
+            elif t.incident_area and not related(area, t.incident_area):
+                problem = (f"area {area} neither holds nor lies inside the incident's area "
+                           f"{t.incident_area}")  # fmt: skip
+        if problem is not None:
+            log.warning("refused %s %s: %s", request.method, request.url.path, problem)
+            raise RefusedError(400, problem, "bad_area")
 
     # ------------------------------------------------------------------ routes
     @app.get("/health")
@@ -376,6 +522,7 @@ def create_app(
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,  # the store's integers are 64-bit
     ) -> dict[str, Any]:
         require(who, "read", request)
+        department = desk_department(who, department, request)
         for st in status or []:
             if st not in STATUSES:
                 log.warning("refused %s %s: %s asked for unknown status %r", request.method,
@@ -391,11 +538,16 @@ def create_app(
                             request.url.path, area, who.name, who.scope)  # fmt: skip
                 raise RefusedError(403, f"area {area} is outside your area scope {who.scope}",
                                    "scope")  # fmt: skip
+        # the store applies the scope (or the narrower area), orders' and warnings' areas
+        # included, so the page and its count are the caller's own
         f = TicketFilter(status=status, department=department, family=family, level=level,
                          area_prefix=prefix, supervised=supervised, origin=origin,
-                         limit=limit, offset=offset)  # fmt: skip
-        found = [t for t in service.list_tickets(f) if visible(who, t)]
-        return {"tickets": [_ticket_json(t, tz) for t in found], "count": len(found)}
+                         limit=limit, offset=offset, member_areas=True)  # fmt: skip
+        found = service.list_tickets(f)
+        # count: this page's length (as it always was); total: the matches over all pages
+        return {"tickets": [_ticket_json(t, tz) for t in found], "count": len(found),
+                "total": count_tickets(f) if offset or len(found) == limit
+                else len(found)}  # fmt: skip
 
     @app.get("/tickets/{tid}")
     def get_ticket(tid: str, who: Caller, request: Request) -> dict[str, Any]:
@@ -414,45 +566,70 @@ def create_app(
         load(who, tid, request)
         return {"audit": [a.to_dict(tz) for a in service.audit(tid)]}
 
+    # Who may act, on which ticket, is a dependency: FastAPI solves dependencies before it
+    # validates the body, so a caller who may not act is told so (401, 403, 404) whatever
+    # its body holds, instead of being helped to a valid one (422).  Only a body that is not
+    # JSON at all is refused (422) before: FastAPI parses it before any dependency runs.
+    def acting(permission: str) -> Any:
+        def may_act(tid: str, who: Caller, request: Request) -> Ticket:
+            return act(who, permission, tid, request)
+
+        return Depends(may_act)
+
+    def permitted(permission: str) -> Any:
+        def may(who: Caller, request: Request) -> Principal:
+            require(who, permission, request)
+            return who
+
+        return Depends(may)
+
+    may_accept = acting("accept")
+    may_start = acting("start")
+    may_feedback = acting("feedback")
+    may_reassign = acting("reassign")
+    may_comment = acting("comment")
+    may_supervise = acting("supervise")
+    may_alertmanager = permitted("alertmanager")
+
     @app.post("/tickets/{tid}/accept")
-    def accept(tid: str, who: Caller, request: Request,
+    def accept(tid: str, who: Caller, _t: Ticket = may_accept,
                body: NoteBody | None = None) -> dict[str, Any]:  # fmt: skip
-        act(who, "accept", tid, request)
         return {"ticket": _ticket_json(service.accept(tid, who.name, body.note if body else ""),
                                        tz)}  # fmt: skip
 
     @app.post("/tickets/{tid}/start")
-    def start(tid: str, who: Caller, request: Request,
+    def start(tid: str, who: Caller, _t: Ticket = may_start,
               body: NoteBody | None = None) -> dict[str, Any]:  # fmt: skip
-        act(who, "start", tid, request)
         return {"ticket": _ticket_json(service.start(tid, who.name, body.note if body else ""),
                                        tz)}  # fmt: skip
 
     @app.post("/tickets/{tid}/feedback")
-    def feedback(tid: str, body: FeedbackBody, who: Caller, request: Request) -> dict[str, Any]:
-        act(who, "feedback", tid, request)
+    def feedback(tid: str, body: FeedbackBody, who: Caller,
+                 _t: Ticket = may_feedback) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.feedback(tid, who.name, body.notes), tz)}
 
     @app.post("/tickets/{tid}/reassign")
-    def reassign(tid: str, body: ReassignBody, who: Caller, request: Request) -> dict[str, Any]:
-        act(who, "reassign", tid, request)
+    def reassign(tid: str, body: ReassignBody, who: Caller, request: Request,
+                 act_ticket: Ticket = may_reassign) -> dict[str, Any]:  # fmt: skip
+        known_department(body.department, "the reassignment", request)
         if body.area_code is not None and not in_scope(who.scope, body.area_code):
             log.warning("refused %s %s: area %s is outside %s's scope %s", request.method,
                         request.url.path, body.area_code, who.name, who.scope)  # fmt: skip
             raise RefusedError(403, f"area {body.area_code} is outside your area scope {who.scope}",
                                "scope")  # fmt: skip
+        check_new_area(act_ticket, body, request)
         t = service.reassign(tid, who.name, body.department, body.reason, tier=body.tier,
                              area_code=body.area_code)  # fmt: skip
         return {"ticket": _ticket_json(t, tz)}
 
     @app.post("/tickets/{tid}/comment")
-    def comment(tid: str, body: CommentBody, who: Caller, request: Request) -> dict[str, Any]:
-        act(who, "comment", tid, request)
+    def comment(tid: str, body: CommentBody, who: Caller,
+                _t: Ticket = may_comment) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.comment(tid, who.name, body.text), tz)}
 
     @app.post("/tickets/{tid}/supervise")
-    def supervise(tid: str, body: SuperviseBody, who: Caller, request: Request) -> dict[str, Any]:
-        act(who, "supervise", tid, request)
+    def supervise(tid: str, body: SuperviseBody, who: Caller,
+                  _t: Ticket = may_supervise) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.supervise(tid, who.name, body.reason), tz)}
 
     # ------------------------------------------------------------------ Open311 GeoReport v2
@@ -460,40 +637,65 @@ def create_app(
     @app.get("/open311/v2/services.json")
     def o311_services(who: Caller, request: Request) -> list[dict[str, Any]]:
         require(who, "read", request)
-        return services()
+        return services(_incident_services(service))
+
+    def epoch(when: datetime | None, name: str, request: Request) -> int | None:
+        """Seconds of a query's date; one without a zone is in the city's zone, like every
+        time the API returns (not the server's)."""
+        if when is None:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ZoneInfo(tz))
+        try:
+            return int(when.timestamp())
+        except (OverflowError, ValueError, OSError):
+            log.warning("refused %s %s: %s %s is out of range", request.method,
+                        request.url.path, name, when.isoformat()[:40])  # fmt: skip
+            raise RefusedError(422, f"{name} is out of range", "bad_query") from None
 
     @app.get("/open311/v2/requests")
     @app.get("/open311/v2/requests.json")
     def o311_requests(
         who: Caller,
         request: Request,
+        response: Response,
         service_request_id: str | None = None,
         service_code: str | None = None,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         status: Literal["open", "closed"] | None = None,
+        page_size: Annotated[int, Query(ge=1, le=1000)] = 1000,
+        page: Annotated[int, Query(ge=1, le=10**6)] = 1,
     ) -> list[dict[str, Any]]:
+        """GeoReport's GET requests.  Ids (comma-separated, at most 100) override the other
+        arguments, as the specification says.  Otherwise the filters run in the store over
+        every ticket in the caller's scope, newest first; one answer holds at most
+        `page_size` (1000), and `X-Total-Count` gives how many match, with a `Link: ...;
+        rel="next"` header (RFC 8288) while there are more (`page`, `page_size`: the paging
+        several GeoReport servers offer beside the specification)."""
         require(who, "read", request)
         if service_request_id:
             ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:100]
             found = [t for t in (service.get(i) for i in ids if _plausible_id(i)) if t]
-        else:
-            found = service.list_tickets(TicketFilter(area_prefix=_scope_prefix(who.scope),
-                                                      limit=1000))  # fmt: skip
-        out = []
-        for t in found:
-            if not visible(who, t):
-                continue
-            if service_code and (t.service_code or t.family) != service_code:
-                continue
-            if status and (t.status == "closed") != (status == "closed"):
-                continue
-            if start_date and t.opened_at < start_date.timestamp():
-                continue
-            if end_date and t.opened_at > end_date.timestamp():
-                continue
-            out.append(request_view(t, area_names, tz))
-        return out
+            found = [t for t in found if visible(who, t)]
+            response.headers["X-Total-Count"] = str(len(found))
+            return [request_view(t, area_names, tz) for t in found]
+        statuses = None
+        if status is not None:
+            statuses = ["closed"] if status == "closed" else [s for s in STATUSES
+                                                              if s != "closed"]  # fmt: skip
+        f = TicketFilter(status=statuses, area_prefix=_scope_prefix(who.scope),
+                         member_areas=True, service_code=service_code,
+                         opened_from=epoch(start_date, "start_date", request),
+                         opened_until=epoch(end_date, "end_date", request),
+                         limit=page_size, offset=(page - 1) * page_size)  # fmt: skip
+        found = service.list_tickets(f)
+        total = count_tickets(f)
+        response.headers["X-Total-Count"] = str(total)
+        if f.offset + len(found) < total:
+            next_page = request.url.include_query_params(page=page + 1)
+            response.headers["Link"] = f'<{next_page}>; rel="next"'
+        return [request_view(t, area_names, tz) for t in found]
 
     @app.get("/open311/v2/requests/{rid}")
     @app.get("/open311/v2/requests/{rid}.json")  # registered first, so ".json" is not in rid
@@ -503,10 +705,13 @@ def create_app(
 
     # ------------------------------------------------------------------ Alertmanager
     @app.post("/alertmanager/webhook")
-    def alertmanager(payload: AlertmanagerPayload, who: Caller, request: Request) -> dict[str, Any]:
-        require(who, "alertmanager", request)
+    def alertmanager(
+        payload: AlertmanagerPayload,
+        request: Request,
+        who: Principal = may_alertmanager,
+    ) -> dict[str, Any]:
         outcomes = []
-        events = list(to_events(payload, service.catalog, area_names, tz))
+        events = list(to_events(masked_payload(payload), service.catalog, area_names, tz))
         for ev, _dispatch in events:  # all checked first: a refused payload changes nothing
             if not in_scope(who.scope, ev.area_code):
                 log.warning("refused %s %s: alert area %s is outside %s's scope %s",

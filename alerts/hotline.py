@@ -9,7 +9,6 @@ say "the same broken pipe"."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,19 +18,14 @@ from flows.privacy import mask_text
 
 M_PER_DEG_LAT = 111_320.0
 
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-
 
 def mask_personal(text: str) -> str:
     """A second line of defence: decoding masks personal data before anything else sees it,
-    but descriptions are free text, so mobile numbers and ID numbers are masked again here
-    before a ticket stores or shows them.  Plain numbers keep the familiar partial form
-    (138****5678) a dispatcher recognises; every other notation (+86, dashes, full-width
-    digits, landlines) goes through the decoder's own masking, so one definition of a phone
-    number holds everywhere."""
-    text = _ID_NUMBER.sub(lambda m: m.group(0)[:3] + "*" * 15, text)
-    text = _PHONE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:], text)
+    but descriptions, notes and reasons are free text, so they are masked again here before a
+    ticket stores or shows them.  It is the decoder's own masking (flows.privacy.mask_text),
+    placeholders and all (`<phone>`, `<id-number>`, `<email>`): a partial form such as
+    138****5678 keeps seven of eleven digits, enough with a name or a street to find the
+    person.  Names in free text are not recognised (see flows/privacy.py)."""
     return mask_text(text)
 
 

@@ -3,6 +3,7 @@ show them: GET services, GET requests, GET requests/{id}.  Field names are GeoRe
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from indicators.language.registry import departments, hotline_categories
@@ -12,9 +13,11 @@ from .service import headline
 from .tickets import STATUS_ZH, Ticket, iso
 
 
-def services() -> list[dict[str, Any]]:
-    """Hotline categories as GeoReport services (sensor incidents use their family as code)."""
-    return [
+def services(incidents: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
+    """Hotline categories as GeoReport services, then the sensor incidents' families
+    (`incidents`: family -> titles of the indicators that dispatch in it), which are the
+    service_code of a ticket a warning opened: every code a request can show is listed."""
+    out = [
         {
             "service_code": code,
             "service_name": names["en"],
@@ -26,6 +29,20 @@ def services() -> list[dict[str, Any]]:
         }
         for code, names in hotline_categories().items()
     ]
+    listed = {s["service_code"] for s in out}
+    for family, titles in sorted((incidents or {}).items()):
+        if family in listed:  # a hotline code already: its tickets share the service
+            continue
+        out.append({
+            "service_code": family,
+            "service_name": f"{family} (sensor incidents)",
+            "description": f"监测预警事件 / sensor incidents: {'; '.join(titles)}",
+            "metadata": False,
+            "type": "realtime",
+            "keywords": family,
+            "group": "sensors",
+        })  # fmt: skip
+    return out
 
 
 def request_view(t: Ticket, names: AreaNames, tz: str = "Asia/Shanghai") -> dict[str, Any]:

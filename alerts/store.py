@@ -162,6 +162,13 @@ class TicketFilter:
     origin: str | None = None
     limit: int = 100
     offset: int = 0
+    # For the ticket API's area scopes and its Open311 view.  With `member_areas`,
+    # `area_prefix` also matches a ticket by the area of any of its hotline orders or
+    # warnings: a city-wide incident holds every district's reports.
+    member_areas: bool = False
+    service_code: str | None = None  # the Open311 code: `service_code`, else the family
+    opened_from: int | None = None  # opened_at at or after (epoch seconds)
+    opened_until: int | None = None  # opened_at at or before
 
 
 # Statements built once: building a statement and its cache key per call costs more than
@@ -287,6 +294,49 @@ def _related(
     if tier in ("district", "street", "grid"):
         return bool(getattr(t, f"unit_{tier}") == digits)
     return False
+
+
+def _area_like(col: Any, prefix: str) -> Any:
+    """`col` names an area inside `prefix`: its code starts with it, or (for a district or the
+    city) it is a sensor id carrying that district ("AQ-310106-000123"), as `areas.covers`
+    reads one."""
+    cond = col.startswith(prefix, autoescape=True)
+    if len(prefix) <= TIER_DIGITS["district"]:
+        cond = or_(cond, col.contains(f"-{prefix}", autoescape=True))
+    return cond
+
+
+def _filtered(q: Any, f: TicketFilter) -> Any:
+    """`q` with the conditions of `f` (not its order, limit or offset)."""
+    t = s.tickets.c
+    if f.status:
+        q = q.where(t.status.in_(list(f.status)))
+    if f.department:
+        q = q.where(t.department == f.department)
+    if f.family:
+        q = q.where(t.family == f.family)
+    if f.level:
+        q = q.where(t.level == f.level)
+    if f.origin:
+        q = q.where(t.origin == f.origin)
+    if f.supervised is not None:
+        q = q.where(t.supervised == f.supervised)
+    if f.service_code:
+        q = q.where(func.coalesce(func.nullif(t.service_code, ""), t.family) == f.service_code)
+    if f.opened_from is not None:
+        q = q.where(t.opened_at >= f.opened_from)
+    if f.opened_until is not None:
+        q = q.where(t.opened_at <= f.opened_until)
+    if f.area_prefix:
+        p = f.area_prefix
+        where = [t.incident_area.startswith(p, autoescape=True),
+                 t.area_code.startswith(p, autoescape=True)]  # fmt: skip
+        if f.member_areas:
+            o, w = s.ticket_orders.c, s.ticket_warnings.c
+            where.append(t.id.in_(select(o.ticket_id).where(_area_like(o.area_code, p))))
+            where.append(t.id.in_(select(w.ticket_id).where(_area_like(w.area_code, p))))
+        q = q.where(or_(*where))
+    return q
 
 
 class TicketStore:
@@ -488,26 +538,15 @@ class TicketStore:
     def list_tickets(self, conn: Connection, f: TicketFilter) -> list[Ticket]:
         self.flush_writes(conn, warnings=False)
         t = s.tickets.c
-        q = select(s.tickets)
-        if f.status:
-            q = q.where(t.status.in_(list(f.status)))
-        if f.department:
-            q = q.where(t.department == f.department)
-        if f.family:
-            q = q.where(t.family == f.family)
-        if f.level:
-            q = q.where(t.level == f.level)
-        if f.origin:
-            q = q.where(t.origin == f.origin)
-        if f.supervised is not None:
-            q = q.where(t.supervised == f.supervised)
-        if f.area_prefix:
-            q = q.where(
-                or_(t.incident_area.startswith(f.area_prefix, autoescape=True),
-                    t.area_code.startswith(f.area_prefix, autoescape=True))
-            )  # fmt: skip
+        q = _filtered(select(s.tickets), f)
         q = q.order_by(t.opened_at.desc(), t.id).limit(f.limit).offset(f.offset)
         return [Ticket.from_row(r) for r in conn.execute(q).mappings()]
+
+    def count_tickets(self, conn: Connection, f: TicketFilter) -> int:
+        """How many tickets `f` matches, whatever its limit and offset (a list's total)."""
+        self.flush_writes(conn, warnings=False)
+        q = _filtered(select(func.count()).select_from(s.tickets), f)
+        return int(conn.execute(q).scalar() or 0)
 
     def count_by_status(self, conn: Connection) -> dict[str, int]:
         self.flush_writes(conn, warnings=False)

@@ -13,15 +13,19 @@ from sqlalchemy.exc import OperationalError
 
 from alerts.api import create_app
 from alerts.auth import TokenRegistry, TokenSpec, sha256
+from alerts.clock import ManualClock
 from alerts.hotline import HotlineOrder
 from alerts.service import TicketService
-from tests.alerts.alerts_helpers import T0
+from alerts.warning_state import WarningStateMachine
+from tests.alerts.alerts_helpers import T0, make_indicator, surge_indicator, windows
 from tests.alerts.conftest import ServiceFactory
 
 TOKENS = {
     "jingan-roads": ("department", "310106", "road_maintenance"),
     "jingan-water": ("department", "310106", "water_supply"),
     "pudong-roads": ("department", "310115", "road_maintenance"),
+    "pudong-water": ("department", "310115", "water_supply"),
+    "xuhui-viewer": ("read-only", "310104", None),
     "dispatch": ("dispatcher", "*", None),
     "jingan-supervisor": ("supervisor", "310106", None),
     "viewer": ("read-only", "*", None),
@@ -155,7 +159,7 @@ def test_reassign_and_supervise(client: TestClient) -> None:
         ("feedback", {"json": {"notes": "x" * 5000}}, 413, "too large"),
         ("reassign", {"json": {"department": "water", "reason": "r", "area_code": "abc"}},
          422, "area_code"),
-        ("reassign", {"json": {"department": "nowhere", "reason": "r"}}, 400, "nowhere"),
+        ("reassign", {"json": {"department": "nowhere", "reason": "r"}}, 422, "nowhere"),
         ("start", {}, 409, "start is possible when it is accepted"),
     ],
 )  # fmt: skip
@@ -289,3 +293,218 @@ def test_token_file_validation(tmp_path: Any) -> None:
         TokenSpec(name="d", role="department", token="t" * 20)
     with pytest.raises(ValueError, match="exactly one"):
         TokenSpec(name="d", role="read-only")
+
+
+PERSONAL = "回电 13812345678 或 139-1234-5678, 身份证 31010619800101123X, zhang.san@example.com"
+LEAKS = ("13812345678", "1234-5678", "****", "123X", "19800101", "zhang.san", "@example")
+
+
+def test_personal_data_typed_into_the_api_is_masked(client: TestClient) -> None:
+    """Notes, reasons, comments and alert annotations are masked as they come in, with the
+    decoder's placeholders: no partial number (138****5678) that keeps 7 of 11 digits."""
+    tid = ticket_in(client, "310106")
+    roads, sup = auth("jingan-roads"), auth("jingan-supervisor")
+    steps = [
+        (f"/tickets/{tid}/reassign", auth("dispatch"),
+         {"department": "road_maintenance", "reason": PERSONAL}),
+        (f"/tickets/{tid}/supervise", sup, {"reason": PERSONAL}),
+        (f"/tickets/{tid}/accept", roads, {"note": PERSONAL}),
+        (f"/tickets/{tid}/start", roads, {"note": PERSONAL}),
+        (f"/tickets/{tid}/comment", sup, {"text": PERSONAL}),
+        (f"/tickets/{tid}/feedback", roads, {"notes": PERSONAL}),
+    ]  # fmt: skip
+    for path, headers, body in steps:
+        r = client.post(path, headers=headers, json=body)
+        assert r.status_code == 200, (path, r.text)
+    payload = am_payload("firing", "pii")
+    payload["alerts"][0]["annotations"] = {"description": PERSONAL, "value": "0.05"}
+    payload["alerts"][0]["labels"]["title_zh"] = "爆管 13812345678"
+    r = client.post("/alertmanager/webhook", headers=auth("dispatch"), json=payload)
+    alert_tid = r.json()["outcomes"][0]["ticket_id"]
+    shown = [
+        client.get(f"/tickets/{tid}", headers=auth("viewer")).text,
+        client.get(f"/tickets/{alert_tid}", headers=auth("viewer")).text,
+        client.get("/tickets", headers=auth("viewer")).text,
+        client.get("/open311/v2/requests.json", headers=auth("viewer")).text,
+    ]
+    for text in shown:
+        assert not [leak for leak in LEAKS if leak in text], text
+    detail = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    reasons = [a["reason"] for a in detail["audit"] if a["actor"] != "system"]
+    assert len(reasons) == 6
+    assert all("<phone>" in r and "<id-number>" in r and "<email>" in r for r in reasons)
+    assert "<phone>" in detail["ticket"]["feedback_notes"]
+    assert "<phone>" in shown[1] and "<id-number>" in shown[1]
+
+
+def city_wide_incident(service: TicketService) -> str:
+    """A red Jing'an pressure warning (dispatched at city tier), a Pudong warning merged into
+    it and a Pudong citizen's order corroborating it: the incident area becomes the city."""
+    machine = WarningStateMachine([make_indicator(), surge_indicator()])
+    events = []
+    for area, value in (("310106003", 0.09), ("310115001", 0.16)):
+        for batch in windows([value], area=area):
+            events.extend(machine.process(batch))
+    service.submit_warnings(events)
+    order = HotlineOrder("pw1", "water_outage", T0 + 600, 31.10, 121.66, "310115001001001", "")
+    (out,) = service.submit_orders([order])
+    assert out.action == "corroborated"
+    t = service.get(out.ticket_id or "")
+    assert t is not None and (t.incident_area, t.area_code, t.tier) == ("310000", "310000", "city")
+    return t.id
+
+
+def test_district_desks_read_city_wide_incidents_holding_their_reports(
+    client: TestClient, service: TicketService
+) -> None:
+    """A desk sees (and finds in its list) a city-wide incident that holds one of its district's
+    orders or warnings; acting on it stays with the city tier that owns it."""
+    tid = city_wide_incident(service)
+    for desk in ("pudong-water", "jingan-water"):
+        assert client.get(f"/tickets/{tid}", headers=auth(desk)).status_code == 200
+        listed = client.get("/tickets", headers=auth(desk)).json()["tickets"]
+        assert tid in [t["id"] for t in listed], desk
+        reqs = client.get("/open311/v2/requests.json", headers=auth(desk)).json()
+        assert tid in [r["service_request_id"] for r in reqs], desk
+    # narrowed to the street of the Pudong order, it is still there
+    r = client.get("/tickets?area=310115001", headers=auth("pudong-water")).json()
+    assert tid in [t["id"] for t in r["tickets"]]
+    # a district with nothing in it does not see it
+    assert client.get(f"/tickets/{tid}", headers=auth("xuhui-viewer")).status_code == 403
+    assert tid not in [
+        t["id"] for t in client.get("/tickets", headers=auth("xuhui-viewer")).json()["tickets"]
+    ]
+    # reading is not acting: the city tier owns the incident
+    r = client.post(f"/tickets/{tid}/accept", headers=auth("pudong-water"))
+    assert r.status_code == 403 and "you may read it, not act on it" in r.json()["error"]
+    r = client.post(f"/tickets/{tid}/accept", headers=auth("dispatch"))
+    assert r.status_code == 403  # a dispatcher does not accept; the role is checked first
+
+
+def test_open311_filters_run_over_every_ticket_in_the_store(
+    client: TestClient, service: TicketService, clock: ManualClock
+) -> None:
+    """A filter finds a match older than the newest 1,000 tickets; a date without a zone is
+    read in Shanghai's; the total and the next page are in the headers."""
+    service.submit_orders([HotlineOrder("w-old", "water_outage", T0, None, None,
+                                        "310106003001001", "")])  # fmt: skip
+    clock.set(T0 + 3600)  # 1,001 newer tickets
+    service.submit_orders([
+        HotlineOrder(f"n{k}", "noise_complaint", T0 + 60 + k, None, None, "310106003001001", "")
+        for k in range(1001)
+    ])  # fmt: skip
+    h = auth("viewer")
+    url = "/open311/v2/requests.json"
+    water = client.get(url, params={"service_code": "water_outage"}, headers=h)
+    assert len(water.json()) == 1
+    assert water.headers["x-total-count"] == "1"
+    everything = client.get(url, headers=h)
+    assert len(everything.json()) == 1000 and everything.headers["x-total-count"] == "1004"
+    assert 'page=2>; rel="next"' in everything.headers["link"]
+    page2 = client.get(url, params={"page": 2}, headers=h).json()
+    assert len(page2) == 4 and "link" not in client.get(url, params={"page": 2}, headers=h).headers
+    # 09:30 in Shanghai is before the tickets opened (10:00 +08:00); 09:30 UTC is after
+    early = {"service_code": "road_damage", "start_date": "2026-03-01T09:30:00"}
+    assert len(client.get(url, params=early, headers=h).json()) == 2
+    late = {"service_code": "road_damage", "end_date": "2026-03-01T09:59:00"}
+    assert client.get(url, params=late, headers=h).json() == []
+    assert len(client.get(url, params={"status": "open", "page_size": 5}, headers=h).json()) == 5
+
+
+def test_open311_services_list_the_sensor_incident_codes(client: TestClient) -> None:
+    services = client.get("/open311/v2/services.json", headers=auth("viewer")).json()
+    codes = {s["service_code"]: s for s in services}
+    assert (
+        codes["water"]["group"] == "sensors" and "Water pressure" in codes["water"]["description"]
+    )
+    assert codes["water_outage"]["group"] == "12345"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"tier": "district", "area_code": "999999999999999"}, "not a place in the city model"),
+        ({"tier": "community", "area_code": "310106003001999"}, "not a place in the city model"),
+        ({"tier": "district", "area_code": "310106003"}, "is a street, not a district"),
+        ({"tier": "street", "area_code": "310104001"}, "neither holds nor lies inside"),
+        ({"area_code": "310106"}, "is a district, not a street"),
+    ],
+)
+def test_reassign_checks_the_area_against_the_city_model(
+    client: TestClient, service: TicketService, body: dict[str, str], needle: str
+) -> None:
+    """A reassignment to a code the city does not have, at another tier than the one named,
+    or to a place that has nothing to do with the incident (a Xuhui street for a Jing'an
+    pothole) is refused with 400 and changes nothing."""
+    tid = ticket_in(client, "310106")
+    before = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    r = client.post(f"/tickets/{tid}/reassign", headers=auth("dispatch"),
+                    json={"department": "road_maintenance", "reason": "r", **body})  # fmt: skip
+    assert r.status_code == 400 and needle in r.json()["error"], r.text
+    assert client.get(f"/tickets/{tid}", headers=auth("viewer")).json() == before
+
+
+def test_reassign_a_city_wide_incident_to_a_district_needs_the_district(
+    client: TestClient, service: TicketService
+) -> None:
+    tid = city_wide_incident(service)
+    h = auth("dispatch")
+    up = {"department": "water_supply", "reason": "r", "tier": "district"}
+    r = client.post(f"/tickets/{tid}/reassign", headers=h, json=up)
+    assert r.status_code == 400 and "name the district with area_code" in r.json()["error"]
+    r = client.post(f"/tickets/{tid}/reassign", headers=h,
+                    json={"department": "water_supply", "reason": "Pudong's part",
+                          "tier": "district", "area_code": "310115"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ticket"]["area_code"] == "310115"
+    # Pudong's desk now owns it
+    assert client.post(f"/tickets/{tid}/accept", headers=auth("pudong-water")).status_code == 200
+
+
+def test_a_department_desk_lists_its_own_department_by_default(client: TestClient) -> None:
+    """A desk's list is its work; `department=*` (or another department) shows the
+    neighbours' tickets in its area; an unknown department is a 422, as an unknown status."""
+    water, roads = auth("jingan-water"), auth("jingan-roads")
+    assert client.get("/tickets", headers=water).json()["tickets"] == []
+    mine = client.get("/tickets", headers=roads).json()["tickets"]
+    assert [t["department"] for t in mine] == ["road_maintenance"]
+    for wider in ("*", "road_maintenance"):
+        r = client.get("/tickets", params={"department": wider}, headers=water).json()
+        assert [t["incident_area"][:6] for t in r["tickets"]] == ["310106"], wider
+    for who in ("viewer", "jingan-water"):
+        r = client.get("/tickets", params={"department": "nonexistent"}, headers=auth(who))
+        assert r.status_code == 422 and "unknown department 'nonexistent'" in r.json()["error"]
+    assert client.get("/tickets?status=bogus", headers=water).status_code == 422
+
+
+def test_errors_have_one_shape_and_every_refusal_is_logged_and_counted(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    tid = ticket_in(client, "310106")
+    refusals = client.app.state.refusals  # type: ignore[attr-defined]
+    # unknown paths and methods answer {"error": ...} like everything else ("detail" kept)
+    r = client.get("/nowhere", headers=auth("viewer"))
+    assert r.status_code == 404 and r.json() == {"error": "no such path", "detail": "Not Found"}
+    r = client.delete(f"/tickets/{tid}", headers=auth("viewer"))
+    assert r.status_code == 405 and "method DELETE is not allowed" in r.json()["error"]
+    # who may act is answered before the body is looked at
+    for who, path, body in [
+        ("viewer", "comment", {}),
+        ("viewer", "feedback", {"mood": 1}),
+        ("jingan-water", "feedback", {}),
+        ("jingan-roads", "supervise", {"reason": 7}),
+    ]:
+        r = client.post(f"/tickets/{tid}/{path}", headers=auth(who), json=body)
+        assert r.status_code == 403, (who, path, r.text)
+    r = client.post("/alertmanager/webhook", headers=auth("viewer"), json={})
+    assert r.status_code == 403
+    # a lifecycle conflict (409) and a refused change (400) are logged and counted too
+    with caplog.at_level(logging.WARNING, logger="citysigns.api"):
+        r = client.post(f"/tickets/{tid}/start", headers=auth("jingan-roads"))
+    assert r.status_code == 409
+    assert any(m.startswith("refused POST") and "409" in m for m in caplog.messages)
+    assert refusals["conflict"] == 1
+    # count is the page's length, total the matches over all pages
+    page = client.get("/tickets", params={"limit": 1}, headers=auth("viewer")).json()
+    assert (page["count"], page["total"]) == (1, 2)
+    page = client.get("/tickets", params={"offset": 5}, headers=auth("viewer")).json()
+    assert (page["count"], page["total"]) == (0, 2)
