@@ -317,3 +317,15 @@ def test_every_dashboard_query_parses(boards: dict[str, dict[str, Any]], tmp_pat
     run = subprocess.run([require_binary("promtool"), "check", "rules", str(path)],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_category_panel_titles_are_readable(
+    boards: dict[str, dict[str, Any]], catalog: Catalog
+) -> None:
+    """No "(1)" for a dimensionless ratio, no raw indicator id as a title."""
+    titles = [p["title"] for b in boards.values() for p in panels_of(b)]
+    assert not [t for t in titles if t.endswith("(1)")]
+    ids = {i.id for i in catalog}
+    assert not [t for t in titles if any(t.startswith(f"{i}:") for i in ids)]
+    power = [p["title"] for p in panels_of(boards["citysigns-power"])]
+    assert "Distribution transformer load ratio" in power
