@@ -11,6 +11,8 @@ import yaml
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
+from alerts.rules.indicator_alerts import exported_levels
+from alerts.rules.options import RulesOptions
 from indicators.language.model import Indicator
 
 from .category import category_dashboard
@@ -46,15 +48,35 @@ def to_json(builder: Dashboard) -> dict[str, Any]:
     return doc
 
 
-def build_dashboards(catalog: Iterable[Indicator], base: str = "") -> dict[str, dict[str, Any]]:
-    """uid -> dashboard JSON.  `base` prefixes the links between dashboards (empty: relative
-    links, right when Grafana serves them)."""
-    check_sdk_version()
+def exported_by_category(
+    catalog: Iterable[Indicator], options: RulesOptions | None = None
+) -> tuple[dict[str, list[Indicator]], list[Indicator]]:
+    """The indicators Prometheus has series of, by category, and those it has none of: all
+    their area levels are finer than the exporter's max_area_level.  The same test as the
+    rules generator's (which writes no alert for them), so a tile or panel that could never
+    show data is not drawn."""
+    o = options or RulesOptions()
     by_category: dict[str, list[Indicator]] = {}
+    unexported: list[Indicator] = []
     for ind in catalog:
-        by_category.setdefault(ind.category, []).append(ind)
-    builders = [overview(sorted(by_category), base), dispatch_dashboard(base),
-                pipeline_dashboard(base)]  # fmt: skip
+        if exported_levels(ind, o):
+            by_category.setdefault(ind.category, []).append(ind)
+        else:
+            unexported.append(ind)
+    return by_category, sorted(unexported, key=lambda i: i.id)
+
+
+def build_dashboards(
+    catalog: Iterable[Indicator], base: str = "", options: RulesOptions | None = None
+) -> dict[str, dict[str, Any]]:
+    """uid -> dashboard JSON.  `base` prefixes the links between dashboards (empty: relative
+    links, right when Grafana serves them); `options` are those the rules are written with
+    (scrape job, exported area levels, pipeline limits), so the dashboards agree with them."""
+    check_sdk_version()
+    o = options or RulesOptions()
+    by_category, _ = exported_by_category(catalog, o)
+    builders = [overview(sorted(by_category), base, o), dispatch_dashboard(base, o),
+                pipeline_dashboard(base, o)]  # fmt: skip
     builders += [category_dashboard(c, inds, base) for c, inds in sorted(by_category.items())]
     out: dict[str, dict[str, Any]] = {}
     for b in builders:
@@ -72,6 +94,7 @@ def write_dashboards(
     *,
     prometheus_url: str = "http://127.0.0.1:9090",
     dashboards_path: str = "/var/lib/grafana/dashboards/citysigns",
+    options: RulesOptions | None = None,
 ) -> list[Path]:
     """OUT/dashboards/<uid>.json, OUT/provisioning/datasources/citysigns.yaml and
     OUT/provisioning/dashboards/citysigns.yaml (a file provider reading `dashboards_path`,
@@ -84,7 +107,7 @@ def write_dashboards(
         path.write_text(text, encoding="utf-8")
         written.append(path)
 
-    for uid, doc in build_dashboards(catalog).items():
+    for uid, doc in build_dashboards(catalog, options=options).items():
         put(f"{DASHBOARDS_DIR}/{uid}.json",
             json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n")  # fmt: skip
     put(f"{PROVISIONING_DIR}/datasources/citysigns.yaml",

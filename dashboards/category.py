@@ -85,11 +85,17 @@ def category_dashboard(
     return d
 
 
+def value_title(ind: Indicator) -> str:
+    """The title with its unit; "1" is UCUM's dimensionless unit (a ratio), which a title
+    would show as a meaningless "(1)"."""
+    return ind.title.en if ind.unit == "1" else f"{ind.title.en} ({ind.unit})"
+
+
 def value_panel(ind: Indicator) -> gts.Panel:
     rules = ind.detection.warnings
     p = (
         gts.Panel()
-        .title(f"{ind.title.en} ({ind.unit})")
+        .title(value_title(ind))
         .description(" ".join(ind.description.split()) or ind.title.en)
         .datasource(PROMETHEUS)
         .with_target(prom(q.indicator_value(ind.id), legend="{{area_level}} {{area}}", ref="A"))
@@ -118,7 +124,8 @@ def score_panel(ind: Indicator) -> gts.Panel:
     rules = ind.detection.warnings
     p = (
         gts.Panel()
-        .title(f"{ind.id}: anomaly score")
+        .title(f"{ind.title.en}: anomaly score")
+        .description(f"{ind.id}: how unusual the value is for the area and time (0 to 1).")
         .datasource(PROMETHEUS)
         .with_target(prom(q.indicator_score(ind.id), legend="{{area_level}} {{area}}"))
         .unit("percentunit")

@@ -56,6 +56,12 @@ def dashboards(
     dashboards_path: Annotated[
         str, typer.Option(help="where Grafana reads the dashboard JSON (file provider path)")
     ] = "/var/lib/grafana/dashboards/citysigns",
+    job: Annotated[str, typer.Option(help="the Prometheus job that scrapes the flow")] = (
+        "citysigns"
+    ),
+    max_area_level: Annotated[
+        str, typer.Option(help="finest area level the exporter exports (as for `rules`)")
+    ] = "street",
 ) -> None:
     """Write OUT/dashboards/*.json and OUT/provisioning/{datasources,dashboards}/."""
     if ctx.invoked_subcommand is not None:
@@ -63,17 +69,35 @@ def dashboards(
     if out is None:
         typer.echo("give --out DIR (or use `push`)", err=True)
         raise typer.Exit(2)
-    from .build import write_dashboards
+    from alerts.rules.options import RulesOptions
+    from flows.metrics import MetricsConfig
+
+    from .build import exported_by_category, write_dashboards
 
     try:
+        options = RulesOptions(job=job, metrics=MetricsConfig(max_area_level=max_area_level))
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    cat = _catalog(catalog)
+    try:
         files = write_dashboards(
-            _catalog(catalog), out, prometheus_url=prometheus_url, dashboards_path=dashboards_path
+            cat,
+            out,
+            prometheus_url=prometheus_url,
+            dashboards_path=dashboards_path,
+            options=options,
         )
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
     n = sum(1 for f in files if f.suffix == ".json")
     typer.echo(f"wrote {n} dashboards and {len(files) - n} provisioning files to {out}")
+    for ind in exported_by_category(cat, options)[1]:
+        typer.echo(
+            f"no panel for {ind.id}: levels {', '.join(ind.value.levels)} are all finer than "
+            f"the exported max_area_level {max_area_level}"
+        )
 
 
 @app.command()

@@ -6,13 +6,13 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import bargauge as gbargauge
 from grafana_foundation_sdk.builders import common as gcommon
 from grafana_foundation_sdk.builders import dashboard as gdash
-from grafana_foundation_sdk.builders import stat as gstat
 from grafana_foundation_sdk.builders import table as gtable
 from grafana_foundation_sdk.builders import timeseries as gts
 from grafana_foundation_sdk.models import common as mcommon
 from grafana_foundation_sdk.models import dashboard as mdash
 
 from alerts.rules.links import DISPATCH_UID, OVERVIEW_UID, dashboard_url
+from alerts.rules.options import RulesOptions
 from flows.metrics import (
     TICKET_OUTBOX_PENDING,
     TICKET_STORE_UP,
@@ -23,7 +23,7 @@ from flows.metrics import (
 
 from . import queries as q
 from .grafana import POSTGRES, PROMETHEUS, TAG
-from .panels import Layout, SqlQuery, link, prom, tag_links
+from .panels import Layout, SqlQuery, link, number_stat, prom, tag_links, up_stat
 
 # Columns of alerts/schema.py's `tickets` table; times there are epoch seconds (UTC).
 OPEN_TICKETS_SQL = """
@@ -57,7 +57,10 @@ ORDER BY on_time
 """
 
 
-def dispatch_dashboard(base: str = "") -> gdash.Dashboard:
+def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> gdash.Dashboard:
+    """Whether the ticket API and the dispatcher are scraped, then the tickets: a count of 0
+    is shown only while the API that counts them is up."""
+    o = options or RulesOptions()
     lay = Layout()
     dep = 'department=~"$department"'
     d = (
@@ -81,19 +84,20 @@ def dispatch_dashboard(base: str = "") -> gdash.Dashboard:
         .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
         .link(tag_links())
     )
-    for title, metric, colour in (
-        ("Open", TICKETS, "blue"),
-        ("Overdue", TICKETS_OVERDUE, "orange"),
-        ("Supervised", TICKETS_SUPERVISED, "red"),
-    ):
-        d = d.with_panel(
-            gstat.Panel()
-            .title(f"{title} tickets")
-            .datasource(PROMETHEUS)
-            .with_target(prom(f"sum({metric}{{{dep}}}) or vector(0)"))
-            .color_scheme(gdash.FieldColor().mode(mdash.FieldColorModeId.FIXED).fixed_color(colour))
-            .grid_pos(lay.place(8, 4))
+    stats = [
+        up_stat("Ticket API", q.tickets_job(o.job)),
+        up_stat("Dispatcher", q.dispatch_job(o.job)),
+    ]
+    stats += [
+        number_stat(f"{title} tickets", q.ticket_count(metric, o.job, dep), "short", "API down")
+        for title, metric in (
+            ("Open", TICKETS),
+            ("Overdue", TICKETS_OVERDUE),
+            ("Supervised", TICKETS_SUPERVISED),
         )
+    ]
+    for panel, pos in zip(stats, lay.fill(len(stats), 4, len(stats)), strict=True):
+        d = d.with_panel(panel.grid_pos(pos))
     d = d.with_panel(
         gts.Panel()
         .title("Open tickets by department and status")

@@ -4,7 +4,7 @@ linking to the dashboard that explains it."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Final, cast
 
 from grafana_foundation_sdk.builders import bargauge as gbargauge
 from grafana_foundation_sdk.builders import common as gcommon
@@ -14,6 +14,7 @@ from grafana_foundation_sdk.builders import stat as gstat
 from grafana_foundation_sdk.builders import table as gtable
 from grafana_foundation_sdk.models import common as mcommon
 from grafana_foundation_sdk.models import dashboard as mdash
+from grafana_foundation_sdk.models import geomap as mgeomap
 
 from alerts.rules.links import (
     DISPATCH_UID,
@@ -22,31 +23,96 @@ from alerts.rules.links import (
     category_uid,
     dashboard_url,
 )
+from alerts.rules.options import RulesOptions
+from flows.city.model import load_city
+from flows.metrics import TICKETS, TICKETS_OVERDUE, TICKETS_SUPERVISED
 from indicators.language.registry import WARNING_LEVELS
 
 from . import queries as q
 from .grafana import MIXED, PROMETHEUS, TAG
 from .panels import (
     LEVEL_COLOURS,
+    LEVEL_NAMES,
     Layout,
     SqlQuery,
+    down_mappings,
     link,
+    number_stat,
     prom,
     tag_links,
+    up_stat,
     warning_level_mappings,
     warning_level_thresholds,
 )
 
+# One 1920x1080 screen: Grafana's grid rows are 30 px with 8 px between them, so 27 rows are
+# 1018 px, which leaves room for the dashboard's controls.
+WALL_HEIGHT: Final = 27
+TILE_HEIGHT: Final = 3
+TILES_PER_LINE: Final = 6
+MIDDLE_HEIGHT: Final = 14
+NO_DATA: Final = "no data"
+FLOW_DOWN: Final = "flow down"
+API_DOWN: Final = "API down"
+
 SHANGHAI = (31.23, 121.47)
-OPEN_TICKETS_ON_MAP = """
-SELECT lat AS latitude, long AS longitude, id, level, department, status, area_code
-FROM tickets
-WHERE status <> 'closed' AND lat IS NOT NULL AND long IS NOT NULL
+# The wall is shared: a ticket is drawn at the centre of its street (or of the district or the
+# city it was raised for), never where it was reported (a hotline caller's location is often
+# their home).  Tickets of a grid or community fold into their street: codes are hierarchical
+# and a street's code is the first 9 digits.  One marker per area, with its count and worst
+# level; tickets raised from warnings carry no coordinates and are placed the same way.
+STREET_CODE_LENGTH: Final = 9
+TICKET_AREA_LEVELS: Final = ("city", "district", "street")
+LEVEL_ORDER_SQL: Final = " ".join(
+    f"WHEN '{name}' THEN {i}" for i, name in enumerate(LEVEL_NAMES) if i
+)
+OPEN_TICKETS_BY_AREA = f"""
+SELECT a.latitude, a.longitude, a.name, a.name_en, a.code AS area,
+       count(*) AS open_tickets,
+       max(CASE t.level {LEVEL_ORDER_SQL} ELSE 0 END) AS level
+FROM tickets t JOIN areas a ON a.code = substr(t.area_code, 1, {STREET_CODE_LENGTH})
+WHERE t.status <> 'closed'
+GROUP BY a.code, a.name, a.name_en, a.latitude, a.longitude
 """
 
 
-def overview(categories: list[str], base: str = "") -> gdash.Dashboard:
-    """`base` prefixes links (empty: relative to the Grafana they are served by)."""
+def area_centres_sql() -> str:
+    """`WITH areas(code, name, name_en, latitude, longitude) AS (VALUES ...)`: the city
+    model's centres of the city, its districts and streets, for the ticket store (which keeps
+    no geometry) to be joined with in SQL that PostgreSQL and SQLite both run."""
+    city = load_city()
+    rows = []
+    for level in TICKET_AREA_LEVELS:
+        t = city.level(level)
+        for code, zh, en, lat, lon in zip(t.code.tolist(), t.name_zh.tolist(),
+                                          t.name_en.tolist(), t.lat.tolist(), t.lon.tolist(),
+                                          strict=True):  # fmt: skip
+            rows.append(f"({_sql_text(code)}, {_sql_text(zh)}, {_sql_text(en)}, "
+                        f"{round(lat, 5)}, {round(lon, 5)})")  # fmt: skip
+    return (
+        "WITH areas(code, name, name_en, latitude, longitude) AS (VALUES " + ", ".join(rows) + ")"
+    )
+
+
+def open_tickets_on_map_sql() -> str:
+    return area_centres_sql() + "\n" + OPEN_TICKETS_BY_AREA
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def overview(
+    categories: list[str], base: str = "", options: RulesOptions | None = None
+) -> gdash.Dashboard:
+    """`base` prefixes links (empty: relative to the Grafana they are served by); `options`
+    are the rules' (job names, pipeline limits), so the wall colours what the alerts fire on.
+
+    The wall is one 1920x1080 screen without scrolling (at most WALL_HEIGHT grid units, no row
+    headers): the categories, then warnings, map and hottest areas, then the jobs, tickets and
+    pipeline as one band of small stats."""
+    o = options or RulesOptions()
+    flow, tickets, dispatcher = o.job, q.tickets_job(o.job), q.dispatch_job(o.job)
     lay = Layout()
     d = (
         gdash.Dashboard("citysigns: the city at a glance")
@@ -58,26 +124,34 @@ def overview(categories: list[str], base: str = "") -> gdash.Dashboard:
         .readonly()
         .link(tag_links())
     )
-    d = d.with_row(gdash.Row("Categories (worst warning level now)").grid_pos(lay.row()))
-    for category in categories:
+    tiles = lay.fill(len(categories), TILE_HEIGHT, TILES_PER_LINE)
+    for category, pos in zip(categories, tiles, strict=True):
         d = d.with_panel(
             gstat.Panel()
             .title(category)
+            .description(f"The worst warning level of {category} over the last 5 minutes.")
             .datasource(PROMETHEUS)
-            .with_target(prom(q.category_worst_level(category)))
-            .mappings(warning_level_mappings())
-            .thresholds(warning_level_thresholds())
+            .with_target(prom(q.category_worst_level(category, flow)))
+            .mappings(warning_level_mappings(down=FLOW_DOWN))
+            .thresholds(warning_level_thresholds(down=True))
             .color_mode(mcommon.BigValueColorMode.BACKGROUND)
             .graph_mode(mcommon.BigValueGraphMode.NONE)
-            .no_value("none")
+            .no_value(NO_DATA)
             .links([link(f"{category} dashboard", dashboard_url(base, category_uid(category)))])
-            .grid_pos(lay.place(4, 4))
+            .grid_pos(pos)
         )
-    d = d.with_row(gdash.Row("Warnings").grid_pos(lay.row()))
-    levels = gbargauge.Panel().title("Areas with a warning, by level").datasource(PROMETHEUS)
+    levels = (
+        gbargauge.Panel()
+        .title("Areas with a warning, by their worst level")
+        .description(
+            "Streets, districts and the city, each counted once at its worst level whatever "
+            "the number of its indicators in warning."
+        )
+        .datasource(PROMETHEUS)
+    )
     for i, level in enumerate(WARNING_LEVELS, start=1):
         levels = levels.with_target(
-            prom(q.warnings_by_level(i), legend=level, ref=level[0].upper())
+            prom(q.warnings_by_level(i, flow), legend=level, ref=level[0].upper())
         )
     levels = (
         levels.override_by_name(
@@ -90,12 +164,14 @@ def overview(categories: list[str], base: str = "") -> gdash.Dashboard:
             "orange", [mdash.DynamicConfigValue(id_val="color", value=_fixed("orange"))]
         )
         .override_by_name("red", [mdash.DynamicConfigValue(id_val="color", value=_fixed("red"))])
+        .mappings(down_mappings(FLOW_DOWN))
+        .no_value(NO_DATA)
         .unit("short")
         .min(0)
-        .grid_pos(lay.place(6, 10))
+        .grid_pos(lay.place(6, MIDDLE_HEIGHT))
     )
     d = d.with_panel(levels)
-    d = d.with_panel(_map().grid_pos(lay.place(12, 10)))
+    d = d.with_panel(_map().grid_pos(lay.place(12, MIDDLE_HEIGHT)))
     d = d.with_panel(
         gtable.Panel()
         .title("Hottest areas (highest anomaly score)")
@@ -112,42 +188,47 @@ def overview(categories: list[str], base: str = "") -> gdash.Dashboard:
                 .keep_time(True)
             ]
         )
-        .grid_pos(lay.place(6, 10))
+        .grid_pos(lay.place(6, MIDDLE_HEIGHT))
     )
-    d = d.with_row(gdash.Row("Tickets").grid_pos(lay.row()))
-    for title, expr, colour in (
-        ("Open tickets", q.OPEN_TICKETS, "blue"),
-        ("Overdue tickets", q.OVERDUE_TICKETS, "orange"),
-        ("Supervised tickets", q.SUPERVISED_TICKETS, "red"),
-    ):
-        d = d.with_panel(
-            gstat.Panel()
-            .title(title)
-            .datasource(PROMETHEUS)
-            .with_target(prom(expr))
-            .color_scheme(gdash.FieldColor().mode(mdash.FieldColorModeId.FIXED).fixed_color(colour))
-            .links([link("dispatch dashboard", dashboard_url(base, DISPATCH_UID))])
-            .grid_pos(lay.place(8, 4))
+    pipeline = link("pipeline dashboard", dashboard_url(base, PIPELINE_UID))
+    dispatch = link("dispatch dashboard", dashboard_url(base, DISPATCH_UID))
+    stats: list[tuple[gstat.Panel, gdash.DashboardLink]] = [
+        (up_stat("Flow", flow), pipeline),
+        (up_stat("Ticket API", tickets), dispatch),
+        (up_stat("Dispatcher", dispatcher), dispatch),
+    ]
+    stats += [
+        (number_stat(title, q.ticket_count(metric, o.job), "short", API_DOWN), dispatch)
+        for title, metric in (
+            ("Open tickets", TICKETS),
+            ("Overdue tickets", TICKETS_OVERDUE),
+            ("Supervised tickets", TICKETS_SUPERVISED),
         )
-    d = d.with_row(gdash.Row("Pipeline").grid_pos(lay.row()))
-    for title, expr, unit in (
-        ("Events per second", q.EVENTS_RATE_TOTAL, "short"),
-        ("Dead-letter ratio (10m)", q.DEAD_LETTER_RATIO, "percentunit"),
-        ("Watermark lag", q.WATERMARK, "s"),
-        ("Window close p95", q.window_latency_quantile(0.95), "s"),
-        ("Tracked series", q.TRACKED, "short"),
-        ("Since the last batch", q.SINCE_LAST_BATCH, "s"),
-    ):
-        d = d.with_panel(
-            gstat.Panel()
-            .title(title)
-            .datasource(PROMETHEUS)
-            .with_target(prom(expr))
-            .unit(unit)
-            .links([link("pipeline dashboard", dashboard_url(base, PIPELINE_UID))])
-            .grid_pos(lay.place(4, 4))
-        )
+    ]
+    stats += [
+        (number_stat(title, q.while_up(expr, flow, zero), unit, FLOW_DOWN, *limits), pipeline)
+        for title, expr, zero, unit, limits in _pipeline_stats(o)
+    ]
+    for (panel, to), pos in zip(stats, lay.fill(len(stats), TILE_HEIGHT, 6), strict=True):
+        d = d.with_panel(panel.links([to]).grid_pos(pos))
     return d
+
+
+def _pipeline_stats(
+    o: RulesOptions,
+) -> list[tuple[str, str, bool, str, tuple[tuple[float, str], ...]]]:
+    """(title, query, 0 when empty, unit, coloured limits): coloured only from the limits of
+    the pipeline alerts (orange where a warning fires, red where a critical one does)."""
+    return [
+        ("Events per second", q.EVENTS_RATE_TOTAL, True, "short", ()),
+        ("Dead letters (10m)", q.DEAD_LETTER_RATIO, False, "percentunit",
+         ((o.dead_letter_ratio, "orange"),)),
+        ("Watermark lag", q.WATERMARK, False, "s",
+         ((o.watermark_lag_warning, "orange"), (o.watermark_lag_critical, "red"))),
+        ("Window close p95", q.window_latency_quantile(0.95), False, "s", ()),
+        ("Tracked series", q.TRACKED, False, "short", ()),
+        ("Since the last batch", q.SINCE_LAST_BATCH, False, "s", ((o.stalled_after, "orange"),)),
+    ]  # fmt: skip
 
 
 def _fixed(colour: str) -> dict[str, str]:
@@ -155,8 +236,9 @@ def _fixed(colour: str) -> dict[str, str]:
 
 
 def _map() -> ggeomap.Panel:
-    """Warnings (Prometheus, placed at the area's centre) and open tickets (PostgreSQL, placed
-    where they were reported) as two marker layers of one map."""
+    """Warnings (Prometheus) and open tickets (PostgreSQL) as two marker layers of one map,
+    both at their area's centre, with the details of a marker on hover (the layers' own
+    `tooltip` does nothing while the panel's tooltip mode is "none", the SDK's default)."""
     warnings_layer = (
         gcommon.MapLayerOptions()
         .type("markers")
@@ -183,7 +265,7 @@ def _map() -> ggeomap.Panel:
     tickets_layer = (
         gcommon.MapLayerOptions()
         .type("markers")
-        .name("Open tickets")
+        .name("Open tickets (at their area's centre)")
         .location(
             gcommon.FrameGeometrySource()
             .mode(mcommon.FrameGeometrySourceMode.COORDS)
@@ -196,7 +278,7 @@ def _map() -> ggeomap.Panel:
                 "showLegend": True,
                 "style": {
                     "color": {"fixed": "purple"},
-                    "size": {"fixed": 5},
+                    "size": {"field": "open_tickets", "fixed": 5, "min": 4, "max": 16},
                     "symbol": {"fixed": "img/icons/marker/square.svg", "mode": "fixed"},
                 },
             }
@@ -210,10 +292,11 @@ def _map() -> ggeomap.Panel:
         .title("Open warnings and tickets")
         .datasource(MIXED)
         .with_target(prom(q.open_warnings_on_map(), ref="W", instant=True))
-        .with_target(SqlQuery(OPEN_TICKETS_ON_MAP, ref="T"))
+        .with_target(SqlQuery(open_tickets_on_map_sql(), ref="T"))
         .view(ggeomap.MapViewConfig().id("coords").lat(lat).lon(lon).zoom(9))
         .basemap(gcommon.MapLayerOptions().type("default").name("Basemap"))
         .layers([warnings_layer, tickets_layer])
+        .tooltip(ggeomap.TooltipOptions().mode(mgeomap.TooltipMode.DETAILS))
         .mappings(warning_level_mappings())
         .thresholds(warning_level_thresholds())
     )

@@ -7,9 +7,11 @@ from typing import Any, Final
 
 from grafana_foundation_sdk.builders import dashboard as gdash
 from grafana_foundation_sdk.builders import prometheus as gprom
+from grafana_foundation_sdk.builders import stat as gstat
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.runtime import UnknownDataquery
+from grafana_foundation_sdk.models import common as mcommon
 from grafana_foundation_sdk.models import dashboard as mdash
 from grafana_foundation_sdk.models import prometheus as mprom
 
@@ -17,12 +19,17 @@ from indicators.language.detection import WarningRules
 from indicators.language.registry import WARNING_LEVELS
 
 from .grafana import POSTGRES, PROMETHEUS
+from .queries import JOB_DOWN, job_up
 
 # Grafana's named colours for the four levels; "green" for no warning.
 LEVEL_COLOURS: Final[dict[str, str]] = {
     "none": "green", "blue": "blue", "yellow": "yellow", "orange": "orange", "red": "red",
 }  # fmt: skip
 LEVEL_NAMES: Final = ("none", *WARNING_LEVELS)  # index = citysigns_indicator_warning_level
+# A job that is down, or no data at all: grey, which is no warning level and no "all clear".
+DOWN_COLOUR: Final = "#8e8e8e"
+# Counts and rates that are not warnings: the theme's text colour, never a level's colour.
+NEUTRAL_COLOUR: Final = "text"
 
 
 def prom(expr: str, legend: str = "", ref: str = "A", instant: bool = False) -> gprom.Dataquery:
@@ -51,25 +58,105 @@ class SqlQuery(cogbuilder.Builder[cogvariants.Dataquery]):
         return UnknownDataquery(dict(self.data))
 
 
-def warning_level_mappings() -> list[mdash.ValueMapping]:
-    return [
-        mdash.ValueMap(
-            options={
-                str(i): mdash.ValueMappingResult(text=name, color=LEVEL_COLOURS[name], index=i)
-                for i, name in enumerate(LEVEL_NAMES)
-            }
-        )
-    ]
+def warning_level_mappings(down: str = "") -> list[mdash.ValueMapping]:
+    """Level index -> name and colour; with `down`, JOB_DOWN -> that text in grey."""
+    options = {
+        str(i): mdash.ValueMappingResult(text=name, color=LEVEL_COLOURS[name], index=i)
+        for i, name in enumerate(LEVEL_NAMES)
+    }
+    if down:
+        options[str(JOB_DOWN)] = down_result(down, len(options))
+    return [mdash.ValueMap(options=options)]
 
 
-def warning_level_thresholds() -> gdash.ThresholdsConfig:
-    steps = [mdash.Threshold(value=None, color=LEVEL_COLOURS["none"])]
+def down_result(text: str, index: int = 0) -> mdash.ValueMappingResult:
+    return mdash.ValueMappingResult(text=text, color=DOWN_COLOUR, index=index)
+
+
+def down_mappings(text: str) -> list[mdash.ValueMapping]:
+    """JOB_DOWN -> `text` in grey, for a stat whose value is otherwise a number."""
+    return [mdash.ValueMap(options={str(JOB_DOWN): down_result(text)})]
+
+
+def warning_level_thresholds(down: bool = False) -> gdash.ThresholdsConfig:
+    """Level colours from 1 (blue) up; with `down`, grey below 0 (JOB_DOWN) and green from 0,
+    so no value a query can take while its job is down is coloured as a quiet city."""
+    if down:
+        steps = [mdash.Threshold(value=None, color=DOWN_COLOUR),
+                 mdash.Threshold(value=0.0, color=LEVEL_COLOURS["none"])]  # fmt: skip
+    else:
+        steps = [mdash.Threshold(value=None, color=LEVEL_COLOURS["none"])]
     steps += [
         mdash.Threshold(value=float(i), color=LEVEL_COLOURS[name])
         for i, name in enumerate(LEVEL_NAMES)
         if i > 0
     ]
     return gdash.ThresholdsConfig().mode(mdash.ThresholdsMode.ABSOLUTE).steps(steps)
+
+
+def limit_thresholds(*limits: tuple[float, str]) -> gdash.ThresholdsConfig:
+    """Neutral below the first limit, then each limit's colour: a stat that is not a warning
+    level is coloured only where an alert would fire, never by Grafana's default (red from 80).
+    Grey below 0, which only JOB_DOWN reaches."""
+    steps = [mdash.Threshold(value=None, color=DOWN_COLOUR),
+             mdash.Threshold(value=0.0, color=NEUTRAL_COLOUR)]  # fmt: skip
+    steps += [mdash.Threshold(value=float(v), color=c) for v, c in sorted(limits)]
+    return gdash.ThresholdsConfig().mode(mdash.ThresholdsMode.ABSOLUTE).steps(steps)
+
+
+def number_stat(
+    title: str, expr: str, unit: str, down: str, *limits: tuple[float, str]
+) -> gstat.Panel:
+    """A headline number of the wall: neutral (or coloured at `limits`), `down` in grey when
+    the job behind it is down."""
+    return (
+        gstat.Panel()
+        .title(title)
+        .datasource(PROMETHEUS)
+        .with_target(prom(expr))
+        .unit(unit)
+        .thresholds(limit_thresholds(*limits))
+        .color_scheme(gdash.FieldColor().mode(mdash.FieldColorModeId.THRESHOLDS))
+        .mappings(down_mappings(down))
+        .color_mode(mcommon.BigValueColorMode.VALUE)
+        .graph_mode(mcommon.BigValueGraphMode.NONE)
+        .no_value("no data")
+    )
+
+
+def up_stat(title: str, job: str) -> gstat.Panel:
+    """Whether Prometheus scrapes every target of `job`: "up" in green, "down" in red (the
+    alerts on these jobs are critical), "no target" in grey when Prometheus has none."""
+    mappings: list[mdash.ValueMapping] = [
+        mdash.ValueMap(
+            options={
+                "1": mdash.ValueMappingResult(text="up", color=LEVEL_COLOURS["none"], index=0),
+                "0": mdash.ValueMappingResult(text="down", color=LEVEL_COLOURS["red"], index=1),
+            }
+        )
+    ]
+    return (
+        gstat.Panel()
+        .title(title)
+        .description(f'up{{job="{job}"}}: whether Prometheus can scrape every target of the job.')
+        .datasource(PROMETHEUS)
+        .with_target(prom(job_up(job)))
+        .mappings(mappings)
+        .thresholds(
+            gdash.ThresholdsConfig()
+            .mode(mdash.ThresholdsMode.ABSOLUTE)
+            .steps(
+                [
+                    mdash.Threshold(value=None, color=LEVEL_COLOURS["red"]),
+                    mdash.Threshold(value=1.0, color=LEVEL_COLOURS["none"]),
+                ]
+            )
+        )
+        .color_scheme(gdash.FieldColor().mode(mdash.FieldColorModeId.THRESHOLDS))
+        .color_mode(mcommon.BigValueColorMode.BACKGROUND)
+        .graph_mode(mcommon.BigValueGraphMode.NONE)
+        .no_value("no target")
+    )
 
 
 def catalog_thresholds(rules: WarningRules) -> gdash.ThresholdsConfig:
@@ -121,6 +208,8 @@ def grid(x: int, y: int, w: int, h: int) -> mdash.GridPos:
 class Layout:
     """Places panels left to right on Grafana's 24-column grid, wrapping to a new line."""
 
+    WIDTH: Final = 24
+
     def __init__(self) -> None:
         self.x = 0
         self.y = 0
@@ -133,6 +222,22 @@ class Layout:
         self.x += w
         self.row_h = max(self.row_h, h)
         return pos
+
+    def fill(self, n: int, h: int, per_row: int) -> list[mdash.GridPos]:
+        """`n` panels of height `h` on lines of their own, at most `per_row` a line, each line
+        filled to the full width (widths differ by at most one column), so no hole is left
+        whatever `n` is."""
+        if self.x:
+            self.newline()
+        out: list[mdash.GridPos] = []
+        lines = -(-n // per_row) if n else 0
+        for line in range(lines):
+            count = n // lines + (1 if line < n % lines else 0)
+            widths = [self.WIDTH // count + (1 if i < self.WIDTH % count else 0)
+                      for i in range(count)]  # fmt: skip
+            out += [self.place(w, h) for w in widths]
+            self.newline()
+        return out
 
     def newline(self) -> int:
         self.y += self.row_h

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as gdash
 from grafana_foundation_sdk.builders import timeseries as gts
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.models import dashboard as mdash
 
-from alerts.rules.links import OVERVIEW_UID, PIPELINE_UID, dashboard_url
+from alerts.rules.links import DISPATCH_UID, OVERVIEW_UID, PIPELINE_UID, dashboard_url
+from alerts.rules.options import RulesOptions
 
 from . import queries as q
 from .grafana import PROMETHEUS, TAG
-from .panels import Layout, link, prom, tag_links
+from .panels import Layout, link, prom, tag_links, up_stat
 
 PANELS: list[tuple[str, list[tuple[str, str]], str]] = [
     ("Events per second by source and outcome", [(q.EVENTS_RATE, "{{source}} {{outcome}}")],
@@ -32,7 +35,10 @@ PANELS: list[tuple[str, list[tuple[str, str]], str]] = [
 ]  # fmt: skip
 
 
-def pipeline_dashboard(base: str = "") -> gdash.Dashboard:
+def pipeline_dashboard(base: str = "", options: RulesOptions | None = None) -> gdash.Dashboard:
+    """Whether each job is scraped first (a job that is down explains every empty panel
+    below it), then the flow's health."""
+    o = options or RulesOptions()
     lay = Layout()
     d = (
         gdash.Dashboard("citysigns: pipeline")
@@ -45,6 +51,14 @@ def pipeline_dashboard(base: str = "") -> gdash.Dashboard:
         .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
         .link(tag_links())
     )
+    dispatch = link("dispatch dashboard", dashboard_url(base, DISPATCH_UID))
+    ups: list[tuple[str, str, list[cogbuilder.Builder[mdash.DashboardLink]]]] = [
+        ("Flow", o.job, []),
+        ("Ticket API", q.tickets_job(o.job), [dispatch]),
+        ("Dispatcher", q.dispatch_job(o.job), [dispatch]),
+    ]
+    for (title, job, links), pos in zip(ups, lay.fill(len(ups), 3, 3), strict=True):
+        d = d.with_panel(up_stat(title, job).links(links).grid_pos(pos))
     for title, targets, unit in PANELS:
         p = gts.Panel().title(title).datasource(PROMETHEUS).unit(unit)
         for i, (expr, legend) in enumerate(targets):

@@ -3,6 +3,8 @@ metric names (flows/metrics.py) so a renamed metric cannot leave a dashboard sil
 
 from __future__ import annotations
 
+from typing import Final
+
 from flows.metrics import (
     AREA_INFO,
     BATCH_EVENTS,
@@ -28,14 +30,54 @@ from flows.metrics import (
 )
 
 AREA_FILTER = 'district=~"$district", area=~"$street"'
+# What a wall query reads while the job that feeds it is down.  A job that is down leaves no
+# samples (Prometheus marks its series stale), and an empty answer or a 0 would read as a quiet
+# city; -1 is no count, level or duration, so it can be mapped to a "down" state of its own.
+JOB_DOWN: Final = -1
 
 
-def category_worst_level(category: str) -> str:
-    return f'max(max_over_time({INDICATOR_WARNING}{{category="{category}"}}[5m]))'
+# -- scrape jobs -----------------------------------------------------------------------------
+# The flow's job and the jobs of `citysigns serve` and `citysigns dispatch`, named as the
+# pipeline alerts and the example prometheus.yml of `citysigns rules` name them.
+def tickets_job(flow_job: str) -> str:
+    return f"{flow_job}-tickets"
 
 
-def warnings_by_level(level_index: int) -> str:
-    return f"count({INDICATOR_WARNING} == {level_index}) or vector(0)"
+def dispatch_job(flow_job: str) -> str:
+    return f"{flow_job}-dispatch"
+
+
+def job_up(job: str) -> str:
+    """1 when every target of `job` is scraped, 0 when one is not, nothing when Prometheus has
+    no such target (the alerts fire per target, so one down target shows as down)."""
+    return f'min(up{{job="{job}"}})'
+
+
+def while_up(expr: str, job: str, zero: bool = False) -> str:
+    """`expr` while a target of `job` is scraped and JOB_DOWN while none is.  With `zero`, a
+    0 where `expr` has no sample but the job is up: a count of nothing, which only a live
+    exporter can vouch for (an exporter that writes no series for 0 is indistinguishable
+    from one that is down without the `up` series)."""
+    up = f'max(up{{job="{job}"}})'
+    out = f"({expr})\nand on() ({up} == 1)"
+    if zero:
+        out += f"\nor on() (0 * ({up} == 1))"
+    return out + f"\nor on() (({up} == 0) - {-JOB_DOWN})"
+
+
+def category_worst_level(category: str, flow_job: str) -> str:
+    """The category's worst warning level over 5 minutes, JOB_DOWN while the flow is down."""
+    return while_up(
+        f'max(max_over_time({INDICATOR_WARNING}{{category="{category}"}}[5m]))', flow_job
+    )
+
+
+def warnings_by_level(level_index: int, flow_job: str) -> str:
+    """How many areas have `level_index` as their worst level now.  An area has one series per
+    indicator, so counting series would count one area once per indicator in warning."""
+    return while_up(
+        f"count(max by (area) ({INDICATOR_WARNING}) == {level_index})", flow_job, zero=True
+    )
 
 
 def open_warnings_on_map() -> str:
@@ -86,9 +128,13 @@ def street_values(category: str) -> str:
 
 
 # -- tickets ---------------------------------------------------------------------------------
-OPEN_TICKETS = f"sum({TICKETS}) or vector(0)"
-OVERDUE_TICKETS = f"sum({TICKETS_OVERDUE}) or vector(0)"
-SUPERVISED_TICKETS = f"sum({TICKETS_SUPERVISED}) or vector(0)"
+def ticket_count(metric: str, flow_job: str, selector: str = "") -> str:
+    """Tickets counted by the ticket API; 0 only while the API is scraped (it writes no
+    overdue or supervised series when there are none), JOB_DOWN while it is not."""
+    series = f"{metric}{{{selector}}}" if selector else metric
+    return while_up(f"sum({series})", tickets_job(flow_job), zero=True)
+
+
 OPEN_BY_DEPARTMENT_STATUS = f"sum by (department, status) ({TICKETS})"
 OVERDUE_BY_DEPARTMENT = f"sum by (department) ({TICKETS_OVERDUE})"
 SUPERVISED_BY_DEPARTMENT = f"sum by (department) ({TICKETS_SUPERVISED})"
@@ -100,7 +146,7 @@ DEADLINE_COMPLIANCE = (
 
 # -- pipeline --------------------------------------------------------------------------------
 EVENTS_RATE = f"sum by (source, outcome) (rate({EVENTS}_total[5m]))"
-EVENTS_RATE_TOTAL = f"sum(rate({EVENTS}_total[5m])) or vector(0)"
+EVENTS_RATE_TOTAL = f"sum(rate({EVENTS}_total[5m]))"
 DEAD_LETTERS_RATE = f"sum by (reason) (rate({DEAD_LETTERS}_total[5m]))"
 DEAD_LETTER_RATIO = f"sum(rate({DEAD_LETTERS}_total[10m])) / sum(rate({EVENTS}_total[10m]))"
 WATERMARK = f"max({WATERMARK_LAG})"

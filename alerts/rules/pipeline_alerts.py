@@ -20,7 +20,7 @@ from flows.metrics import (
 )
 from indicators.language.durations import format_duration
 
-from .links import PIPELINE_UID, dashboard_url
+from .links import DISPATCH_UID, PIPELINE_UID, dashboard_url
 from .options import RulesOptions
 
 PIPELINE_DEPARTMENT: Final = "operations_centre"
@@ -39,6 +39,9 @@ class PipelineAlert:
     summary: str
     description: str
     extra_labels: dict[str, str] = field(default_factory=dict)
+    # The dashboard that shows what the alert fires on: the ticket store, the ticket API and
+    # the dispatcher are on the dispatch dashboard, the flow's own health on the pipeline one.
+    dashboard_uid: str = PIPELINE_UID
 
     def labels(self) -> dict[str, str]:
         out = {"severity": self.severity, "category": "pipeline"}
@@ -57,7 +60,7 @@ class PipelineAlert:
             "summary": self.summary,
             "description": self.description,
             "runbook_url": f"{options.runbook_base}#pipeline-{self.name.lower()}",
-            "dashboard_url": dashboard_url(options.grafana_url, PIPELINE_UID),
+            "dashboard_url": dashboard_url(options.grafana_url, self.dashboard_uid),
         }
         return out
 
@@ -138,6 +141,7 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
             "The ticket store refuses writes: warnings wait in the outbox",
             "{{ $labels.instance }} cannot write to the ticket store: no ticket is created or "
             "updated until it is back (nothing is lost; the outbox drains on recovery).",
+            dashboard_uid=DISPATCH_UID,
         ),
         PipelineAlert(
             "CitySignsTicketApiDown",
@@ -148,6 +152,7 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
             "Prometheus has failed to scrape {{ $labels.instance }} for "
             f"{format_duration(options.flow_down_for)}: departments cannot take or answer "
             "tickets, and Alertmanager's alerts do not reach the ticket store.",
+            dashboard_uid=DISPATCH_UID,
         ),
         PipelineAlert(
             "CitySignsDispatcherDown",
@@ -158,6 +163,7 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
             "Prometheus has failed to scrape {{ $labels.instance }} for "
             f"{format_duration(options.flow_down_for)}: the flow's warnings and hotline orders "
             "are not becoming tickets (the ticket API's own store health stays green).",
+            dashboard_uid=DISPATCH_UID,
         ),
         PipelineAlert(
             "CitySignsSeriesBudget",

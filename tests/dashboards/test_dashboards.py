@@ -17,7 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 from alerts.schema import tickets as tickets_table
-from dashboards.build import build_dashboards
+from dashboards.build import build_dashboards, exported_by_category
 from dashboards.cli import app as dashboards_app
 from dashboards.grafana import (
     POSTGRES_UID,
@@ -101,7 +101,7 @@ def test_the_metric_name_extractor() -> None:
 def test_every_query_uses_metrics_of_the_golden_exposition(
     boards: dict[str, dict[str, Any]],
 ) -> None:
-    exposed = golden_names()
+    exposed = golden_names() | {"up"}  # Prometheus' own series of every scrape target
     assert "citysigns_indicator_value" in exposed
     checked = 0
     for uid, board in boards.items():
@@ -122,7 +122,7 @@ def test_uids_unique_stable_and_schema_pinned(
     boards: dict[str, dict[str, Any]], catalog: Catalog
 ) -> None:
     assert check_sdk_version() == SDK_VERSION == "1769699379!11.6.0"
-    categories = {i.category for i in catalog}
+    categories = set(exported_by_category(catalog)[0])
     expected = {"citysigns-overview", "citysigns-dispatch", "citysigns-pipeline"}
     assert set(boards) == expected | {f"citysigns-{c}" for c in categories}
     again = build_dashboards(catalog)
@@ -165,7 +165,7 @@ def test_units_and_thresholds_match_the_catalog(
     boards: dict[str, dict[str, Any]], catalog: Catalog
 ) -> None:
     assert set(GRAFANA_UNITS.values()) <= _sdk_unit_ids()
-    for ind in catalog:
+    for ind in (i for inds in exported_by_category(catalog)[0].values() for i in inds):
         board = boards[f"citysigns-{ind.category}"]
         value = next(p for p in panels_of(board)
                      if p["targets"][0]["expr"].startswith(
@@ -217,7 +217,7 @@ def test_category_dashboards_drill_from_district_to_street(
 def test_overview_has_the_wall_panels(boards: dict[str, dict[str, Any]], catalog: Catalog) -> None:
     board = boards["citysigns-overview"]
     panels = panels_of(board)
-    categories = sorted({i.category for i in catalog})
+    categories = sorted(exported_by_category(catalog)[0])
     assert [p["title"] for p in panels if p["type"] == "stat"][: len(categories)] == categories
     geomap = next(p for p in panels if p["type"] == "geomap")
     assert geomap["datasource"]["uid"] == "-- Mixed --"
@@ -234,11 +234,15 @@ def test_sql_reads_columns_of_the_ticket_store(boards: dict[str, dict[str, Any]]
     assert len(sqls) >= 4
     for sql in sqls:
         assert "FROM tickets" in sql
+        # the map's centres of areas (a CTE from the city model) are not ticket columns
+        sql = re.sub(r"^WITH areas\(.*?\) AS \(VALUES .*?\)\)\s*", "", sql, flags=re.S)
+        sql = re.sub(r"\ba\.\w+", "", sql).replace("t.", "")
         select = re.search(r"SELECT (.*?) FROM", sql, re.S)
         assert select
-        used = set(re.findall(r"\b([a-z_]+)\b", select.group(1)))
+        used = set(re.findall(r"\b([a-z_]+)\b", re.sub(r"'[^']*'", "", select.group(1))))
         used -= {"as", "to_timestamp", "avg", "case", "when", "then", "else", "end", "coalesce",
-                 "latitude", "longitude", "opened", "on_time"}  # fmt: skip
+                 "latitude", "longitude", "opened", "on_time", "count", "max",
+                 "area", "open_tickets"}  # fmt: skip
         assert used <= columns, sorted(used - columns)
     dispatch = boards["citysigns-dispatch"]
     tables = [p for p in panels_of(dispatch) if p["type"] == "table"]

@@ -1,0 +1,331 @@
+"""The control-room wall and the dashboards an operator lands on from an alert: a job that is
+down reads as down (never as a quiet city or a count of 0), stats are coloured only at the
+alerts' limits, the overview fits one 1920x1080 screen, the map shows no citizen's location,
+and nothing is drawn that the exporter cannot fill."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerts.rules.links import DISPATCH_UID, PIPELINE_UID
+from alerts.rules.options import RulesOptions
+from alerts.rules.pipeline_alerts import pipeline_alerts
+from dashboards import queries as q
+from dashboards.build import build_dashboards
+from dashboards.overview import WALL_HEIGHT
+from dashboards.panels import DOWN_COLOUR, NEUTRAL_COLOUR
+from flows.city.model import load_city
+from flows.metrics import (
+    INDICATOR_WARNING,
+    TICKETS,
+    TICKETS_OVERDUE,
+    MetricsConfig,
+)
+from indicators.language.validate import Catalog
+from tests.dashboards.test_dashboards import metric_names, panels_of, walk
+from tests.rules.servers import require_binary
+
+OVERVIEW = "citysigns-overview"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    from citysigns.paths import CATALOG_DIR
+    from indicators.language.validate import load_catalog_or_raise
+
+    return load_catalog_or_raise([CATALOG_DIR])
+
+
+@pytest.fixture(scope="module")
+def boards(catalog: Catalog) -> dict[str, dict[str, Any]]:
+    return build_dashboards(catalog)
+
+
+def stats(board: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["title"]: p for p in panels_of(board) if p["type"] == "stat"}
+
+
+def mapped(panel: dict[str, Any], value: int) -> dict[str, Any] | None:
+    for m in panel["fieldConfig"]["defaults"].get("mappings", []):
+        if m["type"] == "value" and str(value) in m["options"]:
+            return dict(m["options"][str(value)])
+    return None
+
+
+def run_promql(tmp_path: Path, series: dict[str, str],
+               cases: list[tuple[str, str, list[dict[str, object]]]]) -> None:  # fmt: skip
+    """Evaluate (expr, eval_time, expected samples) with Prometheus' own engine (promtool)."""
+    import subprocess
+
+    import yaml
+
+    (tmp_path / "none.rules.yml").write_text("groups: []\n", "utf-8")
+    test = {
+        "rule_files": ["none.rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [{
+            "interval": "1m",
+            "input_series": [{"series": k, "values": v} for k, v in series.items()],
+            "promql_expr_test": [{"expr": e, "eval_time": at, "exp_samples": exp}
+                                 for e, at, exp in cases],
+        }],
+    }  # fmt: skip
+    path = tmp_path / "wall.test.yml"
+    path.write_text(yaml.safe_dump(test, sort_keys=False), "utf-8")
+    run = subprocess.run([require_binary("promtool"), "test", "rules", str(path)],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+# -- 1. a job that is down ---------------------------------------------------------------------
+def test_category_tiles_show_a_flow_down_state_apart_from_all_clear(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    tiles = [p for p in stats(boards[OVERVIEW]).values()
+             if "citysigns_indicator_warning_level" in p["targets"][0]["expr"]]  # fmt: skip
+    assert len(tiles) >= 10
+    for tile in tiles:
+        clear, down = mapped(tile, 0), mapped(tile, q.JOB_DOWN)
+        assert clear and down
+        assert down["color"] == DOWN_COLOUR and down["text"] != clear["text"]
+        no_value = tile["fieldConfig"]["defaults"]["noValue"]
+        assert no_value not in (clear["text"], "0")
+        steps = tile["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert steps[0] == {"value": None, "color": DOWN_COLOUR}
+        assert 'up{job="citysigns"}' in tile["targets"][0]["expr"]
+
+
+def test_wall_queries_read_down_not_zero_when_their_job_is_down(tmp_path: Path) -> None:
+    """The flow is scraped for 10 minutes then down; the ticket API likewise.  Before, the
+    tiles read their last level (or nothing) and the counts 0; now they read JOB_DOWN."""
+    warning = f'{INDICATOR_WARNING}{{category="water",indicator="water.pressure",'
+    series = {
+        'up{job="citysigns",instance="flow:9464"}': "1x10 0x10",
+        'up{job="citysigns-tickets",instance="api:9465"}': "1x10 0x10",
+        # one street with two indicators in warning (yellow and blue), another street yellow
+        f'{warning}area_level="street",area="310101001",district="310101"}}': "2x10 _x10",
+        f'{warning.replace("water.pressure", "water.flow_night")}area_level="street",'
+        'area="310101001",district="310101"}': "1x10 _x10",
+        f'{warning}area_level="street",area="310101002",district="310101"}}': "2x10 _x10",
+        f'{TICKETS}{{department="water",level="blue",status="dispatched",tier="street"}}':
+            "5x10 _x10",
+    }  # fmt: skip
+    down = [{"labels": "{}", "value": q.JOB_DOWN}]
+    job = RulesOptions().job
+    tile = q.category_worst_level("water", job)
+    cases = [
+        (tile, "5m", [{"labels": "{}", "value": 2}]),
+        (q.category_worst_level("air", job), "5m", []),  # up, no series: "no data"
+        (tile, "12m", down),  # still within max_over_time's 5 minutes
+        (tile, "18m", down),
+        # areas by their worst level: 310101001 once, at yellow
+        (q.warnings_by_level(2, job), "5m", [{"labels": "{}", "value": 2}]),
+        (q.warnings_by_level(1, job), "5m", [{"labels": "{}", "value": 0}]),
+        (q.warnings_by_level(2, job), "18m", down),
+        (q.ticket_count(TICKETS, job), "5m", [{"labels": "{}", "value": 5}]),
+        (q.ticket_count(TICKETS_OVERDUE, job), "5m", [{"labels": "{}", "value": 0}]),
+        (q.ticket_count(TICKETS, job), "15m", down),
+        (q.ticket_count(TICKETS_OVERDUE, job), "15m", down),
+        (q.while_up(q.EVENTS_RATE_TOTAL, job, zero=True), "15m", down),
+        (q.job_up("citysigns"), "5m", [{"labels": "{}", "value": 1}]),
+        (q.job_up("citysigns"), "15m", [{"labels": "{}", "value": 0}]),
+    ]
+    run_promql(tmp_path, series, cases)
+
+
+def test_every_job_has_an_up_tile(boards: dict[str, dict[str, Any]]) -> None:
+    jobs = {"citysigns", "citysigns-tickets", "citysigns-dispatch"}
+    for uid, want in ((OVERVIEW, jobs), (PIPELINE_UID, jobs),
+                      (DISPATCH_UID, jobs - {"citysigns"})):  # fmt: skip
+        found = {
+            m.group(1)
+            for p in stats(boards[uid]).values()
+            if (m := re.fullmatch(r'min\(up\{job="([\w-]+)"\}\)', p["targets"][0]["expr"]))
+        }
+        assert found == want, uid
+
+
+def test_ticket_counts_never_fall_back_to_zero_unconditionally(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    for uid in (OVERVIEW, DISPATCH_UID):
+        counts = [p for p in stats(boards[uid]).values() if "tickets" in p["title"].lower()]
+        assert len(counts) == 3, uid
+        for p in counts:
+            expr = p["targets"][0]["expr"]
+            assert "vector(0)" not in expr and 'up{job="citysigns-tickets"}' in expr
+            assert mapped(p, q.JOB_DOWN) == {"text": "API down", "color": DOWN_COLOUR,
+                                             "index": 0}  # fmt: skip
+
+
+# -- 2. colours of stats that are not warnings --------------------------------------------------
+def test_overview_stats_are_coloured_only_at_the_alert_limits(catalog: Catalog) -> None:
+    o = RulesOptions(watermark_lag_warning=700, watermark_lag_critical=2000, stalled_after=240)
+    for options in (RulesOptions(), o):
+        board = build_dashboards(catalog, options=options)[OVERVIEW]
+        for title, p in stats(board).items():
+            thresholds = p["fieldConfig"]["defaults"].get("thresholds")
+            assert thresholds and thresholds["mode"] == "absolute", title
+            assert {"value": 80, "color": "red"} not in thresholds["steps"], title
+        limits = {
+            title: {s["value"]: s["color"] for s in p["fieldConfig"]["defaults"]["thresholds"]
+                    ["steps"] if s["value"] not in (None, 0)}
+            for title, p in stats(board).items()
+        }  # fmt: skip
+        assert limits["Watermark lag"] == {
+            options.watermark_lag_warning: "orange",
+            options.watermark_lag_critical: "red",
+        }
+        assert limits["Since the last batch"] == {options.stalled_after: "orange"}
+        for title in ("Events per second", "Tracked series", "Open tickets",
+                      "Overdue tickets", "Supervised tickets"):  # fmt: skip
+            steps = stats(board)[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+            assert {s["color"] for s in steps} == {DOWN_COLOUR, NEUTRAL_COLOUR}, title
+            assert not stats(board)[title]["fieldConfig"]["defaults"]["color"].get("fixedColor")
+
+
+# -- 3. one screen -----------------------------------------------------------------------------
+def cells(board: dict[str, Any]) -> dict[tuple[int, int], list[int]]:
+    out: dict[tuple[int, int], list[int]] = {}
+    for p in board["panels"]:
+        g = p["gridPos"]
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                out.setdefault((x, y), []).append(p["id"])
+    return out
+
+
+def test_overview_fits_one_screen_without_holes_or_overlaps(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    board = boards[OVERVIEW]
+    assert not [p for p in board["panels"] if p["type"] == "row"]
+    height = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in board["panels"])
+    assert height <= WALL_HEIGHT <= 27
+    assert 30 * height + 8 * (height - 1) <= 1080 - 60  # grid rows of 30 px, 8 px apart
+    grid = cells(board)
+    assert all(p["gridPos"]["x"] + p["gridPos"]["w"] <= 24 for p in board["panels"])
+    overlaps = {c: ids for c, ids in grid.items() if len(ids) > 1}
+    assert not overlaps
+    holes = [(x, y) for x in range(24) for y in range(height) if (x, y) not in grid]
+    assert not holes, holes[:5]
+
+
+def test_no_dashboard_has_overlapping_panels(boards: dict[str, dict[str, Any]]) -> None:
+    for uid, board in boards.items():
+        assert not {c for c, ids in cells(board).items() if len(ids) > 1}, uid
+
+
+# -- 4. the map --------------------------------------------------------------------------------
+def test_map_has_details_on_hover_and_no_reported_coordinates(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    geomap = next(p for p in panels_of(boards[OVERVIEW]) if p["type"] == "geomap")
+    assert geomap["options"]["tooltip"] == {"mode": "details"}
+    sql = next(t["rawSql"] for t in geomap["targets"] if "rawSql" in t)
+    main = sql[sql.index("SELECT") :]
+    assert not re.search(r"\b(lat|long)\b", main), "the map reads where tickets were reported"
+
+
+def test_map_places_every_open_ticket_at_its_area_centre(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    """A hotline ticket reported at a caller's door, one of a community tier, and a warning
+    ticket with no coordinates all show, at their street's or district's centre."""
+    geomap = next(p for p in panels_of(boards[OVERVIEW]) if p["type"] == "geomap")
+    sql = next(t["rawSql"] for t in geomap["targets"] if "rawSql" in t)
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE tickets (id TEXT, area_code TEXT, level TEXT, status TEXT, "
+               "lat REAL, long REAL)")  # fmt: skip
+    db.executemany("INSERT INTO tickets VALUES (?, ?, ?, ?, ?, ?)", [
+        ("T-1", "310114001", "blue", "dispatched", 31.317469, 121.294656),
+        ("T-2", "310114001005001", "yellow", "accepted", 31.318123, 121.295432),
+        ("T-3", "310106", "orange", "dispatched", None, None),
+        ("T-4", "310114001", "red", "closed", 31.3, 121.3),
+    ])  # fmt: skip
+    cols = ["latitude", "longitude", "name", "name_en", "area", "open_tickets", "level"]
+    rows = [dict(zip(cols, r, strict=True)) for r in db.execute(sql).fetchall()]
+    by_area = {r["area"]: r for r in rows}
+    assert set(by_area) == {"310114001", "310106"}
+    assert by_area["310114001"]["open_tickets"] == 2 and by_area["310114001"]["level"] == 2
+    assert by_area["310106"]["open_tickets"] == 1 and by_area["310106"]["level"] == 3
+    city = load_city()
+    for level, code in (("street", "310114001"), ("district", "310106")):
+        t = city.level(level)
+        i = int(t.index_of([code])[0])
+        assert (by_area[code]["latitude"], by_area[code]["longitude"]) == (
+            round(float(t.lat[i]), 5), round(float(t.lon[i]), 5))  # fmt: skip
+        assert by_area[code]["name"] == str(t.name_zh[i])
+    reported = {(31.317469, 121.294656), (31.318123, 121.295432)}
+    assert not reported & {(r["latitude"], r["longitude"]) for r in rows}
+
+
+# -- 5. nothing drawn that the exporter cannot fill -----------------------------------------------
+def test_categories_without_exported_series_get_no_tile_or_dashboard(
+    boards: dict[str, dict[str, Any]], catalog: Catalog
+) -> None:
+    """air.station_silent is sensor-level only, finer than the exported street level: the
+    rules write no alert for it, and the dashboards draw nothing for it either."""
+    assert "citysigns-sensor_health" not in boards
+    assert "sensor_health" not in stats(boards[OVERVIEW])
+    exprs = " ".join(n["expr"] for b in boards.values() for n in walk(b) if "expr" in n)
+    assert "air.station_silent" not in exprs
+    finer = build_dashboards(
+        catalog, options=RulesOptions(metrics=MetricsConfig(max_area_level="sensor"))
+    )
+    assert "citysigns-sensor_health" in finer and "sensor_health" in stats(finer[OVERVIEW])
+
+
+# -- 7. an alert links to the dashboard that shows what it fires on -------------------------
+def test_pipeline_alerts_link_to_a_dashboard_showing_their_series(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    o = RulesOptions()
+    by_name = {}
+    for alert in pipeline_alerts(o):
+        rule = alert.rule(o)
+        uid = rule["annotations"]["dashboard_url"].split("/d/")[1]
+        by_name[alert.name] = uid
+        if alert.name == "Watchdog":
+            continue
+        exprs = [n["expr"] for n in walk(boards[uid]) if isinstance(n.get("expr"), str)]
+        for job in re.findall(r'up\{job="([\w-]+)"\}', alert.expr):
+            assert any(f'up{{job="{job}"}}' in e for e in exprs), (alert.name, uid)
+        for name in metric_names(alert.expr) - {"up", "ALERTS"}:
+            assert any(name in e for e in exprs), (alert.name, uid, name)
+    for name in ("CitySignsTicketStoreDown", "CitySignsTicketApiDown", "CitySignsDispatcherDown"):
+        assert by_name[name] == DISPATCH_UID
+    assert by_name["CitySignsFlowDown"] == PIPELINE_UID
+
+
+def test_every_dashboard_query_parses(boards: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """Prometheus' own parser (promtool check rules, one recording rule per query)."""
+    import subprocess
+
+    import yaml
+
+    exprs = sorted({n["expr"] for b in boards.values() for n in walk(b)
+                    if isinstance(n.get("expr"), str)})  # fmt: skip
+    rules = [{"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(exprs)]
+    path = tmp_path / "queries.rules.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "q", "rules": rules}]}), "utf-8")
+    run = subprocess.run([require_binary("promtool"), "check", "rules", str(path)],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_category_panel_titles_are_readable(
+    boards: dict[str, dict[str, Any]], catalog: Catalog
+) -> None:
+    """No "(1)" for a dimensionless ratio, no raw indicator id as a title."""
+    titles = [p["title"] for b in boards.values() for p in panels_of(b)]
+    assert not [t for t in titles if t.endswith("(1)")]
+    ids = {i.id for i in catalog}
+    assert not [t for t in titles if any(t.startswith(f"{i}:") for i in ids)]
+    power = [p["title"] for p in panels_of(boards["citysigns-power"])]
+    assert "Distribution transformer load ratio" in power
