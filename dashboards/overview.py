@@ -24,6 +24,7 @@ from alerts.rules.links import (
     dashboard_url,
 )
 from alerts.rules.options import RulesOptions
+from alerts.rules.pipeline_alerts import SEVERITY_LEVEL
 from flows.city.model import load_city
 from flows.metrics import TICKETS, TICKETS_OVERDUE, TICKETS_SUPERVISED
 from indicators.language.registry import WARNING_LEVELS
@@ -218,16 +219,20 @@ def _pipeline_stats(
     o: RulesOptions,
 ) -> list[tuple[str, str, bool, str, tuple[tuple[float, str], ...]]]:
     """(title, query, 0 when empty, unit, coloured limits): coloured only from the limits of
-    the pipeline alerts (orange where a warning fires, red where a critical one does)."""
+    the pipeline alerts, in the colour of the level each alert carries (SEVERITY_LEVEL: a
+    warning is yellow, a major alert orange, a critical one red), so the wall and the alert
+    agree."""
+    warn, major, crit = (SEVERITY_LEVEL[s] for s in ("warning", "major", "critical"))
     return [
         ("Events per second", q.EVENTS_RATE_TOTAL, True, "short", ()),
         ("Dead letters (10m)", q.DEAD_LETTER_RATIO, False, "percentunit",
-         ((o.dead_letter_ratio, "orange"),)),
-        ("Watermark lag", q.WATERMARK, False, "s",
-         ((o.watermark_lag_warning, "orange"), (o.watermark_lag_critical, "red"))),
+         ((o.dead_letter_ratio, warn),)),  # CitySignsDeadLetterRate: warning
+        ("Watermark lag", q.WATERMARK, False, "s",  # CitySignsWatermarkLag(Critical)
+         ((o.watermark_lag_warning, warn), (o.watermark_lag_critical, crit))),
         ("Window close p95", q.window_latency_quantile(0.95), False, "s", ()),
         ("Tracked series", q.TRACKED, False, "short", ()),
-        ("Since the last batch", q.SINCE_LAST_BATCH, False, "s", ((o.stalled_after, "orange"),)),
+        ("Since the last batch", q.SINCE_LAST_BATCH, False, "s",
+         ((o.stalled_after, major),)),  # CitySignsFlowStalled: major
     ]  # fmt: skip
 
 

@@ -177,11 +177,14 @@ def test_overview_stats_are_coloured_only_at_the_alert_limits(catalog: Catalog) 
                     ["steps"] if s["value"] not in (None, 0)}
             for title, p in stats(board).items()
         }  # fmt: skip
+        # the colour of the level the alert carries at that limit (warning yellow, major
+        # orange, critical red)
         assert limits["Watermark lag"] == {
-            options.watermark_lag_warning: "orange",
+            options.watermark_lag_warning: "yellow",
             options.watermark_lag_critical: "red",
         }
         assert limits["Since the last batch"] == {options.stalled_after: "orange"}
+        assert limits["Dead letters (10m)"] == {options.dead_letter_ratio: "yellow"}
         for title in ("Events per second", "Tracked series", "Open tickets",
                       "Overdue tickets", "Supervised tickets"):  # fmt: skip
             steps = stats(board)[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]
