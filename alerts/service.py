@@ -753,6 +753,18 @@ class TicketService:
             self._after_commit.append(functools.partial(self._index.remove, o["order_id"]))
 
     def _supervise(self, conn: Connection, t: Ticket, now: int, reason: str, actor: str) -> None:
+        """督办: flag the ticket, move it one tier up and restart the step it is in.
+
+        Supervision presses a department; it never buys it time.  The step in hand (accept
+        while waiting for acceptance, handling once accepted) gets its normal duration again
+        from now when its deadline has passed, which is also when the timer supervises it
+        again: once per missed deadline, not at every tick.  A supervisor's 督办 before the
+        deadline keeps the earlier of the current deadline and a restart, so it can shorten
+        the time left but never lengthen it.  The deadline does not depend on how often the
+        ticket was supervised (`supervise_count` is the ticket's total over all its steps), so
+        supervisions while it waited for acceptance cost it nothing once accepted.  While it
+        waits for acceptance its handling deadline is never earlier than its accept deadline:
+        the handling step cannot be due before the department could have taken it."""
         new_tier = tier_above(t.tier)
         new_area = ancestor_at(t.incident_area or t.area_code, new_tier) if t.area_code else ""
         values: dict[str, Any] = {
@@ -762,23 +774,31 @@ class TicketService:
             "tier": new_tier,
             "area_code": new_area,
         }
-        # The step gets its time again, doubled at each repeat: a ticket left lying is
-        # supervised again and again, but not at every tick.
-        backoff = 2 ** min(t.supervise_count, 10)
-        if t.status in AWAITING_ACCEPT:
-            values["accept_due"] = self.router.deadline(
-                now, t.accept_s * backoff, t.working_hours_only
-            )
-        else:
-            values["handle_due"] = self.router.deadline(
-                now, t.handle_s * backoff, t.working_hours_only
-            )
+        missed = t.current_due()
+        step = t.step
+        new_due: int | None = None
+        if step is not None and missed is not None:
+            duration = t.accept_s if step == "accept" else t.handle_s
+            new_due = self.router.deadline(now, duration, t.working_hours_only)
+            if missed >= now:  # not missed yet: a 督办 never lengthens it
+                new_due = min(missed, new_due)
+            if step == "accept":
+                values["accept_due"] = new_due
+                values["handle_due"] = max(t.handle_due, new_due)
+            else:
+                values["handle_due"] = new_due
+        detail: dict[str, Any] = {
+            "from_tier": t.tier, "to_tier": new_tier, "area_code": new_area, "step": step,
+            "supervise_count": t.supervise_count + 1,
+        }  # fmt: skip
+        if missed is not None and missed < now:
+            detail["missed"] = missed
+        if new_due is not None:
+            detail["due"] = new_due
         self._write_ticket(conn, t, values)
         self._audit(
             conn, ticket_id=t.id, at=now, actor=actor, action="supervised",
-            from_status=t.status, to_status=t.status, reason=reason,
-            detail={"from_tier": t.tier, "to_tier": new_tier, "area_code": new_area,
-                    "missed": t.current_due(), "supervise_count": t.supervise_count + 1},
+            from_status=t.status, to_status=t.status, reason=reason, detail=detail,
         )  # fmt: skip
 
     def _get(self, conn: Connection, tid: str) -> Ticket | None:
@@ -822,8 +842,7 @@ class TicketService:
             self._close(conn, t.id, now, "indicators stayed normal through verification",
                         SYSTEM)  # fmt: skip
             return Outcome(t.id, "closed", t.id)
-        step = "accept" if t.status in AWAITING_ACCEPT else "handling"
-        self._supervise(conn, t, now, f"{step} deadline missed (督办)", SYSTEM)
+        self._supervise(conn, t, now, f"{t.step} deadline missed (督办)", SYSTEM)
         return Outcome(t.id, "supervised", t.id)
 
     # ================================================================== actions (API)

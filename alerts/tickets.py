@@ -3,7 +3,8 @@
 dispatched -> accepted -> handling -> feedback (the department reports it handled) ->
 verifying -> closed, or reopened (back to the department, flagged) when the data says it is not
 fixed.  Supervision (督办) is not a status but a flag with a count: a missed deadline at any step
-flags the ticket and moves it one tier up, whatever step it is in."""
+flags the ticket, moves it one tier up and restarts the step it is in (never later than its
+deadline when that has not passed yet)."""
 
 from __future__ import annotations
 
@@ -126,6 +127,16 @@ class Ticket:
         """Hotline orders behind an incident: attached orders, or the surge count when a
         hotline-count warning says more."""
         return max(self.order_count, self.surge_count)
+
+    @property
+    def step(self) -> str | None:
+        """The step with a deadline the ticket is in: "accept" while it waits for the
+        department to take it, "handling" once taken, None after feedback."""
+        if self.status in AWAITING_ACCEPT:
+            return "accept"
+        if self.status in IN_HAND:
+            return "handling"
+        return None
 
     def current_due(self) -> int | None:
         """The deadline of the step the ticket is in (None when nothing is due)."""

@@ -259,6 +259,64 @@ def test_missed_deadlines_are_supervised_one_tier_up(
     assert t is not None and (t.supervise_count, t.tier, t.area_code) == (2, "city", "310000")
 
 
+def test_supervision_restarts_the_step_and_never_extends_it(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """A yellow ticket (accept 1h, handle 12h) left lying: each missed accept deadline is
+    supervised once and restarts the step at its normal hour, however often it was supervised;
+    the handling deadline is never before the accept deadline; once accepted, the handling
+    step is judged on its own deadline and restarted at its normal 12h."""
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    for n in range(1, 15):
+        t = svc.get(tid)
+        assert t is not None
+        clock.set(t.accept_due)
+        assert svc.tick() == []  # between deadlines nothing is supervised again
+        clock.advance(1)
+        assert [o.action for o in svc.tick()] == ["supervised"]
+        t = svc.get(tid)
+        assert t is not None and t.supervise_count == n
+        assert t.accept_due == clock.now() + 3600  # the normal hour, not 2**n hours
+        assert t.accept_due <= t.handle_due
+    sup = [a for a in svc.audit(tid) if a.action == "supervised"]
+    assert sup[-1].detail["step"] == "accept" and sup[-1].detail["supervise_count"] == 14
+    clock.advance(600)
+    accepted = svc.accept(tid, "dept")
+    assert accepted.handle_due >= clock.now()  # not overdue the moment it is taken
+    assert svc.tick() == []
+    clock.set(accepted.handle_due + 1)
+    assert [o.action for o in svc.tick()] == ["supervised"]
+    t = svc.get(tid)
+    assert t is not None and t.supervise_count == 15
+    assert t.handle_due == clock.now() + 12 * 3600  # 12h, not 12h * 2**14
+
+
+def test_a_supervisors_supervision_never_gives_more_time(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    before = svc.get(tid)
+    assert before is not None
+    clock.advance(1800)
+    t = svc.supervise(tid, "supervisor-1", "水压投诉集中，请加快处置")
+    assert (t.supervised, t.supervise_count, t.tier) == (True, 1, "district")
+    assert (t.accept_due, t.handle_due) == (before.accept_due, before.handle_due)
+    sup = svc.audit(tid)[-1]
+    assert sup.actor == "supervisor-1" and "missed" not in sup.detail
+    clock.advance(1801)  # the accept deadline passes: the timer supervises it as usual
+    assert [o.action for o in svc.tick()] == ["supervised"]
+    svc.accept(tid, "dept")
+    taken = svc.get(tid)
+    assert taken is not None
+    clock.advance(3600)
+    again = svc.supervise(tid, "supervisor-1", "请加快")  # in hand, well before its deadline
+    assert again.handle_due == taken.handle_due and again.supervise_count == 3
+    with_feedback = svc.feedback(tid, "dept", "done")
+    assert svc.supervise(tid, "supervisor-1", "核实").verify_until == with_feedback.verify_until
+
+
 def test_working_hours_deadlines(make_service: ServiceFactory, clock: ManualClock) -> None:
     svc = make_service()  # road_damage orders count working time (accept 1 working day)
     out = svc.submit_orders([order("w", T0, code="road_damage")])[0]  # a Sunday
