@@ -50,6 +50,11 @@ from .tickets import (
 
 log = logging.getLogger("citysigns.tickets")
 SYSTEM = "system"
+# Verification of a ticket no indicator watches (a 12345 order): said as it is, not as a data check
+NOT_WATCHED_VERIFYING = (
+    "no indicator watches this order: it closes after the period unless reported again"
+)
+NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, without a data check"
 
 
 @dataclass(frozen=True)
@@ -742,12 +747,16 @@ class TicketService:
                              from_status=t.status, to_status="reopened", reason=reason,
                              detail={"reopen_count": t.reopen_count + 1})  # fmt: skip
 
-    def _close(self, conn: Connection, tid: str, now: int, reason: str, actor: str) -> None:
+    def _close(
+        self, conn: Connection, tid: str, now: int, reason: str, actor: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         t = self._must(conn, tid)
         self._write_ticket(conn, t, {"status": "closed", "closed_at": now,
                                      "updated_at": now})  # fmt: skip
         self._audit(conn, ticket_id=tid, at=now, actor=actor, action="closed",
-                             from_status=t.status, to_status="closed", reason=reason)  # fmt: skip
+                    from_status=t.status, to_status="closed", reason=reason,
+                    detail=detail)  # fmt: skip
         roots = [o for o in self.store.orders_of(conn, tid) if o["role"] == "root"]
         for o in roots:
             self._after_commit.append(functools.partial(self._index.remove, o["order_id"]))
@@ -839,8 +848,12 @@ class TicketService:
             if t.firing_count > 0:
                 self._reopen(conn, t.id, now, "still firing at the end of verification")
                 return Outcome(t.id, "reopened", t.id)
-            self._close(conn, t.id, now, "indicators stayed normal through verification",
-                        SYSTEM)  # fmt: skip
+            if t.warning_count == 0:
+                self._close(conn, t.id, now, NOT_WATCHED_CLOSED, SYSTEM,
+                            {"data_check": False})  # fmt: skip
+            else:
+                self._close(conn, t.id, now, "indicators stayed normal through verification",
+                            SYSTEM, {"data_check": True})  # fmt: skip
             return Outcome(t.id, "closed", t.id)
         self._supervise(conn, t, now, f"{t.step} deadline missed (督办)", SYSTEM)
         return Outcome(t.id, "supervised", t.id)
@@ -894,8 +907,15 @@ class TicketService:
         )
 
     def feedback(self, tid: str, actor: str, notes: str) -> Ticket:
-        """The department reports it handled (feedback); verification starts at once: the
-        incident's indicators must now stay normal for the verification period."""
+        """The department reports it handled (feedback); verification (核查) starts at once.
+
+        For an incident with warnings behind it, its indicators must now stay normal for the
+        verification period, or it is reopened.  A ticket without any (a 12345 order no
+        indicator watches) has no data to check: it waits the same period, is reopened if the
+        problem is reported again meanwhile (a duplicate order, a merged warning), and then
+        closes saying that it closed on the department's feedback without a data check.  It
+        is not held open for a callback: the lifecycle has no callback step that could ever
+        release it, and 97% of the tickets are such orders."""
         notes = mask_personal(notes)[:4000]
         period = self.verification_period
         with self._lock:
@@ -903,6 +923,12 @@ class TicketService:
             with self.store.begin() as conn:
                 t = self._must(conn, tid)
                 check_allowed("feedback", tid, t.status)
+                watched = t.warning_count > 0
+                why = (
+                    "the indicators must stay normal for the period"
+                    if watched
+                    else NOT_WATCHED_VERIFYING
+                )
                 values: dict[str, Any] = {
                     "status": "verifying", "feedback_at": now, "feedback_notes": notes,
                     "verify_until": now + period, "updated_at": now,
@@ -915,9 +941,9 @@ class TicketService:
                                          to_status="feedback", reason=notes),
                     self.store.audit_row(ticket_id=tid, at=now, actor=SYSTEM,
                                          action="verifying", from_status="feedback",
-                                         to_status="verifying",
-                                         reason="the indicators must stay normal for the period",
-                                         detail={"verify_until": now + period}),
+                                         to_status="verifying", reason=why,
+                                         detail={"verify_until": now + period,
+                                                 "data_check": watched}),
                 ])  # fmt: skip
                 return dataclasses.replace(t, **values, version=t.version + 1)
 

@@ -231,6 +231,42 @@ def test_a_new_warning_during_verification_reopens_at_once(
     assert t is not None and t.status == "reopened" and t.warning_count == 2
 
 
+def test_an_order_no_indicator_watches_closes_without_claiming_a_data_check(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_orders([order("h", T0, code="road_damage")])[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    t = svc.feedback(tid, "dept", "pothole filled")
+    assert t.warning_count == 0 and t.verify_until == clock.now() + 7200
+    verifying = svc.audit(tid)[-1]
+    assert verifying.action == "verifying" and verifying.detail["data_check"] is False
+    assert "no indicator watches this order" in verifying.reason
+    clock.advance(7200)
+    (out,) = svc.tick()
+    closed = svc.audit(tid)[-1]
+    assert out.action == "closed" and closed.action == "closed"
+    assert closed.reason == (
+        "no indicator watches this order: closed after feedback, without a data check"
+    )
+    assert closed.detail == {"data_check": False}
+    assert not any("indicators" in a.reason for a in svc.audit(tid))
+
+
+def test_an_order_reported_again_during_verification_is_reopened(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_orders([order("h", T0, code="road_damage")])[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "pothole filled")
+    clock.advance(1800)
+    again = svc.submit_orders([order("h2", clock.now(), code="road_damage", dy=5)])[0]
+    t = svc.get(tid)
+    assert again.ticket_id == tid and t is not None
+    assert (t.status, t.reopen_count) == ("reopened", 1)
+
+
 def test_missed_deadlines_are_supervised_one_tier_up(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
