@@ -323,13 +323,52 @@ class TicketService:
         elif values.get("state") is not None:
             firing.pop(warning_id, None)
 
-    def _firing_levels(self, conn: Connection, tid: str) -> list[str]:
+    def _firing(self, conn: Connection, tid: str) -> dict[str, str]:
+        """The ticket's warnings still firing, warning id -> level (as written so far)."""
         c = self._chunk
         if c is None:
-            return self.store.firing_levels(conn, tid)
+            return self.store.firing_of(conn, [tid])[tid]
         if tid not in c.firing:
             c.firing.update(self.store.firing_of(conn, [tid]))
-        return sorted(set(c.firing[tid].values()))
+        return c.firing[tid]
+
+    def _headline(
+        self, conn: Connection, t: Ticket, ev: WarningEvent, firing: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The ticket's level and summary after warning event `ev`, `firing` being its
+        warnings still firing once `ev` is applied.
+
+        The summary describes the worst warning still firing (the highest level; among equals
+        the one it already describes, so that it does not flip between sensors), and `level`
+        is that warning's level: a later event of another sensor, a normal reading or a
+        de-escalation elsewhere in the incident changes neither.  When the last warning
+        resolves the summary is that resolution ("... orange warning cleared at 14:05") and
+        the level stays the level it cleared at.  The highest level the ticket ever reached
+        is kept in `evidence["peak_level"]` (its deadlines never lengthen as the level
+        drops), the warning the summary describes in `evidence["headline_warning"]`."""
+        current = str(t.evidence.get("headline_warning", ""))
+        out: dict[str, Any] = {}
+        if not firing:  # `ev` was the last warning firing, and it has resolved
+            level, wid = ev.level, ev.warning_id
+            out.update(summary_zh=ev.text_zh, summary_en=ev.text_en)
+        else:
+            level = max(firing.values(), key=level_index)
+            if current in firing and firing[current] == level and current != ev.warning_id:
+                wid = current  # the summary still describes a worst warning
+            elif firing.get(ev.warning_id) == level:
+                wid = ev.warning_id
+                out.update(summary_zh=ev.text_zh, summary_en=ev.text_en)
+            else:  # the warning it described resolved or fell below another: look that up
+                worst = self.store.worst_firing(conn, t.id)
+                wid = worst["warning_id"] if worst else ev.warning_id
+                text = worst["explanation"] if worst else {}
+                if text.get("text_zh") and text.get("text_en"):
+                    out.update(summary_zh=text["text_zh"], summary_en=text["text_en"])
+        out["level"] = level
+        peak = higher_level(str(t.evidence.get("peak_level", t.level)), level)
+        if (t.evidence.get("headline_warning"), t.evidence.get("peak_level")) != (wid, peak):
+            out["evidence"] = {**t.evidence, "headline_warning": wid, "peak_level": peak}
+        return out
 
     def _apply_one_by_one(self, items: list[OutboxItem]) -> list[Outcome]:
         out: list[Outcome] = []
@@ -461,7 +500,8 @@ class TicketService:
             "reopen_count": 0, "warning_count": 1, "firing_count": 1, "order_count": 0,
             "surge_count": self._surge(ev), "title_zh": ev.title_zh, "title_en": ev.title_en,
             "summary_zh": ev.text_zh, "summary_en": ev.text_en,
-            "evidence": {"first_warning": ev.warning_id},
+            "evidence": {"first_warning": ev.warning_id, "headline_warning": ev.warning_id,
+                         "peak_level": ev.level},
             "service_code": None, "description": None, "lat": None, "long": None,
             "last_signal_at": ev.at, **self._new_ticket_clock(route, now),
         }  # fmt: skip
@@ -519,18 +559,12 @@ class TicketService:
             "last_signal_at": max(t.last_signal_at, ev.at),
             "updated_at": now,
         }
-        more_severe = level_index(ev.level) > level_index(t.level)
         if t.warning_count == 0:  # a hotline ticket becomes a sensor-backed incident
-            values.update(
-                title_zh=ev.title_zh,
-                title_en=ev.title_en,
-                summary_zh=ev.text_zh,
-                summary_en=ev.text_en,
-                level=higher_level(t.level, ev.level),
-            )
-        elif more_severe:
-            values.update(level=ev.level, summary_zh=ev.text_zh, summary_en=ev.text_en)
-        if more_severe:
+            values.update(title_zh=ev.title_zh, title_en=ev.title_en)
+        # nothing else firing: no need to ask which warnings are (the new one is linked)
+        firing = {ev.warning_id: ev.level} if t.firing_count == 0 else self._firing(conn, t.id)
+        values.update(self._headline(conn, t, ev, firing))
+        if level_index(values["level"]) > level_index(t.level):
             values.update(self._tightened(t, route, now))
         self._maybe_tier_up(conn, t, tier, values, now, ev.text)
         self._write_ticket(conn, t, values)
@@ -589,11 +623,14 @@ class TicketService:
                                 {"state": "resolved", "last_at": ev.at,
                                  "explanation": _json(ev.explanation())})  # fmt: skip
             values["firing_count"] = max(0, t.firing_count - 1)
+            firing = {} if t.warning_count == 1 else self._firing(conn, t.id)
+            values.update(self._headline(conn, t, ev, firing))
             self._write_ticket(conn, t, values)
             self._audit(
                 conn, ticket_id=t.id, at=now, actor=SYSTEM, action="warning_resolved",
                 from_status=t.status, to_status=t.status, reason=ev.text,
-                detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"]},
+                detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"],
+                        "level": values["level"]},
             )  # fmt: skip
             if (
                 self.close_resolved_alerts
@@ -611,9 +648,9 @@ class TicketService:
             {"level": ev.level, "state": "firing", "last_at": ev.at,
              "explanation": _json(ev.explanation())},
         )  # fmt: skip
-        firing = [ev.level] if t.warning_count == 1 else self._firing_levels(conn, t.id)
-        new_level = max(firing, key=level_index) if firing else ev.level
-        values.update(level=new_level, summary_zh=ev.text_zh, summary_en=ev.text_en)
+        firing = {ev.warning_id: ev.level} if t.warning_count == 1 else self._firing(conn, t.id)
+        values.update(self._headline(conn, t, ev, firing))
+        new_level = values["level"]
         if ev.kind == "escalated":
             ind = self.catalog.get(ev.indicator_id)
             dispatch = dispatch or (ind.dispatched() if ind else None)

@@ -126,6 +126,54 @@ def test_replays_and_restarts_never_duplicate(
     assert len(restarted.audit(t.id)) == audit_before
 
 
+def test_the_summary_and_level_follow_the_worst_warning_still_firing(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    """An orange street warning and a grid warning of the same incident: the grid's later
+    yellow and "down to blue" events do not replace the orange summary; when the orange one
+    clears the ticket describes the blue one still firing at its level, and when that clears
+    too it says so at the level it cleared at; the peak stays recorded."""
+    svc = make_service()
+    (orange,) = fire(machine, [0.13], area="310106003")
+    tid = svc.submit_warnings([orange])[0].ticket_id or ""
+    grid = fire(machine, [0.16, 0.19, 0.19, 0.19, 0.19], area="310106003001", level="grid")
+    assert [e.kind for e in grid] == ["firing", "deescalated"]
+    assert [o.ticket_id for o in svc.submit_warnings(grid)] == [tid, tid]
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.firing_count) == ("orange", 2)
+    assert (t.summary_zh, t.summary_en) == (orange.text_zh, orange.text_en)
+
+    (cleared,) = fire(machine, [0.3, 0.3], area="310106003", start=T0 + 900)
+    assert cleared.kind == "resolved"
+    svc.submit_warnings([cleared])
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.firing_count) == ("blue", 1)
+    assert (t.summary_zh, t.summary_en) == (grid[-1].text_zh, grid[-1].text_en)
+    assert "down to blue" in t.summary_en
+
+    (grid_cleared,) = fire(machine, [0.3, 0.3], area="310106003001", start=T0 + 4500,
+                           level="grid")  # fmt: skip
+    svc.submit_warnings([grid_cleared])
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.firing_count) == ("blue", 0)
+    assert t.summary_en == grid_cleared.text_en and "blue warning cleared" in t.summary_en
+    assert t.evidence["peak_level"] == "orange"
+    assert t.evidence["headline_warning"] == grid_cleared.warning_id
+
+
+def test_a_new_lower_warning_after_all_cleared_sets_the_level(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.13], area="310106003"))[0].ticket_id or ""
+    svc.submit_warnings(fire(machine, [0.3, 0.3], area="310106003", start=T0 + 900))
+    (blue,) = fire(machine, [0.19, 0.19], area="310106003001", start=T0 + 3600, level="grid")
+    assert svc.submit_warnings([blue])[0].ticket_id == tid
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.summary_en) == ("blue", blue.text_en)
+    assert t.evidence["peak_level"] == "orange"
+
+
 def test_sensor_warning_and_hotline_surge_are_one_incident(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
