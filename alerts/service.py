@@ -46,6 +46,7 @@ from .tickets import (
     TicketError,
     TicketNotFoundError,
     check_allowed,
+    iso,
 )
 
 log = logging.getLogger("citysigns.tickets")
@@ -512,7 +513,7 @@ class TicketService:
             to_status="dispatched", reason=ev.text,
             detail={"warning_id": ev.warning_id, "incident_key": incident_key,
                     "department": route.department, "tier": tier, "area_code": unit,
-                    "accept_due": values["accept_due"], "handle_due": values["handle_due"]},
+                    **self._deadlines(values)},
         )  # fmt: skip
         return Outcome(key, "created", tid, ev.text_en)
 
@@ -760,7 +761,7 @@ class TicketService:
             conn, ticket_id=tid, at=now, actor=SYSTEM, action="dispatched", from_status=None,
             to_status="dispatched", reason=f"12345 order {order.service_request_id}",
             detail={"order_id": order.service_request_id, "department": route.department,
-                    "tier": tier, "area_code": unit},
+                    "tier": tier, "area_code": unit, **self._deadlines(values)},
         )  # fmt: skip
         return Outcome(key, "created", tid, names[1])
 
@@ -774,15 +775,17 @@ class TicketService:
     # ================================================================== transitions
     def _reopen(self, conn: Connection, tid: str, now: int, reason: str) -> None:
         t = self._must(conn, tid)
-        self._write_ticket(conn, t, {
+        values = {
             "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
             "updated_at": now,
             "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
             "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),
-        })  # fmt: skip
+        }  # fmt: skip
+        self._write_ticket(conn, t, values)
         self._audit(conn, ticket_id=tid, at=now, actor=SYSTEM, action="reopened",
-                             from_status=t.status, to_status="reopened", reason=reason,
-                             detail={"reopen_count": t.reopen_count + 1})  # fmt: skip
+                    from_status=t.status, to_status="reopened", reason=reason,
+                    detail={"reopen_count": t.reopen_count + 1,
+                            **self._deadlines(values)})  # fmt: skip
 
     def _close(
         self, conn: Connection, tid: str, now: int, reason: str, actor: str,
@@ -838,14 +841,23 @@ class TicketService:
             "supervise_count": t.supervise_count + 1,
         }  # fmt: skip
         if missed is not None and missed < now:
-            detail["missed"] = missed
+            detail["missed"] = self._iso(missed)
         if new_due is not None:
-            detail["due"] = new_due
+            detail["due"] = self._iso(new_due)
         self._write_ticket(conn, t, values)
         self._audit(
             conn, ticket_id=t.id, at=now, actor=actor, action="supervised",
             from_status=t.status, to_status=t.status, reason=reason, detail=detail,
         )  # fmt: skip
+
+    def _iso(self, ts: int) -> str:
+        """A time for an audit entry's detail, as the API gives every time: ISO 8601 in the
+        service's zone (2026-03-01T10:00:00+08:00), not epoch seconds."""
+        return str(iso(ts, self.tz))
+
+    def _deadlines(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """The accept and handle deadlines set by `values`, for an audit entry's detail."""
+        return {k: self._iso(int(values[k])) for k in ("accept_due", "handle_due")}
 
     def _get(self, conn: Connection, tid: str) -> Ticket | None:
         """The ticket as this transaction last read or wrote it, else from the store."""
@@ -979,7 +991,7 @@ class TicketService:
                     self.store.audit_row(ticket_id=tid, at=now, actor=SYSTEM,
                                          action="verifying", from_status="feedback",
                                          to_status="verifying", reason=why,
-                                         detail={"verify_until": now + period,
+                                         detail={"verify_until": self._iso(now + period),
                                                  "data_check": watched}),
                 ])  # fmt: skip
                 return dataclasses.replace(t, **values, version=t.version + 1)
@@ -1011,7 +1023,11 @@ class TicketService:
                 values,
                 "dispatched",
                 reason,
-                {"from": [t.department, t.tier, t.area_code], "to": [department, new_tier, area]},
+                {
+                    "from": [t.department, t.tier, t.area_code],
+                    "to": [department, new_tier, area],
+                    **self._deadlines(values),
+                },
             )
 
         return self._act(tid, "reassign", actor, fn)

@@ -31,6 +31,10 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "supervise": OPEN_STATUSES,
     "comment": frozenset(STATUSES),
 }
+# times an audit entry's detail may hold (ISO 8601 strings; epoch seconds in older entries)
+DETAIL_TIMES: Final[frozenset[str]] = frozenset(
+    {"accept_due", "handle_due", "missed", "due", "verify_until"}
+)
 STATUS_ZH: Final[dict[str, str]] = {
     "dispatched": "已派单", "accepted": "已签收", "handling": "处置中", "feedback": "已反馈",
     "verifying": "核查中", "closed": "已办结", "reopened": "已退回重办",
@@ -176,6 +180,12 @@ class AuditEntry:
         return cls(**data)
 
     def to_dict(self, tz: str = "Asia/Shanghai") -> dict[str, Any]:
+        """The entry with its times in ISO 8601: entries written before the detail's times
+        were stored that way still hold epoch seconds there, converted here."""
         d = asdict(self)
         d["at"] = iso(self.at, tz)
+        d["detail"] = {
+            k: iso(v, tz) if k in DETAIL_TIMES and isinstance(v, int) else v
+            for k, v in self.detail.items()
+        }
         return d

@@ -401,6 +401,48 @@ def test_a_supervisors_supervision_never_gives_more_time(
     assert svc.supervise(tid, "supervisor-1", "核实").verify_until == with_feedback.verify_until
 
 
+def test_audit_details_give_times_in_iso_8601_like_the_rest(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    from datetime import datetime, timedelta
+
+    from alerts.tickets import DETAIL_TIMES, AuditEntry, iso
+
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    created = svc.get(tid)
+    assert created is not None
+    dispatched = svc.audit(tid)[0].detail
+    assert dispatched["accept_due"] == iso(created.accept_due) == "2026-03-01T11:00:00+08:00"
+    assert dispatched["handle_due"] == iso(created.handle_due)
+    clock.set(created.accept_due + 1)
+    svc.tick()  # supervised: missed and the new deadline
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "done")
+    clock.advance(7201)
+    svc.tick()  # still firing: reopened with new deadlines
+    svc.reassign(tid, "dispatcher-1", "water", "their main")
+    hotline = svc.submit_orders([order("h", T0, code="road_damage")])[0].ticket_id or ""
+    times = [
+        (a.action, k, v)
+        for a in svc.audit(tid) + svc.audit(hotline)
+        for k, v in a.detail.items()
+        if k in DETAIL_TIMES
+    ]
+    assert {a for a, _, _ in times} == {"dispatched", "supervised", "verifying", "reopened",
+                                        "reassign"}  # fmt: skip
+    assert {k for _, k, _ in times} == DETAIL_TIMES
+    for _, _, v in times:
+        assert isinstance(v, str) and datetime.fromisoformat(v).utcoffset() == timedelta(hours=8)
+    sup = next(a for a in svc.audit(tid) if a.action == "supervised")
+    assert sup.detail["missed"] == iso(created.accept_due)
+    # an entry written with epoch seconds (an older store) reads the same through the API
+    old = AuditEntry(1, tid, T0, "system", "verifying", "feedback", "verifying", "x",
+                     {"verify_until": T0 + 7200, "data_check": True})  # fmt: skip
+    assert old.to_dict()["detail"] == {"verify_until": "2026-03-01T12:00:00+08:00",
+                                       "data_check": True}  # fmt: skip
+
+
 def test_working_hours_deadlines(make_service: ServiceFactory, clock: ManualClock) -> None:
     svc = make_service()  # road_damage orders count working time (accept 1 working day)
     out = svc.submit_orders([order("w", T0, code="road_damage")])[0]  # a Sunday
