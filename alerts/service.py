@@ -46,10 +46,16 @@ from .tickets import (
     TicketError,
     TicketNotFoundError,
     check_allowed,
+    iso,
 )
 
 log = logging.getLogger("citysigns.tickets")
 SYSTEM = "system"
+# Verification of a ticket no indicator watches (a 12345 order): said as it is, not as a data check
+NOT_WATCHED_VERIFYING = (
+    "no indicator watches this order: it closes after the period unless reported again"
+)
+NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, without a data check"
 
 
 @dataclass(frozen=True)
@@ -318,13 +324,52 @@ class TicketService:
         elif values.get("state") is not None:
             firing.pop(warning_id, None)
 
-    def _firing_levels(self, conn: Connection, tid: str) -> list[str]:
+    def _firing(self, conn: Connection, tid: str) -> dict[str, str]:
+        """The ticket's warnings still firing, warning id -> level (as written so far)."""
         c = self._chunk
         if c is None:
-            return self.store.firing_levels(conn, tid)
+            return self.store.firing_of(conn, [tid])[tid]
         if tid not in c.firing:
             c.firing.update(self.store.firing_of(conn, [tid]))
-        return sorted(set(c.firing[tid].values()))
+        return c.firing[tid]
+
+    def _headline(
+        self, conn: Connection, t: Ticket, ev: WarningEvent, firing: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The ticket's level and summary after warning event `ev`, `firing` being its
+        warnings still firing once `ev` is applied.
+
+        The summary describes the worst warning still firing (the highest level; among equals
+        the one it already describes, so that it does not flip between sensors), and `level`
+        is that warning's level: a later event of another sensor, a normal reading or a
+        de-escalation elsewhere in the incident changes neither.  When the last warning
+        resolves the summary is that resolution ("... orange warning cleared at 14:05") and
+        the level stays the level it cleared at.  The highest level the ticket ever reached
+        is kept in `evidence["peak_level"]` (its deadlines never lengthen as the level
+        drops), the warning the summary describes in `evidence["headline_warning"]`."""
+        current = str(t.evidence.get("headline_warning", ""))
+        out: dict[str, Any] = {}
+        if not firing:  # `ev` was the last warning firing, and it has resolved
+            level, wid = ev.level, ev.warning_id
+            out.update(summary_zh=ev.text_zh, summary_en=ev.text_en)
+        else:
+            level = max(firing.values(), key=level_index)
+            if current in firing and firing[current] == level and current != ev.warning_id:
+                wid = current  # the summary still describes a worst warning
+            elif firing.get(ev.warning_id) == level:
+                wid = ev.warning_id
+                out.update(summary_zh=ev.text_zh, summary_en=ev.text_en)
+            else:  # the warning it described resolved or fell below another: look that up
+                worst = self.store.worst_firing(conn, t.id)
+                wid = worst["warning_id"] if worst else ev.warning_id
+                text = worst["explanation"] if worst else {}
+                if text.get("text_zh") and text.get("text_en"):
+                    out.update(summary_zh=text["text_zh"], summary_en=text["text_en"])
+        out["level"] = level
+        peak = higher_level(str(t.evidence.get("peak_level", t.level)), level)
+        if (t.evidence.get("headline_warning"), t.evidence.get("peak_level")) != (wid, peak):
+            out["evidence"] = {**t.evidence, "headline_warning": wid, "peak_level": peak}
+        return out
 
     def _apply_one_by_one(self, items: list[OutboxItem]) -> list[Outcome]:
         out: list[Outcome] = []
@@ -456,7 +501,8 @@ class TicketService:
             "reopen_count": 0, "warning_count": 1, "firing_count": 1, "order_count": 0,
             "surge_count": self._surge(ev), "title_zh": ev.title_zh, "title_en": ev.title_en,
             "summary_zh": ev.text_zh, "summary_en": ev.text_en,
-            "evidence": {"first_warning": ev.warning_id},
+            "evidence": {"first_warning": ev.warning_id, "headline_warning": ev.warning_id,
+                         "peak_level": ev.level},
             "service_code": None, "description": None, "lat": None, "long": None,
             "last_signal_at": ev.at, **self._new_ticket_clock(route, now),
         }  # fmt: skip
@@ -467,7 +513,7 @@ class TicketService:
             to_status="dispatched", reason=ev.text,
             detail={"warning_id": ev.warning_id, "incident_key": incident_key,
                     "department": route.department, "tier": tier, "area_code": unit,
-                    "accept_due": values["accept_due"], "handle_due": values["handle_due"]},
+                    **self._deadlines(values)},
         )  # fmt: skip
         return Outcome(key, "created", tid, ev.text_en)
 
@@ -514,18 +560,12 @@ class TicketService:
             "last_signal_at": max(t.last_signal_at, ev.at),
             "updated_at": now,
         }
-        more_severe = level_index(ev.level) > level_index(t.level)
         if t.warning_count == 0:  # a hotline ticket becomes a sensor-backed incident
-            values.update(
-                title_zh=ev.title_zh,
-                title_en=ev.title_en,
-                summary_zh=ev.text_zh,
-                summary_en=ev.text_en,
-                level=higher_level(t.level, ev.level),
-            )
-        elif more_severe:
-            values.update(level=ev.level, summary_zh=ev.text_zh, summary_en=ev.text_en)
-        if more_severe:
+            values.update(title_zh=ev.title_zh, title_en=ev.title_en)
+        # nothing else firing: no need to ask which warnings are (the new one is linked)
+        firing = {ev.warning_id: ev.level} if t.firing_count == 0 else self._firing(conn, t.id)
+        values.update(self._headline(conn, t, ev, firing))
+        if level_index(values["level"]) > level_index(t.level):
             values.update(self._tightened(t, route, now))
         self._maybe_tier_up(conn, t, tier, values, now, ev.text)
         self._write_ticket(conn, t, values)
@@ -584,11 +624,14 @@ class TicketService:
                                 {"state": "resolved", "last_at": ev.at,
                                  "explanation": _json(ev.explanation())})  # fmt: skip
             values["firing_count"] = max(0, t.firing_count - 1)
+            firing = {} if t.warning_count == 1 else self._firing(conn, t.id)
+            values.update(self._headline(conn, t, ev, firing))
             self._write_ticket(conn, t, values)
             self._audit(
                 conn, ticket_id=t.id, at=now, actor=SYSTEM, action="warning_resolved",
                 from_status=t.status, to_status=t.status, reason=ev.text,
-                detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"]},
+                detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"],
+                        "level": values["level"]},
             )  # fmt: skip
             if (
                 self.close_resolved_alerts
@@ -606,9 +649,9 @@ class TicketService:
             {"level": ev.level, "state": "firing", "last_at": ev.at,
              "explanation": _json(ev.explanation())},
         )  # fmt: skip
-        firing = [ev.level] if t.warning_count == 1 else self._firing_levels(conn, t.id)
-        new_level = max(firing, key=level_index) if firing else ev.level
-        values.update(level=new_level, summary_zh=ev.text_zh, summary_en=ev.text_en)
+        firing = {ev.warning_id: ev.level} if t.warning_count == 1 else self._firing(conn, t.id)
+        values.update(self._headline(conn, t, ev, firing))
+        new_level = values["level"]
         if ev.kind == "escalated":
             ind = self.catalog.get(ev.indicator_id)
             dispatch = dispatch or (ind.dispatched() if ind else None)
@@ -718,7 +761,7 @@ class TicketService:
             conn, ticket_id=tid, at=now, actor=SYSTEM, action="dispatched", from_status=None,
             to_status="dispatched", reason=f"12345 order {order.service_request_id}",
             detail={"order_id": order.service_request_id, "department": route.department,
-                    "tier": tier, "area_code": unit},
+                    "tier": tier, "area_code": unit, **self._deadlines(values)},
         )  # fmt: skip
         return Outcome(key, "created", tid, names[1])
 
@@ -732,27 +775,45 @@ class TicketService:
     # ================================================================== transitions
     def _reopen(self, conn: Connection, tid: str, now: int, reason: str) -> None:
         t = self._must(conn, tid)
-        self._write_ticket(conn, t, {
+        values = {
             "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
             "updated_at": now,
             "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
             "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),
-        })  # fmt: skip
+        }  # fmt: skip
+        self._write_ticket(conn, t, values)
         self._audit(conn, ticket_id=tid, at=now, actor=SYSTEM, action="reopened",
-                             from_status=t.status, to_status="reopened", reason=reason,
-                             detail={"reopen_count": t.reopen_count + 1})  # fmt: skip
+                    from_status=t.status, to_status="reopened", reason=reason,
+                    detail={"reopen_count": t.reopen_count + 1,
+                            **self._deadlines(values)})  # fmt: skip
 
-    def _close(self, conn: Connection, tid: str, now: int, reason: str, actor: str) -> None:
+    def _close(
+        self, conn: Connection, tid: str, now: int, reason: str, actor: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         t = self._must(conn, tid)
         self._write_ticket(conn, t, {"status": "closed", "closed_at": now,
                                      "updated_at": now})  # fmt: skip
         self._audit(conn, ticket_id=tid, at=now, actor=actor, action="closed",
-                             from_status=t.status, to_status="closed", reason=reason)  # fmt: skip
+                    from_status=t.status, to_status="closed", reason=reason,
+                    detail=detail)  # fmt: skip
         roots = [o for o in self.store.orders_of(conn, tid) if o["role"] == "root"]
         for o in roots:
             self._after_commit.append(functools.partial(self._index.remove, o["order_id"]))
 
     def _supervise(self, conn: Connection, t: Ticket, now: int, reason: str, actor: str) -> None:
+        """督办: flag the ticket, move it one tier up and restart the step it is in.
+
+        Supervision presses a department; it never buys it time.  The step in hand (accept
+        while waiting for acceptance, handling once accepted) gets its normal duration again
+        from now when its deadline has passed, which is also when the timer supervises it
+        again: once per missed deadline, not at every tick.  A supervisor's 督办 before the
+        deadline keeps the earlier of the current deadline and a restart, so it can shorten
+        the time left but never lengthen it.  The deadline does not depend on how often the
+        ticket was supervised (`supervise_count` is the ticket's total over all its steps), so
+        supervisions while it waited for acceptance cost it nothing once accepted.  While it
+        waits for acceptance its handling deadline is never earlier than its accept deadline:
+        the handling step cannot be due before the department could have taken it."""
         new_tier = tier_above(t.tier)
         new_area = ancestor_at(t.incident_area or t.area_code, new_tier) if t.area_code else ""
         values: dict[str, Any] = {
@@ -762,24 +823,41 @@ class TicketService:
             "tier": new_tier,
             "area_code": new_area,
         }
-        # The step gets its time again, doubled at each repeat: a ticket left lying is
-        # supervised again and again, but not at every tick.
-        backoff = 2 ** min(t.supervise_count, 10)
-        if t.status in AWAITING_ACCEPT:
-            values["accept_due"] = self.router.deadline(
-                now, t.accept_s * backoff, t.working_hours_only
-            )
-        else:
-            values["handle_due"] = self.router.deadline(
-                now, t.handle_s * backoff, t.working_hours_only
-            )
+        missed = t.current_due()
+        step = t.step
+        new_due: int | None = None
+        if step is not None and missed is not None:
+            duration = t.accept_s if step == "accept" else t.handle_s
+            new_due = self.router.deadline(now, duration, t.working_hours_only)
+            if missed >= now:  # not missed yet: a 督办 never lengthens it
+                new_due = min(missed, new_due)
+            if step == "accept":
+                values["accept_due"] = new_due
+                values["handle_due"] = max(t.handle_due, new_due)
+            else:
+                values["handle_due"] = new_due
+        detail: dict[str, Any] = {
+            "from_tier": t.tier, "to_tier": new_tier, "area_code": new_area, "step": step,
+            "supervise_count": t.supervise_count + 1,
+        }  # fmt: skip
+        if missed is not None and missed < now:
+            detail["missed"] = self._iso(missed)
+        if new_due is not None:
+            detail["due"] = self._iso(new_due)
         self._write_ticket(conn, t, values)
         self._audit(
             conn, ticket_id=t.id, at=now, actor=actor, action="supervised",
-            from_status=t.status, to_status=t.status, reason=reason,
-            detail={"from_tier": t.tier, "to_tier": new_tier, "area_code": new_area,
-                    "missed": t.current_due(), "supervise_count": t.supervise_count + 1},
+            from_status=t.status, to_status=t.status, reason=reason, detail=detail,
         )  # fmt: skip
+
+    def _iso(self, ts: int) -> str:
+        """A time for an audit entry's detail, as the API gives every time: ISO 8601 in the
+        service's zone (2026-03-01T10:00:00+08:00), not epoch seconds."""
+        return str(iso(ts, self.tz))
+
+    def _deadlines(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """The accept and handle deadlines set by `values`, for an audit entry's detail."""
+        return {k: self._iso(int(values[k])) for k in ("accept_due", "handle_due")}
 
     def _get(self, conn: Connection, tid: str) -> Ticket | None:
         """The ticket as this transaction last read or wrote it, else from the store."""
@@ -819,11 +897,14 @@ class TicketService:
             if t.firing_count > 0:
                 self._reopen(conn, t.id, now, "still firing at the end of verification")
                 return Outcome(t.id, "reopened", t.id)
-            self._close(conn, t.id, now, "indicators stayed normal through verification",
-                        SYSTEM)  # fmt: skip
+            if t.warning_count == 0:
+                self._close(conn, t.id, now, NOT_WATCHED_CLOSED, SYSTEM,
+                            {"data_check": False})  # fmt: skip
+            else:
+                self._close(conn, t.id, now, "indicators stayed normal through verification",
+                            SYSTEM, {"data_check": True})  # fmt: skip
             return Outcome(t.id, "closed", t.id)
-        step = "accept" if t.status in AWAITING_ACCEPT else "handling"
-        self._supervise(conn, t, now, f"{step} deadline missed (督办)", SYSTEM)
+        self._supervise(conn, t, now, f"{t.step} deadline missed (督办)", SYSTEM)
         return Outcome(t.id, "supervised", t.id)
 
     # ================================================================== actions (API)
@@ -875,8 +956,15 @@ class TicketService:
         )
 
     def feedback(self, tid: str, actor: str, notes: str) -> Ticket:
-        """The department reports it handled (feedback); verification starts at once: the
-        incident's indicators must now stay normal for the verification period."""
+        """The department reports it handled (feedback); verification (核查) starts at once.
+
+        For an incident with warnings behind it, its indicators must now stay normal for the
+        verification period, or it is reopened.  A ticket without any (a 12345 order no
+        indicator watches) has no data to check: it waits the same period, is reopened if the
+        problem is reported again meanwhile (a duplicate order, a merged warning), and then
+        closes saying that it closed on the department's feedback without a data check.  It
+        is not held open for a callback: the lifecycle has no callback step that could ever
+        release it, and 97% of the tickets are such orders."""
         notes = mask_personal(notes)[:4000]
         period = self.verification_period
         with self._lock:
@@ -884,6 +972,12 @@ class TicketService:
             with self.store.begin() as conn:
                 t = self._must(conn, tid)
                 check_allowed("feedback", tid, t.status)
+                watched = t.warning_count > 0
+                why = (
+                    "the indicators must stay normal for the period"
+                    if watched
+                    else NOT_WATCHED_VERIFYING
+                )
                 values: dict[str, Any] = {
                     "status": "verifying", "feedback_at": now, "feedback_notes": notes,
                     "verify_until": now + period, "updated_at": now,
@@ -896,9 +990,9 @@ class TicketService:
                                          to_status="feedback", reason=notes),
                     self.store.audit_row(ticket_id=tid, at=now, actor=SYSTEM,
                                          action="verifying", from_status="feedback",
-                                         to_status="verifying",
-                                         reason="the indicators must stay normal for the period",
-                                         detail={"verify_until": now + period}),
+                                         to_status="verifying", reason=why,
+                                         detail={"verify_until": self._iso(now + period),
+                                                 "data_check": watched}),
                 ])  # fmt: skip
                 return dataclasses.replace(t, **values, version=t.version + 1)
 
@@ -929,7 +1023,11 @@ class TicketService:
                 values,
                 "dispatched",
                 reason,
-                {"from": [t.department, t.tier, t.area_code], "to": [department, new_tier, area]},
+                {
+                    "from": [t.department, t.tier, t.area_code],
+                    "to": [department, new_tier, area],
+                    **self._deadlines(values),
+                },
             )
 
         return self._act(tid, "reassign", actor, fn)

@@ -50,6 +50,7 @@ from flows.jsontext import dumps
 
 from . import schema as s
 from .areas import TIER_DIGITS, ancestors, area_digits, tier_of_code
+from .levels import level_index
 from .tickets import AWAITING_ACCEPT, IN_HAND, AuditEntry, Ticket
 
 
@@ -227,12 +228,12 @@ _WARNINGS_OF = (
     .where(s.ticket_warnings.c.ticket_id == bindparam("tid"))
     .order_by(s.ticket_warnings.c.first_at)
 )
-_FIRING_LEVELS = (
-    select(s.ticket_warnings.c.level)
-    .where(s.ticket_warnings.c.ticket_id == bindparam("tid"),
-           s.ticket_warnings.c.state == "firing")
-    .distinct()
-)  # fmt: skip
+_FIRING_ROWS = select(
+    s.ticket_warnings.c.warning_id,
+    s.ticket_warnings.c.level,
+    s.ticket_warnings.c.last_at,
+    s.ticket_warnings.c.explanation,
+).where(s.ticket_warnings.c.ticket_id == bindparam("tid"), s.ticket_warnings.c.state == "firing")
 _ORDER_TICKET = select(s.ticket_orders.c.ticket_id).where(
     s.ticket_orders.c.order_id == bindparam("oid")
 )
@@ -604,12 +605,17 @@ class TicketStore:
         else:
             held.warning_updates.setdefault((ticket_id, warning_id), {}).update(values)
 
-    def firing_levels(self, conn: Connection, ticket_id: str) -> list[str]:
-        """The levels of the ticket's warnings still firing (an index range, however many
-        warnings the ticket merged over its life)."""
+    def worst_firing(self, conn: Connection, ticket_id: str) -> dict[str, Any] | None:
+        """The ticket's firing warning of the highest level (the latest among equals), with its
+        explanation; None when none fires.  Read only when the warning a ticket's summary
+        describes stops being its worst, so it reads the firing rows, not the whole history."""
         self.flush_writes(conn, tickets=False)
-        rows = conn.execute(_FIRING_LEVELS, {"tid": ticket_id}).all()
-        return [str(r[0]) for r in rows]
+        rows = conn.execute(_FIRING_ROWS, {"tid": ticket_id}).mappings().all()
+        if not rows:
+            return None
+        worst = dict(max(rows, key=lambda r: (level_index(r["level"]), r["last_at"])))
+        worst["explanation"] = json.loads(worst["explanation"] or "{}")
+        return worst
 
     def warnings_of(self, conn: Connection, ticket_id: str) -> list[dict[str, Any]]:
         """The ticket's warnings with their latest explanation (the evidence), oldest first."""

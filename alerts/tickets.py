@@ -3,7 +3,8 @@
 dispatched -> accepted -> handling -> feedback (the department reports it handled) ->
 verifying -> closed, or reopened (back to the department, flagged) when the data says it is not
 fixed.  Supervision (督办) is not a status but a flag with a count: a missed deadline at any step
-flags the ticket and moves it one tier up, whatever step it is in."""
+flags the ticket, moves it one tier up and restarts the step it is in (never later than its
+deadline when that has not passed yet)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "supervise": OPEN_STATUSES,
     "comment": frozenset(STATUSES),
 }
+# times an audit entry's detail may hold (ISO 8601 strings; epoch seconds in older entries)
+DETAIL_TIMES: Final[frozenset[str]] = frozenset(
+    {"accept_due", "handle_due", "missed", "due", "verify_until"}
+)
 STATUS_ZH: Final[dict[str, str]] = {
     "dispatched": "已派单", "accepted": "已签收", "handling": "处置中", "feedback": "已反馈",
     "verifying": "核查中", "closed": "已办结", "reopened": "已退回重办",
@@ -127,6 +132,16 @@ class Ticket:
         hotline-count warning says more."""
         return max(self.order_count, self.surge_count)
 
+    @property
+    def step(self) -> str | None:
+        """The step with a deadline the ticket is in: "accept" while it waits for the
+        department to take it, "handling" once taken, None after feedback."""
+        if self.status in AWAITING_ACCEPT:
+            return "accept"
+        if self.status in IN_HAND:
+            return "handling"
+        return None
+
     def current_due(self) -> int | None:
         """The deadline of the step the ticket is in (None when nothing is due)."""
         if self.status in AWAITING_ACCEPT:
@@ -165,6 +180,12 @@ class AuditEntry:
         return cls(**data)
 
     def to_dict(self, tz: str = "Asia/Shanghai") -> dict[str, Any]:
+        """The entry with its times in ISO 8601: entries written before the detail's times
+        were stored that way still hold epoch seconds there, converted here."""
         d = asdict(self)
         d["at"] = iso(self.at, tz)
+        d["detail"] = {
+            k: iso(v, tz) if k in DETAIL_TIMES and isinstance(v, int) else v
+            for k, v in self.detail.items()
+        }
         return d

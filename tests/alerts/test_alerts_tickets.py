@@ -126,6 +126,54 @@ def test_replays_and_restarts_never_duplicate(
     assert len(restarted.audit(t.id)) == audit_before
 
 
+def test_the_summary_and_level_follow_the_worst_warning_still_firing(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    """An orange street warning and a grid warning of the same incident: the grid's later
+    yellow and "down to blue" events do not replace the orange summary; when the orange one
+    clears the ticket describes the blue one still firing at its level, and when that clears
+    too it says so at the level it cleared at; the peak stays recorded."""
+    svc = make_service()
+    (orange,) = fire(machine, [0.13], area="310106003")
+    tid = svc.submit_warnings([orange])[0].ticket_id or ""
+    grid = fire(machine, [0.16, 0.19, 0.19, 0.19, 0.19], area="310106003001", level="grid")
+    assert [e.kind for e in grid] == ["firing", "deescalated"]
+    assert [o.ticket_id for o in svc.submit_warnings(grid)] == [tid, tid]
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.firing_count) == ("orange", 2)
+    assert (t.summary_zh, t.summary_en) == (orange.text_zh, orange.text_en)
+
+    (cleared,) = fire(machine, [0.3, 0.3], area="310106003", start=T0 + 900)
+    assert cleared.kind == "resolved"
+    svc.submit_warnings([cleared])
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.firing_count) == ("blue", 1)
+    assert (t.summary_zh, t.summary_en) == (grid[-1].text_zh, grid[-1].text_en)
+    assert "down to blue" in t.summary_en
+
+    (grid_cleared,) = fire(machine, [0.3, 0.3], area="310106003001", start=T0 + 4500,
+                           level="grid")  # fmt: skip
+    svc.submit_warnings([grid_cleared])
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.firing_count) == ("blue", 0)
+    assert t.summary_en == grid_cleared.text_en and "blue warning cleared" in t.summary_en
+    assert t.evidence["peak_level"] == "orange"
+    assert t.evidence["headline_warning"] == grid_cleared.warning_id
+
+
+def test_a_new_lower_warning_after_all_cleared_sets_the_level(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.13], area="310106003"))[0].ticket_id or ""
+    svc.submit_warnings(fire(machine, [0.3, 0.3], area="310106003", start=T0 + 900))
+    (blue,) = fire(machine, [0.19, 0.19], area="310106003001", start=T0 + 3600, level="grid")
+    assert svc.submit_warnings([blue])[0].ticket_id == tid
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.summary_en) == ("blue", blue.text_en)
+    assert t.evidence["peak_level"] == "orange"
+
+
 def test_sensor_warning_and_hotline_surge_are_one_incident(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
@@ -231,6 +279,42 @@ def test_a_new_warning_during_verification_reopens_at_once(
     assert t is not None and t.status == "reopened" and t.warning_count == 2
 
 
+def test_an_order_no_indicator_watches_closes_without_claiming_a_data_check(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_orders([order("h", T0, code="road_damage")])[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    t = svc.feedback(tid, "dept", "pothole filled")
+    assert t.warning_count == 0 and t.verify_until == clock.now() + 7200
+    verifying = svc.audit(tid)[-1]
+    assert verifying.action == "verifying" and verifying.detail["data_check"] is False
+    assert "no indicator watches this order" in verifying.reason
+    clock.advance(7200)
+    (out,) = svc.tick()
+    closed = svc.audit(tid)[-1]
+    assert out.action == "closed" and closed.action == "closed"
+    assert closed.reason == (
+        "no indicator watches this order: closed after feedback, without a data check"
+    )
+    assert closed.detail == {"data_check": False}
+    assert not any("indicators" in a.reason for a in svc.audit(tid))
+
+
+def test_an_order_reported_again_during_verification_is_reopened(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_orders([order("h", T0, code="road_damage")])[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "pothole filled")
+    clock.advance(1800)
+    again = svc.submit_orders([order("h2", clock.now(), code="road_damage", dy=5)])[0]
+    t = svc.get(tid)
+    assert again.ticket_id == tid and t is not None
+    assert (t.status, t.reopen_count) == ("reopened", 1)
+
+
 def test_missed_deadlines_are_supervised_one_tier_up(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
@@ -257,6 +341,106 @@ def test_missed_deadlines_are_supervised_one_tier_up(
     svc.tick()
     t = svc.get(tid)
     assert t is not None and (t.supervise_count, t.tier, t.area_code) == (2, "city", "310000")
+
+
+def test_supervision_restarts_the_step_and_never_extends_it(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """A yellow ticket (accept 1h, handle 12h) left lying: each missed accept deadline is
+    supervised once and restarts the step at its normal hour, however often it was supervised;
+    the handling deadline is never before the accept deadline; once accepted, the handling
+    step is judged on its own deadline and restarted at its normal 12h."""
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    for n in range(1, 15):
+        t = svc.get(tid)
+        assert t is not None
+        clock.set(t.accept_due)
+        assert svc.tick() == []  # between deadlines nothing is supervised again
+        clock.advance(1)
+        assert [o.action for o in svc.tick()] == ["supervised"]
+        t = svc.get(tid)
+        assert t is not None and t.supervise_count == n
+        assert t.accept_due == clock.now() + 3600  # the normal hour, not 2**n hours
+        assert t.accept_due <= t.handle_due
+    sup = [a for a in svc.audit(tid) if a.action == "supervised"]
+    assert sup[-1].detail["step"] == "accept" and sup[-1].detail["supervise_count"] == 14
+    clock.advance(600)
+    accepted = svc.accept(tid, "dept")
+    assert accepted.handle_due >= clock.now()  # not overdue the moment it is taken
+    assert svc.tick() == []
+    clock.set(accepted.handle_due + 1)
+    assert [o.action for o in svc.tick()] == ["supervised"]
+    t = svc.get(tid)
+    assert t is not None and t.supervise_count == 15
+    assert t.handle_due == clock.now() + 12 * 3600  # 12h, not 12h * 2**14
+
+
+def test_a_supervisors_supervision_never_gives_more_time(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    before = svc.get(tid)
+    assert before is not None
+    clock.advance(1800)
+    t = svc.supervise(tid, "supervisor-1", "水压投诉集中，请加快处置")
+    assert (t.supervised, t.supervise_count, t.tier) == (True, 1, "district")
+    assert (t.accept_due, t.handle_due) == (before.accept_due, before.handle_due)
+    sup = svc.audit(tid)[-1]
+    assert sup.actor == "supervisor-1" and "missed" not in sup.detail
+    clock.advance(1801)  # the accept deadline passes: the timer supervises it as usual
+    assert [o.action for o in svc.tick()] == ["supervised"]
+    svc.accept(tid, "dept")
+    taken = svc.get(tid)
+    assert taken is not None
+    clock.advance(3600)
+    again = svc.supervise(tid, "supervisor-1", "请加快")  # in hand, well before its deadline
+    assert again.handle_due == taken.handle_due and again.supervise_count == 3
+    with_feedback = svc.feedback(tid, "dept", "done")
+    assert svc.supervise(tid, "supervisor-1", "核实").verify_until == with_feedback.verify_until
+
+
+def test_audit_details_give_times_in_iso_8601_like_the_rest(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    from datetime import datetime, timedelta
+
+    from alerts.tickets import DETAIL_TIMES, AuditEntry, iso
+
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    created = svc.get(tid)
+    assert created is not None
+    dispatched = svc.audit(tid)[0].detail
+    assert dispatched["accept_due"] == iso(created.accept_due) == "2026-03-01T11:00:00+08:00"
+    assert dispatched["handle_due"] == iso(created.handle_due)
+    clock.set(created.accept_due + 1)
+    svc.tick()  # supervised: missed and the new deadline
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "done")
+    clock.advance(7201)
+    svc.tick()  # still firing: reopened with new deadlines
+    svc.reassign(tid, "dispatcher-1", "water", "their main")
+    hotline = svc.submit_orders([order("h", T0, code="road_damage")])[0].ticket_id or ""
+    times = [
+        (a.action, k, v)
+        for a in svc.audit(tid) + svc.audit(hotline)
+        for k, v in a.detail.items()
+        if k in DETAIL_TIMES
+    ]
+    assert {a for a, _, _ in times} == {"dispatched", "supervised", "verifying", "reopened",
+                                        "reassign"}  # fmt: skip
+    assert {k for _, k, _ in times} == DETAIL_TIMES
+    for _, _, v in times:
+        assert isinstance(v, str) and datetime.fromisoformat(v).utcoffset() == timedelta(hours=8)
+    sup = next(a for a in svc.audit(tid) if a.action == "supervised")
+    assert sup.detail["missed"] == iso(created.accept_due)
+    # an entry written with epoch seconds (an older store) reads the same through the API
+    old = AuditEntry(1, tid, T0, "system", "verifying", "feedback", "verifying", "x",
+                     {"verify_until": T0 + 7200, "data_check": True})  # fmt: skip
+    assert old.to_dict()["detail"] == {"verify_until": "2026-03-01T12:00:00+08:00",
+                                       "data_check": True}  # fmt: skip
 
 
 def test_working_hours_deadlines(make_service: ServiceFactory, clock: ManualClock) -> None:
