@@ -46,6 +46,7 @@ from .tickets import (
     Ticket,
     TicketError,
     TicketNotFoundError,
+    iso,
 )
 
 log = logging.getLogger("citysigns.api")
@@ -229,6 +230,15 @@ class RefusedError(Exception):
         self.status = status
         self.message = message
         self.reason = reason  # the key it is counted under in app.state.refusals
+
+
+def _times_iso(row: dict[str, Any], keys: tuple[str, ...], tz: str) -> dict[str, Any]:
+    """A store row with its epoch-second times as ISO 8601 (the ticket's own times are)."""
+    out = dict(row)
+    for key in keys:
+        if isinstance(out.get(key), int):
+            out[key] = iso(out[key], tz)
+    return out
 
 
 def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
@@ -555,8 +565,9 @@ def create_app(
         t = load(who, tid, request)
         return {
             "ticket": _ticket_json(t, tz),
-            "warnings": service.warnings(tid),
-            "orders": service.orders(tid),
+            # times as ISO 8601 in the city's zone, as everywhere else in the API
+            "warnings": [_times_iso(w, ("first_at", "last_at"), tz) for w in service.warnings(tid)],
+            "orders": [_times_iso(o, ("at",), tz) for o in service.orders(tid)],
             "audit": [a.to_dict(tz) for a in service.audit(tid)],
         }
 

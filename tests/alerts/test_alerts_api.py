@@ -131,6 +131,8 @@ def test_roles(client: TestClient) -> None:
     actors = [(a["actor"], a["action"]) for a in detail["audit"]]
     assert ("jingan-roads", "accept") in actors and ("jingan-supervisor", "comment") in actors
     assert detail["orders"][0]["order_id"] == "j1"
+    # its time as the rest of the API writes times (it was epoch seconds)
+    assert detail["orders"][0]["at"].endswith("+08:00")
 
 
 def test_reassign_and_supervise(client: TestClient) -> None:
