@@ -51,6 +51,10 @@ def _band(lower: float | None, upper: float | None, unit: str = "") -> tuple[str
         return format_value(v, RATIO_UNIT) if unit == RATIO_UNIT else format_number(v)
 
     if lo is not None and hi is not None:
+        if show(lo) == show(hi):  # a band of one value ("3-3") says nothing
+            return None
+        if lo < 0:  # "-0.12-0.24" reads as a subtraction
+            return f"预期 {show(lo)} 至 {show(hi)}", f"expected {show(lo)} to {show(hi)}"
         band = f"{show(lo)}-{show(hi)}"
         return f"预期 {band}", f"expected {band}"
     if hi is not None:
@@ -93,9 +97,9 @@ def sentence(
     tz: str = DEFAULT_TZ,
 ) -> tuple[str, str]:
     """(zh, en) for one warning event."""
-    shown = format_value(value, unit)
-    zh = [f"{area_zh}: {title_zh} {shown}"]
-    en = [f"{area_en}: {lower_first(title_en)} {shown}"]
+    shown = "" if value is None or math.isnan(value) else f" {format_value(value, unit)}"
+    zh = [f"{area_zh}: {title_zh}{shown}"]  # (no value: nothing to show, not "—")
+    en = [f"{area_en}: {lower_first(title_en)}{shown}"]
     band = _band(lower, upper, unit)
     if band is not None:
         zh.append(band[0])

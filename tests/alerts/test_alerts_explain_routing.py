@@ -70,6 +70,20 @@ def test_one_sided_bands_and_other_days() -> None:
     assert "blue since 03-01 23:00" in en
 
 
+def test_bands_that_read_badly_are_written_plainly() -> None:
+    """A lower edge below zero read as a subtraction ("expected -0.12-0.24"), a band of one
+    value said nothing ("expected 3-3"), and a warning without a value showed "—"."""
+
+    def en(value: float | None, lower: float, upper: float) -> str:
+        return sentence(area_zh="a", area_en="A", title_zh="t", title_en="calls", unit="",
+                        value=value, lower=lower, upper=upper, kind="firing", level="blue",
+                        since=ts(2026, 3, 1, 9, 0), at=ts(2026, 3, 1, 9, 0))[1]  # fmt: skip
+
+    assert en(0.27, -0.12, 0.24) == "A: calls 0.27, expected -0.12 to 0.24, blue since 09:00"
+    assert en(5, 3, 3) == "A: calls 5, blue since 09:00"
+    assert en(None, 3, 8) == "A: calls, expected 3-8, blue since 09:00"
+
+
 def test_shares_read_as_percentages() -> None:
     zh, en = sentence(area_zh="松江区", area_en="Songjiang", title_zh="核验异常率",
                       title_en="Checkpoint abnormal-verification rate", unit="1", value=0.125,
