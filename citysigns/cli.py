@@ -289,11 +289,26 @@ def run_command(
     table = Table(title=f"run: {out}")
     table.add_column("what")
     table.add_column("count", justify="right")
+    for source, outcomes in summary.decoded.items():  # what was read, per source
+        table.add_row(f"read: {source}", _decoded_row(source, outcomes))
     table.add_row("windows", f"{summary.windows:,}")
     table.add_row("  of which no-signal", f"{summary.no_signal:,}")
     for reason, n in sorted(summary.dead_letters.items()):
         table.add_row(f"dead letters: {reason}", f"{n:,}")
     console.print(table)
+
+
+def _decoded_row(source: str, outcomes: dict[str, int]) -> str:
+    """ "2,578 records accepted, 5 dead letters, 1 repeat": a citizen channel's records read
+    are the three together; a sensor record may carry several values, so its accepted and
+    repeated values are counted as values, its refused records as records."""
+    unit = "values" if source == "sensor" else "records"
+    parts = [f"{outcomes.get('accepted', 0):,} {unit} accepted"]
+    if outcomes.get("dead_letter"):
+        parts.append(f"{outcomes['dead_letter']:,} records to dead letters")
+    if outcomes.get("duplicate"):
+        parts.append(f"{outcomes['duplicate']:,} repeated {unit} dropped")
+    return ", ".join(parts)
 
 
 @app.command()

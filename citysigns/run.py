@@ -42,6 +42,9 @@ class RunSummary:
     no_signal: int = 0
     indicators: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
+    # decoding's outcomes per source in this run (instrument.DecodeTally): source -> outcome
+    # -> n; after a resume, what this run decoded, not the killed runs before it
+    decoded: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def start_metrics(cfg: FlowConfig, port: int) -> tuple[CitySignsMetrics, MetricsServer]:
@@ -159,6 +162,7 @@ def run(
             check_recovery(recovery_dir, flow)
         recovery = RecoveryConfig(str(recovery_dir))
     interval = timedelta(seconds=snapshot_every)
+    instrument.TALLY.reset()
     try:
         if workers == 1:
             run_main(flow, epoch_interval=interval, recovery_config=recovery)
@@ -175,7 +179,9 @@ def run(
             f"the recovery directory {recovery_dir} was made for other inputs or another "
             f"output directory: {HOW_TO_RESUME}"
         ) from e
-    return summarise(Path(cfg.out_dir))
+    summary = summarise(Path(cfg.out_dir))
+    summary.decoded = instrument.TALLY.by_source()
+    return summary
 
 
 def summarise(out_dir: Path) -> RunSummary:

@@ -6,7 +6,9 @@ per-series formatting happens only when Prometheus scrapes."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -25,6 +27,38 @@ _metrics: CitySignsMetrics | None = None
 LIVE_WITHIN_S = 86400  # closing latency is only meaningful for windows of the last day
 SENSOR_RECORDS = "sensor"  # the source of sensor records counted before their kind is known
 OUTCOMES = ("accepted", "dead_letter", "duplicate", "late")
+
+
+class DecodeTally:
+    """Decoding's outcomes per source in this process, kept whether an exporter runs or not,
+    so that a run's summary can account for what it read: a citizen channel's records read =
+    accepted + dead letters + duplicates; sensor records are counted as the values they carry
+    (one record may hold several), refused records as records."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[tuple[str, str]] = Counter()  # (source, outcome) -> n
+
+    def add(self, source: str, accepted: int, dead: DeadLetters) -> None:
+        with self._lock:
+            if accepted:
+                self.counts[(source, "accepted")] += accepted
+            for reason, n in dead.counts.items():
+                self.counts[(source, "duplicate" if reason == "duplicate" else "dead_letter")] += n
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+
+    def by_source(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            out: dict[str, dict[str, int]] = {}
+            for (source, outcome), n in sorted(self.counts.items()):
+                out.setdefault(source, {})[outcome] = n
+            return out
+
+
+TALLY = DecodeTally()
 
 
 def install(metrics: CitySignsMetrics | None) -> None:
@@ -53,6 +87,7 @@ def event_series(sensor_kinds: Iterable[str], channels: Iterable[str]) -> list[t
 
 def decoded(family: str, n_events: int, dead: DeadLetters) -> None:
     """A decoded batch of a citizen channel (or, without a registry, of sensor records)."""
+    TALLY.add(family, n_events, dead)
     m = _metrics
     if m is None:
         return
@@ -65,6 +100,7 @@ def decoded_sensors(kinds: Sequence[str], kind_of_row: np.ndarray, batch: Sensor
                     dead: DeadLetters) -> None:  # fmt: skip
     """A decoded batch of sensor readings: accepted readings counted per sensor kind
     (`kind_of_row`: the registry's kind index of each row, into `kinds`)."""
+    TALLY.add(SENSOR_RECORDS, len(batch), dead)
     m = _metrics
     if m is None:
         return

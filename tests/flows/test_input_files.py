@@ -56,3 +56,34 @@ def test_a_byte_order_mark_is_not_data(tmp_path: Path) -> None:
     windows = [json.loads(x) for x in (out / "windows.ndjson").open()]
     city = [w for w in windows if w["indicator"] == "test.pm25" and w["area_level"] == "city"]
     assert sum(w["count"] for w in city) == len(readings)
+
+
+def test_the_run_summary_accounts_for_every_record(tmp_path: Path) -> None:
+    """`citysigns run` printed windows and dead letters only: what was read could not be
+    reconciled from its own output.  It now says, per source, what was accepted, refused
+    and dropped as a repeat (a channel's records read are the three together)."""
+    from typer.testing import CliRunner
+
+    from citysigns.cli import app
+
+    orders = hotline_warm_up(3)
+    hotline = tmp_path / "hotline.ndjson"
+    hotline.write_bytes(b"\n".join([*orders, orders[0], orders[1][:30]]) + b"\n")
+    readings = [good_reading(k) for k in range(4)]
+    sensors = tmp_path / "sensors.ndjson"
+    sensors.write_text("".join(json.dumps(r) + "\n" for r in [*readings, readings[0]]) + "{\n")
+    result = CliRunner().invoke(
+        app, ["run", "-c", SMALL, "-i", str(hotline), "-i", str(sensors), "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in result.output.splitlines()
+        if line.startswith("│ read: ")
+    }
+    assert rows["read: hotline"] == (
+        "3 records accepted, 1 records to dead letters, 1 repeated records dropped"
+    )
+    assert rows["read: sensor"] == (
+        "4 values accepted, 1 records to dead letters, 1 repeated values dropped"
+    )
