@@ -17,6 +17,10 @@ from flows.plan import AreaChange, IndicatorPlan
 from flows.windows import ClosedWindows
 from indicators.detectors import RoundDetector, build
 
+# aggregates that are never negative, whose expected band is clipped at 0 (a detector's
+# band is a mean plus and minus a spread, and goes below 0 on quiet series)
+NON_NEGATIVE = frozenset({"count", "rate", "distinct"})
+
 
 class IndicatorScorer:
     def __init__(self, plan: IndicatorPlan) -> None:
@@ -63,6 +67,8 @@ class IndicatorScorer:
             take = np.isnan(lower) & np.isnan(upper) & (np.isfinite(s.lower) | np.isfinite(s.upper))
             lower[take] = s.lower[take]
             upper[take] = s.upper[take]
+        if self.plan.indicator.value.aggregate in NON_NEGATIVE:  # a count cannot be below 0:
+            np.maximum(lower, 0.0, out=lower, where=np.isfinite(lower))  # "expected 0-0.24"
         codes = np.concatenate(
             [self.plan.spaces[c.level].codes[c.area].astype(str) for c in closed]
         )

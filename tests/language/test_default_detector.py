@@ -108,3 +108,27 @@ def test_default_inside_an_ensemble_is_spelt_out_too(tmp_path: Path) -> None:
     inner, ewma = outer.members
     assert inner == default_ensemble(86400) and inner.recurrence is None
     assert ewma.type == "ewma"
+
+
+def test_a_count_s_expected_band_does_not_go_below_zero() -> None:
+    """A detector's band is a level plus and minus a spread, below 0 on a quiet series: a
+    count of complaints was 'expected -0.12-0.24'.  Bands of counts, rates and distinct
+    counts are clipped at 0."""
+    from flows.windows.engine import ClosedWindows
+
+    w = world()
+    catalog = load_catalog_or_raise(sorted(Path(CATALOG_DIR).glob("*.yaml")))
+    plan = compile_plan([catalog.indicators["hotline.noise_complaints"]], load_city(), w.registry)
+    scorer = IndicatorScorer(plan.plans[0])
+    rng = np.random.default_rng(3)
+    lowers = []
+    for k in range(24 * 7 * 5):  # five weeks of hourly counts, mostly 0, sometimes 1
+        end = 1_700_000_000 + 3600 * (k + 1)
+        counts = rng.binomial(1, 0.1, 3).astype(np.float64)
+        closed = ClosedWindows("hotline.noise_complaints", "street", end - 3600, end,
+                               np.arange(3), counts, counts.astype(np.int64))  # fmt: skip
+        scored = scorer.score([closed])
+        assert scored is not None
+        lowers.append(scored.lower)
+    lower = np.concatenate(lowers)
+    assert np.isfinite(lower).any() and np.nanmin(lower) == 0.0
