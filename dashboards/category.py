@@ -17,6 +17,7 @@ from . import queries as q
 from .grafana import PROMETHEUS, TAG
 from .panels import (
     Layout,
+    PromAnnotation,
     catalog_thresholds,
     link,
     prom,
@@ -25,6 +26,7 @@ from .panels import (
 )
 from .units import grafana_unit
 
+ANNOTATION_TEXT = "{{indicator}} · {{area_level}} {{area}} · level {{level}}"
 BAND_STYLE = [
     mdash.DynamicConfigValue(id_val="custom.lineStyle", value={"fill": "dash", "dash": [6, 6]}),
     mdash.DynamicConfigValue(id_val="custom.lineWidth", value=1),
@@ -66,14 +68,7 @@ def category_dashboard(
             .all_value(".*")
             .multi(True)
         )
-        .annotation(
-            gdash.AnnotationQuery()
-            .name("Warnings")
-            .datasource(PROMETHEUS)
-            .enable(True)
-            .icon_color("red")
-            .expr(q.category_warnings(category))
-        )
+        .annotation(warnings_annotation(category))
         .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
         .link(link("dispatch", dashboard_url(base, DISPATCH_UID)))
         .link(tag_links())
@@ -83,6 +78,22 @@ def category_dashboard(
         d = d.with_panel(value_panel(ind).grid_pos(lay.place(16, 8)))
         d = d.with_panel(score_panel(ind).grid_pos(lay.place(8, 8)))
     return d
+
+
+def warnings_annotation(category: str) -> PromAnnotation:
+    """A marker per warning in the selected districts and streets, saying which indicator,
+    where and at what level (without a text a marker shows only its time)."""
+    return PromAnnotation(
+        gdash.AnnotationQuery()
+        .name("Warnings")
+        .datasource(PROMETHEUS)
+        .enable(True)
+        .icon_color("red")
+        .expr(q.category_warnings(category)),
+        title="{{level}} warning: {{indicator}}",
+        text=ANNOTATION_TEXT,
+        tags="level,indicator,area_level",
+    )
 
 
 def value_title(ind: Indicator) -> str:

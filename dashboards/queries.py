@@ -28,6 +28,7 @@ from flows.metrics import (
     WATERMARK_LAG,
     WINDOW_CLOSE_LATENCY,
 )
+from indicators.language.registry import WARNING_LEVELS
 
 AREA_FILTER = 'district=~"$district", area=~"$street"'
 # What a wall query reads while the job that feeds it is down.  A job that is down leaves no
@@ -112,8 +113,23 @@ def indicator_score(indicator: str) -> str:
     return indicator_series(INDICATOR_SCORE, indicator)
 
 
+def area_selector(metric: str, labels: str) -> str:
+    """`metric{labels}` in the areas the dashboard's filters select: the districts of
+    $district, and of their streets only those of $street.  The street filter applies to
+    street series only (as two selectors joined by `or`): a district or the city has no
+    street, so `area=~"$street"` alone would drop them as soon as a street is chosen."""
+    base = f'{metric}{{{labels}, district=~"$district", area_level'
+    return f'({base}!="street"}}\n or {base}="street", area=~"$street"}})'
+
+
 def category_warnings(category: str) -> str:
-    return f'{INDICATOR_WARNING}{{category="{category}", district=~"$district"}} > 0'
+    """The category's warnings in the selected areas, each with a `level` label naming its
+    level (blue to red): Grafana's annotation texts can show labels, not the value."""
+    sel = area_selector(INDICATOR_WARNING, f'category="{category}"')
+    return "\nor ".join(
+        f'label_replace({sel} == {i}, "level", "{name}", "", "")'
+        for i, name in enumerate(WARNING_LEVELS, start=1)
+    )
 
 
 def district_values(category: str) -> str:
