@@ -30,7 +30,6 @@ from flows.metrics import (
 )
 from indicators.language.registry import WARNING_LEVELS
 
-AREA_FILTER = 'district=~"$district", area=~"$street"'
 # What a wall query reads while the job that feeds it is down.  A job that is down leaves no
 # samples (Prometheus marks its series stale), and an empty answer or a 0 would read as a quiet
 # city; -1 is no count, level or duration, so it can be mapped to a "down" state of its own.
@@ -93,43 +92,57 @@ def hottest_areas(n: int = 10) -> str:
     return f"topk({n}, max by (area, area_level, district, category) ({INDICATOR_SCORE}))"
 
 
-def indicator_series(metric: str, indicator: str, filt: str = AREA_FILTER) -> str:
-    return f'{metric}{{indicator="{indicator}", {filt}}}'
-
-
-def indicator_value(indicator: str) -> str:
-    return indicator_series(INDICATOR_VALUE, indicator)
-
-
-def indicator_lower(indicator: str) -> str:
-    return indicator_series(INDICATOR_LOWER, indicator)
-
-
-def indicator_upper(indicator: str) -> str:
-    return indicator_series(INDICATOR_UPPER, indicator)
-
-
-def indicator_score(indicator: str) -> str:
-    return indicator_series(INDICATOR_SCORE, indicator)
-
-
-def area_selector(metric: str, labels: str) -> str:
+def area_selector(metric: str, labels: str, levels: str = "$level") -> str:
     """`metric{labels}` in the areas the dashboard's filters select: the districts of
-    $district, and of their streets only those of $street.  The street filter applies to
-    street series only (as two selectors joined by `or`): a district or the city has no
-    street, so `area=~"$street"` alone would drop them as soon as a street is chosen."""
-    base = f'{metric}{{{labels}, district=~"$district", area_level'
+    $district at the levels of $level, and of their streets only those of $street.  The
+    street filter applies to street series only (as two selectors joined by `or`): a district
+    or the city has no street, so `area=~"$street"` alone would drop them as soon as a street
+    is chosen.  `levels` is a regex of area levels (the $level variable by default)."""
+    base = f'{metric}{{{labels}, district=~"$district", area_level=~"{levels}", area_level'
     return f'({base}!="street"}}\n or {base}="street", area=~"$street"}})'
+
+
+def with_area_names(expr: str) -> str:
+    """`expr` with each area's names (`name`, `name_en`) from citysigns_area_info, so legends
+    and markers can say 黄浦区 Huangpu rather than 310101.  An area the info does not name keeps
+    its series, with its code as its name (an inner join alone would drop it).  The info is
+    deduplicated first: two flow processes exporting it must not make the join ambiguous."""
+    info = f"group by (area, name, name_en) ({AREA_INFO})"
+    return (
+        f"{expr}\n* on(area) group_left(name, name_en) {info}\n"
+        f'or on(area) label_replace({expr}, "name", "$1", "area", "(.*)")'
+    )
+
+
+def indicator_series(metric: str, indicator: str, levels: str = "$level") -> str:
+    return with_area_names(area_selector(metric, f'indicator="{indicator}"', levels))
+
+
+def indicator_value(indicator: str, levels: str = "$level") -> str:
+    return indicator_series(INDICATOR_VALUE, indicator, levels)
+
+
+def indicator_lower(indicator: str, levels: str = "$level") -> str:
+    return indicator_series(INDICATOR_LOWER, indicator, levels)
+
+
+def indicator_upper(indicator: str, levels: str = "$level") -> str:
+    return indicator_series(INDICATOR_UPPER, indicator, levels)
+
+
+def indicator_score(indicator: str, levels: str = "$level") -> str:
+    return indicator_series(INDICATOR_SCORE, indicator, levels)
 
 
 def category_warnings(category: str) -> str:
     """The category's warnings in the selected areas, each with a `level` label naming its
     level (blue to red): Grafana's annotation texts can show labels, not the value."""
     sel = area_selector(INDICATOR_WARNING, f'category="{category}"')
-    return "\nor ".join(
+    levels = "\nor ".join(
         f'label_replace({sel} == {i}, "level", "{name}", "", "")'
         for i, name in enumerate(WARNING_LEVELS, start=1)
     )
+    return with_area_names(f"({levels})")
 
 
 def district_values(category: str) -> str:
