@@ -168,10 +168,16 @@ OPEN_BY_DEPARTMENT_STATUS = f"sum by (department, status) ({TICKETS})"
 OVERDUE_BY_DEPARTMENT = f"sum by (department) ({TICKETS_OVERDUE})"
 SUPERVISED_BY_DEPARTMENT = f"sum by (department) ({TICKETS_SUPERVISED})"
 OPEN_BY_LEVEL = f"sum by (level) ({TICKETS})"
-DEADLINE_COMPLIANCE = (
-    f'sum by (department) ({TICKETS_CLOSED}_total{{deadline="met"}})\n'
-    f"/ sum by (department) ({TICKETS_CLOSED}_total)"
-)
+
+
+def deadline_compliance(selector: str) -> str:
+    """The share of closed tickets that met their handle deadline, by department, for the
+    departments `selector` (label matchers) selects."""
+    return (
+        f'sum by (department) ({TICKETS_CLOSED}_total{{deadline="met", {selector}}})\n'
+        f"/ sum by (department) ({TICKETS_CLOSED}_total{{{selector}}})"
+    )
+
 
 # -- pipeline --------------------------------------------------------------------------------
 EVENTS_RATE = f"sum by (source, outcome) (rate({EVENTS}_total[5m]))"

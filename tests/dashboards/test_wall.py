@@ -224,6 +224,16 @@ def test_no_dashboard_has_overlapping_panels(boards: dict[str, dict[str, Any]]) 
         assert not {c for c, ids in cells(board).items() if len(ids) > 1}, uid
 
 
+def test_no_dashboard_has_holes(boards: dict[str, dict[str, Any]]) -> None:
+    """Before, dispatch left a 12x8 block empty beside "Overdue and supervised" and the
+    pipeline's last line held one chart of three."""
+    for uid, board in boards.items():
+        grid = cells(board)
+        height = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in board["panels"])
+        holes = [(x, y) for x in range(24) for y in range(height) if (x, y) not in grid]
+        assert not holes, (uid, holes[:5])
+
+
 # -- 4. the map --------------------------------------------------------------------------------
 def test_map_has_details_on_hover_and_no_reported_coordinates(
     boards: dict[str, dict[str, Any]],
@@ -332,3 +342,28 @@ def test_category_panel_titles_are_readable(
     assert not [t for t in titles if any(t.startswith(f"{i}:") for i in ids)]
     power = [p["title"] for p in panels_of(boards["citysigns-power"])]
     assert "Distribution transformer load ratio" in power
+
+
+def test_dispatch_filters_every_department_panel_and_lists_every_department(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    """Before, the Prometheus deadline-compliance panel ignored $department, and the variable
+    came from open tickets only, so departments with only closed tickets vanished under All
+    from the ticket store's panels."""
+    from indicators.language.registry import departments
+
+    board = boards[DISPATCH_UID]
+    for p in panels_of(board):
+        for t in p["targets"]:
+            expr = t.get("expr") or t.get("rawSql", "")
+            if "department" in expr.replace("by (department", ""):
+                assert 'department=~"$department"' in expr or "${department:sqlstring}" in expr, p[
+                    "title"
+                ]
+    compliance = next(p for p in panels_of(board) if p["title"].startswith("Deadline compliance")
+                      and p["datasource"]["type"] == "prometheus")  # fmt: skip
+    assert all('department=~"$department"' in t["expr"] for t in compliance["targets"])
+    var = next(v for v in board["templating"]["list"] if v["name"] == "department")
+    listed = {part.rsplit(" : ", 1)[1].strip() for part in var["query"].split(",")}
+    assert listed == set(departments())
+    assert var["includeAll"] and var["multi"]
