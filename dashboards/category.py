@@ -24,7 +24,6 @@ from .panels import (
     link,
     prom,
     tag_links,
-    warning_level_thresholds,
 )
 from .units import grafana_unit
 
@@ -191,4 +190,5 @@ def score_panel(ind: Indicator) -> gts.Panel:
         return p.thresholds(catalog_thresholds(rules)).thresholds_style(
             gcommon.GraphThresholdsStyleConfig().mode(mcommon.GraphThresholdsStyleMode.DASHED)
         )
-    return p.thresholds(warning_level_thresholds())
+    # Warned on its value: the score has no limits (warning levels 1-4 are no scores).
+    return p

@@ -88,8 +88,18 @@ def open_warnings_on_map() -> str:
     )
 
 
+# Grafana's value for "All" in a dashboard URL's var-<name> is "$__all"; a label_replace
+# replacement writes "$" as "$$".
+ALL_IN_URL: Final = "__all"
+
+
 def hottest_areas(n: int = 10) -> str:
-    return f"topk({n}, max by (area, area_level, district, category) ({INDICATOR_SCORE}))"
+    """The `n` areas with the highest anomaly score, each with a `street` label for the link
+    to its category: the area on a street's row, "$__all" (Grafana's All in a URL) on a
+    district's or the city's, whose series the street filter does not touch."""
+    top = f"topk({n}, max by (area, area_level, district, category) ({INDICATOR_SCORE}))"
+    street = f'label_replace({top}, "street", "$1", "area", "(.*)")'
+    return f'label_replace({street}, "street", "$${ALL_IN_URL}", "area_level", "city|district")'
 
 
 def area_selector(metric: str, labels: str, levels: str = "$level") -> str:
@@ -194,6 +204,14 @@ DROPPED_RATE = f"sum by (reason) (rate({UPDATES_DROPPED}_total[5m]))"
 # A restart counts its resets before the first scrape: the series appears at its final value
 # and never increases, so increase() would read 0 (tests/dashboards/test_queries_promtool.py).
 RECOVERY_RESETS_DAY = f"max by (indicator, reason) (max_over_time({RECOVERY_RESETS}_total[1d]))"
+
+
+# The latency histogram observes only windows closing within minutes of the wall clock
+# (flows/instrument.py), so a replay leaves it empty and its quantiles read NaN there.
+LIVE_ONLY: Final = (
+    "Live only: a replay records no window-close latency (its windows close long after their "
+    "time), so this reads no data or NaN there."
+)
 
 
 def window_latency_quantile(q: float) -> str:

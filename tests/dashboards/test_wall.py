@@ -17,6 +17,7 @@ from alerts.rules.options import RulesOptions
 from alerts.rules.pipeline_alerts import pipeline_alerts
 from dashboards import queries as q
 from dashboards.build import build_dashboards
+from dashboards.names import CATEGORY_TITLES, category_title
 from dashboards.overview import WALL_HEIGHT
 from dashboards.panels import DOWN_COLOUR, NEUTRAL_COLOUR
 from flows.city.model import load_city
@@ -285,13 +286,14 @@ def test_categories_without_exported_series_get_no_tile_or_dashboard(
     """air.station_silent is sensor-level only, finer than the exported street level: the
     rules write no alert for it, and the dashboards draw nothing for it either."""
     assert "citysigns-sensor_health" not in boards
-    assert "sensor_health" not in stats(boards[OVERVIEW])
+    tile = category_title("sensor_health")
+    assert tile not in stats(boards[OVERVIEW])
     exprs = " ".join(n["expr"] for b in boards.values() for n in walk(b) if "expr" in n)
     assert "air.station_silent" not in exprs
     finer = build_dashboards(
         catalog, options=RulesOptions(metrics=MetricsConfig(max_area_level="sensor"))
     )
-    assert "citysigns-sensor_health" in finer and "sensor_health" in stats(finer[OVERVIEW])
+    assert "citysigns-sensor_health" in finer and tile in stats(finer[OVERVIEW])
 
 
 # -- 7. an alert links to the dashboard that shows what it fires on -------------------------
@@ -367,3 +369,82 @@ def test_dispatch_filters_every_department_panel_and_lists_every_department(
     listed = {part.rsplit(" : ", 1)[1].strip() for part in var["query"].split(",")}
     assert listed == set(departments())
     assert var["includeAll"] and var["multi"]
+
+
+# -- smaller things ------------------------------------------------------------------------------
+def test_category_tiles_are_named_in_chinese_and_english(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    """Before, tiles read raw keys such as "photo_report"."""
+    from indicators.language.registry import CATEGORIES
+
+    assert set(CATEGORY_TITLES) == set(CATEGORIES)
+    titles = set(stats(boards[OVERVIEW]))
+    assert "随申拍 Photo reports" in titles and "photo_report" not in titles
+    for zh, en in CATEGORY_TITLES.values():
+        assert re.search(r"[\u4e00-\u9fff]", zh) and en.isascii()
+
+
+def test_a_weighted_levels_keep_their_unit() -> None:
+    """Before, dB(A) was shown as Grafana's "dB", a different quantity."""
+    from dashboards.units import grafana_unit
+
+    assert grafana_unit("dB(A)") == "suffix: dB(A)"
+    assert grafana_unit("dB") == "dB"
+
+
+def test_score_panels_of_value_based_indicators_have_no_level_thresholds(
+    boards: dict[str, dict[str, Any]], catalog: Catalog
+) -> None:
+    """Warning levels 1-4 on a 0-1 score axis were meaningless steps."""
+    checked = 0
+    for ind in catalog:
+        board = boards.get(f"citysigns-{ind.category}")
+        if board is None or ind.detection.warnings.on != "value":
+            continue
+        score = next(
+            p
+            for p in panels_of(board)
+            if p["targets"][0]["expr"].startswith("(citysigns_indicator_anomaly_score")
+            and f'"{ind.id}"' in p["targets"][0]["expr"]
+        )
+        assert "thresholds" not in score["fieldConfig"]["defaults"], ind.id
+        checked += 1
+    assert checked
+
+
+def test_hottest_areas_link_passes_level_and_street(
+    boards: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Before, only the district was passed: a street's row opened the whole district."""
+    table = next(p for p in panels_of(boards[OVERVIEW]) if p["type"] == "table")
+    url = table["fieldConfig"]["defaults"]["links"][0]["url"]
+    assert "var-level=${__data.fields.area_level}" in url
+    assert "var-street=${__data.fields.street}" in url
+    score = "citysigns_indicator_anomaly_score"
+    series = {
+        f'{score}{{category="water",indicator="water.pressure",area_level="{lvl}",'
+        f'area="{code}",district="{dist}"}}': f"{v}x5"
+        for lvl, code, dist, v in (("street", "310101001", "310101", 0.9),
+                                   ("district", "310101", "310101", 0.8),
+                                   ("city", "310000", "", 0.7))
+    }  # fmt: skip
+    common = 'category="water",district="310101"'
+    expected: list[dict[str, object]] = [
+        {"labels": f'{{area="310101001",area_level="street",{common},street="310101001"}}',
+         "value": 0.9},
+        {"labels": f'{{area="310101",area_level="district",{common},street="$__all"}}',
+         "value": 0.8},
+        {"labels": '{area="310000",area_level="city",category="water",street="$__all"}',
+         "value": 0.7},
+    ]  # fmt: skip
+    run_promql(tmp_path, series, [(q.hottest_areas(10), "3m", expected)])
+
+
+def test_window_close_latency_panels_say_live_only(boards: dict[str, dict[str, Any]]) -> None:
+    def reads_latency(p: dict[str, Any]) -> bool:
+        return any("window_close_latency" in t.get("expr", "") for t in p["targets"])
+
+    latency = [p for b in boards.values() for p in panels_of(b) if reads_latency(p)]
+    assert len(latency) >= 2
+    assert all(p.get("description", "").startswith("Live only") for p in latency)
