@@ -402,12 +402,8 @@ def test_score_panels_of_value_based_indicators_have_no_level_thresholds(
         board = boards.get(f"citysigns-{ind.category}")
         if board is None or ind.detection.warnings.on != "value":
             continue
-        score = next(
-            p
-            for p in panels_of(board)
-            if p["targets"][0]["expr"].startswith("(citysigns_indicator_anomaly_score")
-            and f'"{ind.id}"' in p["targets"][0]["expr"]
-        )
+        key = f'citysigns_indicator_anomaly_score{{indicator="{ind.id}"'
+        score = next(p for p in panels_of(board) if key in p["targets"][0]["expr"])
         assert "thresholds" not in score["fieldConfig"]["defaults"], ind.id
         checked += 1
     assert checked
