@@ -4,6 +4,8 @@ changes) as annotations."""
 
 from __future__ import annotations
 
+from typing import Final
+
 from grafana_foundation_sdk.builders import common as gcommon
 from grafana_foundation_sdk.builders import dashboard as gdash
 from grafana_foundation_sdk.builders import timeseries as gts
@@ -17,14 +19,20 @@ from . import queries as q
 from .grafana import PROMETHEUS, TAG
 from .panels import (
     Layout,
+    PromAnnotation,
     catalog_thresholds,
     link,
     prom,
     tag_links,
-    warning_level_thresholds,
 )
 from .units import grafana_unit
 
+ANNOTATION_TEXT = "{{indicator}} · {{name}} {{name_en}} ({{area}}) · level {{level}}"
+AREA_LEGEND = "{{name}} {{name_en}}"
+# The levels a category dashboard can show; it opens at district level (one series per
+# district), since every area at every level is over a hundred lines on one panel.
+AREA_LEVELS: Final = ("district", "street", "city")
+DEFAULT_LEVEL: Final = "district"
 BAND_STYLE = [
     mdash.DynamicConfigValue(id_val="custom.lineStyle", value={"fill": "dash", "dash": [6, 6]}),
     mdash.DynamicConfigValue(id_val="custom.lineWidth", value=1),
@@ -55,8 +63,10 @@ def category_dashboard(
             .all_value(".*")
             .multi(True)
         )
+        .with_variable(level_variable())
         .with_variable(
             gdash.QueryVariable("street")
+            .description("Applies to street series; choosing a street needs level street or All.")
             .label("Street")
             .datasource(PROMETHEUS)
             .query(q.street_values(category))
@@ -66,14 +76,7 @@ def category_dashboard(
             .all_value(".*")
             .multi(True)
         )
-        .annotation(
-            gdash.AnnotationQuery()
-            .name("Warnings")
-            .datasource(PROMETHEUS)
-            .enable(True)
-            .icon_color("red")
-            .expr(q.category_warnings(category))
-        )
+        .annotation(warnings_annotation(category))
         .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
         .link(link("dispatch", dashboard_url(base, DISPATCH_UID)))
         .link(tag_links())
@@ -85,22 +88,72 @@ def category_dashboard(
     return d
 
 
+def level_variable() -> gdash.CustomVariable:
+    """Which levels of area are plotted, district by default: the district filter narrows
+    districts, this picks districts, their streets or the city."""
+    default = mdash.VariableOption(selected=True, text=[DEFAULT_LEVEL], value=[DEFAULT_LEVEL])
+    return (
+        gdash.CustomVariable("level")
+        .label("Area level")
+        .values(",".join(AREA_LEVELS))
+        .current(default)
+        .options(
+            [
+                mdash.VariableOption(selected=lvl == DEFAULT_LEVEL, text=lvl, value=lvl)
+                for lvl in AREA_LEVELS
+            ]
+        )
+        .include_all(True)
+        .all_value(".*")
+        .multi(True)
+    )
+
+
+def warnings_annotation(category: str) -> PromAnnotation:
+    """A marker per warning in the selected districts and streets, saying which indicator,
+    where and at what level (without a text a marker shows only its time)."""
+    return PromAnnotation(
+        gdash.AnnotationQuery()
+        .name("Warnings")
+        .datasource(PROMETHEUS)
+        .enable(True)
+        .icon_color("red")
+        .expr(q.category_warnings(category)),
+        title="{{level}} warning: {{indicator}}",
+        text=ANNOTATION_TEXT,
+        tags="level,indicator,area_level",
+    )
+
+
 def value_title(ind: Indicator) -> str:
     """The title with its unit; "1" is UCUM's dimensionless unit (a ratio), which a title
     would show as a meaningless "(1)"."""
     return ind.title.en if ind.unit == "1" else f"{ind.title.en} ({ind.unit})"
 
 
+def plotted_levels(ind: Indicator) -> str:
+    """The $level variable, or, for an indicator that has no district or city series (e.g.
+    street only), its own levels: the variable would leave its panels empty by default."""
+    if set(ind.value.levels) & {"district", "city"}:
+        return "$level"
+    return "|".join(lvl for lvl in AREA_LEVELS if lvl in ind.value.levels)
+
+
 def value_panel(ind: Indicator) -> gts.Panel:
     rules = ind.detection.warnings
+    levels = plotted_levels(ind)
     p = (
         gts.Panel()
         .title(value_title(ind))
         .description(" ".join(ind.description.split()) or ind.title.en)
         .datasource(PROMETHEUS)
-        .with_target(prom(q.indicator_value(ind.id), legend="{{area_level}} {{area}}", ref="A"))
-        .with_target(prom(q.indicator_lower(ind.id), legend="{{area}} expected low", ref="B"))
-        .with_target(prom(q.indicator_upper(ind.id), legend="{{area}} expected high", ref="C"))
+        .with_target(prom(q.indicator_value(ind.id, levels), legend=AREA_LEGEND, ref="A"))
+        .with_target(
+            prom(q.indicator_lower(ind.id, levels), legend="{{name}} expected low", ref="B")
+        )
+        .with_target(
+            prom(q.indicator_upper(ind.id, levels), legend="{{name}} expected high", ref="C")
+        )
         .override_by_query("B", BAND_STYLE)
         .override_by_query("C", BAND_STYLE)
         .unit(grafana_unit(ind.unit))
@@ -122,12 +175,13 @@ def value_panel(ind: Indicator) -> gts.Panel:
 
 def score_panel(ind: Indicator) -> gts.Panel:
     rules = ind.detection.warnings
+    levels = plotted_levels(ind)
     p = (
         gts.Panel()
         .title(f"{ind.title.en}: anomaly score")
         .description(f"{ind.id}: how unusual the value is for the area and time (0 to 1).")
         .datasource(PROMETHEUS)
-        .with_target(prom(q.indicator_score(ind.id), legend="{{area_level}} {{area}}"))
+        .with_target(prom(q.indicator_score(ind.id, levels), legend=AREA_LEGEND))
         .unit("percentunit")
         .min(0)
         .max(1)
@@ -136,4 +190,5 @@ def score_panel(ind: Indicator) -> gts.Panel:
         return p.thresholds(catalog_thresholds(rules)).thresholds_style(
             gcommon.GraphThresholdsStyleConfig().mode(mcommon.GraphThresholdsStyleMode.DASHED)
         )
-    return p.thresholds(warning_level_thresholds())
+    # Warned on its value: the score has no limits (warning levels 1-4 are no scores).
+    return p

@@ -20,6 +20,7 @@ from flows.metrics import (
     TICKETS_OVERDUE,
     TICKETS_SUPERVISED,
 )
+from indicators.language.registry import departments
 
 from . import queries as q
 from .grafana import POSTGRES, PROMETHEUS, TAG
@@ -57,6 +58,22 @@ ORDER BY on_time
 """
 
 
+def department_variable() -> gdash.CustomVariable:
+    """Every department of the registry, named.  Read from the open-ticket gauge, the list
+    held only departments with open tickets, so under "All" the ticket store's panels (which
+    expand "All" into the listed departments) lost those whose tickets were all closed."""
+    names = departments()
+    values = ", ".join(f"{d['zh']} {d['en']} : {key}" for key, d in sorted(names.items()))
+    return (
+        gdash.CustomVariable("department")
+        .label("Department")
+        .values(values)
+        .include_all(True)
+        .multi(True)
+        .current(mdash.VariableOption(selected=True, text=["All"], value=["$__all"]))
+    )
+
+
 def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> gdash.Dashboard:
     """Whether the ticket API and the dispatcher are scraped, then the tickets: a count of 0
     is shown only while the API that counts them is up."""
@@ -71,16 +88,7 @@ def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> g
         .refresh("1m")
         .time("now-7d", "now")
         .readonly()
-        .with_variable(
-            gdash.QueryVariable("department")
-            .label("Department")
-            .datasource(PROMETHEUS)
-            .query(f"label_values({TICKETS}, department)")
-            .refresh(mdash.VariableRefresh.ON_TIME_RANGE_CHANGED)
-            .sort(mdash.VariableSort.ALPHABETICAL_ASC)
-            .include_all(True)
-            .multi(True)
-        )
+        .with_variable(department_variable())
         .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
         .link(tag_links())
     )
@@ -98,7 +106,9 @@ def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> g
     ]
     for panel, pos in zip(stats, lay.fill(len(stats), 4, len(stats)), strict=True):
         d = d.with_panel(panel.grid_pos(pos))
-    d = d.with_panel(
+    # five half-width charts: on lines of two, the fifth a full line (no empty half)
+    charts: list[gts.Panel | gbargauge.Panel] = []
+    charts.append(
         gts.Panel()
         .title("Open tickets by department and status")
         .datasource(PROMETHEUS)
@@ -110,9 +120,8 @@ def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> g
         )
         .stacking(gcommon.StackingConfig().mode(mcommon.StackingMode.NORMAL))
         .unit("short")
-        .grid_pos(lay.place(12, 8))
     )
-    d = d.with_panel(
+    charts.append(
         gts.Panel()
         .title("Ticket store: warnings waiting in the outbox, and whether the store takes writes")
         .description(
@@ -123,13 +132,12 @@ def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> g
         .with_target(prom(f"sum({TICKET_OUTBOX_PENDING})", legend="waiting in the outbox"))
         .with_target(prom(f"min({TICKET_STORE_UP})", legend="store up (1) / down (0)", ref="B"))
         .unit("short")
-        .grid_pos(lay.place(12, 8))
     )
-    d = d.with_panel(
+    charts.append(
         gbargauge.Panel()
         .title("Deadline compliance by department (closed tickets, all time)")
         .datasource(PROMETHEUS)
-        .with_target(prom(q.DEADLINE_COMPLIANCE, legend="{{department}}", instant=False))
+        .with_target(prom(q.deadline_compliance(dep), legend="{{department}}", instant=False))
         .unit("percentunit")
         .min(0)
         .max(1)
@@ -145,9 +153,8 @@ def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> g
             )
         )
         .orientation(mcommon.VizOrientation.HORIZONTAL)
-        .grid_pos(lay.place(12, 8))
     )
-    d = d.with_panel(
+    charts.append(
         gbargauge.Panel()
         .title("Deadline compliance in the time range (ticket store)")
         .datasource(POSTGRES)
@@ -156,9 +163,8 @@ def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> g
         .min(0)
         .max(1)
         .orientation(mcommon.VizOrientation.HORIZONTAL)
-        .grid_pos(lay.place(12, 8))
     )
-    d = d.with_panel(
+    charts.append(
         gbargauge.Panel()
         .title("Overdue and supervised by department")
         .datasource(PROMETHEUS)
@@ -177,8 +183,9 @@ def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> g
             )
         )
         .orientation(mcommon.VizOrientation.HORIZONTAL)
-        .grid_pos(lay.place(12, 8))
     )
+    for chart, pos in zip(charts, lay.fill(len(charts), 8, 2), strict=True):
+        d = d.with_panel(chart.grid_pos(pos))
     d = d.with_panel(
         gtable.Panel()
         .title("Open tickets (ticket store)")

@@ -31,6 +31,7 @@ from indicators.language.registry import WARNING_LEVELS
 
 from . import queries as q
 from .grafana import MIXED, PROMETHEUS, TAG
+from .names import category_title
 from .panels import (
     LEVEL_COLOURS,
     LEVEL_NAMES,
@@ -55,6 +56,9 @@ MIDDLE_HEIGHT: Final = 14
 NO_DATA: Final = "no data"
 FLOW_DOWN: Final = "flow down"
 API_DOWN: Final = "API down"
+
+# The hottest-areas table's `street` column only feeds its link; the row shows `area`.
+HIDDEN: Final = mdash.DynamicConfigValue(id_val="custom.hidden", value=True)
 
 SHANGHAI = (31.23, 121.47)
 # The wall is shared: a ticket is drawn at the centre of its street (or of the district or the
@@ -129,7 +133,7 @@ def overview(
     for category, pos in zip(categories, tiles, strict=True):
         d = d.with_panel(
             gstat.Panel()
-            .title(category)
+            .title(category_title(category))
             .description(f"The worst warning level of {category} over the last 5 minutes.")
             .datasource(PROMETHEUS)
             .with_target(prom(q.category_worst_level(category, flow)))
@@ -179,12 +183,15 @@ def overview(
         .datasource(PROMETHEUS)
         .with_target(prom(q.hottest_areas(10), instant=True))
         .unit("percentunit")
+        .override_by_name("street", [HIDDEN])
         .data_links(
             [
                 gdash.DashboardLink("open the category")
                 .url(
                     dashboard_url(base, "citysigns-${__data.fields.category}")
                     + "?var-district=${__data.fields.district}"
+                    + "&var-level=${__data.fields.area_level}"
+                    + "&var-street=${__data.fields.street}"
                 )
                 .keep_time(True)
             ]
@@ -206,10 +213,11 @@ def overview(
             ("Supervised tickets", TICKETS_SUPERVISED),
         )
     ]
-    stats += [
-        (number_stat(title, q.while_up(expr, flow, zero), unit, FLOW_DOWN, *limits), pipeline)
-        for title, expr, zero, unit, limits in _pipeline_stats(o)
-    ]
+    for title, expr, zero, unit, limits in _pipeline_stats(o):
+        stat = number_stat(title, q.while_up(expr, flow, zero), unit, FLOW_DOWN, *limits)
+        if q.WINDOW_CLOSE_LATENCY in expr:
+            stat = stat.description(q.LIVE_ONLY)
+        stats.append((stat, pipeline))
     for (panel, to), pos in zip(stats, lay.fill(len(stats), TILE_HEIGHT, 6), strict=True):
         d = d.with_panel(panel.links([to]).grid_pos(pos))
     return d

@@ -58,6 +58,32 @@ class SqlQuery(cogbuilder.Builder[cogvariants.Dataquery]):
         return UnknownDataquery(dict(self.data))
 
 
+class FormattedAnnotation(mdash.AnnotationQuery):
+    """A Prometheus annotation with the texts of its markers.  Grafana's Prometheus source
+    reads `titleFormat`, `textFormat` and `tagKeys` from the annotation itself (templates of
+    the series' labels), but the SDK's AnnotationQuery has no such fields, so without them a
+    marker says nothing about what it marks."""
+
+    def __init__(self, query: mdash.AnnotationQuery, formats: dict[str, str]) -> None:
+        super().__init__(**{k: v for k, v in vars(query).items()})
+        self.formats = dict(formats)
+
+    def to_json(self) -> dict[str, object]:
+        return {**super().to_json(), **self.formats}
+
+
+class PromAnnotation(cogbuilder.Builder[mdash.AnnotationQuery]):
+    """`query` (the SDK's builder) with a title, text and tags rendered from its series'
+    labels, e.g. `{{indicator}}`; the series' value cannot be shown, only its labels."""
+
+    def __init__(self, query: gdash.AnnotationQuery, title: str, text: str, tags: str) -> None:
+        self.query = query
+        self.formats = {"titleFormat": title, "textFormat": text, "tagKeys": tags}
+
+    def build(self) -> mdash.AnnotationQuery:
+        return FormattedAnnotation(self.query.build(), self.formats)
+
+
 def warning_level_mappings(down: str = "") -> list[mdash.ValueMapping]:
     """Level index -> name and colour; with `down`, JOB_DOWN -> that text in grey."""
     options = {

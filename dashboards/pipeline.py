@@ -17,6 +17,8 @@ from . import queries as q
 from .grafana import PROMETHEUS, TAG
 from .panels import Layout, link, prom, tag_links, up_stat
 
+LIVE_ONLY: dict[str, str] = {"Window close latency": q.LIVE_ONLY}
+
 PANELS: list[tuple[str, list[tuple[str, str]], str]] = [
     ("Events per second by source and outcome", [(q.EVENTS_RATE, "{{source}} {{outcome}}")],
      "short"),
@@ -59,9 +61,12 @@ def pipeline_dashboard(base: str = "", options: RulesOptions | None = None) -> g
     ]
     for (title, job, links), pos in zip(ups, lay.fill(len(ups), 3, 3), strict=True):
         d = d.with_panel(up_stat(title, job).links(links).grid_pos(pos))
-    for title, targets, unit in PANELS:
+    # lines of at most three charts, each line filled to the full width (no empty last third)
+    for (title, targets, unit), pos in zip(PANELS, lay.fill(len(PANELS), 8, 3), strict=True):
         p = gts.Panel().title(title).datasource(PROMETHEUS).unit(unit)
+        if title in LIVE_ONLY:
+            p = p.description(LIVE_ONLY[title])
         for i, (expr, legend) in enumerate(targets):
             p = p.with_target(prom(expr, legend=legend, ref=chr(ord("A") + i)))
-        d = d.with_panel(p.grid_pos(lay.place(8, 8)))
+        d = d.with_panel(p.grid_pos(pos))
     return d

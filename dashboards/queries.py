@@ -28,8 +28,8 @@ from flows.metrics import (
     WATERMARK_LAG,
     WINDOW_CLOSE_LATENCY,
 )
+from indicators.language.registry import WARNING_LEVELS
 
-AREA_FILTER = 'district=~"$district", area=~"$street"'
 # What a wall query reads while the job that feeds it is down.  A job that is down leaves no
 # samples (Prometheus marks its series stale), and an empty answer or a 0 would read as a quiet
 # city; -1 is no count, level or duration, so it can be mapped to a "down" state of its own.
@@ -88,32 +88,71 @@ def open_warnings_on_map() -> str:
     )
 
 
+# Grafana's value for "All" in a dashboard URL's var-<name> is "$__all"; a label_replace
+# replacement writes "$" as "$$".
+ALL_IN_URL: Final = "__all"
+
+
 def hottest_areas(n: int = 10) -> str:
-    return f"topk({n}, max by (area, area_level, district, category) ({INDICATOR_SCORE}))"
+    """The `n` areas with the highest anomaly score, each with a `street` label for the link
+    to its category: the area on a street's row, "$__all" (Grafana's All in a URL) on a
+    district's or the city's, whose series the street filter does not touch."""
+    top = f"topk({n}, max by (area, area_level, district, category) ({INDICATOR_SCORE}))"
+    street = f'label_replace({top}, "street", "$1", "area", "(.*)")'
+    return f'label_replace({street}, "street", "$${ALL_IN_URL}", "area_level", "city|district")'
 
 
-def indicator_series(metric: str, indicator: str, filt: str = AREA_FILTER) -> str:
-    return f'{metric}{{indicator="{indicator}", {filt}}}'
+def area_selector(metric: str, labels: str, levels: str = "$level") -> str:
+    """`metric{labels}` in the areas the dashboard's filters select: the districts of
+    $district at the levels of $level, and of their streets only those of $street.  The
+    street filter applies to street series only (as two selectors joined by `or`): a district
+    or the city has no street, so `area=~"$street"` alone would drop them as soon as a street
+    is chosen.  `levels` is a regex of area levels (the $level variable by default)."""
+    base = f'{metric}{{{labels}, district=~"$district", area_level=~"{levels}", area_level'
+    return f'({base}!="street"}}\n or {base}="street", area=~"$street"}})'
 
 
-def indicator_value(indicator: str) -> str:
-    return indicator_series(INDICATOR_VALUE, indicator)
+def with_area_names(expr: str) -> str:
+    """`expr` with each area's names (`name`, `name_en`) from citysigns_area_info, so legends
+    and markers can say 黄浦区 Huangpu rather than 310101.  An area the info does not name keeps
+    its series, with its code as its name (an inner join alone would drop it).  The info is
+    deduplicated first: two flow processes exporting it must not make the join ambiguous."""
+    info = f"group by (area, name, name_en) ({AREA_INFO})"
+    return (
+        f"{expr}\n* on(area) group_left(name, name_en) {info}\n"
+        f'or on(area) label_replace({expr}, "name", "$1", "area", "(.*)")'
+    )
 
 
-def indicator_lower(indicator: str) -> str:
-    return indicator_series(INDICATOR_LOWER, indicator)
+def indicator_series(metric: str, indicator: str, levels: str = "$level") -> str:
+    return with_area_names(area_selector(metric, f'indicator="{indicator}"', levels))
 
 
-def indicator_upper(indicator: str) -> str:
-    return indicator_series(INDICATOR_UPPER, indicator)
+def indicator_value(indicator: str, levels: str = "$level") -> str:
+    return indicator_series(INDICATOR_VALUE, indicator, levels)
 
 
-def indicator_score(indicator: str) -> str:
-    return indicator_series(INDICATOR_SCORE, indicator)
+def indicator_lower(indicator: str, levels: str = "$level") -> str:
+    return indicator_series(INDICATOR_LOWER, indicator, levels)
+
+
+def indicator_upper(indicator: str, levels: str = "$level") -> str:
+    return indicator_series(INDICATOR_UPPER, indicator, levels)
+
+
+def indicator_score(indicator: str, levels: str = "$level") -> str:
+    return indicator_series(INDICATOR_SCORE, indicator, levels)
 
 
 def category_warnings(category: str) -> str:
-    return f'{INDICATOR_WARNING}{{category="{category}", district=~"$district"}} > 0'
+    """The category's warnings in the selected areas, each with a `level` label naming its
+    level (blue to red): Grafana's annotation texts can show labels, not the value."""
+    sel = area_selector(INDICATOR_WARNING, f'category="{category}"')
+    levels = "\nor ".join(
+        f'label_replace({sel} == {i}, "level", "{name}", "", "")'
+        for i, name in enumerate(WARNING_LEVELS, start=1)
+    )
+    return with_area_names(f"({levels})")
 
 
 def district_values(category: str) -> str:
@@ -139,10 +178,16 @@ OPEN_BY_DEPARTMENT_STATUS = f"sum by (department, status) ({TICKETS})"
 OVERDUE_BY_DEPARTMENT = f"sum by (department) ({TICKETS_OVERDUE})"
 SUPERVISED_BY_DEPARTMENT = f"sum by (department) ({TICKETS_SUPERVISED})"
 OPEN_BY_LEVEL = f"sum by (level) ({TICKETS})"
-DEADLINE_COMPLIANCE = (
-    f'sum by (department) ({TICKETS_CLOSED}_total{{deadline="met"}})\n'
-    f"/ sum by (department) ({TICKETS_CLOSED}_total)"
-)
+
+
+def deadline_compliance(selector: str) -> str:
+    """The share of closed tickets that met their handle deadline, by department, for the
+    departments `selector` (label matchers) selects."""
+    return (
+        f'sum by (department) ({TICKETS_CLOSED}_total{{deadline="met", {selector}}})\n'
+        f"/ sum by (department) ({TICKETS_CLOSED}_total{{{selector}}})"
+    )
+
 
 # -- pipeline --------------------------------------------------------------------------------
 EVENTS_RATE = f"sum by (source, outcome) (rate({EVENTS}_total[5m]))"
@@ -159,6 +204,14 @@ DROPPED_RATE = f"sum by (reason) (rate({UPDATES_DROPPED}_total[5m]))"
 # A restart counts its resets before the first scrape: the series appears at its final value
 # and never increases, so increase() would read 0 (tests/dashboards/test_queries_promtool.py).
 RECOVERY_RESETS_DAY = f"max by (indicator, reason) (max_over_time({RECOVERY_RESETS}_total[1d]))"
+
+
+# The latency histogram observes only windows closing within minutes of the wall clock
+# (flows/instrument.py), so a replay leaves it empty and its quantiles read NaN there.
+LIVE_ONLY: Final = (
+    "Live only: a replay records no window-close latency (its windows close long after their "
+    "time), so this reads no data or NaN there."
+)
 
 
 def window_latency_quantile(q: float) -> str:

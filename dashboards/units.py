@@ -1,5 +1,6 @@
 """Catalog units -> Grafana unit ids, so a value is shown as the catalog means it (μg/m³, kPa,
-dB).  Units Grafana has no id for are shown with the catalog's own spelling as a suffix."""
+dB).  Units Grafana has no id for are shown with the catalog's own spelling as a suffix:
+dB(A) among them, since Grafana's "dB" would drop the A-weighting (a different quantity)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ GRAFANA_UNITS: Final[dict[str, str]] = {
     "km/h": "velocitykmh",
     "m/s": "velocityms",
     "deg": "degree",
-    "dB(A)": "dB",
     "dB": "dB",
     "1": "percentunit",
     "%": "percent",

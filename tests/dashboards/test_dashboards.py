@@ -26,6 +26,7 @@ from dashboards.grafana import (
     SDK_VERSION,
     check_sdk_version,
 )
+from dashboards.names import category_title
 from dashboards.panels import LEVEL_COLOURS
 from dashboards.units import GRAFANA_UNITS, grafana_unit
 from indicators.language.validate import Catalog
@@ -168,11 +169,11 @@ def test_units_and_thresholds_match_the_catalog(
     for ind in (i for inds in exported_by_category(catalog)[0].values() for i in inds):
         board = boards[f"citysigns-{ind.category}"]
         value = next(p for p in panels_of(board)
-                     if p["targets"][0]["expr"].startswith(
-                         f'citysigns_indicator_value{{indicator="{ind.id}"'))  # fmt: skip
+                     if f'citysigns_indicator_value{{indicator="{ind.id}"'
+                     in p["targets"][0]["expr"])  # fmt: skip
         score = next(p for p in panels_of(board)
-                     if p["targets"][0]["expr"].startswith(
-                         f'citysigns_indicator_anomaly_score{{indicator="{ind.id}"'))  # fmt: skip
+                     if f'citysigns_indicator_anomaly_score{{indicator="{ind.id}"'
+                     in p["targets"][0]["expr"])  # fmt: skip
         unit = value["fieldConfig"]["defaults"]["unit"]
         assert unit == grafana_unit(ind.unit)
         assert unit in GRAFANA_UNITS.values() or unit == f"suffix: {ind.unit}"
@@ -207,7 +208,7 @@ def test_category_dashboards_drill_from_district_to_street(
 ) -> None:
     board = boards["citysigns-flood"]
     variables = {v["name"]: v for v in board["templating"]["list"]}
-    assert list(variables) == ["district", "street"]
+    assert list(variables) == ["district", "level", "street"]
     assert 'district=~"$district"' in variables["street"]["query"]
     assert all(v["includeAll"] for v in variables.values())
     annotations = board["annotations"]["list"]
@@ -218,7 +219,8 @@ def test_overview_has_the_wall_panels(boards: dict[str, dict[str, Any]], catalog
     board = boards["citysigns-overview"]
     panels = panels_of(board)
     categories = sorted(exported_by_category(catalog)[0])
-    assert [p["title"] for p in panels if p["type"] == "stat"][: len(categories)] == categories
+    titles = [category_title(c) for c in categories]
+    assert [p["title"] for p in panels if p["type"] == "stat"][: len(categories)] == titles
     geomap = next(p for p in panels if p["type"] == "geomap")
     assert geomap["datasource"]["uid"] == "-- Mixed --"
     sources = {t["datasource"]["uid"] for t in geomap["targets"]}

@@ -17,6 +17,7 @@ from alerts.rules.options import RulesOptions
 from alerts.rules.pipeline_alerts import pipeline_alerts
 from dashboards import queries as q
 from dashboards.build import build_dashboards
+from dashboards.names import CATEGORY_TITLES, category_title
 from dashboards.overview import WALL_HEIGHT
 from dashboards.panels import DOWN_COLOUR, NEUTRAL_COLOUR
 from flows.city.model import load_city
@@ -224,6 +225,16 @@ def test_no_dashboard_has_overlapping_panels(boards: dict[str, dict[str, Any]]) 
         assert not {c for c, ids in cells(board).items() if len(ids) > 1}, uid
 
 
+def test_no_dashboard_has_holes(boards: dict[str, dict[str, Any]]) -> None:
+    """Before, dispatch left a 12x8 block empty beside "Overdue and supervised" and the
+    pipeline's last line held one chart of three."""
+    for uid, board in boards.items():
+        grid = cells(board)
+        height = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in board["panels"])
+        holes = [(x, y) for x in range(24) for y in range(height) if (x, y) not in grid]
+        assert not holes, (uid, holes[:5])
+
+
 # -- 4. the map --------------------------------------------------------------------------------
 def test_map_has_details_on_hover_and_no_reported_coordinates(
     boards: dict[str, dict[str, Any]],
@@ -275,13 +286,14 @@ def test_categories_without_exported_series_get_no_tile_or_dashboard(
     """air.station_silent is sensor-level only, finer than the exported street level: the
     rules write no alert for it, and the dashboards draw nothing for it either."""
     assert "citysigns-sensor_health" not in boards
-    assert "sensor_health" not in stats(boards[OVERVIEW])
+    tile = category_title("sensor_health")
+    assert tile not in stats(boards[OVERVIEW])
     exprs = " ".join(n["expr"] for b in boards.values() for n in walk(b) if "expr" in n)
     assert "air.station_silent" not in exprs
     finer = build_dashboards(
         catalog, options=RulesOptions(metrics=MetricsConfig(max_area_level="sensor"))
     )
-    assert "citysigns-sensor_health" in finer and "sensor_health" in stats(finer[OVERVIEW])
+    assert "citysigns-sensor_health" in finer and tile in stats(finer[OVERVIEW])
 
 
 # -- 7. an alert links to the dashboard that shows what it fires on -------------------------
@@ -332,3 +344,103 @@ def test_category_panel_titles_are_readable(
     assert not [t for t in titles if any(t.startswith(f"{i}:") for i in ids)]
     power = [p["title"] for p in panels_of(boards["citysigns-power"])]
     assert "Distribution transformer load ratio" in power
+
+
+def test_dispatch_filters_every_department_panel_and_lists_every_department(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    """Before, the Prometheus deadline-compliance panel ignored $department, and the variable
+    came from open tickets only, so departments with only closed tickets vanished under All
+    from the ticket store's panels."""
+    from indicators.language.registry import departments
+
+    board = boards[DISPATCH_UID]
+    for p in panels_of(board):
+        for t in p["targets"]:
+            expr = t.get("expr") or t.get("rawSql", "")
+            if "department" in expr.replace("by (department", ""):
+                assert 'department=~"$department"' in expr or "${department:sqlstring}" in expr, p[
+                    "title"
+                ]
+    compliance = next(p for p in panels_of(board) if p["title"].startswith("Deadline compliance")
+                      and p["datasource"]["type"] == "prometheus")  # fmt: skip
+    assert all('department=~"$department"' in t["expr"] for t in compliance["targets"])
+    var = next(v for v in board["templating"]["list"] if v["name"] == "department")
+    listed = {part.rsplit(" : ", 1)[1].strip() for part in var["query"].split(",")}
+    assert listed == set(departments())
+    assert var["includeAll"] and var["multi"]
+
+
+# -- smaller things ------------------------------------------------------------------------------
+def test_category_tiles_are_named_in_chinese_and_english(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    """Before, tiles read raw keys such as "photo_report"."""
+    from indicators.language.registry import CATEGORIES
+
+    assert set(CATEGORY_TITLES) == set(CATEGORIES)
+    titles = set(stats(boards[OVERVIEW]))
+    assert "随申拍 Photo reports" in titles and "photo_report" not in titles
+    for zh, en in CATEGORY_TITLES.values():
+        assert re.search(r"[\u4e00-\u9fff]", zh) and en.isascii()
+
+
+def test_a_weighted_levels_keep_their_unit() -> None:
+    """Before, dB(A) was shown as Grafana's "dB", a different quantity."""
+    from dashboards.units import grafana_unit
+
+    assert grafana_unit("dB(A)") == "suffix: dB(A)"
+    assert grafana_unit("dB") == "dB"
+
+
+def test_score_panels_of_value_based_indicators_have_no_level_thresholds(
+    boards: dict[str, dict[str, Any]], catalog: Catalog
+) -> None:
+    """Warning levels 1-4 on a 0-1 score axis were meaningless steps."""
+    checked = 0
+    for ind in catalog:
+        board = boards.get(f"citysigns-{ind.category}")
+        if board is None or ind.detection.warnings.on != "value":
+            continue
+        key = f'citysigns_indicator_anomaly_score{{indicator="{ind.id}"'
+        score = next(p for p in panels_of(board) if key in p["targets"][0]["expr"])
+        assert "thresholds" not in score["fieldConfig"]["defaults"], ind.id
+        checked += 1
+    assert checked
+
+
+def test_hottest_areas_link_passes_level_and_street(
+    boards: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Before, only the district was passed: a street's row opened the whole district."""
+    table = next(p for p in panels_of(boards[OVERVIEW]) if p["type"] == "table")
+    url = table["fieldConfig"]["defaults"]["links"][0]["url"]
+    assert "var-level=${__data.fields.area_level}" in url
+    assert "var-street=${__data.fields.street}" in url
+    score = "citysigns_indicator_anomaly_score"
+    series = {
+        f'{score}{{category="water",indicator="water.pressure",area_level="{lvl}",'
+        f'area="{code}",district="{dist}"}}': f"{v}x5"
+        for lvl, code, dist, v in (("street", "310101001", "310101", 0.9),
+                                   ("district", "310101", "310101", 0.8),
+                                   ("city", "310000", "", 0.7))
+    }  # fmt: skip
+    common = 'category="water",district="310101"'
+    expected: list[dict[str, object]] = [
+        {"labels": f'{{area="310101001",area_level="street",{common},street="310101001"}}',
+         "value": 0.9},
+        {"labels": f'{{area="310101",area_level="district",{common},street="$__all"}}',
+         "value": 0.8},
+        {"labels": '{area="310000",area_level="city",category="water",street="$__all"}',
+         "value": 0.7},
+    ]  # fmt: skip
+    run_promql(tmp_path, series, [(q.hottest_areas(10), "3m", expected)])
+
+
+def test_window_close_latency_panels_say_live_only(boards: dict[str, dict[str, Any]]) -> None:
+    def reads_latency(p: dict[str, Any]) -> bool:
+        return any("window_close_latency" in t.get("expr", "") for t in p["targets"])
+
+    latency = [p for b in boards.values() for p in panels_of(b) if reads_latency(p)]
+    assert len(latency) >= 2
+    assert all(p.get("description", "").startswith("Live only") for p in latency)

@@ -1,0 +1,187 @@
+"""Category dashboards: what the annotations say and which series the panels plot, checked on
+the generated JSON and with Prometheus' own engine (promtool) on synthetic series."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboards import queries as q
+from dashboards.build import build_dashboards
+from flows.metrics import INDICATOR_WARNING
+from indicators.language.validate import Catalog
+from tests.dashboards.test_wall import run_promql
+
+CITY, DISTRICT, OTHER_DISTRICT = "310000", "310101", "310104"
+STREET, OTHER_STREET = "310101001", "310101002"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    from citysigns.paths import CATALOG_DIR
+    from indicators.language.validate import load_catalog_or_raise
+
+    return load_catalog_or_raise([CATALOG_DIR])
+
+
+@pytest.fixture(scope="module")
+def boards(catalog: Catalog) -> dict[str, dict[str, Any]]:
+    return build_dashboards(catalog)
+
+
+def substitute(expr: str, **values: str) -> str:
+    """`expr` as Grafana sends it with the variables set to `values` (regexes, as Grafana
+    formats a multi-value variable for `=~`)."""
+    for name in sorted(values, key=len, reverse=True):
+        expr = expr.replace(f"${name}", values[name])
+    assert "$" not in expr.replace("$1", ""), expr
+    return expr
+
+
+def labels(**kv: str) -> str:
+    """A label set as promtool writes it (an empty label is no label)."""
+    return "{" + ",".join(f'{k}="{v}"' for k, v in kv.items() if v) + "}"
+
+
+def area(level: str, code: str, district: str) -> dict[str, str]:
+    return {"area": code, "area_level": level, "district": district}
+
+
+# -- the warnings annotation -------------------------------------------------------------------
+WARN = {"category": "water", "indicator": "water.pressure"}
+WARNINGS = {  # area -> level index
+    ("city", CITY, ""): 4,
+    ("district", DISTRICT, DISTRICT): 1,
+    ("street", STREET, DISTRICT): 2,
+    ("street", OTHER_STREET, DISTRICT): 3,
+}
+
+
+def warning_series() -> dict[str, str]:
+    return {INDICATOR_WARNING + labels(**WARN, **area(*a)): f"{v}x10" for a, v in WARNINGS.items()}
+
+
+def expected_warnings(*areas: tuple[str, str, str]) -> list[dict[str, object]]:
+    names = ("blue", "yellow", "orange", "red")
+    return [
+        {"labels": INDICATOR_WARNING
+         + labels(**WARN, **area(*a), level=names[WARNINGS[a] - 1], name=a[1]),
+         "value": WARNINGS[a]}
+        for a in areas
+    ]  # fmt: skip
+
+
+def test_warning_markers_say_which_indicator_where_and_at_what_level(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    """Before, the annotation had no title or text: a marker showed only its time."""
+    for uid, board in boards.items():
+        for ann in board["annotations"]["list"]:
+            assert "{{indicator}}" in ann["titleFormat"] + ann["textFormat"], uid
+            assert "{{area}}" in ann["textFormat"] and "{{level}}" in ann["textFormat"], uid
+            assert "level" in ann["tagKeys"].split(","), uid
+            assert '"$street"' in ann["expr"], uid
+
+
+def test_warnings_annotation_follows_the_street_filter(tmp_path: Path) -> None:
+    """A chosen street shows its own warnings (and its district's), not its neighbours'; each
+    marker's `level` label names the level its value stands for (areas without area info
+    here, so each is named by its code)."""
+    expr = q.category_warnings("water")
+    every = substitute(expr, district=".*", street=".*", level=".*")
+    one_street = substitute(expr, district=DISTRICT, street=STREET, level=".*")
+    cases = [
+        (every, "5m", expected_warnings(*WARNINGS)),
+        (one_street, "5m",
+         expected_warnings(("district", DISTRICT, DISTRICT), ("street", STREET, DISTRICT))),
+    ]  # fmt: skip
+    run_promql(tmp_path, warning_series(), cases)
+
+
+# -- the default view: districts, by name ------------------------------------------------------
+VALUE = "citysigns_indicator_value"
+IND = {"category": "hotline", "indicator": "hotline.noise"}
+NAMES = {
+    CITY: ("上海市", "Shanghai"),
+    DISTRICT: ("黄浦区", "Huangpu"),
+    OTHER_DISTRICT: ("徐汇区", "Xuhui"),
+    STREET: ("南京东路街道", "Nanjing East Road"),
+}  # OTHER_STREET has no area info: it keeps its code as its name
+AREAS = [
+    ("city", CITY, ""),
+    ("district", DISTRICT, DISTRICT),
+    ("district", OTHER_DISTRICT, OTHER_DISTRICT),
+    ("street", STREET, DISTRICT),
+    ("street", OTHER_STREET, DISTRICT),
+]
+
+
+def value_series() -> dict[str, str]:
+    out = {VALUE + labels(**IND, **area(*a), job="citysigns"): "5x10" for a in AREAS}
+    for code, (zh, en) in NAMES.items():
+        level, _, district = next(a for a in AREAS if a[1] == code)
+        info = labels(area=code, area_level=level, district=district, name=zh, name_en=en)
+        # two flow processes export the same info: the join must not become ambiguous
+        for instance in ("flow-a:9464", "flow-b:9464"):
+            out[f'citysigns_area_info{info[:-1]},instance="{instance}"}}'] = "1x10"
+    return out
+
+
+def expected_values(*codes: str) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for a in AREAS:
+        if a[1] in codes:
+            names = NAMES.get(a[1])
+            extra = {"name": names[0], "name_en": names[1]} if names else {"name": a[1]}
+            # the join drops the metric name; the fallback (code as name) keeps it
+            metric = "" if names else VALUE
+            out.append({"labels": metric + labels(**IND, **area(*a), job="citysigns", **extra),
+                        "value": 5})  # fmt: skip
+    return out
+
+
+def test_category_dashboards_open_at_district_level(boards: dict[str, dict[str, Any]]) -> None:
+    """Before, the default view plotted every area at every level (128 to 168 series a
+    query for hotline); now a level variable opens at district, and legends show names."""
+    for uid, board in boards.items():
+        if uid in ("citysigns-overview", "citysigns-dispatch", "citysigns-pipeline"):
+            continue
+        level = next(v for v in board["templating"]["list"] if v["name"] == "level")
+        assert level["current"]["value"] == ["district"], uid
+        assert {o["value"] for o in level["options"]} == {"city", "district", "street"}
+        for p in board["panels"]:
+            for t in p.get("targets", []):
+                # an indicator with street series only plots them whatever the level
+                levels = '"$level"' in t["expr"] or 'area_level=~"street"' in t["expr"]
+                assert levels and '"$street"' in t["expr"], (uid, p["title"])
+                assert "group_left(name, name_en)" in t["expr"], (uid, p["title"])
+                assert "{{area}}" not in t["legendFormat"] and "{{name" in t["legendFormat"]
+
+
+def test_street_only_indicators_are_not_emptied_by_the_default_level(
+    boards: dict[str, dict[str, Any]], catalog: Catalog
+) -> None:
+    street_only = [i for i in catalog if i.value.levels == ["street"]]
+    assert street_only
+    for ind in street_only:
+        board = boards.get(f"citysigns-{ind.category}")
+        exprs = [t["expr"] for p in (board or {}).get("panels", []) for t in p.get("targets", [])
+                 if f'indicator="{ind.id}"' in t["expr"]]  # fmt: skip
+        assert not board or (exprs and all('"$level"' not in e for e in exprs)), ind.id
+
+
+def test_panels_plot_the_chosen_level_with_area_names(tmp_path: Path) -> None:
+    expr = q.indicator_value("hotline.noise")
+    default = substitute(expr, district=".*", level="district", street=".*")
+    streets = substitute(expr, district=DISTRICT, level="street", street=".*")
+    one_street = substitute(expr, district=DISTRICT, level="(district|street)", street=STREET)
+    cases = [
+        (default, "5m", expected_values(DISTRICT, OTHER_DISTRICT)),
+        (streets, "5m", expected_values(STREET, OTHER_STREET)),
+        (one_street, "5m", expected_values(DISTRICT, STREET)),
+        (substitute(expr, district=".*", level=".*", street=".*"), "5m",
+         expected_values(*(a[1] for a in AREAS))),
+    ]  # fmt: skip
+    run_promql(tmp_path, value_series(), cases)
