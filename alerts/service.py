@@ -56,6 +56,10 @@ NOT_WATCHED_VERIFYING = (
     "no indicator watches this order: it closes after the period unless reported again"
 )
 NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, without a data check"
+# A fix that fails verification this many times is supervised (督办) as a missed deadline is:
+# reopening alone restarts the department's clock, so a ticket whose fixes never hold would
+# otherwise go round for ever without anyone above the department hearing of it.
+REOPENS_PER_SUPERVISION = 3
 
 
 @dataclass(frozen=True)
@@ -774,6 +778,11 @@ class TicketService:
 
     # ================================================================== transitions
     def _reopen(self, conn: Connection, tid: str, now: int, reason: str) -> None:
+        """Back to the department with fresh deadlines: the fix did not hold.
+
+        Every `REOPENS_PER_SUPERVISION`th reopening is also supervised, one tier up, like a
+        missed deadline: the department meets each restarted deadline on paper while the
+        problem stays, so the deadline timer alone never escalates it."""
         t = self._must(conn, tid)
         values = {
             "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
@@ -786,6 +795,11 @@ class TicketService:
                     from_status=t.status, to_status="reopened", reason=reason,
                     detail={"reopen_count": t.reopen_count + 1,
                             **self._deadlines(values)})  # fmt: skip
+        count = t.reopen_count + 1
+        if count % REOPENS_PER_SUPERVISION == 0:
+            self._supervise(conn, self._must(conn, tid), now,
+                            f"reopened {count} times: the fixes do not hold", SYSTEM,
+                            {"reopen_count": count})  # fmt: skip
 
     def _close(
         self, conn: Connection, tid: str, now: int, reason: str, actor: str,
@@ -801,7 +815,10 @@ class TicketService:
         for o in roots:
             self._after_commit.append(functools.partial(self._index.remove, o["order_id"]))
 
-    def _supervise(self, conn: Connection, t: Ticket, now: int, reason: str, actor: str) -> None:
+    def _supervise(
+        self, conn: Connection, t: Ticket, now: int, reason: str, actor: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         """督办: flag the ticket, move it one tier up and restart the step it is in.
 
         Supervision presses a department; it never buys it time.  The step in hand (accept
@@ -838,7 +855,7 @@ class TicketService:
                 values["handle_due"] = new_due
         detail: dict[str, Any] = {
             "from_tier": t.tier, "to_tier": new_tier, "area_code": new_area, "step": step,
-            "supervise_count": t.supervise_count + 1,
+            "supervise_count": t.supervise_count + 1, **(extra or {}),
         }  # fmt: skip
         if missed is not None and missed < now:
             detail["missed"] = self._iso(missed)

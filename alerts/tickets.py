@@ -4,7 +4,8 @@ dispatched -> accepted -> handling -> feedback (the department reports it handle
 verifying -> closed, or reopened (back to the department, flagged) when the data says it is not
 fixed.  Supervision (督办) is not a status but a flag with a count: a missed deadline at any step
 flags the ticket, moves it one tier up and restarts the step it is in (never later than its
-deadline when that has not passed yet)."""
+deadline when that has not passed yet); every third reopening (a fix that keeps failing
+verification) is supervised the same way."""
 
 from __future__ import annotations
 

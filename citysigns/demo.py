@@ -173,7 +173,7 @@ def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
     )
     print_ticket_table(incidents, console)
     shown = {
-        "supervised (overdue)": sum(t.supervised for t in every),
+        "supervised (missed deadline or reopened thrice)": sum(t.supervised for t in every),
         "verified and closed": sum(t.status == "closed" and t.warning_count > 0 for t in every),
         "reopened": sum(t.reopen_count > 0 for t in every),
         "hotline orders linked as duplicates": result.count("linked"),

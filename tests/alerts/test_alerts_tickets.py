@@ -267,6 +267,37 @@ def test_still_firing_after_verification_reopens(
     assert svc.accept(tid, "dept").status == "accepted"
 
 
+def test_a_fix_that_keeps_failing_verification_is_supervised_every_third_reopening(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """Each reopening gives the department fresh deadlines, which it meets on paper; the
+    third failed fix (and the sixth, ...) is supervised one tier up like a missed deadline."""
+    from alerts.service import REOPENS_PER_SUPERVISION
+
+    assert REOPENS_PER_SUPERVISION == 3
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    tiers = []
+    for _ in range(6):
+        svc.accept(tid, "dept")
+        svc.feedback(tid, "dept", "done")
+        clock.advance(7201)
+        assert [o.action for o in svc.tick()] == ["reopened"]  # the warning still fires
+        t = svc.get(tid)
+        assert t is not None
+        tiers.append((t.reopen_count, t.supervise_count, t.tier))
+    assert tiers == [(1, 0, "street"), (2, 0, "street"), (3, 1, "district"),
+                     (4, 1, "district"), (5, 1, "district"), (6, 2, "city")]  # fmt: skip
+    sup = [a for a in svc.audit(tid) if a.action == "supervised"]
+    assert [a.reason for a in sup] == ["reopened 3 times: the fixes do not hold",
+                                       "reopened 6 times: the fixes do not hold"]  # fmt: skip
+    assert sup[0].actor == "system" and sup[0].detail["reopen_count"] == 3
+    assert (sup[0].detail["from_tier"], sup[0].detail["to_tier"]) == ("street", "district")
+    assert "missed" not in sup[0].detail  # nothing was late: the fixes did not hold
+    t = svc.get(tid)
+    assert t is not None and t.supervised and t.accept_due == clock.now() + 3600
+
+
 def test_a_new_warning_during_verification_reopens_at_once(
     make_service: ServiceFactory, machine: WarningStateMachine
 ) -> None:
