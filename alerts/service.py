@@ -479,13 +479,16 @@ class TicketService:
 
     def _new_ticket_clock(self, route: Route, now: int) -> dict[str, Any]:
         """A new ticket's deadlines (from its route, in working hours if the route says so)
-        and its empty progress, whatever created it: a warning or a hotline order."""
+        and its empty progress, whatever created it: a warning or a hotline order.  The
+        handling deadline is also kept as `handle_due_original`, which supervision never
+        moves, so that compliance is judged on the time the department was given."""
+        handle_due = self.router.deadline(now, route.handle, route.working_hours_only)
         return {
             "accept_s": route.accept, "handle_s": route.handle,
             "working_hours_only": route.working_hours_only,
             "opened_at": now, "updated_at": now,
             "accept_due": self.router.deadline(now, route.accept, route.working_hours_only),
-            "handle_due": self.router.deadline(now, route.handle, route.working_hours_only),
+            "handle_due": handle_due, "handle_due_original": handle_due,
             "accepted_at": None, "feedback_at": None, "feedback_notes": None,
             "verify_until": None, "closed_at": None, "version": 1,
         }  # fmt: skip
@@ -584,16 +587,18 @@ class TicketService:
         return Outcome(key, "merged", t.id, ev.text_en)
 
     def _tightened(self, t: Ticket, route: Route, now: int) -> dict[str, Any]:
-        """A more severe level brings its own (shorter) deadlines; never lengthen one."""
+        """A more severe level brings its own (shorter) deadlines; never lengthen one.  The
+        original handling deadline tightens with it: the department now owes the shorter
+        time, whatever a supervision did to the current one."""
         out: dict[str, Any] = {"accept_s": min(t.accept_s, route.accept),
                                "handle_s": min(t.handle_s, route.handle)}  # fmt: skip
         if t.status in AWAITING_ACCEPT:
             out["accept_due"] = min(
                 t.accept_due, self.router.deadline(now, route.accept, route.working_hours_only)
             )
-        out["handle_due"] = min(
-            t.handle_due, self.router.deadline(now, route.handle, route.working_hours_only)
-        )
+        handle_due = self.router.deadline(now, route.handle, route.working_hours_only)
+        out["handle_due"] = min(t.handle_due, handle_due)
+        out["handle_due_original"] = min(t.handle_due_original or t.handle_due, handle_due)
         return out
 
     def _maybe_tier_up(
@@ -782,7 +787,9 @@ class TicketService:
 
         Every `REOPENS_PER_SUPERVISION`th reopening is also supervised, one tier up, like a
         missed deadline: the department meets each restarted deadline on paper while the
-        problem stays, so the deadline timer alone never escalates it."""
+        problem stays, so the deadline timer alone never escalates it.  The original handling
+        deadline stays: compliance asks whether the problem was handled in the time first
+        given, and a fix that did not hold was not."""
         t = self._must(conn, tid)
         values = {
             "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
@@ -1036,6 +1043,8 @@ class TicketService:
                 "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
                 "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),
             }
+            # another department (or unit) takes it: its own full time is what it owes
+            values["handle_due_original"] = values["handle_due"]
             return (
                 values,
                 "dispatched",

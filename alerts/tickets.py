@@ -108,6 +108,9 @@ class Ticket:
     last_signal_at: int
     accept_due: int
     handle_due: int
+    # the handling deadline as given at dispatch or reassignment (tightened by a higher
+    # level), never moved by supervision: what deadline compliance is judged against
+    handle_due_original: int | None
     accepted_at: int | None
     feedback_at: int | None
     feedback_notes: str | None
@@ -155,7 +158,7 @@ class Ticket:
         d = asdict(self)
         for k in (
             "opened_at", "updated_at", "last_signal_at", "accept_due", "handle_due",
-            "accepted_at", "feedback_at", "verify_until", "closed_at",
+            "handle_due_original", "accepted_at", "feedback_at", "verify_until", "closed_at",
         ):  # fmt: skip
             d[k] = iso(d[k], tz)
         d["status_zh"] = STATUS_ZH[self.status]
