@@ -731,7 +731,8 @@ def create_app(
                 raise RefusedError(403, f"alert area {ev.area_code} is outside your scope",
                                    "scope")  # fmt: skip
         for ev, dispatch in events:
-            for o in service.submit_warnings([ev], dispatch=dispatch, origin="alert"):
+            for o in service.submit_warnings([ev], dispatch=dispatch, origin="alert",
+                                             actor=who.name):  # fmt: skip
                 outcomes.append({"fingerprint": ev.warning_id.split("@")[0][3:],
                                  "action": o.action, "ticket_id": o.ticket_id})  # fmt: skip
         return {"received": len(payload.alerts), "outcomes": outcomes}

@@ -186,8 +186,12 @@ class TicketService:
         events: Iterable[WarningEvent],
         dispatch: Dispatch | None = None,
         origin: str = "warning",
+        actor: str = SYSTEM,
     ) -> list[Outcome]:
-        """Queue warning events and apply everything pending (in order)."""
+        """Queue warning events and apply everything pending (in order).  `actor` is who sent
+        them (the name of the token that posted an Alertmanager notification; `system` for
+        the flow's warnings): the audit entries the events write name it, as an API action's
+        entry names its caller."""
         items = [
             OutboxItem(
                 "w:" + ev.event_key,
@@ -196,6 +200,7 @@ class TicketService:
                     "event": ev.to_dict(),
                     "dispatch": dispatch.model_dump(by_alias=True) if dispatch else None,
                     "origin": origin,
+                    "actor": actor,
                 },
             )
             for ev in events
@@ -434,7 +439,8 @@ class TicketService:
             d = item.payload.get("dispatch")
             dispatch = Dispatch.model_validate(d) if d else None
             outcome = self._apply_warning(conn, item.key, ev, dispatch,
-                                          item.payload.get("origin", "warning"))  # fmt: skip
+                                          item.payload.get("origin", "warning"),
+                                          str(item.payload.get("actor") or SYSTEM))  # fmt: skip
         elif item.kind == "order":
             outcome = self._apply_order(conn, item.key, HotlineOrder.from_dict(item.payload))
         else:
@@ -443,14 +449,17 @@ class TicketService:
 
     # ================================================================== warnings
     def _apply_warning(
-        self, conn: Connection, key: str, ev: WarningEvent, dispatch: Dispatch | None, origin: str
-    ) -> Outcome:
+        self, conn: Connection, key: str, ev: WarningEvent, dispatch: Dispatch | None,
+        origin: str, actor: str = SYSTEM,
+    ) -> Outcome:  # fmt: skip
+        """Apply one warning event; the audit entries it writes name `actor` (who sent it),
+        except a reopening, which is the verification rule's decision."""
         now = self.clock.now()
         # The first event of a warning ("firing") cannot have a ticket yet: each event key is
         # applied once, so only later events of the warning need the lookup.
         ticket = None if ev.kind == "firing" else self._ticket_of_warning(conn, ev.warning_id)
         if ticket is not None:
-            return self._update_from_warning(conn, key, ticket, ev, dispatch, now)
+            return self._update_from_warning(conn, key, ticket, ev, dispatch, now, actor)
         if ev.kind == "resolved":
             return Outcome(key, "ignored", None, "resolved warning without an open ticket")
         ind = self.catalog.get(ev.indicator_id)
@@ -468,8 +477,9 @@ class TicketService:
         unit = ancestor_at(area, tier)
         for t in self._related_open(conn, family, unit, ev.at - self.merge_window):
             if related(t.incident_unit, unit):
-                return self._merge_warning(conn, key, t, ev, area, route, tier, now)
-        return self._create_from_warning(conn, key, ev, area, route, tier, unit, origin, now)
+                return self._merge_warning(conn, key, t, ev, area, route, tier, now, actor)
+        return self._create_from_warning(conn, key, ev, area, route, tier, unit, origin, now,
+                                         actor)  # fmt: skip
 
     def _surge(self, ev: WarningEvent) -> int:
         """Orders counted by a hotline-count warning (0 for other warnings)."""
@@ -495,7 +505,7 @@ class TicketService:
 
     def _create_from_warning(
         self, conn: Connection, key: str, ev: WarningEvent, area: str, route: Route, tier: str,
-        unit: str, origin: str, now: int,
+        unit: str, origin: str, now: int, actor: str = SYSTEM,
     ) -> Outcome:  # fmt: skip
         incident_key = f"{route.family}:{unit}:{ev.at}"
         tid = _ticket_id(f"{incident_key}|{ev.warning_id}")
@@ -516,7 +526,7 @@ class TicketService:
         self._insert_ticket(conn, values)
         self._link_warning(conn, tid, ev)
         self._audit(
-            conn, ticket_id=tid, at=now, actor=SYSTEM, action="dispatched", from_status=None,
+            conn, ticket_id=tid, at=now, actor=actor, action="dispatched", from_status=None,
             to_status="dispatched", reason=ev.text,
             detail={"warning_id": ev.warning_id, "incident_key": incident_key,
                     "department": route.department, "tier": tier, "area_code": unit,
@@ -556,7 +566,7 @@ class TicketService:
 
     def _merge_warning(
         self, conn: Connection, key: str, t: Ticket, ev: WarningEvent, area: str, route: Route,
-        tier: str, now: int,
+        tier: str, now: int, actor: str = SYSTEM,
     ) -> Outcome:  # fmt: skip
         self._link_warning(conn, t.id, ev)
         values: dict[str, Any] = {
@@ -574,10 +584,10 @@ class TicketService:
         values.update(self._headline(conn, t, ev, firing))
         if level_index(values["level"]) > level_index(t.level):
             values.update(self._tightened(t, route, now))
-        self._maybe_tier_up(conn, t, tier, values, now, ev.text)
+        self._maybe_tier_up(conn, t, tier, values, now, ev.text, actor)
         self._write_ticket(conn, t, values)
         self._audit(
-            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="merged",
+            conn, ticket_id=t.id, at=now, actor=actor, action="merged",
             from_status=t.status, to_status=t.status, reason=ev.text,
             detail={"warning_id": ev.warning_id, "level": ev.level,
                     "warning_count": values["warning_count"]},
@@ -602,8 +612,9 @@ class TicketService:
         return out
 
     def _maybe_tier_up(
-        self, conn: Connection, t: Ticket, tier: str, values: dict[str, Any], now: int, why: str
-    ) -> None:
+        self, conn: Connection, t: Ticket, tier: str, values: dict[str, Any], now: int, why: str,
+        actor: str = SYSTEM,
+    ) -> None:  # fmt: skip
         """A warning whose level is dispatched at a coarser tier widens the incident to that
         tier's area and moves the ticket up, unless supervision already moved it higher."""
         incident_area = values.get("incident_area", t.incident_area)
@@ -616,14 +627,14 @@ class TicketService:
         new_area = ancestor_at(incident_area, new_tier)
         values.update(tier=new_tier, area_code=new_area)
         self._audit(
-            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="escalated",
+            conn, ticket_id=t.id, at=now, actor=actor, action="escalated",
             from_status=t.status, to_status=t.status, reason=f"level needs tier {new_tier}: {why}",
             detail={"from_tier": t.tier, "to_tier": new_tier, "area_code": new_area},
         )  # fmt: skip
 
     def _update_from_warning(
         self, conn: Connection, key: str, t: Ticket, ev: WarningEvent, dispatch: Dispatch | None,
-        now: int,
+        now: int, actor: str = SYSTEM,
     ) -> Outcome:  # fmt: skip
         values: dict[str, Any] = {"updated_at": now,
                                   "last_signal_at": max(t.last_signal_at, ev.at),
@@ -637,7 +648,7 @@ class TicketService:
             values.update(self._headline(conn, t, ev, firing))
             self._write_ticket(conn, t, values)
             self._audit(
-                conn, ticket_id=t.id, at=now, actor=SYSTEM, action="warning_resolved",
+                conn, ticket_id=t.id, at=now, actor=actor, action="warning_resolved",
                 from_status=t.status, to_status=t.status, reason=ev.text,
                 detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"],
                         "level": values["level"]},
@@ -648,7 +659,7 @@ class TicketService:
                 and t.status == "dispatched"
                 and values["firing_count"] == 0
             ):
-                self._close(conn, t.id, now, "alert resolved before anyone accepted it", SYSTEM)
+                self._close(conn, t.id, now, "alert resolved before anyone accepted it", actor)
                 return Outcome(key, "closed", t.id, ev.text_en)
             return Outcome(key, "annotated", t.id, ev.text_en)
 
@@ -672,10 +683,10 @@ class TicketService:
                 if level_index(new_level) > level_index(t.level):
                     values.update(self._tightened(t, route, now))
                 tier = effective_tier(self._place(ev.area_code), route.tier)
-                self._maybe_tier_up(conn, t, tier, values, now, ev.text)
+                self._maybe_tier_up(conn, t, tier, values, now, ev.text, actor)
         self._write_ticket(conn, t, values)
         self._audit(
-            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="level",
+            conn, ticket_id=t.id, at=now, actor=actor, action="level",
             from_status=t.status, to_status=t.status, reason=ev.text,
             detail={"warning_id": ev.warning_id, "kind": ev.kind, "from_level": t.level,
                     "to_level": new_level},

@@ -272,6 +272,22 @@ def test_alertmanager_webhook_dedups_and_resolves(client: TestClient) -> None:
     assert gone["outcomes"][0]["action"] == "closed"
 
 
+def test_alertmanager_tickets_record_the_token_that_sent_them(client: TestClient) -> None:
+    """Created, merged, resolved and closed through the webhook: the entries name the
+    dispatcher's token, as an accept names the desk's; the flow's own warnings say system."""
+    h = auth("dispatch")
+    created = client.post("/alertmanager/webhook", headers=h, json=am_payload("firing")).json()
+    tid = created["outcomes"][0]["ticket_id"]
+    client.post("/alertmanager/webhook", headers=h, json=am_payload("firing", "bb"))  # merges
+    client.post("/alertmanager/webhook", headers=h, json=am_payload("resolved", "bb"))
+    done = client.post("/alertmanager/webhook", headers=h, json=am_payload("resolved")).json()
+    assert done["outcomes"][0]["action"] == "closed"
+    audit = client.get(f"/tickets/{tid}/audit", headers=auth("viewer")).json()["audit"]
+    actors = {a["action"]: a["actor"] for a in audit}
+    assert actors == {"dispatched": "dispatch", "merged": "dispatch",
+                      "warning_resolved": "dispatch", "closed": "dispatch"}  # fmt: skip
+
+
 def test_alertmanager_payload_is_validated(client: TestClient) -> None:
     h = auth("dispatch")
     bad_version = {**am_payload("firing"), "version": "3"}
