@@ -30,9 +30,20 @@ from flows.jsontext import dumps
 from indicators.language.model import Dispatch, Indicator
 from indicators.language.registry import departments
 
-from .areas import ancestor_at, common_area, covers, effective_tier, related, tier_of_code
+from .areas import (
+    AreaNames,
+    NoAreaNames,
+    ancestor_at,
+    area_label,
+    common_area,
+    covers,
+    effective_tier,
+    related,
+    tier_of_code,
+)
 from .clock import Clock, SystemClock
 from .events import WarningEvent
+from .explain import local_time
 from .hotline import DuplicateIndex, DuplicateRule, HotlineOrder, mask_personal
 from .levels import LEVELS, coarser_tier, higher_level, level_index, tier_above, tier_index
 from .outbox import Outbox, OutboxItem
@@ -117,9 +128,13 @@ class TicketService:
         locate: Callable[[str], str | None] | None = None,
         close_resolved_alerts: bool = True,
         tz: str = "Asia/Shanghai",
+        names: AreaNames | None = None,
     ) -> None:
         """`locate` maps an area code the digits do not place (a sensor id) to the finest area
-        code it sits in (the city model knows); without it the digits in the id are used."""
+        code it sits in (the city model knows); without it the digits in the id are used.
+        `names` names areas (`CityAreaNames` over the city model) in the summary of a ticket
+        a hotline order opens, as the flow names them in a warning's; without it the summary
+        shows the area's code."""
         self.store = store
         self.router = router or Router()
         if catalog is None:
@@ -133,6 +148,7 @@ class TicketService:
         self.locate = locate
         self.close_resolved_alerts = close_resolved_alerts
         self.tz = tz
+        self.names: AreaNames = names or NoAreaNames()
         self.dead_letters: list[tuple[OutboxItem, str]] = []
         self.last_error: str | None = None
         self.store_errors = 0  # flushes stopped by a transient store failure (for metrics)
@@ -762,7 +778,7 @@ class TicketService:
             "supervised": False, "supervise_count": 0, "reopen_count": 0, "warning_count": 0,
             "firing_count": 0, "order_count": 1, "surge_count": 0,
             "title_zh": f"12345 工单: {names[0]}", "title_en": f"12345 order: {names[1]}",
-            "summary_zh": desc or names[0], "summary_en": names[1],
+            **self._order_summary(order, names, now),
             "evidence": {"order": order.service_request_id},
             "service_code": order.service_code, "description": desc,
             "lat": order.lat, "long": order.long,
@@ -783,7 +799,23 @@ class TicketService:
             detail={"order_id": order.service_request_id, "department": route.department,
                     "tier": tier, "area_code": unit, **self._deadlines(values)},
         )  # fmt: skip
-        return Outcome(key, "created", tid, names[1])
+        return Outcome(key, "created", tid, str(values["summary_en"]))
+
+    def _order_summary(
+        self, order: HotlineOrder, names: tuple[str, str], now: int
+    ) -> dict[str, str]:
+        """A hotline ticket's summary says where, what and since when, in both languages, as
+        a warning's does: "静安区 南京西路街道: 12345 工单, 停水/水压低, 自 14:05" and "Jing'an,
+        Nanjing West Road: 12345 order, water outage or low pressure, since 14:05" (the date
+        too when the order is from another day).  The category alone said nothing of where
+        or when; the citizen's own words stay in `description`."""
+        when = local_time(order.ts, now, self.tz)
+        zh = f"12345 工单, {names[0]}, 自 {when}"
+        en = f"12345 order, {names[1]}, since {when}"
+        if order.area_code:
+            area_zh, area_en = area_label(order.area_code, self.names)
+            zh, en = f"{area_zh}: {zh}", f"{area_en}: {en}"
+        return {"summary_zh": zh, "summary_en": en}
 
     @staticmethod
     def _service_names(code: str) -> tuple[str, str]:

@@ -160,6 +160,7 @@ def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
     service = TicketService(
         TicketStore.from_url(f"sqlite:///{db}"), router=Router(load_routing(None)),
         catalog=catalog.indicators, clock=clock, locate=registry.locator(city),
+        names=CityAreaNames(city),
     )  # fmt: skip
     machine = WarningStateMachine(catalog.indicators, CityAreaNames(city))
     result = drive(batches, orders, clock, service, machine, DepartmentScript())

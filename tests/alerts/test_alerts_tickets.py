@@ -215,6 +215,33 @@ def test_duplicate_orders_are_linked_not_dispatched(make_service: ServiceFactory
 
 
 # ---------------------------------------------------------------------------- lifecycle
+def test_a_hotline_ticket_says_where_what_and_since_when_in_both_languages(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    """Not the category alone: the place (named by the city model, as a warning's is), the
+    order and the time; the citizen's words stay in the description."""
+    from alerts.areas import DictAreaNames
+
+    names = DictAreaNames({"310106": ("静安区", "Jing'an"),
+                           "310106003": ("南京西路街道", "Nanjing West Road")})  # fmt: skip
+    svc = make_service(names=names)
+    clock.set(T0 + 300)
+    out = svc.submit_orders([order("h", T0 + 245, area="310106003")])[0]
+    t = svc.get(out.ticket_id or "")
+    assert t is not None
+    water_en = "water outage or low pressure"
+    assert t.summary_en == f"Jing'an, Nanjing West Road: 12345 order, {water_en}, since 10:04"
+    assert t.summary_zh.startswith("静安区 南京西路街道: 12345 工单, ")
+    assert t.summary_zh.endswith(", 自 10:04") and "<phone>" in (t.description or "")
+    assert headline(t) == (t.summary_zh, t.summary_en) and out.reason == t.summary_en
+    # an order of another day says its date; one without an area says what and when only
+    clock.set(T0 + 86_400)
+    late = svc.submit_orders([order("h2", T0 + 600, code="road_damage", area="")])[0]
+    t2 = svc.get(late.ticket_id or "")
+    assert t2 is not None and t2.summary_en.startswith("12345 order, ")
+    assert t2.summary_en.endswith(", since 03-01 10:10")
+
+
 def test_full_lifecycle_to_verified_close(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
