@@ -4,7 +4,8 @@ An alert becomes a warning event whose id is built from the alert's fingerprint 
 Alertmanager repeats a firing notification every `repeat_interval`, and those repeats carry the
 same fingerprint and `startsAt`, so they map to the same event key and apply once.  A resolved
 notification resolves that warning: the ticket is annotated, or closed when nobody had accepted
-it yet (see TicketService.close_resolved_alerts).
+it yet (see TicketService.close_resolved_alerts).  The audit entries a notification writes name
+the token that posted it, not `system`.
 
 Labels understood: `indicator` (or `indicator_id`) names a catalog indicator, whose routing then
 applies; `area` (or `area_code`); `level` (blue..red) or `severity` (info, warning, major,

@@ -3,7 +3,8 @@ reassign, comment, supervise; an Open311 GeoReport v2 read view; the Alertmanage
 
 Every request but /health needs a bearer token; its role decides what it may do and its scope
 which tickets it may see (a district's token sees only tickets in that district; lists are
-filtered, single tickets outside the scope are refused).  Every refusal is logged with its
+filtered, and a single ticket outside the scope is answered 404, as one that does not exist, so
+that the answer does not tell whether it does).  Every refusal is logged with its
 reason and the token's name ("anonymous" when there is none), never the token itself, and
 counted per reason in `app.state.refusals`.
 Bad input gets a 4xx that says what is wrong, always as {"error": ...}: oversized bodies 413;
@@ -432,14 +433,18 @@ def create_app(
         return any(a and in_scope(who.scope, a) for a in areas)
 
     def load(who: Principal, tid: str, request: Request) -> Ticket:
+        """The ticket, if the caller may read it.  One it may not read is answered as one
+        that does not exist (404, the same body): a 403 would tell a desk that a ticket id
+        it guessed or saw elsewhere exists in another district.  The log and the refusal
+        count still say what happened (reason `scope`)."""
         t = service.get(tid) if _plausible_id(tid) else None
         if t is None:
             raise TicketNotFoundError(f"no ticket {tid}")
         if not visible(who, t):
-            log.warning("refused %s %s: ticket %s is outside %s's scope %s", request.method,
-                        request.url.path, tid, who.name, who.scope)  # fmt: skip
-            raise RefusedError(403, f"ticket {tid} is outside your area scope {who.scope}",
-                               "scope")  # fmt: skip
+            log.warning("refused %s %s: ticket %s is outside %s's scope %s (answered as not "
+                        "found)", request.method, request.url.path, tid, who.name,
+                        who.scope)  # fmt: skip
+            raise RefusedError(404, f"no ticket {tid}", "scope")
         return t
 
     def act(who: Principal, permission: str, tid: str, request: Request) -> Ticket:
@@ -731,7 +736,8 @@ def create_app(
                 raise RefusedError(403, f"alert area {ev.area_code} is outside your scope",
                                    "scope")  # fmt: skip
         for ev, dispatch in events:
-            for o in service.submit_warnings([ev], dispatch=dispatch, origin="alert"):
+            for o in service.submit_warnings([ev], dispatch=dispatch, origin="alert",
+                                             actor=who.name):  # fmt: skip
                 outcomes.append({"fingerprint": ev.warning_id.split("@")[0][3:],
                                  "action": o.action, "ticket_id": o.ticket_id})  # fmt: skip
         return {"received": len(payload.alerts), "outcomes": outcomes}

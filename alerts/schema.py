@@ -25,8 +25,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine
 
@@ -86,6 +88,10 @@ tickets = Table(
     Column("last_signal_at", BigInteger, nullable=False),
     Column("accept_due", BigInteger, nullable=False),
     Column("handle_due", BigInteger, nullable=False),
+    # The handling deadline the department was given (at dispatch or reassignment, tightened
+    # by a higher level), which supervision never moves: deadline compliance is judged on it.
+    # NULL only in rows written before it existed and not backfilled (see _v4).
+    Column("handle_due_original", BigInteger),
     Column("accepted_at", BigInteger),
     Column("feedback_at", BigInteger),
     Column("feedback_notes", Text),
@@ -190,11 +196,24 @@ def _v3(conn: Connection) -> None:
     RECENT_BY_UNIT.create(conn, checkfirst=True)
 
 
+def _v4(conn: Connection) -> None:
+    """The original handling deadline.  A store made before has no record of it: its tickets
+    take their current `handle_due`, the best there is (a supervision may have moved it)."""
+    if "handle_due_original" not in {c["name"] for c in inspect(conn).get_columns("tickets")}:
+        conn.execute(text("ALTER TABLE tickets ADD COLUMN handle_due_original BIGINT"))
+    conn.execute(
+        update(tickets)
+        .where(tickets.c.handle_due_original.is_(None))
+        .values(handle_due_original=tickets.c.handle_due)
+    )
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 MIGRATIONS: list[Migration] = [
     (1, "tickets, warnings and orders per ticket, idempotency keys, audit log", _v1),
     (2, "index of the firing warnings of a ticket", _v2),
     (3, "indexes of a family's tickets by last signal, overall and per incident unit", _v3),
+    (4, "the original handling deadline of each ticket, which supervision does not move", _v4),
 ]
 
 

@@ -32,9 +32,11 @@ def build_service(
     outbox_path: str | Path | None = None,
     clock: Clock | None = None,
     locate: Callable[[str], str | None] | None = None,
+    names: AreaNames | None = None,
 ) -> TicketService:
     """A ticket service over the store at `db_url` (migrated), the catalog and the routing;
-    `locate` places sensor ids (`SensorRegistry.locator`)."""
+    `locate` places sensor ids (`SensorRegistry.locator`), `names` names areas in hotline
+    tickets' summaries (`CityAreaNames`)."""
     catalog = load_catalog_or_raise(list(catalog_paths))
     return TicketService(
         TicketStore.from_url(db_url),
@@ -43,6 +45,7 @@ def build_service(
         clock=clock,
         outbox=Outbox(outbox_path),
         locate=locate,
+        names=names,
     )
 
 
@@ -64,7 +67,7 @@ def serve(
     (open, overdue, supervised, closed by deadline) for Prometheus on 127.0.0.1."""
     import uvicorn
 
-    service = build_service(db_url, catalog_paths, routing_path, outbox_path)
+    service = build_service(db_url, catalog_paths, routing_path, outbox_path, names=names)
     app = create_app(service, TokenRegistry.from_file(tokens_path), names=names,
                      max_body=max_body, tick_every=tick_every)  # fmt: skip
     exporter, refresher = None, None

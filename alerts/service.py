@@ -30,9 +30,20 @@ from flows.jsontext import dumps
 from indicators.language.model import Dispatch, Indicator
 from indicators.language.registry import departments
 
-from .areas import ancestor_at, common_area, covers, effective_tier, related, tier_of_code
+from .areas import (
+    AreaNames,
+    NoAreaNames,
+    ancestor_at,
+    area_label,
+    common_area,
+    covers,
+    effective_tier,
+    related,
+    tier_of_code,
+)
 from .clock import Clock, SystemClock
 from .events import WarningEvent
+from .explain import local_time
 from .hotline import DuplicateIndex, DuplicateRule, HotlineOrder, mask_personal
 from .levels import LEVELS, coarser_tier, higher_level, level_index, tier_above, tier_index
 from .outbox import Outbox, OutboxItem
@@ -56,6 +67,10 @@ NOT_WATCHED_VERIFYING = (
     "no indicator watches this order: it closes after the period unless reported again"
 )
 NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, without a data check"
+# A fix that fails verification this many times is supervised (督办) as a missed deadline is:
+# reopening alone restarts the department's clock, so a ticket whose fixes never hold would
+# otherwise go round for ever without anyone above the department hearing of it.
+REOPENS_PER_SUPERVISION = 3
 
 
 @dataclass(frozen=True)
@@ -113,9 +128,13 @@ class TicketService:
         locate: Callable[[str], str | None] | None = None,
         close_resolved_alerts: bool = True,
         tz: str = "Asia/Shanghai",
+        names: AreaNames | None = None,
     ) -> None:
         """`locate` maps an area code the digits do not place (a sensor id) to the finest area
-        code it sits in (the city model knows); without it the digits in the id are used."""
+        code it sits in (the city model knows); without it the digits in the id are used.
+        `names` names areas (`CityAreaNames` over the city model) in the summary of a ticket
+        a hotline order opens, as the flow names them in a warning's; without it the summary
+        shows the area's code."""
         self.store = store
         self.router = router or Router()
         if catalog is None:
@@ -129,6 +148,7 @@ class TicketService:
         self.locate = locate
         self.close_resolved_alerts = close_resolved_alerts
         self.tz = tz
+        self.names: AreaNames = names or NoAreaNames()
         self.dead_letters: list[tuple[OutboxItem, str]] = []
         self.last_error: str | None = None
         self.store_errors = 0  # flushes stopped by a transient store failure (for metrics)
@@ -182,8 +202,12 @@ class TicketService:
         events: Iterable[WarningEvent],
         dispatch: Dispatch | None = None,
         origin: str = "warning",
+        actor: str = SYSTEM,
     ) -> list[Outcome]:
-        """Queue warning events and apply everything pending (in order)."""
+        """Queue warning events and apply everything pending (in order).  `actor` is who sent
+        them (the name of the token that posted an Alertmanager notification; `system` for
+        the flow's warnings): the audit entries the events write name it, as an API action's
+        entry names its caller."""
         items = [
             OutboxItem(
                 "w:" + ev.event_key,
@@ -192,6 +216,7 @@ class TicketService:
                     "event": ev.to_dict(),
                     "dispatch": dispatch.model_dump(by_alias=True) if dispatch else None,
                     "origin": origin,
+                    "actor": actor,
                 },
             )
             for ev in events
@@ -430,7 +455,8 @@ class TicketService:
             d = item.payload.get("dispatch")
             dispatch = Dispatch.model_validate(d) if d else None
             outcome = self._apply_warning(conn, item.key, ev, dispatch,
-                                          item.payload.get("origin", "warning"))  # fmt: skip
+                                          item.payload.get("origin", "warning"),
+                                          str(item.payload.get("actor") or SYSTEM))  # fmt: skip
         elif item.kind == "order":
             outcome = self._apply_order(conn, item.key, HotlineOrder.from_dict(item.payload))
         else:
@@ -439,14 +465,17 @@ class TicketService:
 
     # ================================================================== warnings
     def _apply_warning(
-        self, conn: Connection, key: str, ev: WarningEvent, dispatch: Dispatch | None, origin: str
-    ) -> Outcome:
+        self, conn: Connection, key: str, ev: WarningEvent, dispatch: Dispatch | None,
+        origin: str, actor: str = SYSTEM,
+    ) -> Outcome:  # fmt: skip
+        """Apply one warning event; the audit entries it writes name `actor` (who sent it),
+        except a reopening, which is the verification rule's decision."""
         now = self.clock.now()
         # The first event of a warning ("firing") cannot have a ticket yet: each event key is
         # applied once, so only later events of the warning need the lookup.
         ticket = None if ev.kind == "firing" else self._ticket_of_warning(conn, ev.warning_id)
         if ticket is not None:
-            return self._update_from_warning(conn, key, ticket, ev, dispatch, now)
+            return self._update_from_warning(conn, key, ticket, ev, dispatch, now, actor)
         if ev.kind == "resolved":
             return Outcome(key, "ignored", None, "resolved warning without an open ticket")
         ind = self.catalog.get(ev.indicator_id)
@@ -464,8 +493,9 @@ class TicketService:
         unit = ancestor_at(area, tier)
         for t in self._related_open(conn, family, unit, ev.at - self.merge_window):
             if related(t.incident_unit, unit):
-                return self._merge_warning(conn, key, t, ev, area, route, tier, now)
-        return self._create_from_warning(conn, key, ev, area, route, tier, unit, origin, now)
+                return self._merge_warning(conn, key, t, ev, area, route, tier, now, actor)
+        return self._create_from_warning(conn, key, ev, area, route, tier, unit, origin, now,
+                                         actor)  # fmt: skip
 
     def _surge(self, ev: WarningEvent) -> int:
         """Orders counted by a hotline-count warning (0 for other warnings)."""
@@ -475,20 +505,23 @@ class TicketService:
 
     def _new_ticket_clock(self, route: Route, now: int) -> dict[str, Any]:
         """A new ticket's deadlines (from its route, in working hours if the route says so)
-        and its empty progress, whatever created it: a warning or a hotline order."""
+        and its empty progress, whatever created it: a warning or a hotline order.  The
+        handling deadline is also kept as `handle_due_original`, which supervision never
+        moves, so that compliance is judged on the time the department was given."""
+        handle_due = self.router.deadline(now, route.handle, route.working_hours_only)
         return {
             "accept_s": route.accept, "handle_s": route.handle,
             "working_hours_only": route.working_hours_only,
             "opened_at": now, "updated_at": now,
             "accept_due": self.router.deadline(now, route.accept, route.working_hours_only),
-            "handle_due": self.router.deadline(now, route.handle, route.working_hours_only),
+            "handle_due": handle_due, "handle_due_original": handle_due,
             "accepted_at": None, "feedback_at": None, "feedback_notes": None,
             "verify_until": None, "closed_at": None, "version": 1,
         }  # fmt: skip
 
     def _create_from_warning(
         self, conn: Connection, key: str, ev: WarningEvent, area: str, route: Route, tier: str,
-        unit: str, origin: str, now: int,
+        unit: str, origin: str, now: int, actor: str = SYSTEM,
     ) -> Outcome:  # fmt: skip
         incident_key = f"{route.family}:{unit}:{ev.at}"
         tid = _ticket_id(f"{incident_key}|{ev.warning_id}")
@@ -509,7 +542,7 @@ class TicketService:
         self._insert_ticket(conn, values)
         self._link_warning(conn, tid, ev)
         self._audit(
-            conn, ticket_id=tid, at=now, actor=SYSTEM, action="dispatched", from_status=None,
+            conn, ticket_id=tid, at=now, actor=actor, action="dispatched", from_status=None,
             to_status="dispatched", reason=ev.text,
             detail={"warning_id": ev.warning_id, "incident_key": incident_key,
                     "department": route.department, "tier": tier, "area_code": unit,
@@ -549,7 +582,7 @@ class TicketService:
 
     def _merge_warning(
         self, conn: Connection, key: str, t: Ticket, ev: WarningEvent, area: str, route: Route,
-        tier: str, now: int,
+        tier: str, now: int, actor: str = SYSTEM,
     ) -> Outcome:  # fmt: skip
         self._link_warning(conn, t.id, ev)
         values: dict[str, Any] = {
@@ -567,10 +600,10 @@ class TicketService:
         values.update(self._headline(conn, t, ev, firing))
         if level_index(values["level"]) > level_index(t.level):
             values.update(self._tightened(t, route, now))
-        self._maybe_tier_up(conn, t, tier, values, now, ev.text)
+        self._maybe_tier_up(conn, t, tier, values, now, ev.text, actor)
         self._write_ticket(conn, t, values)
         self._audit(
-            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="merged",
+            conn, ticket_id=t.id, at=now, actor=actor, action="merged",
             from_status=t.status, to_status=t.status, reason=ev.text,
             detail={"warning_id": ev.warning_id, "level": ev.level,
                     "warning_count": values["warning_count"]},
@@ -580,21 +613,24 @@ class TicketService:
         return Outcome(key, "merged", t.id, ev.text_en)
 
     def _tightened(self, t: Ticket, route: Route, now: int) -> dict[str, Any]:
-        """A more severe level brings its own (shorter) deadlines; never lengthen one."""
+        """A more severe level brings its own (shorter) deadlines; never lengthen one.  The
+        original handling deadline tightens with it: the department now owes the shorter
+        time, whatever a supervision did to the current one."""
         out: dict[str, Any] = {"accept_s": min(t.accept_s, route.accept),
                                "handle_s": min(t.handle_s, route.handle)}  # fmt: skip
         if t.status in AWAITING_ACCEPT:
             out["accept_due"] = min(
                 t.accept_due, self.router.deadline(now, route.accept, route.working_hours_only)
             )
-        out["handle_due"] = min(
-            t.handle_due, self.router.deadline(now, route.handle, route.working_hours_only)
-        )
+        handle_due = self.router.deadline(now, route.handle, route.working_hours_only)
+        out["handle_due"] = min(t.handle_due, handle_due)
+        out["handle_due_original"] = min(t.handle_due_original or t.handle_due, handle_due)
         return out
 
     def _maybe_tier_up(
-        self, conn: Connection, t: Ticket, tier: str, values: dict[str, Any], now: int, why: str
-    ) -> None:
+        self, conn: Connection, t: Ticket, tier: str, values: dict[str, Any], now: int, why: str,
+        actor: str = SYSTEM,
+    ) -> None:  # fmt: skip
         """A warning whose level is dispatched at a coarser tier widens the incident to that
         tier's area and moves the ticket up, unless supervision already moved it higher."""
         incident_area = values.get("incident_area", t.incident_area)
@@ -607,14 +643,14 @@ class TicketService:
         new_area = ancestor_at(incident_area, new_tier)
         values.update(tier=new_tier, area_code=new_area)
         self._audit(
-            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="escalated",
+            conn, ticket_id=t.id, at=now, actor=actor, action="escalated",
             from_status=t.status, to_status=t.status, reason=f"level needs tier {new_tier}: {why}",
             detail={"from_tier": t.tier, "to_tier": new_tier, "area_code": new_area},
         )  # fmt: skip
 
     def _update_from_warning(
         self, conn: Connection, key: str, t: Ticket, ev: WarningEvent, dispatch: Dispatch | None,
-        now: int,
+        now: int, actor: str = SYSTEM,
     ) -> Outcome:  # fmt: skip
         values: dict[str, Any] = {"updated_at": now,
                                   "last_signal_at": max(t.last_signal_at, ev.at),
@@ -628,7 +664,7 @@ class TicketService:
             values.update(self._headline(conn, t, ev, firing))
             self._write_ticket(conn, t, values)
             self._audit(
-                conn, ticket_id=t.id, at=now, actor=SYSTEM, action="warning_resolved",
+                conn, ticket_id=t.id, at=now, actor=actor, action="warning_resolved",
                 from_status=t.status, to_status=t.status, reason=ev.text,
                 detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"],
                         "level": values["level"]},
@@ -639,7 +675,7 @@ class TicketService:
                 and t.status == "dispatched"
                 and values["firing_count"] == 0
             ):
-                self._close(conn, t.id, now, "alert resolved before anyone accepted it", SYSTEM)
+                self._close(conn, t.id, now, "alert resolved before anyone accepted it", actor)
                 return Outcome(key, "closed", t.id, ev.text_en)
             return Outcome(key, "annotated", t.id, ev.text_en)
 
@@ -663,10 +699,10 @@ class TicketService:
                 if level_index(new_level) > level_index(t.level):
                     values.update(self._tightened(t, route, now))
                 tier = effective_tier(self._place(ev.area_code), route.tier)
-                self._maybe_tier_up(conn, t, tier, values, now, ev.text)
+                self._maybe_tier_up(conn, t, tier, values, now, ev.text, actor)
         self._write_ticket(conn, t, values)
         self._audit(
-            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="level",
+            conn, ticket_id=t.id, at=now, actor=actor, action="level",
             from_status=t.status, to_status=t.status, reason=ev.text,
             detail={"warning_id": ev.warning_id, "kind": ev.kind, "from_level": t.level,
                     "to_level": new_level},
@@ -742,7 +778,7 @@ class TicketService:
             "supervised": False, "supervise_count": 0, "reopen_count": 0, "warning_count": 0,
             "firing_count": 0, "order_count": 1, "surge_count": 0,
             "title_zh": f"12345 工单: {names[0]}", "title_en": f"12345 order: {names[1]}",
-            "summary_zh": desc or names[0], "summary_en": names[1],
+            **self._order_summary(order, names, now),
             "evidence": {"order": order.service_request_id},
             "service_code": order.service_code, "description": desc,
             "lat": order.lat, "long": order.long,
@@ -763,7 +799,23 @@ class TicketService:
             detail={"order_id": order.service_request_id, "department": route.department,
                     "tier": tier, "area_code": unit, **self._deadlines(values)},
         )  # fmt: skip
-        return Outcome(key, "created", tid, names[1])
+        return Outcome(key, "created", tid, str(values["summary_en"]))
+
+    def _order_summary(
+        self, order: HotlineOrder, names: tuple[str, str], now: int
+    ) -> dict[str, str]:
+        """A hotline ticket's summary says where, what and since when, in both languages, as
+        a warning's does: "静安区 南京西路街道: 12345 工单, 停水/水压低, 自 14:05" and "Jing'an,
+        Nanjing West Road: 12345 order, water outage or low pressure, since 14:05" (the date
+        too when the order is from another day).  The category alone said nothing of where
+        or when; the citizen's own words stay in `description`."""
+        when = local_time(order.ts, now, self.tz)
+        zh = f"12345 工单, {names[0]}, 自 {when}"
+        en = f"12345 order, {names[1]}, since {when}"
+        if order.area_code:
+            area_zh, area_en = area_label(order.area_code, self.names)
+            zh, en = f"{area_zh}: {zh}", f"{area_en}: {en}"
+        return {"summary_zh": zh, "summary_en": en}
 
     @staticmethod
     def _service_names(code: str) -> tuple[str, str]:
@@ -774,6 +826,13 @@ class TicketService:
 
     # ================================================================== transitions
     def _reopen(self, conn: Connection, tid: str, now: int, reason: str) -> None:
+        """Back to the department with fresh deadlines: the fix did not hold.
+
+        Every `REOPENS_PER_SUPERVISION`th reopening is also supervised, one tier up, like a
+        missed deadline: the department meets each restarted deadline on paper while the
+        problem stays, so the deadline timer alone never escalates it.  The original handling
+        deadline stays: compliance asks whether the problem was handled in the time first
+        given, and a fix that did not hold was not."""
         t = self._must(conn, tid)
         values = {
             "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
@@ -786,6 +845,11 @@ class TicketService:
                     from_status=t.status, to_status="reopened", reason=reason,
                     detail={"reopen_count": t.reopen_count + 1,
                             **self._deadlines(values)})  # fmt: skip
+        count = t.reopen_count + 1
+        if count % REOPENS_PER_SUPERVISION == 0:
+            self._supervise(conn, self._must(conn, tid), now,
+                            f"reopened {count} times: the fixes do not hold", SYSTEM,
+                            {"reopen_count": count})  # fmt: skip
 
     def _close(
         self, conn: Connection, tid: str, now: int, reason: str, actor: str,
@@ -801,7 +865,10 @@ class TicketService:
         for o in roots:
             self._after_commit.append(functools.partial(self._index.remove, o["order_id"]))
 
-    def _supervise(self, conn: Connection, t: Ticket, now: int, reason: str, actor: str) -> None:
+    def _supervise(
+        self, conn: Connection, t: Ticket, now: int, reason: str, actor: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         """督办: flag the ticket, move it one tier up and restart the step it is in.
 
         Supervision presses a department; it never buys it time.  The step in hand (accept
@@ -838,7 +905,7 @@ class TicketService:
                 values["handle_due"] = new_due
         detail: dict[str, Any] = {
             "from_tier": t.tier, "to_tier": new_tier, "area_code": new_area, "step": step,
-            "supervise_count": t.supervise_count + 1,
+            "supervise_count": t.supervise_count + 1, **(extra or {}),
         }  # fmt: skip
         if missed is not None and missed < now:
             detail["missed"] = self._iso(missed)
@@ -1019,6 +1086,8 @@ class TicketService:
                 "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
                 "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),
             }
+            # another department (or unit) takes it: its own full time is what it owes
+            values["handle_due_original"] = values["handle_due"]
             return (
                 values,
                 "dispatched",

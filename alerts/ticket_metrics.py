@@ -1,7 +1,8 @@
 """Ticket counts for the Prometheus exporter, read from the ticket store.
 
 The dispatch dashboard and the on-call alerts need open, overdue and supervised tickets by
-department, tier and level, and deadline compliance of closed ones.  The store is the truth, so
+department, tier and level, and deadline compliance of closed ones (against the handling
+deadline first given, which supervision does not move).  The store is the truth, so
 the counts are read from it (open tickets row by row, since there are few; closed ones as one
 GROUP BY, since they accumulate for ever) and handed to the exporter's `TicketCounts`.  A
 refresher thread does that every few seconds beside `citysigns serve`; a failed read keeps the
@@ -41,7 +42,9 @@ def read_ticket_counts(store: TicketStore, now: int) -> TicketCounts:
     """The store's tickets as the exporter shows them, at time `now` (epoch seconds)."""
     t = s.tickets.c
     done = func.coalesce(t.feedback_at, t.closed_at)
-    met = case((done <= t.handle_due, "met"), else_="missed")
+    # judged on the deadline the department was given, not on one a supervision restarted
+    due = func.coalesce(t.handle_due_original, t.handle_due)
+    met = case((done <= due, "met"), else_="missed")
     with store.begin() as conn:
         open_rows = conn.execute(select(*_OPEN_COLUMNS).where(t.status != "closed"))
         counts = TicketCounts.from_rows((dict(r._mapping) for r in open_rows), now)

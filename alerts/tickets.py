@@ -4,7 +4,8 @@ dispatched -> accepted -> handling -> feedback (the department reports it handle
 verifying -> closed, or reopened (back to the department, flagged) when the data says it is not
 fixed.  Supervision (督办) is not a status but a flag with a count: a missed deadline at any step
 flags the ticket, moves it one tier up and restarts the step it is in (never later than its
-deadline when that has not passed yet)."""
+deadline when that has not passed yet); every third reopening (a fix that keeps failing
+verification) is supervised the same way."""
 
 from __future__ import annotations
 
@@ -107,6 +108,9 @@ class Ticket:
     last_signal_at: int
     accept_due: int
     handle_due: int
+    # the handling deadline as given at dispatch or reassignment (tightened by a higher
+    # level), never moved by supervision: what deadline compliance is judged against
+    handle_due_original: int | None
     accepted_at: int | None
     feedback_at: int | None
     feedback_notes: str | None
@@ -154,7 +158,7 @@ class Ticket:
         d = asdict(self)
         for k in (
             "opened_at", "updated_at", "last_signal_at", "accept_due", "handle_due",
-            "accepted_at", "feedback_at", "verify_until", "closed_at",
+            "handle_due_original", "accepted_at", "feedback_at", "verify_until", "closed_at",
         ):  # fmt: skip
             d[k] = iso(d[k], tz)
         d["status_zh"] = STATUS_ZH[self.status]

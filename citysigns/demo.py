@@ -160,6 +160,7 @@ def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
     service = TicketService(
         TicketStore.from_url(f"sqlite:///{db}"), router=Router(load_routing(None)),
         catalog=catalog.indicators, clock=clock, locate=registry.locator(city),
+        names=CityAreaNames(city),
     )  # fmt: skip
     machine = WarningStateMachine(catalog.indicators, CityAreaNames(city))
     result = drive(batches, orders, clock, service, machine, DepartmentScript())
@@ -173,7 +174,7 @@ def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
     )
     print_ticket_table(incidents, console)
     shown = {
-        "supervised (overdue)": sum(t.supervised for t in every),
+        "supervised (missed deadline or reopened thrice)": sum(t.supervised for t in every),
         "verified and closed": sum(t.status == "closed" and t.warning_count > 0 for t in every),
         "reopened": sum(t.reopen_count > 0 for t in every),
         "hotline orders linked as duplicates": result.count("linked"),

@@ -66,6 +66,7 @@ def dispatch(
 
     Applying is idempotent: a file read again creates nothing twice.  Without --data-time
     the wall clock stamps the tickets and `citysigns serve` judges their deadlines."""
+    from alerts.areas import CityAreaNames
     from alerts.clock import EventClock
     from alerts.feed import Feed, LineFollower, follow
     from alerts.serve import build_service
@@ -90,7 +91,7 @@ def dispatch(
     try:
         service = build_service(
             db, [str(p) for p in catalog or [CATALOG_DIR]], routing, outbox, clock,
-            locate=sensors.locator(city),
+            locate=sensors.locator(city), names=CityAreaNames(city),
         )  # fmt: skip
     except StoreUnavailableError as e:  # --db
         fail(f"cannot start: {e}")

@@ -279,7 +279,9 @@ class TicketCounts:
 
         Overdue: open and past the accept deadline before acceptance, or past the handle
         deadline before the department's feedback.  Closed tickets met their deadline when
-        feedback came by `handle_due`."""
+        feedback came by `handle_due_original`, the handling deadline the department was
+        given: a supervision restarts `handle_due` from the moment it was missed, so judged
+        on that one a late ticket would count as met (rows without it use `handle_due`)."""
         open_: dict[tuple[str, str, str, str], int] = {}
         overdue: dict[tuple[str, str, str], int] = {}
         supervised: dict[tuple[str, str, str], int] = {}
@@ -288,7 +290,8 @@ class TicketCounts:
             dept, tier, level = str(r["department"]), str(r["tier"]), str(r["level"])
             if r["status"] == "closed":
                 done = r.get("feedback_at") or r.get("closed_at") or now
-                key2 = (dept, "met" if done <= r["handle_due"] else "missed")
+                due = r.get("handle_due_original") or r["handle_due"]
+                key2 = (dept, "met" if done <= due else "missed")
                 closed[key2] = closed.get(key2, 0) + 1
                 continue
             key4 = (str(r["status"]), dept, tier, level)

@@ -215,6 +215,33 @@ def test_duplicate_orders_are_linked_not_dispatched(make_service: ServiceFactory
 
 
 # ---------------------------------------------------------------------------- lifecycle
+def test_a_hotline_ticket_says_where_what_and_since_when_in_both_languages(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    """Not the category alone: the place (named by the city model, as a warning's is), the
+    order and the time; the citizen's words stay in the description."""
+    from alerts.areas import DictAreaNames
+
+    names = DictAreaNames({"310106": ("静安区", "Jing'an"),
+                           "310106003": ("南京西路街道", "Nanjing West Road")})  # fmt: skip
+    svc = make_service(names=names)
+    clock.set(T0 + 300)
+    out = svc.submit_orders([order("h", T0 + 245, area="310106003")])[0]
+    t = svc.get(out.ticket_id or "")
+    assert t is not None
+    water_en = "water outage or low pressure"
+    assert t.summary_en == f"Jing'an, Nanjing West Road: 12345 order, {water_en}, since 10:04"
+    assert t.summary_zh.startswith("静安区 南京西路街道: 12345 工单, ")
+    assert t.summary_zh.endswith(", 自 10:04") and "<phone>" in (t.description or "")
+    assert headline(t) == (t.summary_zh, t.summary_en) and out.reason == t.summary_en
+    # an order of another day says its date; one without an area says what and when only
+    clock.set(T0 + 86_400)
+    late = svc.submit_orders([order("h2", T0 + 600, code="road_damage", area="")])[0]
+    t2 = svc.get(late.ticket_id or "")
+    assert t2 is not None and t2.summary_en.startswith("12345 order, ")
+    assert t2.summary_en.endswith(", since 03-01 10:10")
+
+
 def test_full_lifecycle_to_verified_close(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
@@ -265,6 +292,37 @@ def test_still_firing_after_verification_reopens(
     with pytest.raises(InvalidTransitionError, match="reopened"):
         svc.feedback(tid, "dept", "again")
     assert svc.accept(tid, "dept").status == "accepted"
+
+
+def test_a_fix_that_keeps_failing_verification_is_supervised_every_third_reopening(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """Each reopening gives the department fresh deadlines, which it meets on paper; the
+    third failed fix (and the sixth, ...) is supervised one tier up like a missed deadline."""
+    from alerts.service import REOPENS_PER_SUPERVISION
+
+    assert REOPENS_PER_SUPERVISION == 3
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    tiers = []
+    for _ in range(6):
+        svc.accept(tid, "dept")
+        svc.feedback(tid, "dept", "done")
+        clock.advance(7201)
+        assert [o.action for o in svc.tick()] == ["reopened"]  # the warning still fires
+        t = svc.get(tid)
+        assert t is not None
+        tiers.append((t.reopen_count, t.supervise_count, t.tier))
+    assert tiers == [(1, 0, "street"), (2, 0, "street"), (3, 1, "district"),
+                     (4, 1, "district"), (5, 1, "district"), (6, 2, "city")]  # fmt: skip
+    sup = [a for a in svc.audit(tid) if a.action == "supervised"]
+    assert [a.reason for a in sup] == ["reopened 3 times: the fixes do not hold",
+                                       "reopened 6 times: the fixes do not hold"]  # fmt: skip
+    assert sup[0].actor == "system" and sup[0].detail["reopen_count"] == 3
+    assert (sup[0].detail["from_tier"], sup[0].detail["to_tier"]) == ("street", "district")
+    assert "missed" not in sup[0].detail  # nothing was late: the fixes did not hold
+    t = svc.get(tid)
+    assert t is not None and t.supervised and t.accept_due == clock.now() + 3600
 
 
 def test_a_new_warning_during_verification_reopens_at_once(

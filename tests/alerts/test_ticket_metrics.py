@@ -4,6 +4,7 @@ supervised, and closed by whether the handle deadline was met."""
 from __future__ import annotations
 
 import urllib.request
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -51,6 +52,67 @@ def test_counts_follow_the_lifecycle(make_service: ServiceFactory, clock: Manual
     counts = read_ticket_counts(svc.store, clock.now())
     assert counts.closed == {("water_supply", "met"): 1}
     assert sum(counts.open.values()) == 1
+
+
+def test_a_supervision_does_not_turn_a_late_ticket_into_a_met_deadline(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    """Accepted, then the 12h handling deadline passes: the timer supervises the ticket and
+    restarts the step (12h from then).  Feedback within that restart is still late."""
+    svc = make_service()
+    machine = WarningStateMachine([make_indicator()])
+    tid = svc.submit_warnings(_fire(machine, "310106003", 0.16))[0].ticket_id or ""
+    first = svc.accept(tid, "jingan-water")
+    assert first.handle_due_original == first.handle_due
+    clock.set(first.handle_due + 1)
+    assert [o.action for o in svc.tick()] == ["supervised"]
+    t = svc.get(tid)
+    assert t is not None and t.handle_due > first.handle_due
+    assert t.handle_due_original == first.handle_due  # supervision does not move it
+    clock.advance(3600)  # before the restarted deadline, 1h after the one first given
+    svc.feedback(tid, "jingan-water", "valve replaced")
+    svc.submit_warnings(_fire(machine, "310106003", 0.3, 0.3, 0.3, start=T0 + 900))
+    clock.advance(7201)
+    assert [o.action for o in svc.tick()] == ["closed"]
+    assert read_ticket_counts(svc.store, clock.now()).closed == {("water_supply", "missed"): 1}
+
+
+def test_a_store_made_before_the_original_deadline_existed_is_migrated(tmp_path: Path) -> None:
+    """The column is added to an older store and filled with each ticket's handle_due."""
+    from sqlalchemy import delete, text
+
+    from alerts import schema
+    from alerts.store import TicketStore
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = TicketStore.from_url(url)
+    with store.begin() as conn:  # back to version 3: the tickets table as it was then
+        conn.execute(delete(schema.schema_migrations).where(
+            schema.schema_migrations.c.version == 4))  # fmt: skip
+        conn.execute(text("ALTER TABLE tickets DROP COLUMN handle_due_original"))
+        row = {c.name: 0 for c in schema.tickets.c if c.name != "handle_due_original"}
+        row.update(id="T-old", origin="warning", family="water", category="water",
+                   incident_key="k", incident_area="310106", incident_unit="310106",
+                   area_code="310106", tier="district", department="water_supply",
+                   level="yellow", status="closed", title_zh="", title_en="", summary_zh="",
+                   summary_en="", evidence="{}", supervised=False, working_hours_only=False,
+                   unit_district="310106", unit_street=None, unit_grid=None, service_code=None,
+                   description=None, lat=None, long=None, accepted_at=None,
+                   feedback_notes=None, verify_until=None, handle_due=T0,
+                   feedback_at=T0 - 60, closed_at=T0)  # fmt: skip
+        columns = ", ".join(row)
+        values = ", ".join(f":{k}" for k in row)
+        conn.execute(text(f"INSERT INTO tickets ({columns}) VALUES ({values})"), row)
+    store.dispose()
+    again = TicketStore.from_url(url)
+    try:
+        with again.begin() as conn:
+            t = again.get(conn, "T-old")
+        assert t is not None and t.handle_due_original == T0
+        assert again.migrate() == []
+        assert read_ticket_counts(again, T0).closed == {("water_supply", "met"): 1}
+    finally:
+        again.dispose()
 
 
 def test_refresher_exports_counts_over_http(make_service: ServiceFactory) -> None:

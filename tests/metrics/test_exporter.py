@@ -235,6 +235,19 @@ def test_ticket_counts_from_store_rows() -> None:
     assert c.closed == {("drainage", "met"): 1, ("drainage", "missed"): 1}
 
 
+def test_closed_tickets_are_judged_on_the_handling_deadline_first_given() -> None:
+    """A supervision restarted `handle_due` after the original one was missed: the feedback
+    that came before the restarted deadline but after the original one was late."""
+    now = 1_000_000
+    row = {"department": "drainage", "tier": "district", "level": "orange", "supervised": True,
+           "status": "closed", "accepted_at": now - 9000, "feedback_at": now,
+           "closed_at": now + 7200, "accept_due": now - 9000, "handle_due": now + 3600,
+           "handle_due_original": now - 3600}  # fmt: skip
+    assert TicketCounts.from_rows([row], now).closed == {("drainage", "missed"): 1}
+    on_time = {**row, "handle_due_original": now}
+    assert TicketCounts.from_rows([on_time], now).closed == {("drainage", "met"): 1}
+
+
 def test_serve_binds_loopback_with_its_own_registry() -> None:
     m = golden_state()
     server = serve(m, port=0)

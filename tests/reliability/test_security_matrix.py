@@ -110,14 +110,14 @@ ROWS: list[tuple[str, str, str, str | tuple[object, str] | None, Any, int, str]]
         401,
         "token of expired-supervisor expired",
     ),
-    # -- area scope
+    # -- area scope (a ticket the caller may not read is answered as one that does not exist)
     (
         "other district's ticket",
         "GET",
         "/tickets/{pudong}",
         "jingan-roads",
         None,
-        403,
+        404,
         "outside jingan-roads's scope 310106",
     ),
     (
@@ -126,7 +126,7 @@ ROWS: list[tuple[str, str, str, str | tuple[object, str] | None, Any, int, str]]
         "/tickets/{pudong}/audit",
         "jingan-supervisor",
         None,
-        403,
+        404,
         "outside jingan-supervisor's scope",
     ),
     (
@@ -144,7 +144,7 @@ ROWS: list[tuple[str, str, str, str | tuple[object, str] | None, Any, int, str]]
         "/open311/v2/requests/{pudong}.json",
         "jingan-roads",
         None,
-        403,
+        404,
         "outside jingan-roads's scope",
     ),
     (
@@ -153,7 +153,7 @@ ROWS: list[tuple[str, str, str, str | tuple[object, str] | None, Any, int, str]]
         "/tickets/{pudong}/comment",
         "jingan-supervisor",
         {"text": "mine now"},
-        403,
+        404,
         "outside jingan-supervisor's scope",
     ),
     (
