@@ -46,9 +46,12 @@ WHERE status <> 'closed' AND department IN (${department:sqlstring})
 ORDER BY handle_due
 LIMIT 500
 """
+# judged against the step's original deadline: a supervision restarts handle_due, and a
+# late ticket answered within the restarted time was not on time
 COMPLIANCE_SQL = """
 SELECT department,
-       avg(CASE WHEN coalesce(feedback_at, closed_at) <= handle_due THEN 1.0 ELSE 0.0 END)
+       avg(CASE WHEN coalesce(feedback_at, closed_at)
+                     <= coalesce(handle_due_original, handle_due) THEN 1.0 ELSE 0.0 END)
          AS on_time
 FROM tickets
 WHERE status = 'closed' AND department IN (${department:sqlstring})

@@ -249,6 +249,9 @@ def test_sql_reads_columns_of_the_ticket_store(boards: dict[str, dict[str, Any]]
     dispatch = boards["citysigns-dispatch"]
     tables = [p for p in panels_of(dispatch) if p["type"] == "table"]
     assert tables and all(p["datasource"]["uid"] == POSTGRES_UID for p in tables)
+    # compliance against the step's original deadline, which supervision does not restart
+    (compliance,) = [s for s in sqls if "on_time" in s]
+    assert "<= coalesce(handle_due_original, handle_due)" in " ".join(compliance.split())
 
 
 def test_cli_writes_dashboards_and_provisioning(tmp_path: Path) -> None:
