@@ -29,10 +29,14 @@ from .detection import (
 from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
 from .model import CatalogFile, Indicator, Value
+from .wording import plain_words
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
 RECORD_FIELDS = ("sensor_id",)  # fields every record has besides its kind's own
+_RANGE_NEEDS_NUMBER = (
+    "a `range` filter compares numbers; test a text field with `equals`, `in` or `not_in`"
+)
 _WRITTEN = {WRITTEN: True}  # values an analyst wrote: a duration needs its unit
 
 
@@ -245,10 +249,11 @@ class _FileChecker:
         kind = self._check_kind(src["kind"], (*spath, "kind"))
         if kind is None:
             return
-        for j, flt in enumerate(src.get("filter") or []):
+        filters = src.get("filter")
+        for j, flt in enumerate(filters if isinstance(filters, list) else []):
             if isinstance(flt, dict) and isinstance(flt.get("field"), str):
-                numeric = "range" in flt
-                self._check_field(kind, flt["field"], (*spath, "filter", j, "field"), numeric)
+                need = _RANGE_NEEDS_NUMBER if "range" in flt else None
+                self._check_field(kind, flt["field"], (*spath, "filter", j, "field"), need)
         for opt in ("categories", "keywords"):
             if opt in src and not kind.channel:
                 self.error(
@@ -273,7 +278,8 @@ class _FileChecker:
         agg = value.get("aggregate")
         if isinstance(value.get("field"), str):
             numeric = agg not in ("count", "rate", "distinct")
-            self._check_field(kind, value["field"], (*vpath, "field"), numeric)
+            need = f'aggregate "{agg}" needs a number' if numeric else None
+            self._check_field(kind, value["field"], (*vpath, "field"), need)
         levels = value.get("levels")
         if kind.channel and isinstance(levels, list) and "sensor" in levels:
             self.error(
@@ -311,8 +317,9 @@ class _FileChecker:
             )
 
     def _check_field(
-        self, kind: registry.KindSpec, name: str, path: PathKey, numeric: bool
+        self, kind: registry.KindSpec, name: str, path: PathKey, need: str | None
     ) -> None:
+        """An unknown field, or a text field where `need` (a reason) asks for a number."""
         names = [*kind.fields, *RECORD_FIELDS]
         if name not in names:
             self.error(
@@ -322,8 +329,10 @@ class _FileChecker:
             )
             return
         spec = kind.fields.get(name)
-        if numeric and (spec is None or not spec.numeric):
-            self.error(path, f'field "{name}" is not numeric; this aggregate needs a number')
+        if need is not None and (spec is None or not spec.numeric):
+            numbers = [f for f, sp in kind.fields.items() if sp.numeric]
+            listing = f"; numeric fields: {registry.one_of(numbers)}" if numbers else ""
+            self.error(path, f'field "{name}" is not numeric; {need}{listing}')
 
     def _semantics(self, ind: Indicator, base: PathKey) -> None:
         """Rules across keys, on a structurally valid indicator."""
@@ -393,10 +402,7 @@ class _FileChecker:
             if w.step is None:
                 self.error(wpath, "a sliding window needs `step` (how often a window starts)")
             elif w.step <= 0 or w.step > w.length or w.length % w.step:
-                self.error(
-                    (*wpath, "step"),
-                    "`step` must divide `length` (e.g. length 1h, step 15m)",
-                )
+                self.error((*wpath, "step"), _step_message(w.length, w.step))
         elif w.step is not None:
             self.error(
                 (*wpath, "step"),
@@ -468,6 +474,33 @@ class _FileChecker:
                     f"holds for {format_duration(rule.for_)} ({format_duration(spacing)} windows); "
                     "write `for: 0s`",
                 )
+
+
+def _step_message(length: int, step: int) -> str:
+    """Why a sliding window's step is wrong, with the steps that would do around it."""
+    near = step if 0 < step <= length else length // 2
+    fits = " or ".join(format_duration(d) for d in nearest_divisors(length, near))
+    size = format_duration(length)
+    if step <= 0:
+        return f"a window slides by a step longer than 0s that divides it: e.g. {fits}"
+    if step > length:
+        return (
+            f"the step ({format_duration(step)}) is longer than the window ({size}), which "
+            f"would leave time between windows uncounted; a {size} window slides by a step "
+            f"that divides it: {fits}"
+        )
+    return f"a {size} window slides by a step that divides it: {fits}, not {format_duration(step)}"
+
+
+def nearest_divisors(length: int, near: int) -> list[int]:
+    """The divisors of `length` closest to `near` below and above it, in the coarsest round
+    unit (hour, minute, second) that divides `length` and is not above `near`, so that a 15m
+    window near 7m gives 5m and 15m rather than 7m30s."""
+    unit = next((u for u in (3600, 60) if length % u == 0 and u <= max(near, 1)), 1)
+    divisors = [d * unit for d in range(1, length // unit + 1) if (length // unit) % d == 0]
+    below = [d for d in divisors if d <= near]
+    above = [d for d in divisors if d > near]
+    return ([below[-1]] if below else []) + ([above[0]] if above else [])
 
 
 def _ensembles(
@@ -587,6 +620,9 @@ def _message(
 ) -> str:
     etype = err["type"]
     key = str(loc[-1]) if loc else ""
+    plain = plain_words(etype, loc, err.get("input"), err.get("ctx") or {})
+    if plain is not None:
+        return plain
     if etype == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
         allowed = _keys(owner) if owner else []
