@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from .detection import DETECTOR_TYPES
+from .detection import DETECTOR_TYPES, MAX_WINDOWS
 from .model import ID_PATTERN
 
 ID_RULE = (
@@ -126,6 +126,12 @@ def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any])
         return f'"{key}" is a number (e.g. 15 or 0.99), not {_shown(got)}'
     if etype in ("bool_type", "bool_parsing"):
         return f'"{key}" is true or false, not {_shown(got)}'
+    if etype == "less_than_equal" and ctx.get("le") == MAX_WINDOWS:
+        return (
+            f'"{key}" counts windows and is at most {MAX_WINDOWS:,} (got {_shown(got)}): a '
+            "million windows of one minute are almost two years, so a larger count is a "
+            "slipped digit; check the number"
+        )
     bounds = {
         "greater_than_equal": ("at least", "ge"),
         "greater_than": ("above", "gt"),
