@@ -13,6 +13,14 @@ from pydantic import ConfigDict, Field, model_validator
 from .durations import Duration
 from .strict import STRICT, Strict
 
+#: The most windows any count-of-windows option may name (half-lives, warm-ups, memories,
+#: silences).  A million windows of one minute are almost two years, beyond any history a
+#: detector keeps (no duration in the language exceeds a year); the default ensemble's
+#: largest is a 4,000-window novelty half-life.  Without a bound a slipped digit
+#: (`warmup: 99999999999`, `silence_after: 99999999999`) passed `check` and silently turned
+#: the detector or the no-signal rule off: it never warms up, forgets or fires.
+MAX_WINDOWS = 1_000_000
+
 
 class _DetectorBase(Strict):
     learn_on_anomaly: bool = Field(
@@ -44,8 +52,12 @@ class SeasonalDetector(_DetectorBase):
     type: Literal["seasonal"]
     period: Literal["day", "week"] = "week"
     slot: Duration = Field(3600, description="width of one profile slot")
-    min_history: int = Field(3, ge=1, description="samples per slot before it scores")
-    halflife: int = Field(8, ge=1, description="half-life of a slot's level, in its samples")
+    min_history: int = Field(
+        3, ge=1, le=MAX_WINDOWS, description="samples per slot before it scores"
+    )
+    halflife: int = Field(
+        8, ge=1, le=MAX_WINDOWS, description="half-life of a slot's level, in its samples"
+    )
     direction: Literal["both", "above", "below"] = "both"
 
     @model_validator(mode="after")
@@ -60,8 +72,10 @@ class EwmaDetector(_DetectorBase):
     """Exponentially weighted mean and variance; score from the standardised residual."""
 
     type: Literal["ewma"]
-    halflife: int = Field(24, ge=1, description="half-life of the weights, in windows")
-    warmup: int = Field(12, ge=1, description="windows before it scores")
+    halflife: int = Field(
+        24, ge=1, le=MAX_WINDOWS, description="half-life of the weights, in windows"
+    )
+    warmup: int = Field(12, ge=1, le=MAX_WINDOWS, description="windows before it scores")
     direction: Literal["both", "above", "below"] = "both"
 
 
@@ -90,8 +104,10 @@ class CusumDetector(_DetectorBase):
     type: Literal["cusum"]
     k: float = Field(0.5, gt=0, description="allowance (slack) in standard deviations")
     h: float = Field(5.0, gt=0, description="decision interval in standard deviations")
-    warmup: int = Field(24, ge=2)
-    halflife: int = Field(96, ge=2, description="half-life of the in-control baseline, windows")
+    warmup: int = Field(24, ge=2, le=MAX_WINDOWS)
+    halflife: int = Field(
+        96, ge=2, le=MAX_WINDOWS, description="half-life of the in-control baseline, windows"
+    )
     direction: Literal["both", "above", "below"] = "both"
 
 
@@ -100,7 +116,7 @@ class RateOfChangeDetector(_DetectorBase):
 
     type: Literal["rate_of_change"]
     max_change: float | None = Field(None, gt=0, description="absolute change that scores 1")
-    warmup: int = Field(12, ge=2)
+    warmup: int = Field(12, ge=2, le=MAX_WINDOWS)
     direction: Literal["both", "above", "below"] = "both"
 
 
@@ -108,9 +124,13 @@ class VolatilityDetector(_DetectorBase):
     """Variance change: recent spread of window-to-window changes against the long-run one."""
 
     type: Literal["volatility"]
-    short: int = Field(8, ge=1, description="half-life of the recent spread, in windows")
-    long: int = Field(512, ge=2, description="half-life of the long-run spread, in windows")
-    warmup: int = Field(50, ge=2)
+    short: int = Field(
+        8, ge=1, le=MAX_WINDOWS, description="half-life of the recent spread, in windows"
+    )
+    long: int = Field(
+        512, ge=2, le=MAX_WINDOWS, description="half-life of the long-run spread, in windows"
+    )
+    warmup: int = Field(50, ge=2, le=MAX_WINDOWS)
     direction: Literal["both", "above", "below"] = "both"
 
     @model_validator(mode="after")
@@ -124,14 +144,16 @@ class NoSignalDetector(_DetectorBase):
     """A series that stops reporting: scores 1 after `after` silent windows."""
 
     type: Literal["no_signal"]
-    after: int = Field(3, ge=1, description="silent windows before it fires")
+    after: int = Field(3, ge=1, le=MAX_WINDOWS, description="silent windows before it fires")
 
 
 class StuckDetector(_DetectorBase):
     """A sensor repeating the same value (frozen reading)."""
 
     type: Literal["stuck"]
-    windows: int = Field(6, ge=2, description="identical consecutive windows before it fires")
+    windows: int = Field(
+        6, ge=2, le=MAX_WINDOWS, description="identical consecutive windows before it fires"
+    )
     tolerance: float = Field(0.0, ge=0, description="values closer than this count as equal")
 
 
@@ -144,10 +166,13 @@ class EnsembleDetector(_DetectorBase):
     likelihood: int | None = Field(
         None,
         ge=2,
+        le=MAX_WINDOWS,
         description="re-calibrate the combined surprise against its own history with this "
         "half-life (windows): the tail probability of today's surprise among past ones",
     )
-    smoothing: int = Field(1, ge=1, description="half-life (windows) of the surprise average")
+    smoothing: int = Field(
+        1, ge=1, le=MAX_WINDOWS, description="half-life (windows) of the surprise average"
+    )
     refractory: float = Field(
         0.0,
         ge=0,
@@ -158,6 +183,7 @@ class EnsembleDetector(_DetectorBase):
     novelty: int | None = Field(
         None,
         ge=2,
+        le=MAX_WINDOWS,
         description="weigh the surprise by how rarely the series has visited the current value "
         "range (a histogram of value bins forgotten with this half-life in windows)",
     )
@@ -172,12 +198,14 @@ class EnsembleDetector(_DetectorBase):
     dead_time: int = Field(
         0,
         ge=0,
+        le=MAX_WINDOWS,
         description="windows after an alarm (a score of at least 0.99) during which the series "
         "raises nothing more: one event, one alarm (0 = off)",
     )
     fatigue: int | None = Field(
         None,
         ge=2,
+        le=MAX_WINDOWS,
         description="half-life (windows) of the series' count of recent alarms; its surprise is "
         "divided by the square root of 1 + that count, so a series that alarms often needs more "
         "to alarm again",

@@ -11,7 +11,9 @@ from .model import Indicator
 
 
 def indicator_to_data(ind: Indicator) -> dict[str, Any]:
-    return ind.model_dump(mode="json", by_alias=True, exclude_none=True)
+    """Defaults are left out: besides being noise, the default dispatch tiers name every level,
+    and tiers written for a level the indicator never raises are refused by the checker."""
+    return ind.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=True)
 
 
 def catalog_to_yaml(indicators: list[Indicator]) -> str:

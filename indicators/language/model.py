@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
-from .detection import Detection
+from .detection import MAX_WINDOWS, Detection
 from .durations import Duration
 from .strict import STRICT, Strict
 
@@ -90,7 +90,10 @@ class Value(Strict):
     window: Window
     levels: list[AreaLevel] = Field(min_length=1)
     silence_after: int | None = Field(
-        None, ge=1, description="windows without data before a series reports no-signal"
+        None,
+        ge=1,
+        le=MAX_WINDOWS,
+        description="windows without data before a series reports no-signal",
     )
 
 

@@ -25,14 +25,27 @@ from .detection import (
     Detection,
     DetectorConfig,
     EnsembleDetector,
+    SeasonalDetector,
+    WarningRules,
 )
 from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
 from .model import CatalogFile, Indicator, Value
+from .wording import plain_words
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
 RECORD_FIELDS = ("sensor_id",)  # fields every record has besides its kind's own
+WEEK = 7 * DAY
+#: The most windows an event may arrive late by.  A window is scored, and its warnings raised,
+#: only once its lateness has passed, and every series keeps each window open until then:
+#: `lateness: 30d` on 15-minute windows would hold 2,880 open windows per series and warn a
+#: month late.  The catalog's longest is 1 day on weekly windows (a seventh of a window);
+#: data later than 100 windows is history for a backtest, not for the live flow.
+MAX_LATENESS_WINDOWS = 100
+_RANGE_NEEDS_NUMBER = (
+    "a `range` filter compares numbers; test a text field with `equals`, `in` or `not_in`"
+)
 _WRITTEN = {WRITTEN: True}  # values an analyst wrote: a duration needs its unit
 
 
@@ -245,10 +258,11 @@ class _FileChecker:
         kind = self._check_kind(src["kind"], (*spath, "kind"))
         if kind is None:
             return
-        for j, flt in enumerate(src.get("filter") or []):
+        filters = src.get("filter")
+        for j, flt in enumerate(filters if isinstance(filters, list) else []):
             if isinstance(flt, dict) and isinstance(flt.get("field"), str):
-                numeric = "range" in flt
-                self._check_field(kind, flt["field"], (*spath, "filter", j, "field"), numeric)
+                need = _RANGE_NEEDS_NUMBER if "range" in flt else None
+                self._check_field(kind, flt["field"], (*spath, "filter", j, "field"), need)
         for opt in ("categories", "keywords"):
             if opt in src and not kind.channel:
                 self.error(
@@ -273,7 +287,8 @@ class _FileChecker:
         agg = value.get("aggregate")
         if isinstance(value.get("field"), str):
             numeric = agg not in ("count", "rate", "distinct")
-            self._check_field(kind, value["field"], (*vpath, "field"), numeric)
+            need = f'aggregate "{agg}" needs a number' if numeric else None
+            self._check_field(kind, value["field"], (*vpath, "field"), need)
         levels = value.get("levels")
         if kind.channel and isinstance(levels, list) and "sensor" in levels:
             self.error(
@@ -311,8 +326,9 @@ class _FileChecker:
             )
 
     def _check_field(
-        self, kind: registry.KindSpec, name: str, path: PathKey, numeric: bool
+        self, kind: registry.KindSpec, name: str, path: PathKey, need: str | None
     ) -> None:
+        """An unknown field, or a text field where `need` (a reason) asks for a number."""
         names = [*kind.fields, *RECORD_FIELDS]
         if name not in names:
             self.error(
@@ -322,8 +338,10 @@ class _FileChecker:
             )
             return
         spec = kind.fields.get(name)
-        if numeric and (spec is None or not spec.numeric):
-            self.error(path, f'field "{name}" is not numeric; this aggregate needs a number')
+        if need is not None and (spec is None or not spec.numeric):
+            numbers = [f for f, sp in kind.fields.items() if sp.numeric]
+            listing = f"; numeric fields: {registry.one_of(numbers)}" if numbers else ""
+            self.error(path, f'field "{name}" is not numeric; {need}{listing}')
 
     def _semantics(self, ind: Indicator, base: PathKey) -> None:
         """Rules across keys, on a structurally valid indicator."""
@@ -349,11 +367,43 @@ class _FileChecker:
                     (*dpath, "tiers"),
                     f"no dispatch tier for level(s) {', '.join(missing)}; add them to `tiers`",
                 )
+            self._unused_levels(ind, dpath)
             for lvl, dl in disp.deadlines.items():
+                for step, limit in (("accept", dl.accept), ("handle", dl.handle)):
+                    if limit == 0:
+                        self.error(
+                            (*dpath, "deadlines", lvl, step),
+                            "a deadline of 0s has passed when the ticket opens, so every "
+                            "ticket would be supervised at once; give the time allowed, "
+                            f"e.g. {step}: {'30m' if step == 'accept' else '4h'}",
+                        )
                 if dl.handle < dl.accept:
                     self.error(
                         (*dpath, "deadlines", lvl, "handle"),
                         "the handling deadline is shorter than the accepting one",
+                    )
+
+    def _unused_levels(self, ind: Indicator, dpath: PathKey) -> None:
+        """A tier or deadline written for a level the indicator never raises is never used:
+        most likely the level was meant to be there, or was renamed, and the analyst should
+        know which.  (The default tiers cover every level and are not written, so exempt.)"""
+        disp = ind.dispatched()
+        if disp is None:
+            return
+        used = [lvl for lvl in registry.WARNING_LEVELS if lvl in ind.detection.warnings.levels]
+        tables = (("tiers", "tier", disp.tiers), ("deadlines", "deadline", disp.deadlines))
+        for key, noun, table in tables:
+            if key not in disp.model_fields_set:
+                continue
+            for lvl in table:
+                if lvl not in used:
+                    self.error(
+                        (*dpath, key, lvl),
+                        f"the indicator never raises {lvl} (its warning levels: "
+                        f"{', '.join(used)}), so this {noun} is never used; remove it, or add "
+                        f"{lvl} "
+                        "under detection.warnings.levels",
+                        key=True,
                     )
 
     def _sensor_rows(self, ind: Indicator, base: PathKey) -> None:
@@ -393,15 +443,22 @@ class _FileChecker:
             if w.step is None:
                 self.error(wpath, "a sliding window needs `step` (how often a window starts)")
             elif w.step <= 0 or w.step > w.length or w.length % w.step:
-                self.error(
-                    (*wpath, "step"),
-                    "`step` must divide `length` (e.g. length 1h, step 15m)",
-                )
+                self.error((*wpath, "step"), _step_message(w.length, w.step))
         elif w.step is not None:
             self.error(
                 (*wpath, "step"),
                 "a tumbling window has no `step`; write `type: sliding` for overlapping windows",
                 key=True,
+            )
+        spacing = w.spacing
+        if spacing > 0 and w.lateness > MAX_LATENESS_WINDOWS * spacing:
+            most = format_duration(MAX_LATENESS_WINDOWS * spacing)
+            self.error(
+                (*wpath, "lateness"),
+                f"lateness {format_duration(w.lateness)} is {w.lateness // spacing:,} windows "
+                f"of {format_duration(spacing)}: a window is scored only once its lateness has "
+                "passed, so every warning would come that late; lateness is at most "
+                f"{MAX_LATENESS_WINDOWS} windows (here {most}), and older data is for a backtest",
             )
         if len(set(v.levels)) != len(v.levels):
             self.error((*vpath, "levels"), "an area level is listed twice")
@@ -438,6 +495,48 @@ class _FileChecker:
                     f"({lowest}) so that warnings do not flap",
                 )
 
+    def _times_of(self, config: DetectorConfig, path: PathKey, spacing: int) -> None:
+        """Settings that compare times of day (or of the week) on windows too far apart for
+        any two of them to fall at different times: every window lands in the same slot."""
+        if isinstance(config, EnsembleDetector) and config.recurrence and spacing >= DAY:
+            self.error(
+                (*path, "recurrence"),
+                _too_coarse("the recurrence memory", "day", spacing, "remove `recurrence`"),
+            )
+        if not isinstance(config, SeasonalDetector):
+            return
+        span = DAY if config.period == "day" else WEEK
+        if spacing < span:
+            return
+        written = "period" in config.model_fields_set
+        what = f"a {config.period} profile" + ("" if written else " (the default period)")
+        if config.period == "day" and spacing < WEEK:
+            fix = "write `period: week` for a profile by day of the week"
+        else:
+            fix = "use a detector without a profile, such as ewma or a threshold"
+        where = (*path, "period") if written else path
+        self.error(where, _too_coarse(what, config.period, spacing, fix))
+
+    def _whole_windows(self, rules: WarningRules, wpath: PathKey, spacing: int) -> None:
+        """Warnings are judged once per window, so a `for` holds for a whole number of
+        windows: one that is not a multiple of the spacing acts as the next multiple, and
+        the analyst who wrote it should choose which they meant."""
+        held = [((*wpath, "levels", lvl, "for"), r) for lvl, r in rules.levels.items()]
+        if rules.clear is not None:
+            held.append(((*wpath, "clear", "for"), rules.clear))
+        for path, rule in held:
+            if rule.for_ % spacing == 0:
+                continue
+            below = rule.for_ // spacing * spacing
+            above = below + spacing
+            self.error(
+                path,
+                f"warnings are judged once per window, so `for` holds in whole "
+                f"{format_duration(spacing)} windows: write {format_duration(below)} or "
+                f"{format_duration(above)} ({format_duration(rule.for_)} acts as "
+                f"{format_duration(above)})",
+            )
+
     def _event_shaped(self, ind: Indicator, dpath: PathKey) -> None:
         """Rules that depend on the window spacing: the recurrence memory needs windows less
         than a day apart, and an alarm that rests `dead_time` windows cannot be held."""
@@ -446,14 +545,9 @@ class _FileChecker:
             return  # reported with the window
         det = ind.detection
         if "detectors" in det.model_fields_set:  # (left out: the default, which adapts)
-            for path, ens in _ensembles(det.detectors, (*dpath, "detectors")):
-                if ens.recurrence and spacing >= DAY:
-                    self.error(
-                        (*path, "recurrence"),
-                        "the recurrence memory compares times of day, so it needs windows "
-                        f"less than a day apart (these are {format_duration(spacing)} apart); "
-                        "remove `recurrence`",
-                    )
+            for path, config in _all_detectors(det.detectors, (*dpath, "detectors")):
+                self._times_of(config, path, spacing)
+        self._whole_windows(det.warnings, (*dpath, "warnings"), spacing)
         rules = det.warnings
         concrete = det.concrete(spacing)
         resting = [d.dead_time for d in concrete if isinstance(d, EnsembleDetector)]
@@ -470,14 +564,51 @@ class _FileChecker:
                 )
 
 
-def _ensembles(
+def _too_coarse(what: str, period: str, spacing: int, fix: str) -> str:
+    """One wording for every setting that compares times of a day or week, which windows a
+    day (or a week) apart cannot tell apart."""
+    times = "times of day" if period == "day" else f"times of the {period}"
+    return (
+        f"{what} compares {times}, so it needs windows less than a {period} apart "
+        f"(these are {format_duration(spacing)} apart); {fix}"
+    )
+
+
+def _step_message(length: int, step: int) -> str:
+    """Why a sliding window's step is wrong, with the steps that would do around it."""
+    near = step if 0 < step <= length else length // 2
+    fits = " or ".join(format_duration(d) for d in nearest_divisors(length, near))
+    size = format_duration(length)
+    if step <= 0:
+        return f"a window slides by a step longer than 0s that divides it: e.g. {fits}"
+    if step > length:
+        return (
+            f"the step ({format_duration(step)}) is longer than the window ({size}), which "
+            f"would leave time between windows uncounted; a {size} window slides by a step "
+            f"that divides it: {fits}"
+        )
+    return f"a {size} window slides by a step that divides it: {fits}, not {format_duration(step)}"
+
+
+def nearest_divisors(length: int, near: int) -> list[int]:
+    """The divisors of `length` closest to `near` below and above it, in the coarsest round
+    unit (hour, minute, second) that divides `length` and is not above `near`, so that a 15m
+    window near 7m gives 5m and 15m rather than 7m30s."""
+    unit = next((u for u in (3600, 60) if length % u == 0 and u <= max(near, 1)), 1)
+    divisors = [d * unit for d in range(1, length // unit + 1) if (length // unit) % d == 0]
+    below = [d for d in divisors if d <= near]
+    above = [d for d in divisors if d > near]
+    return ([below[-1]] if below else []) + ([above[0]] if above else [])
+
+
+def _all_detectors(
     configs: list[DetectorConfig], path: PathKey
-) -> Iterator[tuple[PathKey, EnsembleDetector]]:
-    """Every ensemble among `configs`, members included, with its path in the document."""
+) -> Iterator[tuple[PathKey, DetectorConfig]]:
+    """Every detector among `configs`, ensembles' members included, with its path."""
     for i, c in enumerate(configs):
+        yield (*path, i), c
         if isinstance(c, EnsembleDetector):
-            yield (*path, i), c
-            yield from _ensembles(c.members, (*path, i, "members"))
+            yield from _all_detectors(c.members, (*path, i, "members"))
 
 
 # -- mapping pydantic locations to YAML paths ----------------------------------------------
@@ -587,6 +718,9 @@ def _message(
 ) -> str:
     etype = err["type"]
     key = str(loc[-1]) if loc else ""
+    plain = plain_words(etype, loc, err.get("input"), err.get("ctx") or {})
+    if plain is not None:
+        return plain
     if etype == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
         allowed = _keys(owner) if owner else []

@@ -25,7 +25,7 @@ NUMERIC_KINDS = {
     for k, ks in registry.kinds().items()
     if not ks.channel and any(spec.type == "number" for spec in ks.fields.values())
 }
-durations = st.sampled_from(["0s", "30s", "5m", "15m", "1h", "1h30m", "2d"])
+durations = st.sampled_from(["0s", "30s", "5m", "15m", "1h", "1h30m", "8h"])  # 8h: 96 windows of 5m
 words = st.text(alphabet="abcdefghij 水压空气", min_size=1, max_size=12).map(str.strip).filter(bool)
 
 
@@ -35,17 +35,21 @@ def indicators(draw: st.DrawFn, index: int = 0) -> dict:
     field = draw(st.sampled_from(NUMERIC_KINDS[kind]))
     sliding = draw(st.booleans())
     step = draw(st.sampled_from([300, 600, 900]))
+    length = step * draw(st.integers(1, 4))
     window: dict = {"type": "sliding" if sliding else "tumbling",
-                    "length": f"{step * draw(st.integers(1, 4))}s",
+                    "length": f"{length}s",
                     "lateness": draw(durations)}  # fmt: skip
     if sliding:
         window["step"] = f"{step}s"
+    spacing = step if sliding else length
+    # (a level holds in whole windows, so its `for` is a multiple of their spacing)
+    holds = st.integers(0, 8).map(lambda n: f"{n * spacing}s")
     used = sorted(draw(st.sets(st.sampled_from(LEVELS), min_size=1)), key=LEVELS.index)
     on_value = draw(st.booleans())
     base = draw(st.floats(0, 100, allow_nan=False)) if on_value else 0.5
     warn_levels = {
         lvl: {"threshold": (base + i * 10) if on_value else round(0.5 + i * 0.1, 2),
-              "for": draw(durations)}
+              "for": draw(holds)}
         for i, lvl in enumerate(used)
     }  # fmt: skip
     detectors = draw(st.lists(st.sampled_from([

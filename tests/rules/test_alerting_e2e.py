@@ -176,7 +176,7 @@ def test_incident_raises_a_ticket_and_its_resolution_closes_it(
             flow.start()  # dry minutes first: the exporter shows the street, no ticket yet
             eventually("Prometheus to scrape the flow's exporter", scraped)
             assert ticket_api.tickets() == []
-            # then the underpass floods: red at once, blue after 2s
+            # then the underpass floods: red and blue at once
 
             def red_ticket() -> dict[str, Any] | None:
                 return next((t for t in ticket_api.tickets() if t["level"] == "red"), None)

@@ -1,0 +1,144 @@
+"""Pydantic's type and constraint errors in an analyst's words.
+
+Pydantic words its errors for programmers ("Input should be a valid dictionary or instance of
+Title", a raw regular expression, "Dictionary should have at least 1 item after validation"),
+and names classes the analyst never wrote.  Each error a catalog can produce is restated here
+as what the key holds and how to write it, with an example in the catalog's own notation;
+`validate._message` falls back to pydantic's text only for a kind of error not listed here."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from .detection import DETECTOR_TYPES, MAX_WINDOWS
+from .model import ID_PATTERN
+
+ID_RULE = (
+    "an id is lower-case words separated by dots, each of letters, digits and _ (the first "
+    "starting with a letter), e.g. noise.street_night"
+)
+
+#: What a mapping-valued key holds, written as the analyst would write it.
+MAPPING_EXAMPLES = {
+    "title": "title needs both languages: title: {zh: ..., en: ...}",
+    "dispatch": (
+        "dispatch is `none` (an indicator that only informs) or a mapping with `department` "
+        "and, if needed, tiers and deadlines: dispatch: {department: env, tiers: {blue: "
+        "street}, deadlines: {blue: {accept: 1h, handle: 1d}}}"
+    ),
+    "source": "source is a mapping: source: {kind: noise, filter: [...]}",
+    "value": "value is a mapping: value: {field: ..., aggregate: mean, window: ..., levels: ...}",
+    "window": "window is a mapping: window: {type: tumbling, length: 15m}",
+    "detection": "detection is a mapping: detection: {detectors: [...], warnings: {...}}",
+    "warnings": "warnings is a mapping: warnings: {on: score, levels: {blue: {...}}}",
+    "clear": "clear is a rule like a level's: clear: {threshold: 0.8, for: 1h}",
+    "tiers": "tiers maps warning levels to tiers: tiers: {blue: street, yellow: district}",
+    "deadlines": "deadlines maps warning levels to deadlines: deadlines: {blue: {accept: 1h, "
+    "handle: 1d}}",
+    "levels": "levels maps warning levels to rules: levels: {blue: {threshold: ..., for: ...}}",
+}
+
+#: What a list-valued key holds.
+LIST_EXAMPLES = {
+    "indicators": "`indicators:` holds a list of indicators, each starting with `- id:`",
+    "filter": "filter is a list of conditions: filter: [{field: ..., range: [low, high]}]",
+    "detectors": "detectors is a list: detectors: [{type: ewma}]",
+    "members": "members is a list of detectors: members: [{type: ewma}, {type: cusum}]",
+    "levels": "levels is a list of area levels: levels: [street, district]",
+}
+
+#: A list or mapping that must not be empty, and what its first item looks like.
+AT_LEAST_ONE = {
+    "warning_levels": "at least one warning level: levels: {blue: {threshold: ..., for: 0s}}",
+    "levels": "at least one area level: levels: [district]",
+    "detectors": (
+        "at least one detector: detectors: [{type: ewma}]; or leave `detectors:` out for the "
+        "default ensemble"
+    ),
+    "members": "an ensemble needs at least one member: members: [{type: ewma}]",
+    "indicators": "`indicators:` is empty: list indicators under it, each starting with `- id:`",
+}
+
+
+def suggest_id(got: str) -> str:
+    """A valid id close to `got` ("Noise.Street Night" -> "noise.street_night"), or ''."""
+    fixed = re.sub(r"[^a-z0-9_.]+", "_", got.strip().lower()).strip("_.")
+    fixed = re.sub(r"_*\._*", ".", fixed)
+    return fixed if re.fullmatch(ID_PATTERN, fixed) else ""
+
+
+def _shown(got: Any) -> str:
+    text = repr(got)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _whole(got: Any) -> str:
+    """`write 1 or 2` for 1.5: the whole numbers either side."""
+    if isinstance(got, float) and math.isfinite(got):
+        lo, hi = math.floor(got), math.ceil(got)
+        return f"; write {lo} or {hi}" if lo != hi else ""
+    return ""
+
+
+def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any]) -> str | None:
+    """The analyst's wording of one pydantic error at `loc`, or None if not covered."""
+    names = [p for p in loc if isinstance(p, str) and p not in ("float", "int", "str", "bool")]
+    key = names[-1] if names else ""
+    parent = names[-2] if len(names) >= 2 else ""
+    last = loc[-1] if loc else None
+    if key == "id" and etype in ("string_type", "string_pattern_mismatch"):
+        fix = suggest_id(got) if isinstance(got, str) else ""
+        return f"{ID_RULE}{f'; write {fix}' if fix and fix != got else ''} (got {_shown(got)})"
+    if key == "range" and etype in ("tuple_type", "too_long", "too_short", "missing"):
+        return "a range is two numbers, low and high: range: [20, 140]"
+    if etype in ("model_type", "dict_type", "model_attributes_type"):
+        if isinstance(last, int) and key in ("detectors", "members"):
+            example = got if got in DETECTOR_TYPES else "ewma"
+            return f"a detector is a mapping with its type and options: {{type: {example}}}"
+        if parent == "levels" and key in ("blue", "yellow", "orange", "red"):
+            thr = got if isinstance(got, int | float) and not isinstance(got, bool) else "..."
+            return f"a warning level is a rule: {key}: {{threshold: {thr}, for: 0s}}"
+        if parent == "deadlines":
+            return f"a deadline has two durations: {key}: {{accept: 1h, handle: 1d}}"
+        if key in MAPPING_EXAMPLES:
+            return MAPPING_EXAMPLES[key]
+        return f'"{key}" is a mapping (`key: value` pairs), not {_shown(got)}'
+    if etype == "list_type":
+        if key == "indicators" and got is None:
+            return AT_LEAST_ONE["indicators"]
+        if key in LIST_EXAMPLES:
+            return LIST_EXAMPLES[key]
+        if isinstance(got, str | int | float):
+            return f'"{key}" is a list: {key}: [{got}]'
+        return f'"{key}" is a list, in brackets [a, b] or one `- ` item per line'
+    if etype == "too_short":
+        which = "warning_levels" if key == "levels" and "warnings" in names else key
+        return AT_LEAST_ONE.get(which, f'"{key}" needs at least {ctx.get("min_length", 1)} item')
+    if etype == "string_too_short":
+        return f'"{key}" cannot be empty'
+    if etype == "string_type":
+        return f'"{key}" is text; quote it if it looks like a number: {key}: "{got}"'
+    if etype in ("int_type", "int_parsing", "int_from_float"):
+        return f'"{key}" is a whole number, not {_shown(got)}{_whole(got)}'
+    if etype in ("float_type", "float_parsing"):
+        return f'"{key}" is a number (e.g. 15 or 0.99), not {_shown(got)}'
+    if etype in ("bool_type", "bool_parsing"):
+        return f'"{key}" is true or false, not {_shown(got)}'
+    if etype == "less_than_equal" and ctx.get("le") == MAX_WINDOWS:
+        return (
+            f'"{key}" counts windows and is at most {MAX_WINDOWS:,} (got {_shown(got)}): a '
+            "million windows of one minute are almost two years, so a larger count is a "
+            "slipped digit; check the number"
+        )
+    bounds = {
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("above", "gt"),
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("below", "lt"),
+    }
+    if etype in bounds:
+        word, name = bounds[etype]
+        return f'"{key}" must be {word} {ctx.get(name)} (got {_shown(got)})'
+    return None

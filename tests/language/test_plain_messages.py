@@ -1,0 +1,156 @@
+"""Type and constraint errors speak the catalog's language: what the key holds and how to
+write it, never pydantic's wording ("Input should be a valid dictionary or instance of Title",
+a raw regular expression, "after validation").  Each case is one edit of a valid file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indicators.language.validate import load_catalog, nearest_divisors
+
+BASE = """\
+version: 1
+indicators:
+  - id: noise.street
+    title: {zh: 街道噪声, en: Street noise}
+    category: noise
+    unit: dB(A)
+    owner: env
+    source: {kind: noise, filter: [{field: LAeq, range: [20, 140]}]}
+    value:
+      field: LAeq
+      aggregate: mean
+      window: {type: tumbling, length: 15m, lateness: 5m}
+      levels: [street]
+    detection:
+      detectors: [{type: ewma, halflife: 48, direction: above}]
+      warnings:
+        on: score
+        levels:
+          blue: {threshold: 0.99, for: 0s}
+    dispatch:
+      department: urban_management
+      tiers: {blue: street}
+      deadlines: {blue: {accept: 1h, handle: 1d}}
+"""
+
+PYDANTIC_WORDS = ("Input should", "after validation", "instance of", "^[a-z]", "String should")
+
+CASES = [
+    ("title: {zh: 街道噪声, en: Street noise}", "title: Street noise", "title needs both"),
+    ("title: {zh: 街道噪声, en: Street noise}", "title: {zh: '', en: x}", '"zh" cannot be empty'),
+    (
+        "dispatch:\n      department: urban_management\n      tiers: {blue: street}\n"
+        "      deadlines: {blue: {accept: 1h, handle: 1d}}\n",
+        "dispatch: nothing\n",
+        "dispatch is `none`",
+    ),
+    ("tiers: {blue: street}", "tiers: street", "tiers maps warning levels to tiers"),
+    ("- id: noise.street", "- id: Noise.Street", "write noise.street"),
+    ("- id: noise.street", "- id: 12345", "an id is lower-case words separated by dots"),
+    ("unit: dB(A)", "unit: 5", '"unit" is text; quote it'),
+    ("levels: [street]", "levels: []", "at least one area level"),
+    ("levels: [street]", "levels: street", "levels is a list of area levels"),
+    ("range: [20, 140]", "range: [20, 140, 3]", "a range is two numbers"),
+    ("range: [20, 140]", "range: [20]", "a range is two numbers"),
+    ("range: [20, 140]", "range: 20", "a range is two numbers"),
+    ("filter: [{field: LAeq, range: [20, 140]}]", "filter: {field: LAeq}", "filter is a list"),
+    (
+        "source: {kind: noise, filter: [{field: LAeq, range: [20, 140]}]}",
+        "source: noise",
+        "source is a mapping",
+    ),
+    ("halflife: 48", "halflife: 0", '"halflife" must be at least 1 (got 0)'),
+    ("halflife: 48", "halflife: 1.5", '"halflife" is a whole number, not 1.5; write 1 or 2'),
+    ("halflife: 48", "halflife: many", '"halflife" is a whole number'),
+    ("direction: above}]", "learn_on_anomaly: maybe}]", '"learn_on_anomaly" is true or false'),
+    (
+        "{type: ewma, halflife: 48, direction: above}",
+        "{type: spot, risk: 0.7}",
+        '"risk" must be below 0.5',
+    ),
+    (
+        "{type: ewma, halflife: 48, direction: above}",
+        "{type: ensemble, members: []}",
+        "an ensemble needs at least one member",
+    ),
+    (
+        "detectors: [{type: ewma, halflife: 48, direction: above}]",
+        "detectors: []",
+        "at least one detector",
+    ),
+    (
+        "detectors: [{type: ewma, halflife: 48, direction: above}]",
+        "detectors: [ewma]",
+        "a detector is a mapping with its type and options: {type: ewma}",
+    ),
+    ("{threshold: 0.99, for: 0s}", "{threshold: high, for: 0s}", '"threshold" is a number'),
+    (
+        "blue: {threshold: 0.99, for: 0s}",
+        "blue: 0.99",
+        "a warning level is a rule: blue: {threshold: 0.99, for: 0s}",
+    ),
+    ("blue: {threshold: 0.99, for: 0s}", "{}", "at least one warning level"),
+    (
+        "window: {type: tumbling, length: 15m, lateness: 5m}",
+        "window: 15m",
+        "window is a mapping: window: {type: tumbling, length: 15m}",
+    ),
+    (
+        "deadlines: {blue: {accept: 1h, handle: 1d}}",
+        "deadlines: {blue: 1d}",
+        "a deadline has two durations",
+    ),
+    (
+        "tiers: {blue: street}",
+        "tiers: {blue: street}\n      working_hours_only: maybe",
+        '"working_hours_only" is true or false',
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "words"), CASES, ids=[c[1] for c in CASES])
+def test_type_errors_are_worded_for_analysts(
+    tmp_path: Path, old: str, new: str, words: str
+) -> None:
+    assert old in BASE
+    path = tmp_path / "c.yaml"
+    path.write_text(BASE.replace(old, new, 1), "utf-8")
+    _, diags = load_catalog([path])
+    assert diags, "the edit should be refused"
+    messages = [d.message for d in diags]
+    assert any(words in m for m in messages), messages
+    for m in messages:
+        assert not any(p in m for p in PYDANTIC_WORDS), m
+
+
+def test_the_base_file_is_valid(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(BASE, "utf-8")
+    assert load_catalog([path])[1] == []
+
+
+def test_an_empty_indicators_key_says_what_to_list(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("version: 1\nindicators:\n", "utf-8")
+    (d,) = load_catalog([path])[1]
+    assert (d.line, d.col) == (2, 12)
+    assert d.message.startswith("`indicators:` is empty: list indicators under it")
+
+
+@pytest.mark.parametrize(
+    ("length", "near", "expected"),
+    [
+        (900, 420, [300, 900]),
+        (3600, 1500, [1200, 1800]),
+        (3600, 420, [360, 600]),
+        (86400, 7200, [7200, 10800]),
+        (90, 40, [30, 45]),
+    ],
+)
+def test_steps_offered_are_the_round_divisors_either_side(
+    length: int, near: int, expected: list[int]
+) -> None:
+    assert nearest_divisors(length, near) == expected
