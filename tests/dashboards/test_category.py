@@ -6,29 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from dashboards import queries as q
-from dashboards.build import build_dashboards
 from flows.metrics import INDICATOR_WARNING
 from indicators.language.validate import Catalog
-from tests.dashboards.test_wall import run_promql
+from tests.dashboards.conftest import run_promql
 
 CITY, DISTRICT, OTHER_DISTRICT = "310000", "310101", "310104"
 STREET, OTHER_STREET = "310101001", "310101002"
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    from citysigns.paths import CATALOG_DIR
-    from indicators.language.validate import load_catalog_or_raise
-
-    return load_catalog_or_raise([CATALOG_DIR])
-
-
-@pytest.fixture(scope="module")
-def boards(catalog: Catalog) -> dict[str, dict[str, Any]]:
-    return build_dashboards(catalog)
 
 
 def substitute(expr: str, **values: str) -> str:

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import typer
 import yaml
 from typer.testing import CliRunner
@@ -74,19 +73,6 @@ def walk(node: Any) -> Iterator[dict[str, Any]]:
     elif isinstance(node, list):
         for v in node:
             yield from walk(v)
-
-
-@pytest.fixture(scope="module")
-def boards(catalog: Catalog) -> dict[str, dict[str, Any]]:
-    return build_dashboards(catalog)
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    from citysigns.paths import CATALOG_DIR
-    from indicators.language.validate import load_catalog_or_raise
-
-    return load_catalog_or_raise([CATALOG_DIR])
 
 
 def test_the_metric_name_extractor() -> None:

@@ -6,30 +6,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import yaml
-
 from dashboards.queries import RECOVERY_RESETS_DAY
 from flows.metrics import RECOVERY_RESETS
-from tests.rules.servers import require_binary
+from tests.dashboards.conftest import promql_cases
 
 
 def promql_test(tmp_path: Path, series: dict[str, str], expr: str, at: str,
                 expected: list[dict[str, object]]) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    (tmp_path / "none.rules.yml").write_text("groups: []\n", "utf-8")
-    test = {
-        "rule_files": ["none.rules.yml"],
-        "evaluation_interval": "1m",
-        "tests": [{
-            "interval": "1m",
-            "input_series": [{"series": k, "values": v} for k, v in series.items()],
-            "promql_expr_test": [{"expr": expr, "eval_time": at, "exp_samples": expected}],
-        }],
-    }  # fmt: skip
-    path = tmp_path / "query.test.yml"
-    path.write_text(yaml.safe_dump(test, sort_keys=False), "utf-8")
-    exe = require_binary("promtool")
-    return subprocess.run([exe, "test", "rules", str(path)], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)  # fmt: skip
+    return promql_cases(tmp_path, series, [(expr, at, expected)])
 
 
 def test_the_recovery_panel_shows_resets_counted_at_start(tmp_path: Path) -> None:

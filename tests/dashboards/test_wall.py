@@ -10,8 +10,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from alerts.rules.links import DISPATCH_UID, PIPELINE_UID
 from alerts.rules.options import RulesOptions
 from alerts.rules.pipeline_alerts import pipeline_alerts
@@ -28,23 +26,11 @@ from flows.metrics import (
     MetricsConfig,
 )
 from indicators.language.validate import Catalog
+from tests.dashboards.conftest import run_promql
 from tests.dashboards.test_dashboards import metric_names, panels_of, walk
 from tests.rules.servers import require_binary
 
 OVERVIEW = "citysigns-overview"
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    from citysigns.paths import CATALOG_DIR
-    from indicators.language.validate import load_catalog_or_raise
-
-    return load_catalog_or_raise([CATALOG_DIR])
-
-
-@pytest.fixture(scope="module")
-def boards(catalog: Catalog) -> dict[str, dict[str, Any]]:
-    return build_dashboards(catalog)
 
 
 def stats(board: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -56,31 +42,6 @@ def mapped(panel: dict[str, Any], value: int) -> dict[str, Any] | None:
         if m["type"] == "value" and str(value) in m["options"]:
             return dict(m["options"][str(value)])
     return None
-
-
-def run_promql(tmp_path: Path, series: dict[str, str],
-               cases: list[tuple[str, str, list[dict[str, object]]]]) -> None:  # fmt: skip
-    """Evaluate (expr, eval_time, expected samples) with Prometheus' own engine (promtool)."""
-    import subprocess
-
-    import yaml
-
-    (tmp_path / "none.rules.yml").write_text("groups: []\n", "utf-8")
-    test = {
-        "rule_files": ["none.rules.yml"],
-        "evaluation_interval": "1m",
-        "tests": [{
-            "interval": "1m",
-            "input_series": [{"series": k, "values": v} for k, v in series.items()],
-            "promql_expr_test": [{"expr": e, "eval_time": at, "exp_samples": exp}
-                                 for e, at, exp in cases],
-        }],
-    }  # fmt: skip
-    path = tmp_path / "wall.test.yml"
-    path.write_text(yaml.safe_dump(test, sort_keys=False), "utf-8")
-    run = subprocess.run([require_binary("promtool"), "test", "rules", str(path)],
-                         capture_output=True, text=True, cwd=tmp_path, timeout=120)  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
 
 
 # -- 1. a job that is down ---------------------------------------------------------------------
