@@ -48,6 +48,13 @@ def synthesize(
         k: [f for f, spec in kinds[k].fields.items() if spec.type in ("number", "integer")]
         for k in registry.kinds
     }
+    # values within each field's physical range (sensor_kinds.yaml min / max): 0-100, or the
+    # range itself where it is narrower (a share, pH), so no reading is refused as impossible
+    top = {
+        f: min(100.0, spec.maximum if spec.maximum is not None else 100.0)
+        for k in registry.kinds
+        for f, spec in kinds[k].fields.items()
+    }
     ids = registry.ids()
     lines: list[str] = []
     start = 1_772_294_400  # 2026-03-01T00:00:00+08:00 as epoch seconds, UTC
@@ -58,9 +65,9 @@ def synthesize(
             fields = numeric[registry.kinds[int(registry.kind[row])]]
             chosen = fields[: 1 + (row % 2)] if len(fields) > 1 else fields
             if shape == "flat":
-                values = f'"metric":"{chosen[0]}","value":{rng.uniform(0, 100):.1f}'
+                values = f'"metric":"{chosen[0]}","value":{rng.uniform(0, top[chosen[0]]):.1f}'
             else:
-                values = ",".join(f'"{f}":{rng.uniform(0, 100):.1f}' for f in chosen)
+                values = ",".join(f'"{f}":{rng.uniform(0, top[f]):.1f}' for f in chosen)
             lines.append(f'{{"sensor_id":"{ids[row]}","ts":"{stamp}",{values}}}')
         tick += step_s
     return ("\n".join(lines) + "\n").encode()

@@ -292,6 +292,25 @@ def test_an_unknown_field_is_named_alone(registry: TinyRegistry) -> None:
     ]
 
 
+def test_a_value_the_quantity_cannot_take_is_refused(registry: TinyRegistry) -> None:
+    """pm25 -50 and an occupancy of 3 (a share) were accepted: the only check was +-1e15.
+    A field's physical range (sensor_kinds.yaml min / max) now refuses them as bad_value,
+    in both record shapes; a temperature below zero is a temperature."""
+    lines = ndjson(
+        {"sensor_id": "AQ-310106-000001", "ts": T0, "pm25": -50.0},
+        {"sensor_id": "TF-310106-000001", "ts": T0, "occupancy": 3.0},
+        {"sensor_id": "AQ-310106-000002", "ts": T0, "metric": "pm25", "value": -1.0},
+        {"sensor_id": "AQ-310106-000002", "ts": T0, "temperature": -10.0, "pm25": 0.0},
+    )
+    batch, letters = decode(registry, lines)
+    assert [(d.position, d.reason, d.detail) for d in letters.letters] == [
+        (1, Reason.BAD_VALUE, "'pm25' is -50, below the least possible value 0"),
+        (2, Reason.BAD_VALUE, "'occupancy' is 3, above the greatest possible value 1"),
+        (3, Reason.BAD_VALUE, "'pm25' is -1, below the least possible value 0"),
+    ]
+    assert sorted(batch.value.tolist()) == [-10.0, 0.0]
+
+
 def test_ignored_keys_and_names_do_not_reject(registry: TinyRegistry) -> None:
     lines = ndjson(
         {

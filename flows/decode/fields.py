@@ -37,6 +37,25 @@ def sensor_fields() -> tuple[str, ...]:
 
 
 @cache
+def field_ranges() -> tuple[np.ndarray, np.ndarray]:
+    """(least, greatest) possible value of each field of `sensor_fields()` (-inf / inf where
+    sensor_kinds.yaml gives none); a name two kinds share takes the wider of their ranges."""
+    fields = sensor_fields()
+    lo = np.full(len(fields), np.inf)
+    hi = np.full(len(fields), -np.inf)
+    for spec in lang_registry.kinds().values():
+        if spec.channel:
+            continue
+        for name, field in spec.fields.items():
+            if not field.numeric:
+                continue
+            f = fields.index(name)
+            lo[f] = min(lo[f], -np.inf if field.minimum is None else field.minimum)
+            hi[f] = max(hi[f], np.inf if field.maximum is None else field.maximum)
+    return lo, hi
+
+
+@cache
 def boolean_fields() -> frozenset[str]:
     return frozenset(
         name

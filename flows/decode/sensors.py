@@ -33,6 +33,7 @@ from flows.decode.fields import (
     VALUE,
     KindFields,
     boolean_fields,
+    field_ranges,
     sensor_fields,
     text_fields,
 )
@@ -159,6 +160,7 @@ class SensorDecoder:
         self.schema = _schema()
         self.vocabulary = KeyVocabulary(self.schema, [SENSOR_ID, TIMESTAMP])
         self._metric_ids = {name: i for i, name in enumerate(self.fields)}
+        self._least, self._greatest = field_ranges()  # physically possible values per field
         # kind per registry row, in the narrowest type: a million sensors' kinds in 1 MB
         # instead of 8 stay in cache while a chunk's rows look them up at random
         narrow = np.int8 if len(self.registry.kinds) < 127 else np.int32
@@ -277,6 +279,9 @@ class SensorDecoder:
             has_any |= present
             not_finite |= present & ~np.isfinite(values)
             huge |= present & (np.abs(values) > MAX_ABS_VALUE)
+            least, greatest = self._least[f], self._greatest[f]
+            if least > -np.inf or greatest < np.inf:  # a faulty sensor: pm25 -50, a share 3
+                huge |= present & ((values < least) | (values > greatest))
             unknown_field |= present & ~allowed[:, f].take(kind)
             present_cols.append((f, present, values))
 
@@ -303,6 +308,8 @@ class SensorDecoder:
             ok_value = known & value_present
             not_finite |= ok_value & ~np.isfinite(values)
             huge |= ok_value & (np.abs(values) > MAX_ABS_VALUE)
+            at = np.maximum(metric_ids, 0)
+            huge |= ok_value & ((values < self._least[at]) | (values > self._greatest[at]))
             has_any |= ok_value
             flat = (ok_value, metric_ids, values)
         elif VALUE in df.columns and df[VALUE].null_count() < n:
@@ -399,8 +406,27 @@ class SensorDecoder:
         if code == 8:
             return "no measurement field"
         if code == 10:
-            return f"a value beyond +-{MAX_ABS_VALUE:g}: no sensor measures that"
+            return self._impossible(row)
         return f"timestamp {stamp!r} is too far from the stream's time ({self.clock.now_ms} ms)"
+
+    def _impossible(self, row: dict[str, object]) -> str:
+        """Which value of a refused row no sensor of its kind can read, and why."""
+        pairs = [(k, v) for k, v in row.items() if k in self._metric_ids]
+        if row.get(METRIC) in self._metric_ids:
+            pairs.append((str(row[METRIC]), row.get(VALUE)))
+        for key, value in pairs:
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                continue
+            f = self._metric_ids[key]
+            if abs(value) > MAX_ABS_VALUE:
+                return f"{key!r} is {value:g}, beyond +-{MAX_ABS_VALUE:g}: no sensor measures that"
+            if value < self._least[f]:
+                return f"{key!r} is {value:g}, below the least possible value {self._least[f]:g}"
+            if value > self._greatest[f]:
+                return (
+                    f"{key!r} is {value:g}, above the greatest possible value {self._greatest[f]:g}"
+                )
+        return f"a value beyond what the sensor can read (+-{MAX_ABS_VALUE:g} at most)"
 
     def _wrong_types(self, row: dict[str, object]) -> str:
         """Which fields of a refused row hold a value of the wrong type, and what they should

@@ -30,6 +30,10 @@ class FieldSpec:
     name: str
     type: str  # number | integer | boolean | string
     unit: str | None
+    # the least and greatest value the quantity can physically take (a concentration is never
+    # below 0, a share never above 1): a reading beyond them is a faulty sensor, not news
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def numeric(self) -> bool:
@@ -56,7 +60,10 @@ def _load(name: str) -> dict[str, Any]:
 def kinds() -> dict[str, KindSpec]:
     out: dict[str, KindSpec] = {}
     for name, spec in _load("sensor_kinds.yaml").items():
-        fields = {f: FieldSpec(f, fs["type"], fs.get("unit")) for f, fs in spec["fields"].items()}
+        fields = {
+            f: FieldSpec(f, fs["type"], fs.get("unit"), fs.get("min"), fs.get("max"))
+            for f, fs in spec["fields"].items()
+        }
         out[name] = KindSpec(
             name, spec["title"]["zh"], spec["title"]["en"], bool(spec.get("channel")), fields
         )
