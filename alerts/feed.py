@@ -190,7 +190,8 @@ def hotline_order(record: object, city: City) -> HotlineOrder:
     area = record.get("area_code")
     masked["area_code"] = area if isinstance(area, str) and _known_area(city, area) else None
     order = HotlineOrder.from_dict(masked)
-    if order.lat is not None and order.long is not None:
+    if order.area_code is None and order.lat is not None and order.long is not None:
+        # (decoding placed the flow's orders already: only an order without a place is located)
         idx = int(city.locate(np.array([order.lat]), np.array([order.long]))[0])
         if idx >= 0:
             code = str(city.level("community").code[idx])

@@ -152,8 +152,8 @@ def family_of(chunk: RawChunk) -> str:
             record = json.loads(line)
         except (ValueError, RecursionError):
             continue
-        if isinstance(record, dict):
-            return _family_of_text("\n".join(map(str, record)).encode())
+        if isinstance(record, dict):  # its keys name the family
+            return next((fam for key, fam in FAMILY_KEYS if key.decode() in record), "sensor")
     return _family_of_text(lines[0] if lines else b"")
 
 

@@ -364,17 +364,23 @@ def _read_with(chunk: RawChunk, schema: dict[str, pl.DataType], leaf: int) -> Fr
     return Frame(df, row_lines, rejected)
 
 
-def _unread_keys(chunk: RawChunk, frame: Frame) -> set[str] | None:
-    """Keys present in the text but not read, or None when every key was read."""
-    data = chunk.data
+def _short_rows(chunk: RawChunk, frame: Frame) -> np.ndarray:
+    """Rows whose line holds more keys than the row has read cells (a key not read, or a
+    null value).  The usual case costs two counts over the text, no per-line work."""
     text = frame.text
     if text is not None and b"\\" not in text and key_count(text) == _cells(frame.df):
-        return None  # the usual case: two counts, no per-line work
-    per_line = _line_key_counts(data)
-    mismatch = frame.line[per_line[frame.line] != _row_cells(frame.df)]
-    if len(mismatch) == 0:
+        return np.zeros(0, dtype=np.int64)
+    per_line = _line_key_counts(chunk.data)
+    return np.flatnonzero(per_line[frame.line] != _row_cells(frame.df))
+
+
+def _unread_keys(chunk: RawChunk, frame: Frame) -> set[str] | None:
+    """Keys present in the text but not read, or None when every key was read."""
+    rows = _short_rows(chunk, frame)
+    if len(rows) == 0:
         return None
-    lines = split_lines(data)
+    mismatch = frame.line[rows]
+    lines = split_lines(chunk.data)
     columns = set(frame.df.columns)
     # a sample first: on a new stream every line mismatches, and a few show all its keys
     sample, rest = mismatch[:SAMPLE_LINES].tolist(), mismatch[SAMPLE_LINES:].tolist()
@@ -426,11 +432,7 @@ def _refuse_unread_keys(chunk: RawChunk, frame: Frame) -> Frame:
     (`"a\\"b"`) in its escaped form, so such a line was read without that key and passed for
     a clean reading.  Looked for where a line has more keys than read cells (two counts) and
     an empty string or an escaped quote, so clean chunks cost nothing here."""
-    text = frame.text
-    if text is not None and b"\\" not in text and key_count(text) == _cells(frame.df):
-        return frame
-    per_line = _line_key_counts(chunk.data)
-    rows = np.flatnonzero(per_line[frame.line] != _row_cells(frame.df))
+    rows = _short_rows(chunk, frame)
     if len(rows) == 0:
         return frame
     lines = split_lines(chunk.data)

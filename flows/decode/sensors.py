@@ -449,9 +449,8 @@ class SensorDecoder:
     def _unknown_fields(self, row: dict[str, object]) -> list[str]:
         """The fields of a refused row its sensor's kind does not send (by name, not every
         field of the row), and an unknown metric of a flat row."""
-        found = int(self.registry.lookup(np.array([str(row.get(SENSOR_ID))]))[0])
-        kind = int(self._kind_of_row[found]) if found >= 0 else len(self.kind_fields.kinds)
-        allowed = self.kind_fields.allowed[kind]
+        kind = self._kind_index(row.get(SENSOR_ID))
+        allowed = self.kind_fields.allowed[len(self.kind_fields.kinds) if kind < 0 else kind]
         out = []
         for key, value in row.items():
             if value is None or key in (SENSOR_ID, TIMESTAMP, VALUE) or key in self.ignored_keys:
@@ -462,11 +461,18 @@ class SensorDecoder:
                 out.append(f"{what} {name!r}")
         return out or ["a field"]
 
+    def _kind_index(self, sensor_id: object) -> int:
+        """The registry kind index of a sensor id, -1 when the registry does not know it."""
+        if sensor_id is None:
+            return -1
+        row = int(self.registry.lookup(np.array([str(sensor_id)]))[0])
+        return int(self._kind_of_row[row]) if row >= 0 else -1
+
     def _kind_name(self, sensor_id: object) -> str:
         if sensor_id is None:
             return "a"
-        row = int(self.registry.lookup(np.array([str(sensor_id)]))[0])
-        return self.registry.kinds[int(self._kind_of_row[row])] if row >= 0 else "an unknown"
+        kind = self._kind_index(sensor_id)
+        return self.registry.kinds[kind] if kind >= 0 else "an unknown"
 
     # ------------------------------------------------------------------ state
     def snapshot(self) -> dict[str, object]:
