@@ -47,7 +47,7 @@ from .tickets import (
     Ticket,
     TicketError,
     TicketNotFoundError,
-    iso,
+    times_as_iso,
 )
 
 log = logging.getLogger("citysigns.api")
@@ -231,15 +231,6 @@ class RefusedError(Exception):
         self.status = status
         self.message = message
         self.reason = reason  # the key it is counted under in app.state.refusals
-
-
-def _times_iso(row: dict[str, Any], keys: tuple[str, ...], tz: str) -> dict[str, Any]:
-    """A store row with its epoch-second times as ISO 8601 (the ticket's own times are)."""
-    out = dict(row)
-    for key in keys:
-        if isinstance(out.get(key), int):
-            out[key] = iso(out[key], tz)
-    return out
 
 
 def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
@@ -571,8 +562,10 @@ def create_app(
         return {
             "ticket": _ticket_json(t, tz),
             # times as ISO 8601 in the city's zone, as everywhere else in the API
-            "warnings": [_times_iso(w, ("first_at", "last_at"), tz) for w in service.warnings(tid)],
-            "orders": [_times_iso(o, ("at",), tz) for o in service.orders(tid)],
+            "warnings": [
+                times_as_iso(w, ("first_at", "last_at"), tz) for w in service.warnings(tid)
+            ],
+            "orders": [times_as_iso(o, ("at",), tz) for o in service.orders(tid)],
             "audit": [a.to_dict(tz) for a in service.audit(tid)],
         }
 

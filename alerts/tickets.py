@@ -10,7 +10,7 @@ verification) is supervised the same way."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -65,6 +65,17 @@ def check_allowed(action: str, ticket_id: str, status: str) -> None:
 
 def iso(ts: int | None, tz: str = "Asia/Shanghai") -> str | None:
     return None if ts is None else datetime.fromtimestamp(int(ts), ZoneInfo(tz)).isoformat()
+
+
+def times_as_iso(
+    row: Mapping[str, Any], keys: Collection[str], tz: str = "Asia/Shanghai"
+) -> dict[str, Any]:
+    """A copy of `row` with the epoch-second times under `keys` in ISO 8601, as the API
+    gives every time (values that are not whole numbers are left as they are)."""
+    return {
+        k: iso(v, tz) if k in keys and isinstance(v, int) and not isinstance(v, bool) else v
+        for k, v in row.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +199,5 @@ class AuditEntry:
         were stored that way still hold epoch seconds there, converted here."""
         d = asdict(self)
         d["at"] = iso(self.at, tz)
-        d["detail"] = {
-            k: iso(v, tz) if k in DETAIL_TIMES and isinstance(v, int) else v
-            for k, v in self.detail.items()
-        }
+        d["detail"] = times_as_iso(self.detail, DETAIL_TIMES, tz)
         return d
