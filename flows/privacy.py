@@ -31,8 +31,18 @@ is `reporter_name`):
   values are blanked.
 
 Keys of things that are not people (`service_name`, `street_name`, `venue_name`) are kept.
-A name that appears in free text without being declared in a name field cannot be recognised
-reliably and is not claimed to be caught; nor are other handles (a WeChat id, a car plate).
+
+In free text, a name that no field declares is caught where the text says it is one:
+
+- after a cue (我叫, 本人, 姓名, 联系人, 来电人, 投诉人, 业主, ..., "my name is", "name:"), a
+  common Chinese surname and one or two more characters, or one to three capitalised words;
+- a surname that starts a word before a form of address (王女士, 张先生, 李师傅, 赵阿姨;
+  "Mr. Smith"): the surname is masked and the form of address kept, so "<name>女士反映"
+  still reads, and "保安大爷" (a guard) is left alone;
+- messaging handles after their word (微信, WeChat, vx, wx, QQ): "<handle>".
+
+A name without such a cue ("张三说楼道漏水") cannot be told from ordinary words and is not
+claimed to be caught; nor are car plates, which the departments need for parking complaints.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ PHONE_MASK = "<phone>"
 ID_MASK = "<id-number>"
 EMAIL_MASK = "<email>"
 NAME_MASK = "<name>"
+HANDLE_MASK = "<handle>"
 DEEP_MASK = "<nested too deeply>"
 # Records nest a level or two; a value nested deeper than this is replaced whole, so that a
 # hostile line of thousands of brackets (which json.loads accepts) cannot exhaust the stack.
@@ -261,11 +272,19 @@ def _after_phone_word(text: str, m: re.Match[str]) -> bool:
 
 
 def mask_text(text: str) -> str:
-    """The text with phone numbers, identity and passport numbers and e-mail addresses
-    replaced by placeholders.  Runs on every string of every citizen record, so a string
-    without a digit or an '@', or a timestamp, is returned as it is without further work."""
-    if _MAYBE_PERSONAL_RE.search(text) is None or _TIMESTAMP_RE.fullmatch(text):
+    """The text with phone numbers, identity and passport numbers, e-mail addresses,
+    messaging handles and cued names (see the module docstring) replaced by placeholders.
+    Runs on every string of every citizen record, so the common cases are cheap: a string
+    with no digit or '@' is only searched for a cue word, a timestamp not at all."""
+    if _MAYBE_PERSONAL_RE.search(text) is None:
+        return mask_cued(text)
+    if _TIMESTAMP_RE.fullmatch(text):
         return text
+    return mask_cued(_mask_numbers(text))
+
+
+def _mask_numbers(text: str) -> str:
+    """Phone, identity and passport numbers and e-mail addresses masked."""
     if _FULLWIDTH_RE.search(text):
         text = text.translate(_FULLWIDTH_DIGITS)
     if "@" in text:  # first: an address may be all digits ("13812345678@qq.com")
@@ -280,6 +299,185 @@ def mask_text(text: str) -> str:
     text = _sub_checked(_MOBILE_RE, text, _is_mobile, PHONE_MASK)
     text = _LANDLINE_RE.sub(PHONE_MASK, text)
     return _sub_checked(_LOCAL_RE, text, lambda m: _after_phone_word(text, m), PHONE_MASK)
+
+
+# ---------------------------------------------------------------- cued names and handles
+def _literal_trie(words: Iterable[str]) -> str:
+    """A pattern matching any of `words`, as a trie ("我(?:叫|是)|..."): the engine then rejects
+    most positions on their first character, where a flat alternation tries every word at every
+    position (eight times slower on a record's strings)."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(tree)
+
+
+# The commonest Chinese surnames (about nine people in ten carry one of them) and the compound
+# ones.  A cue word is not enough on its own: "我是小区居民" has a cue and no name; a name starts
+# with a surname.
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
+    "郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦"
+    "俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房"
+    "滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应"
+    "臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝"
+)
+_COMPOUND_SURNAMES = (
+    "欧阳",
+    "司马",
+    "上官",
+    "诸葛",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "令狐",
+    "长孙",
+    "宇文",
+    "司徒",
+    "夏侯",
+    "端木",
+    "独孤",
+    "南宫",
+    "西门",
+    "轩辕",
+    "呼延",
+    "万俟",
+    "闻人",
+    "澹台",
+    "公冶",
+    "太史",
+    "申屠",
+    "钟离",
+    "百里",
+)
+_SURNAME = f"(?:{_literal_trie(_COMPOUND_SURNAMES)}|[{_SURNAMES}])"
+# Characters that follow a name in a report rather than belong to it ("张三反映", "李四在家"):
+# a given name stops before them.  Better "<name>映" now and then than a leaked given name,
+# but most names end cleanly here.  "某" ("刘某") is already anonymous.
+_AFTER_NAME = (
+    "某反来去投举说讲称在住于的地得是为有要想向跟和与及等对把被给让请已曾也都就还又电打先女师老阿家"
+)
+_GIVEN = rf"(?:(?![{_AFTER_NAME}])[\u3400-\u9fff])"
+_CN_NAME = rf"{_SURNAME}{_GIVEN}{{1,2}}"
+# Words after which a name follows ("我叫", "联系人：", "业主"; "本人是", "姓名为" too) ...
+_CN_CUE_WORDS = (
+    "我叫",
+    "我是",
+    "本人",
+    "名叫",
+    "叫做",
+    "姓名",
+    "名字",
+    "联系人",
+    "来电人",
+    "来访人",
+    "反映人",
+    "投诉人",
+    "举报人",
+    "申请人",
+    "报修人",
+    "报警人",
+    "求助人",
+    "当事人",
+    "业主",
+    "户主",
+    "租户",
+    "住户",
+    "市民",
+    "居民",
+)
+# ... and forms of address that follow a surname ("王女士", "张师傅").
+_ADDRESS_FORMS = (
+    "先生",
+    "女士",
+    "小姐",
+    "阿姨",
+    "大爷",
+    "大妈",
+    "大娘",
+    "大姐",
+    "大哥",
+    "师傅",
+    "老师",
+    "同志",
+    "奶奶",
+    "爷爷",
+    "老伯",
+    "伯伯",
+    "叔叔",
+    "婆婆",
+)
+# A surname before a form of address starts a word: at the start, after a non-Chinese
+# character, or after a word that comes before a person ("联系王女士", "一位李阿姨"); not
+# inside one ("保安大爷", "门卫大爷" are a guard, 安 and 卫 are surnames too).
+_FORM_START = r"(?:(?<![\u3400-\u9fff])|(?<=[的请找和与跟向给是让叫被对位名系电民户主人称]))"
+_EN_CUES = r"(?i:my\s+name\s+is|name\s*[:：]|i\s+am|i'm|called|contact\s*[:：])"
+_EN_NAME = r"[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2}(?![A-Za-z])"
+_CN_NAME_RE = re.compile(rf"(?P<cue>{_literal_trie(_CN_CUE_WORDS)}[是为叫]?[:：\s]*){_CN_NAME}")
+_FORM_NAME_RE = re.compile(rf"{_FORM_START}{_SURNAME}(?={_literal_trie(_ADDRESS_FORMS)})")
+_EN_NAME_RE = re.compile(rf"(?P<cue>(?:{_EN_CUES}\s*)|\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+){_EN_NAME}")
+# WeChat ids are 6-20 letters, digits, '_' or '-'; QQ numbers 5-11 digits.
+_HANDLE_RE = re.compile(
+    r"(?P<cue>(?i:微信号?|wechat(?:\s*id)?|weixin|(?<![a-z])vx|(?<![a-z])wx|(?<![a-z])qq)"
+    r"\s*(?:号码?|id)?\s*[:：是为]?\s*)"
+    r"(?P<handle>[A-Za-z0-9][A-Za-z0-9_\-]{4,19})(?![A-Za-z0-9_\-])"
+)
+# One cheap search decides whether a string needs the two patterns above at all: the cue
+# words as plain text (Chinese), and as whole words of the lower-cased text (English).
+_CN_CUE_RE = re.compile(_literal_trie([*_CN_CUE_WORDS, *_ADDRESS_FORMS, "微信"]))
+_EN_CUE_WORDS = (
+    "name",
+    "i am",
+    "i'm",
+    "called",
+    "contact",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "wechat",
+    "weixin",
+    "vx",
+    "wx",
+    "qq",
+)
+_EN_CUE_RE = re.compile(rf"(?<![a-z]){_literal_trie(_EN_CUE_WORDS)}(?![a-z])")
+
+
+def _keep_cue(m: re.Match[str]) -> str:
+    return m["cue"] + NAME_MASK
+
+
+def mask_cued(text: str) -> str:
+    """Names and messaging handles that the text itself marks as such, masked (see the
+    module docstring).  Two quick searches for cue words come first, and each pattern runs
+    only where its cues are: most strings hold none and are returned at once."""
+    chinese = _CN_CUE_RE.search(text) is not None
+    english = _EN_CUE_RE.search(text.lower()) is not None
+    if not (chinese or english):
+        return text
+    if english or "微信" in text:
+        text = _HANDLE_RE.sub(lambda m: m["cue"] + HANDLE_MASK, text)
+    if chinese:
+        text = _FORM_NAME_RE.sub(NAME_MASK, _CN_NAME_RE.sub(_keep_cue, text))
+    if english:
+        text = _EN_NAME_RE.sub(_keep_cue, text)
+    return text
 
 
 # ---------------------------------------------------------------- names

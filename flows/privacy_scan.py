@@ -1,12 +1,13 @@
 """A scanner for planted personal data: proof, after a run, that no output kept it.
 
 `flows/privacy.py` masks personal data at decode; this module checks the result from the other
-end. Given the phone numbers, identity-card numbers, names and e-mail addresses that were
-planted in the inputs, it searches output files (NDJSON, logs, metrics expositions, dashboards,
-SQLite ticket stores and their write-ahead logs) for each of them in every form a program could
-have written it: as typed, with its digits regrouped by spaces or dashes, JSON-escaped
-(`\\u5f20`), percent-encoded, or inside a SQLite page. Findings never contain the value itself
-(a report of a leak must not be a second leak): only its kind, where, and a masked hint."""
+end. Given the phone numbers, identity-card numbers, names, e-mail addresses and messaging
+handles that were planted in the inputs, it searches output files (NDJSON, logs, metrics
+expositions, dashboards, SQLite ticket stores and their write-ahead logs) for each of them in
+every form a program could have written it: as typed, with its digits regrouped by spaces or
+dashes, JSON-escaped (`\\u5f20`), percent-encoded, or inside a SQLite page. Findings never
+contain the value itself (a report of a leak must not be a second leak): only its kind, where,
+and a masked hint."""
 
 from __future__ import annotations
 
@@ -32,11 +33,12 @@ class Planted:
     id_numbers: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
+    handles: tuple[str, ...] = ()  # messaging ids (WeChat, QQ)
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "phone", "id_number", "name" or "email"
+    kind: str  # "phone", "id_number", "name", "email" or "handle"
     where: str  # the file (or label) it was found in
     hint: str  # the first characters and the length, never the value
 
@@ -72,6 +74,7 @@ class Scanner:
     def __post_init__(self) -> None:
         self._names = [("name", n, _text_forms(n)) for n in self.planted.names if n.strip()]
         self._names += [("email", e, _text_forms(e)) for e in self.planted.emails if e.strip()]
+        self._names += [("handle", h, _text_forms(h)) for h in self.planted.handles if h.strip()]
         for kind, values in (
             ("phone", self.planted.phones),
             ("id_number", self.planted.id_numbers),

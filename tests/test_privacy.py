@@ -26,6 +26,7 @@ from flows.decode.chunks import RawChunk
 from flows.decode.reasons import DeadLetters
 from flows.privacy import (
     EMAIL_MASK,
+    HANDLE_MASK,
     ID_MASK,
     NAME_MASK,
     PHONE_MASK,
@@ -404,6 +405,53 @@ def test_declared_names_blanked_whatever_case_and_spaces() -> None:
     assert blank_names("Li called the police; li again", ["Li Wei", "Li"]) == (
         f"{NAME_MASK} called the police; {NAME_MASK} again"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("我叫张三，家住幸福小区", f"我叫{NAME_MASK}，家住幸福小区"),
+        ("本人是李四在家等", f"本人是{NAME_MASK}在家等"),
+        ("姓名为司马青衫", f"姓名为{NAME_MASK}"),
+        ("联系人：欧阳明远，电话13987650123", f"联系人：{NAME_MASK}，电话{PHONE_MASK}"),
+        ("居民王建国反映噪音", f"居民{NAME_MASK}反映噪音"),
+        ("业主赵丽在家", f"业主{NAME_MASK}在家"),
+        ("王女士反映楼道漏水", f"{NAME_MASK}女士反映楼道漏水"),
+        ("联系王女士", f"联系{NAME_MASK}女士"),
+        ("一位李阿姨说", f"一位{NAME_MASK}阿姨说"),
+        ("欧阳先生来电", f"{NAME_MASK}先生来电"),
+        ("my name is John Smith and", f"my name is {NAME_MASK} and"),
+        ("Mr. Reginald Featherstone called", f"Mr. {NAME_MASK} called"),
+        ("微信：zhang_san88 请联系", f"微信：{HANDLE_MASK} 请联系"),
+        ("加微信号 Wx-Lily2020", f"加微信号 {HANDLE_MASK}"),
+        ("wechat id: abc_def_1", f"wechat id: {HANDLE_MASK}"),
+        ("QQ 246813579", f"QQ {HANDLE_MASK}"),
+    ],
+)
+def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> None:
+    """A name no field declares is caught where the text says it is one (a cue before it, a
+    form of address after its surname), and a messaging handle after its word."""
+    assert mask_text(text) == masked
+    assert mask_record({"description": text})["description"] == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我是小区居民",  # a cue, no surname after it
+        "市民刘某反映",  # already anonymous
+        "保安大爷不让进",  # a guard: 安 is a surname inside a word
+        "门卫大爷说",
+        "维修师傅已到",
+        "市民反映路灯不亮已经三天了",
+        "This is Main Street flooding",
+        "Li called the police",
+        "Drain blocked at the address",
+        "vx同号",
+    ],
+)
+def test_text_without_a_marked_name_stays(text: str) -> None:
+    assert mask_text(text) == text
 
 
 def test_broken_lines_blank_personal_values() -> None:

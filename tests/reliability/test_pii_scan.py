@@ -1,9 +1,9 @@
 """No planted personal data in any output.
 
-Distinctive phone numbers (in seven notations), identity-card numbers, names and e-mail
-addresses are planted in
-a day of the simulated city's inputs: in the hotline's caller fields and free text (the
-caller's own name repeated in the description), in photo reports, checkpoint checks and
+Distinctive phone numbers (in seven notations), identity-card numbers, names, e-mail
+addresses and messaging handles are planted in a day of the simulated city's inputs: in the
+hotline's caller fields and free text (the caller's own name repeated in the description, or
+a name and WeChat and QQ ids that only the text gives), in photo reports, checkpoint checks and
 sensor readings, in good records and in broken ones.  Then the whole path runs for real: the
 Bytewax flow with a Prometheus exporter, the dispatch replay into a SQLite ticket store (with
 its audit log), the ticket API over that store, the Grafana dashboards, with every log record
@@ -54,9 +54,12 @@ PHONES = (
     "+44 20 7946 0958",  # international
 )
 IDS = ("31010619850317241X", "110101199003071236", "310106850317241", "320102 19880512 4327")
-NAMES = ("欧阳明远", "司马青衫", "上官婉清", "Zhuge Kongming")
+# the first four are declared in name fields; the last two only appear in free text, where
+# the text marks them ("我叫...", "my name is ...")
+NAMES = ("欧阳明远", "司马青衫", "上官婉清", "Zhuge Kongming", "司徒振宇", "Reginald Featherstone")
 EMAILS = ("ouyang.mingyuan@example.com", "sima_qs@example.org")
-PLANTED = Planted(PHONES, IDS, NAMES, EMAILS)
+HANDLES = ("situ_zhenyu88", "246813579")  # a WeChat id and a QQ number
+PLANTED = Planted(PHONES, IDS, NAMES, EMAILS, HANDLES)
 
 
 def _plant_hotline(path: Path) -> int:
@@ -87,6 +90,11 @@ def _plant_hotline(path: Path) -> int:
                 f"请回电{phone}，身份证{idn}，邮箱 {email}，{name}在家等"
             )
             planted += 1
+        elif k % 3 == 1:  # no name field: the name and handles are only in the text
+            rec["description"] = (
+                f"{rec.get('description', '')}。我叫{NAMES[4]}，微信：{HANDLES[0]}，"
+                f"QQ {HANDLES[1]}; my name is {NAMES[5]}"
+            )
         line = json.dumps(rec, ensure_ascii=False)
         if k % 97 == 0:  # and some broken orders carrying all of it
             line = line[: max(20, len(line) - 15)]
@@ -198,7 +206,9 @@ def test_no_planted_personal_data_in_any_output(tmp_path: Path, all_logs: Path) 
     scanner = Scanner(PLANTED)
     _n, in_inputs = scanner.scan_tree(inputs)
     kinds_in = {(f.kind, f.hint) for f in in_inputs}
-    assert len(kinds_in) == len(PHONES) + len(IDS) + len(NAMES) + len(EMAILS), kinds_in  # all
+    assert len(kinds_in) == len(PHONES) + len(IDS) + len(NAMES) + len(EMAILS) + len(HANDLES), (
+        kinds_in
+    )  # all
 
     out = tmp_path / "out"
     # 1. the flow, with the Prometheus exporter running
