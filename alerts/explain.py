@@ -34,12 +34,34 @@ def format_number(v: float | None) -> str:
 RATIO_UNIT = "1"  # UCUM's dimensionless unit: shares and rates, shown as percentages
 
 
-def format_value(v: float | None, unit: str) -> str:
-    """A value with its unit as people read it: "0.12 MPa", "41 orders", "12%" for a share."""
+# How the catalog's units read in a Chinese sentence: counts take a measure word written
+# against the number ("41件", "3辆"), symbols their usual typography.  Units not listed are
+# shown as the catalog spells them (MPa, mg/L, dB(A) read the same in both languages).
+UNITS_ZH: dict[str, str] = {
+    "orders": "件",
+    "reports": "件",
+    "orders/min": "件/分钟",
+    "veh": "辆",
+    "events": "次",
+    "faults": "次",
+    "covers": "个",
+    "categories": "类",
+    "windows": "个窗口",
+    "deg": "°",
+    "ug/m3": " μg/m³",
+    "m3/h": " m³/h",
+}
+
+
+def format_value(v: float | None, unit: str, lang: str = "en") -> str:
+    """A value with its unit as people read it: "0.12 MPa", "41 orders", "12%" for a share;
+    with `lang="zh"`, "41件" and "35 μg/m³" (see UNITS_ZH)."""
     if v is None or math.isnan(v):
         return "—"
     if unit == RATIO_UNIT:
         return f"{format_number(100.0 * v)}%"
+    if lang == "zh" and unit in UNITS_ZH:
+        return f"{format_number(v)}{UNITS_ZH[unit]}"
     return f"{format_number(v)} {unit}" if unit else format_number(v)
 
 
@@ -97,9 +119,11 @@ def sentence(
     tz: str = DEFAULT_TZ,
 ) -> tuple[str, str]:
     """(zh, en) for one warning event."""
-    shown = "" if value is None or math.isnan(value) else f" {format_value(value, unit)}"
-    zh = [f"{area_zh}: {title_zh}{shown}"]  # (no value: nothing to show, not "—")
-    en = [f"{area_en}: {lower_first(title_en)}{shown}"]
+    known = value is not None and not math.isnan(value)  # (no value: nothing shown, not "—")
+    shown_zh = f" {format_value(value, unit, 'zh')}" if known else ""
+    shown_en = f" {format_value(value, unit)}" if known else ""
+    zh = [f"{area_zh}: {title_zh}{shown_zh}"]
+    en = [f"{area_en}: {lower_first(title_en)}{shown_en}"]
     band = _band(lower, upper, unit)
     if band is not None:
         zh.append(band[0])

@@ -84,6 +84,26 @@ def test_bands_that_read_badly_are_written_plainly() -> None:
     assert en(None, 3, 8) == "A: calls, expected 3-8, blue since 09:00"
 
 
+@pytest.mark.parametrize(
+    ("unit", "zh_value", "en_value"),
+    [
+        ("orders", "41件", "41 orders"),
+        ("orders/min", "41件/分钟", "41 orders/min"),
+        ("veh", "41辆", "41 veh"),
+        ("ug/m3", "41 μg/m³", "41 ug/m3"),
+        ("MPa", "41 MPa", "41 MPa"),
+    ],
+)
+def test_chinese_sentences_read_units_in_chinese(unit: str, zh_value: str, en_value: str) -> None:
+    """A count reads "41件" in Chinese, not "41 orders"; units both languages share stay."""
+    zh, en = sentence(area_zh="静安区", area_en="Jing'an", title_zh="12345工单量",
+                      title_en="Hotline orders", unit=unit, value=41, lower=None, upper=None,
+                      kind="firing", level="blue", since=ts(2026, 3, 1, 9, 0),
+                      at=ts(2026, 3, 1, 9, 0))  # fmt: skip
+    assert zh.startswith(f"静安区: 12345工单量 {zh_value}, ")
+    assert en.startswith(f"Jing'an: hotline orders {en_value}, ")
+
+
 def test_shares_read_as_percentages() -> None:
     zh, en = sentence(area_zh="松江区", area_en="Songjiang", title_zh="核验异常率",
                       title_en="Checkpoint abnormal-verification rate", unit="1", value=0.125,
