@@ -27,8 +27,9 @@ is `reporter_name`):
   record, whatever their case or the spaces inside them (a caller's name repeated in the
   description is the common leak);
 - fields that hold contact data (`phone`, `mobile`, `email`, `id_card`, `passport`, ...) are
-  dropped whatever their value looks like; in a line kept as raw text (a dead letter) their
-  values are blanked.
+  dropped whatever their value looks like, and their values (numbers of five digits or more,
+  addresses) are blanked wherever else the record repeats them, whatever the separators; in a
+  line kept as raw text (a dead letter) their values are blanked.
 
 Keys of things that are not people (`service_name`, `street_name`, `venue_name`) are kept.
 
@@ -534,6 +535,62 @@ def names_in_record(record: Mapping[str, Any]) -> list[str]:
     return _name_variants(names)
 
 
+def contacts_in_record(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(value, placeholder) for each value of a record's contact fields (nested ones too)
+    that is worth looking for elsewhere in it: five digits or more, or an address.  A contact
+    field's value repeated in the description is blanked there even when it has no phone
+    number's shape and no phone word before it ("tel": "6234 5671", "打6234 5671")."""
+    found: list[tuple[str, str]] = []
+
+    def walk(value: Any, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                mask = field_mask(str(k))
+                if mask is None or mask == NAME_MASK:
+                    walk(v, depth + 1)
+                elif isinstance(v, str | int) and not isinstance(v, bool):
+                    text = str(v).strip()
+                    if "@" in text:
+                        found.append((text, mask))
+                        continue
+                    # "6234 5671 ext. 8": the number and the extension are looked for apart
+                    for part in _NOT_NUMBER_RE.split(text):
+                        if len(_NON_DIGIT_RE.sub("", part)) >= 5:
+                            found.append((part, mask))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, depth + 1)
+
+    walk(record, 0)
+    return found
+
+
+_NON_DIGIT_RE = re.compile(r"\D+")
+_NOT_NUMBER_RE = re.compile(r"[^\d\s\-./()+]+")  # words between the numbers of one value
+
+
+def blank_contacts(text: str, contacts: Iterable[tuple[str, str]]) -> str:
+    """The text with each contact value replaced by its placeholder: numbers whatever the
+    separators between their digits, addresses whatever their case.  The cheap check (are
+    its digits, or the address, in the text at all?) comes first."""
+    compact: str | None = None
+    for value, mask in contacts:
+        if "@" in value:
+            if value.lower() in text.lower():
+                text = re.sub(re.escape(value), mask, text, flags=re.IGNORECASE)
+            continue
+        digits = _NON_DIGIT_RE.sub("", value)
+        if compact is None:
+            compact = _NON_DIGIT_RE.sub("", text)
+        if digits in compact:
+            spaced = r"[^\d\n]{0,3}".join(digits)
+            text = re.sub(rf"(?<!\d){spaced}(?!\d)", mask, text)
+            compact = None
+    return text
+
+
 _NAME_SPLIT_RE = re.compile(r"[\s,，、/;；|()（）]+")
 
 
@@ -552,19 +609,22 @@ def _name_variants(values: Iterable[str]) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
-def _mask_value(value: Any, names: list[str], depth: int = 0) -> Any:
+def _mask_value(
+    value: Any, names: list[str], depth: int = 0, contacts: list[tuple[str, str]] | None = None
+) -> Any:
     if isinstance(value, str):
-        return blank_names(mask_text(value), names)
+        text = blank_names(mask_text(value), names)
+        return blank_contacts(text, contacts) if contacts else text
     if isinstance(value, dict | list) and depth >= MAX_DEPTH:
         return DEEP_MASK
     if isinstance(value, dict):
         return {
-            str(k): _mask_value(v, names, depth + 1)
+            str(k): _mask_value(v, names, depth + 1, contacts)
             for k, v in value.items()
             if not is_personal_field(str(k))
         }
     if isinstance(value, list):
-        return [_mask_value(v, names, depth + 1) for v in value]
+        return [_mask_value(v, names, depth + 1, contacts) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**10:
         # an 11-digit phone number sent as a JSON number is still a phone number
         return mask_text(str(value))
@@ -575,8 +635,11 @@ def mask_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a decoded record with name and contact fields dropped and every string
     masked."""
     names = names_in_record(record)
+    contacts = contacts_in_record(record)
     return {
-        str(k): _mask_value(v, names) for k, v in record.items() if not is_personal_field(str(k))
+        str(k): _mask_value(v, names, 0, contacts)
+        for k, v in record.items()
+        if not is_personal_field(str(k))
     }
 
 

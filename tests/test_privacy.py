@@ -389,6 +389,25 @@ def test_contact_fields_are_dropped_whatever_their_value() -> None:
     assert mask_record(record) == {"id": "1", "nested": [{"note": "ok"}]}
 
 
+def test_contact_values_repeated_elsewhere_are_blanked() -> None:
+    """A contact field's value is blanked wherever else the record repeats it, even with no
+    phone number's shape and no phone word before it ("打6234-5671")."""
+    masked = mask_record(
+        {
+            "tel": "6234 5671 ext. 8",
+            "email": "foo.bar@example.com",
+            "description": "打6234-5671找我，或 62345671；邮箱 Foo.Bar@Example.com",
+            "nested": [{"contact_phone": "8899 7766"}, "then 88997766"],
+            "reading": "12345678",  # not a contact value: stays
+        }
+    )
+    assert masked == {
+        "description": f"打{PHONE_MASK}找我，或 {PHONE_MASK}；邮箱 {EMAIL_MASK}",
+        "nested": [{}, f"then {PHONE_MASK}"],
+        "reading": "12345678",
+    }
+
+
 def test_declared_names_blanked_whatever_case_and_spaces() -> None:
     masked = mask_record(
         {
