@@ -516,31 +516,19 @@ def blank_names(text: str, names: Iterable[str]) -> str:
 
 def names_in_record(record: Mapping[str, Any]) -> list[str]:
     """The values of a record's name fields (nested ones too), longest first."""
+    return declared_in_record(record)[0]
+
+
+def declared_in_record(record: Mapping[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
+    """What a record declares about a person, to be blanked wherever else it repeats it: the
+    values of its name fields (nested ones too), longest first, and (value, placeholder) for
+    each value of its contact fields worth looking for (five digits or more, or an address).
+
+    A contact value repeated in the description is blanked there even when it has no phone
+    number's shape and no phone word before it ("tel": "6234 5671", "打6234 5671").  One walk
+    finds both: it runs on every citizen record."""
     names: list[str] = []
-
-    def walk(value: Any, depth: int) -> None:
-        if depth > MAX_DEPTH:
-            return
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if is_name_field(str(k)) and isinstance(v, str | int | float) and v != "":
-                    names.append(str(v).strip())
-                else:
-                    walk(v, depth + 1)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, depth + 1)
-
-    walk(record, 0)
-    return _name_variants(names)
-
-
-def contacts_in_record(record: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(value, placeholder) for each value of a record's contact fields (nested ones too)
-    that is worth looking for elsewhere in it: five digits or more, or an address.  A contact
-    field's value repeated in the description is blanked there even when it has no phone
-    number's shape and no phone word before it ("tel": "6234 5671", "打6234 5671")."""
-    found: list[tuple[str, str]] = []
+    contacts: list[tuple[str, str]] = []
 
     def walk(value: Any, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -548,23 +536,33 @@ def contacts_in_record(record: Mapping[str, Any]) -> list[tuple[str, str]]:
         if isinstance(value, dict):
             for k, v in value.items():
                 mask = field_mask(str(k))
-                if mask is None or mask == NAME_MASK:
-                    walk(v, depth + 1)
+                if mask is None:
+                    if isinstance(v, dict | list):
+                        walk(v, depth + 1)
+                elif mask == NAME_MASK:
+                    if isinstance(v, str | int | float) and v != "":
+                        names.append(str(v).strip())
+                    elif isinstance(v, dict | list):
+                        walk(v, depth + 1)
                 elif isinstance(v, str | int) and not isinstance(v, bool):
-                    text = str(v).strip()
-                    if "@" in text:
-                        found.append((text, mask))
-                        continue
-                    # "6234 5671 ext. 8": the number and the extension are looked for apart
-                    for part in _NOT_NUMBER_RE.split(text):
-                        if len(_NON_DIGIT_RE.sub("", part)) >= 5:
-                            found.append((part, mask))
+                    _add_contact(contacts, str(v).strip(), mask)
         elif isinstance(value, list):
             for v in value:
-                walk(v, depth + 1)
+                if isinstance(v, dict | list):
+                    walk(v, depth + 1)
 
     walk(record, 0)
-    return found
+    return _name_variants(names), contacts
+
+
+def _add_contact(contacts: list[tuple[str, str]], text: str, mask: str) -> None:
+    if "@" in text:
+        contacts.append((text, mask))
+        return
+    # "6234 5671 ext. 8": the number and the extension are looked for apart
+    for part in _NOT_NUMBER_RE.split(text):
+        if len(_NON_DIGIT_RE.sub("", part)) >= 5:
+            contacts.append((part, mask))
 
 
 _NON_DIGIT_RE = re.compile(r"\D+")
@@ -575,6 +573,8 @@ def blank_contacts(text: str, contacts: Iterable[tuple[str, str]]) -> str:
     """The text with each contact value replaced by its placeholder: numbers whatever the
     separators between their digits, addresses whatever their case.  The cheap check (are
     its digits, or the address, in the text at all?) comes first."""
+    if _MAYBE_PERSONAL_RE.search(text) is None:
+        return text
     compact: str | None = None
     for value, mask in contacts:
         if "@" in value:
@@ -634,8 +634,7 @@ def _mask_value(
 def mask_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a decoded record with name and contact fields dropped and every string
     masked."""
-    names = names_in_record(record)
-    contacts = contacts_in_record(record)
+    names, contacts = declared_in_record(record)
     return {
         str(k): _mask_value(v, names, 0, contacts)
         for k, v in record.items()
