@@ -673,6 +673,7 @@ def create_app(
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         status: Literal["open", "closed"] | None = None,
+        department: str | None = None,
         page_size: Annotated[int, Query(ge=1, le=1000)] = 1000,
         page: Annotated[int, Query(ge=1, le=10**6)] = 1,
     ) -> list[dict[str, Any]]:
@@ -681,7 +682,10 @@ def create_app(
         every ticket in the caller's scope, newest first; one answer holds at most
         `page_size` (1000), and `X-Total-Count` gives how many match, with a `Link: ...;
         rel="next"` header (RFC 8288) while there are more (`page`, `page_size`: the paging
-        several GeoReport servers offer beside the specification)."""
+        several GeoReport servers offer beside the specification).  A department's token
+        lists its own department's requests, as `GET /tickets` does (`department=*`: every
+        department's in its area, `department=NAME`: another's); ids are not filtered by
+        department, as a single ticket is not."""
         require(who, "read", request)
         if service_request_id:
             ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:100]
@@ -689,11 +693,13 @@ def create_app(
             found = [t for t in found if visible(who, t)]
             response.headers["X-Total-Count"] = str(len(found))
             return [request_view(t, area_names, tz) for t in found]
+        department = desk_department(who, department, request)
         statuses = None
         if status is not None:
             statuses = ["closed"] if status == "closed" else [s for s in STATUSES
                                                               if s != "closed"]  # fmt: skip
-        f = TicketFilter(status=statuses, area_prefix=_scope_prefix(who.scope),
+        f = TicketFilter(status=statuses, department=department,
+                         area_prefix=_scope_prefix(who.scope),
                          member_areas=True, service_code=service_code,
                          opened_from=epoch(start_date, "start_date", request),
                          opened_until=epoch(end_date, "end_date", request),

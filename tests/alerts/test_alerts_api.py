@@ -499,6 +499,32 @@ def test_a_department_desk_lists_its_own_department_by_default(client: TestClien
     assert client.get("/tickets?status=bogus", headers=water).status_code == 422
 
 
+def test_open311_lists_a_department_desk_its_own_department_by_default(
+    client: TestClient,
+) -> None:
+    """Open311 lists what `GET /tickets` lists: a desk's own department's requests, the
+    neighbours' with `department=*` or their name, an unknown department a 422; looking
+    requests up by id is not filtered by department, as reading one ticket is not."""
+    url = "/open311/v2/requests.json"
+    water, roads = auth("jingan-water"), auth("jingan-roads")
+    r = client.get(url, headers=water)
+    assert (r.json(), r.headers["x-total-count"]) == ([], "0")
+    assert client.get("/tickets", headers=water).json()["tickets"] == []  # the same answer
+    mine = client.get(url, headers=roads).json()
+    assert [q["agency_responsible"] for q in mine] == ["道路养护中心"]
+    for wider in ("*", "road_maintenance"):
+        r = client.get(url, params={"department": wider}, headers=water)
+        assert [q["service_request_id"] for q in r.json()] == [mine[0]["service_request_id"]]
+        assert r.headers["x-total-count"] == "1", wider
+    r = client.get(url, params={"department": "nonexistent"}, headers=water)
+    assert r.status_code == 422 and "unknown department 'nonexistent'" in r.json()["error"]
+    by_id = client.get(url, params={"service_request_id": mine[0]["service_request_id"]},
+                       headers=water).json()  # fmt: skip
+    assert by_id == mine
+    # tokens without a department list every department's, as before
+    assert len(client.get(url, headers=auth("viewer")).json()) == 2
+
+
 def test_errors_have_one_shape_and_every_refusal_is_logged_and_counted(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
