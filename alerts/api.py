@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
@@ -136,10 +137,20 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+NUL_REFUSED = "NUL bytes are not accepted"
+
+
+def _log_nul(method: object, path: object) -> None:
+    log.warning("refused %s %r: a NUL byte in the request", method, str(path)[:200])
+
+
 class NoNulBytes:
-    """Refuses with 422 a request whose path, query or body holds a NUL character (raw,
-    %-encoded or JSON-escaped).  No field of this API needs one, and PostgreSQL cannot store
-    one in text: it would surface as a store error in the middle of a transaction."""
+    """Refuses with 422 a request whose path or query holds a NUL character (raw or
+    %-encoded).  No field of this API needs one, and PostgreSQL cannot store one in text: it
+    would surface as a store error in the middle of a transaction.  A body holding one (raw
+    or JSON-escaped) is refused the same way by `_body_after`, which reads every body this
+    API takes once the caller may act: checked here, it was a 422 before a caller who may
+    not act was told so."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -152,17 +163,12 @@ class NoNulBytes:
         if "\x00" in str(scope.get("path", "")) or b"%00" in query or b"\x00" in query:
             await self._refuse(scope, send)
             return
-        whole = await _read_body(receive) or b""
-        if b"\x00" in whole or b"\\u0000" in whole:
-            await self._refuse(scope, send)
-            return
-        await self.app(scope, _replaying(whole, receive), send)
+        await self.app(scope, receive, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        log.warning("refused %s %r: a NUL byte in the request", scope.get("method"),
-                    str(scope.get("path", ""))[:200])  # fmt: skip
+        _log_nul(scope.get("method"), scope.get("path", ""))
         _count_refusal(scope, "nul_byte")
-        body = json.dumps({"error": "NUL bytes are not accepted"}).encode()
+        body = json.dumps({"error": NUL_REFUSED}).encode()
         await send({"type": "http.response.start", "status": 422,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})  # fmt: skip
@@ -231,6 +237,98 @@ class RefusedError(Exception):
         self.status = status
         self.message = message
         self.reason = reason  # the key it is counted under in app.state.refusals
+
+
+# The request bodies, read by `_body_after` once the caller may act, and described in the
+# OpenAPI document as FastAPI describes the bodies it reads itself.
+_BODIES: tuple[type[BaseModel], ...] = (
+    NoteBody, FeedbackBody, ReassignBody, CommentBody, SuperviseBody, AlertmanagerPayload,
+)  # fmt: skip
+_SCHEMA_REF = "#/components/schemas/{model}"
+
+
+def _body_schemas() -> dict[str, Any]:
+    """The bodies' JSON Schemas, named as OpenAPI components (with the models they use)."""
+    _, top = models_json_schema([(m, "validation") for m in _BODIES], ref_template=_SCHEMA_REF)
+    return dict(top.get("$defs", {}))
+
+
+def _body_doc(model: type[BaseModel], required: bool = True) -> dict[str, Any]:
+    """The `requestBody` (and its 422) of an operation whose body `_body_after` reads, for
+    `openapi_extra`: what FastAPI writes for a body it reads itself."""
+    if model not in _BODIES:  # its schema would be missing from the document's components
+        raise ValueError(f"{model.__name__} is not in _BODIES")
+    schema: dict[str, Any] = {"$ref": _SCHEMA_REF.format(model=model.__name__)}
+    body: dict[str, Any] = {"required": True} if required else {}
+    if not required:
+        schema = {"anyOf": [schema, {"type": "null"}], "title": "Body"}
+    invalid = {"$ref": _SCHEMA_REF.format(model="HTTPValidationError")}
+    return {
+        "requestBody": {"content": {"application/json": {"schema": schema}}, **body},
+        "responses": {"422": {"description": "Validation Error",
+                              "content": {"application/json": {"schema": invalid}}}},
+    }  # fmt: skip
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Whether a Content-Type announces JSON (application/json or application/...+json), as
+    FastAPI decides before it parses a body."""
+    if not content_type:
+        return False
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/")
+                                          and kind.endswith("+json"))  # fmt: skip
+
+
+def _invalid_body(loc: tuple[Any, ...], kind: str, msg: str) -> RequestValidationError:
+    return RequestValidationError([{"type": kind, "loc": ("body", *loc), "msg": msg,
+                                    "input": None}])  # fmt: skip
+
+
+def _body_after(model: type[BaseModel], allowed: Any, required: bool = True) -> Any:
+    """A dependency that reads the request body as `model` once `allowed` (the dependency
+    that decides whether the caller may act) has passed.
+
+    A body FastAPI reads itself is parsed before any dependency runs, so a body that is not
+    JSON was a 422 before a caller without a token (401), with a role that may not act (403)
+    or on a ticket it may not read (404) was told so: the answer described the body to
+    someone who may not send it.  Read here, it comes after them, and is refused as FastAPI
+    refuses it (422 with the same details: `body.<field>: <what is wrong>`), and so is a body
+    holding a NUL byte (422, as `NoNulBytes` refuses one in the path).  No body (or JSON
+    null) is None when the body is optional."""
+    adapter: TypeAdapter[Any] = TypeAdapter(model)
+
+    async def read_body(request: Request, _allowed: Any = allowed) -> Any:
+        raw = await request.body()
+        if b"\x00" in raw or b"\\u0000" in raw:
+            _log_nul(request.method, request.url.path)
+            raise RefusedError(422, NUL_REFUSED, "nul_byte")
+        if not raw:
+            if not required:
+                return None
+            raise _invalid_body((), "missing", "Field required")
+        if not _is_json(request.headers.get("content-type")):
+            raise _invalid_body(
+                (), "content_type", "a JSON body is expected (Content-Type: application/json)"
+            )
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise _invalid_body((e.pos,), "json_invalid", f"JSON decode error: {e.msg}") from None
+        except UnicodeDecodeError:
+            raise _invalid_body((), "json_invalid", "JSON decode error: not UTF-8") from None
+        except RecursionError:
+            raise _invalid_body((), "json_invalid", "JSON nested too deeply") from None
+        if value is None and not required:
+            return None
+        try:
+            return adapter.validate_python(value)
+        except ValidationError as e:
+            errors = [{**err, "loc": ("body", *err["loc"])}
+                      for err in e.errors(include_url=False, include_context=False)]  # fmt: skip
+            raise RequestValidationError(errors) from None
+
+    return Depends(read_body)
 
 
 def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
@@ -338,6 +436,16 @@ def create_app(
     app.add_middleware(BodyLimit, limit=max_body)  # added last: runs first, before any read
     app.state.tokens = tokens
     app.state.refusals = Counter[str]()
+    body_schemas = _body_schemas()
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with the components of the bodies `_body_after` reads."""
+        if app.openapi_schema is None:
+            doc = FastAPI.openapi(app)
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(body_schemas)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ errors -> 4xx / 503
     @app.exception_handler(RequestValidationError)
@@ -575,10 +683,10 @@ def create_app(
         load(who, tid, request)
         return {"audit": [a.to_dict(tz) for a in service.audit(tid)]}
 
-    # Who may act, on which ticket, is a dependency: FastAPI solves dependencies before it
-    # validates the body, so a caller who may not act is told so (401, 403, 404) whatever
-    # its body holds, instead of being helped to a valid one (422).  Only a body that is not
-    # JSON at all is refused (422) before: FastAPI parses it before any dependency runs.
+    # Who may act, on which ticket, is a dependency, and the body is read by a dependency
+    # that depends on it (`_body_after`): a caller who may not act is told so (401, 403,
+    # 404) whatever its body holds, a body that is not JSON at all included, instead of being
+    # helped to a valid one (422).
     def acting(permission: str) -> Any:
         def may_act(tid: str, who: Caller, request: Request) -> Ticket:
             return act(who, permission, tid, request)
@@ -599,27 +707,35 @@ def create_app(
     may_comment = acting("comment")
     may_supervise = acting("supervise")
     may_alertmanager = permitted("alertmanager")
+    # each body read once its sender may act (so after the checks above)
+    note_to_accept = _body_after(NoteBody, may_accept, required=False)
+    note_to_start = _body_after(NoteBody, may_start, required=False)
+    feedback_body = _body_after(FeedbackBody, may_feedback)
+    reassign_body = _body_after(ReassignBody, may_reassign)
+    comment_body = _body_after(CommentBody, may_comment)
+    supervise_body = _body_after(SuperviseBody, may_supervise)
+    alertmanager_body = _body_after(AlertmanagerPayload, may_alertmanager)
 
-    @app.post("/tickets/{tid}/accept")
+    @app.post("/tickets/{tid}/accept", openapi_extra=_body_doc(NoteBody, required=False))
     def accept(tid: str, who: Caller, _t: Ticket = may_accept,
-               body: NoteBody | None = None) -> dict[str, Any]:  # fmt: skip
+               body: NoteBody | None = note_to_accept) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.accept(tid, who.name, body.note if body else ""),
                                        tz)}  # fmt: skip
 
-    @app.post("/tickets/{tid}/start")
+    @app.post("/tickets/{tid}/start", openapi_extra=_body_doc(NoteBody, required=False))
     def start(tid: str, who: Caller, _t: Ticket = may_start,
-              body: NoteBody | None = None) -> dict[str, Any]:  # fmt: skip
+              body: NoteBody | None = note_to_start) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.start(tid, who.name, body.note if body else ""),
                                        tz)}  # fmt: skip
 
-    @app.post("/tickets/{tid}/feedback")
-    def feedback(tid: str, body: FeedbackBody, who: Caller,
-                 _t: Ticket = may_feedback) -> dict[str, Any]:  # fmt: skip
+    @app.post("/tickets/{tid}/feedback", openapi_extra=_body_doc(FeedbackBody))
+    def feedback(tid: str, who: Caller, _t: Ticket = may_feedback,
+                 body: FeedbackBody = feedback_body) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.feedback(tid, who.name, body.notes), tz)}
 
-    @app.post("/tickets/{tid}/reassign")
-    def reassign(tid: str, body: ReassignBody, who: Caller, request: Request,
-                 act_ticket: Ticket = may_reassign) -> dict[str, Any]:  # fmt: skip
+    @app.post("/tickets/{tid}/reassign", openapi_extra=_body_doc(ReassignBody))
+    def reassign(tid: str, who: Caller, request: Request, act_ticket: Ticket = may_reassign,
+                 body: ReassignBody = reassign_body) -> dict[str, Any]:  # fmt: skip
         known_department(body.department, "the reassignment", request)
         if body.area_code is not None and not in_scope(who.scope, body.area_code):
             log.warning("refused %s %s: area %s is outside %s's scope %s", request.method,
@@ -631,14 +747,14 @@ def create_app(
                              area_code=body.area_code)  # fmt: skip
         return {"ticket": _ticket_json(t, tz)}
 
-    @app.post("/tickets/{tid}/comment")
-    def comment(tid: str, body: CommentBody, who: Caller,
-                _t: Ticket = may_comment) -> dict[str, Any]:  # fmt: skip
+    @app.post("/tickets/{tid}/comment", openapi_extra=_body_doc(CommentBody))
+    def comment(tid: str, who: Caller, _t: Ticket = may_comment,
+                body: CommentBody = comment_body) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.comment(tid, who.name, body.text), tz)}
 
-    @app.post("/tickets/{tid}/supervise")
-    def supervise(tid: str, body: SuperviseBody, who: Caller,
-                  _t: Ticket = may_supervise) -> dict[str, Any]:  # fmt: skip
+    @app.post("/tickets/{tid}/supervise", openapi_extra=_body_doc(SuperviseBody))
+    def supervise(tid: str, who: Caller, _t: Ticket = may_supervise,
+                  body: SuperviseBody = supervise_body) -> dict[str, Any]:  # fmt: skip
         return {"ticket": _ticket_json(service.supervise(tid, who.name, body.reason), tz)}
 
     # ------------------------------------------------------------------ Open311 GeoReport v2
@@ -673,6 +789,7 @@ def create_app(
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         status: Literal["open", "closed"] | None = None,
+        department: str | None = None,
         page_size: Annotated[int, Query(ge=1, le=1000)] = 1000,
         page: Annotated[int, Query(ge=1, le=10**6)] = 1,
     ) -> list[dict[str, Any]]:
@@ -681,7 +798,10 @@ def create_app(
         every ticket in the caller's scope, newest first; one answer holds at most
         `page_size` (1000), and `X-Total-Count` gives how many match, with a `Link: ...;
         rel="next"` header (RFC 8288) while there are more (`page`, `page_size`: the paging
-        several GeoReport servers offer beside the specification)."""
+        several GeoReport servers offer beside the specification).  A department's token
+        lists its own department's requests, as `GET /tickets` does (`department=*`: every
+        department's in its area, `department=NAME`: another's); ids are not filtered by
+        department, as a single ticket is not."""
         require(who, "read", request)
         if service_request_id:
             ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:100]
@@ -689,11 +809,13 @@ def create_app(
             found = [t for t in found if visible(who, t)]
             response.headers["X-Total-Count"] = str(len(found))
             return [request_view(t, area_names, tz) for t in found]
+        department = desk_department(who, department, request)
         statuses = None
         if status is not None:
             statuses = ["closed"] if status == "closed" else [s for s in STATUSES
                                                               if s != "closed"]  # fmt: skip
-        f = TicketFilter(status=statuses, area_prefix=_scope_prefix(who.scope),
+        f = TicketFilter(status=statuses, department=department,
+                         area_prefix=_scope_prefix(who.scope),
                          member_areas=True, service_code=service_code,
                          opened_from=epoch(start_date, "start_date", request),
                          opened_until=epoch(end_date, "end_date", request),
@@ -713,11 +835,11 @@ def create_app(
         return [request_view(load(who, rid, request), area_names, tz)]
 
     # ------------------------------------------------------------------ Alertmanager
-    @app.post("/alertmanager/webhook")
+    @app.post("/alertmanager/webhook", openapi_extra=_body_doc(AlertmanagerPayload))
     def alertmanager(
-        payload: AlertmanagerPayload,
         request: Request,
         who: Principal = may_alertmanager,
+        payload: AlertmanagerPayload = alertmanager_body,
     ) -> dict[str, Any]:
         outcomes = []
         events = list(to_events(masked_payload(payload), service.catalog, area_names, tz))

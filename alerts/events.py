@@ -57,9 +57,12 @@ class WarningEvent:
         return f"{self.text_zh} / {self.text_en}"
 
     def explanation(self) -> dict[str, Any]:
-        """The evidence a ticket keeps: window, value, band, score, detectors, thresholds."""
+        """The evidence a ticket keeps: window, value, band, score, detectors, thresholds, and
+        the title and text the ticket shows while this warning is its worst."""
         return {
             "indicator_id": self.indicator_id,
+            "title_zh": self.title_zh,
+            "title_en": self.title_en,
             "area_code": self.area_code,
             "window": [self.window_start, self.window_end],
             "value": self.value,

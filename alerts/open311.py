@@ -1,5 +1,7 @@
 """An Open311 GeoReport v2 read view of the tickets, so that existing civic tools can list and
-show them: GET services, GET requests, GET requests/{id}.  Field names are GeoReport's."""
+show them: GET services, GET requests, GET requests/{id}.  Field names are GeoReport's.
+Which requests a caller gets is decided in `alerts.api` by the native list's rules: its scope,
+and for a department's token its own department by default (`department=*` for all)."""
 
 from __future__ import annotations
 

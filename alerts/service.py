@@ -361,40 +361,65 @@ class TicketService:
     def _headline(
         self, conn: Connection, t: Ticket, ev: WarningEvent, firing: Mapping[str, str]
     ) -> dict[str, Any]:
-        """The ticket's level and summary after warning event `ev`, `firing` being its
+        """The ticket's level, title and summary after warning event `ev`, `firing` being its
         warnings still firing once `ev` is applied.
 
         The summary describes the worst warning still firing (the highest level; among equals
         the one it already describes, so that it does not flip between sensors), and `level`
         is that warning's level: a later event of another sensor, a normal reading or a
-        de-escalation elsewhere in the incident changes neither.  When the last warning
-        resolves the summary is that resolution ("... orange warning cleared at 14:05") and
-        the level stays the level it cleared at.  The highest level the ticket ever reached
-        is kept in `evidence["peak_level"]` (its deadlines never lengthen as the level
-        drops), the warning the summary describes in `evidence["headline_warning"]`."""
+        de-escalation elsewhere in the incident changes neither.  The title is that warning's
+        indicator's, and changes with the summary, never alone: an incident a PM10 warning
+        opened is titled PM2.5 while a worse PM2.5 warning gives its summary.  When the last
+        warning resolves the summary is that resolution ("... orange warning cleared at
+        14:05"), under its title, and the level stays the level it cleared at.  The highest
+        level the ticket ever reached is kept in `evidence["peak_level"]` (its deadlines never
+        lengthen as the level drops), the warning the summary describes in
+        `evidence["headline_warning"]`."""
         current = str(t.evidence.get("headline_warning", ""))
         out: dict[str, Any] = {}
         if not firing:  # `ev` was the last warning firing, and it has resolved
             level, wid = ev.level, ev.warning_id
-            out.update(summary_zh=ev.text_zh, summary_en=ev.text_en)
+            out.update(title_zh=ev.title_zh, title_en=ev.title_en, summary_zh=ev.text_zh,
+                       summary_en=ev.text_en)  # fmt: skip
         else:
             level = max(firing.values(), key=level_index)
             if current in firing and firing[current] == level and current != ev.warning_id:
                 wid = current  # the summary still describes a worst warning
             elif firing.get(ev.warning_id) == level:
                 wid = ev.warning_id
-                out.update(summary_zh=ev.text_zh, summary_en=ev.text_en)
+                out.update(title_zh=ev.title_zh, title_en=ev.title_en, summary_zh=ev.text_zh,
+                           summary_en=ev.text_en)  # fmt: skip
             else:  # the warning it described resolved or fell below another: look that up
                 worst = self.store.worst_firing(conn, t.id)
                 wid = worst["warning_id"] if worst else ev.warning_id
                 text = worst["explanation"] if worst else {}
                 if text.get("text_zh") and text.get("text_en"):
+                    out.update(self._stored_title(text))
                     out.update(summary_zh=text["text_zh"], summary_en=text["text_en"])
         out["level"] = level
         peak = higher_level(str(t.evidence.get("peak_level", t.level)), level)
         if (t.evidence.get("headline_warning"), t.evidence.get("peak_level")) != (wid, peak):
             out["evidence"] = {**t.evidence, "headline_warning": wid, "peak_level": peak}
         return out
+
+    def _stored_title(self, explanation: Mapping[str, Any]) -> dict[str, str]:
+        """The title of a warning as its stored explanation gives it; explanations stored
+        before they held one give their indicator's title from the catalog (nothing when it is
+        not a catalog indicator: the title then stays as it is)."""
+        zh, en = explanation.get("title_zh"), explanation.get("title_en")
+        if not (zh and en):
+            ind = self.catalog.get(str(explanation.get("indicator_id", "")))
+            if ind is None:
+                return {}
+            zh, en = ind.title.zh, ind.title.en
+        return {"title_zh": str(zh), "title_en": str(en)}
+
+    @staticmethod
+    def _retitled(t: Ticket, values: Mapping[str, Any]) -> dict[str, list[str]]:
+        """For an audit entry's detail: the title before and after, when `values` change it."""
+        new = [values.get("title_zh", t.title_zh), values.get("title_en", t.title_en)]
+        old = [t.title_zh, t.title_en]
+        return {} if new == old else {"from_title": old, "to_title": new}
 
     def _apply_one_by_one(self, items: list[OutboxItem]) -> list[Outcome]:
         out: list[Outcome] = []
@@ -593,9 +618,8 @@ class TicketService:
             "last_signal_at": max(t.last_signal_at, ev.at),
             "updated_at": now,
         }
-        if t.warning_count == 0:  # a hotline ticket becomes a sensor-backed incident
-            values.update(title_zh=ev.title_zh, title_en=ev.title_en)
-        # nothing else firing: no need to ask which warnings are (the new one is linked)
+        # nothing else firing: no need to ask which warnings are (the new one is linked); a
+        # hotline ticket becoming a sensor-backed incident so takes the warning's title
         firing = {ev.warning_id: ev.level} if t.firing_count == 0 else self._firing(conn, t.id)
         values.update(self._headline(conn, t, ev, firing))
         if level_index(values["level"]) > level_index(t.level):
@@ -606,7 +630,7 @@ class TicketService:
             conn, ticket_id=t.id, at=now, actor=actor, action="merged",
             from_status=t.status, to_status=t.status, reason=ev.text,
             detail={"warning_id": ev.warning_id, "level": ev.level,
-                    "warning_count": values["warning_count"]},
+                    "warning_count": values["warning_count"], **self._retitled(t, values)},
         )  # fmt: skip
         if t.status == "verifying":
             self._reopen(conn, t.id, now, "a new warning during verification: not fixed")
@@ -667,7 +691,7 @@ class TicketService:
                 conn, ticket_id=t.id, at=now, actor=actor, action="warning_resolved",
                 from_status=t.status, to_status=t.status, reason=ev.text,
                 detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"],
-                        "level": values["level"]},
+                        "level": values["level"], **self._retitled(t, values)},
             )  # fmt: skip
             if (
                 self.close_resolved_alerts
@@ -705,7 +729,7 @@ class TicketService:
             conn, ticket_id=t.id, at=now, actor=actor, action="level",
             from_status=t.status, to_status=t.status, reason=ev.text,
             detail={"warning_id": ev.warning_id, "kind": ev.kind, "from_level": t.level,
-                    "to_level": new_level},
+                    "to_level": new_level, **self._retitled(t, values)},
         )  # fmt: skip
         if t.status == "verifying" and ev.kind == "escalated":
             self._reopen(conn, t.id, now, "the warning escalated during verification: not fixed")

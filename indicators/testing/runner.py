@@ -2,7 +2,8 @@
 (FIWARE-style sensor readings, Open311-shaped hotline orders, checkpoint verifications),
 decoded, windowed, scored and turned into warnings by the flow's own code
 (`indicators.testing.pipeline`); the warnings and the orders then go through the real ticket
-service on a temporary SQLite store, where the test's departments act (accept, start,
+service (given the sensor registry and the city's area names, as `citysigns dispatch` gives
+them) on a temporary SQLite store, where the test's departments act (accept, start,
 feedback) through the service's own methods and, up to the test's `until`, the service
 judges deadlines and verification periods on a manual clock.  A failure shows what was
 expected against what came out, the latter in the test file's own notation so it can be
@@ -367,6 +368,7 @@ def dispatch(
             catalog=catalog.indicators,
             clock=clock,
             locate=w.registry.locator(w.city),
+            names=w.names,  # as `citysigns dispatch` and `serve` name areas (the city model)
         )
 
         def judge(limit: int | None) -> None:

@@ -184,6 +184,67 @@ def test_bad_input_gets_a_4xx_with_a_message(
     assert needle in text
 
 
+BODIES_REFUSED_AFTER_THE_CHECKS = {
+    # not JSON at all: FastAPI parsed it before any check (422 first)
+    "not JSON": (b"{not json", "JSON decode error"),
+    # a NUL byte (PostgreSQL cannot store one): the middleware refused it before any check
+    "NUL byte": (b'{"text": "a\\u0000b", "note": "a\\u0000b", "reason": "a\\u0000b"}',
+                 "NUL bytes are not accepted"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("body", sorted(BODIES_REFUSED_AFTER_THE_CHECKS))
+@pytest.mark.parametrize(
+    ("who", "path", "status"),
+    [
+        (None, "comment", 401),  # no token
+        ("viewer", "comment", 403),  # a role that may not comment
+        ("dispatch", "accept", 403),  # a role that may not accept
+        ("jingan-water", "feedback", 403),  # another department's ticket
+        ("pudong-roads", "accept", 404),  # a ticket it may not read
+        ("jingan-roads", "supervise", 403),
+        ("viewer", "reassign", 403),
+        (None, "/alertmanager/webhook", 401),
+        ("viewer", "/alertmanager/webhook", 403),
+    ],
+)  # fmt: skip
+def test_who_may_act_is_answered_before_what_is_wrong_with_the_body(
+    client: TestClient, who: str | None, path: str, status: int, body: str
+) -> None:
+    """A caller who may not act learns that (401, 403, 404), not what is wrong with its body,
+    even when the body is not JSON at all or holds a NUL byte (both were a 422 before any
+    check); one who may act gets the 422 with what is wrong."""
+    content, error = BODIES_REFUSED_AFTER_THE_CHECKS[body]
+    headers = {"content-type": "application/json"}
+    tid = ticket_in(client, "310106")
+    url = path if path.startswith("/") else f"/tickets/{tid}/{path}"
+    r = client.post(url, headers={**(auth(who) if who else {}), **headers}, content=content)
+    assert r.status_code == status, r.text
+    assert error not in r.text and "details" not in r.json()
+    refusals = client.app.state.refusals  # type: ignore[attr-defined]
+    assert refusals["invalid"] == refusals["nul_byte"] == 0
+    allowed = {"comment": "jingan-supervisor", "accept": "jingan-roads",
+               "feedback": "jingan-roads", "supervise": "jingan-supervisor",
+               "reassign": "dispatch", "/alertmanager/webhook": "dispatch"}[path]  # fmt: skip
+    r = client.post(url, headers={**auth(allowed), **headers}, content=content)
+    assert r.status_code == 422 and error in r.text, r.text
+
+
+def test_the_bodies_read_after_the_checks_are_still_documented(client: TestClient) -> None:
+    """The OpenAPI document describes each write endpoint's body as before."""
+    doc = client.get("/openapi.json").json()
+    body = doc["paths"]["/tickets/{tid}/feedback"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/FeedbackBody"
+    }
+    accept = doc["paths"]["/tickets/{tid}/accept"]["post"]["requestBody"]
+    assert "required" not in accept  # no body is a plain accept
+    schemas = doc["components"]["schemas"]
+    assert schemas["FeedbackBody"]["required"] == ["notes"]
+    assert {"AlertmanagerPayload", "AlertmanagerAlert", "NoteBody", "ReassignBody"} <= set(schemas)
+
+
 def test_oversized_body_without_content_length_is_refused(client: TestClient) -> None:
     tid = ticket_in(client, "310106")
 
@@ -497,6 +558,32 @@ def test_a_department_desk_lists_its_own_department_by_default(client: TestClien
         r = client.get("/tickets", params={"department": "nonexistent"}, headers=auth(who))
         assert r.status_code == 422 and "unknown department 'nonexistent'" in r.json()["error"]
     assert client.get("/tickets?status=bogus", headers=water).status_code == 422
+
+
+def test_open311_lists_a_department_desk_its_own_department_by_default(
+    client: TestClient,
+) -> None:
+    """Open311 lists what `GET /tickets` lists: a desk's own department's requests, the
+    neighbours' with `department=*` or their name, an unknown department a 422; looking
+    requests up by id is not filtered by department, as reading one ticket is not."""
+    url = "/open311/v2/requests.json"
+    water, roads = auth("jingan-water"), auth("jingan-roads")
+    r = client.get(url, headers=water)
+    assert (r.json(), r.headers["x-total-count"]) == ([], "0")
+    assert client.get("/tickets", headers=water).json()["tickets"] == []  # the same answer
+    mine = client.get(url, headers=roads).json()
+    assert [q["agency_responsible"] for q in mine] == ["道路养护中心"]
+    for wider in ("*", "road_maintenance"):
+        r = client.get(url, params={"department": wider}, headers=water)
+        assert [q["service_request_id"] for q in r.json()] == [mine[0]["service_request_id"]]
+        assert r.headers["x-total-count"] == "1", wider
+    r = client.get(url, params={"department": "nonexistent"}, headers=water)
+    assert r.status_code == 422 and "unknown department 'nonexistent'" in r.json()["error"]
+    by_id = client.get(url, params={"service_request_id": mine[0]["service_request_id"]},
+                       headers=water).json()  # fmt: skip
+    assert by_id == mine
+    # tokens without a department list every department's, as before
+    assert len(client.get(url, headers=auth("viewer")).json()) == 2
 
 
 def test_errors_have_one_shape_and_every_refusal_is_logged_and_counted(

@@ -4,11 +4,14 @@ scenario is in test_alerts_postgres.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
+from alerts import schema
 from alerts.clock import ManualClock
 from alerts.events import WarningEvent
 from alerts.hotline import HotlineOrder
@@ -159,6 +162,59 @@ def test_the_summary_and_level_follow_the_worst_warning_still_firing(
     assert t.summary_en == grid_cleared.text_en and "blue warning cleared" in t.summary_en
     assert t.evidence["peak_level"] == "orange"
     assert t.evidence["headline_warning"] == grid_cleared.warning_id
+
+
+@pytest.mark.parametrize("stored_before_titles", [False, True])
+def test_the_title_follows_the_warning_the_summary_describes(
+    make_service: ServiceFactory, stored_before_titles: bool
+) -> None:
+    """An incident opened by one indicator's warning and dominated by a worse warning of
+    another indicator of its family is titled after the worse one, as its summary describes
+    it (a "PM10" title over a PM2.5 summary told the dispatcher the wrong pollutant); when
+    that one clears, title and summary go back together, and the audit says what changed.
+    The title of a warning no event is at hand for comes from its stored explanation, or
+    for stores written before explanations held one, from the catalog."""
+    other = make_indicator(id="water.pressure_main",
+                           title={"zh": "主管网压力", "en": "Main pressure"})  # fmt: skip
+    svc = make_service(catalog=[make_indicator(), other])
+    machine = WarningStateMachine([make_indicator(), other])
+    blue = fire(machine, [0.19, 0.19], area="310106003")
+    tid = svc.submit_warnings(blue)[0].ticket_id or ""
+    t = svc.get(tid)
+    assert t is not None and (t.title_en, t.level) == ("Water pressure", "blue")
+
+    (orange,) = fire(machine, [0.13], area="310106003", start=T0 + 900,
+                     indicator_id="water.pressure_main")  # fmt: skip
+    assert svc.submit_warnings([orange])[0].action == "merged"
+    t = svc.get(tid)
+    assert t is not None and t.level == "orange"
+    assert (t.summary_zh, t.summary_en) == (orange.text_zh, orange.text_en)
+    assert (t.title_zh, t.title_en) == ("主管网压力", "Main pressure")
+    (merged,) = [a for a in svc.audit(tid) if a.action == "merged"]
+    assert merged.detail["from_title"] == ["供水压力", "Water pressure"]
+    assert merged.detail["to_title"] == ["主管网压力", "Main pressure"]
+
+    assert {w["explanation"]["title_en"] for w in svc.warnings(tid)} == {
+        "Water pressure",
+        "Main pressure",
+    }
+    if stored_before_titles:
+        with svc.store.engine.begin() as conn:
+            for w in svc.warnings(tid):
+                old = {k: v for k, v in w["explanation"].items() if not k.startswith("title_")}
+                conn.execute(update(schema.ticket_warnings)
+                             .where(schema.ticket_warnings.c.warning_id == w["warning_id"])
+                             .values(explanation=json.dumps(old)))  # fmt: skip
+    (cleared,) = fire(machine, [0.3, 0.3], area="310106003", start=T0 + 1800,
+                      indicator_id="water.pressure_main")  # fmt: skip
+    assert cleared.kind == "resolved"
+    svc.submit_warnings([cleared])
+    t = svc.get(tid)
+    assert t is not None and t.level == "blue"
+    assert (t.summary_zh, t.summary_en) == (blue[-1].text_zh, blue[-1].text_en)
+    assert (t.title_zh, t.title_en) == ("供水压力", "Water pressure")
+    (back,) = [a for a in svc.audit(tid) if a.action == "warning_resolved"]
+    assert back.detail["to_title"] == ["供水压力", "Water pressure"]
 
 
 def test_a_new_lower_warning_after_all_cleared_sets_the_level(

@@ -72,6 +72,42 @@ def test_shipped_tests_pass_and_cover_the_catalog() -> None:
     assert any(t.supervise_count > 0 for t in tickets)
 
 
+ONE_CALL = """
+catalog: {catalog}
+tests:
+  - name: one water-outage call makes its own ticket
+    indicator: hotline.water_outage
+    interval: 15m
+    hotline:
+      - {{at: 20m, category: water_outage, area: "310101001001001"}}
+    series:
+      - area: "310101001001001"
+        category: water_outage
+        values: 0x7
+    expect:
+      warnings: []
+      tickets:
+        - {{department: water_supply, level: blue, tier: street, area: "310101001", orders: 1}}
+"""
+
+
+def test_tickets_name_their_areas_as_the_real_service_does(tmp_path: Path) -> None:
+    """The ticket service of `citysigns test` names areas by the city model, as the one of
+    `citysigns dispatch` and `serve` does: a hotline ticket's summary says where in names,
+    not in codes."""
+    from alerts.areas import CityAreaNames, area_label
+
+    f = tmp_path / "call.yaml"
+    f.write_text(ONE_CALL.format(catalog=CATALOG_DIR), "utf-8")
+    report = run_paths([f])
+    assert report.ok, report.outcomes[0].report()
+    (ticket,) = report.outcomes[0].tickets
+    zh, en = area_label("310101001001001", CityAreaNames(load_city()))
+    assert not en.startswith("310101")  # the city model names this community
+    assert ticket.summary_en.startswith(f"{en}: 12345 order, "), ticket.summary_en
+    assert ticket.summary_zh.startswith(f"{zh}: 12345 工单, "), ticket.summary_zh
+
+
 def test_expectations_are_checked_exactly(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text(PM25.format(catalog=CATALOG_DIR), "utf-8")
