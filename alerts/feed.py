@@ -15,17 +15,30 @@ that batch, which the store then ignores.
 A line that is not a warning event (broken JSON, missing fields) is skipped with its
 `file:line` and reason, and counted: the flow never writes one, so it means a damaged or a
 foreign file.  Raw hotline records are accepted too: they go through the flow's own decoder
-(OrderReader), so they are checked, masked and placed as the flow would."""
+(OrderReader), so they are checked, masked and placed as the flow would.
+
+Orders wait for the warnings that may come before them (OrderHold).  An order corroborates
+the incident whose warning was applied before it; the flow writes an order as soon as it is
+decoded but a warning only when its window closes (the watermark past its end plus the
+indicator's lateness), so the orders file runs ahead of the warnings file.  Read as they came,
+an order whose warning was still in a window opened a ticket of its own.  So an order waits
+until the warnings read show that the flow has closed every window of the order's family up
+to the order's time: reading both files once, at most until the warnings file ends;
+following them, at most for a bounded time (`--order-hold`), since a quiet flow may write no
+warning for hours."""
 
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import itertools
 import json
 import logging
+import math
 import os
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +58,8 @@ from .service import Outcome, TicketService
 
 log = logging.getLogger(__name__)
 READ_BYTES = 8 << 20  # at most this much of a file per read, so one read stays one batch
+ORDER_HOLD = 900.0  # s: the longest a followed order waits for warnings (--order-hold)
+FLOW_DELAY = 60  # s: from the watermark passing a window's close to its warning in the file
 
 
 @dataclass
@@ -67,6 +82,8 @@ class LineFollower:
     lines_read: int = field(default=0, init=False)  # in all, the lines read again included
     _pending: int = field(default=0, init=False)  # offset after the last read, not committed
     _in_overlong: bool = field(default=False, init=False)  # inside a line being skipped
+    read_from: int = field(default=0, init=False)  # offset of the first line the last read gave
+    at_end: bool = field(default=False, init=False)  # the last read reached the file's end
 
     def __post_init__(self) -> None:
         if self.position is not None and self.position.is_file():
@@ -104,7 +121,9 @@ class LineFollower:
                 f.seek(self._pending)
                 data = f.read(READ_BYTES)
         except FileNotFoundError:
+            self.at_end = True
             return []
+        self.at_end = len(data) < READ_BYTES
         if self._in_overlong:  # the rest of an overlong line, up to its end
             rest = data.find(b"\n") + 1
             self._pending += rest or len(data)
@@ -122,14 +141,16 @@ class LineFollower:
             return []
         lines = data[:end].split(b"\n")[:-1]
         first = self.line_no + 1
+        self.read_from = self._pending
         self._pending += end
         self.line_no += len(lines)
         self.lines_read += len(lines)
         return [(first + i, line) for i, line in enumerate(lines) if line.strip()]
 
-    def commit(self) -> None:
-        """What was read has been applied: a restart starts after it."""
-        self.offset = self._pending
+    def commit(self, upto: int | None = None) -> None:
+        """What was read has been applied (up to the line at byte `upto`, when given): a
+        restart starts after it."""
+        self.offset = self._pending if upto is None else min(upto, self._pending)
         if self.position is not None:
             tmp = self.position.with_name(self.position.name + ".tmp")
             tmp.write_text(f"{self.offset}\n", encoding="utf-8")
@@ -274,12 +295,95 @@ def read_hotline_orders(
 
 
 @dataclass
+class OrderHold:
+    """Orders waiting for the warnings that may come before them, released in time order.
+
+    An order of family `f` at time `ts` is released once `watermark >= ts + wait(f)`: the
+    feed raises the watermark as it reads warnings, to the flow's watermark they show (a
+    warning of window end `at` is written once the flow's watermark passed `at` plus the
+    indicator's lateness, so by then every window of `f` ending by `ts` has closed when
+    `wait(f)` is the largest lateness of `f`'s indicators).  Or once it has waited
+    `wait(f) + grace` seconds of wall-clock time since it was read, at most `hold`: the
+    warnings may stop (a quiet city writes none, a stopped flow none at all).  An order
+    whose `wait` is None is not held.  Within a family orders leave in time order (an order
+    released by its wait takes along the earlier ones of its family), so duplicates still
+    find the order they repeat."""
+
+    wait: Callable[[str], int | None]  # family -> event-time seconds, None: not held
+    family: Callable[[HotlineOrder], str]
+    hold: float = ORDER_HOLD  # wall-clock seconds at most
+    grace: float = FLOW_DELAY  # wall-clock seconds past `wait`
+    watermark: float = -math.inf
+    _heaps: dict[str, list[tuple[int, int, HotlineOrder, int]]] = field(
+        default_factory=dict, init=False
+    )  # family -> (ts, seq, order, batch), by time
+    _due: dict[str, deque[tuple[float, int]]] = field(default_factory=dict, init=False)
+    _released_to: dict[str, float] = field(default_factory=dict, init=False)  # by waiting
+    _batches: Counter[int] = field(default_factory=Counter, init=False)  # read -> held
+    _seq: int = field(default=0, init=False)
+
+    def __len__(self) -> int:
+        return sum(len(h) for h in self._heaps.values())
+
+    def add(self, orders: Iterable[HotlineOrder], batch: int, now: float) -> list[HotlineOrder]:
+        """Hold `orders` (read together, `batch` names the read); those of a family no
+        indicator has are returned at once."""
+        free = []
+        for o in orders:
+            fam = self.family(o)
+            wait = self.wait(fam)
+            if wait is None:
+                free.append(o)
+                continue
+            self._seq += 1
+            heapq.heappush(self._heaps.setdefault(fam, []), (o.ts, self._seq, o, batch))
+            due = now + min(wait + self.grace, self.hold)
+            self._due.setdefault(fam, deque()).append((due, o.ts))
+            self._batches[batch] += 1
+        return free
+
+    def release(self, now: float, everything: bool = False) -> list[HotlineOrder]:
+        """The orders whose warnings have been read, or that waited long enough."""
+        out: list[HotlineOrder] = []
+        for fam, heap in self._heaps.items():
+            due = self._due[fam]
+            waited = self._released_to.get(fam, -math.inf)
+            while due and due[0][0] <= now:  # waited long enough: with the earlier ones
+                waited = max(waited, due.popleft()[1])
+            self._released_to[fam] = waited
+            until = max(self.watermark - (self.wait(fam) or 0), waited)
+            while heap and (everything or heap[0][0] <= until):
+                _, _, order, batch = heapq.heappop(heap)
+                out.append(order)
+                self._batches[batch] -= 1
+                if self._batches[batch] == 0:
+                    del self._batches[batch]
+            if not heap:
+                due.clear()
+        return out
+
+    def oldest_batch(self) -> int | None:
+        """The first read that still has orders held (its lines are not applied yet)."""
+        return min(self._batches) if self._batches else None
+
+
+@dataclass
 class Feed:
     """The warnings file and, optionally, the hotline file, into one ticket service.
 
     With `set_clock` the service's clock follows the items' own time and deadlines are judged
     every `tick` seconds of it (a replay of history); without, the clock is the wall clock
-    and deadlines are left to `citysigns serve`, which judges them on its own timer."""
+    and deadlines are left to `citysigns serve`, which judges them on its own timer.
+
+    Orders wait for their warnings (OrderHold): until the warnings read show that the flow
+    closed every window of the order's family up to the order's time.  Over files read once
+    (`live` False) at most until the warnings file ends, so orders and warnings go in the
+    order they happened also when the files take several reads; following files the flow
+    still writes (`live`, which `follow` sets), `order_hold` seconds at most.  An order of a
+    family no indicator has waits for nothing when followed in wall-clock time, and for the
+    warnings' time otherwise (a data-time clock moves on with every item).  The orders
+    file's position never passes an order still held: a restart reads it again (and the
+    store ignores what of that read was applied)."""
 
     service: TicketService
     warnings: LineFollower
@@ -289,30 +393,91 @@ class Feed:
     tick: int = 300
     counts: FeedCounts = field(default_factory=FeedCounts)
     after_step: Callable[[], None] | None = None  # e.g. the exporter's view of the store
+    live: bool = False  # following files still being written (see the class docstring)
+    order_hold: float = ORDER_HOLD  # live: the longest an order waits for warnings, seconds
+    wall_clock: Callable[[], float] = time.monotonic  # for order_hold
     _next_tick: int | None = field(default=None, init=False)
     _orders: OrderReader | None = field(default=None, init=False)
+    _hold: OrderHold | None = field(default=None, init=False)
+    _lateness: dict[str, int] | None = field(default=None, init=False)  # indicator -> s
+    _watermark: float = field(default=-math.inf, init=False)  # the flow's, as warnings show
+
+    @property
+    def at_end(self) -> bool:
+        """The last step read both files to their end (a step can stop short of it, within a
+        line too long to read, which it skips)."""
+        return self.warnings.at_end and (self.orders is None or self.orders.at_end)
+
+    @property
+    def held(self) -> int:
+        """Orders read and not yet submitted: waiting for their warnings."""
+        return 0 if self._hold is None else len(self._hold)
+
+    def _order_hold(self) -> OrderHold:
+        """The hold, made at the first order: each family waits for the largest lateness of
+        its indicators (the catalog's); see the class docstring for how long at most."""
+        if self._hold is None:
+            router = self.service.router
+            lateness: dict[str, int] = {}
+            for ind in self.service.catalog.values():
+                fam = router.family(ind.category, ind.id, tuple(ind.source.categories or ()))
+                lateness[fam] = max(lateness.get(fam, 0), int(ind.value.window.lateness))
+            unwatched = None if self.live and self.set_clock is None else 0
+
+            def wait(fam: str) -> int | None:
+                return lateness.get(fam, unwatched)
+
+            def family(order: HotlineOrder) -> str:
+                return router.family_of_service(order.service_code)
+
+            if self.live:
+                self._hold = OrderHold(wait, family, self.order_hold)
+            else:  # until the warnings file ends
+                self._hold = OrderHold(wait, family, math.inf, math.inf)
+        return self._hold
+
+    def _see(self, events: list[WarningEvent]) -> None:
+        """The flow's watermark when it wrote these warnings: past each one's window end by
+        its indicator's lateness."""
+        if self._lateness is None:
+            self._lateness = {
+                i.id: int(i.value.window.lateness) for i in self.service.catalog.values()
+            }
+        for e in events:
+            self._watermark = max(self._watermark, e.at + self._lateness.get(e.indicator_id, 0))
 
     def step(self) -> int:
         """Apply what was appended since the last step; returns the items read."""
         if self.service.pending():  # queued while the store refused writes: try them first
             self.counts.add(self.service.flush())
         events = warning_events(self.warnings.read(), self.warnings.path, self.counts)
+        read = 0
         orders: list[HotlineOrder] = []
         if self.orders is not None:
             assert self.city is not None
             if self._orders is None:
                 self._orders = OrderReader(self.city)
-            orders = self._orders.read(self.orders.read(), self.orders.path, self.counts)
+            self._see(events)
+            got = self._orders.read(self.orders.read(), self.orders.path, self.counts)
+            read = len(got)
+            if got or self._hold is not None:
+                hold = self._order_hold()
+                hold.watermark = self._watermark
+                now = self.wall_clock()
+                orders = hold.add(got, self.orders.read_from, now)
+                orders += hold.release(now, everything=not self.live and self.warnings.at_end)
         self._in_time_order(events, orders)
         # what waits in a memory-only outbox (the store is down) is not applied yet: the
-        # position stays, so a crash now re-reads it rather than losing it
+        # position stays, so a crash now re-reads it rather than losing it; nor does it pass
+        # the first order still held
         if self.service.pending() == 0 or self.service.outbox.durable:
             self.warnings.commit()
             if self.orders is not None:
-                self.orders.commit()
+                held = None if self._hold is None else self._hold.oldest_batch()
+                self.orders.commit(held)
         if self.after_step is not None:
             self.after_step()
-        return len(events) + len(orders)
+        return len(events) + read
 
     def _in_time_order(self, events: list[WarningEvent], orders: list[HotlineOrder]) -> None:
         """Items in time order; in data time, the clock at each one's time and deadlines
@@ -364,7 +529,10 @@ class Feed:
 
 def follow(feed: Feed, stop: threading.Event, poll: float = 0.5) -> None:
     """Step until `stop` is set, resting `poll` seconds whenever nothing new was there; the
-    last step runs after `stop`, so what was written before it is applied."""
+    last step runs after `stop`, so what was written before it is applied (orders still
+    waiting for their warnings then stay unapplied, and their position unsaved: `feed.held`).
+    The files are the flow's, still being written: `feed.live`."""
+    feed.live = True
     while not stop.is_set():
         if feed.step() == 0:
             stop.wait(poll)

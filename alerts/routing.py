@@ -7,22 +7,27 @@ block > `defaults:`."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from indicators.language.durations import Duration
 from indicators.language.model import Deadline, Dispatch, Level, Tier
 from indicators.language.registry import departments, did_you_mean
+from indicators.language.yamlload import YamlLoadError, load_yaml_text
 
 from .areas import area_digits, covers
-from .workcal import WEEKDAYS, WorkingCalendar
+from .workcal import STATUTORY, WEEKDAYS, WorkingCalendar
+
+log = logging.getLogger(__name__)
+COVERAGE_AHEAD_DAYS = 31  # deadlines reach days ahead (supervision restarts them): warn before
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -60,8 +65,26 @@ def _default_deadlines() -> dict[Level, Deadline]:
 class CalendarSpec(_Strict):
     days: list[Weekday] = Field(default_factory=_weekdays)
     hours: tuple[str, str] = ("09:00", "17:00")
+    statutory: str = Field(
+        "none",
+        description="official holidays and swapped working days: cn (mainland China) or none",
+    )
     holidays: list[date] = Field(default_factory=list)
     workdays: list[date] = Field(default_factory=list)
+
+    @field_validator("statutory", mode="before")
+    @classmethod
+    def _statutory(cls, v: object) -> object:
+        if v is None:  # `statutory:` written without a value
+            return "none"
+        if isinstance(v, str) and (v == "none" or v in STATUTORY):
+            return v
+        known = "; ".join(f"{k}: {what}" for k, what in STATUTORY.items())
+        raise ValueError(
+            f"unknown statutory calendar {v!r}{did_you_mean(str(v).lower(), list(STATUTORY))}; "
+            "write "
+            f"one of: {known}; or none (the weekdays of `days` and the listed dates only)"
+        )
 
     @field_validator("hours")
     @classmethod
@@ -163,8 +186,9 @@ class RoutingConfig(_Strict):
     def calendar_obj(self) -> WorkingCalendar:
         c = self.calendar
         return WorkingCalendar.build(
-            self.timezone, c.days, c.hours[0], c.hours[1], c.holidays, c.workdays
-        )
+            self.timezone, c.days, c.hours[0], c.hours[1], c.holidays, c.workdays,
+            statutory=None if c.statutory == "none" else c.statutory,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -184,7 +208,8 @@ class RoutingError(ValueError):
 
 
 def load_routing(path: Path | str | None = None) -> RoutingConfig:
-    """Read and validate a routing file (the packaged default when `path` is None)."""
+    """Read and validate a routing file (the packaged default when `path` is None).  Every
+    mistake is reported as `file:line:col: where: what`, like the catalog's."""
     if path is None:
         text = resources.files("alerts").joinpath("routing.yaml").read_text("utf-8")
         name = "alerts/routing.yaml"
@@ -192,16 +217,55 @@ def load_routing(path: Path | str | None = None) -> RoutingConfig:
         text = Path(path).read_text("utf-8")
         name = str(path)
     try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        raise RoutingError(f"{name}: not valid YAML: {e}") from None
+        loaded = load_yaml_text(text)
+    except YamlLoadError as e:
+        raise RoutingError(f"{name}:{e.position.line}:{e.position.col}: {e.message}") from None
     try:
-        return RoutingConfig.model_validate(data)
+        return RoutingConfig.model_validate(loaded.data or {})
     except ValidationError as e:
-        lines = [
-            f"{name}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors()
-        ]
+        found = []
+        for err in e.errors():
+            loc = tuple(err["loc"])
+            at = loaded.position(loc, key=err["type"] == "extra_forbidden")
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden" and (keys := _keys_at(loc[:-1])):
+                msg = (
+                    f'unknown key "{loc[-1]}"{did_you_mean(str(loc[-1]), keys)}; '
+                    f"the keys here are: {', '.join(keys)}"
+                )
+            where = ".".join(str(p) for p in loc)
+            found.append((at.line, at.col, f"{name}:{at.line}:{at.col}: {where}: {msg}"))
+        lines = [text for _, _, text in sorted(found, key=lambda f: (f[0], f[1]))]
         raise RoutingError("\n".join(lines)) from None
+
+
+def _keys_at(loc: tuple[object, ...]) -> list[str]:
+    """The keys the model takes at `loc` (a validation error's place), for "unknown key"."""
+    ann: object = RoutingConfig
+    for part in loc:
+        ann = _container(ann)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            info = ann.model_fields.get(str(part))
+            if info is None:
+                return []
+            ann = info.annotation
+        elif get_origin(ann) in (list, dict):
+            ann = get_args(ann)[-1]  # `part` is an item's index or key
+        else:
+            return []
+    ann = _container(ann)
+    return list(ann.model_fields) if isinstance(ann, type) and issubclass(ann, BaseModel) else []
+
+
+def _container(ann: object) -> object:
+    """A model, list or dict type out of an optional or union one (`DuplicateSpec | None`)."""
+    for arg in get_args(ann) if get_origin(ann) in (Union, UnionType) else ():
+        if (isinstance(arg, type) and issubclass(arg, BaseModel)) or get_origin(arg) in (
+            list,
+            dict,
+        ):
+            return arg
+    return ann
 
 
 class Router:
@@ -297,6 +361,21 @@ class Router:
             return self.calendar.add(start, seconds)
         return start + seconds
 
+    def calendar_coverage(self, now: float | None = None) -> tuple[str, str | None]:
+        """What the working calendar is, and a warning when the statutory calendar does not
+        cover the days ahead (today to COVERAGE_AHEAD_DAYS from now), whose deadlines would
+        then count plain weekdays."""
+        c = self.config.calendar
+        cal = self.calendar
+        about = f"calendar: {', '.join(c.days)} {c.hours[0]}-{c.hours[1]} ({self.config.timezone})"
+        s = cal.statutory
+        about += f", statutory {s.name} {s.years} ({s.source})" if s else ", no statutory holidays"
+        about += f", {len(c.holidays)} holidays and {len(c.workdays)} workdays listed"
+        at = datetime.now(cal.zone) if now is None else datetime.fromtimestamp(now, cal.zone)
+        today = at.date()
+        years = cal.uncovered_years(today, today + timedelta(days=COVERAGE_AHEAD_DAYS))
+        return about, cal.uncovered_message(years) if years else None
+
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m alerts.routing FILE`: check a routing file."""
@@ -307,7 +386,18 @@ def main(argv: list[str] | None = None) -> int:
         print(e, file=sys.stderr)
         return 1
     print(f"ok: {len(cfg.hotline.services)} hotline services, {len(cfg.rules)} rules")
+    about, uncovered = Router(cfg).calendar_coverage()
+    print(about)
+    if uncovered:
+        print(f"warning: {uncovered}", file=sys.stderr)
     return 0
+
+
+def warn_if_uncovered(router: Router, now: float | None = None) -> None:
+    """At a service's start: log when the days ahead lie beyond the statutory calendar."""
+    _, uncovered = router.calendar_coverage(now)
+    if uncovered:
+        log.warning("%s", uncovered)
 
 
 __all__ = ["WEEKDAYS", "Route", "Router", "RoutingConfig", "RoutingError", "load_routing"]

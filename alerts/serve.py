@@ -17,7 +17,7 @@ from .areas import AreaNames
 from .auth import TokenRegistry
 from .clock import Clock
 from .outbox import Outbox
-from .routing import Router, load_routing
+from .routing import Router, load_routing, warn_if_uncovered
 from .service import TicketService
 from .store import TicketStore
 from .ticket_metrics import TicketCountsRefresher
@@ -38,9 +38,11 @@ def build_service(
     `locate` places sensor ids (`SensorRegistry.locator`), `names` names areas in hotline
     tickets' summaries (`CityAreaNames`)."""
     catalog = load_catalog_or_raise(list(catalog_paths))
+    router = Router(load_routing(routing_path))
+    warn_if_uncovered(router)  # deadlines ahead beyond the statutory calendar's years
     return TicketService(
         TicketStore.from_url(db_url),
-        router=Router(load_routing(routing_path)),
+        router=router,
         catalog=catalog.indicators,
         clock=clock,
         outbox=Outbox(outbox_path),

@@ -53,6 +53,14 @@ def dispatch(
         int, typer.Option(min=1, help="with --data-time: judge deadlines every N seconds")
     ] = 300,
     poll: Annotated[float, typer.Option(help="with --follow: seconds between reads")] = 0.5,
+    order_hold: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="with --follow: the longest an order waits for the warnings that may come "
+            "before it (seconds)",
+        ),
+    ] = 900.0,
     metrics_port: Annotated[
         int | None,
         typer.Option(
@@ -65,7 +73,12 @@ def dispatch(
     """Turn the flow's warnings and hotline orders into tickets.
 
     Applying is idempotent: a file read again creates nothing twice.  Without --data-time
-    the wall clock stamps the tickets and `citysigns serve` judges their deadlines."""
+    the wall clock stamps the tickets and `citysigns serve` judges their deadlines.
+
+    An order is applied after the warnings up to its time, so that it corroborates their
+    incident: following the files, it waits until the warnings read show the flow has
+    closed the windows of its family up to its time (the indicators' lateness), at most
+    --order-hold seconds."""
     from alerts.areas import CityAreaNames
     from alerts.clock import EventClock
     from alerts.feed import Feed, LineFollower, follow
@@ -112,6 +125,8 @@ def dispatch(
         city,
         clock.set if clock is not None else None,
         tick,
+        live=follow_files,
+        order_hold=order_hold,
     )  # fmt: skip
     exporter = None
     if metrics_port is not None:  # store up, outbox backlog, store errors (CitySignsTicketStore*)
@@ -129,7 +144,7 @@ def dispatch(
                 signal.signal(sig, lambda *_: stop.set())
             follow(feed, stop, poll)
         else:
-            while feed.step():  # a file larger than one read takes several
+            while feed.step() or not feed.at_end:  # a file larger than one read takes several
                 pass
         service.flush()
     finally:
@@ -141,4 +156,7 @@ def dispatch(
     if counts.skipped:
         lines = ", ".join(f"{n:,} {why}" for why, n in sorted(counts.skipped.items()))
         console.print(f"lines skipped: {lines} (each logged with its file:line)", highlight=False)
+    if feed.held:
+        console.print(f"orders still waiting for their warnings: {feed.held:,}, not applied "
+                      "(the next start reads them again)", highlight=False)  # fmt: skip
     service.store.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,8 +21,11 @@ from alerts.areas import (
     in_scope,
     tier_of_code,
 )
+from alerts.clock import ManualClock
 from alerts.explain import format_number, sentence
+from alerts.hotline import HotlineOrder
 from alerts.routing import Router, RoutingConfig, RoutingError, load_routing
+from alerts.service import TicketService
 from alerts.warning_state import WarningStateMachine
 from alerts.workcal import WorkingCalendar
 from indicators.language.model import Dispatch
@@ -160,6 +165,9 @@ def test_routing_errors_say_what_was_meant(tmp_path: Path) -> None:
     msg = str(e.value)
     assert 'did you mean "water"' in msg
     assert "merge.windw" in msg
+    # each at its place, as the catalog's errors are
+    assert f"{bad}:2:33: rules.0.department: unknown department 'watr'" in msg
+    assert f'{bad}:3:9: merge.windw: unknown key "windw" (did you mean "window"?)' in msg
 
 
 def test_precedence_rule_then_indicator_then_defaults() -> None:
@@ -210,3 +218,116 @@ def test_working_calendar_counts_working_days_and_hours() -> None:
     assert cal.add(ts(2026, 5, 8, 10, 0), 86400) == ts(2026, 5, 9, 10, 0)
     with pytest.raises(ValueError, match="close"):
         WorkingCalendar.build("Asia/Shanghai", ["mon"], "18:00", "09:00")
+
+
+# ------------------------------------------------------- statutory holidays (calendar.statutory)
+def routing_with(tmp_path: Path, calendar: str) -> Router:
+    path = tmp_path / "routing.yaml"
+    path.write_text(f"calendar:\n{calendar}")
+    return Router(load_routing(path))
+
+
+def test_the_shipped_routing_counts_china_s_statutory_holidays() -> None:
+    """国庆 + 中秋 2025 (1-8 October) are days off and the 调休 Sunday before them (28
+    September) and Saturday after them (11 October) are working days: a 12345 order on 30
+    September is due for contact on 9 October, not 1 October."""
+    router = Router(load_routing())
+    assert router.config.calendar.statutory == "cn"
+    cal = router.calendar
+    assert not any(cal.is_workday(date(2025, 10, d)) for d in range(1, 9))
+    assert cal.is_workday(date(2025, 9, 28)) and cal.is_workday(date(2025, 10, 11))  # 调休
+    route = router.for_order("noise_complaint")  # accept 1d, handle 5d in working days
+    assert route.working_hours_only
+    tuesday = ts(2025, 9, 30, 10, 0)
+    assert router.deadline(tuesday, route.accept, True) == ts(2025, 10, 9, 10, 0)
+    # 9, 10, 11 (the swapped Saturday), 13, 14 October
+    assert router.deadline(tuesday, route.handle, True) == ts(2025, 10, 14, 10, 0)
+    # a start inside the holiday counts from its first opening after it
+    assert router.deadline(ts(2025, 10, 3, 15, 0), 4 * 3600, True) == ts(2025, 10, 9, 13, 0)
+    # Friday 26 September + 1 working day is the swapped Sunday, not Monday 29
+    assert router.deadline(ts(2025, 9, 26, 10, 0), 86400, True) == ts(2025, 9, 28, 10, 0)
+    # without the statutory calendar the same order was due on the National Day itself
+    plain = Router(RoutingConfig.model_validate({"calendar": {"statutory": "none"}}))
+    assert plain.deadline(tuesday, route.accept, True) == ts(2025, 10, 1, 10, 0)
+    assert plain.deadline(ts(2025, 9, 26, 10, 0), 86400, True) == ts(2025, 9, 29, 10, 0)
+
+
+def test_a_ticket_opened_before_national_day_is_due_after_it(
+    make_service: Callable[..., TicketService],
+) -> None:
+    at = ts(2025, 9, 30, 10, 0)
+    service = make_service(clock=ManualClock(at))
+    service.submit_orders([HotlineOrder("o1", "noise_complaint", at, 31.2304, 121.4737)])
+    (t,) = service.list_tickets()
+    assert (t.accept_due, t.handle_due) == (ts(2025, 10, 9, 10, 0), ts(2025, 10, 14, 10, 0))
+
+
+def test_listed_dates_win_over_the_statutory_calendar(tmp_path: Path) -> None:
+    """A local holiday still counts, also on a 调休 day; a listed working day counts also
+    inside a statutory holiday."""
+    router = routing_with(
+        tmp_path,
+        "  statutory: cn\n  holidays: [2025-10-09, 2025-09-28]\n  workdays: [2025-10-08]\n",
+    )
+    cal = router.calendar
+    assert not cal.is_workday(date(2025, 10, 9))  # local holiday on a weekday
+    assert not cal.is_workday(date(2025, 9, 28))  # local holiday on the swapped Sunday
+    assert cal.is_workday(date(2025, 10, 8))  # worked although 国庆
+    assert not cal.is_workday(date(2025, 10, 7))
+    assert router.deadline(ts(2025, 9, 26, 10, 0), 86400, True) == ts(2025, 9, 29, 10, 0)
+    assert router.deadline(ts(2025, 9, 30, 10, 0), 2 * 86400, True) == ts(2025, 10, 10, 10, 0)
+
+
+def test_an_unknown_statutory_calendar_is_refused_at_its_place(tmp_path: Path) -> None:
+    bad = tmp_path / "routing.yaml"
+    bad.write_text("version: 1\ncalendar:\n  days: [mon, tue, wed, thu, fri]\n  statutory: CN\n")
+    with pytest.raises(RoutingError) as e:
+        load_routing(bad)
+    msg = str(e.value)
+    assert msg.startswith(f"{bad}:4:14: calendar.statutory: unknown statutory calendar 'CN' "
+                          '(did you mean "cn"?); write one of: cn: mainland China')  # fmt: skip
+    assert "or none" in msg
+    bad.write_text("calendar:\n  statutory: [cn]\n")
+    with pytest.raises(RoutingError, match=r"routing.yaml:2:14: calendar.statutory: unknown"):
+        load_routing(bad)
+    for ok in ("  statutory: none\n", "  statutory:\n", "  days: [mon]\n"):
+        assert routing_with(tmp_path, ok).calendar.statutory is None
+
+
+def test_years_beyond_the_statutory_calendar_count_weekdays_and_say_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A year the package does not cover (chinesecalendar 1.11 ends with 2026) falls back to
+    the weekdays and the listed dates; the first deadline reaching it logs a warning, once;
+    the routing check and a service's start say so when the days ahead reach it."""
+    router = Router(load_routing())
+    s = router.calendar.statutory
+    assert s is not None and s.first_year <= 2004 and s.last_year >= 2026
+    year = s.last_year + 1
+    first_monday = next(date(year, 1, d) for d in range(1, 8) if date(year, 1, d).weekday() == 0)
+    friday = first_monday.replace(day=first_monday.day - 3)
+    start = int(datetime(friday.year, friday.month, friday.day, 10, tzinfo=SH).timestamp())
+    monday = int(datetime(year, 1, first_monday.day, 10, tzinfo=SH).timestamp())
+    with caplog.at_level(logging.WARNING, logger="alerts.workcal"):
+        assert router.deadline(start, 86400, True) == monday  # plain weekdays
+        router.deadline(start, 2 * 86400, True)
+    warned = [r.getMessage() for r in caplog.records if r.name == "alerts.workcal"]
+    assert len(warned) == 1, warned
+    assert f"working days in {year} count the weekdays only" in warned[0]
+    assert f"covers {s.years}" in warned[0] and "pip install -U chinesecalendar" in warned[0]
+    listed = routing_with(tmp_path, f"  statutory: cn\n  holidays: [{first_monday}]\n")
+    assert listed.deadline(start, 86400, True) == monday + 86400  # the listed date still counts
+    # ahead of time: the check and the service's start
+    mid_december = datetime(year - 1, 12, 15, 12, tzinfo=SH).timestamp()
+    about, uncovered = router.calendar_coverage(mid_december)
+    assert f"statutory cn {s.years} (chinesecalendar" in about
+    assert uncovered is not None and f"working days in {year}" in uncovered
+    assert router.calendar_coverage(datetime(year - 1, 6, 1, tzinfo=SH).timestamp())[1] is None
+    from alerts.routing import main, warn_if_uncovered
+
+    with caplog.at_level(logging.WARNING, logger="alerts.routing"):
+        warn_if_uncovered(router, mid_december)
+    assert any(f"working days in {year}" in r.getMessage() for r in caplog.records
+               if r.name == "alerts.routing")  # fmt: skip
+    assert main([]) == 0
+    assert "statutory cn" in capsys.readouterr().out

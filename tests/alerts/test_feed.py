@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from typer.testing import CliRunner
 from alerts import feed as feed_module
 from alerts.clock import EventClock
 from alerts.events import WarningEvent
-from alerts.feed import Feed, LineFollower, follow
+from alerts.feed import Feed, LineFollower, OrderHold, follow
 from alerts.hotline import HotlineOrder
 from alerts.routing import Router, load_routing
 from alerts.service import TicketService
@@ -43,6 +44,7 @@ SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small"
 CLI = CliRunner()
 EVERY = TicketFilter(limit=1_000_000)
 TICK = 300  # the dispatch command's default
+T0_ORDERS = 1772420400  # 2026-03-02 11:00 +08:00
 
 
 @pytest.fixture(scope="module")
@@ -447,4 +449,233 @@ def test_raw_hotline_records_get_the_flow_s_checks(tmp_path: Path) -> None:
         assert f"refused: {reason}" in out, out
     service = service_at(db)
     assert [t.description for t in service.list_tickets(EVERY)] == ["工地夜间施工噪音"]
+    service.store.dispose()
+
+
+def water_incident(tmp_path: Path) -> tuple[list[WarningEvent], list[HotlineOrder], Path]:
+    """The water-pressure warnings of test_one_read_of_both_files_corroborates_in_time_order,
+    five water-outage orders called in after the street's warning fired, and the catalog
+    file of the indicator the warnings came from."""
+    from tests.alerts.alerts_helpers import make_indicator
+    from tests.alerts.test_alerts_demo import replay
+
+    machine = WarningStateMachine([make_indicator()])
+    events = [e for batch in replay() for e in machine.process(batch)]
+    fired = min(e.at for e in events if e.area_code == "310106003")
+    orders = [
+        HotlineOrder(f"o{i}", "water_outage", fired + 60 * (i + 1), None, None,
+                     "310106003001001")
+        for i in range(5)
+    ]  # fmt: skip
+    catalog = tmp_path / "water.yaml"
+    spec = make_indicator().model_dump(mode="json", by_alias=True, exclude_none=True)
+    catalog.write_text(yaml.safe_dump({"version": 1, "indicators": [spec]}, allow_unicode=True))
+    return events, orders, catalog
+
+
+def ndjson(items: Iterable[WarningEvent | HotlineOrder]) -> bytes:
+    return "".join(json.dumps(i.to_dict()) + "\n" for i in items).encode()
+
+
+def wait_until(what: str, condition: Callable[[], bool], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
+)
+def test_following_an_order_waits_for_the_warnings_before_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Followed, the orders file runs ahead of the warnings file: the flow writes an order
+    when it is decoded and a warning when its window closes.  The orders, all written,
+    were applied at the first read and each opened a ticket of its own; the warning of
+    their incident, appended after, then had nothing to corroborate.  They wait now until
+    the warnings read reach their time, and corroborate the incident as a reading of both
+    files at once does (test_one_read_of_both_files_corroborates_in_time_order)."""
+    from tests.alerts.alerts_helpers import make_indicator
+
+    events, orders, _ = water_incident(tmp_path)
+    url = (request.getfixturevalue("pg_url") if backend == "postgresql"
+           else f"sqlite:///{tmp_path / 't.db'}")  # fmt: skip
+    city = load_city()
+    service = TicketService(TicketStore.from_url(url), router=Router(load_routing(None)),
+                            catalog=[make_indicator()])  # fmt: skip
+    warnings = tmp_path / "warnings.ndjson"
+    warnings.write_bytes(b"")
+    orders_file = tmp_path / "orders.ndjson"
+    orders_file.write_bytes(ndjson(orders))
+    orders_tail = LineFollower(orders_file)
+    feed = Feed(service, LineFollower(warnings), orders_tail, city)
+    feed.wall_clock = lambda: 0.0  # however slow the machine, no order waits its time out
+    before = [e for e in events if e.at < orders[0].ts]
+    stop = threading.Event()
+    worker = threading.Thread(target=follow, args=(feed, stop, 0.05))
+    worker.start()
+    try:
+        wait_until("the orders were not read", lambda: orders_tail.line_no == 5)
+        with warnings.open("ab") as f:  # the warnings up to the orders' time: not yet past it
+            f.write(ndjson(before))
+        wait_until("the first warnings were not applied",
+                   lambda: sum(feed.counts.outcomes.values()) >= len(before))  # fmt: skip
+        time.sleep(0.3)  # a few more reads: the orders still wait
+        assert {t.origin for t in service.list_tickets(EVERY)} == {"warning"}
+        assert sum(feed.counts.outcomes.values()) == len(before)
+        with warnings.open("ab") as f:
+            f.write(ndjson(events[len(before) :]))
+        wait_until("the orders were not applied after the warnings",
+                   lambda: sum(feed.counts.outcomes.values()) == len(events) + 5)  # fmt: skip
+    finally:
+        stop.set()
+        worker.join(30)
+    assert feed.counts.outcomes["corroborated"] == 5, feed.counts.outcomes
+    tickets = service.list_tickets(EVERY)
+    (incident,) = [t for t in tickets if t.incident_unit == "310106003"]
+    assert incident.order_count == 5
+    assert not [t for t in tickets if t.origin != "warning"]
+    service.store.dispose()
+
+
+def test_an_order_waits_for_its_family_s_windows_in_time_order() -> None:
+    """The warnings read show how far the flow's watermark is (a warning's window end plus its
+    indicator's lateness); an order waits until it passes the order's time by the largest
+    lateness of the order's family, so a gas sensor's quick warnings do not release a water
+    order whose pressure window is still open.  A family no indicator has is not held; one
+    whose warnings do not come waits its lateness and a grace, `hold` seconds at most, and
+    takes the earlier orders of its family along."""
+    wait = {"water": 600, "gas": 60}
+    families = {"water_outage": "water", "gas_smell": "gas"}
+    hold = OrderHold(wait.get, lambda o: families.get(o.service_code, o.service_code),
+                     hold=900, grace=60)  # fmt: skip
+    w1, w0 = HotlineOrder("w1", "water_outage", 1000), HotlineOrder("w0", "water_outage", 990)
+    g, x = HotlineOrder("g", "gas_smell", 1000), HotlineOrder("x", "graffiti", 1000)
+    assert hold.add([w1, g, x], batch=0, now=0.0) == [x]
+    assert hold.add([w0], batch=50, now=10.0) == []
+    hold.watermark = 1100  # a gas warning of window end 1040 and 60 s lateness was read
+    assert hold.release(now=1.0) == [g]
+    hold.watermark = 1589  # water: not yet 600 s past 990
+    assert hold.release(now=2.0) == [] and len(hold) == 2 and hold.oldest_batch() == 0
+    hold.watermark = 1600
+    assert hold.release(now=3.0) == [w0, w1]  # in time order, not as read
+    assert len(hold) == 0 and hold.oldest_batch() is None
+    w2, w3 = HotlineOrder("w2", "water_outage", 5000), HotlineOrder("w3", "water_outage", 4000)
+    hold.add([w2], batch=100, now=100.0)
+    hold.add([w3], batch=200, now=200.0)  # earlier, read later
+    assert hold.release(now=100.0 + 659) == [] and hold.oldest_batch() == 100
+    assert hold.release(now=100.0 + 660) == [w3, w2]  # w2 waited 600 + 60 s; w3 before it
+    short = OrderHold(lambda _: 86400, lambda o: "road", hold=900, grace=60)  # a daily window
+    short.add([w1], batch=0, now=0.0)
+    assert short.release(now=899.0) == [] and short.release(now=900.0) == [w1]
+
+
+def test_a_held_order_is_applied_after_its_hold_once_across_a_restart(tmp_path: Path) -> None:
+    """When no warning comes (a quiet city writes none), an order is applied after its hold;
+    its position is not saved before, so a dispatcher stopped meanwhile reads it again at
+    its start (and the order that was applied at once is not applied twice)."""
+    from tests.alerts.alerts_helpers import make_indicator
+
+    city = load_city()
+    db = tmp_path / "t.db"
+    warnings = tmp_path / "warnings.ndjson"
+    warnings.write_bytes(b"")
+    orders = [HotlineOrder(f"o{i}", "water_outage", T0_ORDERS + 60 * i, None, None,
+                           "310106003001001") for i in range(3)]  # fmt: skip
+    orders.append(HotlineOrder("g1", "graffiti", T0_ORDERS, None, None, "310106003001001"))
+    orders_file = tmp_path / "orders.ndjson"
+    orders_file.write_bytes(ndjson(orders))
+    pos = tmp_path / "pos"
+    pos.mkdir()
+    now = [0.0]
+
+    def started() -> Feed:
+        store = TicketStore.from_url(f"sqlite:///{db}")
+        service = TicketService(store, router=Router(load_routing()), catalog=[make_indicator()])
+        return Feed(service, LineFollower(warnings, pos / "warnings.pos"),
+                    LineFollower(orders_file, pos / "orders.pos"), city, live=True,
+                    order_hold=30, wall_clock=lambda: now[0])  # fmt: skip
+
+    first = started()
+    assert first.step() == 4
+    assert dict(first.counts.outcomes) == {"created": 1}  # graffiti: no indicator waits
+    assert first.held == 3 and (pos / "orders.pos").read_text().split() == ["0"]
+    first.service.store.dispose()  # stopped with three orders held
+    again = started()
+    assert again.step() == 4 and again.held == 3
+    assert dict(again.counts.outcomes) == {"already-applied": 1}
+    now[0] = 29.0
+    assert again.step() == 0 and again.held == 3
+    now[0] = 30.0  # --order-hold 30: sooner than the water family's 0 s lateness + 60 s
+    again.step()
+    assert again.held == 0 and sum(again.counts.outcomes.values()) == 4
+    assert applied_keys(db) == 4
+    assert (pos / "orders.pos").read_text().split() == [str(orders_file.stat().st_size)]
+    again.service.store.dispose()
+
+
+def test_one_reading_of_files_that_take_several_reads_keeps_the_time_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files larger than one read (8 MB) went a read of each at a time: the orders of the
+    first read, all five in it, were applied before the warning they came after, which was
+    in a later read of the warnings file.  They wait for the warnings up to their time now."""
+    events, orders, catalog = water_incident(tmp_path)
+    warnings = tmp_path / "warnings.ndjson"
+    warnings.write_bytes(ndjson(events))
+    orders_file = tmp_path / "orders.ndjson"
+    orders_file.write_bytes(ndjson(orders))
+    monkeypatch.setattr(feed_module, "READ_BYTES", 1100)  # a warning a read, the orders in one
+    assert max(len(line) for line in warnings.read_bytes().splitlines()) < 1100
+    assert warnings.stat().st_size > 5 * 1100 and orders_file.stat().st_size < 1100
+    db = tmp_path / "t.db"
+    out = dispatch("--warnings", str(warnings), "--orders", str(orders_file),
+                   "--db", f"sqlite:///{db}", "-c", str(catalog))  # fmt: skip
+    assert "corroborated 5" in out and "waiting" not in out
+    service = service_at(db)
+    tickets = service.list_tickets(EVERY)
+    assert not [t for t in tickets if t.origin != "warning"]
+    service.store.dispose()
+
+
+def test_the_warnings_read_release_an_order_once_its_family_s_windows_closed(
+    tmp_path: Path,
+) -> None:
+    """A warning of window end `at` from an indicator with 10 minutes of lateness shows the
+    flow's watermark at `at` + 10 min at least.  A water order at `ts` waits for the
+    watermark to reach `ts` + 10 min (every water window up to `ts` closed by then): a gas
+    warning past `ts` (no lateness) does not release it, nor a water warning ending a second
+    before `ts`; one ending at `ts` does.  A graffiti order (no indicator) waits for nothing."""
+    from tests.alerts.alerts_helpers import make_indicator
+
+    events, _, _ = water_incident(tmp_path)
+    value = {"field": "pressure", "aggregate": "mean", "levels": ["street", "district"]}
+    water = make_indicator(value={**value, "window": {"length": "15m", "lateness": "10m"}})
+    gas = make_indicator(id="gas.pressure", category="gas",
+                         value={**value, "window": {"length": "5m"}})  # fmt: skip
+    store = TicketStore.from_url(f"sqlite:///{tmp_path / 't.db'}")
+    service = TicketService(store, router=Router(load_routing()), catalog=[water, gas])
+    ts = T0_ORDERS
+    place = "310106003001001"
+    orders = tmp_path / "orders.ndjson"
+    orders.write_bytes(ndjson([HotlineOrder("w", "water_outage", ts, None, None, place),
+                               HotlineOrder("g", "graffiti", ts, None, None, place)]))  # fmt: skip
+    warnings = tmp_path / "warnings.ndjson"
+    warnings.write_bytes(b"")
+    feed = Feed(service, LineFollower(warnings), LineFollower(orders), load_city(), live=True,
+                wall_clock=lambda: 0.0)  # fmt: skip
+    feed.step()
+    assert feed.held == 1 and dict(feed.counts.outcomes) == {"created": 1}  # graffiti
+    event = dataclasses.replace(events[0], area_code="310115001")  # elsewhere
+    for indicator, category, at, held in (("gas.pressure", "gas", ts + 300, 1),
+                                          ("water.pressure", "water", ts - 1, 1),
+                                          ("water.pressure", "water", ts, 0)):  # fmt: skip
+        e = dataclasses.replace(event, indicator_id=indicator, category=category, at=at,
+                                warning_id=f"{indicator}@310115001@{at}")  # fmt: skip
+        with warnings.open("ab") as f:
+            f.write(ndjson([e]))
+        feed.step()
+        assert feed.held == held, (indicator, at - ts)
+    assert sum(feed.counts.outcomes.values()) == 5
     service.store.dispose()
