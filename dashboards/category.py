@@ -1,6 +1,6 @@
 """One dashboard per category, drilling from district to street: for each indicator its value
 with the expected band and the catalog's thresholds, and its anomaly score; warnings (level
-changes) as annotations."""
+changes) as annotations.  Districts and streets are chosen by name."""
 
 from __future__ import annotations
 
@@ -55,8 +55,10 @@ def category_dashboard(
         .with_variable(
             gdash.QueryVariable("district")
             .label("District")
+            .description("Listed by name; its value is the district's code.")
             .datasource(PROMETHEUS)
             .query(q.district_values(category))
+            .regex(q.AREA_CHOICE_REGEX)
             .refresh(mdash.VariableRefresh.ON_TIME_RANGE_CHANGED)
             .sort(mdash.VariableSort.ALPHABETICAL_ASC)
             .include_all(True)
@@ -66,10 +68,14 @@ def category_dashboard(
         .with_variable(level_variable())
         .with_variable(
             gdash.QueryVariable("street")
-            .description("Applies to street series; choosing a street needs level street or All.")
+            .description(
+                "Listed by name; its value is the street's code.  Applies to street series; "
+                "choosing a street needs level street or All."
+            )
             .label("Street")
             .datasource(PROMETHEUS)
             .query(q.street_values(category))
+            .regex(q.AREA_CHOICE_REGEX)
             .refresh(mdash.VariableRefresh.ON_TIME_RANGE_CHANGED)
             .sort(mdash.VariableSort.ALPHABETICAL_ASC)
             .include_all(True)

@@ -112,14 +112,18 @@ def area_selector(metric: str, labels: str, levels: str = "$level") -> str:
     return f'({base}!="street"}}\n or {base}="street", area=~"$street"}})'
 
 
+# Each area's names, deduplicated (two flow processes export the same info).
+AREA_NAMES: Final = f"group by (area, name, name_en) ({AREA_INFO})"
+
+
 def with_area_names(expr: str) -> str:
     """`expr` with each area's names (`name`, `name_en`) from citysigns_area_info, so legends
     and markers can say 黄浦区 Huangpu rather than 310101.  An area the info does not name keeps
     its series, with its code as its name (an inner join alone would drop it).  The info is
-    deduplicated first: two flow processes exporting it must not make the join ambiguous."""
-    info = f"group by (area, name, name_en) ({AREA_INFO})"
+    deduplicated first (AREA_NAMES): two flow processes exporting it must not make the join
+    ambiguous."""
     return (
-        f"{expr}\n* on(area) group_left(name, name_en) {info}\n"
+        f"{expr}\n* on(area) group_left(name, name_en) {AREA_NAMES}\n"
         f'or on(area) label_replace({expr}, "name", "$1", "area", "(.*)")'
     )
 
@@ -155,15 +159,36 @@ def category_warnings(category: str) -> str:
     return with_area_names(f"({levels})")
 
 
+# A query variable's options from area_choices: the code as the value, the names as the text.
+AREA_CHOICE_REGEX: Final = '/area="(?<value>[^"]+)",text="(?<text>[^"]+)"/'
+
+
+def area_choices(codes: str) -> str:
+    """A Grafana query variable (with AREA_CHOICE_REGEX) offering the areas of `codes` (an
+    expression with an `area` label) by name, with their code as the value: one series per
+    area labelled `text` "江宁路街道 Jiangning Road (310106001)", from citysigns_area_info as the
+    legends are; an area the info does not name is offered by its code.  One line: Grafana
+    reads `query_result(...)` only when it has no line break."""
+    named = f"{codes} * on(area) group_left(name, name_en) {AREA_NAMES}"
+    text = f'label_join({named}, "text", " ", "name", "name_en")'
+    text = f'label_join({text}, "text", " (", "text", "area")'
+    text = f'label_replace({text}, "text", "$1)", "text", "(.*)")'
+    bare = f'label_replace({codes}, "text", "$1", "area", "(.*)")'
+    return f"query_result(group by (area, text) ({text} or on(area) {bare}))"
+
+
 def district_values(category: str) -> str:
-    return f'label_values({INDICATOR_VALUE}{{category="{category}"}}, district)'
+    """The districts with series of the category in the time range, by name."""
+    seen = f'{INDICATOR_VALUE}{{category="{category}", district!=""}}'
+    codes = f"group by (district) (last_over_time({seen}[$__range]))"
+    return area_choices(f'label_replace({codes}, "area", "$1", "district", "(.*)")')
 
 
 def street_values(category: str) -> str:
-    return (
-        f'label_values({INDICATOR_VALUE}{{category="{category}", area_level="street", '
-        f'district=~"$district"}}, area)'
-    )
+    """The streets of the chosen districts with series of the category in the time range, by
+    name."""
+    seen = f'{INDICATOR_VALUE}{{category="{category}", area_level="street", district=~"$district"}}'
+    return area_choices(f"group by (area) (last_over_time({seen}[$__range]))")
 
 
 # -- tickets ---------------------------------------------------------------------------------

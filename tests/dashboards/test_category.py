@@ -1,8 +1,10 @@
-"""Category dashboards: what the annotations say and which series the panels plot, checked on
-the generated JSON and with Prometheus' own engine (promtool) on synthetic series."""
+"""Category dashboards: what the annotations say, which series the panels plot and which areas
+the drop-downs offer, checked on the generated JSON and with Prometheus' own engine (promtool)
+on synthetic series."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,14 @@ CITY, DISTRICT, OTHER_DISTRICT = "310000", "310101", "310104"
 STREET, OTHER_STREET = "310101001", "310101002"
 
 
+# Grafana's own variables, as a query of a dashboard showing the last hour would carry them.
+GRAFANA = {"__range": "1h"}
+
+
 def substitute(expr: str, **values: str) -> str:
     """`expr` as Grafana sends it with the variables set to `values` (regexes, as Grafana
-    formats a multi-value variable for `=~`)."""
+    formats a multi-value variable for `=~`), and GRAFANA's unless given."""
+    values = {**GRAFANA, **values}
     for name in sorted(values, key=len, reverse=True):
         expr = expr.replace(f"${name}", values[name])
     assert "$" not in expr.replace("$1", ""), expr
@@ -169,3 +176,104 @@ def test_panels_plot_the_chosen_level_with_area_names(tmp_path: Path) -> None:
          expected_values(*(a[1] for a in AREAS))),
     ]  # fmt: skip
     run_promql(tmp_path, value_series(), cases)
+
+
+# -- the district and street drop-downs: names, with the code as the value ----------------------
+def grafana_options(
+    variable: dict[str, Any], series: list[dict[str, str]]
+) -> list[tuple[str, str]]:
+    """(text, value) of each option Grafana makes of a `query_result(...)` variable's answer:
+    each series as it writes it (`{label="value",...} value time`, labels in Prometheus'
+    order), matched with the variable's regex and its named groups `text` and `value` (a
+    JavaScript regex; Python spells the groups ?P<>)."""
+    body = variable["regex"]
+    assert body.startswith("/") and body.endswith("/"), body
+    regex = re.compile(body[1:-1].replace("(?<", "(?P<"))
+    out = []
+    for labels_ in series:
+        line = "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels_.items())) + "} 1 60000"
+        m = regex.search(line)
+        assert m, (line, body)
+        out.append((m.group("text"), m.group("value")))
+    return out
+
+
+def variables_of(board: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["name"]: v for v in board["templating"]["list"]}
+
+
+def query_of(variable: dict[str, Any]) -> str:
+    """The PromQL inside Grafana's `query_result(...)`, which Grafana reads only when the query
+    is one line (its pattern for it has `.+` without the s flag)."""
+    query = variable["query"]
+    m = re.fullmatch(r"query_result\((.+)\)\s*", query)
+    assert m and "\n" not in query, query
+    return m.group(1)
+
+
+OTHER_DISTRICT_STREET = "310104001"  # in OTHER_DISTRICT, named in the info
+NAMES_MORE = {**NAMES, OTHER_DISTRICT_STREET: ("天平路街道", "Tianping Road")}
+
+
+def choice_series(category: str) -> dict[str, str]:
+    """Street and district series of `category` (and one street of another category), with
+    the area info of every area but OTHER_STREET, exported by two flow processes."""
+    areas = [*AREAS, ("street", OTHER_DISTRICT_STREET, OTHER_DISTRICT)]
+    ind = {"category": category, "indicator": f"{category}.x"}
+    out = {VALUE + labels(**ind, **area(*a), job="citysigns"): "5x10" for a in areas}
+    out[VALUE + labels(category="other", indicator="other.x",
+                       **area("street", "310101099", DISTRICT))] = "5x10"  # fmt: skip
+    for code, (zh, en) in NAMES_MORE.items():
+        level, _, district = next(a for a in areas if a[1] == code)
+        info = labels(area=code, area_level=level, district=district, name=zh, name_en=en)
+        for instance in ("flow-a:9464", "flow-b:9464"):
+            out[f'citysigns_area_info{info[:-1]},instance="{instance}"}}'] = "1x10"
+    return out
+
+
+def choices(*pairs: tuple[str, str]) -> list[dict[str, object]]:
+    return [{"labels": labels(area=code, text=text), "value": 1} for code, text in pairs]
+
+
+def test_street_and_district_drop_downs_list_names_with_codes_as_values(
+    boards: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Before, the street drop-down (and the district one) listed codes (310101001): the
+    operator had to know them.  Now each option reads "南京东路街道 Nanjing East Road
+    (310101001)" and its value, which the queries and links use, is still the code."""
+    board = boards["citysigns-hotline"]
+    variables = variables_of(board)
+    district, street = variables["district"], variables["street"]
+    assert district["refresh"] == street["refresh"] == 2  # on time range change
+    assert 'category="hotline"' in query_of(district) and '"$district"' in query_of(street)
+
+    # Prometheus' answer (promtool): the category's streets of the chosen districts, each with
+    # its names and code as `text`; a street the info does not name, by its code
+    series = choice_series("hotline")
+    street_q = query_of(street)
+    nanjing = (STREET, "南京东路街道 Nanjing East Road (310101001)")
+    tianping = (OTHER_DISTRICT_STREET, "天平路街道 Tianping Road (310104001)")
+    unnamed = (OTHER_STREET, OTHER_STREET)
+    districts = [(DISTRICT, "黄浦区 Huangpu (310101)"), (OTHER_DISTRICT, "徐汇区 Xuhui (310104)")]
+    cases = [
+        (substitute(street_q, district=".*"), "5m", choices(nanjing, unnamed, tianping)),
+        (substitute(street_q, district=DISTRICT), "5m", choices(nanjing, unnamed)),
+        (substitute(query_of(district)), "5m", choices(*districts)),
+    ]
+    run_promql(tmp_path, series, cases)
+
+    # and what Grafana makes of those series: the names shown, the code as the value
+    answer = [{"area": c, "text": t} for c, t in (nanjing, unnamed, tianping)]
+    assert grafana_options(street, answer) == [(t, c) for c, t in (nanjing, unnamed, tianping)]
+    answer = [{"area": c, "text": t} for c, t in districts]
+    assert grafana_options(district, answer) == [(t, c) for c, t in districts]
+
+
+def test_every_category_dashboard_lists_areas_by_name(boards: dict[str, dict[str, Any]]) -> None:
+    for uid, board in boards.items():
+        if uid in ("citysigns-overview", "citysigns-dispatch", "citysigns-pipeline"):
+            continue
+        for name in ("district", "street"):
+            variable = variables_of(board)[name]
+            assert "citysigns_area_info" in query_of(variable), (uid, name)
+            assert variable["regex"] == q.AREA_CHOICE_REGEX, (uid, name)

@@ -285,9 +285,14 @@ def test_every_dashboard_query_parses(boards: dict[str, dict[str, Any]], tmp_pat
 
     import yaml
 
-    exprs = sorted({n["expr"] for b in boards.values() for n in walk(b)
-                    if isinstance(n.get("expr"), str)})  # fmt: skip
-    rules = [{"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(exprs)]
+    exprs = {n["expr"] for b in boards.values() for n in walk(b) if isinstance(n.get("expr"), str)}
+    # the query variables' PromQL, inside Grafana's query_result()
+    exprs |= {v["query"][len("query_result("):-1] for b in boards.values()
+              for v in b["templating"]["list"]
+              if str(v.get("query", "")).startswith("query_result(")}  # fmt: skip
+    # as Grafana sends them: with its own $__range
+    rendered = sorted(e.replace("$__range", "1h") for e in exprs)
+    rules = [{"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(rendered)]
     path = tmp_path / "queries.rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "q", "rules": rules}]}), "utf-8")
     run = subprocess.run([require_binary("promtool"), "check", "rules", str(path)],
