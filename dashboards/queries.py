@@ -102,14 +102,38 @@ def hottest_areas(n: int = 10) -> str:
     return f'label_replace({street}, "street", "$${ALL_IN_URL}", "area_level", "city|district")'
 
 
-def area_selector(metric: str, labels: str, levels: str = "$level") -> str:
+# The category dashboards' variable of how many streets a panel plots, the values it offers
+# and its default: every street of the city (168) is no readable graph.
+TOP_STREETS_VAR: Final = "top"
+TOP_STREETS: Final = (5, 10, 20, 50, 200)
+DEFAULT_TOP_STREETS: Final = 10
+
+
+def worst_streets(metric: str, labels: str, lowest: bool = False) -> str:
+    """The $top streets of those $district and $street select whose `metric{labels}` went
+    highest (with `lowest`, lowest) over the dashboard's time range, ranked once at its end
+    (`@ end()`): one fixed set of lines for the whole graph, where a plain topk would rank
+    every step anew and draw a different handful at each.  A chosen street is among its own
+    ranking, so choosing streets (up to $top of them) plots exactly those."""
+    sel = f'{metric}{{{labels}, district=~"$district", area_level="street", area=~"$street"}}'
+    agg, over = ("bottomk", "min_over_time") if lowest else ("topk", "max_over_time")
+    return f"{agg}(${TOP_STREETS_VAR}, {over}({sel}[$__range] @ end()))"
+
+
+def area_selector(
+    metric: str, labels: str, levels: str = "$level", streets: str | None = None
+) -> str:
     """`metric{labels}` in the areas the dashboard's filters select: the districts of
-    $district at the levels of $level, and of their streets only those of $street.  The
-    street filter applies to street series only (as two selectors joined by `or`): a district
-    or the city has no street, so `area=~"$street"` alone would drop them as soon as a street
-    is chosen.  `levels` is a regex of area levels (the $level variable by default)."""
+    $district at the levels of $level, and of their streets only those of $street (and, when
+    `streets` is given, only those it returns: see worst_streets).  The street filter applies
+    to street series only (as two selectors joined by `or`): a district or the city has no
+    street, so `area=~"$street"` alone would drop them as soon as a street is chosen.
+    `levels` is a regex of area levels (the $level variable by default)."""
     base = f'{metric}{{{labels}, district=~"$district", area_level=~"{levels}", area_level'
-    return f'({base}!="street"}}\n or {base}="street", area=~"$street"}})'
+    street = f'{base}="street", area=~"$street"}}'
+    if streets is not None:
+        street = f"({street}\n  and on(area) {streets})"
+    return f'({base}!="street"}}\n or {street})'
 
 
 # Each area's names, deduplicated (two flow processes export the same info).
@@ -128,20 +152,32 @@ def with_area_names(expr: str) -> str:
     )
 
 
-def indicator_series(metric: str, indicator: str, levels: str = "$level") -> str:
-    return with_area_names(area_selector(metric, f'indicator="{indicator}"', levels))
+def indicator_series(
+    metric: str,
+    indicator: str,
+    levels: str = "$level",
+    ranked_by: str | None = None,
+    lowest: bool = False,
+) -> str:
+    """The indicator's `metric` in the selected areas, by name; of its streets only the
+    worst_streets by `ranked_by` (by default `metric` itself), lowest first with `lowest`."""
+    labels = f'indicator="{indicator}"'
+    streets = worst_streets(ranked_by or metric, labels, lowest)
+    return with_area_names(area_selector(metric, labels, levels, streets))
 
 
-def indicator_value(indicator: str, levels: str = "$level") -> str:
-    return indicator_series(INDICATOR_VALUE, indicator, levels)
+def indicator_value(indicator: str, levels: str = "$level", lowest: bool = False) -> str:
+    return indicator_series(INDICATOR_VALUE, indicator, levels, lowest=lowest)
 
 
-def indicator_lower(indicator: str, levels: str = "$level") -> str:
-    return indicator_series(INDICATOR_LOWER, indicator, levels)
+def indicator_lower(indicator: str, levels: str = "$level", lowest: bool = False) -> str:
+    """The expected band's low edge, on the streets indicator_value plots."""
+    return indicator_series(INDICATOR_LOWER, indicator, levels, INDICATOR_VALUE, lowest)
 
 
-def indicator_upper(indicator: str, levels: str = "$level") -> str:
-    return indicator_series(INDICATOR_UPPER, indicator, levels)
+def indicator_upper(indicator: str, levels: str = "$level", lowest: bool = False) -> str:
+    """The expected band's high edge, on the streets indicator_value plots."""
+    return indicator_series(INDICATOR_UPPER, indicator, levels, INDICATOR_VALUE, lowest)
 
 
 def indicator_score(indicator: str, levels: str = "$level") -> str:

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from dashboards import queries as q
-from flows.metrics import INDICATOR_WARNING
+from dashboards.category import ranked_lowest
+from flows.metrics import INDICATOR_UPPER, INDICATOR_WARNING
 from indicators.language.validate import Catalog
 from tests.dashboards.conftest import run_promql
 
@@ -17,8 +18,9 @@ CITY, DISTRICT, OTHER_DISTRICT = "310000", "310101", "310104"
 STREET, OTHER_STREET = "310101001", "310101002"
 
 
-# Grafana's own variables, as a query of a dashboard showing the last hour would carry them.
-GRAFANA = {"__range": "1h"}
+# Grafana's own variables and the dashboard's streets shown, as a query of a dashboard
+# showing the last hour with the defaults would carry them.
+GRAFANA = {"__range": "1h", "top": "10"}
 
 
 def substitute(expr: str, **values: str) -> str:
@@ -277,3 +279,83 @@ def test_every_category_dashboard_lists_areas_by_name(boards: dict[str, dict[str
             variable = variables_of(board)[name]
             assert "citysigns_area_info" in query_of(variable), (uid, name)
             assert variable["regex"] == q.AREA_CHOICE_REGEX, (uid, name)
+
+
+# -- street series: the worst $top streets, not every street of the city ----------------------
+RANKED = [f"3101010{i:02d}" for i in range(1, 15)]  # 14 streets of DISTRICT
+HOT = {"category": "hotline", "indicator": "hotline.street_lights"}
+
+
+def ranked_series(metric: str = VALUE, values: dict[str, str] | None = None) -> dict[str, str]:
+    """14 streets whose value is their rank (1 .. 14) all along, but for the first, which
+    peaked at 20 forty minutes ago and reads 0 now."""
+    values = values or {code: f"{i + 1}x60" for i, code in enumerate(RANKED)}
+    values = {**values, RANKED[0]: "0x20 20 0x39"} if metric == VALUE else values
+    return {metric + labels(**HOT, **area("street", code, DISTRICT)): v
+            for code, v in values.items()}  # fmt: skip
+
+
+def plotted(metric: str, *codes: str, value: dict[str, float]) -> list[dict[str, object]]:
+    """The series a panel plots of these streets (no area info: named by their code)."""
+    return [{"labels": metric + labels(**HOT, **area("street", c, DISTRICT), name=c),
+             "value": value[c]} for c in codes]  # fmt: skip
+
+
+def test_street_only_indicators_plot_the_worst_streets_not_all_of_them(
+    boards: dict[str, dict[str, Any]], catalog: Catalog
+) -> None:
+    """Before, a street-only indicator (hotline.street_lights, .noise_complaints,
+    .sanitation) plotted every street of the chosen districts: 168 lines by default.  Now
+    every street series of a category panel is limited to the $top worst (10 by default)."""
+    street_only = {i.id for i in catalog if i.value.levels == ["street"]}
+    assert {"hotline.street_lights", "hotline.noise_complaints"} <= street_only
+    for uid, board in boards.items():
+        if uid in ("citysigns-overview", "citysigns-dispatch", "citysigns-pipeline"):
+            continue
+        top = variables_of(board)["top"]
+        assert top["current"]["value"] == "10" and not top.get("includeAll"), uid
+        assert "10" in [o["value"] for o in top["options"]]
+        for p in board["panels"]:
+            for t in p.get("targets", []):
+                assert "k($top, " in t["expr"] and "[$__range] @ end()" in t["expr"], (
+                    uid, p["title"])  # fmt: skip
+
+
+def test_the_worst_streets_over_the_time_range_are_plotted(tmp_path: Path) -> None:
+    """The 10 highest over the time range (the one that peaked earlier included), a chosen
+    street whatever its rank, and the expected band on the value's streets, not its own."""
+    value = q.indicator_value("hotline.street_lights", "street")
+    upper = q.indicator_upper("hotline.street_lights", "street")
+    now = {code: float(i + 1) for i, code in enumerate(RANKED)} | {RANKED[0]: 0.0}
+    # the band's high edge ranks the streets the other way round
+    band = {code: f"{100 - i}x60" for i, code in enumerate(RANKED)}
+    band_now = {code: float(100 - i) for i, code in enumerate(RANKED)}
+    series = {**ranked_series(), **ranked_series(INDICATOR_UPPER, band)}
+    top10 = [RANKED[0], *RANKED[5:]]  # 20 (forty minutes ago), then 14 .. 6
+    cases = [
+        (substitute(value, district=".*", street=".*"), "59m", plotted(VALUE, *top10, value=now)),
+        (substitute(value, district=DISTRICT, street=".*", top="5"), "59m",
+         plotted(VALUE, RANKED[0], *RANKED[10:], value=now)),
+        (substitute(value, district=".*", street=RANKED[2]), "59m",
+         plotted(VALUE, RANKED[2], value=now)),
+        (substitute(upper, district=".*", street=".*"), "59m",
+         plotted(INDICATOR_UPPER, *top10, value=band_now)),
+    ]  # fmt: skip
+    run_promql(tmp_path, series, cases)
+
+
+def test_an_indicator_warned_below_plots_its_lowest_streets(
+    boards: dict[str, dict[str, Any]], catalog: Catalog, tmp_path: Path
+) -> None:
+    below = [i for i in catalog if "street" in i.value.levels and ranked_lowest(i)]
+    assert below  # e.g. power.voltage_low
+    for ind in below:
+        exprs = [t["expr"] for p in boards[f"citysigns-{ind.category}"]["panels"]
+                 for t in p.get("targets", []) if f'citysigns_indicator_value{{indicator="{ind.id}"'
+                 in t["expr"]]  # fmt: skip
+        assert exprs and all("bottomk($top, min_over_time(" in e for e in exprs), ind.id
+    expr = q.indicator_value("hotline.street_lights", "street", lowest=True)
+    now = {code: float(i + 1) for i, code in enumerate(RANKED)} | {RANKED[0]: 0.0}
+    cases = [(substitute(expr, district=".*", street=".*", top="3"), "59m",
+              plotted(VALUE, *RANKED[:3], value=now))]  # fmt: skip
+    run_promql(tmp_path, ranked_series(), cases)

@@ -196,9 +196,9 @@ def test_category_dashboards_drill_from_district_to_street(
 ) -> None:
     board = boards["citysigns-flood"]
     variables = {v["name"]: v for v in board["templating"]["list"]}
-    assert list(variables) == ["district", "level", "street"]
+    assert list(variables) == ["district", "level", "street", "top"]
     assert 'district=~"$district"' in variables["street"]["query"]
-    assert all(v["includeAll"] for v in variables.values())
+    assert all(v["includeAll"] for n, v in variables.items() if n != "top")
     annotations = board["annotations"]["list"]
     assert any("citysigns_indicator_warning_level" in a.get("expr", "") for a in annotations)
 

@@ -290,8 +290,8 @@ def test_every_dashboard_query_parses(boards: dict[str, dict[str, Any]], tmp_pat
     exprs |= {v["query"][len("query_result("):-1] for b in boards.values()
               for v in b["templating"]["list"]
               if str(v.get("query", "")).startswith("query_result(")}  # fmt: skip
-    # as Grafana sends them: with its own $__range
-    rendered = sorted(e.replace("$__range", "1h") for e in exprs)
+    # as Grafana sends them: its own $__range and a value of the dashboards' number variables
+    rendered = sorted(e.replace("$__range", "1h").replace("$top", "10") for e in exprs)
     rules = [{"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(rendered)]
     path = tmp_path / "queries.rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "q", "rules": rules}]}), "utf-8")
