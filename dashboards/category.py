@@ -1,6 +1,7 @@
 """One dashboard per category, drilling from district to street: for each indicator its value
 with the expected band and the catalog's thresholds, and its anomaly score; warnings (level
-changes) as annotations."""
+changes) as annotations.  Districts and streets are chosen by name; of the streets a panel
+plots only the $top worst over the time range (10 by default, of up to 168)."""
 
 from __future__ import annotations
 
@@ -55,8 +56,10 @@ def category_dashboard(
         .with_variable(
             gdash.QueryVariable("district")
             .label("District")
+            .description("Listed by name; its value is the district's code.")
             .datasource(PROMETHEUS)
             .query(q.district_values(category))
+            .regex(q.AREA_CHOICE_REGEX)
             .refresh(mdash.VariableRefresh.ON_TIME_RANGE_CHANGED)
             .sort(mdash.VariableSort.ALPHABETICAL_ASC)
             .include_all(True)
@@ -66,16 +69,21 @@ def category_dashboard(
         .with_variable(level_variable())
         .with_variable(
             gdash.QueryVariable("street")
-            .description("Applies to street series; choosing a street needs level street or All.")
+            .description(
+                "Listed by name; its value is the street's code.  Applies to street series; "
+                "choosing a street needs level street or All."
+            )
             .label("Street")
             .datasource(PROMETHEUS)
             .query(q.street_values(category))
+            .regex(q.AREA_CHOICE_REGEX)
             .refresh(mdash.VariableRefresh.ON_TIME_RANGE_CHANGED)
             .sort(mdash.VariableSort.ALPHABETICAL_ASC)
             .include_all(True)
             .all_value(".*")
             .multi(True)
         )
+        .with_variable(top_streets_variable())
         .annotation(warnings_annotation(category))
         .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
         .link(link("dispatch", dashboard_url(base, DISPATCH_UID)))
@@ -109,6 +117,31 @@ def level_variable() -> gdash.CustomVariable:
     )
 
 
+def top_streets_variable() -> gdash.CustomVariable:
+    """How many streets a panel plots (queries.worst_streets): the worst over the time range,
+    10 by default, so a street-only indicator does not open on 168 lines."""
+    n = q.DEFAULT_TOP_STREETS
+    default = mdash.VariableOption(selected=True, text=str(n), value=str(n))
+    return (
+        gdash.CustomVariable(q.TOP_STREETS_VAR)
+        .label("Streets shown")
+        .description(
+            "Street series: only this many streets, those whose value (score, on a score "
+            "panel) went highest over the time range (lowest for an indicator warned below a "
+            "value). Chosen streets are shown if they are no more than this."
+        )
+        .values(",".join(str(k) for k in q.TOP_STREETS))
+        .current(default)
+        .options(
+            [
+                mdash.VariableOption(selected=k == n, text=str(k), value=str(k))
+                for k in q.TOP_STREETS
+            ]
+        )
+        .allow_custom_value(False)  # a typed word would break every query
+    )
+
+
 def warnings_annotation(category: str) -> PromAnnotation:
     """A marker per warning in the selected districts and streets, saying which indicator,
     where and at what level (without a text a marker shows only its time)."""
@@ -133,26 +166,35 @@ def value_title(ind: Indicator) -> str:
 
 def plotted_levels(ind: Indicator) -> str:
     """The $level variable, or, for an indicator that has no district or city series (e.g.
-    street only), its own levels: the variable would leave its panels empty by default."""
+    street only), its own levels: the variable would leave its panels empty by default.
+    Either way only the $top worst streets are plotted (queries.worst_streets)."""
     if set(ind.value.levels) & {"district", "city"}:
         return "$level"
     return "|".join(lvl for lvl in AREA_LEVELS if lvl in ind.value.levels)
 
 
+def ranked_lowest(ind: Indicator) -> bool:
+    """Whether the worst streets of the value panel are those of lowest value: an indicator
+    warned when its value falls below its thresholds (all others rank their highest)."""
+    rules = ind.detection.warnings
+    return rules.on == "value" and rules.direction == "below"
+
+
 def value_panel(ind: Indicator) -> gts.Panel:
     rules = ind.detection.warnings
     levels = plotted_levels(ind)
+    low = ranked_lowest(ind)
     p = (
         gts.Panel()
         .title(value_title(ind))
         .description(" ".join(ind.description.split()) or ind.title.en)
         .datasource(PROMETHEUS)
-        .with_target(prom(q.indicator_value(ind.id, levels), legend=AREA_LEGEND, ref="A"))
+        .with_target(prom(q.indicator_value(ind.id, levels, low), legend=AREA_LEGEND, ref="A"))
         .with_target(
-            prom(q.indicator_lower(ind.id, levels), legend="{{name}} expected low", ref="B")
+            prom(q.indicator_lower(ind.id, levels, low), legend="{{name}} expected low", ref="B")
         )
         .with_target(
-            prom(q.indicator_upper(ind.id, levels), legend="{{name}} expected high", ref="C")
+            prom(q.indicator_upper(ind.id, levels, low), legend="{{name}} expected high", ref="C")
         )
         .override_by_query("B", BAND_STYLE)
         .override_by_query("C", BAND_STYLE)

@@ -3,6 +3,7 @@ colours and mappings, thresholds from a catalog warning block."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 from grafana_foundation_sdk.builders import dashboard as gdash
@@ -120,13 +121,22 @@ def warning_level_thresholds(down: bool = False) -> gdash.ThresholdsConfig:
     return gdash.ThresholdsConfig().mode(mdash.ThresholdsMode.ABSOLUTE).steps(steps)
 
 
+def just_above(limit: float) -> float:
+    """The step that colours the values strictly above `limit`, and not `limit` itself.
+    Grafana colours a value by the highest step at or below it (a step at `limit` colours
+    `limit` too); the next float up leaves exactly `limit` below it."""
+    return math.nextafter(float(limit), math.inf)
+
+
 def limit_thresholds(*limits: tuple[float, str]) -> gdash.ThresholdsConfig:
-    """Neutral below the first limit, then each limit's colour: a stat that is not a warning
+    """Neutral up to the first limit, then each limit's colour: a stat that is not a warning
     level is coloured only where an alert would fire, never by Grafana's default (red from 80).
-    Grey below 0, which only JOB_DOWN reaches."""
+    The pipeline alerts fire strictly above their limits (`> limit`: "over 5% of records"),
+    so the colour starts just above each, not at it.  Grey below 0, which only JOB_DOWN
+    reaches."""
     steps = [mdash.Threshold(value=None, color=DOWN_COLOUR),
              mdash.Threshold(value=0.0, color=NEUTRAL_COLOUR)]  # fmt: skip
-    steps += [mdash.Threshold(value=float(v), color=c) for v, c in sorted(limits)]
+    steps += [mdash.Threshold(value=just_above(v), color=c) for v, c in sorted(limits)]
     return gdash.ThresholdsConfig().mode(mdash.ThresholdsMode.ABSOLUTE).steps(steps)
 
 
@@ -186,8 +196,11 @@ def up_stat(title: str, job: str) -> gstat.Panel:
 
 
 def catalog_thresholds(rules: WarningRules) -> gdash.ThresholdsConfig:
-    """Colour steps at the catalog's thresholds.  Grafana colours a value by the highest step
-    it reaches, so for `direction: below` the steps run from red (lowest) up to green."""
+    """Colour steps at the catalog's thresholds.  A level holds at its threshold and past it
+    (the flow's warnings and the alerts compare with >= and <=), and Grafana colours a value by
+    the highest step at or below it.  So for `direction: above` a level's step is its
+    threshold; for `direction: below` the steps run from red (lowest) up to green, each
+    starting just above a threshold, so that a value exactly at it keeps that level's colour."""
     levels = sorted(rules.levels.items(), key=lambda kv: WARNING_LEVELS.index(kv[0]))
     if rules.direction == "above":
         steps = [mdash.Threshold(value=None, color=LEVEL_COLOURS["none"])]
@@ -197,7 +210,7 @@ def catalog_thresholds(rules: WarningRules) -> gdash.ThresholdsConfig:
         steps = [mdash.Threshold(value=None, color=LEVEL_COLOURS[worst_first[0][0]])]
         colours_above = [lvl for lvl, _ in worst_first[1:]] + ["none"]
         steps += [
-            mdash.Threshold(value=r.threshold, color=LEVEL_COLOURS[above])
+            mdash.Threshold(value=just_above(r.threshold), color=LEVEL_COLOURS[above])
             for (_, r), above in zip(worst_first, colours_above, strict=True)
         ]
     return gdash.ThresholdsConfig().mode(mdash.ThresholdsMode.ABSOLUTE).steps(steps)

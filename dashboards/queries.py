@@ -102,42 +102,82 @@ def hottest_areas(n: int = 10) -> str:
     return f'label_replace({street}, "street", "$${ALL_IN_URL}", "area_level", "city|district")'
 
 
-def area_selector(metric: str, labels: str, levels: str = "$level") -> str:
+# The category dashboards' variable of how many streets a panel plots, the values it offers
+# and its default: every street of the city (168) is no readable graph.
+TOP_STREETS_VAR: Final = "top"
+TOP_STREETS: Final = (5, 10, 20, 50, 200)
+DEFAULT_TOP_STREETS: Final = 10
+
+
+def worst_streets(metric: str, labels: str, lowest: bool = False) -> str:
+    """The $top streets of those $district and $street select whose `metric{labels}` went
+    highest (with `lowest`, lowest) over the dashboard's time range, ranked once at its end
+    (`@ end()`): one fixed set of lines for the whole graph, where a plain topk would rank
+    every step anew and draw a different handful at each.  A chosen street is among its own
+    ranking, so choosing streets (up to $top of them) plots exactly those."""
+    sel = f'{metric}{{{labels}, district=~"$district", area_level="street", area=~"$street"}}'
+    agg, over = ("bottomk", "min_over_time") if lowest else ("topk", "max_over_time")
+    return f"{agg}(${TOP_STREETS_VAR}, {over}({sel}[$__range] @ end()))"
+
+
+def area_selector(
+    metric: str, labels: str, levels: str = "$level", streets: str | None = None
+) -> str:
     """`metric{labels}` in the areas the dashboard's filters select: the districts of
-    $district at the levels of $level, and of their streets only those of $street.  The
-    street filter applies to street series only (as two selectors joined by `or`): a district
-    or the city has no street, so `area=~"$street"` alone would drop them as soon as a street
-    is chosen.  `levels` is a regex of area levels (the $level variable by default)."""
+    $district at the levels of $level, and of their streets only those of $street (and, when
+    `streets` is given, only those it returns: see worst_streets).  The street filter applies
+    to street series only (as two selectors joined by `or`): a district or the city has no
+    street, so `area=~"$street"` alone would drop them as soon as a street is chosen.
+    `levels` is a regex of area levels (the $level variable by default)."""
     base = f'{metric}{{{labels}, district=~"$district", area_level=~"{levels}", area_level'
-    return f'({base}!="street"}}\n or {base}="street", area=~"$street"}})'
+    street = f'{base}="street", area=~"$street"}}'
+    if streets is not None:
+        street = f"({street}\n  and on(area) {streets})"
+    return f'({base}!="street"}}\n or {street})'
+
+
+# Each area's names, deduplicated (two flow processes export the same info).
+AREA_NAMES: Final = f"group by (area, name, name_en) ({AREA_INFO})"
 
 
 def with_area_names(expr: str) -> str:
     """`expr` with each area's names (`name`, `name_en`) from citysigns_area_info, so legends
     and markers can say 黄浦区 Huangpu rather than 310101.  An area the info does not name keeps
     its series, with its code as its name (an inner join alone would drop it).  The info is
-    deduplicated first: two flow processes exporting it must not make the join ambiguous."""
-    info = f"group by (area, name, name_en) ({AREA_INFO})"
+    deduplicated first (AREA_NAMES): two flow processes exporting it must not make the join
+    ambiguous."""
     return (
-        f"{expr}\n* on(area) group_left(name, name_en) {info}\n"
+        f"{expr}\n* on(area) group_left(name, name_en) {AREA_NAMES}\n"
         f'or on(area) label_replace({expr}, "name", "$1", "area", "(.*)")'
     )
 
 
-def indicator_series(metric: str, indicator: str, levels: str = "$level") -> str:
-    return with_area_names(area_selector(metric, f'indicator="{indicator}"', levels))
+def indicator_series(
+    metric: str,
+    indicator: str,
+    levels: str = "$level",
+    ranked_by: str | None = None,
+    lowest: bool = False,
+) -> str:
+    """The indicator's `metric` in the selected areas, by name; of its streets only the
+    worst_streets by `ranked_by` (by default `metric` itself), lowest first with `lowest`."""
+    labels = f'indicator="{indicator}"'
+    streets = worst_streets(ranked_by or metric, labels, lowest)
+    return with_area_names(area_selector(metric, labels, levels, streets))
 
 
-def indicator_value(indicator: str, levels: str = "$level") -> str:
-    return indicator_series(INDICATOR_VALUE, indicator, levels)
+def indicator_value(indicator: str, levels: str = "$level", lowest: bool = False) -> str:
+    return indicator_series(INDICATOR_VALUE, indicator, levels, lowest=lowest)
 
 
-def indicator_lower(indicator: str, levels: str = "$level") -> str:
-    return indicator_series(INDICATOR_LOWER, indicator, levels)
+def indicator_lower(indicator: str, levels: str = "$level", lowest: bool = False) -> str:
+    """The expected band's low edge, on the streets indicator_value plots."""
+    return indicator_series(INDICATOR_LOWER, indicator, levels, INDICATOR_VALUE, lowest)
 
 
-def indicator_upper(indicator: str, levels: str = "$level") -> str:
-    return indicator_series(INDICATOR_UPPER, indicator, levels)
+def indicator_upper(indicator: str, levels: str = "$level", lowest: bool = False) -> str:
+    """The expected band's high edge, on the streets indicator_value plots."""
+    return indicator_series(INDICATOR_UPPER, indicator, levels, INDICATOR_VALUE, lowest)
 
 
 def indicator_score(indicator: str, levels: str = "$level") -> str:
@@ -155,15 +195,36 @@ def category_warnings(category: str) -> str:
     return with_area_names(f"({levels})")
 
 
+# A query variable's options from area_choices: the code as the value, the names as the text.
+AREA_CHOICE_REGEX: Final = '/area="(?<value>[^"]+)",text="(?<text>[^"]+)"/'
+
+
+def area_choices(codes: str) -> str:
+    """A Grafana query variable (with AREA_CHOICE_REGEX) offering the areas of `codes` (an
+    expression with an `area` label) by name, with their code as the value: one series per
+    area labelled `text` "江宁路街道 Jiangning Road (310106001)", from citysigns_area_info as the
+    legends are; an area the info does not name is offered by its code.  One line: Grafana
+    reads `query_result(...)` only when it has no line break."""
+    named = f"{codes} * on(area) group_left(name, name_en) {AREA_NAMES}"
+    text = f'label_join({named}, "text", " ", "name", "name_en")'
+    text = f'label_join({text}, "text", " (", "text", "area")'
+    text = f'label_replace({text}, "text", "$1)", "text", "(.*)")'
+    bare = f'label_replace({codes}, "text", "$1", "area", "(.*)")'
+    return f"query_result(group by (area, text) ({text} or on(area) {bare}))"
+
+
 def district_values(category: str) -> str:
-    return f'label_values({INDICATOR_VALUE}{{category="{category}"}}, district)'
+    """The districts with series of the category in the time range, by name."""
+    seen = f'{INDICATOR_VALUE}{{category="{category}", district!=""}}'
+    codes = f"group by (district) (last_over_time({seen}[$__range]))"
+    return area_choices(f'label_replace({codes}, "area", "$1", "district", "(.*)")')
 
 
 def street_values(category: str) -> str:
-    return (
-        f'label_values({INDICATOR_VALUE}{{category="{category}", area_level="street", '
-        f'district=~"$district"}}, area)'
-    )
+    """The streets of the chosen districts with series of the category in the time range, by
+    name."""
+    seen = f'{INDICATOR_VALUE}{{category="{category}", area_level="street", district=~"$district"}}'
+    return area_choices(f"group by (area) (last_over_time({seen}[$__range]))")
 
 
 # -- tickets ---------------------------------------------------------------------------------

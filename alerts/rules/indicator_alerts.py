@@ -1,9 +1,13 @@
 """One Prometheus alert per indicator and warning level, from the catalog's `warnings:` block.
 
 The alert compares the exported value (or anomaly score) with the level's threshold and holds
-for the level's `for`.  The catalog's `clear` rule (hysteresis) applies to the warning as a
-whole, which is its mildest level: once that alert fires it keeps firing while the value stays
-past the clear threshold (PromQL over the `ALERTS` series) and for `clear.for` after
+for the level's `for`.  A level holds at its threshold and past it (`>=` for `direction:
+above`, `<=` for `below`), as the flow's own warnings judge it (alerts/warning_state.py): a
+count of 5 reports against a threshold of 5 is a warning in both, and on the dashboards.
+
+The catalog's `clear` rule (hysteresis) applies to the warning as a whole, which is its
+mildest level: once that alert fires it keeps firing while the value stays at or past the
+clear threshold (PromQL over the `ALERTS` series) and for `clear.for` after
 (`keep_firing_for`).  Higher levels resolve at their own threshold and hand over to the levels
 below, which Alertmanager's inhibition had kept quiet.
 
@@ -32,6 +36,12 @@ SEVERITY: Final[dict[str, str]] = {
 LEVEL_ZH: Final[dict[str, str]] = {
     "blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色",
 }  # fmt: skip
+# How a value is compared with a level's threshold (and, to keep a warning, with `clear`'s):
+# at the threshold the level holds, as in the flow, whose warning state machine compares with
+# >= (and its calm condition, strictly below `clear`, is the negation of the hold below).
+LEVEL_OP: Final[dict[str, str]] = {"above": ">=", "below": "<="}
+# How the descriptions and runbooks say it.
+LEVEL_OP_WORDS: Final[dict[str, str]] = {"above": "at or above", "below": "at or below"}
 # Where the example series of the generated tests live, per area level.
 EXAMPLE_AREA: Final[dict[str, str]] = {
     "sensor": "AQ-310106-000001",
@@ -58,7 +68,7 @@ class IndicatorAlert:
     level: str
     metric: str
     area_levels: tuple[str, ...]
-    op: str  # ">" or "<"
+    op: str  # ">=" or "<=": a level holds at its threshold
     threshold: float
     for_: int
     hysteresis: Hysteresis | None
@@ -129,7 +139,7 @@ def indicator_alerts(ind: Indicator, options: RulesOptions) -> list[IndicatorAle
     if not area_levels:
         return []
     rules = ind.detection.warnings
-    op = ">" if rules.direction == "above" else "<"
+    op = LEVEL_OP[rules.direction]
     metric = INDICATOR_VALUE if rules.on == "value" else INDICATOR_SCORE
     present = sorted(rules.levels.items(), key=lambda kv: WARNING_LEVELS.index(kv[0]))
     disp = ind.dispatched()
@@ -179,7 +189,7 @@ def _annotations(
         "summary_zh": f"{ind.title.zh}{LEVEL_ZH[level]}预警:{area}",
         "description": (
             f"{ind.title.en} ({ind.id}) {what} is {VALUE_SHORT}{unit} in "
-            f"{label('area_level')} {area} ({level} level: {rules.direction} "
+            f"{label('area_level')} {area} ({level} level: {LEVEL_OP_WORDS[rules.direction]} "
             f"{number(threshold)}{unit}{held})."
         ),
         "value": VALUE_FULL,

@@ -10,6 +10,7 @@ from indicators.language.durations import format_duration
 from indicators.language.model import Indicator
 from indicators.language.registry import WARNING_LEVELS, departments
 
+from .indicator_alerts import LEVEL_OP_WORDS
 from .links import category_uid, dashboard_url, runbook_anchor
 from .options import RulesOptions
 from .pipeline_alerts import PipelineAlert
@@ -77,7 +78,8 @@ def _indicator_section(
         "",
         " ".join(ind.description.split()) or ind.title.en,
         "",
-        f"Unit: {ind.unit}. Warnings on the {on}, {rules.direction} the threshold. "
+        f"Unit: {ind.unit}. Warnings on the {on}, {LEVEL_OP_WORDS[rules.direction]} the "
+        "threshold. "
         f"Dashboard: {dashboard_url(options.grafana_url, category_uid(ind.category))}",
         "",
         "| level | threshold | for | tier | accept within | handle within |",

@@ -79,7 +79,7 @@ def indicator_alert_test(
     """The scenario of one alert, `step` minutes between samples and evaluations."""
     rule = alert.rule()
     labels = alert.example_labels(options.job)
-    sign = 1.0 if alert.op == ">" else -1.0
+    sign = 1.0 if alert.op == ">=" else -1.0
     thr = alert.threshold
     fire = _round(thr + sign * _margin(thr))
     f = _steps(alert.for_, step)

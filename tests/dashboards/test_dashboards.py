@@ -26,7 +26,7 @@ from dashboards.grafana import (
     check_sdk_version,
 )
 from dashboards.names import category_title
-from dashboards.panels import LEVEL_COLOURS
+from dashboards.panels import LEVEL_COLOURS, just_above
 from dashboards.units import GRAFANA_UNITS, grafana_unit
 from indicators.language.validate import Catalog
 
@@ -93,8 +93,7 @@ def test_every_query_uses_metrics_of_the_golden_exposition(
     checked = 0
     for uid, board in boards.items():
         exprs = [n["expr"] for n in walk(board) if isinstance(n.get("expr"), str)]
-        exprs += [v["query"] for v in board["templating"]["list"]
-                  if isinstance(v.get("query"), str) and "label_values" in v["query"]]  # fmt: skip
+        exprs += [v["query"] for v in board["templating"]["list"] if v["type"] == "query"]
         for expr in exprs:
             inner = re.sub(r"^label_values\((.*),\s*\w+\)$", r"\1", expr.strip(), flags=re.S)
             names = metric_names(inner)
@@ -168,10 +167,13 @@ def test_units_and_thresholds_match_the_catalog(
         steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
         want = {lvl: r.threshold for lvl, r in rules.levels.items()}
         got = {s["value"] for s in steps[1:]}
-        assert got == set(want.values()), ind.id
+        # a level holds at its threshold: for `below` its step starts just above it
+        at = {t if rules.direction == "above" else just_above(t) for t in want.values()}
+        assert got == at, ind.id
         # colour above each threshold: the level itself (above) or the next milder one (below)
         for s in steps[1:]:
-            levels_at = [lvl for lvl, t in want.items() if t == s["value"]]
+            levels_at = [lvl for lvl, t in want.items() if t == s["value"] or (
+                rules.direction == "below" and just_above(t) == s["value"])]  # fmt: skip
             if rules.direction == "above":
                 assert s["color"] in {LEVEL_COLOURS[lvl] for lvl in levels_at}, ind.id
         assert steps[0]["value"] is None
@@ -194,9 +196,9 @@ def test_category_dashboards_drill_from_district_to_street(
 ) -> None:
     board = boards["citysigns-flood"]
     variables = {v["name"]: v for v in board["templating"]["list"]}
-    assert list(variables) == ["district", "level", "street"]
+    assert list(variables) == ["district", "level", "street", "top"]
     assert 'district=~"$district"' in variables["street"]["query"]
-    assert all(v["includeAll"] for v in variables.values())
+    assert all(v["includeAll"] for n, v in variables.items() if n != "top")
     annotations = board["annotations"]["list"]
     assert any("citysigns_indicator_warning_level" in a.get("expr", "") for a in annotations)
 

@@ -17,7 +17,7 @@ from dashboards import queries as q
 from dashboards.build import build_dashboards
 from dashboards.names import CATEGORY_TITLES, category_title
 from dashboards.overview import WALL_HEIGHT
-from dashboards.panels import DOWN_COLOUR, NEUTRAL_COLOUR
+from dashboards.panels import DOWN_COLOUR, NEUTRAL_COLOUR, just_above
 from flows.city.model import load_city
 from flows.metrics import (
     INDICATOR_WARNING,
@@ -139,14 +139,14 @@ def test_overview_stats_are_coloured_only_at_the_alert_limits(catalog: Catalog) 
                     ["steps"] if s["value"] not in (None, 0)}
             for title, p in stats(board).items()
         }  # fmt: skip
-        # the colour of the level the alert carries at that limit (warning yellow, major
-        # orange, critical red)
+        # the colour of the level the alert carries above that limit (warning yellow, major
+        # orange, critical red); the alerts fire strictly above it (test_thresholds.py)
         assert limits["Watermark lag"] == {
-            options.watermark_lag_warning: "yellow",
-            options.watermark_lag_critical: "red",
+            just_above(options.watermark_lag_warning): "yellow",
+            just_above(options.watermark_lag_critical): "red",
         }
-        assert limits["Since the last batch"] == {options.stalled_after: "orange"}
-        assert limits["Dead letters (10m)"] == {options.dead_letter_ratio: "yellow"}
+        assert limits["Since the last batch"] == {just_above(options.stalled_after): "orange"}
+        assert limits["Dead letters (10m)"] == {just_above(options.dead_letter_ratio): "yellow"}
         for title in ("Events per second", "Tracked series", "Open tickets",
                       "Overdue tickets", "Supervised tickets"):  # fmt: skip
             steps = stats(board)[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]
@@ -285,9 +285,14 @@ def test_every_dashboard_query_parses(boards: dict[str, dict[str, Any]], tmp_pat
 
     import yaml
 
-    exprs = sorted({n["expr"] for b in boards.values() for n in walk(b)
-                    if isinstance(n.get("expr"), str)})  # fmt: skip
-    rules = [{"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(exprs)]
+    exprs = {n["expr"] for b in boards.values() for n in walk(b) if isinstance(n.get("expr"), str)}
+    # the query variables' PromQL, inside Grafana's query_result()
+    exprs |= {v["query"][len("query_result("):-1] for b in boards.values()
+              for v in b["templating"]["list"]
+              if str(v.get("query", "")).startswith("query_result(")}  # fmt: skip
+    # as Grafana sends them: its own $__range and a value of the dashboards' number variables
+    rendered = sorted(e.replace("$__range", "1h").replace("$top", "10") for e in exprs)
+    rules = [{"record": f"dashboard:query_{i}", "expr": e} for i, e in enumerate(rendered)]
     path = tmp_path / "queries.rules.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "q", "rules": rules}]}), "utf-8")
     run = subprocess.run([require_binary("promtool"), "check", "rules", str(path)],

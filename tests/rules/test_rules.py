@@ -73,8 +73,8 @@ def test_generated_tests_catch_a_rule_that_drifts_from_the_catalog(
     shutil.copytree(out, copy)
     path = copy / "rules" / "indicator-air.pm25.rules.yml"
     text = path.read_text("utf-8")
-    assert "> 115\n" in text
-    path.write_text(text.replace("> 115\n", "> 215\n"), encoding="utf-8")
+    assert ">= 115\n" in text
+    path.write_text(text.replace(">= 115\n", ">= 215\n"), encoding="utf-8")
     run = promtool("test", "rules", str(copy / "tests" / "indicator-air.pm25.test.yml"))
     assert run.returncode != 0
     assert "AirPm25Yellow" in run.stdout + run.stderr
@@ -92,7 +92,7 @@ def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
         w = ind.detection.warnings
         level_rule = w.levels[a.level]  # type: ignore[index]
         rule = rules[a.name]
-        op = ">" if w.direction == "above" else "<"
+        op = ">=" if w.direction == "above" else "<="  # a level holds at its threshold
         metric = (
             "citysigns_indicator_value" if w.on == "value" else "citysigns_indicator_anomaly_score"
         )
