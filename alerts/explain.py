@@ -79,10 +79,13 @@ def _band(lower: float | None, upper: float | None, unit: str = "") -> tuple[str
             return f"预期 {show(lo)} 至 {show(hi)}", f"expected {show(lo)} to {show(hi)}"
         band = f"{show(lo)}-{show(hi)}"
         return f"预期 {band}", f"expected {band}"
+    # A one-sided band is written strictly: a level is raised at its threshold (>=), and a
+    # threshold detector's limit is usually that threshold, so "10 orders, expected ≤ 10,
+    # blue" contradicted itself where "expected < 10" says why the warning stands.
     if hi is not None:
-        return f"预期 ≤ {show(hi)}", f"expected ≤ {show(hi)}"
+        return f"预期 < {show(hi)}", f"expected < {show(hi)}"
     if lo is not None:
-        return f"预期 ≥ {show(lo)}", f"expected ≥ {show(lo)}"
+        return f"预期 > {show(lo)}", f"expected > {show(lo)}"
     return None
 
 

@@ -70,7 +70,7 @@ def test_one_sided_bands_and_other_days() -> None:
     zh, en = sentence(area_zh="a", area_en="a", title_zh="t", title_en="PM2.5", unit="ug/m3",
                       value=80, lower=None, upper=75, kind="escalated", level="blue",
                       since=ts(2026, 3, 1, 23, 0), at=ts(2026, 3, 2, 1, 0))  # fmt: skip
-    assert "expected ≤ 75" in en and "预期 ≤ 75" in zh
+    assert "expected < 75" in en and "预期 < 75" in zh
     assert "PM2.5 80 ug/m3" in en  # acronyms keep their case
     assert "blue since 03-01 23:00" in en
 
@@ -109,14 +109,25 @@ def test_chinese_sentences_read_units_in_chinese(unit: str, zh_value: str, en_va
     assert en.startswith(f"Jing'an: hotline orders {en_value}, ")
 
 
+def test_a_value_at_a_threshold_limit_reads_as_the_reason_for_its_warning() -> None:
+    """Levels are raised at their threshold (>=), and a threshold detector's limit is usually
+    that threshold: "10 orders, expected ≤ 10, blue" contradicted itself."""
+    zh, en = sentence(area_zh="徐汇区", area_en="Xuhui", title_zh="违法建设举报",
+                      title_en="Illegal construction reports", unit="orders", value=10,
+                      lower=None, upper=10, kind="firing", level="blue",
+                      since=ts(2026, 3, 2, 0, 0), at=ts(2026, 3, 2, 0, 0))  # fmt: skip
+    assert en == "Xuhui: illegal construction reports 10 orders, expected < 10, blue since 00:00"
+    assert zh == "徐汇区: 违法建设举报 10件, 预期 < 10, 蓝色预警 自 00:00"
+
+
 def test_shares_read_as_percentages() -> None:
     zh, en = sentence(area_zh="松江区", area_en="Songjiang", title_zh="核验异常率",
                       title_en="Checkpoint abnormal-verification rate", unit="1", value=0.125,
                       lower=None, upper=0.05, kind="firing", level="orange",
                       since=ts(2026, 3, 1, 18, 0), at=ts(2026, 3, 1, 18, 30))  # fmt: skip
-    assert en == ("Songjiang: checkpoint abnormal-verification rate 12.5%, expected ≤ 5%, "
+    assert en == ("Songjiang: checkpoint abnormal-verification rate 12.5%, expected < 5%, "
                   "orange since 18:00")  # fmt: skip
-    assert "核验异常率 12.5%, 预期 ≤ 5%" in zh
+    assert "核验异常率 12.5%, 预期 < 5%" in zh
 
 
 def test_area_codes_are_a_hierarchy_of_prefixes() -> None:
