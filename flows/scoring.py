@@ -1,12 +1,14 @@
 """Closed windows -> anomaly scores and expected bands, per indicator.
 
 Each (level, area) of an indicator is one series for its detectors, so one detector object
-scores every level at once.  An area is a series only once it has reported: detectors hold
-state for the series they have seen, and the indicator's areas (all the grids of the city,
-say) are numbered densely in the order they first report, so a kind of sensor that covers a
-fifth of the grids costs a fifth of the state.  The indicator's score is the highest of its
-detectors' calibrated scores; the expected band is that of the first detector (in catalog
-order) that offers one for the row, so the analyst decides which model explains a warning."""
+scores every level at once. An area is a series only once it has reported: detectors hold state
+for the series they have seen, and the indicator's areas (all the grids of the city, say) are
+numbered densely in the order they first report, so a kind of sensor that covers a fifth of the
+grids costs a fifth of the state. The indicator's score is the highest of its detectors'
+calibrated scores (a window with fewer records than the indicator's `min_count` is judged as
+one without data, NaN, by detectors and warnings alike); the expected band is that of the first
+detector (in catalog order) that offers one for the row, so the analyst decides which model
+explains a warning."""
 
 from __future__ import annotations
 
@@ -58,6 +60,10 @@ class IndicatorScorer:
         series = self._series(np.concatenate([c.area + self.offset[c.level] for c in closed]))
         t = np.concatenate([np.full(len(c), c.end, dtype=np.int64) for c in closed])
         value = np.concatenate([c.value for c in closed])
+        min_count = self.plan.indicator.value.min_count
+        if min_count is not None:  # too few records to judge: scored as a window without data
+            count = np.concatenate([c.count for c in closed])
+            value = np.where(count < min_count, np.nan, value)
         scores = [d.learn_score(series, t, value) for d in self.detectors]
         score = np.fmax.reduce(np.vstack([s.score for s in scores]), axis=0)
         score = np.where(np.isfinite(score), score, 0.0)

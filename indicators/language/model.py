@@ -95,6 +95,16 @@ class Value(Strict):
         le=MAX_WINDOWS,
         description="windows without data before a series reports no-signal",
     )
+    min_count: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_WINDOWS,
+        description=(
+            "records a window needs before its value is judged; a thinner window is written "
+            "out but scored and warned on as a window without data (1 abnormal check of 1 is "
+            "not a 100% abnormal rate)"
+        ),
+    )
 
 
 class Deadline(Strict):
