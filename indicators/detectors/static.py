@@ -1,7 +1,7 @@
 """Static thresholds: a fixed limit such as a regulatory standard.
 
-Beyond a limit the score is 1; within RAMP of it (a fraction of the limit's magnitude) the
-score rises linearly to 0.9 so dashboards see a value approaching its limit.  The band is the
+Beyond a limit the score is 1; within RAMP of it (a tenth of the limit's magnitude) the score
+rises linearly to 0.9 so dashboards see a value approaching its limit.  The band is the
 limits themselves."""
 
 from __future__ import annotations
@@ -12,13 +12,19 @@ from indicators.language.detection import ThresholdDetector
 
 from .base import Batch, RoundDetector, RoundOutput
 
-RAMP = 0.1  # the approach zone is 10% of the limit's magnitude (at least 1 unit wide)
+RAMP = 0.1  # the approach zone is 10% of the limit's magnitude
 APPROACH_MAX = 0.9
 
 
 def _approach(distance: np.ndarray, limit: float) -> np.ndarray:
-    """Score of a value `distance` inside the limit: 0.9 at the limit, 0 one ramp away."""
-    ramp = max(RAMP * abs(limit), 1.0)
+    """Score of a value `distance` inside the limit: 0.9 at the limit, 0 one ramp away.
+
+    The zone scales with the limit and has no floor in units: a floor of 1 unit made a water
+    pressure of 0.34 MPa "approach" the 0.14 MPa minimum (score 0.72, a warning that never
+    cleared).  A limit of 0 has no scale, hence no approach zone: 0 up to it, 1 beyond."""
+    ramp = RAMP * abs(limit)
+    if ramp == 0.0:
+        return np.zeros(np.shape(distance))
     return APPROACH_MAX * np.clip(1.0 - distance / ramp, 0.0, 1.0)
 
 
