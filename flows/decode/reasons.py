@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
 
 
 class Reason(StrEnum):
@@ -62,6 +63,13 @@ class DeadLetters:
     def add(self, letter: DeadLetter) -> None:
         self.letters.append(letter)
         self.counts[letter.reason.value] += 1
+
+    def add_all(self, letters: list[DeadLetter]) -> None:
+        """Add many letters at once (a chunk's refused rows), each counted under its reason
+        (tallied by reason first: thousands of letters, a handful of reasons)."""
+        self.letters.extend(letters)
+        for reason, n in Counter(map(attrgetter("reason"), letters)).items():
+            self.counts[reason.value] += n
 
     def count(self, reason: Reason, n: int = 1) -> None:
         """Count without a letter (duplicates, late events)."""

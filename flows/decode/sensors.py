@@ -13,8 +13,9 @@ of the wrong type, a non-finite value, no measurement at all, too far in time.  
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -46,9 +47,11 @@ from flows.decode.frames import (
     split_lines,
 )
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
+from flows.decode.refusals import Cells, RegisteredIds, masked_text, plain_records
 from flows.privacy import (
     NAME_FIELDS,
     blank_names,
+    is_name_field,
     mask_raw_csv,
     mask_raw_json,
     mask_text,
@@ -145,6 +148,8 @@ class SensorDecoder:
     """Decodes chunks of sensor readings, keeping the stream's time and the seen set.
 
     One decoder per input partition (its clock and seen set follow that partition).
+    `bulk_refusals=False` writes every refused row's letter row by row, as decoding did
+    before the letters were made in bulk: the reference the tests compare the bulk path with.
     """
 
     registry: SensorLookup
@@ -153,6 +158,7 @@ class SensorDecoder:
     leaf_lines: int = LEAF_LINES
     ignored_keys: frozenset[str] = IGNORED_KEYS
     stats: DecodeStats = field(default_factory=DecodeStats)
+    bulk_refusals: bool = True
 
     def __post_init__(self) -> None:
         self.fields = sensor_fields()
@@ -165,6 +171,7 @@ class SensorDecoder:
         # instead of 8 stay in cache while a chunk's rows look them up at random
         narrow = np.int8 if len(self.registry.kinds) < 127 else np.int32
         self._kind_of_row = np.asarray(self.registry.kind).astype(narrow)
+        self._registered_ids = RegisteredIds(len(self._kind_of_row))
 
     # ------------------------------------------------------------------ parts
     def parse(self, chunk: RawChunk) -> Parsed:
@@ -324,14 +331,13 @@ class SensorDecoder:
         flag(huge, 10)
 
         good = code == 0
-        for i in np.flatnonzero(~good).tolist():
-            c = int(code[i])
-            line = int(frame.line[i])
-            if c == 6 and header is not None:  # a CSV cell that did not convert: its text
-                cells = next(csv.reader([raw_line(line).decode("utf-8", "replace")]), [])
-                dead(line, _CODES[c - 1], self._wrong_types(dict(zip(header, cells, strict=False))))
-                continue
-            dead(line, _CODES[c - 1], self._detail(c, df, i))
+        refused = np.flatnonzero(~good)
+        if len(refused) and self.bulk_refusals:
+            if lines is None:
+                lines = split_lines(chunk.data)
+            letters.add_all(self._refuse(chunk, frame, header, lines, code, refused, rows, kind))
+        elif len(refused):  # the reference: row by row
+            self._refuse_row_by_row(frame, header, code, refused, dead, raw_line)
         letters.letters.sort(key=lambda letter: letter.position)
 
         # long format, grouped by field
@@ -377,6 +383,224 @@ class SensorDecoder:
         self.stats.events += len(batch)
         return batch, letters
 
+    # ------------------------------------------------------------------ refusals row by row
+    def _refuse_row_by_row(
+        self,
+        frame: Frame,
+        header: list[str] | None,
+        code: np.ndarray,
+        refused: np.ndarray,
+        dead: Callable[[int, Reason, str], None],
+        raw_line: Callable[[int], bytes],
+    ) -> None:
+        """The letters of the refused rows one at a time, as decoding wrote them before
+        `_refuse`: each line parsed and masked, each detail read from its polars row.  Kept
+        as the reference that the bulk path must match (`bulk_refusals=False`)."""
+        for i in refused.tolist():
+            c = int(code[i])
+            line = int(frame.line[i])
+            if c == 6 and header is not None:  # a CSV cell that did not convert: its text
+                cells = next(csv.reader([raw_line(line).decode("utf-8", "replace")]), [])
+                dead(line, _CODES[c - 1], self._wrong_types(dict(zip(header, cells, strict=False))))
+                continue
+            dead(line, _CODES[c - 1], self._detail(c, frame.df, i))
+
+    # ------------------------------------------------------------------ refusals in bulk
+    def _refuse(
+        self,
+        chunk: RawChunk,
+        frame: Frame,
+        header: list[str] | None,
+        lines: list[bytes],
+        code: np.ndarray,
+        refused: np.ndarray,
+        rows: np.ndarray,
+        kind: np.ndarray,
+    ) -> list[DeadLetter]:
+        """The letters of the refused rows (`refused`, in row order), the same as the per-row
+        path writes, made a column or a reason at a time (flows/decode/refusals.py says why).
+
+        Details come from the columns, one pass per reason; records whose line is proven to
+        be the JSON text of its cells need no parse and carry no names; the other rows (CSV
+        rows, lines written otherwise) are masked one by one as before."""
+        codes = code[refused]
+        line_at = frame.line[refused]
+        sub = frame.df.select(pl.all().gather(pl.Series(refused.astype(np.int64))))
+        cells = Cells(sub)
+        raws = [lines[j].decode("utf-8", "replace").rstrip("\r") for j in line_at.tolist()]
+        details = self._details(cells, codes, kind[refused], header, lines, line_at)
+        records: list[str | None]
+        if header is None:
+            ids = cells.values(SENSOR_ID)
+            judged = {SENSOR_ID: self._registered_ids.kept(rows[refused], ids)}
+            records = plain_records(cells, raws, judged)
+        else:
+            records = [None] * len(refused)
+        csv_names = header is not None and any(is_name_field(h) for h in header)
+        if chunk.positions is not None:
+            positions = np.asarray(chunk.positions)[line_at].tolist()
+        else:
+            positions = (chunk.first_line + line_at).tolist()
+        reasons = [_CODES[c - 1] for c in codes.tolist()]
+        out = []
+        for record, raw, detail, reason, position in zip(
+            records, raws, details, reasons, positions, strict=True
+        ):
+            if record is not None:  # proven plain: nothing personal, no names
+                text = masked_text(detail)
+            else:
+                if header is not None:
+                    record = mask_raw_csv(raw, header)
+                    names = names_in_raw(raw, header) if csv_names else []
+                else:
+                    record = mask_raw_json(raw)
+                    names = names_in_raw(raw, header)
+                text = blank_names(masked_text(detail), names) if names else masked_text(detail)
+            out.append(DeadLetter(record, reason, text, chunk.source, int(position)))
+        return out
+
+    def _details(
+        self,
+        refused: Cells,
+        codes: np.ndarray,
+        kind: np.ndarray,
+        header: list[str] | None,
+        lines: list[bytes],
+        line_at: np.ndarray,
+    ) -> list[str]:
+        """The detail of each refused row (`refused`: their cells, `codes` their reason
+        codes, `kind` their kinds), before masking, as `_detail` words it: one reason at a
+        time, over the columns of that reason's rows."""
+        out = [""] * refused.height
+        for c in np.unique(codes).tolist():
+            at = np.flatnonzero(codes == c)
+            picks = at.tolist()
+
+            def cells(name: str, picks: list[int] = picks) -> list[Any]:
+                values = refused.values(name)
+                return [values[j] for j in picks]
+
+            def rows(at: np.ndarray = at) -> Iterator[dict[str, Any]]:
+                part = refused.df if len(at) == refused.height else refused.df[at]
+                return part.iter_rows(named=True)
+
+            texts: list[str]
+            if c == 1:
+                texts = []
+                for sid, stamp, metric in zip(
+                    cells(SENSOR_ID), cells(TIMESTAMP), cells(METRIC), strict=True
+                ):
+                    missing = [k for k, v in ((SENSOR_ID, sid), (TIMESTAMP, stamp)) if v is None]
+                    if missing:
+                        texts.append(f"missing {', '.join(missing)}")
+                    else:
+                        texts.append(
+                            f"metric {metric!r} has no value"
+                            if metric
+                            else "value without a metric"
+                        )
+            elif c == 2:
+                texts = [
+                    f"timestamp {s!r} has no time zone (add Z or +08:00)" for s in cells(TIMESTAMP)
+                ]
+            elif c == 3:
+                texts = [f"timestamp {s!r} is not ISO 8601" for s in cells(TIMESTAMP)]
+            elif c == 4:
+                texts = [f"sensor {s!r} is not in the registry" for s in cells(SENSOR_ID)]
+            elif c == 5:
+                texts = []
+                for row, k in zip(rows(), kind[at].tolist(), strict=True):
+                    sid = row.get(SENSOR_ID)
+                    name = "a" if sid is None else self._kind_label(k)
+                    unknown = self._unknown_fields(row, k)
+                    texts.append(f"{', '.join(unknown)} not known for {name} sensor {sid!r}")
+            elif c == 6 and header is not None:  # a CSV cell that did not convert: its text
+                texts = []
+                for j in line_at[at].tolist():
+                    row_cells = next(csv.reader([lines[j].decode("utf-8", "replace")]), [])
+                    texts.append(self._wrong_types(dict(zip(header, row_cells, strict=False))))
+            elif c == 6:
+                texts = [self._wrong_types(row) for row in rows()]
+            elif c == 7:
+                texts = ["a value is NaN or infinite"] * len(at)
+            elif c == 8:
+                texts = ["no measurement field"] * len(at)
+            elif c == 10:
+                texts = self._impossible_in_bulk(refused, at)
+            else:
+                now = self.clock.now_ms
+                texts = [
+                    f"timestamp {s!r} is too far from the stream's time ({now} ms)"
+                    for s in cells(TIMESTAMP)
+                ]
+            for j, text in zip(picks, texts, strict=True):
+                out[j] = text
+        return out
+
+    def _impossible_in_bulk(self, refused: Cells, at: np.ndarray) -> list[str]:
+        """`_impossible` for the refused rows `at`: the first value of each row (in column
+        order, then a flat record's metric) that no sensor can read, found column by column."""
+        n = len(at)
+        out: list[str | None] = [None] * n
+        pending = np.ones(n, dtype=bool)
+
+        def judge(
+            present: np.ndarray, values: np.ndarray, least: np.ndarray, greatest: np.ndarray
+        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            with np.errstate(invalid="ignore"):
+                beyond = present & pending & (np.abs(values) > MAX_ABS_VALUE)
+                below = present & pending & ~beyond & (values < least)
+                above = present & pending & ~beyond & ~below & (values > greatest)
+            return beyond, below, above
+
+        for name in refused.columns:
+            f = self._metric_ids.get(name)
+            if f is None or refused.dtype(name) != pl.Float64:
+                continue  # (a boolean field is read as text: never a number here)
+            present = refused.present(name)[at]
+            if not present.any():
+                continue
+            values = refused.floats(name)[at]
+            least, greatest = self._least[f], self._greatest[f]
+            key = repr(name)
+            for hit, tail in zip(
+                judge(present, values, least, greatest),
+                (
+                    f", beyond +-{MAX_ABS_VALUE:g}: no sensor measures that",
+                    f", below the least possible value {least:g}",
+                    f", above the greatest possible value {greatest:g}",
+                ),
+                strict=True,
+            ):
+                found = np.flatnonzero(hit)
+                for j, v in zip(found.tolist(), values[found].tolist(), strict=True):
+                    out[j] = f"{key} is {v:g}{tail}"
+                pending &= ~hit
+        if METRIC in refused.columns and pending.any():
+            everything = refused.values(METRIC)
+            metrics = [everything[j] for j in at.tolist()]
+            fid = np.array([self._metric_ids.get(m, -1) if m is not None else -1 for m in metrics])
+            if refused.dtype(VALUE) == pl.Float64:
+                present = refused.present(VALUE)[at] & (fid >= 0)
+                values = refused.floats(VALUE)[at]
+                at_f = np.maximum(fid, 0)
+                least, greatest = self._least[at_f], self._greatest[at_f]
+                beyond, below, above = judge(present, values, least, greatest)
+                for j in np.flatnonzero(beyond | below | above).tolist():
+                    key, v = repr(str(metrics[j])), float(values[j])
+                    if beyond[j]:
+                        out[j] = (
+                            f"{key} is {v:g}, beyond +-{MAX_ABS_VALUE:g}: no sensor measures that"
+                        )
+                    elif below[j]:
+                        out[j] = f"{key} is {v:g}, below the least possible value {least[j]:g}"
+                    else:
+                        out[j] = (
+                            f"{key} is {v:g}, above the greatest possible value {greatest[j]:g}"
+                        )
+        generic = f"a value beyond what the sensor can read (+-{MAX_ABS_VALUE:g} at most)"
+        return [generic if text is None else text for text in out]
+
     def _detail(self, code: int, df: pl.DataFrame, i: int) -> str:
         row = df.row(i, named=True)
         sid, stamp = row.get(SENSOR_ID), row.get(TIMESTAMP)
@@ -397,7 +621,7 @@ class SensorDecoder:
             return f"sensor {sid!r} is not in the registry"
         if code == 5:
             kind = self._kind_name(sid)
-            unknown = self._unknown_fields(row)
+            unknown = self._unknown_fields(row, self._kind_index(sid))
             return f"{', '.join(unknown)} not known for {kind} sensor {sid!r}"
         if code == 6:
             return self._wrong_types(row)
@@ -446,10 +670,10 @@ class SensorDecoder:
                 bad.append(f"{key!r} should be a number, not {value!r}")
         return "; ".join(bad) or "a field value has the wrong type"
 
-    def _unknown_fields(self, row: dict[str, object]) -> list[str]:
-        """The fields of a refused row its sensor's kind does not send (by name, not every
-        field of the row), and an unknown metric of a flat row."""
-        kind = self._kind_index(row.get(SENSOR_ID))
+    def _unknown_fields(self, row: dict[str, object], kind: int) -> list[str]:
+        """The fields of a refused row its sensor's kind (registry kind index, -1 unknown)
+        does not send (by name, not every field of the row), and an unknown metric of a flat
+        row."""
         allowed = self.kind_fields.allowed[len(self.kind_fields.kinds) if kind < 0 else kind]
         out = []
         for key, value in row.items():
@@ -471,7 +695,10 @@ class SensorDecoder:
     def _kind_name(self, sensor_id: object) -> str:
         if sensor_id is None:
             return "a"
-        kind = self._kind_index(sensor_id)
+        return self._kind_label(self._kind_index(sensor_id))
+
+    def _kind_label(self, kind: int) -> str:
+        """A kind index as the unknown-field detail names it."""
         return self.registry.kinds[kind] if kind >= 0 else "an unknown"
 
     # ------------------------------------------------------------------ state
