@@ -291,7 +291,12 @@ def nothing_to_mask(text: str) -> bool:
     value 0"), which hold a few digits each, and mask_text tries all its patterns on every
     string with a digit.  False does not mean that something would be masked: call
     mask_text then."""
-    return text.isascii() and "@" not in text and _SIX_DIGITS_RE.search(text) is None
+    return (
+        text.isascii()
+        and "@" not in text
+        and _SIX_DIGITS_RE.search(text) is None
+        and _EN_CUE_RE.search(text.lower()) is None  # "my name is ...", "wechat: ..."
+    )
 
 
 _SEP_BYTES = np.frombuffer(b" \t\n\r\f\v\x1c\x1d\x1e\x1f-./)", dtype=np.uint8)
@@ -370,6 +375,11 @@ def unmaskable_ids(ids: np.ndarray) -> np.ndarray:
             for digit in avoid:
                 rows &= chars[:, place] != ord(digit)
         out |= rows
+    # a cue word for a name or a handle ("QQ12345", "WX-...") is told by its letters, not its
+    # digits: such ids are left to mask_text
+    for i in np.flatnonzero(out):
+        if _EN_CUE_RE.search(ids[i].decode("latin-1").lower()) is not None:
+            out[i] = False
     return out
 
 

@@ -329,6 +329,20 @@ def test_no_shortcut_clears_a_secret(secret: str) -> None:
         assert not unmaskable_ids(np.array([secret, f"AQ-{secret}"], dtype="S")).any()
 
 
+@pytest.mark.parametrize(
+    "text", ["my name is John Smith", "wechat: abc_def1", "QQ 246813579", "call Mr. Reginald"]
+)
+def test_no_shortcut_clears_a_cued_name_or_handle(text: str) -> None:
+    """Names and handles are masked after their cue words, in plain ASCII without six digits:
+    neither shortcut may clear them."""
+    assert mask_text(text) != text
+    assert not nothing_to_mask(text)
+    assert not unmaskable_ids(np.array([text.replace(" ", "")], dtype="S")).any() or (
+        mask_text(text.replace(" ", "")) == text.replace(" ", "")
+    )
+    assert not unmaskable_ids(np.array(["QQ12345", "WX310105000002"], dtype="S")).any()
+
+
 def test_registered_ids_are_cleared_by_their_layout() -> None:
     """The shipped registry's ids are all cleared at once, and mask_text agrees."""
     registry: SensorRegistry = REGISTRY
