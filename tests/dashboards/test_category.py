@@ -111,15 +111,23 @@ AREAS = [
 ]
 
 
-def value_series() -> dict[str, str]:
-    out = {VALUE + labels(**IND, **area(*a), job="citysigns"): "5x10" for a in AREAS}
-    for code, (zh, en) in NAMES.items():
-        level, _, district = next(a for a in AREAS if a[1] == code)
+def area_info_series(
+    names: dict[str, tuple[str, str]], areas: list[tuple[str, str, str]]
+) -> dict[str, str]:
+    """`citysigns_area_info` of each named area, exported by two flow processes: the joins and
+    the drop-downs must not become ambiguous."""
+    out = {}
+    for code, (zh, en) in names.items():
+        level, _, district = next(a for a in areas if a[1] == code)
         info = labels(area=code, area_level=level, district=district, name=zh, name_en=en)
-        # two flow processes export the same info: the join must not become ambiguous
         for instance in ("flow-a:9464", "flow-b:9464"):
             out[f'citysigns_area_info{info[:-1]},instance="{instance}"}}'] = "1x10"
     return out
+
+
+def value_series() -> dict[str, str]:
+    out = {VALUE + labels(**IND, **area(*a), job="citysigns"): "5x10" for a in AREAS}
+    return out | area_info_series(NAMES, AREAS)
 
 
 def expected_values(*codes: str) -> list[dict[str, object]]:
@@ -225,12 +233,7 @@ def choice_series(category: str) -> dict[str, str]:
     out = {VALUE + labels(**ind, **area(*a), job="citysigns"): "5x10" for a in areas}
     out[VALUE + labels(category="other", indicator="other.x",
                        **area("street", "310101099", DISTRICT))] = "5x10"  # fmt: skip
-    for code, (zh, en) in NAMES_MORE.items():
-        level, _, district = next(a for a in areas if a[1] == code)
-        info = labels(area=code, area_level=level, district=district, name=zh, name_en=en)
-        for instance in ("flow-a:9464", "flow-b:9464"):
-            out[f'citysigns_area_info{info[:-1]},instance="{instance}"}}'] = "1x10"
-    return out
+    return out | area_info_series(NAMES_MORE, areas)
 
 
 def choices(*pairs: tuple[str, str]) -> list[dict[str, object]]:
