@@ -38,8 +38,9 @@ In free text, a name that no field declares is caught where the text says it is 
 - after a cue (我叫, 本人, 姓名, 联系人, 来电人, 投诉人, 业主, ..., "my name is", "name:"), a
   common Chinese surname and one or two more characters, or one to three capitalised words;
 - a surname that starts a word before a form of address (王女士, 张先生, 李师傅, 赵阿姨;
-  "Mr. Smith"): the surname is masked and the form of address kept, so "<name>女士反映"
-  still reads, and "保安大爷" (a guard) is left alone;
+  "Mr. Smith", "Ms Lyons"; not "Dr", which in addresses is a Drive): the surname is masked
+  and the form of address kept, so "<name>女士反映" still reads, and "保安大爷" (a guard) is
+  left alone;
 - messaging handles after their word (微信, WeChat, vx, wx, QQ): "<handle>".
 
 A name without such a cue ("张三说楼道漏水") cannot be told from ordinary words and is not
@@ -537,11 +538,13 @@ _ADDRESS_FORMS = (
 # character, or after a word that comes before a person ("联系王女士", "一位李阿姨"); not
 # inside one ("保安大爷", "门卫大爷" are a guard, 安 and 卫 are surnames too).
 _FORM_START = r"(?:(?<![\u3400-\u9fff])|(?<=[的请找和与跟向给是让叫被对位名系电民户主人称]))"
-_EN_CUES = r"(?i:my\s+name\s+is|name\s*[:：]|i\s+am|i'm|called|contact\s*[:：])"
+_EN_CUES = r"(?i:my\s+name\s+is|name\s*[:：]|i\s+am|i'm|contact\s*[:：])"
 _EN_NAME = r"[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2}(?![A-Za-z])"
 _CN_NAME_RE = re.compile(rf"(?P<cue>{_literal_trie(_CN_CUE_WORDS)}[是为叫]?[:：\s]*){_CN_NAME}")
 _FORM_NAME_RE = re.compile(rf"{_FORM_START}{_SURNAME}(?={_literal_trie(_ADDRESS_FORMS)})")
-_EN_NAME_RE = re.compile(rf"(?P<cue>(?:{_EN_CUES}\s*)|\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+){_EN_NAME}")
+# (not "Dr": in addresses it is a Drive, "22 Parkside Dr  Jamaica Plain")
+_EN_TITLE = r"\b(?:Mr|Mrs|Ms|Miss)\.?\s+"
+_EN_NAME_RE = re.compile(rf"(?P<cue>{_EN_CUES}\s*(?:{_EN_TITLE})?|{_EN_TITLE}){_EN_NAME}")
 # WeChat ids are 6-20 letters, digits, '_' or '-'; QQ numbers 5-11 digits.
 _HANDLE_RE = re.compile(
     r"(?P<cue>(?i:微信号?|wechat(?:\s*id)?|weixin|(?<![a-z])vx|(?<![a-z])wx|(?<![a-z])qq)"
@@ -555,13 +558,11 @@ _EN_CUE_WORDS = (
     "name",
     "i am",
     "i'm",
-    "called",
     "contact",
     "mr",
     "mrs",
     "ms",
     "miss",
-    "dr",
     "wechat",
     "weixin",
     "vx",

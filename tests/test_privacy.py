@@ -441,6 +441,9 @@ def test_declared_names_blanked_whatever_case_and_spaces() -> None:
         ("欧阳先生来电", f"{NAME_MASK}先生来电"),
         ("my name is John Smith and", f"my name is {NAME_MASK} and"),
         ("Mr. Reginald Featherstone called", f"Mr. {NAME_MASK} called"),
+        # Boston 311 closure notes: the name after the title, whatever comes before it
+        ("Called Mr. Kelly and apologized", f"Called Mr. {NAME_MASK} and apologized"),
+        ("spoke to Mrs Skeete on this", f"spoke to Mrs {NAME_MASK} on this"),
         ("微信：zhang_san88 请联系", f"微信：{HANDLE_MASK} 请联系"),
         ("加微信号 Wx-Lily2020", f"加微信号 {HANDLE_MASK}"),
         ("wechat id: abc_def_1", f"wechat id: {HANDLE_MASK}"),
@@ -465,6 +468,8 @@ def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> 
         "市民反映路灯不亮已经三天了",
         "This is Main Street flooding",
         "Li called the police",
+        "22 Parkside Dr  Jamaica Plain  MA  02130",  # Dr is a Drive
+        "Customer called Customer Service Dept",
         "Drain blocked at the address",
         "vx同号",
     ],
