@@ -129,14 +129,20 @@ def dispatch(
         order_hold=order_hold,
     )  # fmt: skip
     exporter = None
-    if metrics_port is not None:  # store up, outbox backlog, store errors (CitySignsTicketStore*)
+    if metrics_port is not None:  # store up, outbox backlog, store errors, held orders
         metrics = CitySignsMetrics.for_catalog(service.catalog.values(), tickets_only=True)
         try:
             exporter = serve_metrics(metrics, port=metrics_port)
         except MetricsPortError as e:
             service.store.dispose()
             fail(f"cannot start: {e}")
-        feed.after_step = lambda: metrics.watch_ticket_service(service)
+
+        def export_health() -> None:
+            metrics.watch_ticket_service(service)
+            if follow_files:
+                metrics.set_orders_held(feed.held)
+
+        feed.after_step = export_health
     try:
         if follow_files:
             stop = threading.Event()

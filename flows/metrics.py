@@ -60,6 +60,7 @@ TICKETS_SUPERVISED: Final = f"{PREFIX}_tickets_supervised"
 TICKETS_CLOSED: Final = f"{PREFIX}_tickets_closed"  # counter: exposed as ..._total
 TICKET_STORE_UP: Final = f"{PREFIX}_ticket_store_up"
 TICKET_OUTBOX_PENDING: Final = f"{PREFIX}_ticket_outbox_pending"
+DISPATCH_ORDERS_HELD: Final = f"{PREFIX}_dispatch_orders_held"
 TICKET_STORE_ERRORS: Final = f"{PREFIX}_ticket_store_errors"  # counter
 EVENTS: Final = f"{PREFIX}_events"  # counter
 DEAD_LETTERS: Final = f"{PREFIX}_dead_letters"  # counter
@@ -359,6 +360,7 @@ class CitySignsMetrics:
         self._batch_sum = 0.0
         self._tickets = TicketCounts()
         self._store: tuple[bool, int, int] | None = None
+        self._held: int | None = None  # orders a following dispatcher holds
 
     @classmethod
     def for_catalog(
@@ -430,6 +432,15 @@ class CitySignsMetrics:
         and the backlog back to 0."""
         with self._lock:
             self._store = (bool(up), int(pending), int(errors_total))
+
+    def set_orders_held(self, n: int) -> None:
+        """Hotline orders a following dispatcher (`citysigns dispatch --follow`) has read and
+        holds until the flow's warnings reach their time (`alerts.feed.OrderHold`).  Exported
+        only once set, so the flow's own exposition does not show it.  A count that stays up
+        while the flow runs means the warnings stopped: each order is released at last after
+        `--order-hold`."""
+        with self._lock:
+            self._held = int(n)
 
     def watch_ticket_service(self, service: Any) -> None:
         """`set_ticket_store` from a `alerts.service.TicketService` (its `last_error`,
@@ -517,6 +528,7 @@ class CitySignsMetrics:
                 batch_sum=self._batch_sum,
                 tickets=self._tickets,
                 store=self._store,
+                held=self._held,
             )
 
 
@@ -536,6 +548,7 @@ class _Snapshot:
     batch_sum: float
     tickets: TicketCounts
     store: tuple[bool, int, int] | None = None
+    held: int | None = None
 
 
 def _package_version() -> str:
@@ -695,6 +708,14 @@ class CitySignsCollector(Collector):
             for key2, n in sorted(tk.closed.items()):
                 closed.add_metric(list(key2), float(n))
         yield from (open_, overdue, supervised, closed, store_up, pending, errors)
+        if snap is not None and snap.held is not None:
+            held = GaugeMetricFamily(
+                DISPATCH_ORDERS_HELD,
+                "Hotline orders a following dispatcher holds until the flow's warnings reach "
+                "their time.",
+            )
+            held.add_metric([], float(snap.held))
+            yield held
 
     def _pipeline_families(self, snap: _Snapshot | None) -> Iterator[Metric]:
         m = self.metrics

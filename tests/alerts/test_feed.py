@@ -257,7 +257,8 @@ def test_a_store_that_refuses_writes_holds_the_position_back(
 
 
 def scrape(port: int) -> dict[str, float]:
-    """The ticket-store samples of an exporter, {} while it is not up yet."""
+    """The dispatcher's samples of an exporter (store, outbox, held orders), {} while it is
+    not up yet."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
             text = resp.read().decode("utf-8")
@@ -267,7 +268,9 @@ def scrape(port: int) -> dict[str, float]:
         s.name: s.value
         for family in text_string_to_metric_families(text)
         for s in family.samples
-        if s.name.startswith(("citysigns_ticket_store", "citysigns_ticket_outbox"))
+        if s.name.startswith(
+            ("citysigns_ticket_store", "citysigns_ticket_outbox", "citysigns_dispatch")
+        )
     }
 
 
@@ -679,3 +682,34 @@ def test_the_warnings_read_release_an_order_once_its_family_s_windows_closed(
         assert feed.held == held, (indicator, at - ts)
     assert sum(feed.counts.outcomes.values()) == 5
     service.store.dispose()
+
+
+def test_the_following_dispatcher_exports_the_orders_it_holds(tmp_path: Path) -> None:
+    """`citysigns dispatch --follow --metrics-port`: orders waiting for the flow's warnings
+    show as citysigns_dispatch_orders_held, and go back to 0 once the warnings reach them."""
+    events, orders, catalog = water_incident(tmp_path)
+    warnings = tmp_path / "warnings.ndjson"
+    warnings.write_bytes(b"")
+    orders_file = tmp_path / "orders.ndjson"
+    orders_file.write_bytes(ndjson(orders))
+    db = tmp_path / "t.db"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "citysigns.cli", "dispatch", "--warnings", str(warnings),
+         "--orders", str(orders_file), "--db", f"sqlite:///{db}", "-c", str(catalog),
+         "--follow", "--poll", "0.05", "--metrics-port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    held = "citysigns_dispatch_orders_held"
+    try:
+        wait_for(port, {held: 5.0})
+        warnings.write_bytes(ndjson(events))
+        wait_for(port, {held: 0.0})
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
