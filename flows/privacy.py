@@ -484,8 +484,11 @@ _SURNAME = f"(?:{_literal_trie(_COMPOUND_SURNAMES)}|[{_SURNAMES}])"
 _AFTER_NAME = (
     "某反来去投举说讲称在住于的地得是为有要想向跟和与及等对把被给让请已曾也都就还又电打先女师老阿家"
 )
-_GIVEN = rf"(?:(?![{_AFTER_NAME}])[\u3400-\u9fff])"
-_CN_NAME = rf"{_SURNAME}{_GIVEN}{{1,2}}"
+# Characters that end a place name: what precedes them is a place, not a person ("居民徐汇区
+# ...", "欧阳路街道": 徐 and 欧阳 are surnames too).  They never end a given name.
+_PLACE_END = "区路街镇村县市省道号楼室弄巷"
+_GIVEN = rf"(?:(?![{_AFTER_NAME}{_PLACE_END}])[\u3400-\u9fff])"
+_CN_NAME = rf"{_SURNAME}{_GIVEN}{{1,2}}(?![{_PLACE_END}])"
 # Words after which a name follows ("我叫", "联系人：", "业主"; "本人是", "姓名为" too) ...
 _CN_CUE_WORDS = (
     "我叫",

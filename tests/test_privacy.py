@@ -472,6 +472,8 @@ def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> 
         "Customer called Customer Service Dept",
         "Drain blocked at the address",
         "vx同号",
+        "居民徐汇区反映噪音",  # a district, though 徐 is a surname
+        "业主欧阳路街道3号",  # a road named after a compound surname
     ],
 )
 def test_text_without_a_marked_name_stays(text: str) -> None:
