@@ -61,6 +61,9 @@ class IndicatorRules:
     direction: str
     source_categories: tuple[str, ...]
     aggregate: str
+    # a window without a value counts as calm: the indicator's `min_count` leaves too thin a
+    # window unjudged, which is no evidence of a problem (it neither raises nor holds one)
+    calm_without_value: bool = False
 
     @classmethod
     def from_indicator(cls, ind: Indicator) -> IndicatorRules:
@@ -90,6 +93,7 @@ class IndicatorRules:
             direction=w.direction,
             source_categories=tuple(ind.source.categories or ()),
             aggregate=ind.value.aggregate,
+            calm_without_value=ind.value.min_count is not None,
         )
 
     def event_fields(self) -> dict[str, Any]:
@@ -187,6 +191,7 @@ class WarningStateMachine:
         self._step = np.array([r.step for r in self.rules], dtype=np.int64)
         self._sign = sign
         self._on_score = np.array([r.on_score for r in self.rules], dtype=bool)
+        self._calm_unjudged = np.array([r.calm_without_value for r in self.rules], dtype=bool)
         self._series: dict[tuple[str, str], int] = {}
         self._keys: list[tuple[str, str]] = []
         self._sorted_keys: npt.NDArray[np.str_] = np.array([], dtype=np.str_)
@@ -285,7 +290,8 @@ class WarningStateMachine:
         # between all its windows, and a warning that needed 15 quiet minutes without one
         # could never end (its ticket reopened at every verification).  Only a window that is
         # not calm, or has no value, breaks it.
-        clear_cond = valid & (x < self._clear_thr[rr])
+        unjudged_calm = ~valid & self._calm_unjudged[rr]  # (too few records: see the rules)
+        clear_cond = (valid & (x < self._clear_thr[rr])) | unjudged_calm
         clear_since = st.clear_since[s]
         clear_since = np.where(
             clear_cond, np.where(clear_since < 0, start_of_run, clear_since), _NONE
@@ -296,7 +302,8 @@ class WarningStateMachine:
         firing = st.state[s] == FIRING
         cur_cond = firing & cond[np.arange(len(s)), np.maximum(cur, 0)]
         calm_since = st.calm_since[s]  # (gaps do not break calm, as above)
-        calming = firing & ~cur_cond & valid  # a window without a value is not calm either
+        # a window without a value is not calm either, unless the indicator left it unjudged
+        calming = firing & ~cur_cond & (valid | unjudged_calm)
         calm_since = np.where(calming, np.where(calm_since < 0, start_of_run, calm_since), _NONE)
         calm_held = calming & (end - calm_since >= self._clear_for[rr])
 

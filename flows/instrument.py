@@ -174,9 +174,12 @@ class IndicatorGauges:
                 continue
             part = slice(row, row + n)
             row += n
+            # the scored value: NaN where the indicator's `min_count` left the window unjudged,
+            # so no generated alert or dashboard colour judges it either
             m.update_indicator(
-                self.plan.id, c.level, scored.area_code[part], c.value, scored.lower[part],
-                scored.upper[part], scored.score[part], self.level[c.level][c.area],
+                self.plan.id, c.level, scored.area_code[part], scored.value[part],
+                scored.lower[part], scored.upper[part], scored.score[part],
+                self.level[c.level][c.area],
                 window_end=float(c.end),
             )  # fmt: skip
             delay = now - (c.end + lateness)
