@@ -35,8 +35,10 @@ Keys of things that are not people (`service_name`, `street_name`, `venue_name`)
 
 In free text, a name that no field declares is caught where the text says it is one:
 
-- after a cue (我叫, 本人, 姓名, 联系人, 来电人, 投诉人, 业主, ..., "my name is", "name:"), a
-  common Chinese surname and one or two more characters, or one to three capitalised words;
+- after a cue (我叫, 本人, 姓名, 联系人, 来电人, 投诉人, ..., "my name is", "name:"), a common
+  Chinese surname and one or two more characters, or one to three capitalised words; after a
+  cue that may also precede a word (我是, 业主, 居民, 市民, 车主, ...), only such a name that
+  ends where the clause goes on (punctuation, 反映, 来电, 在家 ...): "居民安全隐患" stays;
 - a surname that starts a word before a form of address (王女士, 张先生, 李师傅, 赵阿姨;
   "Mr. Smith", "Ms Lyons"; not "Dr", which in addresses is a Drive): the surname is masked
   and the form of address kept, so "<name>女士反映" still reads, and "保安大爷" (a guard) is
@@ -134,6 +136,10 @@ CONTACT_FIELDS: Mapping[str, str] = {
         PHONE_MASK,
     ),
     **dict.fromkeys(("email", "e_mail", "email_address", "邮箱", "电子邮件"), EMAIL_MASK),
+    **dict.fromkeys(
+        ("wechat", "wechat_id", "weixin", "wx", "微信", "微信号", "qq", "qq_number", "qq号"),
+        HANDLE_MASK,
+    ),
     **dict.fromkeys(
         (
             "id_card",
@@ -492,7 +498,6 @@ _CN_NAME = rf"{_SURNAME}{_GIVEN}{{1,2}}(?![{_PLACE_END}])"
 # Words after which a name follows ("我叫", "联系人：", "业主"; "本人是", "姓名为" too) ...
 _CN_CUE_WORDS = (
     "我叫",
-    "我是",
     "本人",
     "名叫",
     "叫做",
@@ -509,12 +514,25 @@ _CN_CUE_WORDS = (
     "报警人",
     "求助人",
     "当事人",
+)
+# ... and words after which a name may follow, or a word ("居民王建国反映" but "居民安全隐患",
+# "住户车位被占", "我是周边居民"): a name after them must end where a clause goes on
+# (punctuation, or a verb of reporting such as 反映, 来电, 在家).
+_CN_WEAK_CUE_WORDS = (
+    "我是",
     "业主",
     "户主",
     "租户",
     "住户",
     "市民",
     "居民",
+    "车主",
+    "房东",
+    "家属",
+)
+_NAME_ENDS = (
+    r"[，,。.、;；:：\s!！?？()（）]|$"
+    r"|反映|来电|致电|投诉|举报|报修|称|说|表示|要求|希望|诉求|在|家|住"
 )
 # ... and forms of address that follow a surname ("王女士", "张师傅").
 _ADDRESS_FORMS = (
@@ -540,13 +558,19 @@ _ADDRESS_FORMS = (
 # A surname before a form of address starts a word: at the start, after a non-Chinese
 # character, or after a word that comes before a person ("联系王女士", "一位李阿姨"); not
 # inside one ("保安大爷", "门卫大爷" are a guard, 安 and 卫 are surnames too).
-_FORM_START = r"(?:(?<![\u3400-\u9fff])|(?<=[的请找和与跟向给是让叫被对位名系电民户主人称]))"
-_EN_CUES = r"(?i:my\s+name\s+is|name\s*[:：]|i\s+am|i'm|contact\s*[:：])"
+_FORM_START = (
+    r"(?:(?<![\u3400-\u9fff])|(?<=[的请找和与跟向给是让叫被对位名系电民户主人称会委区楼壁]))"
+)
+# ("I am" and "I'm" are no cues: "I'm Outside City Hall", "I am Calling About the tree")
+_EN_CUES = r"(?i:my\s+name\s+is|name\s*[:：]|contact\s*[:：])"
 _EN_NAME = r"[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2}(?![A-Za-z])"
 _CN_NAME_RE = re.compile(rf"(?P<cue>{_literal_trie(_CN_CUE_WORDS)}[是为叫]?[:：\s]*){_CN_NAME}")
+_CN_WEAK_NAME_RE = re.compile(
+    rf"(?P<cue>{_literal_trie(_CN_WEAK_CUE_WORDS)}[:：\s]*){_CN_NAME}(?={_NAME_ENDS})"
+)
 _FORM_NAME_RE = re.compile(rf"{_FORM_START}{_SURNAME}(?={_literal_trie(_ADDRESS_FORMS)})")
 # (not "Dr": in addresses it is a Drive, "22 Parkside Dr  Jamaica Plain")
-_EN_TITLE = r"\b(?:Mr|Mrs|Ms|Miss)\.?\s+"
+_EN_TITLE = r"\b(?:Mr|Mrs|Ms|Miss)(?:\.\s*|\s+)"  # "Mr. Brown", "Mr Brown", "Mr.Brown"
 _EN_NAME_RE = re.compile(rf"(?P<cue>{_EN_CUES}\s*(?:{_EN_TITLE})?|{_EN_TITLE}){_EN_NAME}")
 # WeChat ids are 6-20 letters, digits, '_' or '-'; QQ numbers 5-11 digits.
 _HANDLE_RE = re.compile(
@@ -556,11 +580,11 @@ _HANDLE_RE = re.compile(
 )
 # One cheap search decides whether a string needs the two patterns above at all: the cue
 # words as plain text (Chinese), and as whole words of the lower-cased text (English).
-_CN_CUE_RE = re.compile(_literal_trie([*_CN_CUE_WORDS, *_ADDRESS_FORMS, "微信"]))
+_CN_CUE_RE = re.compile(
+    _literal_trie([*_CN_CUE_WORDS, *_CN_WEAK_CUE_WORDS, *_ADDRESS_FORMS, "微信"])
+)
 _EN_CUE_WORDS = (
     "name",
-    "i am",
-    "i'm",
     "contact",
     "mr",
     "mrs",
@@ -590,7 +614,8 @@ def mask_cued(text: str) -> str:
     if english or "微信" in text:
         text = _HANDLE_RE.sub(lambda m: m["cue"] + HANDLE_MASK, text)
     if chinese:
-        text = _FORM_NAME_RE.sub(NAME_MASK, _CN_NAME_RE.sub(_keep_cue, text))
+        text = _CN_WEAK_NAME_RE.sub(_keep_cue, _CN_NAME_RE.sub(_keep_cue, text))
+        text = _FORM_NAME_RE.sub(NAME_MASK, text)
     if english:
         text = _EN_NAME_RE.sub(_keep_cue, text)
     return text
@@ -671,16 +696,20 @@ def declared_in_record(record: Mapping[str, Any]) -> tuple[list[str], list[tuple
 
 
 def _add_contact(contacts: list[tuple[str, str]], text: str, mask: str) -> None:
-    if "@" in text:
-        contacts.append((text, mask))
+    if "@" in text or mask == HANDLE_MASK:  # an address or a handle: looked for as written
+        if len(text) >= 5:
+            contacts.append((text, mask))
         return
     # "6234 5671 ext. 8": the number and the extension are looked for apart
     for part in _NOT_NUMBER_RE.split(text):
         if len(_NON_DIGIT_RE.sub("", part)) >= 5:
             contacts.append((part, mask))
+            # "021-62345671" is repeated as "62345671": a local number without its area code
+            contacts.extend((run, mask) for run in _LOCAL_RUN_RE.findall(part) if run != part)
 
 
 _NON_DIGIT_RE = re.compile(r"\D+")
+_LOCAL_RUN_RE = re.compile(r"\d{7,}")
 _NOT_NUMBER_RE = re.compile(r"[^\d\s\-./()+]+")  # words between the numbers of one value
 
 
@@ -688,19 +717,20 @@ def blank_contacts(text: str, contacts: Iterable[tuple[str, str]]) -> str:
     """The text with each contact value replaced by its placeholder: numbers whatever the
     separators between their digits, addresses whatever their case.  The cheap check (are
     its digits, or the address, in the text at all?) comes first."""
-    if _MAYBE_PERSONAL_RE.search(text) is None:
-        return text
     compact: str | None = None
     for value, mask in contacts:
-        if "@" in value:
+        if "@" in value or mask == HANDLE_MASK:
             if value.lower() in text.lower():
                 text = re.sub(re.escape(value), mask, text, flags=re.IGNORECASE)
             continue
-        digits = _NON_DIGIT_RE.sub("", value)
         if compact is None:
+            if _MAYBE_PERSONAL_RE.search(text) is None:
+                continue  # no digit: no number to look for
             compact = _NON_DIGIT_RE.sub("", text)
-        if digits in compact:
-            spaced = r"[^\d\n]{0,3}".join(digits)
+        if _NON_DIGIT_RE.sub("", value) in compact:
+            # digits joined as people group them (spaces, dashes, dots, slashes, brackets),
+            # not across words: "623号4幢5671室" is an address, not 62345671
+            spaced = r"[\s\-./()]{0,3}".join(_NON_DIGIT_RE.sub("", value))
             text = re.sub(rf"(?<!\d){spaced}(?!\d)", mask, text)
             compact = None
     return text
@@ -715,7 +745,7 @@ def _name_variants(values: Iterable[str]) -> list[str]:
     found: set[str] = set()
     for value in values:
         value = value.strip()
-        if not value:
+        if len(value) < 2:  # a lone surname ("王") would blank 王家宅路 and every 王先生
             continue
         found.add(value)
         for part in _NAME_SPLIT_RE.split(value):

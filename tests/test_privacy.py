@@ -408,6 +408,24 @@ def test_contact_values_repeated_elsewhere_are_blanked() -> None:
     }
 
 
+def test_handle_fields_and_local_numbers_and_addresses() -> None:
+    """Handle fields are dropped and blanked elsewhere; a landline is blanked without its
+    area code too; digits of an address are not joined into a contact number; a lone surname
+    in a name field does not blank every word it starts."""
+    assert mask_record({"wechat": "zhangsan_88", "description": "加我zhangsan_88"}) == {
+        "description": f"加我{HANDLE_MASK}"
+    }
+    assert mask_record({"tel": "021-62345671", "description": "请打62345671找我"}) == {
+        "description": f"请打{PHONE_MASK}找我"
+    }
+    assert mask_record({"phone": "62345671", "address": "长宁路623号4幢5671室"}) == {
+        "address": "长宁路623号4幢5671室"
+    }
+    assert mask_record({"name": "王", "description": "王家宅路积水"}) == {
+        "description": "王家宅路积水"
+    }
+
+
 def test_declared_names_blanked_whatever_case_and_spaces() -> None:
     masked = mask_record(
         {
@@ -448,6 +466,11 @@ def test_declared_names_blanked_whatever_case_and_spaces() -> None:
         ("加微信号 Wx-Lily2020", f"加微信号 {HANDLE_MASK}"),
         ("wechat id: abc_def_1", f"wechat id: {HANDLE_MASK}"),
         ("QQ 246813579", f"QQ {HANDLE_MASK}"),
+        ("我是张三，住3号楼", f"我是{NAME_MASK}，住3号楼"),
+        ("车主王伟反映", f"车主{NAME_MASK}反映"),
+        ("居委会张阿姨说", f"居委会{NAME_MASK}阿姨说"),
+        ("小区李阿姨", f"小区{NAME_MASK}阿姨"),
+        ("Mr.Brown reported", f"Mr.{NAME_MASK} reported"),
     ],
 )
 def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> None:
@@ -474,6 +497,13 @@ def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> 
         "vx同号",
         "居民徐汇区反映噪音",  # a district, though 徐 is a surname
         "业主欧阳路街道3号",  # a road named after a compound surname
+        # after a cue that may precede a word as well as a name, a word stays
+        "我是黄浦区居民",
+        "居民安全隐患",
+        "住户车位被占",
+        "我是周边居民",
+        "市民文明行为",
+        "I'm Outside City Hall",  # "I am" / "I'm" are no cues
     ],
 )
 def test_text_without_a_marked_name_stays(text: str) -> None:
