@@ -436,9 +436,9 @@ class CitySignsMetrics:
     def set_orders_held(self, n: int) -> None:
         """Hotline orders a following dispatcher (`citysigns dispatch --follow`) has read and
         holds until the flow's warnings reach their time (`alerts.feed.OrderHold`).  Exported
-        only once set, so the flow's own exposition does not show it.  A count that stays up
-        while the flow runs means the warnings stopped: each order is released at last after
-        `--order-hold`."""
+        only once set, so the flow's own exposition does not show it.  In a quiet city, whose
+        flow writes no warnings for a while, every order waits its full `--order-hold`, so a
+        count up to that many seconds of orders is normal there."""
         with self._lock:
             self._held = int(n)
 

@@ -126,6 +126,11 @@ def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any])
         return f'"{key}" is a number (e.g. 15 or 0.99), not {_shown(got)}'
     if etype in ("bool_type", "bool_parsing"):
         return f'"{key}" is true or false, not {_shown(got)}'
+    if etype == "less_than_equal" and ctx.get("le") == MAX_WINDOWS and key == "min_count":
+        return (
+            f'"{key}" counts the records of one window and is at most {MAX_WINDOWS:,} (got '
+            f"{_shown(got)}): a larger count is a slipped digit; check the number"
+        )
     if etype == "less_than_equal" and ctx.get("le") == MAX_WINDOWS:
         return (
             f'"{key}" counts windows and is at most {MAX_WINDOWS:,} (got {_shown(got)}): a '

@@ -108,6 +108,11 @@ CASES = [
         "tiers: {blue: street}\n      working_hours_only: maybe",
         '"working_hours_only" is true or false',
     ),
+    (
+        "levels: [street]",
+        "levels: [street]\n      min_count: 5000000",
+        '"min_count" counts the records of one window and is at most 1,000,000',
+    ),
 ]
 
 
