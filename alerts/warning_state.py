@@ -110,12 +110,30 @@ class IndicatorRules:
             "aggregate": self.aggregate,
         }
 
+    def normal_band(self) -> tuple[float, float]:
+        """(lower, upper) of the values that raise no level, for a warning on the value: short
+        of its first level's threshold.  A warning's sentence says it ("expected > 205") when
+        the detectors' band holds the value that raised the warning, whose limit may be
+        another number ("low voltage 203 V, expected > 198, blue" read as if 203 V were
+        normal, with blue raised at 205)."""
+        defined = [t for t in self.thresholds if not math.isnan(t)]
+        if self.sign > 0:
+            return math.nan, min(defined)
+        return max(defined), math.nan
+
     def threshold_table(self) -> dict[str, dict[str, float]]:
         return {
             lv: {"threshold": t, "for": float(f)}
             for lv, t, f in zip(LEVELS, self.thresholds, self.fors, strict=True)
             if not math.isnan(t)
         } | {"clear": {"threshold": self.clear_threshold, "for": float(self.clear_for)}}
+
+
+def _within(value: float, lower: float, upper: float) -> bool:
+    """Whether a value lies inside a band (a missing edge is open)."""
+    if math.isnan(value) or (math.isnan(lower) and math.isnan(upper)):
+        return False
+    return (math.isnan(lower) or value >= lower) and (math.isnan(upper) or value <= upper)
 
 
 @dataclass(frozen=True)
@@ -384,10 +402,13 @@ class WarningStateMachine:
         upper = float(batch.upper[row])
         at = int(batch.window_end[row])
         zh_area, en_area = area_label(area, self.names)
+        said_lower, said_upper = lower, upper
+        if not rules.on_score and _within(value, lower, upper):  # the band would contradict
+            said_lower, said_upper = rules.normal_band()  # the warning: say the rule instead
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,
-            title_en=rules.title_en, unit=rules.unit, value=value, lower=lower, upper=upper,
-            kind=kind, level=LEVELS[level], since=since, at=at, tz=self.tz,
+            title_en=rules.title_en, unit=rules.unit, value=value, lower=said_lower,
+            upper=said_upper, kind=kind, level=LEVELS[level], since=since, at=at, tz=self.tz,
         )  # fmt: skip
         det = str(batch.detectors[row])
 

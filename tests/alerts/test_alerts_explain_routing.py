@@ -342,3 +342,24 @@ def test_years_beyond_the_statutory_calendar_count_weekdays_and_say_so(
                if r.name == "alerts.routing")  # fmt: skip
     assert main([]) == 0
     assert "statutory cn" in capsys.readouterr().out
+
+
+def test_a_warning_on_the_value_never_calls_its_own_value_expected() -> None:
+    """A threshold detector's limit may be another number than the first level's threshold
+    (low voltage: the statutory 198 V, blue at 205): the band would say "expected > 198" of
+    203 V under a blue warning.  Then the sentence says the rule, "expected > 205"; a band
+    that does not hold the value (water pressure 0.09 MPa, usual 0.28-0.35) is kept."""
+    from alerts.warning_state import IndicatorRules
+
+    low = make_indicator()  # water pressure on the value, "below": blue at 0.2
+    machine = WarningStateMachine([low], NAMES)
+    events = [
+        e
+        for b in windows([0.19] * 4, area="310106003", lower=0.14, upper=float("nan"))
+        for e in machine.process(b)
+    ]
+    assert events and all("expected > 0.2," in e.text_en for e in events), events
+    assert all("预期 > 0.2," in e.text_zh for e in events)
+    (kept,) = WarningStateMachine([low], NAMES).process(windows([0.09], area="310106003")[0])
+    assert "expected 0.28-0.35" in kept.text_en
+    assert IndicatorRules.from_indicator(low).normal_band()[0] == 0.2
