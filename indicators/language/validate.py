@@ -30,7 +30,7 @@ from .detection import (
 )
 from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
-from .model import CatalogFile, Indicator, Value
+from .model import CatalogFile, Dispatch, Indicator, Source, Value, Window
 from .wording import plain_words
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
@@ -701,6 +701,26 @@ def _keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 
 
+#: The sections of an indicator whose keys an analyst may write one level too high or low.
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "source": Source,
+    "value": Value,
+    "window": Window,
+    "detection": Detection,
+    "warnings": WarningRules,
+    "dispatch": Dispatch,
+}
+
+
+def _belongs_under(key: str, owner: type[BaseModel] | None) -> str:
+    """ " (it belongs under `value:`)" when `key` is a key of another section (`min_count`
+    written under `detection:`), so the message says where to move it; "" otherwise."""
+    for section, model in _SECTIONS.items():
+        if model is not owner and key in _keys(model):
+            return f" (it belongs under `{section}:`)"
+    return ""
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     """The key a value sits under: `range` for `range[0]`, `equals` for the `float` member of
     its union (pydantic names a union's members in the location)."""
@@ -730,7 +750,7 @@ def _message(
     if etype == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
         allowed = _keys(owner) if owner else []
-        hint = registry.did_you_mean(key, allowed)
+        hint = registry.did_you_mean(key, allowed) or _belongs_under(key, owner)
         listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return f'unknown key "{key}"{hint}{listing}'
     if etype == "missing":

@@ -113,6 +113,16 @@ CASES = [
         "levels: [street]\n      min_count: 5000000",
         '"min_count" counts the records of one window and is at most 1,000,000',
     ),
+    (  # a key of another section: where to move it
+        "detectors: [{type: ewma, halflife: 48, direction: above}]",
+        "min_count: 20\n      detectors: [{type: ewma, halflife: 48, direction: above}]",
+        'unknown key "min_count" (it belongs under `value:`)',
+    ),
+    (
+        "levels: [street]\n    detection:",
+        "levels: [street]\n      lateness: 5m\n    detection:",
+        'unknown key "lateness" (it belongs under `window:`)',
+    ),
 ]
 
 
