@@ -564,9 +564,13 @@ _FORM_START = (
 # ("I am" and "I'm" are no cues: "I'm Outside City Hall", "I am Calling About the tree")
 _EN_CUES = r"(?i:my\s+name\s+is|name\s*[:：]|contact\s*[:：])"
 _EN_NAME = r"[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2}(?![A-Za-z])"
-_CN_NAME_RE = re.compile(rf"(?P<cue>{_literal_trie(_CN_CUE_WORDS)}[是为叫]?[:：\s]*){_CN_NAME}")
+# (a name in pinyin after a Chinese cue too: "联系人：Wang Wei")
+_CN_NAME_RE = re.compile(
+    rf"(?P<cue>{_literal_trie(_CN_CUE_WORDS)}[是为叫]?[:：\s]*)(?:{_CN_NAME}|{_EN_NAME})"
+)
 _CN_WEAK_NAME_RE = re.compile(
-    rf"(?P<cue>{_literal_trie(_CN_WEAK_CUE_WORDS)}[:：\s]*){_CN_NAME}(?={_NAME_ENDS})"
+    rf"(?P<cue>{_literal_trie(_CN_WEAK_CUE_WORDS)}[:：\s]*)(?:{_CN_NAME}|{_EN_NAME})"
+    rf"(?={_NAME_ENDS})"
 )
 _FORM_NAME_RE = re.compile(rf"{_FORM_START}{_SURNAME}(?={_literal_trie(_ADDRESS_FORMS)})")
 # (not "Dr": in addresses it is a Drive, "22 Parkside Dr  Jamaica Plain")

@@ -471,6 +471,8 @@ def test_declared_names_blanked_whatever_case_and_spaces() -> None:
         ("居委会张阿姨说", f"居委会{NAME_MASK}阿姨说"),
         ("小区李阿姨", f"小区{NAME_MASK}阿姨"),
         ("Mr.Brown reported", f"Mr.{NAME_MASK} reported"),
+        ("联系人:Wang Wei", f"联系人:{NAME_MASK}"),  # pinyin after a Chinese cue
+        ("业主：Zhang San，3号楼", f"业主：{NAME_MASK}，3号楼"),
     ],
 )
 def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> None:
