@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from types import UnionType
-from typing import Literal, Union, get_args, get_origin
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from indicators.language.durations import Duration
 from indicators.language.model import Deadline, Dispatch, Level, Tier
 from indicators.language.registry import departments, did_you_mean
+from indicators.language.validate import model_at, model_keys
 from indicators.language.yamlload import YamlLoadError, load_yaml_text
 
 from .areas import area_digits, covers
@@ -228,7 +228,8 @@ def load_routing(path: Path | str | None = None) -> RoutingConfig:
             loc = tuple(err["loc"])
             at = loaded.position(loc, key=err["type"] == "extra_forbidden")
             msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden" and (keys := _keys_at(loc[:-1])):
+            owner = model_at(RoutingConfig, loc[:-1]) if err["type"] == "extra_forbidden" else None
+            if owner is not None and (keys := model_keys(owner)):
                 msg = (
                     f'unknown key "{loc[-1]}"{did_you_mean(str(loc[-1]), keys)}; '
                     f"the keys here are: {', '.join(keys)}"
@@ -237,35 +238,6 @@ def load_routing(path: Path | str | None = None) -> RoutingConfig:
             found.append((at.line, at.col, f"{name}:{at.line}:{at.col}: {where}: {msg}"))
         lines = [text for _, _, text in sorted(found, key=lambda f: (f[0], f[1]))]
         raise RoutingError("\n".join(lines)) from None
-
-
-def _keys_at(loc: tuple[object, ...]) -> list[str]:
-    """The keys the model takes at `loc` (a validation error's place), for "unknown key"."""
-    ann: object = RoutingConfig
-    for part in loc:
-        ann = _container(ann)
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            info = ann.model_fields.get(str(part))
-            if info is None:
-                return []
-            ann = info.annotation
-        elif get_origin(ann) in (list, dict):
-            ann = get_args(ann)[-1]  # `part` is an item's index or key
-        else:
-            return []
-    ann = _container(ann)
-    return list(ann.model_fields) if isinstance(ann, type) and issubclass(ann, BaseModel) else []
-
-
-def _container(ann: object) -> object:
-    """A model, list or dict type out of an optional or union one (`DuplicateSpec | None`)."""
-    for arg in get_args(ann) if get_origin(ann) in (Union, UnionType) else ():
-        if (isinstance(arg, type) and issubclass(arg, BaseModel)) or get_origin(arg) in (
-            list,
-            dict,
-        ):
-            return arg
-    return ann
 
 
 class Router:

@@ -645,8 +645,9 @@ def _unwrap(tp: Any) -> Any:
     return tp
 
 
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class whose field list applies at `loc` (for did-you-mean on keys)."""
+def model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class whose field list applies at `loc` (for did-you-mean on keys); the
+    routing file's loader uses it too."""
     tp: Any = model
     for part in loc:
         tp = _unwrap(tp)
@@ -697,7 +698,7 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
-def _keys(model: type[BaseModel]) -> list[str]:
+def model_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or n for n, f in model.model_fields.items()]
 
 
@@ -716,7 +717,7 @@ def _belongs_under(key: str, owner: type[BaseModel] | None) -> str:
     """ " (it belongs under `value:`)" when `key` is a key of another section (`min_count`
     written under `detection:`), so the message says where to move it; "" otherwise."""
     for section, model in _SECTIONS.items():
-        if model is not owner and key in _keys(model):
+        if model is not owner and key in model_keys(model):
             return f" (it belongs under `{section}:`)"
     return ""
 
@@ -748,8 +749,8 @@ def _message(
     if plain is not None:
         return plain
     if etype == "extra_forbidden":
-        owner = _model_at(model, loc[:-1])
-        allowed = _keys(owner) if owner else []
+        owner = model_at(model, loc[:-1])
+        allowed = model_keys(owner) if owner else []
         hint = registry.did_you_mean(key, allowed) or _belongs_under(key, owner)
         listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return f'unknown key "{key}"{hint}{listing}'
