@@ -73,8 +73,7 @@ class IndicatorRules:
         if w.clear is not None:
             clear_thr, clear_for = w.clear.threshold, w.clear.for_
         else:  # no hysteresis written: clear as soon as the lowest level no longer holds
-            defined = [t for t in thresholds if not math.isnan(t)]
-            clear_thr = min(defined) if w.direction == "above" else max(defined)
+            clear_thr = _first_level(thresholds, w.direction == "above")
             clear_for = 0
         window = ind.value.window
         return cls(
@@ -116,10 +115,8 @@ class IndicatorRules:
         the detectors' band holds the value that raised the warning, whose limit may be
         another number ("low voltage 203 V, expected > 198, blue" read as if 203 V were
         normal, with blue raised at 205)."""
-        defined = [t for t in self.thresholds if not math.isnan(t)]
-        if self.sign > 0:
-            return math.nan, min(defined)
-        return max(defined), math.nan
+        first = _first_level(self.thresholds, self.sign > 0)
+        return (math.nan, first) if self.sign > 0 else (first, math.nan)
 
     def threshold_table(self) -> dict[str, dict[str, float]]:
         return {
@@ -127,6 +124,12 @@ class IndicatorRules:
             for lv, t, f in zip(LEVELS, self.thresholds, self.fors, strict=True)
             if not math.isnan(t)
         } | {"clear": {"threshold": self.clear_threshold, "for": float(self.clear_for)}}
+
+
+def _first_level(thresholds: tuple[float, ...], above: bool) -> float:
+    """The threshold of the first level a value reaches (NaN: a level not defined)."""
+    defined = [t for t in thresholds if not math.isnan(t)]
+    return min(defined) if above else max(defined)
 
 
 def _within(value: float, lower: float, upper: float) -> bool:
