@@ -358,7 +358,9 @@ class CitySignsMetrics:
         self._latency_sum = 0.0
         self._batch = np.zeros(len(BATCH_BUCKETS) + 1, dtype=np.int64)
         self._batch_sum = 0.0
-        self._tickets = TicketCounts()
+        # the ticket store's counts, exported once set: only `citysigns serve` reads the store
+        # for them, so the flow's and the dispatcher's exporters show no empty families
+        self._tickets: TicketCounts | None = None
         self._store: tuple[bool, int, int] | None = None
         self._held: int | None = None  # orders a following dispatcher holds
 
@@ -546,7 +548,7 @@ class _Snapshot:
     latency_sum: float
     batch: npt.NDArray[np.int64]
     batch_sum: float
-    tickets: TicketCounts
+    tickets: TicketCounts | None
     store: tuple[bool, int, int] | None = None
     held: int | None = None
 
@@ -697,7 +699,7 @@ class CitySignsCollector(Collector):
             store_up.add_metric([], 1.0 if up else 0.0)
             pending.add_metric([], float(n_pending))
             errors.add_metric([], float(n_errors))
-        if snap is not None:
+        if snap is not None and snap.tickets is not None:
             tk = snap.tickets
             for key4, n in sorted(tk.open.items()):
                 open_.add_metric(list(key4), float(n))
@@ -707,7 +709,12 @@ class CitySignsCollector(Collector):
                 supervised.add_metric(list(key3), float(n))
             for key2, n in sorted(tk.closed.items()):
                 closed.add_metric(list(key2), float(n))
-        yield from (open_, overdue, supervised, closed, store_up, pending, errors)
+        # each group once it is set (names only when registering): the flow's exporter then
+        # shows neither, the dispatcher's the store's health, `citysigns serve`'s both
+        if snap is None or snap.tickets is not None:
+            yield from (open_, overdue, supervised, closed)
+        if snap is None or snap.store is not None:
+            yield from (store_up, pending, errors)
         if snap is not None and snap.held is not None:
             held = GaugeMetricFamily(
                 DISPATCH_ORDERS_HELD,

@@ -214,6 +214,30 @@ def test_recovery_resets_take_known_reasons_only() -> None:
         m.record_recovery_reset("air.pm25", "because")
 
 
+def test_ticket_families_appear_only_where_they_are_set() -> None:
+    """Only `citysigns serve` reads the store's ticket counts, only the dispatch path reports
+    the store's health: the flow's exporter shows neither group, the dispatcher's the health
+    alone, not an empty HELP/TYPE of counts it never has (and a second, empty series of
+    `citysigns_tickets` beside the API's)."""
+
+    def families(m: CitySignsMetrics) -> set[str]:
+        return {f.name for f in text_string_to_metric_families(exposition(m)) if f.samples or
+                "citysigns_ticket" in f.name}  # fmt: skip
+
+    counts = {"citysigns_tickets", "citysigns_tickets_overdue", "citysigns_tickets_supervised",
+              "citysigns_tickets_closed"}  # fmt: skip
+    health = {"citysigns_ticket_store_up", "citysigns_ticket_outbox_pending",
+              "citysigns_ticket_store_errors"}  # fmt: skip
+    flow = CitySignsMetrics(INDICATORS, areas=AREAS, clock=lambda: NOW, version="0.1.0")
+    assert not families(flow) & (counts | health)
+    dispatcher = CitySignsMetrics(INDICATORS, clock=lambda: NOW, tickets_only=True)
+    assert not families(dispatcher) & (counts | health)
+    dispatcher.set_ticket_store(True, 0, 0)
+    assert families(dispatcher) & (counts | health) == health
+    dispatcher.set_ticket_counts(TicketCounts(open={("dispatched", "water", "street", "blue"): 1}))
+    assert families(dispatcher) & (counts | health) == counts | health
+
+
 def test_ticket_counts_from_store_rows() -> None:
     now = 1_000_000
     base = {"department": "drainage", "tier": "street", "level": "orange", "supervised": False,
