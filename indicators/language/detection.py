@@ -11,7 +11,7 @@ from typing import Annotated, Literal, Self
 from pydantic import ConfigDict, Field, model_validator
 
 from .durations import Duration
-from .strict import STRICT, Strict
+from .strict import STRICT, Strict, Whole
 
 #: The most windows any count-of-windows option may name (half-lives, warm-ups, memories,
 #: silences).  A million windows of one minute are almost two years, beyond any history a
@@ -52,10 +52,10 @@ class SeasonalDetector(_DetectorBase):
     type: Literal["seasonal"]
     period: Literal["day", "week"] = "week"
     slot: Duration = Field(3600, description="width of one profile slot")
-    min_history: int = Field(
+    min_history: Whole = Field(
         3, ge=1, le=MAX_WINDOWS, description="samples per slot before it scores"
     )
-    halflife: int = Field(
+    halflife: Whole = Field(
         8, ge=1, le=MAX_WINDOWS, description="half-life of a slot's level, in its samples"
     )
     direction: Literal["both", "above", "below"] = "both"
@@ -72,10 +72,10 @@ class EwmaDetector(_DetectorBase):
     """Exponentially weighted mean and variance; score from the standardised residual."""
 
     type: Literal["ewma"]
-    halflife: int = Field(
+    halflife: Whole = Field(
         24, ge=1, le=MAX_WINDOWS, description="half-life of the weights, in windows"
     )
-    warmup: int = Field(12, ge=1, le=MAX_WINDOWS, description="windows before it scores")
+    warmup: Whole = Field(12, ge=1, le=MAX_WINDOWS, description="windows before it scores")
     direction: Literal["both", "above", "below"] = "both"
 
 
@@ -86,10 +86,10 @@ class SpotDetector(_DetectorBase):
     risk: float = Field(1e-4, gt=0, lt=0.5, description="target tail probability")
     # (both are buffers of that many points per series: bounded, so a typo cannot take the
     # machine's memory)
-    init: int = Field(
+    init: Whole = Field(
         200, ge=20, le=10_000, description="points used to calibrate the first threshold"
     )
-    depth: int | None = Field(
+    depth: Whole | None = Field(
         None,
         ge=2,
         le=10_000,
@@ -104,8 +104,8 @@ class CusumDetector(_DetectorBase):
     type: Literal["cusum"]
     k: float = Field(0.5, gt=0, description="allowance (slack) in standard deviations")
     h: float = Field(5.0, gt=0, description="decision interval in standard deviations")
-    warmup: int = Field(24, ge=2, le=MAX_WINDOWS)
-    halflife: int = Field(
+    warmup: Whole = Field(24, ge=2, le=MAX_WINDOWS)
+    halflife: Whole = Field(
         96, ge=2, le=MAX_WINDOWS, description="half-life of the in-control baseline, windows"
     )
     direction: Literal["both", "above", "below"] = "both"
@@ -116,7 +116,7 @@ class RateOfChangeDetector(_DetectorBase):
 
     type: Literal["rate_of_change"]
     max_change: float | None = Field(None, gt=0, description="absolute change that scores 1")
-    warmup: int = Field(12, ge=2, le=MAX_WINDOWS)
+    warmup: Whole = Field(12, ge=2, le=MAX_WINDOWS)
     direction: Literal["both", "above", "below"] = "both"
 
 
@@ -124,13 +124,13 @@ class VolatilityDetector(_DetectorBase):
     """Variance change: recent spread of window-to-window changes against the long-run one."""
 
     type: Literal["volatility"]
-    short: int = Field(
+    short: Whole = Field(
         8, ge=1, le=MAX_WINDOWS, description="half-life of the recent spread, in windows"
     )
-    long: int = Field(
+    long: Whole = Field(
         512, ge=2, le=MAX_WINDOWS, description="half-life of the long-run spread, in windows"
     )
-    warmup: int = Field(50, ge=2, le=MAX_WINDOWS)
+    warmup: Whole = Field(50, ge=2, le=MAX_WINDOWS)
     direction: Literal["both", "above", "below"] = "both"
 
     @model_validator(mode="after")
@@ -144,14 +144,14 @@ class NoSignalDetector(_DetectorBase):
     """A series that stops reporting: scores 1 after `after` silent windows."""
 
     type: Literal["no_signal"]
-    after: int = Field(3, ge=1, le=MAX_WINDOWS, description="silent windows before it fires")
+    after: Whole = Field(3, ge=1, le=MAX_WINDOWS, description="silent windows before it fires")
 
 
 class StuckDetector(_DetectorBase):
     """A sensor repeating the same value (frozen reading)."""
 
     type: Literal["stuck"]
-    windows: int = Field(
+    windows: Whole = Field(
         6, ge=2, le=MAX_WINDOWS, description="identical consecutive windows before it fires"
     )
     tolerance: float = Field(0.0, ge=0, description="values closer than this count as equal")
@@ -163,14 +163,14 @@ class EnsembleDetector(_DetectorBase):
     type: Literal["ensemble"]
     members: list[DetectorConfig] = Field(min_length=1)
     combine: Literal["max", "mean"] = "max"
-    likelihood: int | None = Field(
+    likelihood: Whole | None = Field(
         None,
         ge=2,
         le=MAX_WINDOWS,
         description="re-calibrate the combined surprise against its own history with this "
         "half-life (windows): the tail probability of today's surprise among past ones",
     )
-    smoothing: int = Field(
+    smoothing: Whole = Field(
         1, ge=1, le=MAX_WINDOWS, description="half-life (windows) of the surprise average"
     )
     refractory: float = Field(
@@ -180,14 +180,14 @@ class EnsembleDetector(_DetectorBase):
         description="per-window decay of the alert envelope: a score passes only when it "
         "beats the decayed previous peak (0 = off), so one event alerts once",
     )
-    novelty: int | None = Field(
+    novelty: Whole | None = Field(
         None,
         ge=2,
         le=MAX_WINDOWS,
         description="weigh the surprise by how rarely the series has visited the current value "
         "range (a histogram of value bins forgotten with this half-life in windows)",
     )
-    recurrence: int | None = Field(
+    recurrence: Whole | None = Field(
         None,
         ge=2,
         le=31,
@@ -195,14 +195,14 @@ class EnsembleDetector(_DetectorBase):
         "of day (within 30 minutes) on at least 2 of these earlier days raises nothing, so a "
         "daily routine (a nightly job, a morning peak) is not news; for windows under a day",
     )
-    dead_time: int = Field(
+    dead_time: Whole = Field(
         0,
         ge=0,
         le=MAX_WINDOWS,
         description="windows after an alarm (a score of at least 0.99) during which the series "
         "raises nothing more: one event, one alarm (0 = off)",
     )
-    fatigue: int | None = Field(
+    fatigue: Whole | None = Field(
         None,
         ge=2,
         le=MAX_WINDOWS,

@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from .detection import MAX_WINDOWS, Detection
 from .durations import Duration
-from .strict import STRICT, Strict
+from .strict import STRICT, Strict, Whole
 
 AreaLevel = Literal["sensor", "community", "grid", "street", "district", "city"]
 Tier = Literal["community", "grid", "street", "district", "city"]
@@ -89,13 +89,13 @@ class Value(Strict):
     aggregate: Aggregate
     window: Window
     levels: list[AreaLevel] = Field(min_length=1)
-    silence_after: int | None = Field(
+    silence_after: Whole | None = Field(
         None,
         ge=1,
         le=MAX_WINDOWS,
         description="windows without data before a series reports no-signal",
     )
-    min_count: int | None = Field(
+    min_count: Whole | None = Field(
         None,
         ge=1,
         le=MAX_WINDOWS,

@@ -9,9 +9,17 @@ every number a catalog holds (thresholds, detector options, filter ranges) at on
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict
+from pydantic import Strict as StrictInput
 
 STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+#: a whole number as YAML writes one: `20`, not `"20"`, `20.5` or `true` (which pydantic would
+#: otherwise read as 20 and 1: `min_count: yes` is a mistake, not a count of one).  Not the
+#: model-wide `strict=True`, which would also refuse YAML's lists where a pair is a tuple.
+Whole = Annotated[int, StrictInput()]
 
 
 class Strict(BaseModel):

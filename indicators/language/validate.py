@@ -435,11 +435,12 @@ class _FileChecker:
     def _value(self, v: Value, vpath: PathKey) -> None:
         if v.aggregate not in ("count", "rate") and v.field is None:
             self.error(vpath, f'aggregate "{v.aggregate}" needs a `field` to aggregate')
-        if v.min_count is not None and v.aggregate in ("count", "rate", "distinct"):
+        if v.min_count is not None and v.aggregate in ("count", "rate", "distinct", "sum"):
             self.error(
                 (*vpath, "min_count"),
                 f"a {v.aggregate} is itself made of the window's records, and a thin window is "
-                "what it measures; `min_count` is for means, shares and percentiles: remove it",
+                "what it measures; `min_count` is for means, shares, extremes and percentiles: "
+                "remove it",
             )
         w = v.window
         wpath = (*vpath, "window")

@@ -75,10 +75,15 @@ def _shown(got: Any) -> str:
 
 
 def _whole(got: Any) -> str:
-    """`write 1 or 2` for 1.5: the whole numbers either side."""
+    """What to write instead: `write 1 or 2` for 1.5, `write 20` for 20.0 or a quoted "20"
+    (YAML reads `true`, `yes` and `on` as true, which is not a count of one)."""
+    if isinstance(got, bool):
+        return "; write a number of your own"
     if isinstance(got, float) and math.isfinite(got):
         lo, hi = math.floor(got), math.ceil(got)
-        return f"; write {lo} or {hi}" if lo != hi else ""
+        return f"; write {lo} or {hi}" if lo != hi else f"; write {lo}"
+    if isinstance(got, str) and got.strip().lstrip("+-").isdigit():
+        return f"; write {int(got)} without quotes"
     return ""
 
 
@@ -121,7 +126,8 @@ def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any])
     if etype == "string_type":
         return f'"{key}" is text; quote it if it looks like a number: {key}: "{got}"'
     if etype in ("int_type", "int_parsing", "int_from_float"):
-        return f'"{key}" is a whole number, not {_shown(got)}{_whole(got)}'
+        shown = str(got).lower() if isinstance(got, bool) else _shown(got)
+        return f'"{key}" is a whole number, not {shown}{_whole(got)}'
     if etype in ("float_type", "float_parsing"):
         return f'"{key}" is a number (e.g. 15 or 0.99), not {_shown(got)}'
     if etype in ("bool_type", "bool_parsing"):

@@ -113,6 +113,17 @@ CASES = [
         "levels: [street]\n      min_count: 5000000",
         '"min_count" counts the records of one window and is at most 1,000,000',
     ),
+    (  # YAML's true is not a count of one, nor a quoted number or 20.0 a whole number
+        "levels: [street]",
+        "levels: [street]\n      min_count: yes",
+        '"min_count" is a whole number, not true; write a number of your own',
+    ),
+    (
+        "levels: [street]",
+        'levels: [street]\n      min_count: "20"',
+        "\"min_count\" is a whole number, not '20'; write 20 without quotes",
+    ),
+    ("halflife: 48", "halflife: 48.0", '"halflife" is a whole number, not 48.0; write 48'),
     (  # a key of another section: where to move it
         "detectors: [{type: ewma, halflife: 48, direction: above}]",
         "min_count: 20\n      detectors: [{type: ewma, halflife: 48, direction: above}]",

@@ -30,7 +30,9 @@ def _int_fields() -> list[tuple[type[BaseModel], str]]:
     for model in MODELS:
         for name, info in model.model_fields.items():
             duration = any(isinstance(m, BeforeValidator) for m in info.metadata)
-            if not duration and int in (info.annotation, *typing.get_args(info.annotation)):
+            kinds = [typing.get_args(a)[0] if typing.get_origin(a) is typing.Annotated else a
+                     for a in (info.annotation, *typing.get_args(info.annotation))]  # fmt: skip
+            if not duration and int in kinds:  # (`Whole | None`: an annotated int)
                 out.append((model, name))
     return out
 
