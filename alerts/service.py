@@ -773,7 +773,7 @@ class TicketService:
         what = (
             f"hotline order {order.service_request_id} duplicates open order {root}"
             if role == "duplicate"
-            else f"corroborated by {max(count, t.surge_count)} hotline orders"
+            else f"corroborated by {hotline_orders_en(max(count, t.surge_count))}"
         )
         self._audit(
             conn, ticket_id=t.id, at=now, actor=SYSTEM,
@@ -1177,8 +1177,13 @@ def headline(t: Ticket) -> tuple[str, str]:
     n = t.corroborations
     if t.warning_count > 0 and n > 0:
         zh += f"; {n} 条热线工单印证"
-        en += f"; corroborated by {n} hotline orders"
+        en += f"; corroborated by {hotline_orders_en(n)}"
     return zh, en
+
+
+def hotline_orders_en(n: int) -> str:
+    """The English count: '1 hotline order', '12 hotline orders'."""
+    return f"{n} hotline order" if n == 1 else f"{n} hotline orders"
 
 
 __all__ = [

@@ -252,6 +252,20 @@ def test_sensor_warning_and_hotline_surge_are_one_incident(
     assert en.endswith("corroborated by 23 hotline orders") and "23 条热线工单印证" in zh
 
 
+def test_one_corroborating_order_is_written_in_the_singular(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    svc = make_service()
+    svc.submit_warnings(fire(machine, [0.16], area="310106003"))
+    (out,) = svc.submit_orders([order("o1", T0 + 60)])
+    assert out.action == "corroborated"
+    t = svc.get(out.ticket_id)
+    assert t is not None
+    assert headline(t)[1].endswith("corroborated by 1 hotline order")
+    audit = [e.reason for e in svc.audit(t.id) if e.action == "corroborated"]
+    assert audit == ["corroborated by 1 hotline order"]
+
+
 def test_duplicate_orders_are_linked_not_dispatched(make_service: ServiceFactory) -> None:
     svc = make_service()
     root = svc.submit_orders([order("r", T0, code="road_damage")])[0]
