@@ -53,16 +53,31 @@ UNITS_ZH: dict[str, str] = {
 }
 
 
+# The catalog's count units are plural nouns; one of them reads in the singular in English.
+UNITS_EN_ONE: dict[str, str] = {
+    "orders": "order",
+    "reports": "report",
+    "events": "event",
+    "faults": "fault",
+    "covers": "cover",
+    "categories": "category",
+    "windows": "window",
+}
+
+
 def format_value(v: float | None, unit: str, lang: str = "en") -> str:
-    """A value with its unit as people read it: "0.12 MPa", "41 orders", "12%" for a share;
-    with `lang="zh"`, "41件" and "35 μg/m³" (see UNITS_ZH)."""
+    """A value with its unit as people read it: "0.12 MPa", "41 orders", "1 order", "12%" for
+    a share; with `lang="zh"`, "41件" and "35 μg/m³" (see UNITS_ZH)."""
     if v is None or math.isnan(v):
         return "—"
     if unit == RATIO_UNIT:
         return f"{format_number(100.0 * v)}%"
     if lang == "zh" and unit in UNITS_ZH:
         return f"{format_number(v)}{UNITS_ZH[unit]}"
-    return f"{format_number(v)} {unit}" if unit else format_number(v)
+    text = format_number(v)
+    if lang == "en" and text == "1":
+        unit = UNITS_EN_ONE.get(unit, unit)
+    return f"{text} {unit}" if unit else text
 
 
 def _band(lower: float | None, upper: float | None, unit: str = "") -> tuple[str, str] | None:

@@ -89,6 +89,14 @@ def test_bands_that_read_badly_are_written_plainly() -> None:
     assert en(None, 3, 8) == "A: calls, expected 3-8, blue since 09:00"
 
 
+def hotline_sentence(unit: str, value: float) -> tuple[str, str]:
+    """A blue warning's sentences for a Jing'an count of `value` in `unit`."""
+    return sentence(area_zh="静安区", area_en="Jing'an", title_zh="12345工单量",
+                    title_en="Hotline orders", unit=unit, value=value, lower=None, upper=None,
+                    kind="firing", level="blue", since=ts(2026, 3, 1, 9, 0),
+                    at=ts(2026, 3, 1, 9, 0))  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("unit", "zh_value", "en_value"),
     [
@@ -101,12 +109,18 @@ def test_bands_that_read_badly_are_written_plainly() -> None:
 )
 def test_chinese_sentences_read_units_in_chinese(unit: str, zh_value: str, en_value: str) -> None:
     """A count reads "41件" in Chinese, not "41 orders"; units both languages share stay."""
-    zh, en = sentence(area_zh="静安区", area_en="Jing'an", title_zh="12345工单量",
-                      title_en="Hotline orders", unit=unit, value=41, lower=None, upper=None,
-                      kind="firing", level="blue", since=ts(2026, 3, 1, 9, 0),
-                      at=ts(2026, 3, 1, 9, 0))  # fmt: skip
+    zh, en = hotline_sentence(unit, 41)
     assert zh.startswith(f"静安区: 12345工单量 {zh_value}, ")
     assert en.startswith(f"Jing'an: hotline orders {en_value}, ")
+
+
+@pytest.mark.parametrize(
+    ("unit", "value", "en_value"),
+    [("orders", 1, "1 order"), ("categories", 1.0, "1 category"), ("orders", 1.5, "1.5 orders"),
+     ("orders", 0, "0 orders"), ("orders/min", 1, "1 orders/min"), ("MPa", 1, "1 MPa")],
+)  # fmt: skip
+def test_one_of_a_count_reads_in_the_singular(unit: str, value: float, en_value: str) -> None:
+    assert hotline_sentence(unit, value)[1].startswith(f"Jing'an: hotline orders {en_value}, ")
 
 
 def test_a_value_at_a_threshold_limit_reads_as_the_reason_for_its_warning() -> None:
