@@ -454,6 +454,16 @@ def _literal_trie(words: Iterable[str]) -> str:
     return emit(tree)
 
 
+def _led_by(first: Iterable[str], pattern: str) -> str:
+    """`pattern` behind a look-ahead for the characters a match can start with.  Why: the
+    engine takes no such set from a pattern that starts with a look-behind, a case-blind word
+    or a choice of groups, and tries all of it at every position of the text; led by the set,
+    it passes over every other position with one test (three to six times faster on a long
+    note)."""
+    chars = "".join(sorted(set(first)))
+    return f"(?=[{chars}])(?:{pattern})"
+
+
 # The commonest Chinese surnames (about nine people in ten carry one of them) and the compound
 # ones.  A cue word is not enough on its own: "我是小区居民" has a cue and no name; a name starts
 # with a surname.
@@ -597,7 +607,12 @@ _CN_SURNAME_RE = re.compile(
     rf"(?:{_literal_trie(_COMPOUND_SURNAMES)}|[\u3400-\u9fff])"
     rf"(?:[，,\s]*名(?:字?[叫是为])?{_GIVEN}{{1,2}})?"
 )
-_FORM_NAME_RE = re.compile(rf"{_FORM_START}{_SURNAME}(?={_literal_trie(_ADDRESS_FORMS)})")
+_FORM_NAME_RE = re.compile(
+    _led_by(
+        _SURNAMES + "".join(c[0] for c in _COMPOUND_SURNAMES),
+        rf"{_FORM_START}{_SURNAME}(?={_literal_trie(_ADDRESS_FORMS)})",
+    )
+)
 
 # English.  ("I am" and "I'm" are no cues: "I'm Outside City Hall", "I am Calling About the
 # tree"; nor is "called": "called Customer Service Dept".)
@@ -639,9 +654,12 @@ _EN_LOWER_NAME = (
     rf"{_EN_LOWER_WORD}(?:[ \-](?:{_EN_PARTICLE}){{0,2}}(?:{_EN_WORD}|{_EN_LOWER_WORD})){{0,2}}"
 )
 _EN_NAME_RE = re.compile(
-    rf"(?P<cue>{_EN_CUES}\s*(?:{_EN_TITLE})?|{_EN_TITLE})(?P<name>{_EN_NAME})"
-    rf"|(?P<lower_cue>(?i:my\s+name\s+is)\s*)(?P<lower_name>{_EN_LOWER_NAME})"
-    rf"|(?P<title>{_EN_DOTTED_TITLE})(?P<title_name>{_EN_LOWER_WORD})"
+    _led_by(
+        "CMNcmn",  # contact, my name is, name, and the titles
+        rf"(?P<cue>{_EN_CUES}\s*(?:{_EN_TITLE})?|{_EN_TITLE})(?P<name>{_EN_NAME})"
+        rf"|(?P<lower_cue>(?i:my\s+name\s+is)\s*)(?P<lower_name>{_EN_LOWER_NAME})"
+        rf"|(?P<title>{_EN_DOTTED_TITLE})(?P<title_name>{_EN_LOWER_WORD})",
+    )
 )
 # Words that make the capitalised words they are part of an organisation or a brand, not a
 # person ("Name: Boston Water and Sewer", "Mrs. Fields Cookies", "Name: Acme Towing LLC"),
@@ -686,10 +704,13 @@ def _mask_english_name(m: re.Match[str]) -> str:
 # WeChat ids are 6-20 letters, digits, '_' or '-'; QQ numbers 5-11 digits.  Their words as
 # people write them to slip past filters too: 薇信, 威信, V信, 加V, 扣扣, 企鹅号.
 _HANDLE_RE = re.compile(
-    r"(?P<cue>(?i:[微薇威v]信号?|加v|扣扣号?|企鹅号码?|wechat(?:\s*id)?|weixin"
-    r"|(?<![a-z])vx|(?<![a-z])wx|(?<![a-z])qq)"
-    r"\s*(?:号码?|id)?\s*[:：是为]?\s*)"
-    r"(?P<handle>[A-Za-z0-9][A-Za-z0-9_\-]{4,19})(?![A-Za-z0-9_\-])"
+    _led_by(
+        "微薇威加扣企VvWwQq",
+        r"(?P<cue>(?i:[微薇威v]信号?|加v|扣扣号?|企鹅号码?|wechat(?:\s*id)?|weixin"
+        r"|(?<![a-z])vx|(?<![a-z])wx|(?<![a-z])qq)"
+        r"\s*(?:号码?|id)?\s*[:：是为]?\s*)"
+        r"(?P<handle>[A-Za-z0-9][A-Za-z0-9_\-]{4,19})(?![A-Za-z0-9_\-])",
+    )
 )
 _CN_HANDLE_WORDS = ("微信", "薇信", "威信", "V信", "v信", "加V", "加v", "扣扣", "企鹅号")
 _CN_HANDLE_CUE_RE = re.compile(_literal_trie(_CN_HANDLE_WORDS))
