@@ -473,6 +473,42 @@ def test_declared_names_blanked_whatever_case_and_spaces() -> None:
         ("Mr.Brown reported", f"Mr.{NAME_MASK} reported"),
         ("联系人:Wang Wei", f"联系人:{NAME_MASK}"),  # pinyin after a Chinese cue
         ("业主：Zhang San，3号楼", f"业主：{NAME_MASK}，3号楼"),
+        # names in capitals, in lower case after "my name is", with particles and apostrophes
+        ("MR. BROWN reported", f"MR. {NAME_MASK} reported"),
+        ("spoke to MRS SMITH, she agreed", f"spoke to MRS {NAME_MASK}, she agreed"),
+        ("SPOKE TO MR THEODORE 5/5", f"SPOKE TO MR {NAME_MASK} 5/5"),
+        ("MS. O'BRIEN called", f"MS. {NAME_MASK} called"),
+        ("my name is john smith and i live here", f"my name is {NAME_MASK} and i live here"),
+        ("MY NAME IS JOHN SMITH", f"MY NAME IS {NAME_MASK}"),
+        ("my name is john Smith, call me", f"my name is {NAME_MASK}, call me"),
+        ("my name is Robert GJECI I'm disabled", f"my name is {NAME_MASK} I'm disabled"),
+        ("JFC assisted Ms. jackson  resident", f"JFC assisted Ms. {NAME_MASK}  resident"),
+        ("Mr. O'Brien called", f"Mr. {NAME_MASK} called"),
+        ("I referred Mr. McDonald to ISD", f"I referred Mr. {NAME_MASK} to ISD"),
+        ("Ms. MacArthur agreed", f"Ms. {NAME_MASK} agreed"),
+        ("Ms. van der Berg called", f"Ms. {NAME_MASK} called"),
+        ("my name is Maria Lopez de la Cruz", f"my name is {NAME_MASK}"),
+        ("Mrs. Smith-Jones called", f"Mrs. {NAME_MASK} called"),
+        ("Mr. and Mrs. Kelly called", f"Mr. and Mrs. {NAME_MASK} called"),
+        # Chinese cues: a patient, a grid worker, a surname given alone, 本人
+        ("患者张三，男，65岁", f"患者{NAME_MASK}，男，65岁"),
+        ("120送医，患者欧阳明远在家", f"120送医，患者{NAME_MASK}在家"),
+        ("网格员李明已到场", f"网格员{NAME_MASK}已到场"),
+        ("网格员：赵丽，电话13912345678", f"网格员：{NAME_MASK}，电话{PHONE_MASK}"),
+        ("我姓王名伟，住3号楼", f"我姓{NAME_MASK}，住3号楼"),
+        ("我姓王，家住幸福小区", f"我姓{NAME_MASK}，家住幸福小区"),
+        ("我姓王，名叫王伟", f"我姓{NAME_MASK}"),
+        ("免贵姓欧阳", f"免贵姓{NAME_MASK}"),
+        ("本人姓聂", f"本人姓{NAME_MASK}"),
+        ("本人王伟反映", f"本人{NAME_MASK}反映"),
+        # messaging handles under their slang words
+        ("加V zhangsan88", f"加V {HANDLE_MASK}"),
+        ("有事加vzhang_san", f"有事加v{HANDLE_MASK}"),
+        ("薇信：abc12345", f"薇信：{HANDLE_MASK}"),
+        ("威信号 lily_2020 联系", f"威信号 {HANDLE_MASK} 联系"),
+        ("V信 abc_123", f"V信 {HANDLE_MASK}"),
+        ("扣扣 123456789", f"扣扣 {HANDLE_MASK}"),
+        ("企鹅号：987654321", f"企鹅号：{HANDLE_MASK}"),
     ],
 )
 def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> None:
@@ -506,6 +542,30 @@ def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> 
         "我是周边居民",
         "市民文明行为",
         "I'm Outside City Hall",  # "I am" / "I'm" are no cues
+        "居民安全，请尽快处理",  # 安 is a surname, 安全 a word
+        # the new Chinese cues before ordinary words
+        "保障患者安全，",
+        "患者高龄，行动不便",
+        "患者家属在场",
+        "患者于昨日入院",
+        "网格员马上到场",
+        "联系网格员和物业，",
+        "政府威信很高",
+        "我姓名都不愿透露",
+        # organisations and brands after a cue or a title
+        "Name: Boston Water and Sewer",
+        "Mrs. Fields Cookies",
+        "Mrs. Fields' Cookies at Faneuil Hall",
+        "Contact: Acme Towing LLC",
+        "NAME: BOSTON PUBLIC SCHOOLS",
+        "Mr. Smith and Sons Plumbing",
+        # capitals, lower case and words that are no names
+        "my name is on the lease",
+        "Name: unknown",
+        "FYI  used only by MS  HS  and WB's",  # schools, not "Ms"
+        "DO NOT MISS TRASH DAY",  # a verb, not "Miss"
+        "She holds an MS degree",
+        "Mr. and Mrs.",
     ],
 )
 def test_text_without_a_marked_name_stays(text: str) -> None:

@@ -54,11 +54,26 @@ PHONES = (
     "+44 20 7946 0958",  # international
 )
 IDS = ("31010619850317241X", "110101199003071236", "310106850317241", "320102 19880512 4327")
-# the first four are declared in name fields; the last two only appear in free text, where
-# the text marks them ("我叫...", "my name is ...")
-NAMES = ("欧阳明远", "司马青衫", "上官婉清", "Zhuge Kongming", "司徒振宇", "Reginald Featherstone")
+# the first four are declared in name fields; the others only appear in free text, where
+# the text marks them ("我叫...", "my name is ...", "患者...", "MR. ...", "我姓...")
+NAMES = (
+    "欧阳明远",
+    "司马青衫",
+    "上官婉清",
+    "Zhuge Kongming",
+    "司徒振宇",
+    "Reginald Featherstone",
+    "慕容秋水",  # after 患者
+    "钟离子墨",  # after 网格员
+    "诸葛",  # a surname given alone: 我姓诸葛
+    "MCGILLICUDDY",  # in capitals after MR.
+    "barnaby quill",  # in lower case after "my name is"
+    "van der Wijngaarden",  # with the particles of a surname
+    "O'Shaughnessy",
+)
 EMAILS = ("ouyang.mingyuan@example.com", "sima_qs@example.org")
-HANDLES = ("situ_zhenyu88", "246813579")  # a WeChat id and a QQ number
+# a WeChat id and a QQ number, and the same under their slang words (加V, 扣扣)
+HANDLES = ("situ_zhenyu88", "246813579", "liuyun_2024", "975310864")
 PLANTED = Planted(PHONES, IDS, NAMES, EMAILS, HANDLES)
 
 
@@ -93,7 +108,9 @@ def _plant_hotline(path: Path) -> int:
         elif k % 3 == 1:  # no name field: the name and handles are only in the text
             rec["description"] = (
                 f"{rec.get('description', '')}。我叫{NAMES[4]}，微信：{HANDLES[0]}，"
-                f"QQ {HANDLES[1]}; my name is {NAMES[5]}"
+                f"QQ {HANDLES[1]}; my name is {NAMES[5]}。患者{NAMES[6]}，网格员{NAMES[7]}已到场，"
+                f"我姓{NAMES[8]}，加V {HANDLES[2]}，扣扣 {HANDLES[3]}; SPOKE TO MR. {NAMES[9]}; "
+                f"my name is {NAMES[10]}, Ms. {NAMES[11]} and Mr. {NAMES[12]} called"
             )
         line = json.dumps(rec, ensure_ascii=False)
         if k % 97 == 0:  # and some broken orders carrying all of it
