@@ -14,6 +14,8 @@ Replaced by a placeholder in *every* string, free text included:
   parentheses (+86 21 6234 5670, +44 20 7946 0958, +1 (617) 555-0123, (+86)139...);
 - landlines with an area code (021-12345678, (021) 1234 5678), and a bare 7-8 digit local
   number when a phone word (电话, 手机, 联系, 致电, tel, phone, call, ...) comes just before it;
+- North American numbers written without '+1' (617-201-3471, (617) 635-4600, 617.635.4500),
+  as Boston's closure notes give callers' numbers, with or without a phone word;
 - 18-digit resident identity numbers (last character may be X, groups may be separated:
   110101 19900307 1245), the old 15-digit ones, any run of 15 or more digits, Chinese
   passports (E or G and eight digits) and Hong Kong identity cards (A123456(7));
@@ -237,6 +239,12 @@ _MOBILE_RE = re.compile(
 _LANDLINE_RE = re.compile(
     rf"(?<![\d+])(?:\(0\d{{2,3}}\)\s?|0\d{{2,3}}{_SEP})[2-9]\d{{2,3}}{_SEP}\d{{4}}(?!\d)"
 )
+# A North American number as Boston's notes write it, without "+1" and often without a phone
+# word ("SPOKE TO RESIDENT 617-201-3471", "(617) 635-4500"): area code and exchange start
+# with 2-9 (NANP), and the groups are separated, so a case number or an amount is not one.
+_NANP_RE = re.compile(
+    r"(?<![\d+\-./])(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\-.\s])[2-9]\d{2}[\-.]\d{4}(?!\d|[\-./]\d)"
+)
 # A local number without its area code is only told from a date (20260302) or an amount by
 # the word before it: a phone word, then a few characters that are not digits and do not end
 # the clause ("联系电话：6234 5671", "call me at 62345671").  The placeholder "<phone>" is
@@ -429,6 +437,8 @@ def _mask_numbers(text: str) -> str:
         text = _INTL_RE.sub(PHONE_MASK, text)
     text = _sub_checked(_MOBILE_RE, text, _is_mobile, PHONE_MASK)
     text = _LANDLINE_RE.sub(PHONE_MASK, text)
+    if "-" in text or "." in text:  # (its last separator is one of them)
+        text = _NANP_RE.sub(PHONE_MASK, text)
     return _sub_checked(_LOCAL_RE, text, lambda m: _after_phone_word(text, m), PHONE_MASK)
 
 

@@ -233,6 +233,34 @@ def test_international_numbers(number: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "masked"),
+    [  # Boston's closure notes: no "+1", and often no phone word
+        ("1/16-CALLED MATTHEW JOHNSON 617-201-3471 AND LEFT", "JOHNSON <phone> AND LEFT"),
+        ("City Clerk's office (617) 635-4600 to file", "office <phone> to file"),
+        ("*W: 617.635.4500*", "*W: <phone>*"),
+        ("reach them at 857 203-1123.", "at <phone>."),
+    ],
+)
+def test_north_american_numbers_as_boston_writes_them(text: str, masked: str) -> None:
+    assert mask_text(text).endswith(masked)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "case 101001234567 closed",  # a case number: no groups
+        "order 123-456-7890",  # an area code never starts with 1
+        "ref 617-201-3471-2",  # part of a longer code
+        "617-201-34712",
+        "2015-06-12 617",
+        "totals 1,234.5678",
+    ],
+)
+def test_digit_groups_that_are_not_north_american_numbers_stay(text: str) -> None:
+    assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
     [
         ("请联系 62345671", "请联系 <phone>"),
         ("联系电话：6234 5671，谢谢", "联系电话：<phone>，谢谢"),
