@@ -37,8 +37,8 @@ Keys of things that are not people (`service_name`, `street_name`, `venue_name`)
 
 In free text, a name that no field declares is caught where the text says it is one:
 
-- after a cue (我叫, 本人, 姓名, 联系人, 来电人, 投诉人, ..., "my name is", "name:"), a common
-  Chinese surname and one or two more characters, or one to three capitalised words; after a
+- after a cue (我叫, 本人, 姓名, 联系人, 来电人, 投诉人, ..., "my/his/her name is", "name:"), a
+  common Chinese surname and one or two more characters, or one to three capitalised words; after a
   cue that may also precede a word (我是, 业主, 居民, 市民, 车主, 患者, 网格员, ...), only such
   a name that ends where the clause goes on (punctuation, 反映, 来电, 在家, 已 ...):
   "居民安全隐患", "患者高烧不退" and "网格员马上到场" stay;
@@ -626,7 +626,7 @@ _FORM_NAME_RE = re.compile(
 
 # English.  ("I am" and "I'm" are no cues: "I'm Outside City Hall", "I am Calling About the
 # tree"; nor is "called": "called Customer Service Dept".)
-_EN_CUES = r"(?i:my\s+name\s+is|name\s*[:：]|contact\s*[:：])"
+_EN_CUES = r"(?i:(?:my|his|her)\s+name\s+is|name\s*[:：]|contact\s*[:：])"
 # Titles: "Mr. Brown", "Mr Brown", "Mr.Brown", and in capitals "MR. BROWN", "MRS SMITH"; but
 # "MS" only with its dot and "MISS" not at all, which in a note written in capitals are
 # schools ("MS  HS") and a verb.  Not "Dr": in addresses it is a Drive ("22 Parkside Dr").
@@ -665,7 +665,7 @@ _EN_LOWER_NAME = (
 )
 _EN_NAME_RE = re.compile(
     _led_by(
-        "CMNcmn",  # contact, my name is, name, and the titles
+        "CHMNchmn",  # contact, his/her/my name is, name, and the titles
         rf"(?P<cue>{_EN_CUES}\s*(?:{_EN_TITLE})?|{_EN_TITLE})(?P<name>{_EN_NAME})"
         rf"|(?P<lower_cue>(?i:my\s+name\s+is)\s*)(?P<lower_name>{_EN_LOWER_NAME})"
         rf"|(?P<title>{_EN_DOTTED_TITLE})(?P<title_name>{_EN_LOWER_WORD})",

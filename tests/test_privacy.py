@@ -476,6 +476,8 @@ def test_declared_names_blanked_whatever_case_and_spaces() -> None:
     ("text", "masked"),
     [
         ("我叫张三，家住幸福小区", f"我叫{NAME_MASK}，家住幸福小区"),
+        ("caller said his name is David Noonan", f"caller said his name is {NAME_MASK}"),
+        ("Her name is Mary Lyons.", f"Her name is {NAME_MASK}."),
         ("本人是李四在家等", f"本人是{NAME_MASK}在家等"),
         ("姓名为司马青衫", f"姓名为{NAME_MASK}"),
         ("联系人：欧阳明远，电话13987650123", f"联系人：{NAME_MASK}，电话{PHONE_MASK}"),
