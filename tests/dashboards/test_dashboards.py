@@ -26,7 +26,7 @@ from dashboards.grafana import (
     check_sdk_version,
 )
 from dashboards.names import category_title
-from dashboards.panels import LEVEL_COLOURS, just_above
+from dashboards.panels import LEVEL_COLOURS, step_above
 from dashboards.units import GRAFANA_UNITS, grafana_unit
 from indicators.language.validate import Catalog
 
@@ -168,12 +168,12 @@ def test_units_and_thresholds_match_the_catalog(
         want = {lvl: r.threshold for lvl, r in rules.levels.items()}
         got = {s["value"] for s in steps[1:]}
         # a level holds at its threshold: for `below` its step starts just above it
-        at = {t if rules.direction == "above" else just_above(t) for t in want.values()}
+        at = {t if rules.direction == "above" else step_above(t) for t in want.values()}
         assert got == at, ind.id
         # colour above each threshold: the level itself (above) or the next milder one (below)
         for s in steps[1:]:
             levels_at = [lvl for lvl, t in want.items() if t == s["value"] or (
-                rules.direction == "below" and just_above(t) == s["value"])]  # fmt: skip
+                rules.direction == "below" and step_above(t) == s["value"])]  # fmt: skip
             if rules.direction == "above":
                 assert s["color"] in {LEVEL_COLOURS[lvl] for lvl in levels_at}, ind.id
         assert steps[0]["value"] is None

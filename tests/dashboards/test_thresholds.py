@@ -8,7 +8,6 @@ whether an alert fires is Prometheus' own engine's answer (promtool) to the gene
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from alerts.rules import RulesOptions, build_rule_set
 from alerts.rules.pipeline_alerts import pipeline_alerts
 from dashboards.build import build_dashboards
-from dashboards.panels import LEVEL_COLOURS, NEUTRAL_COLOUR
+from dashboards.panels import LEVEL_COLOURS, NEUTRAL_COLOUR, step_above
 from flows.metrics import LAST_BATCH, WATERMARK_LAG
 from indicators.language.registry import WARNING_LEVELS
 from indicators.language.validate import Catalog
@@ -136,11 +135,7 @@ def test_wall_stats_leave_a_pipeline_limit_itself_uncoloured(catalog: Catalog) -
                 assert m, rules[name].expr
                 op, limit = m.group(1), float(m.group(2))
                 assert op == ">", (name, "the wall below assumes strictly above")
-                below, at, above = (
-                    grafana_colour(steps, v)
-                    for v in (math.nextafter(limit, -math.inf), limit,
-                              math.nextafter(limit, math.inf))
-                )  # fmt: skip
+                below, at, above = (grafana_colour(steps, v) for v in near(limit))
                 assert at == below, (title, name, limit, at, below)
                 assert above != at, (title, name, limit)
             assert grafana_colour(steps, 0.0) == NEUTRAL_COLOUR
@@ -171,3 +166,26 @@ def test_pipeline_alerts_fire_strictly_above_their_limits(tmp_path: Path) -> Non
         (stalled, "10m", [{"labels": f"{{{job}}}", "value": o.stalled_after + 1}]),
     ]  # fmt: skip
     run_promql(tmp_path, series, cases)
+
+
+def test_a_step_past_a_limit_reads_as_people_write_it(boards: dict[str, dict[str, Any]]) -> None:
+    """Before, a step just past a limit was the next float up: a `below` indicator's panel
+    read 198.00000000000003 in Grafana's editor, the wall 300.00000000000006.  It is now a
+    millionth of the limit's leading digit past it (198.0001), above the limit and below any
+    value a person tells apart from it (the tests above check the colours either side)."""
+    assert step_above(198) == 198.0001 and step_above(205) == 205.0001
+    assert step_above(0.05) == 0.05000001 and step_above(3600) == 3600.001
+    assert step_above(-5) == -4.999999 and step_above(0) == 0.000001
+    for limit in (198.0, 0.05, 0.1, 1e-9, 7.5e12, -0.3):
+        assert limit < step_above(limit) <= limit + 1e-6 * max(1.0, abs(limit))
+    values = [
+        s["value"]
+        for board in boards.values()
+        for p in panels_of(board)
+        for s in p.get("fieldConfig", {}).get("defaults", {}).get("thresholds", {}).get("steps", [])
+        if s["value"] is not None
+    ]
+    assert 198.0001 in values and 300.0001 in values  # power.voltage_low; the watermark lag
+    for v in values:
+        digits = repr(float(v)).split("e")[0].replace("-", "").replace(".", "").strip("0")
+        assert len(digits) <= 8, v
