@@ -208,24 +208,24 @@ def up_stat(title: str, job: str) -> gstat.Panel:
     )
 
 
-def catalog_thresholds(rules: WarningRules) -> gdash.ThresholdsConfig:
-    """Colour steps at the catalog's thresholds.  A level holds at its threshold and past it
-    (the flow's warnings and the alerts compare with >= and <=), and Grafana colours a value by
-    the highest step at or below it.  So for `direction: above` a level's step is its
-    threshold; for `direction: below` the steps run from red (lowest) up to green, each
-    starting just above a threshold (`step_above`), so that a value exactly at it keeps that
-    level's colour."""
-    levels = sorted(rules.levels.items(), key=lambda kv: WARNING_LEVELS.index(kv[0]))
+def catalog_thresholds(rules: WarningRules, area_level: str) -> gdash.ThresholdsConfig:
+    """Colour steps at the catalog's thresholds for series of `area_level` (thresholds may be
+    written per area level).  A level holds at its threshold and past it (the flow's warnings
+    and the alerts compare with >= and <=), and Grafana colours a value by the highest step at
+    or below it.  So for `direction: above` a level's step is its threshold; for `direction:
+    below` the steps run from red (lowest) up to green, each starting just above a threshold
+    (`step_above`), so that a value exactly at it keeps that level's colour."""
+    levels = list(rules.thresholds(area_level).items())
     if rules.direction == "above":
         steps = [mdash.Threshold(value=None, color=LEVEL_COLOURS["none"])]
-        steps += [mdash.Threshold(value=r.threshold, color=LEVEL_COLOURS[lvl]) for lvl, r in levels]
+        steps += [mdash.Threshold(value=t, color=LEVEL_COLOURS[lvl]) for lvl, t in levels]
     else:
         worst_first = list(reversed(levels))  # red (lowest threshold) first
         steps = [mdash.Threshold(value=None, color=LEVEL_COLOURS[worst_first[0][0]])]
         colours_above = [lvl for lvl, _ in worst_first[1:]] + ["none"]
         steps += [
-            mdash.Threshold(value=step_above(r.threshold), color=LEVEL_COLOURS[above])
-            for (_, r), above in zip(worst_first, colours_above, strict=True)
+            mdash.Threshold(value=step_above(t), color=LEVEL_COLOURS[above])
+            for (_, t), above in zip(worst_first, colours_above, strict=True)
         ]
     return gdash.ThresholdsConfig().mode(mdash.ThresholdsMode.ABSOLUTE).steps(steps)
 

@@ -96,9 +96,15 @@ def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
         metric = (
             "citysigns_indicator_value" if w.on == "value" else "citysigns_indicator_anomaly_score"
         )
-        first_line = rule["expr"].splitlines()[0]
-        assert first_line.startswith(f'{metric}{{indicator="{ind.id}",')
-        assert re.search(rf" {re.escape(op)} {level_rule.threshold:g}$", first_line), first_line
+        # one line per set of area levels sharing a threshold: each against its own
+        fire = rule["expr"].split("\nor\n(")[0].splitlines()
+        assert len(fire) == len(a.conditions)
+        for line, cond in zip(fire, a.conditions, strict=True):
+            levels = "|".join(cond.area_levels)
+            selector = f'{metric}{{indicator="{ind.id}",area_level=~"{levels}"}}'
+            assert line.removeprefix("or ") == f"{selector} {op} {cond.threshold:g}", line
+            assert all(level_rule.at(lvl) == cond.threshold for lvl in cond.area_levels)
+        assert {lvl for c in a.conditions for lvl in c.area_levels} == set(a.area_levels)
         assert rule.get("for", "0s") == format_duration(level_rule.for_)
         disp = ind.dispatched()
         assert rule["labels"] == {
@@ -118,7 +124,10 @@ def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
         assert f"/d/citysigns-{ind.category}?" in ann["dashboard_url"]
         mildest = min(w.levels, key=WARNING_LEVELS.index)
         if a.level == mildest and w.clear is not None:
-            assert "ALERTS{" in rule["expr"] and f" {w.clear.threshold:g}\n" in rule["expr"]
+            assert "ALERTS{" in rule["expr"]
+            for cond in a.conditions:
+                assert cond.clear == w.clear.at(cond.area_levels[0])
+                assert f" {cond.clear:g}\n" in rule["expr"]
             if w.clear.for_:
                 assert rule["keep_firing_for"] == format_duration(w.clear.for_)
         else:
