@@ -195,6 +195,7 @@ def test_units_and_thresholds_match_the_catalog(
             for target in value["targets"]:
                 assert 'district=~"$district"' in target["expr"]
                 assert 'area=~"$street"' in target["expr"]
+    assert split >= 3  # water outages, flooding, snow and ice
 
 
 def _sdk_unit_ids() -> set[str]:

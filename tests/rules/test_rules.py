@@ -80,6 +80,35 @@ def test_generated_tests_catch_a_rule_that_drifts_from_the_catalog(
     assert "AirPm25Yellow" in run.stdout + run.stderr
 
 
+def test_thresholds_per_area_level_fire_each_level_at_its_own_number(
+    written: tuple[RuleSet, Path], tmp_path: Path
+) -> None:
+    """Before, one threshold applied at every area level: 5 no-water calls in a district of
+    dozens of streets raised the street's blue.  The rule now compares each level with its
+    own number, and its generated tests check each level: a rule that judged the district by
+    the street's 5 (or kept it firing by the street's clear of 2) fails them."""
+    _, out = written
+    rule = rules_of(out)["HotlineWaterOutageBlue"]
+    value = 'citysigns_indicator_value{indicator="hotline.water_outage",area_level=~'
+    assert rule["expr"].startswith(f'{value}"street"}} >= 5\nor {value}"district"}} >= 15\nor\n(')
+    assert f'{value}"district"}} >= 6\n' in rule["expr"]
+    assert "5 orders in a street, 15 orders in a district" in rule["annotations"]["description"]
+    runbooks = (out / "runbooks.md").read_text("utf-8")
+    assert "| blue | 5 (street), 15 (district) | 0s |" in runbooks
+    assert "Clears when back past 2 (street), 6 (district) for 1h." in runbooks
+    name = "indicator-hotline.water_outage"
+    for old, new in ((" >= 15\n", " >= 5\n"), (" >= 6\n", " >= 2\n")):
+        copy = tmp_path / old.strip().replace(" ", "")
+        shutil.copytree(out, copy)
+        path = copy / "rules" / f"{name}.rules.yml"
+        text = path.read_text("utf-8")
+        assert text.count(old) == 1
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        run = promtool("test", "rules", str(copy / "tests" / f"{name}.test.yml"))
+        assert run.returncode != 0
+        assert "HotlineWaterOutageBlue: >= 15 in a district" in run.stdout + run.stderr
+
+
 def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
     written: tuple[RuleSet, Path], catalog: Catalog
 ) -> None:
