@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from indicators.language.detection import WarningRules
 from indicators.language.model import Indicator
+from indicators.language.registry import AREA_LEVELS
 
 from .areas import AreaNames, NoAreaNames, area_label
 from .events import EventKind, WarningEvent
@@ -37,6 +39,7 @@ NORMAL, PENDING, FIRING = 0, 1, 2
 STATE_NAMES = ("normal", "pending", "firing")
 _NONE = -1
 _NL = len(LEVELS)
+_AREA = {name: i for i, name in enumerate(AREA_LEVELS)}  # area level -> its thresholds' row
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -44,7 +47,12 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class IndicatorRules:
-    """One indicator's warning rules in the form the arrays need."""
+    """One indicator's warning rules in the form the arrays need.
+
+    `thresholds` and `clear_threshold` hold at the indicator's first (finest) area level and
+    at every level `area_thresholds` does not list; it lists the levels whose numbers differ
+    (thresholds written per area level: a district's count of reports is judged against the
+    district's limits, not a street's), as (area level, thresholds, clear threshold)."""
 
     indicator_id: str
     on_score: bool
@@ -64,17 +72,19 @@ class IndicatorRules:
     # a window without a value counts as calm: the indicator's `min_count` leaves too thin a
     # window unjudged, which is no evidence of a problem (it neither raises nor holds one)
     calm_without_value: bool = False
+    area_thresholds: tuple[tuple[str, tuple[float, ...], float], ...] = ()
 
     @classmethod
     def from_indicator(cls, ind: Indicator) -> IndicatorRules:
         w = ind.detection.warnings
-        thresholds = tuple(w.levels[lv].threshold if lv in w.levels else math.nan for lv in LEVELS)
         fors = tuple(w.levels[lv].for_ if lv in w.levels else 0 for lv in LEVELS)
-        if w.clear is not None:
-            clear_thr, clear_for = w.clear.threshold, w.clear.for_
-        else:  # no hysteresis written: clear as soon as the lowest level no longer holds
-            clear_thr = _first_level(thresholds, w.direction == "above")
-            clear_for = 0
+        first, *others = ind.value.levels
+        thresholds, clear_thr = _numbers_at(w, first)
+        differ = []
+        for area_level in others:
+            at = _numbers_at(w, area_level)
+            if not _same((*at[0], at[1]), (*thresholds, clear_thr)):
+                differ.append((area_level, *at))
         window = ind.value.window
         return cls(
             indicator_id=ind.id,
@@ -83,7 +93,7 @@ class IndicatorRules:
             thresholds=thresholds,
             fors=fors,
             clear_threshold=clear_thr,
-            clear_for=clear_for,
+            clear_for=0 if w.clear is None else w.clear.for_,
             step=window.spacing,
             category=ind.category,
             title_zh=ind.title.zh,
@@ -93,10 +103,27 @@ class IndicatorRules:
             source_categories=tuple(ind.source.categories or ()),
             aggregate=ind.value.aggregate,
             calm_without_value=ind.value.min_count is not None,
+            area_thresholds=tuple(differ),
         )
 
-    def event_fields(self) -> dict[str, Any]:
-        """What every event of this indicator carries from its definition."""
+    def thresholds_at(self, area_level: str) -> tuple[float, ...]:
+        """The thresholds (per warning level, NaN: not defined) a series of `area_level` is
+        judged by."""
+        for lvl, thresholds, _ in self.area_thresholds:
+            if lvl == area_level:
+                return tuple(thresholds)
+        return self.thresholds
+
+    def clear_at(self, area_level: str) -> float:
+        """The clear threshold of a series of `area_level`."""
+        for lvl, _, clear in self.area_thresholds:
+            if lvl == area_level:
+                return clear
+        return self.clear_threshold
+
+    def event_fields(self, area_level: str) -> dict[str, Any]:
+        """What every event of this indicator's series of `area_level` carries from its
+        definition."""
         return {
             "category": self.category,
             "title_zh": self.title_zh,
@@ -104,26 +131,44 @@ class IndicatorRules:
             "unit": self.unit,
             "on": "score" if self.on_score else "value",
             "direction": self.direction,
-            "thresholds": self.threshold_table(),
+            "thresholds": self.threshold_table(area_level),
             "source_categories": self.source_categories,
             "aggregate": self.aggregate,
         }
 
-    def normal_band(self) -> tuple[float, float]:
-        """(lower, upper) of the values that raise no level, for a warning on the value: short
-        of its first level's threshold.  A warning's sentence says it ("expected > 205") when
-        the detectors' band holds the value that raised the warning, whose limit may be
-        another number ("low voltage 203 V, expected > 198, blue" read as if 203 V were
-        normal, with blue raised at 205)."""
-        first = _first_level(self.thresholds, self.sign > 0)
+    def normal_band(self, area_level: str) -> tuple[float, float]:
+        """(lower, upper) of the values that raise no level at `area_level`, for a warning on
+        the value: short of its first level's threshold.  A warning's sentence says it
+        ("expected > 205") when the detectors' band holds the value that raised the warning,
+        whose limit may be another number ("low voltage 203 V, expected > 198, blue" read as
+        if 203 V were normal, with blue raised at 205)."""
+        first = _first_level(self.thresholds_at(area_level), self.sign > 0)
         return (math.nan, first) if self.sign > 0 else (first, math.nan)
 
-    def threshold_table(self) -> dict[str, dict[str, float]]:
+    def threshold_table(self, area_level: str) -> dict[str, dict[str, float]]:
         return {
             lv: {"threshold": t, "for": float(f)}
-            for lv, t, f in zip(LEVELS, self.thresholds, self.fors, strict=True)
+            for lv, t, f in zip(LEVELS, self.thresholds_at(area_level), self.fors, strict=True)
             if not math.isnan(t)
-        } | {"clear": {"threshold": self.clear_threshold, "for": float(self.clear_for)}}
+        } | {"clear": {"threshold": self.clear_at(area_level), "for": float(self.clear_for)}}
+
+
+def _numbers_at(w: WarningRules, area_level: str) -> tuple[tuple[float, ...], float]:
+    """(thresholds per warning level, clear threshold) at one area level.  Without `clear`,
+    a warning clears as soon as its lowest level no longer holds."""
+    thresholds = tuple(w.levels[lv].at(area_level) if lv in w.levels else math.nan for lv in LEVELS)
+    clear = w.clear_threshold(area_level)
+    if clear is None:
+        clear = _first_level(thresholds, w.direction == "above")
+    return thresholds, clear
+
+
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Equal numbers, NaN (a level not defined) equal to NaN."""
+    if len(a) != len(b):
+        return False
+    x, y = np.array(a, dtype=np.float64), np.array(b, dtype=np.float64)
+    return bool(np.all((x == y) | (np.isnan(x) & np.isnan(y))))
 
 
 def _first_level(thresholds: tuple[float, ...], above: bool) -> float:
@@ -203,11 +248,16 @@ class WarningStateMachine:
         self.tz = tz
         k = len(self.rules)
         sign = np.array([r.sign for r in self.rules], dtype=np.float64).reshape(k)
-        raw_thr = np.array([r.thresholds for r in self.rules], dtype=np.float64).reshape(k, _NL)
+        # Thresholds by indicator, area level and warning level; clear by indicator and area.
+        raw_thr = np.array(
+            [[r.thresholds_at(a) for a in AREA_LEVELS] for r in self.rules], dtype=np.float64
+        ).reshape(k, len(AREA_LEVELS), _NL)
         # Undefined levels can never hold: +inf after the sign flip.
-        self._thr = np.where(np.isnan(raw_thr), np.inf, raw_thr * sign[:, None])
+        self._thr = np.where(np.isnan(raw_thr), np.inf, raw_thr * sign[:, None, None])
         self._for = np.array([r.fors for r in self.rules], dtype=np.int64).reshape(k, _NL)
-        self._clear_thr = np.array([r.clear_threshold for r in self.rules]) * sign
+        clear = [[r.clear_at(a) for a in AREA_LEVELS] for r in self.rules]
+        self._clear_thr = np.array(clear, dtype=np.float64).reshape(k, -1) * sign[:, None]
+        self._by_area = any(r.area_thresholds for r in self.rules)
         self._clear_for = np.array([r.clear_for for r in self.rules], dtype=np.int64)
         self._step = np.array([r.step for r in self.rules], dtype=np.int64)
         self._sign = sign
@@ -289,6 +339,7 @@ class WarningStateMachine:
         if len(rows) == 0:
             return []
         rr = st.rule[s]
+        area = self._area_index(batch.area_level[rows])
         step = self._step[rr]
         raw = np.where(self._on_score[rr], batch.score[rows], batch.value[rows])
         valid = ~np.isnan(raw)
@@ -297,7 +348,7 @@ class WarningStateMachine:
 
         gap = (st.last_end[s] >= 0) & (end - st.last_end[s] > step)
         # Level conditions and how long each has held.
-        cond = valid[:, None] & (x[:, None] >= self._thr[rr])
+        cond = valid[:, None] & (x[:, None] >= self._thr[rr, area])
         since = np.where(gap[:, None], _NONE, st.since[s])
         since = np.where(cond, np.where(since < 0, start_of_run[:, None], since), _NONE)
         held = cond & (end[:, None] - since >= self._for[rr])
@@ -312,7 +363,7 @@ class WarningStateMachine:
         # could never end (its ticket reopened at every verification).  Only a window that is
         # not calm, or has no value, breaks it.
         unjudged_calm = ~valid & self._calm_unjudged[rr]  # (too few records: see the rules)
-        clear_cond = (valid & (x < self._clear_thr[rr])) | unjudged_calm
+        clear_cond = (valid & (x < self._clear_thr[rr, area])) | unjudged_calm
         clear_since = st.clear_since[s]
         clear_since = np.where(
             clear_cond, np.where(clear_since < 0, start_of_run, clear_since), _NONE
@@ -387,6 +438,15 @@ class WarningStateMachine:
             )  # fmt: skip
         return out
 
+    def _area_index(self, area_levels: npt.NDArray[np.str_]) -> IntArray:
+        """Each row's area level as the row of its thresholds (all alike, and not looked up,
+        when no indicator has thresholds per area level)."""
+        if not self._by_area:
+            return np.zeros(len(area_levels), dtype=np.int64)
+        names, inverse = np.unique(area_levels, return_inverse=True)
+        index = np.array([_AREA.get(str(n), 0) for n in names], dtype=np.int64)
+        return index[inverse.reshape(-1)]
+
     def _event(
         self,
         batch: ScoredBatch,
@@ -404,10 +464,11 @@ class WarningStateMachine:
         lower = float(batch.lower[row])
         upper = float(batch.upper[row])
         at = int(batch.window_end[row])
+        area_level = str(batch.area_level[row])
         zh_area, en_area = area_label(area, self.names)
         said_lower, said_upper = lower, upper
         if not rules.on_score and _within(value, lower, upper):  # the band would contradict
-            said_lower, said_upper = rules.normal_band()  # the warning: say the rule instead
+            said_lower, said_upper = rules.normal_band(area_level)  # the warning: say the rule
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,
             title_en=rules.title_en, unit=rules.unit, value=value, lower=said_lower,
@@ -423,7 +484,7 @@ class WarningStateMachine:
             kind=kind,
             indicator_id=ind_id,
             area_code=area,
-            area_level=str(batch.area_level[row]),
+            area_level=area_level,
             level=LEVELS[level],
             previous_level=None if prev is None or prev < 0 else LEVELS[prev],
             at=at,
@@ -437,7 +498,7 @@ class WarningStateMachine:
             text_zh=zh,
             text_en=en,
             detectors=tuple(d for d in det.split(",") if d),
-            **rules.event_fields(),
+            **rules.event_fields(area_level),
         )
 
     # ------------------------------------------------------------------ withdrawal
@@ -494,7 +555,7 @@ class WarningStateMachine:
             upper=None,
             text_zh=zh,
             text_en=en,
-            **rules.event_fields(),
+            **rules.event_fields(area_level),
         )
 
     # ------------------------------------------------------------------ inspection

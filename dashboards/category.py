@@ -5,6 +5,7 @@ plots only the $top worst over the time range (10 by default, of up to 168)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from grafana_foundation_sdk.builders import common as gcommon
@@ -91,7 +92,10 @@ def category_dashboard(
     )
     for ind in sorted(indicators, key=lambda i: i.id):
         d = d.with_row(gdash.Row(f"{ind.title.zh} · {ind.title.en}").grid_pos(lay.row()))
-        d = d.with_panel(value_panel(ind).grid_pos(lay.place(16, 8)))
+        panels = value_panels(ind)
+        for i, panel in enumerate(panels):  # side by side in the value's 16 columns
+            width = 16 // len(panels) + (1 if i < 16 % len(panels) else 0)
+            d = d.with_panel(panel.grid_pos(lay.place(width, 8)))
         d = d.with_panel(score_panel(ind).grid_pos(lay.place(8, 8)))
     return d
 
@@ -180,22 +184,58 @@ def ranked_lowest(ind: Indicator) -> bool:
     return rules.on == "value" and rules.direction == "below"
 
 
-def value_panel(ind: Indicator) -> gts.Panel:
+def coloured_levels(ind: Indicator) -> list[str]:
+    """The area levels that need a value panel of their own: those a dashboard shows, when
+    the indicator's value thresholds differ between them (a street warns at 5 reports, a
+    district at 15: one panel cannot colour both).  Empty: one panel for every level."""
+    rules = ind.detection.warnings
+    shown = shown_levels(ind)
+    if rules.on != "value" or rules.same_at(shown):
+        return []
+    return shown
+
+
+def shown_levels(ind: Indicator) -> list[str]:
+    """The indicator's area levels a category dashboard can show."""
+    return [lvl for lvl in AREA_LEVELS if lvl in ind.value.levels]
+
+
+def value_panels(ind: Indicator) -> list[gts.Panel]:
+    """The value panel, or one per area level whose thresholds differ (`coloured_levels`),
+    each plotting that level and coloured at its thresholds."""
+    levels = coloured_levels(ind)
+    if not levels:
+        return [value_panel(ind)]
+    return [value_panel(ind, lvl) for lvl in levels]
+
+
+def value_panel(ind: Indicator, area_level: str | None = None) -> gts.Panel:
+    """The value with its expected band and, on an indicator warned on its value, the
+    thresholds as coloured steps.  With `area_level`, that level's series alone (when $level
+    selects it) coloured at its own thresholds; without, the levels of `plotted_levels`,
+    whose thresholds are all the same."""
     rules = ind.detection.warnings
     levels = plotted_levels(ind)
     low = ranked_lowest(ind)
+    title = value_title(ind) + (f" · {area_level}" if area_level else "")
+    about = " ".join(ind.description.split()) or ind.title.en
+    if area_level:
+        about += (
+            f" {area_level.capitalize()} series, coloured at a {area_level}'s thresholds (each "
+            "area level has its own, so each has its panel)."
+        )
+
+    def query(series: Callable[..., str]) -> str:
+        return series(ind.id, levels, low, area_level)
+
     p = (
         gts.Panel()
-        .title(value_title(ind))
-        .description(" ".join(ind.description.split()) or ind.title.en)
+        .title(title)
+        .description(about)
         .datasource(PROMETHEUS)
-        .with_target(prom(q.indicator_value(ind.id, levels, low), legend=AREA_LEGEND, ref="A"))
-        .with_target(
-            prom(q.indicator_lower(ind.id, levels, low), legend="{{name}} expected low", ref="B")
-        )
-        .with_target(
-            prom(q.indicator_upper(ind.id, levels, low), legend="{{name}} expected high", ref="C")
-        )
+        .with_target(prom(query(q.indicator_value), legend=AREA_LEGEND, ref="A"))
+        .with_target(prom(query(q.indicator_lower), legend="{{name}} expected low", ref="B"))
+        .with_target(prom(query(q.indicator_upper), legend="{{name}} expected high", ref="C"))
         .override_by_query("B", BAND_STYLE)
         .override_by_query("C", BAND_STYLE)
         .unit(grafana_unit(ind.unit))
@@ -208,8 +248,11 @@ def value_panel(ind: Indicator) -> gts.Panel:
             .placement(mcommon.LegendPlacement.BOTTOM)
         )
     )
+    if area_level:
+        p = p.no_value(f"no {area_level} series: choose Area level {area_level} (or All)")
     if rules.on == "value":
-        p = p.thresholds(catalog_thresholds(rules)).thresholds_style(
+        at = area_level or (shown_levels(ind) or ind.value.levels)[0]  # (same at each shown)
+        p = p.thresholds(catalog_thresholds(rules, at)).thresholds_style(
             gcommon.GraphThresholdsStyleConfig().mode(mcommon.GraphThresholdsStyleMode.DASHED)
         )
     return p
@@ -228,8 +271,8 @@ def score_panel(ind: Indicator) -> gts.Panel:
         .min(0)
         .max(1)
     )
-    if rules.on == "score":
-        return p.thresholds(catalog_thresholds(rules)).thresholds_style(
+    if rules.on == "score":  # (a score threshold is one number at every area level)
+        return p.thresholds(catalog_thresholds(rules, ind.value.levels[0])).thresholds_style(
             gcommon.GraphThresholdsStyleConfig().mode(mcommon.GraphThresholdsStyleMode.DASHED)
         )
     # Warned on its value: the score has no limits (warning levels 1-4 are no scores).

@@ -3,7 +3,7 @@ colours and mappings, thresholds from a catalog warning block."""
 
 from __future__ import annotations
 
-import math
+from decimal import Decimal
 from typing import Any, Final
 
 from grafana_foundation_sdk.builders import dashboard as gdash
@@ -121,11 +121,24 @@ def warning_level_thresholds(down: bool = False) -> gdash.ThresholdsConfig:
     return gdash.ThresholdsConfig().mode(mdash.ThresholdsMode.ABSOLUTE).steps(steps)
 
 
-def just_above(limit: float) -> float:
-    """The step that colours the values strictly above `limit`, and not `limit` itself.
-    Grafana colours a value by the highest step at or below it (a step at `limit` colours
-    `limit` too); the next float up leaves exactly `limit` below it."""
-    return math.nextafter(float(limit), math.inf)
+#: A step just past a limit sits this many significant digits below the limit's leading one.
+STEP_DIGITS: Final = 6
+
+
+def step_above(limit: float) -> float:
+    """The step that colours the values above `limit`, and not `limit` itself, written as a
+    person would read it in Grafana's editor: 198.0001 for 198, 0.05000001 for 0.05.
+
+    Grafana colours a value by the highest step at or below it, so a step at `limit` would
+    colour `limit` too, and strictly-above has no exact clean number: the next float up
+    (198.00000000000003) is exact but reads as a rounding error.  A millionth of the limit's
+    leading power of ten is finer than any sensor measures and than any value a panel shows,
+    so every value a person can tell apart from the limit is coloured as the flow and the
+    alerts judge it; the limit itself keeps the colour below the step."""
+    exact = Decimal(repr(float(limit)))
+    if exact == 0:
+        return float(Decimal(1).scaleb(-STEP_DIGITS))
+    return float(exact + Decimal(1).scaleb(exact.adjusted() - STEP_DIGITS))
 
 
 def limit_thresholds(*limits: tuple[float, str]) -> gdash.ThresholdsConfig:
@@ -136,7 +149,7 @@ def limit_thresholds(*limits: tuple[float, str]) -> gdash.ThresholdsConfig:
     reaches."""
     steps = [mdash.Threshold(value=None, color=DOWN_COLOUR),
              mdash.Threshold(value=0.0, color=NEUTRAL_COLOUR)]  # fmt: skip
-    steps += [mdash.Threshold(value=just_above(v), color=c) for v, c in sorted(limits)]
+    steps += [mdash.Threshold(value=step_above(v), color=c) for v, c in sorted(limits)]
     return gdash.ThresholdsConfig().mode(mdash.ThresholdsMode.ABSOLUTE).steps(steps)
 
 
@@ -195,23 +208,24 @@ def up_stat(title: str, job: str) -> gstat.Panel:
     )
 
 
-def catalog_thresholds(rules: WarningRules) -> gdash.ThresholdsConfig:
-    """Colour steps at the catalog's thresholds.  A level holds at its threshold and past it
-    (the flow's warnings and the alerts compare with >= and <=), and Grafana colours a value by
-    the highest step at or below it.  So for `direction: above` a level's step is its
-    threshold; for `direction: below` the steps run from red (lowest) up to green, each
-    starting just above a threshold, so that a value exactly at it keeps that level's colour."""
-    levels = sorted(rules.levels.items(), key=lambda kv: WARNING_LEVELS.index(kv[0]))
+def catalog_thresholds(rules: WarningRules, area_level: str) -> gdash.ThresholdsConfig:
+    """Colour steps at the catalog's thresholds for series of `area_level` (thresholds may be
+    written per area level).  A level holds at its threshold and past it (the flow's warnings
+    and the alerts compare with >= and <=), and Grafana colours a value by the highest step at
+    or below it.  So for `direction: above` a level's step is its threshold; for `direction:
+    below` the steps run from red (lowest) up to green, each starting just above a threshold
+    (`step_above`), so that a value exactly at it keeps that level's colour."""
+    levels = list(rules.thresholds(area_level).items())
     if rules.direction == "above":
         steps = [mdash.Threshold(value=None, color=LEVEL_COLOURS["none"])]
-        steps += [mdash.Threshold(value=r.threshold, color=LEVEL_COLOURS[lvl]) for lvl, r in levels]
+        steps += [mdash.Threshold(value=t, color=LEVEL_COLOURS[lvl]) for lvl, t in levels]
     else:
         worst_first = list(reversed(levels))  # red (lowest threshold) first
         steps = [mdash.Threshold(value=None, color=LEVEL_COLOURS[worst_first[0][0]])]
         colours_above = [lvl for lvl, _ in worst_first[1:]] + ["none"]
         steps += [
-            mdash.Threshold(value=just_above(r.threshold), color=LEVEL_COLOURS[above])
-            for (_, r), above in zip(worst_first, colours_above, strict=True)
+            mdash.Threshold(value=step_above(t), color=LEVEL_COLOURS[above])
+            for (_, t), above in zip(worst_first, colours_above, strict=True)
         ]
     return gdash.ThresholdsConfig().mode(mdash.ThresholdsMode.ABSOLUTE).steps(steps)
 

@@ -158,26 +158,35 @@ def indicator_series(
     levels: str = "$level",
     ranked_by: str | None = None,
     lowest: bool = False,
+    only: str | None = None,
 ) -> str:
     """The indicator's `metric` in the selected areas, by name; of its streets only the
-    worst_streets by `ranked_by` (by default `metric` itself), lowest first with `lowest`."""
-    labels = f'indicator="{indicator}"'
+    worst_streets by `ranked_by` (by default `metric` itself), lowest first with `lowest`.
+    `only`: of the levels selected, that one area level alone (a panel of its own, coloured
+    at that level's thresholds)."""
+    labels = f'indicator="{indicator}"' + (f', area_level="{only}"' if only else "")
     streets = worst_streets(ranked_by or metric, labels, lowest)
     return with_area_names(area_selector(metric, labels, levels, streets))
 
 
-def indicator_value(indicator: str, levels: str = "$level", lowest: bool = False) -> str:
-    return indicator_series(INDICATOR_VALUE, indicator, levels, lowest=lowest)
+def indicator_value(
+    indicator: str, levels: str = "$level", lowest: bool = False, only: str | None = None
+) -> str:
+    return indicator_series(INDICATOR_VALUE, indicator, levels, lowest=lowest, only=only)
 
 
-def indicator_lower(indicator: str, levels: str = "$level", lowest: bool = False) -> str:
+def indicator_lower(
+    indicator: str, levels: str = "$level", lowest: bool = False, only: str | None = None
+) -> str:
     """The expected band's low edge, on the streets indicator_value plots."""
-    return indicator_series(INDICATOR_LOWER, indicator, levels, INDICATOR_VALUE, lowest)
+    return indicator_series(INDICATOR_LOWER, indicator, levels, INDICATOR_VALUE, lowest, only)
 
 
-def indicator_upper(indicator: str, levels: str = "$level", lowest: bool = False) -> str:
+def indicator_upper(
+    indicator: str, levels: str = "$level", lowest: bool = False, only: str | None = None
+) -> str:
     """The expected band's high edge, on the streets indicator_value plots."""
-    return indicator_series(INDICATOR_UPPER, indicator, levels, INDICATOR_VALUE, lowest)
+    return indicator_series(INDICATOR_UPPER, indicator, levels, INDICATOR_VALUE, lowest, only)
 
 
 def indicator_score(indicator: str, levels: str = "$level") -> str:

@@ -17,7 +17,7 @@ import numpy as np
 from alerts.scored import ScoredBatch
 from flows.plan import AreaChange, IndicatorPlan
 from flows.windows import ClosedWindows
-from indicators.detectors import RoundDetector, build
+from indicators.detectors import RoundDetector, SeriesLevels, build, needs_levels
 
 # aggregates that are never negative, whose expected band is clipped at 0 (a detector's
 # band is a mean plus and minus a spread, and goes below 0 on quiet series)
@@ -29,8 +29,6 @@ class IndicatorScorer:
         self.plan = plan
         detection = plan.indicator.detection
         self.configs = detection.concrete(plan.spec.step)  # windows this far apart
-        self.detectors: list[RoundDetector] = [build(c) for c in self.configs]
-        self.names = ",".join(c.type for c in detection.detectors)  # as the analyst wrote them
         self.offset: dict[str, int] = {}
         total = 0
         for lvl in plan.levels:
@@ -39,6 +37,24 @@ class IndicatorScorer:
         # (level offset + area) -> the detectors' series, -1 until the area first reports
         self.series_of = np.full(total, -1, dtype=np.int64)
         self.n_series = 0
+        # the area level of each series, for detectors with a setting per area level only
+        self.levels = SeriesLevels(plan.levels) if needs_levels(self.configs) else None
+        self._level_of_key = np.repeat(
+            np.arange(len(plan.levels), dtype=np.int64),
+            [int(plan.spaces[lvl].codes.size) for lvl in plan.levels],
+        )
+        self.detectors: list[RoundDetector] = [build(c, self.levels) for c in self.configs]
+        self.names = ",".join(c.type for c in detection.detectors)  # as the analyst wrote them
+
+    def _sync_levels(self) -> None:
+        """The area level of every series, after series were numbered or renumbered."""
+        if self.levels is None:
+            return
+        keys = np.flatnonzero(self.series_of >= 0)
+        keys = keys[keys < self._level_of_key.size]
+        index = np.zeros(self.n_series, dtype=np.int64)
+        index[self.series_of[keys]] = self._level_of_key[keys]
+        self.levels.index = index
 
     def _series(self, area_key: np.ndarray) -> np.ndarray:
         """The detectors' series of each row, numbering areas new to them in row order."""
@@ -49,6 +65,7 @@ class IndicatorScorer:
             keys = keys[np.argsort(first)]
             self.series_of[keys] = np.arange(self.n_series, self.n_series + keys.size)
             self.n_series += int(keys.size)
+            self._sync_levels()
             series = self.series_of[area_key]
         return series
 
@@ -109,6 +126,7 @@ class IndicatorScorer:
         renumber[kept] = np.arange(kept.size)
         self.series_of = np.where(series_of >= 0, renumber[np.maximum(series_of, 0)], -1)
         self.n_series = int(kept.size)
+        self._sync_levels()
         for d in self.detectors:
             d.remap(kept)
 
@@ -132,7 +150,8 @@ class IndicatorScorer:
             detectors = state["detectors"]  # type: ignore[assignment]
             self.series_of = np.array(state["series_of"], dtype=np.int64)
             self.n_series = int(state["n_series"])  # type: ignore[call-overload]
-        resumed = [build(c) for c in self.configs]
+        self._sync_levels()
+        resumed = [build(c, self.levels) for c in self.configs]
         if len(detectors) != len(resumed):
             return False
         try:

@@ -13,7 +13,7 @@ from .options import RulesOptions
 from .pipeline_alerts import PipelineAlert, pipeline_alerts, recording_rules
 from .unittests import (
     alert_durations,
-    indicator_alert_test,
+    indicator_alert_tests,
     pipeline_alert_tests,
     recording_rule_tests,
     step_minutes_for,
@@ -76,7 +76,7 @@ def build_rule_set(catalog: Iterable[Indicator], options: RulesOptions | None = 
                                        "rules": [a.rule() for a in alerts]}]}  # fmt: skip
         step = step_minutes_for(d for a in alerts for d in alert_durations(a))
         out.tests[tests_file_for(name)] = _test_doc(
-            name, [indicator_alert_test(a, o, step) for a in alerts], step
+            name, [t for a in alerts for t in indicator_alert_tests(a, o, step)], step
         )
     out.pipeline_alerts = pipeline_alerts(o)
     out.rules[PIPELINE_RULES] = {

@@ -11,6 +11,12 @@ clear threshold (PromQL over the `ALERTS` series) and for `clear.for` after
 (`keep_firing_for`).  Higher levels resolve at their own threshold and hand over to the levels
 below, which Alertmanager's inhibition had kept quiet.
 
+A threshold written per area level (`{street: 5, district: 15}`) makes the condition a union,
+each area level against its own number, as the flow judges each series by its own level's:
+
+    citysigns_indicator_value{indicator="hotline.water_outage",area_level=~"street"} >= 5
+    or citysigns_indicator_value{indicator="hotline.water_outage",area_level=~"district"} >= 15
+
 Alerts are written for the indicator's area levels that the exporter exports (see
 MetricsConfig.max_area_level); an indicator with none of them gets no alert (the flow's own
 warnings still dispatch it) and is listed as skipped."""
@@ -22,9 +28,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from flows.metrics import INDICATOR_SCORE, INDICATOR_VALUE
+from indicators.language.detection import LevelRule
 from indicators.language.durations import format_duration
 from indicators.language.model import Indicator
-from indicators.language.registry import AREA_LEVELS, WARNING_LEVELS
+from indicators.language.registry import AREA_LEVELS
 
 from .links import category_uid, dashboard_url, runbook_anchor
 from .options import RulesOptions
@@ -54,9 +61,15 @@ EXAMPLE_AREA: Final[dict[str, str]] = {
 
 
 @dataclass(frozen=True)
-class Hysteresis:
+class AreaCondition:
+    """An alert's numbers at some of its area levels: the threshold, and for the mildest
+    level with a `clear` rule the clear threshold that keeps it firing.  Thresholds written
+    per area level give one condition per set of levels that share their numbers; a plain
+    threshold gives one for every level."""
+
+    area_levels: tuple[str, ...]
     threshold: float
-    keep_firing_for: int  # seconds
+    clear: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,46 +80,66 @@ class IndicatorAlert:
     indicator: Indicator
     level: str
     metric: str
-    area_levels: tuple[str, ...]
     op: str  # ">=" or "<=": a level holds at its threshold
-    threshold: float
+    conditions: tuple[AreaCondition, ...]  # finest area levels first
     for_: int
-    hysteresis: Hysteresis | None
+    keep_firing_for: int | None  # seconds of `clear.for`; None: no hysteresis
     labels: dict[str, str]
     annotations: dict[str, str]
 
     @property
-    def selector(self) -> str:
+    def area_levels(self) -> tuple[str, ...]:
+        return tuple(lvl for c in self.conditions for lvl in c.area_levels)
+
+    @property
+    def hysteresis(self) -> bool:
+        return self.keep_firing_for is not None
+
+    def selector(self, condition: AreaCondition) -> str:
         return (
             f'{self.metric}{{indicator="{self.indicator.id}",'
-            f'area_level=~"{"|".join(self.area_levels)}"}}'
+            f'area_level=~"{"|".join(condition.area_levels)}"}}'
+        )
+
+    @property
+    def fire(self) -> str:
+        """The condition that raises the alert, each area level against its own threshold
+        (without the hysteresis that keeps it firing)."""
+        return "\nor ".join(
+            f"{self.selector(c)} {self.op} {number(c.threshold)}" for c in self.conditions
         )
 
     @property
     def expr(self) -> str:
-        fire = f"{self.selector} {self.op} {number(self.threshold)}"
-        if self.hysteresis is None:
-            return fire
+        if not self.hysteresis:
+            return self.fire
+        held = [
+            f"{self.selector(c)} {self.op} {number(c.clear)}"
+            for c in self.conditions
+            if c.clear is not None
+        ]
+        past_clear = held[0] if len(held) == 1 else "(\n    " + "\n    or ".join(held) + "\n  )"
         hold = (
-            f"{self.selector} {self.op} {number(self.hysteresis.threshold)}\n"
+            f"{past_clear}\n"
             f"  and on(indicator, area_level, area)\n"
             f'  ALERTS{{alertname="{self.name}", alertstate="firing"}}'
         )
-        return f"{fire}\nor\n(\n  {hold}\n)\n"
+        return f"{self.fire}\nor\n(\n  {hold}\n)\n"
 
     def rule(self) -> dict[str, Any]:
         out: dict[str, Any] = {"alert": self.name, "expr": self.expr}
         if self.for_:
             out["for"] = format_duration(self.for_)
-        if self.hysteresis and self.hysteresis.keep_firing_for:
-            out["keep_firing_for"] = format_duration(self.hysteresis.keep_firing_for)
+        if self.keep_firing_for:
+            out["keep_firing_for"] = format_duration(self.keep_firing_for)
         out["labels"] = dict(self.labels)
         out["annotations"] = dict(self.annotations)
         return out
 
-    def example_labels(self, job: str) -> dict[str, str]:
-        """The labels of a series this alert watches, as scraped from the flow."""
-        lvl = self.area_levels[0]
+    def example_labels(self, job: str, area_level: str | None = None) -> dict[str, str]:
+        """The labels of a series this alert watches, as scraped from the flow: of
+        `area_level`, by default the alert's first."""
+        lvl = area_level or self.area_levels[0]
         area = EXAMPLE_AREA[lvl]
         district = "" if lvl == "city" else "310106"
         out = {
@@ -141,14 +174,11 @@ def indicator_alerts(ind: Indicator, options: RulesOptions) -> list[IndicatorAle
     rules = ind.detection.warnings
     op = LEVEL_OP[rules.direction]
     metric = INDICATOR_VALUE if rules.on == "value" else INDICATOR_SCORE
-    present = sorted(rules.levels.items(), key=lambda kv: WARNING_LEVELS.index(kv[0]))
     disp = ind.dispatched()
     out: list[IndicatorAlert] = []
-    for i, (level, rule) in enumerate(present):
-        hyst = None
-        if i == 0 and rules.clear is not None:
-            hyst = Hysteresis(rules.clear.threshold, rules.clear.for_)
-        name = alert_name(ind.id, level)
+    for i, (level, rule) in enumerate(rules.rules()):
+        clear = rules.clear if i == 0 else None  # the hysteresis holds the mildest level
+        conditions = _conditions(area_levels, rule, clear)
         labels = {
             "severity": SEVERITY[level],
             "level": level,
@@ -159,30 +189,51 @@ def indicator_alerts(ind: Indicator, options: RulesOptions) -> list[IndicatorAle
         }
         out.append(
             IndicatorAlert(
-                name=name,
+                name=alert_name(ind.id, level),
                 indicator=ind,
                 level=level,
                 metric=metric,
-                area_levels=area_levels,
                 op=op,
-                threshold=rule.threshold,
+                conditions=conditions,
                 for_=rule.for_,
-                hysteresis=hyst,
+                keep_firing_for=None if clear is None else clear.for_,
                 labels=labels,
-                annotations=_annotations(ind, level, rule.threshold, rule.for_, options),
+                annotations=_annotations(ind, level, conditions, rule.for_, options),
             )
         )
     return out
 
 
+def _conditions(
+    area_levels: tuple[str, ...], rule: LevelRule, clear: LevelRule | None
+) -> tuple[AreaCondition, ...]:
+    """The area levels grouped by their numbers, finest first: one condition for all of them
+    unless the thresholds are written per area level and differ."""
+    groups: dict[tuple[float, float | None], list[str]] = {}
+    for lvl in area_levels:
+        numbers = (rule.at(lvl), None if clear is None else clear.at(lvl))
+        groups.setdefault(numbers, []).append(lvl)
+    return tuple(AreaCondition(tuple(lvls), thr, cl) for (thr, cl), lvls in groups.items())
+
+
 def _annotations(
-    ind: Indicator, level: str, threshold: float, for_: int, options: RulesOptions
+    ind: Indicator,
+    level: str,
+    conditions: tuple[AreaCondition, ...],
+    for_: int,
+    options: RulesOptions,
 ) -> dict[str, str]:
     rules = ind.detection.warnings
     what = "value" if rules.on == "value" else "anomaly score"
     # "1" is UCUM's dimensionless unit (a share): "0.12", not "0.12 1"
     unit = f" {ind.unit}" if rules.on == "value" and ind.unit != "1" else ""
-    held = f" for {format_duration(for_)}" if for_ else ""
+    if len(conditions) == 1:
+        limits = f"{number(conditions[0].threshold)}{unit}"
+    else:  # "5 orders in a street, 15 orders in a district or city"
+        limits = ", ".join(
+            f"{number(c.threshold)}{unit} in a {' or '.join(c.area_levels)}" for c in conditions
+        )
+    held = f"{',' if len(conditions) > 1 else ''} for {format_duration(for_)}" if for_ else ""
     area = label("area")
     return {
         "summary": f"{ind.title.en}: {level} warning in {area}",
@@ -190,7 +241,7 @@ def _annotations(
         "description": (
             f"{ind.title.en} ({ind.id}) {what} is {VALUE_SHORT}{unit} in "
             f"{label('area_level')} {area} ({level} level: {LEVEL_OP_WORDS[rules.direction]} "
-            f"{number(threshold)}{unit}{held})."
+            f"{limits}{held})."
         ),
         "value": VALUE_FULL,
         "runbook_url": f"{options.runbook_base}#{runbook_anchor(ind.id)}",

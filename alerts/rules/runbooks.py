@@ -4,11 +4,12 @@ levels, who is dispatched and by when) and one per pipeline alert, so every aler
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from indicators.language.detection import LevelRule
 from indicators.language.durations import format_duration
 from indicators.language.model import Indicator
-from indicators.language.registry import WARNING_LEVELS, departments
+from indicators.language.registry import departments
 
 from .indicator_alerts import LEVEL_OP_WORDS
 from .links import category_uid, dashboard_url, runbook_anchor
@@ -85,18 +86,18 @@ def _indicator_section(
         "| level | threshold | for | tier | accept within | handle within |",
         "|---|---|---|---|---|---|",
     ]
-    for level, rule in sorted(rules.levels.items(), key=lambda kv: WARNING_LEVELS.index(kv[0])):
+    for level, rule in rules.rules():
         tier = disp.tiers.get(level, "-") if disp else "-"
         dl = disp.deadlines.get(level) if disp else None
         accept = format_duration(dl.accept) if dl else "-"
         handle = format_duration(dl.handle) if dl else "-"
         out.append(
-            f"| {level} | {rule.threshold:g} | {format_duration(rule.for_)} | {tier} | "
-            f"{accept} | {handle} |"
+            f"| {level} | {_limit(rule, ind.value.levels)} | {format_duration(rule.for_)} | "
+            f"{tier} | {accept} | {handle} |"
         )
     out.append("")
     if rules.clear is not None:
-        out += [f"Clears when back past {rules.clear.threshold:g} for "
+        out += [f"Clears when back past {_limit(rules.clear, ind.value.levels)} for "
                 f"{format_duration(rules.clear.for_)}.", ""]  # fmt: skip
     if disp is not None:
         dept = depts.get(disp.department, {})
@@ -104,3 +105,10 @@ def _indicator_section(
     else:
         out += ["Informs only: no ticket is dispatched.", ""]
     return out
+
+
+def _limit(rule: LevelRule, area_levels: Sequence[str]) -> str:
+    """A threshold as the catalog gives it: "5", or per area level "5 (street), 15 (district)"."""
+    if not isinstance(rule.threshold, dict):
+        return f"{rule.threshold:g}"
+    return ", ".join(f"{rule.at(lvl):g} ({lvl})" for lvl in area_levels)

@@ -27,7 +27,7 @@ from flows.metrics import (
 )
 from indicators.language.durations import format_duration
 
-from .indicator_alerts import IndicatorAlert
+from .indicator_alerts import AreaCondition, IndicatorAlert
 from .options import RulesOptions
 from .pipeline_alerts import PipelineAlert
 from .templates import number, render
@@ -68,19 +68,30 @@ def step_minutes_for(durations: Iterable[int]) -> int:
 
 def alert_durations(alert: IndicatorAlert) -> list[int]:
     out = [alert.for_]
-    if alert.hysteresis is not None:
-        out.append(alert.hysteresis.keep_firing_for)
+    if alert.keep_firing_for is not None:
+        out.append(alert.keep_firing_for)
     return out
 
 
-def indicator_alert_test(
+def indicator_alert_tests(
     alert: IndicatorAlert, options: RulesOptions, step: int = 1
+) -> list[dict[str, Any]]:
+    """The scenarios of one alert, one per area condition: an alert whose thresholds differ
+    by area level is tested at each level against that level's numbers, so a rule that
+    judged a district by a street's threshold would fail (a district's values between the
+    two keep the street's limit passed)."""
+    return [indicator_alert_test(alert, c, options, step) for c in alert.conditions]
+
+
+def indicator_alert_test(
+    alert: IndicatorAlert, condition: AreaCondition, options: RulesOptions, step: int = 1
 ) -> dict[str, Any]:
-    """The scenario of one alert, `step` minutes between samples and evaluations."""
+    """The scenario of one alert at the area levels of `condition`, `step` minutes between
+    samples and evaluations."""
     rule = alert.rule()
-    labels = alert.example_labels(options.job)
+    labels = alert.example_labels(options.job, condition.area_levels[0])
     sign = 1.0 if alert.op == ">=" else -1.0
-    thr = alert.threshold
+    thr = condition.threshold
     fire = _round(thr + sign * _margin(thr))
     f = _steps(alert.for_, step)
 
@@ -95,25 +106,26 @@ def indicator_alert_test(
          "exp_alerts": [_expected(rule, labels, fire)]}
     )  # fmt: skip
     values = f"{fire}x{f + 1}"  # samples at steps 0 .. f+1
-    h = alert.hysteresis
-    if h is None:
+    clear = condition.clear
+    if clear is None or alert.keep_firing_for is None:
         quiet = _round(thr - sign * _margin(thr))
         values += f" {quiet}x3"
         checks.append({"eval_time": at(f + 3), "alertname": alert.name, "exp_alerts": []})
     else:
-        mid = _round((thr + h.threshold) / 2)
-        low = _round(h.threshold - sign * _margin(h.threshold))
-        k = _steps(h.keep_firing_for, step)
+        mid = _round((thr + clear) / 2)
+        low = _round(clear - sign * _margin(clear))
+        k = _steps(alert.keep_firing_for, step)
         values += f" {mid}x2 {low}x{k + 3}"  # mid at steps f+2 .. f+4, past clear from f+5
         held = [_expected(rule, labels, mid)]
         checks.append({"eval_time": at(f + 4), "alertname": alert.name, "exp_alerts": held})
         if k:
             checks.append({"eval_time": at(f + 4 + k), "alertname": alert.name, "exp_alerts": held})
         checks.append({"eval_time": at(f + 5 + k), "alertname": alert.name, "exp_alerts": []})
-    what = "hysteresis" if h else "threshold"
+    what = "threshold" if clear is None else "hysteresis"
+    where = f" in a {' or '.join(condition.area_levels)}" if len(alert.conditions) > 1 else ""
     return {
-        "name": f"{alert.name}: {alert.op} {number(thr)} for {format_duration(alert.for_)} "
-        f"({what})",
+        "name": f"{alert.name}: {alert.op} {number(thr)}{where} for "
+        f"{format_duration(alert.for_)} ({what})",
         "interval": f"{step}m",
         "input_series": [{"series": _series(labels), "values": values}],
         "alert_rule_test": checks,

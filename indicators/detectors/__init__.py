@@ -23,7 +23,7 @@ from indicators.language.detection import (
     VolatilityDetector,
 )
 
-from .base import Detector, RoundDetector, Scores
+from .base import Detector, RoundDetector, Scores, SeriesLevels
 from .cusum import Cusum
 from .ensemble import Ensemble
 from .ewma import Ewma
@@ -39,11 +39,12 @@ from .volatility import Volatility
 DEFAULT_DETECTOR: DetectorConfig = DEFAULT_ENSEMBLE
 
 
-def build(config: DetectorConfig) -> RoundDetector:
-    """The logic object for a detector config (state empty; `restore` to resume)."""
+def build(config: DetectorConfig, levels: SeriesLevels | None = None) -> RoundDetector:
+    """The logic object for a detector config (state empty; `restore` to resume).  `levels`:
+    the area level of each series, which a threshold written per area level needs."""
     match config:
         case ThresholdDetector():
-            return Threshold(config)
+            return Threshold(config, levels)
         case SeasonalDetector():
             return Seasonal(config)
         case EwmaDetector():
@@ -63,8 +64,26 @@ def build(config: DetectorConfig) -> RoundDetector:
         case DefaultDetector():  # for windows under a day; see Detection.concrete
             return build(DEFAULT_ENSEMBLE)
         case EnsembleDetector():
-            return Ensemble(config, [build(m) for m in config.members])
+            return Ensemble(config, [build(m, levels) for m in config.members])
     raise TypeError(f"not a detector config: {config!r}")
 
 
-__all__ = ["DEFAULT_DETECTOR", "Detector", "RoundDetector", "Scores", "build"]
+def needs_levels(configs: list[DetectorConfig]) -> bool:
+    """Whether any of `configs` (ensembles' members too) has a setting per area level."""
+    for c in configs:
+        if isinstance(c, ThresholdDetector) and c.per_area_level:
+            return True
+        if isinstance(c, EnsembleDetector) and needs_levels(list(c.members)):
+            return True
+    return False
+
+
+__all__ = [
+    "DEFAULT_DETECTOR",
+    "Detector",
+    "RoundDetector",
+    "Scores",
+    "SeriesLevels",
+    "build",
+    "needs_levels",
+]

@@ -10,6 +10,7 @@ row per series is one round, and NAB's 41 files replayed together are ~22k round
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -45,6 +46,22 @@ class Detector(Protocol):
     def restore(self, state: dict[str, np.ndarray]) -> None: ...
 
     def remap(self, source: np.ndarray) -> None: ...
+
+
+class SeriesLevels:
+    """The area level of every series, for a detector whose settings differ by level (a
+    threshold written per area level: a district's count of reports is judged against the
+    district's limit, not the street's).  Detectors number no areas themselves; whoever
+    numbers the series (the flow's scorer) keeps this up to date, and detectors only read it."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names: tuple[str, ...] = tuple(names)
+        #: per series, its area level as an index into `names`
+        self.index: np.ndarray = np.zeros(0, dtype=np.int64)
+
+    def of(self, series: np.ndarray) -> np.ndarray:
+        """The area level (index into `names`) of each of `series`."""
+        return self.index[series]
 
 
 @dataclass(frozen=True)

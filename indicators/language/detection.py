@@ -6,9 +6,11 @@ into the logic object that holds state as arrays (Bytewax's config/logic split).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+import typing
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .durations import Duration
 from .strict import STRICT, Strict, Whole
@@ -20,6 +22,48 @@ from .strict import STRICT, Strict, Whole
 #: (`warmup: 99999999999`, `silence_after: 99999999999`) passed `check` and silently turned
 #: the detector or the no-signal rule off: it never warms up, forgets or fires.
 MAX_WINDOWS = 1_000_000
+
+AreaLevel = Literal["sensor", "community", "grid", "street", "district", "city"]
+WarningLevel = Literal["blue", "yellow", "orange", "red"]
+
+
+#: How the mapping form of a limit is named in error locations ("float" names the number).
+PER_LEVEL_TAG = "per_level"
+
+
+def _number_or_per_level(v: Any) -> str:
+    """Which form a limit is written in: a mapping is one number per area level."""
+    return PER_LEVEL_TAG if isinstance(v, dict) else "float"
+
+
+#: A limit on a value: one number for every area level, or one per area level where they
+#: need different ones (`{street: 5, district: 15}`).  A district sums dozens of streets, so
+#: a count's limit for a street is reached in a district by a handful of scattered reports.
+PerAreaLevel = Annotated[
+    Annotated[float, Tag("float")]
+    | Annotated[dict[AreaLevel, float], Tag(PER_LEVEL_TAG), Field(min_length=1)],
+    Discriminator(_number_or_per_level),
+]
+
+
+#: A limit as a consumer holds it: a plain number or a mapping of area levels to numbers.
+Limit = float | Mapping[Any, float]
+
+
+def at_level(limit: Limit, area_level: str) -> float:
+    """The number of `limit` that applies at `area_level`: a plain number applies at every
+    level.  A mapping without the level is a catalog `check` refuses (it names every level of
+    `value.levels`), so meeting one here is a programming error, said as such."""
+    if not isinstance(limit, Mapping):
+        return float(limit)
+    if area_level not in limit:
+        raise KeyError(f"no limit for area level {area_level!r} (given for {', '.join(limit)})")
+    return float(limit[area_level])
+
+
+def per_level(limit: Limit | None) -> bool:
+    """Whether a limit is written per area level."""
+    return isinstance(limit, Mapping)
 
 
 class _DetectorBase(Strict):
@@ -33,16 +77,54 @@ class ThresholdDetector(_DetectorBase):
     """Static limits, e.g. a regulatory limit.  Score 1 beyond a limit, rising towards it."""
 
     type: Literal["threshold"]
-    upper: float | None = Field(None, description="values above this are anomalous")
-    lower: float | None = Field(None, description="values below this are anomalous")
+    upper: PerAreaLevel | None = Field(
+        None,
+        description="values above this are anomalous; one number, or one per area level "
+        "({street: 5, district: 15})",
+    )
+    lower: PerAreaLevel | None = Field(
+        None,
+        description="values below this are anomalous; one number, or one per area level",
+    )
 
     @model_validator(mode="after")
     def _one_limit(self) -> Self:
         if self.upper is None and self.lower is None:
             raise ValueError("a threshold detector needs `upper`, `lower` or both")
-        if self.upper is not None and self.lower is not None and self.lower >= self.upper:
-            raise ValueError(f"`lower` ({self.lower}) must be below `upper` ({self.upper})")
+        if self.upper is None or self.lower is None:
+            return self
+        if not isinstance(self.lower, dict) and not isinstance(self.upper, dict):
+            if self.lower >= self.upper:
+                raise ValueError(f"`lower` ({self.lower}) must be below `upper` ({self.upper})")
+            return self
+        for area_level in self.limited_levels():
+            if not (_has(self.lower, area_level) and _has(self.upper, area_level)):
+                continue  # a level missing from one of them is reported by `check`
+            lo, up = at_level(self.lower, area_level), at_level(self.upper, area_level)
+            if lo >= up:
+                raise ValueError(
+                    f"at {area_level} level `lower` ({lo:g}) must be below `upper` ({up:g})"
+                )
         return self
+
+    def limited_levels(self) -> list[str]:
+        """The area levels its limits name (none when both are plain numbers)."""
+        named = [lim for lim in (self.lower, self.upper) if isinstance(lim, Mapping)]
+        return list(dict.fromkeys(lvl for lim in named for lvl in lim))
+
+    def limits_at(self, area_level: str) -> tuple[float | None, float | None]:
+        """(lower, upper) at one area level; None: no limit on that side."""
+        lo = None if self.lower is None else at_level(self.lower, area_level)
+        up = None if self.upper is None else at_level(self.upper, area_level)
+        return lo, up
+
+    @property
+    def per_area_level(self) -> bool:
+        return per_level(self.upper) or per_level(self.lower)
+
+
+def _has(limit: Limit | None, area_level: str) -> bool:
+    return limit is not None and (not isinstance(limit, Mapping) or area_level in limit)
 
 
 class SeasonalDetector(_DetectorBase):
@@ -279,20 +361,53 @@ def default_ensemble(spacing: int) -> EnsembleDetector:
 
 
 class LevelRule(Strict):
-    threshold: float = Field(description="score (0..1) or value that raises this level")
+    threshold: PerAreaLevel = Field(
+        description="score (0..1) or value that raises this level; with `on: value`, one "
+        "number per area level where the levels need different ones ({street: 5, district: 15})"
+    )
     for_: Duration = Field(0, alias="for", description="how long it must hold first")
 
     model_config = ConfigDict(**STRICT, populate_by_name=True)
 
+    def at(self, area_level: str) -> float:
+        """The threshold at one area level."""
+        return at_level(self.threshold, area_level)
+
 
 class WarningRules(Strict):
     """Blue < yellow < orange < red (IV .. I).  `clear` is the hysteresis: a firing warning
-    resolves only once the value is back past `clear.threshold` for `clear.for`."""
+    resolves only once the value is back past `clear.threshold` for `clear.for`.  A threshold
+    may be given per area level (`on: value` only); everything that judges a series uses the
+    numbers of the series' own level (`thresholds`, `clear_threshold`)."""
 
     on: Literal["score", "value"] = "score"
     direction: Literal["above", "below"] = "above"
-    levels: dict[Literal["blue", "yellow", "orange", "red"], LevelRule] = Field(min_length=1)
+    levels: dict[WarningLevel, LevelRule] = Field(min_length=1)
     clear: LevelRule | None = None
+
+    def rules(self) -> list[tuple[WarningLevel, LevelRule]]:
+        """The warning levels written, blue first."""
+        order = typing.get_args(WarningLevel)
+        return sorted(self.levels.items(), key=lambda kv: order.index(kv[0]))
+
+    def thresholds(self, area_level: str) -> dict[str, float]:
+        """Warning level -> its threshold at `area_level`, blue first."""
+        return {lvl: rule.at(area_level) for lvl, rule in self.rules()}
+
+    def clear_threshold(self, area_level: str) -> float | None:
+        """The clear threshold at `area_level`; None when no `clear` is written."""
+        return None if self.clear is None else self.clear.at(area_level)
+
+    @property
+    def per_area_level(self) -> bool:
+        """Whether any threshold is written per area level."""
+        rules = [r for _, r in self.rules()] + ([self.clear] if self.clear else [])
+        return any(per_level(r.threshold) for r in rules)
+
+    def same_at(self, area_levels: list[str] | tuple[str, ...]) -> bool:
+        """Whether every threshold is the same number at all of `area_levels`."""
+        seen = {(tuple(self.thresholds(a).values()), self.clear_threshold(a)) for a in area_levels}
+        return len(seen) <= 1
 
 
 def _the_default() -> list[DetectorConfig]:

@@ -11,11 +11,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
-from .detection import MAX_WINDOWS, Detection
+from .detection import MAX_WINDOWS, AreaLevel, Detection
 from .durations import Duration
 from .strict import STRICT, Strict, Whole
 
-AreaLevel = Literal["sensor", "community", "grid", "street", "district", "city"]
 Tier = Literal["community", "grid", "street", "district", "city"]
 Level = Literal["blue", "yellow", "orange", "red"]
 Aggregate = Literal[

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import types
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,12 @@ from .detection import (
     Detection,
     DetectorConfig,
     EnsembleDetector,
+    LevelRule,
+    Limit,
     SeasonalDetector,
+    ThresholdDetector,
     WarningRules,
+    per_level,
 )
 from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
@@ -182,18 +186,20 @@ class _FileChecker:
         """The rules within `value:` and `detection:` on an indicator with errors elsewhere,
         for each block that is valid by itself: one run shows every error, not the second
         only once the first is fixed."""
+        area_levels: list[str] | None = None
         try:
             value = Value.model_validate(raw.get("value"), context=_WRITTEN)
         except ValidationError:
             pass
         else:
             self._value(value, (*base, "value"))
+            area_levels = list(value.levels)
         try:
             detection = Detection.model_validate(raw.get("detection"), context=_WRITTEN)
         except ValidationError:
             pass
         else:
-            self._detection(detection, (*base, "detection"))
+            self._detection(detection, (*base, "detection"), area_levels)
 
     def _register(self, ind: Indicator, base: PathKey) -> None:
         here = Origin(self.name, self.doc.position((*base, "id")))
@@ -355,7 +361,7 @@ class _FileChecker:
                 )
         self._sensor_rows(ind, base)
         self._value(ind.value, (*base, "value"))
-        self._detection(ind.detection, (*base, "detection"))
+        self._detection(ind.detection, (*base, "detection"), list(ind.value.levels))
         self._event_shaped(ind, (*base, "detection"))
         disp = ind.dispatched()
         if disp is not None:
@@ -470,21 +476,20 @@ class _FileChecker:
         if len(set(v.levels)) != len(v.levels):
             self.error((*vpath, "levels"), "an area level is listed twice")
 
-    def _detection(self, det: Detection, dpath: PathKey) -> None:
+    def _detection(self, det: Detection, dpath: PathKey, area_levels: list[str] | None) -> None:
+        """The warning rules, at every area level (`area_levels`: the indicator's, None when
+        its `value:` block is itself invalid)."""
         w = det.warnings
         wpath = (*dpath, "warnings")
-        order = [lvl for lvl in registry.WARNING_LEVELS if lvl in w.levels]
-        sign = 1 if w.direction == "above" else -1
-        for lo, hi in itertools.pairwise(order):
-            if sign * w.levels[hi].threshold <= sign * w.levels[lo].threshold:
-                rel = "above" if sign > 0 else "below"
-                self.error(
-                    (*wpath, "levels", hi, "threshold"),
-                    f"the {hi} threshold must be {rel} the {lo} one "
-                    f"({w.levels[lo].threshold}); levels rise blue < yellow < orange < red",
-                )
+        self._limits_per_level(det, dpath, area_levels)
+        named = _named_levels(w)
+        # ("": the one set of numbers of rules written without a level)
+        for area_level in (area_levels or named) if named else [""]:
+            self._level_order(w, wpath, area_level)
         if w.on == "score":
             for lvl, rule in w.levels.items():
+                if isinstance(rule.threshold, dict):
+                    continue  # refused in _limits_per_level
                 if not 0 <= rule.threshold <= 1:
                     self.error(
                         (*wpath, "levels", lvl, "threshold"),
@@ -493,14 +498,109 @@ class _FileChecker:
                     )
             if w.direction == "below":
                 self.error((*wpath, "direction"), "scores rise with anomaly: use `above`")
-        if w.clear is not None and order:
-            lowest = w.levels[order[0]].threshold
-            if sign * w.clear.threshold > sign * lowest:
-                self.error(
-                    (*wpath, "clear", "threshold"),
-                    f"the clear threshold must lie on the normal side of the lowest level "
-                    f"({lowest}) so that warnings do not flap",
+
+    def _level_order(self, w: WarningRules, wpath: PathKey, area_level: str) -> None:
+        """Blue < yellow < orange < red, and `clear` on the normal side of the first level, at
+        one area level ("" when no threshold is written per level).  A number written per
+        level is pointed at in its mapping, and the message names the level."""
+        order = [(lvl, rule) for lvl, rule in w.rules() if _has_level(rule, area_level)]
+        sign = 1 if w.direction == "above" else -1
+        for (lo, lo_rule), (hi, hi_rule) in itertools.pairwise(order):
+            lo_t, hi_t = lo_rule.at(area_level), hi_rule.at(area_level)
+            if sign * hi_t > sign * lo_t:
+                continue
+            rel = "above" if sign > 0 else "below"
+            if area_level and (per_level(lo_rule.threshold) or per_level(hi_rule.threshold)):
+                self._once(
+                    _number_path((*wpath, "levels", hi), hi_rule, area_level),
+                    f"at {area_level} level the {hi} threshold ({hi_t:g}) must be {rel} the "
+                    f"{lo} one ({lo_t:g}); levels rise blue < yellow < orange < red at every "
+                    "area level",
                 )
+            else:
+                self._once(
+                    (*wpath, "levels", hi, "threshold"),
+                    f"the {hi} threshold must be {rel} the {lo} one "
+                    f"({lo_rule.threshold}); levels rise blue < yellow < orange < red",
+                )
+        if w.clear is None or not order or not _has_level(w.clear, area_level):
+            return
+        lowest, clear = order[0][1].at(area_level), w.clear.at(area_level)
+        if sign * clear <= sign * lowest:
+            return
+        if area_level and (per_level(order[0][1].threshold) or per_level(w.clear.threshold)):
+            self._once(
+                _number_path((*wpath, "clear"), w.clear, area_level),
+                f"at {area_level} level the clear threshold ({clear:g}) must lie on the normal "
+                f"side of the lowest level ({order[0][0]}: {lowest:g}) so that warnings do not "
+                "flap",
+            )
+        else:
+            self._once(
+                (*wpath, "clear", "threshold"),
+                f"the clear threshold must lie on the normal side of the lowest level "
+                f"({order[0][1].threshold}) so that warnings do not flap",
+            )
+
+    def _once(self, path: PathKey, message: str) -> None:
+        """An error not already reported at `path` (the same rule judged at several area
+        levels fails the same way at each when its numbers are plain)."""
+        pos = self.doc.position(path)
+        here = Diagnostic(self.name, pos.line, pos.col, self.current, message)
+        if here not in self.diags:
+            self.diags.append(here)
+
+    def _limits_per_level(
+        self, det: Detection, dpath: PathKey, area_levels: list[str] | None
+    ) -> None:
+        """Every number written per area level names exactly the indicator's area levels,
+        and only where a level's number can differ: on values, not on scores."""
+        w = det.warnings
+        wpath = (*dpath, "warnings")
+        held: list[tuple[PathKey, Limit | None]] = [
+            ((*wpath, "levels", lvl, "threshold"), rule.threshold) for lvl, rule in w.rules()
+        ]
+        if w.clear is not None:
+            held.append(((*wpath, "clear", "threshold"), w.clear.threshold))
+        if w.on == "score":
+            for path, limit in held:
+                if isinstance(limit, dict):
+                    self.error(
+                        path,
+                        "a score threshold is one number: a score is each series judged "
+                        "against its own history, so it means the same at every area level; "
+                        "thresholds per area level are for `on: value`",
+                    )
+            held = []
+        for path, config in _all_detectors(det.detectors, (*dpath, "detectors")):
+            if isinstance(config, ThresholdDetector):
+                held += [((*path, side), getattr(config, side)) for side in ("upper", "lower")]
+        if area_levels is None:
+            return
+        for path, limit in held:
+            if isinstance(limit, Mapping):
+                self._names_levels(path, limit, area_levels)
+
+    def _names_levels(
+        self, path: PathKey, limit: Mapping[str, float], area_levels: list[str]
+    ) -> None:
+        listed = ", ".join(area_levels)
+        for area_level in limit:
+            if area_level not in area_levels:
+                self.error(
+                    (*path, area_level),
+                    f"{area_level} is not one of the indicator's area levels (value.levels: "
+                    f"{listed}); remove it, or add it to value.levels",
+                    key=True,
+                )
+        missing = [lvl for lvl in area_levels if lvl not in limit]
+        if missing:
+            example = ", ".join(f"{lvl}: ..." for lvl in area_levels)
+            self.error(
+                path,
+                f"no number for {', '.join(missing)}: a limit written per area level gives one "
+                f"for every level of value.levels ({{{example}}}), or is one number for all",
+            )
 
     def _times_of(self, config: DetectorConfig, path: PathKey, spacing: int) -> None:
         """Settings that compare times of day (or of the week) on windows too far apart for
@@ -561,6 +661,8 @@ class _FileChecker:
         if rules.on != "score" or len(resting) < len(concrete) or min(resting) == 0:
             return  # some detector can hold a high score for several windows
         for lvl, rule in rules.levels.items():
+            if isinstance(rule.threshold, dict):
+                continue  # (refused on scores)
             if rule.threshold >= ALARM_SCORE and rule.for_ > spacing:
                 self.error(
                     (*dpath, "warnings", "levels", lvl, "for"),
@@ -616,6 +718,26 @@ def _all_detectors(
         yield (*path, i), c
         if isinstance(c, EnsembleDetector):
             yield from _all_detectors(c.members, (*path, i, "members"))
+
+
+def _named_levels(w: WarningRules) -> list[str]:
+    """The area levels the warning thresholds name, in the order written."""
+    rules = [r for _, r in w.rules()] + ([w.clear] if w.clear is not None else [])
+    named = [lvl for r in rules if isinstance(r.threshold, dict) for lvl in r.threshold]
+    return list(dict.fromkeys(named))
+
+
+def _has_level(rule: LevelRule, area_level: str) -> bool:
+    """Whether a rule has a number at `area_level` ("": a plain number, as every rule has
+    when nothing is written per level)."""
+    return not isinstance(rule.threshold, dict) or area_level in rule.threshold
+
+
+def _number_path(path: PathKey, rule: LevelRule, area_level: str) -> PathKey:
+    """Where a rule's number for `area_level` is written: in its mapping, or the plain one."""
+    if isinstance(rule.threshold, dict):
+        return (*path, "threshold", area_level)
+    return (*path, "threshold")
 
 
 # -- mapping pydantic locations to YAML paths ----------------------------------------------
@@ -773,6 +895,7 @@ def _message(
         got = err.get("input")
         if key == "[key]":  # a mapping's key (levels, tiers, deadlines are keyed by level)
             label = "warning level" if "red" in choices else f'key under "{loc[-3]}"'
+            label = "area level" if "city" in choices else label  # (a limit per area level)
         elif len(loc) >= 2 and loc[-2] == "tiers":
             label = f"dispatch tier for {key}"
         elif key == "levels" or (len(loc) >= 2 and loc[-2] == "levels"):

@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from .detection import DETECTOR_TYPES, MAX_WINDOWS
+from .detection import DETECTOR_TYPES, MAX_WINDOWS, PER_LEVEL_TAG
 from .model import ID_PATTERN
 
 ID_RULE = (
@@ -60,6 +60,11 @@ AT_LEAST_ONE = {
     "members": "an ensemble needs at least one member: members: [{type: ewma}]",
     "indicators": "`indicators:` is empty: list indicators under it, each starting with `- id:`",
 }
+
+
+#: The keys that take one number, or one per area level (detection.PerAreaLevel).
+LIMITS = ("threshold", "upper", "lower")
+PER_LEVEL_EXAMPLE = "{street: 5, district: 15}"
 
 
 def suggest_id(got: str) -> str:
@@ -118,6 +123,16 @@ def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any])
         if isinstance(got, str | int | float):
             return f'"{key}" is a list: {key}: [{got}]'
         return f'"{key}" is a list, in brackets [a, b] or one `- ` item per line'
+    if etype == "too_short" and key == PER_LEVEL_TAG:
+        return (
+            f'"{parent}" is empty: write one number per area level ({parent}: '
+            f"{PER_LEVEL_EXAMPLE}), or one number for all"
+        )
+    if etype in ("float_type", "float_parsing") and key in LIMITS and last == "float":
+        return (
+            f'"{key}" is a number (e.g. 15 or 0.99), or one number per area level '
+            f"({key}: {PER_LEVEL_EXAMPLE}), not {_shown(got)}"
+        )
     if etype == "too_short":
         which = "warning_levels" if key == "levels" and "warnings" in names else key
         return AT_LEAST_ONE.get(which, f'"{key}" needs at least {ctx.get("min_length", 1)} item')

@@ -376,4 +376,4 @@ def test_a_warning_on_the_value_never_calls_its_own_value_expected() -> None:
     assert all("预期 > 0.2," in e.text_zh for e in events)
     (kept,) = WarningStateMachine([low], NAMES).process(windows([0.09], area="310106003")[0])
     assert "expected 0.28-0.35" in kept.text_en
-    assert IndicatorRules.from_indicator(low).normal_band()[0] == 0.2
+    assert IndicatorRules.from_indicator(low).normal_band("street")[0] == 0.2

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from alerts.events import WarningEvent
 from alerts.scored import ScoredBatch
 from alerts.warning_state import WarningStateMachine
-from tests.alerts.alerts_helpers import T0, concat, make_indicator, windows
+from indicators.language.detection import Detection
+from indicators.language.model import Indicator, Value
+from tests.alerts.alerts_helpers import T0, concat, make_indicator, surge_indicator, windows
 
 
 def run(machine: WarningStateMachine, values: list[float], **kw: object) -> list[WarningEvent]:
@@ -217,3 +219,78 @@ def test_vectorised_batches_equal_one_window_at_a_time(all_values: list[list[flo
     got = fast.process(concat([batches[i] for i in order]))
     key = lambda e: (e.at, e.area_code, e.kind)  # noqa: E731
     assert sorted(got, key=key) == sorted(expected, key=key)
+
+
+def per_level_surge() -> Indicator:
+    """Water-outage orders per street and per district, the district judged by its own
+    numbers: blue at 5 in a street, 15 in a district; clear below 2 and 6."""
+    return surge_indicator().model_copy(
+        update={
+            "value": Value.model_validate(
+                {"aggregate": "count", "window": {"length": "1h"}, "levels": ["street", "district"]}
+            ),
+            "detection": Detection.model_validate({
+                "detectors": [{"type": "threshold", "upper": {"street": 5, "district": 15}}],
+                "warnings": {"on": "value",
+                             "levels": {"blue": {"threshold": {"street": 5, "district": 15}},
+                                        "yellow": {"threshold": 40}},
+                             "clear": {"threshold": {"street": 2, "district": 6}, "for": "2h"}},
+            }),
+        }
+    )  # fmt: skip
+
+
+def surge_run(
+    m: WarningStateMachine, values: list[float], area: str, level: str, after: int = 0
+) -> list[WarningEvent]:
+    """Hourly windows of `values` orders in `area`, the first ending `after` hours + 1 past
+    T0, with the band of the level's threshold detector."""
+    out = []
+    upper = {"street": 5.0, "district": 15.0}[level]
+    for b in windows(values, area=area, indicator_id="hotline.water_outage", step=3600,
+                     start=T0 + 3600 * after, level=level, lower=float("nan"),
+                     upper=upper):  # fmt: skip
+        out.extend(m.process(b))
+    return out
+
+
+def test_thresholds_per_area_level_judge_each_series_by_its_own_level() -> None:
+    """Before, a district was judged by the street's numbers: 5 scattered no-water calls in a
+    district of dozens of streets warned blue (the demo's Pudong).  Now a district warns at
+    its own 15, says so, and clears below its own 6; the street keeps 5 and 2; a number
+    written once (yellow's 40) holds at both."""
+    m = WarningStateMachine([per_level_surge()])
+    assert surge_run(m, [8, 14], "310115", "district") == []
+    street = surge_run(m, [5], "310115001", "street")
+    assert kinds(street) == [("firing", "blue")]
+    assert "expected < 5," in street[0].text_en
+    (district,) = surge_run(m, [15], "310115", "district", after=2)
+    assert (district.kind, district.level, district.area_level) == ("firing", "blue", "district")
+    assert "15 orders, expected < 15, blue" in district.text_en
+    assert district.thresholds["blue"]["threshold"] == 15
+    assert district.thresholds["yellow"]["threshold"] == 40
+    assert district.thresholds["clear"]["threshold"] == 6
+    assert street[0].thresholds["blue"]["threshold"] == 5
+    assert street[0].thresholds["clear"]["threshold"] == 2
+    # 5 orders for two hours: below a district's clear (6), not below a street's (2)
+    assert kinds(surge_run(m, [5, 5], "310115", "district", after=3)) == [("resolved", "blue")]
+    assert surge_run(m, [3, 3, 3], "310115001", "street", after=1) == []
+    assert m.state_of("hotline.water_outage", "310115001").level == "blue"
+    assert kinds(surge_run(m, [40], "310115002", "street")) == [("firing", "yellow")]
+
+
+def test_thresholds_per_area_level_survive_a_snapshot_of_the_rules() -> None:
+    """A removed indicator's warnings are worded from the rules the snapshot recorded: the
+    district's numbers are among them (and a snapshot of the earlier version, without
+    them, still loads)."""
+    m = WarningStateMachine([per_level_surge()])
+    surge_run(m, [15], "310115", "district")
+    snap = m.snapshot()
+    again = WarningStateMachine.from_snapshot(snap)
+    assert again is not None
+    assert again.rules[0].thresholds_at("district")[0] == 15
+    assert again.rules[0].thresholds_at("street")[0] == 5
+    old = dict(snap["rules"][0])
+    del old["area_thresholds"]
+    legacy = WarningStateMachine.from_snapshot({**snap, "rules": [old]})
+    assert legacy is not None and legacy.rules[0].thresholds_at("district")[0] == 5

@@ -26,7 +26,7 @@ from dashboards.grafana import (
     check_sdk_version,
 )
 from dashboards.names import category_title
-from dashboards.panels import LEVEL_COLOURS, just_above
+from dashboards.panels import LEVEL_COLOURS, step_above
 from dashboards.units import GRAFANA_UNITS, grafana_unit
 from indicators.language.validate import Catalog
 
@@ -151,38 +151,51 @@ def test_units_and_thresholds_match_the_catalog(
     boards: dict[str, dict[str, Any]], catalog: Catalog
 ) -> None:
     assert set(GRAFANA_UNITS.values()) <= _sdk_unit_ids()
+    split = 0
     for ind in (i for inds in exported_by_category(catalog)[0].values() for i in inds):
         board = boards[f"citysigns-{ind.category}"]
-        value = next(p for p in panels_of(board)
-                     if f'citysigns_indicator_value{{indicator="{ind.id}"'
-                     in p["targets"][0]["expr"])  # fmt: skip
+        values = [p for p in panels_of(board)
+                  if f'citysigns_indicator_value{{indicator="{ind.id}"'
+                  in p["targets"][0]["expr"]]  # fmt: skip
         score = next(p for p in panels_of(board)
                      if f'citysigns_indicator_anomaly_score{{indicator="{ind.id}"'
                      in p["targets"][0]["expr"])  # fmt: skip
-        unit = value["fieldConfig"]["defaults"]["unit"]
-        assert unit == grafana_unit(ind.unit)
-        assert unit in GRAFANA_UNITS.values() or unit == f"suffix: {ind.unit}"
         rules = ind.detection.warnings
-        panel = value if rules.on == "value" else score
-        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
-        want = {lvl: r.threshold for lvl, r in rules.levels.items()}
-        got = {s["value"] for s in steps[1:]}
-        # a level holds at its threshold: for `below` its step starts just above it
-        at = {t if rules.direction == "above" else just_above(t) for t in want.values()}
-        assert got == at, ind.id
-        # colour above each threshold: the level itself (above) or the next milder one (below)
-        for s in steps[1:]:
-            levels_at = [lvl for lvl, t in want.items() if t == s["value"] or (
-                rules.direction == "below" and just_above(t) == s["value"])]  # fmt: skip
-            if rules.direction == "above":
-                assert s["color"] in {LEVEL_COLOURS[lvl] for lvl in levels_at}, ind.id
-        assert steps[0]["value"] is None
-        if rules.direction == "below":
-            worst = max(want, key=lambda lvl: ("blue", "yellow", "orange", "red").index(lvl))
-            assert steps[0]["color"] == LEVEL_COLOURS[worst]
-            assert steps[-1]["color"] == "green"
-        for target in value["targets"]:
-            assert 'district=~"$district"' in target["expr"] and 'area=~"$street"' in target["expr"]
+        shown = [lvl for lvl in ("district", "street", "city") if lvl in ind.value.levels]
+        if len(values) > 1:  # one panel per area level, each of that level alone
+            split += 1
+            assert rules.on == "value" and not rules.same_at(shown), ind.id
+            assert [p["title"].rsplit(" · ", 1)[1] for p in values] == shown
+        else:
+            assert rules.same_at(shown), ind.id
+        for value, at in zip(values, shown if len(values) > 1 else shown[:1], strict=False):
+            if len(values) > 1:
+                assert all(f'area_level="{at}"' in t["expr"] for t in value["targets"])
+            unit = value["fieldConfig"]["defaults"]["unit"]
+            assert unit == grafana_unit(ind.unit)
+            assert unit in GRAFANA_UNITS.values() or unit == f"suffix: {ind.unit}"
+            panel = value if rules.on == "value" else score
+            steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+            want = rules.thresholds(at)
+            got = {s["value"] for s in steps[1:]}
+            # a level holds at its threshold: for `below` its step starts just above it
+            at_steps = {t if rules.direction == "above" else step_above(t) for t in want.values()}
+            assert got == at_steps, ind.id
+            # colour above each threshold: the level itself (above) or the next milder one
+            for s in steps[1:]:
+                levels_at = [lvl for lvl, t in want.items() if t == s["value"] or (
+                    rules.direction == "below" and step_above(t) == s["value"])]  # fmt: skip
+                if rules.direction == "above":
+                    assert s["color"] in {LEVEL_COLOURS[lvl] for lvl in levels_at}, ind.id
+            assert steps[0]["value"] is None
+            if rules.direction == "below":
+                worst = max(want, key=lambda lvl: ("blue", "yellow", "orange", "red").index(lvl))
+                assert steps[0]["color"] == LEVEL_COLOURS[worst]
+                assert steps[-1]["color"] == "green"
+            for target in value["targets"]:
+                assert 'district=~"$district"' in target["expr"]
+                assert 'area=~"$street"' in target["expr"]
+    assert split >= 3  # water outages, flooding, snow and ice
 
 
 def _sdk_unit_ids() -> set[str]:

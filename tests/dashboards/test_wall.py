@@ -17,7 +17,7 @@ from dashboards import queries as q
 from dashboards.build import build_dashboards
 from dashboards.names import CATEGORY_TITLES, category_title
 from dashboards.overview import WALL_HEIGHT
-from dashboards.panels import DOWN_COLOUR, NEUTRAL_COLOUR, just_above
+from dashboards.panels import DOWN_COLOUR, NEUTRAL_COLOUR, step_above
 from flows.city.model import load_city
 from flows.metrics import (
     INDICATOR_WARNING,
@@ -142,11 +142,11 @@ def test_overview_stats_are_coloured_only_at_the_alert_limits(catalog: Catalog) 
         # the colour of the level the alert carries above that limit (warning yellow, major
         # orange, critical red); the alerts fire strictly above it (test_thresholds.py)
         assert limits["Watermark lag"] == {
-            just_above(options.watermark_lag_warning): "yellow",
-            just_above(options.watermark_lag_critical): "red",
+            step_above(options.watermark_lag_warning): "yellow",
+            step_above(options.watermark_lag_critical): "red",
         }
-        assert limits["Since the last batch"] == {just_above(options.stalled_after): "orange"}
-        assert limits["Dead letters (10m)"] == {just_above(options.dead_letter_ratio): "yellow"}
+        assert limits["Since the last batch"] == {step_above(options.stalled_after): "orange"}
+        assert limits["Dead letters (10m)"] == {step_above(options.dead_letter_ratio): "yellow"}
         for title in ("Events per second", "Tracked series", "Open tickets",
                       "Overdue tickets", "Supervised tickets"):  # fmt: skip
             steps = stats(board)[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]

@@ -12,6 +12,7 @@ from flows.flow import CATALOG_DIR
 from flows.plan import IndicatorPlan, Routed, compile_plan
 from flows.runtime import IndicatorRuntime
 from flows.scoring import IndicatorScorer
+from indicators.language.detection import Detection
 from indicators.language.validate import load_catalog_or_raise
 
 T0_MS = 1_770_000_000_000  # on the hour
@@ -83,3 +84,41 @@ def test_detectors_hold_state_only_for_areas_that_reported() -> None:
 def _area_at(plan: IndicatorPlan, level: str, finest: np.ndarray) -> np.ndarray:
     up = plan.spaces[level].from_finest
     return finest if up is None else up[finest]
+
+
+def test_a_threshold_per_area_level_judges_each_series_by_its_level() -> None:
+    """noise.laeq with `upper: {sensor: 58, grid: 54, street: 50}`, in an ensemble: each
+    row's band and score are its own level's, before and after a recovery snapshot (the
+    detectors number series, the scorer knows their levels)."""
+    city, registry = load_city(), load_default_registry()
+    ind = load_catalog_or_raise([str(CATALOG_DIR)])["noise.laeq"]
+    limits = {"sensor": 58.0, "grid": 54.0, "street": 50.0}
+    per_level = Detection.model_validate({
+        "detectors": [{"type": "ensemble",
+                       "members": [{"type": "threshold", "upper": limits}]}],
+        "warnings": ind.detection.warnings.model_dump(by_alias=True),
+    })  # fmt: skip
+    plan = compile_plan([ind.model_copy(update={"detection": per_level})], city, registry).plans[0]
+    runtime, scorer = IndicatorRuntime(plan, n_partitions=1), IndicatorScorer(plan)
+    sensors = np.array([0, 7, 300])
+
+    def hour(h: int, s: IndicatorScorer) -> list[tuple[str, float, float]]:
+        out = []
+        for q in range(4):
+            ts = np.full(3, T0_MS + (4 * h + q) * 900_000 + 1000, dtype=np.int64)
+            step = runtime.on_batch(Routed(sensors, ts, np.array([50.0, 55, 60])), "p",
+                                    int(ts[0]), False)  # fmt: skip
+            scored = s.score(step.closed)
+            if scored is not None:
+                out += zip(scored.area_level.tolist(), scored.upper.tolist(),
+                           scored.score.tolist(), strict=True)  # fmt: skip
+        return out
+
+    rows = hour(0, scorer) + hour(1, scorer)
+    assert {lvl for lvl, _, _ in rows} == {"sensor", "grid", "street"}
+    assert all(upper == limits[lvl] for lvl, upper, _ in rows)
+    sensor_scores = sorted(score for lvl, _, score in rows if lvl == "sensor")
+    assert sensor_scores[0] == 0.0 and sensor_scores[-1] == 1.0  # 50 and 55 fine, 60 past 58
+    resumed = IndicatorScorer(plan)
+    assert resumed.restore(scorer.snapshot())
+    assert all(upper == limits[lvl] for lvl, upper, _ in hour(2, resumed))

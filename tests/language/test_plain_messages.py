@@ -87,6 +87,17 @@ CASES = [
         "a detector is a mapping with its type and options: {type: ewma}",
     ),
     ("{threshold: 0.99, for: 0s}", "{threshold: high, for: 0s}", '"threshold" is a number'),
+    (  # a threshold per area level is a mapping
+        "{threshold: 0.99, for: 0s}",
+        "{threshold: [0.9, 0.99], for: 0s}",
+        "or one number per area level (threshold: {street: 5, district: 15})",
+    ),
+    ("{threshold: 0.99, for: 0s}", "{threshold: {}, for: 0s}", '"threshold" is empty'),
+    (
+        "{threshold: 0.99, for: 0s}",
+        "{threshold: {stret: 0.99}, for: 0s}",
+        "unknown area level 'stret' (did you mean \"street\"?)",
+    ),
     (
         "blue: {threshold: 0.99, for: 0s}",
         "blue: 0.99",

@@ -80,6 +80,35 @@ def test_generated_tests_catch_a_rule_that_drifts_from_the_catalog(
     assert "AirPm25Yellow" in run.stdout + run.stderr
 
 
+def test_thresholds_per_area_level_fire_each_level_at_its_own_number(
+    written: tuple[RuleSet, Path], tmp_path: Path
+) -> None:
+    """Before, one threshold applied at every area level: 5 no-water calls in a district of
+    dozens of streets raised the street's blue.  The rule now compares each level with its
+    own number, and its generated tests check each level: a rule that judged the district by
+    the street's 5 (or kept it firing by the street's clear of 2) fails them."""
+    _, out = written
+    rule = rules_of(out)["HotlineWaterOutageBlue"]
+    value = 'citysigns_indicator_value{indicator="hotline.water_outage",area_level=~'
+    assert rule["expr"].startswith(f'{value}"street"}} >= 5\nor {value}"district"}} >= 15\nor\n(')
+    assert f'{value}"district"}} >= 6\n' in rule["expr"]
+    assert "5 orders in a street, 15 orders in a district" in rule["annotations"]["description"]
+    runbooks = (out / "runbooks.md").read_text("utf-8")
+    assert "| blue | 5 (street), 15 (district) | 0s |" in runbooks
+    assert "Clears when back past 2 (street), 6 (district) for 1h." in runbooks
+    name = "indicator-hotline.water_outage"
+    for old, new in ((" >= 15\n", " >= 5\n"), (" >= 6\n", " >= 2\n")):
+        copy = tmp_path / old.strip().replace(" ", "")
+        shutil.copytree(out, copy)
+        path = copy / "rules" / f"{name}.rules.yml"
+        text = path.read_text("utf-8")
+        assert text.count(old) == 1
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        run = promtool("test", "rules", str(copy / "tests" / f"{name}.test.yml"))
+        assert run.returncode != 0
+        assert "HotlineWaterOutageBlue: >= 15 in a district" in run.stdout + run.stderr
+
+
 def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
     written: tuple[RuleSet, Path], catalog: Catalog
 ) -> None:
@@ -96,9 +125,15 @@ def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
         metric = (
             "citysigns_indicator_value" if w.on == "value" else "citysigns_indicator_anomaly_score"
         )
-        first_line = rule["expr"].splitlines()[0]
-        assert first_line.startswith(f'{metric}{{indicator="{ind.id}",')
-        assert re.search(rf" {re.escape(op)} {level_rule.threshold:g}$", first_line), first_line
+        # one line per set of area levels sharing a threshold: each against its own
+        fire = rule["expr"].split("\nor\n(")[0].splitlines()
+        assert len(fire) == len(a.conditions)
+        for line, cond in zip(fire, a.conditions, strict=True):
+            levels = "|".join(cond.area_levels)
+            selector = f'{metric}{{indicator="{ind.id}",area_level=~"{levels}"}}'
+            assert line.removeprefix("or ") == f"{selector} {op} {cond.threshold:g}", line
+            assert all(level_rule.at(lvl) == cond.threshold for lvl in cond.area_levels)
+        assert {lvl for c in a.conditions for lvl in c.area_levels} == set(a.area_levels)
         assert rule.get("for", "0s") == format_duration(level_rule.for_)
         disp = ind.dispatched()
         assert rule["labels"] == {
@@ -118,7 +153,10 @@ def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
         assert f"/d/citysigns-{ind.category}?" in ann["dashboard_url"]
         mildest = min(w.levels, key=WARNING_LEVELS.index)
         if a.level == mildest and w.clear is not None:
-            assert "ALERTS{" in rule["expr"] and f" {w.clear.threshold:g}\n" in rule["expr"]
+            assert "ALERTS{" in rule["expr"]
+            for cond in a.conditions:
+                assert cond.clear == w.clear.at(cond.area_levels[0])
+                assert f" {cond.clear:g}\n" in rule["expr"]
             if w.clear.for_:
                 assert rule["keep_firing_for"] == format_duration(w.clear.for_)
         else:
