@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
-from .detection import MAX_WINDOWS, AreaLevel, Detection
+from .detection import MAX_WINDOWS, AreaLevel, Detection, WarningLevel
 from .durations import Duration
 from .strict import STRICT, Strict, Whole
 
 Tier = Literal["community", "grid", "street", "district", "city"]
-Level = Literal["blue", "yellow", "orange", "red"]
+Level = WarningLevel  # (the name the dispatch models use)
 Aggregate = Literal[
     "count", "sum", "mean", "min", "max", "rate", "p50", "p90", "p95", "p99", "distinct"
 ]
