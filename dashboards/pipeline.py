@@ -1,7 +1,8 @@
 """The pipeline's health in detail (the overview shows its headline numbers): input by source
-and outcome, dead letters by reason, watermark lag, window-close latency, batch sizes, series
-tracked and exported against the budget, and indicators that resumed without part of their
-recovery state after a catalog or registry change."""
+and outcome, dead letters by reason, watermark lag and the watermark against the wall clock,
+window-close latency, batch sizes, series tracked and exported against the budget, and
+indicators that resumed without part of their recovery state after a catalog or registry
+change."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ PANELS: list[tuple[str, list[tuple[str, str]], str]] = [
      "short"),
     ("Dead letters per second by reason", [(q.DEAD_LETTERS_RATE, "{{reason}}")], "short"),
     ("Watermark lag", [(q.WATERMARK, "lag")], "s"),
+    ("Watermark behind real time", [(q.BEHIND_REAL_TIME, "wall clock - watermark")], "s"),
     ("Window close latency", [(q.window_latency_quantile(0.5), "p50"),
                               (q.window_latency_quantile(0.95), "p95"),
                               (q.window_latency_quantile(0.99), "p99")], "s"),

@@ -26,6 +26,7 @@ from flows.metrics import (
     TRACKED_SERIES,
     UPDATES_DROPPED,
     WATERMARK_LAG,
+    WATERMARK_TIME,
     WINDOW_CLOSE_LATENCY,
 )
 from indicators.language.registry import WARNING_LEVELS
@@ -266,6 +267,8 @@ DEAD_LETTERS_RATE = f"sum by (reason) (rate({DEAD_LETTERS}_total[5m]))"
 DEAD_LETTER_RATIO = f"sum(rate({DEAD_LETTERS}_total[10m])) / sum(rate({EVENTS}_total[10m]))"
 WATERMARK = f"max({WATERMARK_LAG})"
 SINCE_LAST_BATCH = f"time() - max({LAST_BATCH})"
+# the slowest flow's watermark against the wall clock: a flow whose inputs all arrive late
+BEHIND_REAL_TIME = f"time() - min({WATERMARK_TIME})"
 TRACKED = f"sum({TRACKED_SERIES})"
 TRACKED_BY_INDICATOR = f"topk(10, {TRACKED_SERIES})"
 EXPORTED_VS_BUDGET = f"sum({EXPORTED_SERIES}) / sum({SERIES_BUDGET})"

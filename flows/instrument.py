@@ -161,8 +161,10 @@ class IndicatorGauges:
                 self.level[e.area_level][i] = 0 if resolved else LEVELS.index(e.level) + 1
         if m is None:
             return
-        if watermark_ms not in (NO_TIME, END_OF_TIME) and high_ms is not None:
-            m.set_watermark_lag(max(0.0, (high_ms - watermark_ms) / 1000))
+        if watermark_ms not in (NO_TIME, END_OF_TIME):
+            m.set_watermark(watermark_ms / 1000)
+            if high_ms is not None:
+                m.set_watermark_lag(max(0.0, (high_ms - watermark_ms) / 1000))
         if scored is None:
             return
         row = 0

@@ -65,6 +65,7 @@ TICKET_STORE_ERRORS: Final = f"{PREFIX}_ticket_store_errors"  # counter
 EVENTS: Final = f"{PREFIX}_events"  # counter
 DEAD_LETTERS: Final = f"{PREFIX}_dead_letters"  # counter
 WATERMARK_LAG: Final = f"{PREFIX}_watermark_lag_seconds"
+WATERMARK_TIME: Final = f"{PREFIX}_watermark_timestamp_seconds"
 WINDOW_CLOSE_LATENCY: Final = f"{PREFIX}_window_close_latency_seconds"
 BATCH_EVENTS: Final = f"{PREFIX}_batch_events"
 TRACKED_SERIES: Final = f"{PREFIX}_tracked_series"
@@ -353,6 +354,7 @@ class CitySignsMetrics:
         self._tracked: dict[str, int] = {}
         self._resets: dict[tuple[str, str], int] = {}
         self._watermark_lag = math.nan
+        self._watermark = math.nan
         self._last_batch = math.nan
         self._latency = np.zeros(len(LATENCY_BUCKETS) + 1, dtype=np.int64)
         self._latency_sum = 0.0
@@ -476,6 +478,13 @@ class CitySignsMetrics:
         with self._lock:
             self._watermark_lag = float(seconds)
 
+    def set_watermark(self, epoch_seconds: float) -> None:
+        """The flow's watermark: every window ending before it is closed.  The lag above
+        compares it with the newest event read, so a flow whose inputs all arrive late (a
+        broker's backlog, a replay) shows no lag there; `time() -` this gauge shows it."""
+        with self._lock:
+            self._watermark = float(epoch_seconds)
+
     def observe_window_close_latency(self, seconds: float | npt.ArrayLike) -> None:
         """Seconds from a window's end (+ lateness) to the moment it was closed and scored."""
         x = np.atleast_1d(np.asarray(seconds, dtype=np.float64))
@@ -523,6 +532,7 @@ class CitySignsMetrics:
                 tracked=dict(self._tracked),
                 resets=dict(self._resets),
                 watermark_lag=self._watermark_lag,
+                watermark=self._watermark,
                 last_batch=self._last_batch,
                 latency=self._latency.copy(),
                 latency_sum=self._latency_sum,
@@ -543,6 +553,7 @@ class _Snapshot:
     tracked: dict[str, int]
     resets: dict[tuple[str, str], int]
     watermark_lag: float
+    watermark: float
     last_batch: float
     latency: npt.NDArray[np.int64]
     latency_sum: float
@@ -736,6 +747,11 @@ class CitySignsCollector(Collector):
             WATERMARK_LAG,
             "Newest event time read minus the watermark (the slowest partition's), seconds.",
         )
+        watermark = GaugeMetricFamily(
+            WATERMARK_TIME,
+            "The flow's watermark (every window ending before it is closed), event time in "
+            "epoch seconds; time() minus it is how far the flow trails real time.",
+        )
         latency = HistogramMetricFamily(
             WINDOW_CLOSE_LATENCY, "From a window's closing time to its scored output."
         )
@@ -768,6 +784,8 @@ class CitySignsCollector(Collector):
                 dead.add_metric([reason], float(n))
             if not math.isnan(snap.watermark_lag):
                 lag.add_metric([], snap.watermark_lag)
+            if not math.isnan(snap.watermark):
+                watermark.add_metric([], snap.watermark)
             latency.add_metric([], _cumulative(LATENCY_BUCKETS, snap.latency), snap.latency_sum)
             batch.add_metric([], _cumulative(BATCH_BUCKETS, snap.batch), snap.batch_sum)
             for ind, n in sorted(snap.tracked.items()):
@@ -783,8 +801,8 @@ class CitySignsCollector(Collector):
                 dropped.add_metric([reason], float(n))
             for key, n in sorted(snap.resets.items()):
                 resets.add_metric(list(key), float(n))
-        yield from (events, dead, lag, latency, batch, tracked, last, start, build, exported,
-                    budget, dropped, resets)  # fmt: skip
+        yield from (events, dead, lag, watermark, latency, batch, tracked, last, start, build,
+                    exported, budget, dropped, resets)  # fmt: skip
 
 
 def _cumulative(bounds: Sequence[float], counts: npt.NDArray[np.int64]) -> list[tuple[str, float]]:

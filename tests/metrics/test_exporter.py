@@ -81,6 +81,7 @@ def golden_state() -> CitySignsMetrics:
     m.record_dead_letters("bad_json", 30)
     m.record_dead_letters("unknown_sensor", 7)
     m.set_watermark_lag(42.5)
+    m.set_watermark(NOW - 600)  # ten minutes behind real time
     m.observe_window_close_latency([0.004, 0.03, 0.2, 0.2, 1.5, 75.0])
     for n in (10_000, 10_000, 512, 3):
         m.observe_batch_size(n)

@@ -66,3 +66,27 @@ def test_sensor_readings_are_counted_per_kind(tmp_path: Path) -> None:
         ("sensor", "duplicate"), ("sensor", "dead_letter"),
     }  # fmt: skip
     assert {after[s] for s in untouched} == {0.0}
+
+
+def test_the_watermark_is_exported_in_event_time(tmp_path: Path) -> None:
+    """`citysigns_watermark_timestamp_seconds` is the flow's watermark in the data's time (so
+    `time() -` it says how far the flow trails real time): within the replayed hours, ahead of
+    their start."""
+    from datetime import datetime
+
+    air = list(itertools.islice(beijing_records(load_default_registry()), 3_000))
+    stamps = sorted(datetime.fromisoformat(r["ts"]).timestamp() for r in air)
+    inputs = tmp_path / "air.ndjson"
+    inputs.write_text("".join(json.dumps(r) + "\n" for r in air), encoding="utf-8")
+    cfg = FlowConfig((str(inputs),), str(tmp_path / "out"), chunk_bytes=64 << 10)
+    _metrics, server = start_metrics(cfg, 0)
+    try:
+        run(cfg)
+        with urllib.request.urlopen(server.url, timeout=30) as resp:
+            families = text_string_to_metric_families(resp.read().decode("utf-8"))
+            (watermark,) = [s.value for f in families for s in f.samples
+                            if f.name == "citysigns_watermark_timestamp_seconds"]  # fmt: skip
+    finally:
+        server.stop()
+        instrument.install(None)
+    assert stamps[0] < watermark <= stamps[-1]
