@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .durations import Duration
-from .strict import STRICT, Strict, Whole
+from .strict import STRICT, Number, Strict, Whole
 
 #: The most windows any count-of-windows option may name (half-lives, warm-ups, memories,
 #: silences).  A million windows of one minute are almost two years, beyond any history a
@@ -40,8 +40,8 @@ def _number_or_per_level(v: Any) -> str:
 #: need different ones (`{street: 5, district: 15}`).  A district sums dozens of streets, so
 #: a count's limit for a street is reached in a district by a handful of scattered reports.
 PerAreaLevel = Annotated[
-    Annotated[float, Tag("float")]
-    | Annotated[dict[AreaLevel, float], Tag(PER_LEVEL_TAG), Field(min_length=1)],
+    Annotated[Number, Tag("float")]
+    | Annotated[dict[AreaLevel, Number], Tag(PER_LEVEL_TAG), Field(min_length=1)],
     Discriminator(_number_or_per_level),
 ]
 
@@ -165,7 +165,7 @@ class SpotDetector(_DetectorBase):
     """Extreme-value (SPOT / DSPOT) tail threshold: a generalised Pareto fit to the excesses."""
 
     type: Literal["spot"]
-    risk: float = Field(1e-4, gt=0, lt=0.5, description="target tail probability")
+    risk: Number = Field(1e-4, gt=0, lt=0.5, description="target tail probability")
     # (both are buffers of that many points per series: bounded, so a typo cannot take the
     # machine's memory)
     init: Whole = Field(
@@ -184,8 +184,8 @@ class CusumDetector(_DetectorBase):
     """Two-sided CUSUM for persistent shifts, in units of the series' standard deviation."""
 
     type: Literal["cusum"]
-    k: float = Field(0.5, gt=0, description="allowance (slack) in standard deviations")
-    h: float = Field(5.0, gt=0, description="decision interval in standard deviations")
+    k: Number = Field(0.5, gt=0, description="allowance (slack) in standard deviations")
+    h: Number = Field(5.0, gt=0, description="decision interval in standard deviations")
     warmup: Whole = Field(24, ge=2, le=MAX_WINDOWS)
     halflife: Whole = Field(
         96, ge=2, le=MAX_WINDOWS, description="half-life of the in-control baseline, windows"
@@ -236,7 +236,7 @@ class StuckDetector(_DetectorBase):
     windows: Whole = Field(
         6, ge=2, le=MAX_WINDOWS, description="identical consecutive windows before it fires"
     )
-    tolerance: float = Field(0.0, ge=0, description="values closer than this count as equal")
+    tolerance: Number = Field(0.0, ge=0, description="values closer than this count as equal")
 
 
 class EnsembleDetector(_DetectorBase):
@@ -255,7 +255,7 @@ class EnsembleDetector(_DetectorBase):
     smoothing: Whole = Field(
         1, ge=1, le=MAX_WINDOWS, description="half-life (windows) of the surprise average"
     )
-    refractory: float = Field(
+    refractory: Number = Field(
         0.0,
         ge=0,
         lt=1,

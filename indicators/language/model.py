@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from .detection import MAX_WINDOWS, AreaLevel, Detection, WarningLevel
 from .durations import Duration
-from .strict import STRICT, Strict, Whole
+from .strict import STRICT, Number, Strict, Whole
 
 Tier = Literal["community", "grid", "street", "district", "city"]
 Level = WarningLevel  # (the name the dispatch models use)
@@ -35,7 +35,7 @@ class Filter(Strict):
     equals: str | float | bool | None = None
     in_: list[str | float] | None = Field(None, alias="in")
     not_in: list[str | float] | None = None
-    range: tuple[float, float] | None = Field(None, description="[low, high], both included")
+    range: tuple[Number, Number] | None = Field(None, description="[low, high], both included")
 
     model_config = ConfigDict(**STRICT, populate_by_name=True)
 

@@ -9,10 +9,11 @@ every number a catalog holds (thresholds, detector options, filter ranges) at on
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic import Strict as StrictInput
+from pydantic_core import PydanticCustomError
 
 STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -20,6 +21,18 @@ STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 #: otherwise read as 20 and 1: `min_count: yes` is a mistake, not a count of one).  Not the
 #: model-wide `strict=True`, which would also refuse YAML's lists where a pair is a tuple.
 Whole = Annotated[int, StrictInput()]
+
+
+def _not_a_truth_value(value: Any) -> Any:
+    """YAML's `true`/`yes`/`on` is no number (pydantic would read it as 1).  Text is left to
+    the float parser: YAML 1.1 reads `1e5`, without a dot, as text."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "Input should be a valid number")
+    return value
+
+
+#: a number, whole or not (`15`, `0.99`, `1e5`), but not `true`
+Number = Annotated[float, BeforeValidator(_not_a_truth_value)]
 
 
 class Strict(BaseModel):

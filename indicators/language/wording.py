@@ -75,6 +75,8 @@ def suggest_id(got: str) -> str:
 
 
 def _shown(got: Any) -> str:
+    if isinstance(got, bool):  # as YAML spells it (`yes` and `on` are true too)
+        return "true" if got else "false"
     text = repr(got)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -141,8 +143,7 @@ def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any])
     if etype == "string_type":
         return f'"{key}" is text; quote it if it looks like a number: {key}: "{got}"'
     if etype in ("int_type", "int_parsing", "int_from_float"):
-        shown = str(got).lower() if isinstance(got, bool) else _shown(got)
-        return f'"{key}" is a whole number, not {shown}{_whole(got)}'
+        return f'"{key}" is a whole number, not {_shown(got)}{_whole(got)}'
     if etype in ("float_type", "float_parsing"):
         return f'"{key}" is a number (e.g. 15 or 0.99), not {_shown(got)}'
     if etype in ("bool_type", "bool_parsing"):

@@ -87,6 +87,11 @@ CASES = [
         "a detector is a mapping with its type and options: {type: ewma}",
     ),
     ("{threshold: 0.99, for: 0s}", "{threshold: high, for: 0s}", '"threshold" is a number'),
+    (  # YAML's yes is true, which pydantic would read as 1
+        "{threshold: 0.99, for: 0s}",
+        "{threshold: yes, for: 0s}",
+        "(threshold: {street: 5, district: 15}), not true",
+    ),
     (  # a threshold per area level is a mapping
         "{threshold: 0.99, for: 0s}",
         "{threshold: [0.9, 0.99], for: 0s}",
