@@ -40,7 +40,10 @@ class DepartmentScript:
     """How the simulated departments behave in a replay."""
 
     accept_after: int = 600  # seconds after dispatch (or reopen) before accepting
-    handle_after: int = 3600  # seconds after accepting before reporting it handled
+    # seconds after accepting before reporting it handled, doubled at each reopen: a crew
+    # whose report the data proved wrong works longer before reporting again, where one that
+    # kept reporting hourly had a long incident reopened at every report
+    handle_after: int = 3600
     ignore_first: int = 1  # the first N tickets are never accepted: they go overdue
     actor_prefix: str = "demo"
 
@@ -101,7 +104,9 @@ def _departments_act(
         if t.status in ("dispatched", "reopened") and waited >= script.accept_after:
             service.accept(t.id, actor, "签收 / accepted")
             result.outcomes.append(Outcome(t.id, "accepted", t.id))
-        elif t.status in ("accepted", "handling") and waited >= script.handle_after:
+        elif t.status in ("accepted", "handling") and waited >= script.handle_after * (
+            2**t.reopen_count
+        ):
             service.feedback(t.id, actor, "已处置 / handled on site")
             result.outcomes.append(Outcome(t.id, "feedback", t.id))
 

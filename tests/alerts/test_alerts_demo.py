@@ -50,6 +50,13 @@ def test_drive_shows_supervision_close_and_reopen(
     assert overdue.supervised and overdue.status == "dispatched" and overdue.tier != "street"
     assert quick.status == "closed" and quick.reopen_count == 0
     assert long_.reopen_count >= 1 and long_.order_count == 5
+    # the crew works twice as long before each report after the data proved the last one wrong
+    trail = [(e.action, e.at) for e in svc.audit(long_.id)]
+    accepted = [at for action, at in trail if action == "accept"]
+    reported = [at for action, at in trail if action == "feedback"]
+    assert len(reported) >= 2
+    worked = [r - a for a, r in zip(accepted, reported, strict=False)]
+    assert 3600 <= worked[0] < 2 * 3600 <= worked[1], worked
     assert result.count("supervised") >= 1 and result.count("reopened") >= 1
     assert result.summary()["tickets"] == 3
     assert len(result.warnings) == 6  # three incidents fire and resolve
