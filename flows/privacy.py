@@ -14,8 +14,9 @@ Replaced by a placeholder in *every* string, free text included:
   parentheses (+86 21 6234 5670, +44 20 7946 0958, +1 (617) 555-0123, (+86)139...);
 - landlines with an area code (021-12345678, (021) 1234 5678), and a bare 7-8 digit local
   number when a phone word (电话, 手机, 联系, 致电, tel, phone, call, ...) comes just before it;
-- North American numbers written without '+1' (617-201-3471, (617) 635-4600, 617.635.4500),
-  as Boston's closure notes give callers' numbers, with or without a phone word;
+- North American numbers written without '+1' (617-201-3471, 1-617-201-3471, (617) 635-4600,
+  617.635.4500), as Boston's closure notes give callers' numbers, with or without a phone
+  word; with spaces only or as ten digits (617 201 3471, 6172013471) after a phone word;
 - 18-digit resident identity numbers (last character may be X, groups may be separated:
   110101 19900307 1245), the old 15-digit ones, any run of 15 or more digits, Chinese
   passports (E or G and eight digits) and Hong Kong identity cards (A123456(7));
@@ -37,10 +38,12 @@ Keys of things that are not people (`service_name`, `street_name`, `venue_name`)
 
 In free text, a name that no field declares is caught where the text says it is one:
 
-- after a cue (我叫, 本人, 姓名, 联系人, 来电人, 投诉人, ..., "my/his/her name is", "name:"), a
-  common Chinese surname and one or two more characters, or one to three capitalised words; after a
-  cue that may also precede a word (我是, 业主, 居民, 市民, 车主, 患者, 网格员, ...), only such
-  a name that ends where the clause goes on (punctuation, 反映, 来电, 在家, 已 ...):
+- after a cue (我叫; a label with its colon, 是 or 为: 联系人：, 本人是, 姓名为, 来电人：;
+  "my/his/her name is", "name:"), a common Chinese surname and one or two more characters
+  (not an organisation: 联系人：万科物业), or one to three capitalised words; after a cue that
+  may also precede a word (a label written straight before the text, 本人, 来电人; 我是, 业主,
+  居民, 车主, 患者, 网格员, ...), only such a name that ends where the clause goes on
+  (punctuation, 反映, 来电, 在家, 已 ...): "来电人于今日上午来电", "本人马上过来",
   "居民安全隐患", "患者高烧不退" and "网格员马上到场" stay;
 - a surname given alone (我姓王, 免贵姓欧阳), with the given name after it (我姓王名伟);
 - a surname that starts a word before a form of address (王女士, 张先生, 李师傅, 赵阿姨;
@@ -243,8 +246,12 @@ _LANDLINE_RE = re.compile(
 # word ("SPOKE TO RESIDENT 617-201-3471", "(617) 635-4500"): area code and exchange start
 # with 2-9 (NANP), and the groups are separated, so a case number or an amount is not one.
 _NANP_RE = re.compile(
-    r"(?<![\d+\-./])(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\-.\s])[2-9]\d{2}[\-.]\d{4}(?!\d|[\-./]\d)"
+    r"(?<![\d+\-./])(?:1[\-.])?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\-.\s])[2-9]\d{2}[\-.]\d{4}"
+    r"(?!\d|[\-./]\d)"
 )
+# The same number with spaces only, or as ten digits, is told from readings in a row
+# ("250 300 1200") only by a phone word before it ("Tel 617 201 3471", "call back 6172013471").
+_NANP_BARE_RE = re.compile(r"(?<![\d+])(?:1\s)?(?:[2-9]\d{2}\s[2-9]\d{2}\s\d{4}|[2-9]\d{9})(?!\d)")
 # A local number without its area code is only told from a date (20260302) or an amount by
 # the word before it: a phone word, then a few characters that are not digits and do not end
 # the clause ("联系电话：6234 5671", "call me at 62345671").  The placeholder "<phone>" is
@@ -439,6 +446,7 @@ def _mask_numbers(text: str) -> str:
     text = _LANDLINE_RE.sub(PHONE_MASK, text)
     if "-" in text or "." in text:  # (its last separator is one of them)
         text = _NANP_RE.sub(PHONE_MASK, text)
+    text = _sub_checked(_NANP_BARE_RE, text, lambda m: _after_phone_word(text, m), PHONE_MASK)
     return _sub_checked(_LOCAL_RE, text, lambda m: _after_phone_word(text, m), PHONE_MASK)
 
 
@@ -527,12 +535,14 @@ _AFTER_NAME = (
 _PLACE_END = "区路街镇村县市省道号楼室弄巷"
 _GIVEN = rf"(?:(?![{_AFTER_NAME}{_PLACE_END}])[\u3400-\u9fff])"
 _CN_NAME = rf"{_SURNAME}{_GIVEN}{{1,2}}(?![{_PLACE_END}])"
-# Words after which a name follows ("我叫", "联系人：", "业主"; "本人是", "姓名为" too) ...
+# Words after which a name follows at once ("我叫张三") ...
+_CN_CALLED_WORDS = ("我叫", "名叫", "叫做")
+# ... words after which a name follows as a field's value ("联系人：", "本人是", "姓名为"), and
+# may follow at once ("来电人张三反映"), where they may also be followed by a word
+# ("来电人于今日上午来电", "本人马上过来": 于 and 马 are surnames), so a name there must end
+# where a clause goes on, as after the weak cues below ...
 _CN_CUE_WORDS = (
-    "我叫",
     "本人",
-    "名叫",
-    "叫做",
     "姓名",
     "名字",
     "联系人",
@@ -597,15 +607,29 @@ _FORM_START = (
 )
 # A name in pinyin after a Chinese cue ("联系人：Wang Wei"): capitalised syllables.
 _PINYIN_NAME = r"[A-Z][a-z]+(?:[ \-][A-Z][a-z]+){0,2}(?![A-Za-z])"
+# An organisation where a name could be ("联系人：万科物业", "报修人：徐汇区房管局" is a place
+# already): a word of up to three characters before one of these is not a person.
+_CN_ORG_ENDS = (
+    "物业", "公司", "集团", "中心", "医院", "学校", "银行", "超市", "酒店", "饭店", "商场",
+    "小区", "工地", "门店",
+)  # fmt: skip
+_NOT_AN_ORG = rf"(?![\u3400-\u9fff]{{0,3}}(?:{_literal_trie(_CN_ORG_ENDS)}))"
 _CN_NAME_RE = re.compile(
-    rf"(?P<cue>{_literal_trie(_CN_CUE_WORDS)}[是为叫]?[:：\s]*)(?:{_CN_NAME}|{_PINYIN_NAME})"
+    rf"(?P<cue>{_literal_trie(_CN_CALLED_WORDS)}[:：\s]*"
+    rf"|{_literal_trie(_CN_CUE_WORDS)}(?:[是为叫][:：\s]*|[:：\s]+))"
+    rf"{_NOT_AN_ORG}(?:{_CN_NAME}|{_PINYIN_NAME})"
 )
 # Words after a weak cue that start with a surname and end a clause as a name would, but
 # that are common words ("保障患者安全，", "患者高龄，", "联系网格员和物业，": 安, 高 and 和
 # are surnames).
-_CN_NOT_NAMES = ("安全", "高龄", "高烧", "高热", "全身", "方面", "和")
+_CN_NOT_NAMES = (
+    "安全", "高龄", "高烧", "高热", "高度", "高兴", "全身", "全部", "全家", "全体", "全天",
+    "方面", "方式", "方便", "和", "马上", "常年", "常常", "时常", "时间", "明天", "明日",
+    "明显", "万一", "单位", "曾经", "曾多",
+)  # fmt: skip
 _CN_WEAK_NAME_RE = re.compile(
-    rf"(?P<cue>{_literal_trie(_CN_WEAK_CUE_WORDS)}[:：\s]*)(?!{_literal_trie(_CN_NOT_NAMES)})"
+    rf"(?P<cue>{_literal_trie((*_CN_WEAK_CUE_WORDS, *_CN_CUE_WORDS))}[:：\s]*)"
+    rf"(?!{_literal_trie(_CN_NOT_NAMES)}){_NOT_AN_ORG}"
     rf"(?:{_CN_NAME}|{_PINYIN_NAME})(?={_NAME_ENDS})"
 )
 # A surname given alone ("我姓王", "免贵姓欧阳") says who the caller is as much as a full name
@@ -667,7 +691,7 @@ _EN_NAME_RE = re.compile(
     _led_by(
         "CHMNchmn",  # contact, his/her/my name is, name, and the titles
         rf"(?P<cue>{_EN_CUES}\s*(?:{_EN_TITLE})?|{_EN_TITLE})(?P<name>{_EN_NAME})"
-        rf"|(?P<lower_cue>(?i:my\s+name\s+is)\s*)(?P<lower_name>{_EN_LOWER_NAME})"
+        rf"|(?P<lower_cue>(?i:(?:my|his|her)\s+name\s+is)\s*)(?P<lower_name>{_EN_LOWER_NAME})"
         rf"|(?P<title>{_EN_DOTTED_TITLE})(?P<title_name>{_EN_LOWER_WORD})",
     )
 )
@@ -729,6 +753,7 @@ _CN_HANDLE_CUE_RE = re.compile(_literal_trie(_CN_HANDLE_WORDS))
 _CN_CUE_RE = re.compile(
     _literal_trie(
         [
+            *_CN_CALLED_WORDS,
             *_CN_CUE_WORDS,
             *_CN_WEAK_CUE_WORDS,
             *_CN_SURNAME_CUE_WORDS,

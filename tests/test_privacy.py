@@ -602,6 +602,47 @@ def test_text_without_a_marked_name_stays(text: str) -> None:
     assert mask_text(text) == text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [  # a cue followed at once by a word that starts with a surname, as 12345 orders write
+        "本人于昨日下午发现漏水。",
+        "来电人于今日上午来电。",
+        "来电人曾多次反映。",
+        "本人马上过来。",
+        "联系人马上联系你",
+        "投诉人高度不满。",
+        "联系人方式不详。",
+        "本人常年居住在此。",
+        "联系人：万科物业",
+    ],
+)
+def test_words_after_a_cue_are_not_names(text: str) -> None:
+    assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("来电人张三反映", f"来电人{NAME_MASK}反映"),
+        ("来电人于伟反映漏水", f"来电人{NAME_MASK}反映漏水"),
+        ("本人王伟，家住", f"本人{NAME_MASK}，家住"),
+        ("投诉人：李明", f"投诉人：{NAME_MASK}"),
+        ("his name is john smith and he called.", f"his name is {NAME_MASK} and he called."),
+        ("Call back 617 201 3471 please.", f"Call back {PHONE_MASK} please."),
+        ("Tel 617 201 3471", f"Tel {PHONE_MASK}"),
+        ("call my phone at 6179592437.", f"call my phone at {PHONE_MASK}."),
+        ("call us @ 1-617-635-7501.", f"call us @ {PHONE_MASK}."),
+    ],
+)
+def test_names_and_numbers_a_qa_pass_found(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+def test_spaced_digits_without_a_phone_word_stay() -> None:
+    for text in ("flows 250 300 1200 today", "order 2502013471 shipped"):
+        assert mask_text(text) == text
+
+
 def test_broken_lines_blank_personal_values() -> None:
     raw = (
         '{"sensor_id": "AQ-1", "reporterName": "慕容博", "phone": "6234 5671", '
