@@ -479,9 +479,10 @@ class CitySignsMetrics:
             self._watermark_lag = float(seconds)
 
     def set_watermark(self, epoch_seconds: float) -> None:
-        """The flow's watermark: every window ending before it is closed.  The lag above
-        compares it with the newest event read, so a flow whose inputs all arrive late (a
-        broker's backlog, a replay) shows no lag there; `time() -` this gauge shows it."""
+        """The flow's watermark: the event time every input has reached (a window closes
+        once it passes the window's end plus its lateness); set as windows close.  The lag
+        above compares it with the newest event read, so a flow whose inputs all arrive late
+        (a broker's backlog, a replay) shows no lag there; `time() -` this gauge shows it."""
         with self._lock:
             self._watermark = float(epoch_seconds)
 
@@ -749,8 +750,8 @@ class CitySignsCollector(Collector):
         )
         watermark = GaugeMetricFamily(
             WATERMARK_TIME,
-            "The flow's watermark (every window ending before it is closed), event time in "
-            "epoch seconds; time() minus it is how far the flow trails real time.",
+            "The flow's watermark: the event time every input has reached (epoch seconds), "
+            "set as windows close; time() minus it is how far the flow trails real time.",
         )
         latency = HistogramMetricFamily(
             WINDOW_CLOSE_LATENCY, "From a window's closing time to its scored output."

@@ -125,6 +125,13 @@ def _load_file(path: Path, catalog: Catalog, diags: list[Diagnostic]) -> None:
     _FileChecker(name, doc, catalog, diags).run()
 
 
+#: how the warning levels' thresholds go, by the indicator's direction
+_LEVELS_GO = {
+    "above": "levels rise blue < yellow < orange < red",
+    "below": "with `direction: below` levels fall blue > yellow > orange > red",
+}
+
+
 class _FileChecker:
     def __init__(
         self, name: str, doc: LoadedYaml, catalog: Catalog, diags: list[Diagnostic]
@@ -514,32 +521,32 @@ class _FileChecker:
                 self._once(
                     _number_path((*wpath, "levels", hi), hi_rule, area_level),
                     f"at {area_level} level the {hi} threshold ({hi_t:g}) must be {rel} the "
-                    f"{lo} one ({lo_t:g}); levels rise blue < yellow < orange < red at every "
-                    "area level",
+                    f"{lo} one ({lo_t:g}); {_LEVELS_GO[rel]} at every area level",
                 )
             else:
                 self._once(
                     (*wpath, "levels", hi, "threshold"),
                     f"the {hi} threshold must be {rel} the {lo} one "
-                    f"({lo_rule.threshold}); levels rise blue < yellow < orange < red",
+                    f"({lo_rule.threshold}); {_LEVELS_GO[rel]}",
                 )
         if w.clear is None or not order or not _has_level(w.clear, area_level):
             return
         lowest, clear = order[0][1].at(area_level), w.clear.at(area_level)
-        if sign * clear <= sign * lowest:
+        if sign * clear < sign * lowest:  # (equal: no gap, the warning flaps at the limit)
             return
+        normal = "below" if sign > 0 else "above"
         if area_level and (per_level(order[0][1].threshold) or per_level(w.clear.threshold)):
             self._once(
                 _number_path((*wpath, "clear"), w.clear, area_level),
                 f"at {area_level} level the clear threshold ({clear:g}) must lie on the normal "
-                f"side of the lowest level ({order[0][0]}: {lowest:g}) so that warnings do not "
-                "flap",
+                f"side of the lowest level ({order[0][0]}: {lowest:g}), {normal} it, so that "
+                "warnings do not flap",
             )
         else:
             self._once(
                 (*wpath, "clear", "threshold"),
                 f"the clear threshold must lie on the normal side of the lowest level "
-                f"({order[0][1].threshold}) so that warnings do not flap",
+                f"({order[0][1].threshold}), {normal} it, so that warnings do not flap",
             )
 
     def _once(self, path: PathKey, message: str) -> None:

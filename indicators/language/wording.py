@@ -12,6 +12,8 @@ import math
 import re
 from typing import Any
 
+import yaml
+
 from .detection import DETECTOR_TYPES, MAX_WINDOWS, PER_LEVEL_TAG
 from .model import ID_PATTERN
 
@@ -75,8 +77,14 @@ def suggest_id(got: str) -> str:
 
 
 def _shown(got: Any) -> str:
-    if isinstance(got, bool):  # as YAML spells it (`yes` and `on` are true too)
+    """A value as YAML spells it: true, null, {a: 1}; text quoted, as Python does."""
+    if isinstance(got, bool):  # (`yes` and `on` are true too)
         return "true" if got else "false"
+    if got is None:
+        return "null"
+    if isinstance(got, dict | list):
+        text = yaml.safe_dump(got, default_flow_style=True, allow_unicode=True).strip()
+        return text if len(text) <= 40 else text[:37] + "..."
     text = repr(got)
     return text if len(text) <= 40 else text[:37] + "..."
 

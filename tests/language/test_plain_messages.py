@@ -87,6 +87,23 @@ CASES = [
         "a detector is a mapping with its type and options: {type: ewma}",
     ),
     ("{threshold: 0.99, for: 0s}", "{threshold: high, for: 0s}", '"threshold" is a number'),
+    (  # a "below" indicator's levels fall, and its clear lies above the first level
+        "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
+        "on: value\n        direction: below\n        levels:\n"
+        "          blue: {threshold: 40, for: 0s}\n          yellow: {threshold: 45, for: 0s}",
+        "with `direction: below` levels fall blue > yellow > orange > red",
+    ),
+    (  # a clear at the first level's own threshold leaves no gap: the warning would flap
+        "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
+        "on: value\n        levels:\n          blue: {threshold: 80, for: 0s}\n"
+        "        clear: {threshold: 80, for: 0s}",
+        "the clear threshold must lie on the normal side of the lowest level (80.0), below it",
+    ),
+    (  # values as YAML spells them, not as Python does
+        "{threshold: 0.99, for: 0s}",
+        "{threshold: null, for: 0s}",
+        "(threshold: {street: 5, district: 15}), not null",
+    ),
     (  # YAML's yes is true, which pydantic would read as 1
         "{threshold: 0.99, for: 0s}",
         "{threshold: yes, for: 0s}",
