@@ -74,7 +74,7 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
             "vector(1)",
             0,
             "none",
-            "Always firing: proves that Prometheus, Alertmanager and the receivers work.",
+            "Always firing: proves that Prometheus, Alertmanager and the receivers work",
             "If this alert stops arriving, the alerting path itself is broken.",
         ),
         PipelineAlert(

@@ -17,7 +17,7 @@ from .options import RulesOptions
 from .pipeline_alerts import PipelineAlert
 
 PIPELINE_ADVICE: dict[str, str] = {
-    "Watchdog": "Always firing. If the watchdog receiver stops getting it, Prometheus, "
+    "Watchdog": "If the watchdog receiver stops getting it, Prometheus, "
     "Alertmanager or the path between them is broken: check both servers first.",
     "CitySignsFlowDown": "Check that the flow process runs and that its metrics port answers "
     "on the scraped address; restart the flow (it resumes from its recovery snapshots).",
