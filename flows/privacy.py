@@ -19,7 +19,8 @@ Replaced by a placeholder in *every* string, free text included:
   word; with spaces only or as ten digits (617 201 3471, 6172013471) after a phone word;
 - 18-digit resident identity numbers (last character may be X, groups may be separated:
   110101 19900307 1245), the old 15-digit ones, any run of 15 or more digits, Chinese
-  passports (E or G and eight digits) and Hong Kong identity cards (A123456(7));
+  passports (E or G and eight digits), Hong Kong identity cards (A123456(7)) and US Social
+  Security numbers (123-45-6789);
 - e-mail addresses.
 
 Fields are judged by their key, compared without case, '_', '-' or spaces (`reporterName`
@@ -229,6 +230,8 @@ _LONG_DIGITS_RE = re.compile(r"(?<!\d)\d{15,}[Xx]?")
 # to mask them wherever they are.
 _PASSPORT_RE = re.compile(r"(?<![A-Za-z0-9])[EGeg]\d{8}(?![A-Za-z0-9])")
 _HK_ID_RE = re.compile(r"(?<!\d)[A-Z]{1,2}\d{6}\([0-9A]\)")
+# A US Social Security number as written (123-45-6789): no other number takes that shape.
+_SSN_RE = re.compile(r"(?<![\d\-./])\d{3}-\d{2}-\d{4}(?![\d\-./])")
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # '+', a country code (never starting with 0, so a time zone "+08:00" or "+0800" is not one)
 # and 6-14 more digits, parentheses allowed among the separators: "+1 (617) 555-0123".
@@ -438,6 +441,8 @@ def _mask_numbers(text: str) -> str:
     text = _ID_RE.sub(ID_MASK, text)
     text = _LONG_DIGITS_RE.sub(ID_MASK, text)
     text = _PASSPORT_RE.sub(ID_MASK, text)
+    if "-" in text:
+        text = _SSN_RE.sub(ID_MASK, text)
     if "(" in text:
         text = _HK_ID_RE.sub(ID_MASK, text)
     if "+" in text:

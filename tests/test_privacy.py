@@ -301,6 +301,7 @@ def test_numbers_without_a_phone_word_stay(text: str) -> None:
         ("G12345678", ID_MASK),
         ("A123456(7)", ID_MASK),  # Hong Kong identity cards
         ("AB987654(A)", ID_MASK),
+        ("123-45-6789", ID_MASK),  # a US Social Security number
         ("zhang.san@example.com", EMAIL_MASK),
         ("li.si+hotline@mail.example.org", EMAIL_MASK),
         ("13812345678@qq.com", EMAIL_MASK),
