@@ -47,6 +47,11 @@ def parse_duration(text: object, *, seconds: bool = False) -> int:
         parts = _PART.findall(s)
         too_long = any(len(n.lstrip("0")) > _MAX_DIGITS for n, _ in parts)
         total = MAX_DURATION + 1 if too_long else sum(int(n) * _UNITS[u] for n, u in parts)
+    elif isinstance(text, dict):  # as a threshold may be written per area level
+        raise ValueError(
+            "a duration is one string like 15m, 1h or 2d, the same at every area level "
+            "(only thresholds are written per area level)"
+        )
     else:
         raise ValueError("a duration is a string like 15m, 1h or 2d")
     if total > MAX_DURATION:

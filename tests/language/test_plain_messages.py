@@ -99,6 +99,11 @@ CASES = [
         "        clear: {threshold: 80, for: 0s}",
         "the clear threshold must lie on the normal side of the lowest level (80.0), below it",
     ),
+    (  # `for` holds at every level: only thresholds are per area level
+        "{threshold: 0.99, for: 0s}",
+        "{threshold: 0.99, for: {street: 0s}}",
+        "the same at every area level (only thresholds are written per area level)",
+    ),
     (  # values as YAML spells them, not as Python does
         "{threshold: 0.99, for: 0s}",
         "{threshold: null, for: 0s}",
