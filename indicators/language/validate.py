@@ -532,7 +532,7 @@ class _FileChecker:
         if w.clear is None or not order or not _has_level(w.clear, area_level):
             return
         lowest, clear = order[0][1].at(area_level), w.clear.at(area_level)
-        if sign * clear < sign * lowest:  # (equal: no gap, the warning flaps at the limit)
+        if sign * clear <= sign * lowest:  # (equal: no gap, but no level left undefined)
             return
         normal = "below" if sign > 0 else "above"
         if area_level and (per_level(order[0][1].threshold) or per_level(w.clear.threshold)):

@@ -93,10 +93,10 @@ CASES = [
         "          blue: {threshold: 40, for: 0s}\n          yellow: {threshold: 45, for: 0s}",
         "with `direction: below` levels fall blue > yellow > orange > red",
     ),
-    (  # a clear at the first level's own threshold leaves no gap: the warning would flap
+    (  # a clear beyond the first level's threshold: the warning would flap
         "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
         "on: value\n        levels:\n          blue: {threshold: 80, for: 0s}\n"
-        "        clear: {threshold: 80, for: 0s}",
+        "        clear: {threshold: 85, for: 0s}",
         "the clear threshold must lie on the normal side of the lowest level (80.0), below it",
     ),
     (  # `for` holds at every level: only thresholds are per area level
