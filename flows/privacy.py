@@ -44,7 +44,7 @@ In free text, a name that no field declares is caught where the text says it is 
   (not an organisation: 联系人：万科物业), or one to three capitalised words; after a cue that
   may also precede a word (a label written straight before the text, 本人, 来电人; 我是, 业主,
   居民, 车主, 患者, 网格员, ...), only such a name that ends where the clause goes on
-  (punctuation, 反映, 来电, 在家, 已 ...): "来电人于今日上午来电", "本人马上过来",
+  (punctuation, 反映, 来电, 在家, 已, 发现, 需要 ...): "来电人于今日上午来电", "本人马上过来",
   "居民安全隐患", "患者高烧不退" and "网格员马上到场" stay;
 - a surname given alone (我姓王, 免贵姓欧阳), with the given name after it (我姓王名伟);
 - a surname that starts a word before a form of address (王女士, 张先生, 李师傅, 赵阿姨;
@@ -582,6 +582,7 @@ _CN_WEAK_CUE_WORDS = (
 _NAME_ENDS = (
     r"[，,。.、;；:：\s!！?？()（）]|$"
     r"|反映|来电|致电|投诉|举报|报修|称|说|表示|要求|希望|诉求|在|家|住|已"
+    r"|发现|需要|巡查|发烧|咨询|询问|看到|到场"
 )
 # ... and forms of address that follow a surname ("王女士", "张师傅").
 _ADDRESS_FORMS = (

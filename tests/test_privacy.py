@@ -615,6 +615,9 @@ def test_text_without_a_marked_name_stays(text: str) -> None:
         "联系人方式不详。",
         "本人常年居住在此。",
         "联系人：万科物业",
+        "居民发现漏水",
+        "居民安全需要保障",
+        "市民看到火情",
     ],
 )
 def test_words_after_a_cue_are_not_names(text: str) -> None:
@@ -625,6 +628,9 @@ def test_words_after_a_cue_are_not_names(text: str) -> None:
     ("text", "masked"),
     [
         ("来电人张三反映", f"来电人{NAME_MASK}反映"),
+        ("患者王小明发烧三天。", f"患者{NAME_MASK}发烧三天。"),
+        ("网格员王小明巡查发现积水。", f"网格员{NAME_MASK}巡查发现积水。"),
+        ("患者张伟需要轮椅。", f"患者{NAME_MASK}需要轮椅。"),
         ("来电人于伟反映漏水", f"来电人{NAME_MASK}反映漏水"),
         ("本人王伟，家住", f"本人{NAME_MASK}，家住"),
         ("投诉人：李明", f"投诉人：{NAME_MASK}"),
