@@ -21,6 +21,8 @@ Replaced by a placeholder in *every* string, free text included:
   110101 19900307 1245), the old 15-digit ones, any run of 15 or more digits, Chinese
   passports (E or G and eight digits), Hong Kong identity cards (A123456(7)) and US Social
   Security numbers (123-45-6789);
+- phone numbers read out in Chinese numerals, seven to twelve in a row (一三八一二三四五六七八,
+  幺三九..., 壹叁捌...);
 - e-mail addresses.
 
 Fields are judged by their key, compared without case, '_', '-' or spaces (`reporterName`
@@ -420,11 +422,22 @@ def unmaskable_ids(ids: np.ndarray) -> np.ndarray:
     return out
 
 
+# A phone number read out in Chinese numerals ("电话一三八一二三四五六七八", 幺 for one as on
+# the phone, 壹贰叁 as on a form): seven to twelve of them in a row are no date or amount,
+# which have 年, 月, 十, 百 or 万 between their digits.
+_CN_NUMERALS = "〇零幺一二三四五六七八九壹贰叁肆伍陆柒捌玖"
+_CN_NUMERAL_PHONE_RE = re.compile(
+    rf"(?<![{_CN_NUMERALS}])[{_CN_NUMERALS}]{{7,12}}(?![{_CN_NUMERALS}])"
+)
+
+
 def mask_text(text: str) -> str:
     """The text with phone numbers, identity and passport numbers, e-mail addresses,
     messaging handles and cued names (see the module docstring) replaced by placeholders.
     Runs on every string of every citizen record, so the common cases are cheap: a string
     with no digit or '@' is only searched for a cue word, a timestamp not at all."""
+    if _CN_NUMERAL_PHONE_RE.search(text) is not None:
+        text = _CN_NUMERAL_PHONE_RE.sub(PHONE_MASK, text)
     if _MAYBE_PERSONAL_RE.search(text) is None:
         return mask_cued(text)
     if _TIMESTAMP_RE.fullmatch(text):

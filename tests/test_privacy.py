@@ -618,6 +618,9 @@ def test_text_without_a_marked_name_stays(text: str) -> None:
         "居民发现漏水",
         "居民安全需要保障",
         "市民看到火情",
+        "二〇二六年三月二日",  # Chinese numerals of a date or an amount are no phone number
+        "三百五十万元",
+        "房号一二三四五六",
     ],
 )
 def test_words_after_a_cue_are_not_names(text: str) -> None:
@@ -631,6 +634,10 @@ def test_words_after_a_cue_are_not_names(text: str) -> None:
         ("患者王小明发烧三天。", f"患者{NAME_MASK}发烧三天。"),
         ("网格员王小明巡查发现积水。", f"网格员{NAME_MASK}巡查发现积水。"),
         ("患者张伟需要轮椅。", f"患者{NAME_MASK}需要轮椅。"),
+        ("电话一三八一二三四五六七八", f"电话{PHONE_MASK}"),
+        ("电话：壹叁捌壹贰叁肆伍陆柒捌", f"电话：{PHONE_MASK}"),
+        ("请拨幺三九零零一二三四五六", f"请拨{PHONE_MASK}"),
+        ("电话13812345678，一三八一二三四五六七八", f"电话{PHONE_MASK}，{PHONE_MASK}"),
         ("来电人于伟反映漏水", f"来电人{NAME_MASK}反映漏水"),
         ("本人王伟，家住", f"本人{NAME_MASK}，家住"),
         ("投诉人：李明", f"投诉人：{NAME_MASK}"),
