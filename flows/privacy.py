@@ -62,8 +62,8 @@ In free text, a name that no field declares is caught where the text says it is 
 - but capitalised words that name an organisation or a brand are kept: a word such as
   Water, Department, Inc, LLC, Services, Restaurant or Cookies among them or in the
   capitalised words right after them ("Name: Boston Water and Sewer", "Mrs. Fields Cookies");
-- messaging handles after their word (微信, WeChat, vx, wx, QQ, and as people write them to
-  slip past filters: 薇信, 威信, V信, 加V, 扣扣, 企鹅号): "<handle>".
+- messaging handles after their word (微信, WeChat, vx, wx, QQ, 抖音号, 钉钉, and as people
+  write them to slip past filters: 薇信, 威信, V信, 加V, +V, 加微, 扣扣, 企鹅号): "<handle>".
 
 A name without such a cue ("张三说楼道漏水") cannot be told from ordinary words and is not
 claimed to be caught; nor are car plates, which the departments need for parking complaints.
@@ -755,17 +755,21 @@ def _mask_english_name(m: re.Match[str]) -> str:
 
 
 # WeChat ids are 6-20 letters, digits, '_' or '-'; QQ numbers 5-11 digits.  Their words as
-# people write them to slip past filters too: 薇信, 威信, V信, 加V, 扣扣, 企鹅号.
+# people write them to slip past filters too: 薇信, 威信, V信, 加V, +V, 加微, 扣扣, 企鹅号;
+# and the other apps' ids (抖音号, 钉钉号).
 _HANDLE_RE = re.compile(
     _led_by(
-        "微薇威加扣企VvWwQq",
-        r"(?P<cue>(?i:[微薇威v]信号?|加v|扣扣号?|企鹅号码?|wechat(?:\s*id)?|weixin"
-        r"|(?<![a-z])vx|(?<![a-z])wx|(?<![a-z])qq)"
+        "微薇威加扣企抖钉+VvWwQq",
+        r"(?P<cue>(?i:[微薇威v]信号?|[加+]v|加[微薇]|扣扣号?|企鹅号码?|抖音号?|钉钉号?"
+        r"|wechat(?:\s*id)?|weixin|(?<![a-z])vx|(?<![a-z])wx|(?<![a-z])qq)"
         r"\s*(?:号码?|id)?\s*[:：是为]?\s*)"
         r"(?P<handle>[A-Za-z0-9][A-Za-z0-9_\-]{4,19})(?![A-Za-z0-9_\-])",
     )
 )
-_CN_HANDLE_WORDS = ("微信", "薇信", "威信", "V信", "v信", "加V", "加v", "扣扣", "企鹅号")
+_CN_HANDLE_WORDS = (
+    "微信", "薇信", "威信", "V信", "v信", "加V", "加v", "+V", "+v", "加微", "加薇", "扣扣",
+    "企鹅号", "抖音", "钉钉",
+)  # fmt: skip
 _CN_HANDLE_CUE_RE = re.compile(_literal_trie(_CN_HANDLE_WORDS))
 # One cheap search decides whether a string needs the patterns above at all: the cue words as
 # plain text (Chinese), and as whole words of the lower-cased text (English).

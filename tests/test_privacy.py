@@ -621,6 +621,8 @@ def test_text_without_a_marked_name_stays(text: str) -> None:
         "二〇二六年三月二日",  # Chinese numerals of a date or an amount are no phone number
         "三百五十万元",
         "房号一二三四五六",
+        "抖音很火",  # the app's name alone
+        "钉钉群里说",
     ],
 )
 def test_words_after_a_cue_are_not_names(text: str) -> None:
@@ -634,6 +636,10 @@ def test_words_after_a_cue_are_not_names(text: str) -> None:
         ("患者王小明发烧三天。", f"患者{NAME_MASK}发烧三天。"),
         ("网格员王小明巡查发现积水。", f"网格员{NAME_MASK}巡查发现积水。"),
         ("患者张伟需要轮椅。", f"患者{NAME_MASK}需要轮椅。"),
+        ("加微 lisi88", f"加微 {HANDLE_MASK}"),
+        ("+V lisi88", f"+V {HANDLE_MASK}"),
+        ("抖音号 lisi88", f"抖音号 {HANDLE_MASK}"),
+        ("钉钉 lisi88", f"钉钉 {HANDLE_MASK}"),
         ("电话一三八一二三四五六七八", f"电话{PHONE_MASK}"),
         ("电话：壹叁捌壹贰叁肆伍陆柒捌", f"电话：{PHONE_MASK}"),
         ("请拨幺三九零零一二三四五六", f"请拨{PHONE_MASK}"),
