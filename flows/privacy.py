@@ -756,20 +756,21 @@ def _mask_english_name(m: re.Match[str]) -> str:
 
 # WeChat ids are 6-20 letters, digits, '_' or '-'; QQ numbers 5-11 digits.  Their words as
 # people write them to slip past filters too: 薇信, 威信, V信, 加V, +V, 加微, 扣扣, 企鹅号;
-# and the other apps' ids (抖音号, 钉钉号).
+# and the other apps' ids (抖音号, 钉钉号).  The one list serves the pattern and the quick
+# check before it, so a word added is looked for by both.
+_CN_HANDLE_WORDS = (
+    "微信", "薇信", "威信", "V信", "v信", "加V", "加v", "+V", "+v", "加微", "加薇", "扣扣",
+    "企鹅号", "企鹅号码", "抖音", "钉钉",
+)  # fmt: skip
 _HANDLE_RE = re.compile(
     _led_by(
-        "微薇威加扣企抖钉+VvWwQq",
-        r"(?P<cue>(?i:[微薇威v]信号?|[加+]v|加[微薇]|扣扣号?|企鹅号码?|抖音号?|钉钉号?"
+        {w[0] for w in _CN_HANDLE_WORDS} | set("WwVvQq"),
+        rf"(?P<cue>(?i:{_literal_trie(_CN_HANDLE_WORDS)}"
         r"|wechat(?:\s*id)?|weixin|(?<![a-z])vx|(?<![a-z])wx|(?<![a-z])qq)"
         r"\s*(?:号码?|id)?\s*[:：是为]?\s*)"
         r"(?P<handle>[A-Za-z0-9][A-Za-z0-9_\-]{4,19})(?![A-Za-z0-9_\-])",
     )
 )
-_CN_HANDLE_WORDS = (
-    "微信", "薇信", "威信", "V信", "v信", "加V", "加v", "+V", "+v", "加微", "加薇", "扣扣",
-    "企鹅号", "抖音", "钉钉",
-)  # fmt: skip
 _CN_HANDLE_CUE_RE = re.compile(_literal_trie(_CN_HANDLE_WORDS))
 # One cheap search decides whether a string needs the patterns above at all: the cue words as
 # plain text (Chinese), and as whole words of the lower-cased text (English).
