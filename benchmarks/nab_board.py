@@ -26,16 +26,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .nab_data import load_corpus
 from .nab_scoring import PROFILES, Profile, normalise
 
 TABLES = Path(__file__).resolve().parent / "published" / "nab"
 RESULTS = Path(__file__).resolve().parent / "results"
-#: the file names of NAB's tables, by our profile names
-TABLE_PROFILES = {
-    "standard": "standard",
-    "reward_low_FP_rate": "reward_low_FP_rate",
-    "reward_low_FN_rate": "reward_low_FN_rate",
-}
 
 
 @dataclass(frozen=True)
@@ -70,8 +65,8 @@ def board(tables: Path, files: set[str], windows: int) -> dict[str, dict[str, fl
     out: dict[str, dict[str, float]] = {}
     for std in sorted(tables.glob("*_standard_scores.csv")):
         detector = std.name.removesuffix("_standard_scores.csv")
-        paths = {p.name: tables / f"{detector}_{TABLE_PROFILES[p.name]}_scores.csv"
-                 for p in PROFILES}  # fmt: skip
+        # (NAB names its tables by the same profile names as ours)
+        paths = {p.name: tables / f"{detector}_{p.name}_scores.csv" for p in PROFILES}
         if not all(path.exists() for path in paths.values()):
             continue
         out[detector] = {
@@ -82,16 +77,10 @@ def board(tables: Path, files: set[str], windows: int) -> dict[str, dict[str, fl
 
 
 def corpus_files(data: Path) -> tuple[set[str], int]:
-    """The files of a corpus (category/name.csv under data/) and their number of windows."""
-    labels_path = data / "labels" / "combined_windows.json"
-    labels = json.loads(labels_path.read_text(encoding="utf-8"))
-    names = {f"{p.parent.name}/{p.name}" for p in (data / "data").glob("*/*.csv")}
-    if not names:
-        raise FileNotFoundError(f"no CSV files under {data / 'data'}/<category>/")
-    unlabelled = names - labels.keys()
-    if unlabelled:
-        raise ValueError(f"{', '.join(sorted(unlabelled))}: no entry in {labels_path}")
-    return names, sum(len(labels[name]) for name in names)
+    """The files of a corpus (category/name.csv under data/) and their number of windows,
+    read as the NAB benchmark reads the corpus."""
+    corpus = load_corpus(data)
+    return {f.key for f in corpus}, sum(len(f.labels.windows) for f in corpus)
 
 
 def main(argv: list[str] | None = None) -> int:

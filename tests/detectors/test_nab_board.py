@@ -49,9 +49,10 @@ def write_corpus(root: Path, windows: dict[str, int]) -> Path:
     for name in windows:
         path = root / "data" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("timestamp,value\n", encoding="utf-8")
-    labels = {name: [["2014-01-01 00:00:00", "2014-01-02 00:00:00"]] * n
-              for name, n in windows.items()}  # fmt: skip
+        rows = "".join(f"2014-01-01 {h:02d}:00:00,1.0\n" for h in range(24))
+        path.write_text(f"timestamp,value\n{rows}2014-01-02 00:00:00,1.0\n", encoding="utf-8")
+    labels = {name: [[f"2014-01-01 {3 * k:02d}:00:00", f"2014-01-01 {3 * k + 1:02d}:00:00"]
+                     for k in range(n)] for name, n in windows.items()}  # fmt: skip
     (root / "labels").mkdir()
     (root / "labels" / "combined_windows.json").write_text(json.dumps(labels), encoding="utf-8")
     return root
