@@ -210,6 +210,37 @@ def is_personal_field(key: str) -> bool:
 
 
 # ---------------------------------------------------------------- numbers and addresses
+def _literal_trie(words: Iterable[str]) -> str:
+    """A pattern matching any of `words`, as a trie ("我(?:叫|是)|..."): the engine then rejects
+    most positions on their first character, where a flat alternation tries every word at every
+    position (eight times slower on a record's strings)."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(tree)
+
+
+def _led_by(first: Iterable[str], pattern: str) -> str:
+    """`pattern` behind a look-ahead for the characters a match can start with.  Why: the
+    engine takes no such set from a pattern that starts with a look-behind, a case-blind word
+    or a choice of groups, and tries all of it at every position of the text; led by the set,
+    it passes over every other position with one test (three to six times faster on a long
+    note)."""
+    chars = "".join(sorted(set(first)))
+    return f"(?=[{chars}])(?:{pattern})"
+
+
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９＋－（）Ｘｘ＠", "0123456789+-()Xx@")
 _FULLWIDTH_RE = re.compile("[０-９＋－（）Ｘｘ＠]")
 # What people put between digit groups: spaces of any kind (one or several), dashes of any
@@ -233,7 +264,7 @@ _LONG_DIGITS_RE = re.compile(r"(?<!\d)\d{15,}[Xx]?")
 _PASSPORT_RE = re.compile(r"(?<![A-Za-z0-9])[EGeg]\d{8}(?![A-Za-z0-9])")
 _HK_ID_RE = re.compile(r"(?<!\d)[A-Z]{1,2}\d{6}\([0-9A]\)")
 # A US Social Security number as written (123-45-6789): no other number takes that shape.
-_SSN_RE = re.compile(r"(?<![\d\-./])\d{3}-\d{2}-\d{4}(?![\d\-./])")
+_SSN_RE = re.compile(_led_by("0123456789", r"(?<![\d\-./])\d{3}-\d{2}-\d{4}(?![\d\-./])"))
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # '+', a country code (never starting with 0, so a time zone "+08:00" or "+0800" is not one)
 # and 6-14 more digits, parentheses allowed among the separators: "+1 (617) 555-0123".
@@ -250,13 +281,20 @@ _LANDLINE_RE = re.compile(
 # A North American number as Boston's notes write it, without "+1" and often without a phone
 # word ("SPOKE TO RESIDENT 617-201-3471", "(617) 635-4500"): area code and exchange start
 # with 2-9 (NANP), and the groups are separated, so a case number or an amount is not one.
+# Led by their first characters (see _led_by): a leading look-behind hides them from the
+# engine, which then tried every position of Boston's long notes (about 2 µs a note each).
 _NANP_RE = re.compile(
-    r"(?<![\d+\-./])(?:1[\-.])?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\-.\s])[2-9]\d{2}[\-.]\d{4}"
-    r"(?!\d|[\-./]\d)"
+    _led_by(
+        "(123456789",
+        r"(?<![\d+\-./])(?:1[\-.])?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}[\-.\s])[2-9]\d{2}[\-.]\d{4}"
+        r"(?!\d|[\-./]\d)",
+    )
 )
 # The same number with spaces only, or as ten digits, is told from readings in a row
 # ("250 300 1200") only by a phone word before it ("Tel 617 201 3471", "call back 6172013471").
-_NANP_BARE_RE = re.compile(r"(?<![\d+])(?:1\s)?(?:[2-9]\d{2}\s[2-9]\d{2}\s\d{4}|[2-9]\d{9})(?!\d)")
+_NANP_BARE_RE = re.compile(
+    _led_by("123456789", r"(?<![\d+])(?:1\s)?(?:[2-9]\d{2}\s[2-9]\d{2}\s\d{4}|[2-9]\d{9})(?!\d)")
+)
 # A local number without its area code is only told from a date (20260302) or an amount by
 # the word before it: a phone word, then a few characters that are not digits and do not end
 # the clause ("联系电话：6234 5671", "call me at 62345671").  The placeholder "<phone>" is
@@ -266,6 +304,8 @@ _NANP_BARE_RE = re.compile(r"(?<![\d+])(?:1\s)?(?:[2-9]\d{2}\s[2-9]\d{2}\s\d{4}|
 _LOCAL_RE = re.compile(rf"(?<!\d)(?:\d{{3,4}}{_SEP}\d{{4}}|\d{{4}}{_SEP}\d{{3}})(?!\d)")
 _PHONE_WORDS = r"电话|手机|联系|致电|回电|座机|号码|(?<![a-z])tel|(?<!<)phone|(?<![a-z])call"
 _PHONE_WORD_BEFORE_RE = re.compile(rf"(?i)(?:{_PHONE_WORDS})[^\d\n，,、。；;!?！？]{{0,8}}$")
+# ... and whether a text has a phone word at all, before numbers are looked for after one
+_PHONE_WORD_RE = re.compile(_led_by("电手联致回座号TtPpCc", rf"(?i:{_PHONE_WORDS})"))
 # A complete timestamp, the commonest string with digits in a record, holds nothing personal.
 _TIMESTAMP_RE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
@@ -427,7 +467,7 @@ def unmaskable_ids(ids: np.ndarray) -> np.ndarray:
 # which have 年, 月, 十, 百 or 万 between their digits.
 _CN_NUMERALS = "〇零幺一二三四五六七八九壹贰叁肆伍陆柒捌玖"
 _CN_NUMERAL_PHONE_RE = re.compile(
-    rf"(?<![{_CN_NUMERALS}])[{_CN_NUMERALS}]{{7,12}}(?![{_CN_NUMERALS}])"
+    _led_by(_CN_NUMERALS, rf"(?<![{_CN_NUMERALS}])[{_CN_NUMERALS}]{{7,12}}(?![{_CN_NUMERALS}])")
 )
 
 
@@ -464,42 +504,13 @@ def _mask_numbers(text: str) -> str:
     text = _LANDLINE_RE.sub(PHONE_MASK, text)
     if "-" in text or "." in text:  # (its last separator is one of them)
         text = _NANP_RE.sub(PHONE_MASK, text)
+    if _PHONE_WORD_RE.search(text) is None:  # (what follows needs one: 99% of strings go)
+        return text
     text = _sub_checked(_NANP_BARE_RE, text, lambda m: _after_phone_word(text, m), PHONE_MASK)
     return _sub_checked(_LOCAL_RE, text, lambda m: _after_phone_word(text, m), PHONE_MASK)
 
 
 # ---------------------------------------------------------------- cued names and handles
-def _literal_trie(words: Iterable[str]) -> str:
-    """A pattern matching any of `words`, as a trie ("我(?:叫|是)|..."): the engine then rejects
-    most positions on their first character, where a flat alternation tries every word at every
-    position (eight times slower on a record's strings)."""
-    tree: dict[str, Any] = {}
-    for word in words:
-        node = tree
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict[str, Any]) -> str:
-        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return emit(tree)
-
-
-def _led_by(first: Iterable[str], pattern: str) -> str:
-    """`pattern` behind a look-ahead for the characters a match can start with.  Why: the
-    engine takes no such set from a pattern that starts with a look-behind, a case-blind word
-    or a choice of groups, and tries all of it at every position of the text; led by the set,
-    it passes over every other position with one test (three to six times faster on a long
-    note)."""
-    chars = "".join(sorted(set(first)))
-    return f"(?=[{chars}])(?:{pattern})"
-
-
 # The commonest Chinese surnames (about nine people in ten carry one of them) and the compound
 # ones.  A cue word is not enough on its own: "我是小区居民" has a cue and no name; a name starts
 # with a surname.
@@ -634,9 +645,12 @@ _CN_ORG_ENDS = (
 )  # fmt: skip
 _NOT_AN_ORG = rf"(?![\u3400-\u9fff]{{0,3}}(?:{_literal_trie(_CN_ORG_ENDS)}))"
 _CN_NAME_RE = re.compile(
-    rf"(?P<cue>{_literal_trie(_CN_CALLED_WORDS)}[:：\s]*"
-    rf"|{_literal_trie(_CN_CUE_WORDS)}(?:[是为叫][:：\s]*|[:：\s]+))"
-    rf"{_NOT_AN_ORG}(?:{_CN_NAME}|{_PINYIN_NAME})"
+    _led_by(
+        {w[0] for w in (*_CN_CALLED_WORDS, *_CN_CUE_WORDS)},
+        rf"(?P<cue>{_literal_trie(_CN_CALLED_WORDS)}[:：\s]*"
+        rf"|{_literal_trie(_CN_CUE_WORDS)}(?:[是为叫][:：\s]*|[:：\s]+))"
+        rf"{_NOT_AN_ORG}(?:{_CN_NAME}|{_PINYIN_NAME})",
+    )
 )
 # Words after a weak cue that start with a surname and end a clause as a name would, but
 # that are common words ("保障患者安全，", "患者高龄，", "联系网格员和物业，": 安, 高 and 和
