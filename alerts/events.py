@@ -47,6 +47,9 @@ class WarningEvent:
     thresholds: dict[str, dict[str, float]] = field(default_factory=dict)
     source_categories: tuple[str, ...] = ()
     aggregate: str = ""
+    # the worst window while the warning fired (its value and window end), on "resolved"
+    peak: float | None = None
+    peak_at: int | None = None
 
     @property
     def event_key(self) -> str:
@@ -75,6 +78,8 @@ class WarningEvent:
             "thresholds": self.thresholds,
             "level": self.level,
             "since": self.since,
+            "peak": self.peak,
+            "peak_at": self.peak_at,
             "text_zh": self.text_zh,
             "text_en": self.text_en,
         }
@@ -93,7 +98,7 @@ class WarningEvent:
         data = dict(d)
         data["detectors"] = tuple(data.get("detectors", ()))
         data["source_categories"] = tuple(data.get("source_categories", ()))
-        for k in ("value", "score", "lower", "upper"):
+        for k in ("value", "score", "lower", "upper", "peak"):
             v = data.get(k)
             data[k] = None if v is None else _clean(float(v))
         return cls(**data)

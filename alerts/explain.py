@@ -135,8 +135,12 @@ def sentence(
     since: int,
     at: int,
     tz: str = DEFAULT_TZ,
+    peak: float = math.nan,
+    peak_at: int = -1,
 ) -> tuple[str, str]:
-    """(zh, en) for one warning event."""
+    """(zh, en) for one warning event.  A resolution also gives the worst window while the
+    warning fired (`peak` at the end of window `peak_at`): the value it resolves on is by then
+    normal ("0 orders ... cleared"), and the ticket it closes should still say what happened."""
     known = value is not None and not math.isnan(value)  # (no value: nothing shown, not "—")
     shown_zh = f" {format_value(value, unit, 'zh')}" if known else ""
     shown_en = f" {format_value(value, unit)}" if known else ""
@@ -150,6 +154,9 @@ def sentence(
     if kind == "resolved":
         zh.append(f"{LEVEL_NAMES_ZH[level]}已解除 ({local_time(at, at, tz)})")
         en.append(f"{level} warning cleared at {local_time(at, at, tz)}")
+        if peak_at >= 0 and not math.isnan(peak):
+            zh.append(f"峰值 {format_value(peak, unit, 'zh')} ({local_time(peak_at, at, tz)})")
+            en.append(f"peak {format_value(peak, unit)} at {local_time(peak_at, at, tz)}")
     elif kind == "deescalated":
         zh.append(f"降为{LEVEL_NAMES_ZH[level]} 自 {when}")
         en.append(f"down to {level} since {when}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -206,17 +206,27 @@ class _Growable:
         self.level_since = np.full(capacity, _NONE, dtype=np.int64)
         self.state = np.zeros(capacity, dtype=np.int64)
         self.fired_at = np.full(capacity, _NONE, dtype=np.int64)
+        # the worst window since the warning fired: its judged quantity (sign-flipped, so
+        # larger is worse), its value and its end, for the sentence that resolves it
+        self.peak_x = np.full(capacity, -np.inf, dtype=np.float64)
+        self.peak_value = np.full(capacity, np.nan, dtype=np.float64)
+        self.peak_at = np.full(capacity, _NONE, dtype=np.int64)
 
     ARRAYS = (
         "rule", "last_end", "since", "clear_since", "calm_since", "level", "level_since",
-        "state", "fired_at",
+        "state", "fired_at", "peak_x", "peak_value", "peak_at",
     )  # fmt: skip
+    # what a new series starts with (every other array starts at _NONE); also what a
+    # snapshot taken before an array existed restores it to
+    FILL: ClassVar[Mapping[str, float]] = {
+        "rule": 0, "state": 0, "level": NO_LEVEL, "peak_x": -np.inf, "peak_value": np.nan,
+    }  # fmt: skip
 
     def add(self, rule: int) -> int:
         if self.n == len(self.rule):
             for name in self.ARRAYS:
                 old = getattr(self, name)
-                fill = 0 if name in ("rule", "state") else (NO_LEVEL if name == "level" else _NONE)
+                fill = self.FILL.get(name, _NONE)
                 new = np.full((2 * len(old), *old.shape[1:]), fill, dtype=old.dtype)
                 new[: len(old)] = old
                 setattr(self, name, new)
@@ -405,6 +415,7 @@ class WarningStateMachine:
         fired_at = np.where(start, end, st.fired_at[s])
         prev_fired_at = st.fired_at[s].copy()
         prev_level = cur.copy()
+        self._track_peaks(st, s, start, firing, cond, x, batch.value[rows], end)
 
         st.last_end[s] = end
         st.since[s] = since
@@ -428,15 +439,45 @@ class WarningStateMachine:
                 kind = "resolved"
             level = int(prev_level[i]) if kind == "resolved" else int(new_level[i])
             base = int(fired_at[i]) if kind != "resolved" else int(prev_fired_at[i])
+            si = int(s[i])
+            peak = (float(st.peak_value[si]), int(st.peak_at[si])) if kind == "resolved" else None
             out.append(
                 self._event(
                     batch, int(rows[i]), int(s[i]), kind, level,
                     None if kind == "firing" else int(prev_level[i]),
                     base,
                     int(level_since[i]) if kind != "resolved" else int(end[i]),
+                    peak,
                 )
             )  # fmt: skip
+        ended = s[resolve]  # (after their events: a resolution names its worst window)
+        st.peak_x[ended], st.peak_value[ended], st.peak_at[ended] = -np.inf, np.nan, _NONE
         return out
+
+    @staticmethod
+    def _track_peaks(
+        st: _Growable,
+        s: IntArray,
+        start: npt.NDArray[np.bool_],
+        firing: npt.NDArray[np.bool_],
+        cond: npt.NDArray[np.bool_],
+        x: FloatArray,
+        value: FloatArray,
+        end: IntArray,
+    ) -> None:
+        """Keep each firing series' worst window (largest judged quantity, its value and end):
+        a start begins it, and every later window at a warning level may beat it; a calm one
+        never is the worst, even when none is known (a snapshot from before peaks were kept).
+        Only the rows of warnings that fire are touched: usually few of a batch."""
+        live = np.flatnonzero(start | firing)
+        if len(live) == 0:
+            return
+        ls, new = s[live], start[live]
+        px = np.where(new, -np.inf, st.peak_x[ls])
+        worse = cond[live].any(axis=1) & (x[live] > px)
+        st.peak_x[ls] = np.where(worse, x[live], px)
+        st.peak_value[ls] = np.where(worse, value[live], np.where(new, np.nan, st.peak_value[ls]))
+        st.peak_at[ls] = np.where(worse, end[live], np.where(new, _NONE, st.peak_at[ls]))
 
     def _area_index(self, area_levels: npt.NDArray[np.str_]) -> IntArray:
         """Each row's area level as the row of its thresholds (all alike, and not looked up,
@@ -457,6 +498,7 @@ class WarningStateMachine:
         prev: int | None,
         fired_at: int,
         since: int,
+        peak: tuple[float, int] | None = None,
     ) -> WarningEvent:
         ind_id, area = self._keys[series]
         rules = self.rules[self._rule_of[ind_id]]
@@ -469,10 +511,12 @@ class WarningStateMachine:
         said_lower, said_upper = lower, upper
         if not rules.on_score and _within(value, lower, upper):  # the band would contradict
             said_lower, said_upper = rules.normal_band(area_level)  # the warning: say the rule
+        peak_value, peak_at = peak if peak is not None and peak[1] >= 0 else (math.nan, _NONE)
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,
             title_en=rules.title_en, unit=rules.unit, value=value, lower=said_lower,
             upper=said_upper, kind=kind, level=LEVELS[level], since=since, at=at, tz=self.tz,
+            peak=peak_value, peak_at=peak_at,
         )  # fmt: skip
         det = str(batch.detectors[row])
 
@@ -499,6 +543,8 @@ class WarningStateMachine:
             text_en=en,
             detectors=tuple(d for d in det.split(",") if d),
             **rules.event_fields(area_level),
+            peak=opt(peak_value),
+            peak_at=peak_at if peak_at >= 0 else None,
         )
 
     # ------------------------------------------------------------------ withdrawal
@@ -622,7 +668,12 @@ class WarningStateMachine:
         keys = [tuple(k) for k in snap["keys"]]
         keep = [i for i, (ind, _) in enumerate(keys) if ind in self._rule_of]
         assert all(old_rule_ids[int(snap["rule"][i])] == keys[i][0] for i in keep)
-        arrays = {name: np.asarray(snap[name])[keep] for name in _Growable.ARRAYS}
+        arrays = {  # (an array a snapshot predates starts at a new series' value)
+            name: np.asarray(snap[name])[keep]
+            if name in snap
+            else np.full(len(keep), _Growable.FILL.get(name, _NONE))
+            for name in _Growable.ARRAYS
+        }
         arrays["rule"] = np.array([self._rule_of[keys[i][0]] for i in keep], dtype=np.int64)
         self._adopt(arrays, [keys[i] for i in keep])
 

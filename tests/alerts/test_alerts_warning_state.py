@@ -68,6 +68,39 @@ def test_escalation_then_calm_down_then_hysteresis_then_resolve() -> None:
     assert len({e.warning_id for e in events}) == 1
 
 
+def test_the_resolution_says_the_worst_window_while_firing() -> None:
+    """The value a warning resolves on is normal by then ("0.30 MPa ... cleared"): the event
+    also gives the worst window of the episode, here the lowest pressure, for the ticket."""
+    m = WarningStateMachine([make_indicator()])
+    events = run(m, [0.19, 0.19, 0.16, 0.19, 0.19, 0.22, 0.22, 0.26, 0.26, 0.3])
+    firing, resolved = events[0], events[-1]
+    assert firing.peak is None and resolved.kind == "resolved"
+    assert resolved.peak == pytest.approx(0.16) and resolved.peak_at == T0 + 3 * 900
+    assert "peak 0.16 MPa at " in resolved.text_en and "峰值 0.16 MPa (" in resolved.text_zh
+    assert resolved.explanation()["peak"] == pytest.approx(0.16)
+    # the next episode starts its own worst window: 0.18 is not worse than 0.16, yet it is
+    # this episode's worst, counted from the window that fired it (the second)
+    again = run(m, [0.18, 0.18, 0.3, 0.3, 0.3], start=T0 + 10 * 900)
+    assert kinds(again) == [("firing", "blue"), ("resolved", "blue")]
+    assert again[-1].peak == pytest.approx(0.18) and again[-1].peak_at == T0 + 12 * 900
+
+
+def test_the_worst_window_survives_a_snapshot_and_an_older_snapshot_restores() -> None:
+    m = WarningStateMachine([make_indicator()])
+    run(m, [0.09, 0.3], area="a1")  # red at 0.09, then calm: not yet resolved
+    snap = m.snapshot()
+    m2 = WarningStateMachine([make_indicator()])
+    m2.restore(snap)
+    (ev,) = run(m2, [0.3], area="a1", start=T0 + 2 * 900)
+    assert ev.kind == "resolved" and ev.peak == pytest.approx(0.09) and ev.peak_at == T0 + 900
+    # a snapshot taken before the worst window was kept: the warning resolves without one
+    old = {k: v for k, v in snap.items() if not k.startswith("peak")}
+    m3 = WarningStateMachine([make_indicator()])
+    m3.restore(old)
+    (ev,) = run(m3, [0.3], area="a1", start=T0 + 2 * 900)
+    assert ev.kind == "resolved" and ev.peak is None and "peak" not in ev.text_en
+
+
 def test_a_missing_window_breaks_the_run() -> None:
     m = WarningStateMachine([make_indicator()])
     first = windows([0.19])[0]
