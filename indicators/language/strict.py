@@ -34,6 +34,16 @@ def _not_a_truth_value(value: Any) -> Any:
 #: a number, whole or not (`15`, `0.99`, `1e5`), but not `true`
 Number = Annotated[float, BeforeValidator(_not_a_truth_value)]
 
+#: The error type of a rule across several keys that is pinned on one value: `ctx["at"]` is
+#: that value's path under the model that raised it (`("lower", "district")`), so `check`
+#: points at the number to change rather than at the mapping around it.
+AT_VALUE = "at_value"
+
+
+def error_at(message: str, *at: str | int) -> PydanticCustomError:
+    """An error of a model validator, about the value at path `at` under the model."""
+    return PydanticCustomError(AT_VALUE, message, {"at": at})
+
 
 class Strict(BaseModel):
     """Base of every catalog model (see the module docstring for why each setting)."""
