@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .durations import Duration
-from .strict import STRICT, Number, Strict, Whole, error_at
+from .strict import AS_WRITTEN, STRICT, Number, Strict, Whole, error_at
 
 #: The most windows any count-of-windows option may name (half-lives, warm-ups, memories,
 #: silences).  A million windows of one minute are almost two years, beyond any history a
@@ -213,7 +213,9 @@ class RateOfChangeDetector(_DetectorBase):
     """Jumps between consecutive windows, robustly standardised."""
 
     type: Literal["rate_of_change"]
-    max_change: float | None = Field(None, gt=0, description="absolute change that scores 1")
+    max_change: Annotated[float, Field(gt=0), AS_WRITTEN] | None = Field(
+        None, description="absolute change that scores 1"
+    )
     warmup: Whole = Field(12, ge=2, le=MAX_WINDOWS)
     direction: Literal["both", "above", "below"] = "both"
 
