@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .durations import Duration
-from .strict import STRICT, Number, Strict, Whole
+from .strict import AS_WRITTEN, STRICT, Number, Strict, Whole, error_at
 
 #: The most windows any count-of-windows option may name (half-lives, warm-ups, memories,
 #: silences).  A million windows of one minute are almost two years, beyond any history a
@@ -66,6 +66,13 @@ def per_level(limit: Limit | None) -> bool:
     return isinstance(limit, Mapping)
 
 
+def number_at(key: str, limit: Limit, area_level: str) -> tuple[str, ...]:
+    """Where the number of limit `key` that applies at `area_level` is written, under the
+    mapping that holds `key`: in its per-level mapping, or the plain number ("" area level:
+    the plain number).  Errors about a limit point at that number, not at the mapping."""
+    return (key, area_level) if per_level(limit) and area_level else (key,)
+
+
 class _DetectorBase(Strict):
     learn_on_anomaly: bool = Field(
         False,
@@ -93,17 +100,20 @@ class ThresholdDetector(_DetectorBase):
             raise ValueError("a threshold detector needs `upper`, `lower` or both")
         if self.upper is None or self.lower is None:
             return self
-        if not isinstance(self.lower, dict) and not isinstance(self.upper, dict):
-            if self.lower >= self.upper:
-                raise ValueError(f"`lower` ({self.lower}) must be below `upper` ({self.upper})")
-            return self
-        for area_level in self.limited_levels():
+        # Pointed at `lower`'s number, or at `upper`'s where only that is written per level.
+        if per_level(self.lower) or not per_level(self.upper):
+            side, limit = "lower", self.lower
+        else:
+            side, limit = "upper", self.upper
+        for area_level in self.limited_levels() or [""]:
             if not (_has(self.lower, area_level) and _has(self.upper, area_level)):
                 continue  # a level missing from one of them is reported by `check`
             lo, up = at_level(self.lower, area_level), at_level(self.upper, area_level)
             if lo >= up:
-                raise ValueError(
-                    f"at {area_level} level `lower` ({lo:g}) must be below `upper` ({up:g})"
+                at = f"at {area_level} level " if area_level else ""
+                raise error_at(
+                    f"{at}`lower` ({lo:g}) must be below `upper` ({up:g})",
+                    *number_at(side, limit, area_level),
                 )
         return self
 
@@ -127,6 +137,12 @@ def _has(limit: Limit | None, area_level: str) -> bool:
     return limit is not None and (not isinstance(limit, Mapping) or area_level in limit)
 
 
+def _as_set(model: Strict, key: str) -> str:
+    """An option's value for a message, saying so when it is the default (not written)."""
+    value = getattr(model, key)
+    return f"{value}" if key in model.model_fields_set else f"{value}, the default"
+
+
 class SeasonalDetector(_DetectorBase):
     """Robust time-of-day (x weekday) profile: a level per slot, learnt from winsorised values
     so outliers cannot drag it, and the series' robust residual scale."""
@@ -146,7 +162,7 @@ class SeasonalDetector(_DetectorBase):
     def _slot_divides_period(self) -> Self:
         period = 86400 if self.period == "day" else 7 * 86400
         if self.slot <= 0 or period % self.slot:
-            raise ValueError(f"`slot` must divide the {self.period} (e.g. 15m, 30m, 1h, 3h)")
+            raise error_at(f"`slot` must divide the {self.period} (e.g. 15m, 30m, 1h, 3h)", "slot")
         return self
 
 
@@ -197,7 +213,9 @@ class RateOfChangeDetector(_DetectorBase):
     """Jumps between consecutive windows, robustly standardised."""
 
     type: Literal["rate_of_change"]
-    max_change: float | None = Field(None, gt=0, description="absolute change that scores 1")
+    max_change: Annotated[float, Field(gt=0), AS_WRITTEN] | None = Field(
+        None, description="absolute change that scores 1"
+    )
     warmup: Whole = Field(12, ge=2, le=MAX_WINDOWS)
     direction: Literal["both", "above", "below"] = "both"
 
@@ -218,7 +236,13 @@ class VolatilityDetector(_DetectorBase):
     @model_validator(mode="after")
     def _short_below_long(self) -> Self:
         if self.short >= self.long:
-            raise ValueError(f"`short` ({self.short}) must be below `long` ({self.long})")
+            # (at the number written: a default `short` is not in the file)
+            at = "short" if "short" in self.model_fields_set else "long"
+            raise error_at(
+                f"`short` ({_as_set(self, 'short')}) must be below `long` "
+                f"({_as_set(self, 'long')})",
+                at,
+            )
         return self
 
 

@@ -5,7 +5,9 @@ setting.  `frozen=True`: a validated definition cannot change under the flow tha
 `allow_inf_nan=False`: YAML reads `.nan`, `.inf` and `1e999` as floats, and every comparison
 with NaN is false, so a NaN threshold would never fire (and the generated Prometheus rule
 `> nan` does not parse); an infinite one never fires either.  Refusing them once here covers
-every number a catalog holds (thresholds, detector options, filter ranges) at once."""
+every number a catalog holds (thresholds, detector options, filter ranges) at once.  A number
+written in quotes (`threshold: "50"`) is refused by `Number` as `Whole` refuses it, where the
+loader marks it (`yamlload.QuotedNumber`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic import Strict as StrictInput
 from pydantic_core import PydanticCustomError
 
+from .yamlload import QuotedNumber
+
 STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 #: a whole number as YAML writes one: `20`, not `"20"`, `20.5` or `true` (which pydantic would
@@ -23,16 +27,40 @@ STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 Whole = Annotated[int, StrictInput()]
 
 
-def _not_a_truth_value(value: Any) -> Any:
-    """YAML's `true`/`yes`/`on` is no number (pydantic would read it as 1).  Text is left to
-    the float parser: YAML 1.1 reads `1e5`, without a dot, as text."""
+#: The error type of a number written in quotes; its context holds the text (`number`).
+NUMBER_QUOTED = "number_quoted"
+
+
+def _a_number_as_written(value: Any) -> Any:
+    """YAML's `true`/`yes`/`on` is no number (pydantic would read it as 1), nor is a number in
+    quotes (`"50"`, which it would read as 50.0).  Other text is left to the float parser:
+    YAML 1.1 reads a plain `1e5`, without a dot, as text."""
     if isinstance(value, bool):
         raise PydanticCustomError("float_type", "Input should be a valid number")
+    if isinstance(value, QuotedNumber):
+        raise PydanticCustomError(
+            NUMBER_QUOTED, "a number is written without quotes", {"number": value.strip()}
+        )
     return value
 
 
-#: a number, whole or not (`15`, `0.99`, `1e5`), but not `true`
-Number = Annotated[float, BeforeValidator(_not_a_truth_value)]
+#: `Number`'s check of what was written.  An optional number with bounds puts the bounds
+#: before it, `Annotated[float, Field(gt=0), AS_WRITTEN] | None`: bounds on `Number | None`
+#: reach the JSON Schema under pydantic's names (`gt`), which editors do not know.
+AS_WRITTEN = BeforeValidator(_a_number_as_written)
+
+#: a number, whole or not (`15`, `0.99`, `1e5`), but not `true` nor `"15"`
+Number = Annotated[float, AS_WRITTEN]
+
+#: The error type of a rule across several keys that is pinned on one value: `ctx["at"]` is
+#: that value's path under the model that raised it (`("lower", "district")`), so `check`
+#: points at the number to change rather than at the mapping around it.
+AT_VALUE = "at_value"
+
+
+def error_at(message: str, *at: str | int) -> PydanticCustomError:
+    """An error of a model validator, about the value at path `at` under the model."""
+    return PydanticCustomError(AT_VALUE, message, {"at": at})
 
 
 class Strict(BaseModel):

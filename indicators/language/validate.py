@@ -30,11 +30,13 @@ from .detection import (
     SeasonalDetector,
     ThresholdDetector,
     WarningRules,
+    number_at,
     per_level,
 )
 from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
 from .model import CatalogFile, Dispatch, Indicator, Source, Value, Window
+from .strict import AT_VALUE
 from .wording import plain_words
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
@@ -248,6 +250,8 @@ class _FileChecker:
                 full = (*full, rest[-1])
             elif etype == "union_tag_invalid":
                 full = (*full, "type")  # point at the misspelt type itself
+            elif etype == AT_VALUE:
+                full = (*full, *err["ctx"]["at"])  # the number a rule across keys blames
             marker = (full, msg)
             if marker in seen:
                 continue
@@ -741,10 +745,9 @@ def _has_level(rule: LevelRule, area_level: str) -> bool:
 
 
 def _number_path(path: PathKey, rule: LevelRule, area_level: str) -> PathKey:
-    """Where a rule's number for `area_level` is written: in its mapping, or the plain one."""
-    if isinstance(rule.threshold, dict):
-        return (*path, "threshold", area_level)
-    return (*path, "threshold")
+    """Where a rule's number for `area_level` is written: in its mapping, or the plain one
+    (as a threshold detector's errors point at its `lower` and `upper`)."""
+    return (*path, *number_at("threshold", rule.threshold, area_level))
 
 
 # -- mapping pydantic locations to YAML paths ----------------------------------------------
@@ -894,6 +897,8 @@ def _message(
         )
     if etype == "finite_number":
         return f'"{_field_name(loc)}" must be a finite number, not {_nonfinite(err.get("input"))}'
+    if etype == AT_VALUE:  # (worded by the model; its location names no key to prefix)
+        return str(err["msg"])
     if etype == "union_tag_not_found":
         return f"a detector needs `type:` (one of: {', '.join(DETECTOR_TYPES)})"
     if etype == "literal_error":

@@ -16,6 +16,8 @@ import yaml
 
 from .detection import DETECTOR_TYPES, MAX_WINDOWS, PER_LEVEL_TAG
 from .model import ID_PATTERN
+from .strict import NUMBER_QUOTED
+from .yamlload import QuotedNumber
 
 ID_RULE = (
     "an id is lower-case words separated by dots, each of letters, digits and _ (the first "
@@ -69,6 +71,13 @@ LIMITS = ("threshold", "upper", "lower")
 PER_LEVEL_EXAMPLE = "{street: 5, district: 15}"
 
 
+class _Shown(yaml.SafeDumper):
+    """YAML's own spelling of a value as read, numbers written in quotes included."""
+
+
+_Shown.add_representer(QuotedNumber, yaml.SafeDumper.represent_str)
+
+
 def suggest_id(got: str) -> str:
     """A valid id close to `got` ("Noise.Street Night" -> "noise.street_night"), or ''."""
     fixed = re.sub(r"[^a-z0-9_.]+", "_", got.strip().lower()).strip("_.")
@@ -83,7 +92,7 @@ def _shown(got: Any) -> str:
     if got is None:
         return "null"
     if isinstance(got, dict | list):
-        text = yaml.safe_dump(got, default_flow_style=True, allow_unicode=True).strip()
+        text = yaml.dump(got, Dumper=_Shown, default_flow_style=True, allow_unicode=True).strip()
         return text if len(text) <= 40 else text[:37] + "..."
     text = repr(got)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -102,12 +111,27 @@ def _whole(got: Any) -> str:
     return ""
 
 
+def _unquoted(names: list[str], last: Any, got: Any, number: str) -> str:
+    """A number written in quotes, and how to write it: the key it is for, and the key as the
+    analyst writes it without them (`threshold: 50`; `district: 3` in a per-level mapping)."""
+    key = names[-1] if names else "value"
+    if len(names) >= 3 and names[-2] == PER_LEVEL_TAG:  # (loc: ..., upper, per_level, street)
+        what, fix = f'"{names[-3]}" at {key} level', f"{key}: {number}"
+    elif isinstance(last, int):  # an item of a list: a range's low or high
+        return f'"{key}" holds numbers, not the text {_shown(got)}: write {number} without quotes'
+    else:
+        what, fix = f'"{key}"', f"{key}: {number}"
+    return f"{what} is a number, not the text {_shown(got)}: write it without quotes ({fix})"
+
+
 def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any]) -> str | None:
     """The analyst's wording of one pydantic error at `loc`, or None if not covered."""
     names = [p for p in loc if isinstance(p, str) and p not in ("float", "int", "str", "bool")]
     key = names[-1] if names else ""
     parent = names[-2] if len(names) >= 2 else ""
     last = loc[-1] if loc else None
+    if etype == NUMBER_QUOTED:
+        return _unquoted(names, last, got, str(ctx.get("number", got)))
     if key == "id" and etype in ("string_type", "string_pattern_mismatch"):
         fix = suggest_id(got) if isinstance(got, str) else ""
         return f"{ID_RULE}{f'; write {fix}' if fix and fix != got else ''} (got {_shown(got)})"

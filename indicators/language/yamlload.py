@@ -8,6 +8,7 @@ deeper than any real catalog, duplicate keys and non-UTF-8 bytes, each with its 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,28 @@ class LoadedYaml:
                 return self.values[p]
             p = p[:-1]
         return self.values.get((), Position(1, 1))
+
+
+class QuotedNumber(str):
+    """A number written as text: `"50"`, `'3.5'` (or a block scalar).  YAML reads it as a
+    string, and pydantic would read that string as 50.0 in a number field, so the loader keeps
+    how it was written for number fields to refuse.  The style decides, not the Python type:
+    YAML 1.1 reads a plain `1e5` (no dot) as a string too, and that one is a number as written.
+    Only the loader makes these; it is a `str` to every other reader, and pydantic's text
+    fields hold it as a plain `str`."""
+
+    __slots__ = ()
+
+
+def _reads_as_number(text: str) -> bool:
+    """Whether `text`, written without quotes, is an ordinary number (not nan or inf, and in
+    ASCII digits: Python's float() also reads full-width ones, which YAML does not)."""
+    if not text.isascii():
+        return False
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 class YamlLoadError(Exception):
@@ -149,6 +172,8 @@ class _Builder:
             return value.isoformat()
         if isinstance(value, bytes):
             raise YamlLoadError("binary values are not allowed", _pos(node.start_mark))
+        if node.style and isinstance(value, str) and _reads_as_number(value):
+            return QuotedNumber(value)  # (style None: plain; '"', "'", '|' or '>': text)
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:

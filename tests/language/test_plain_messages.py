@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from indicators.language.detection import CusumDetector
 from indicators.language.validate import load_catalog, nearest_divisors
 
 BASE = """\
@@ -162,6 +163,11 @@ CASES = [
         "\"min_count\" is a whole number, not '20'; write 20 without quotes",
     ),
     ("halflife: 48", "halflife: 48.0", '"halflife" is a whole number, not 48.0; write 48'),
+    (  # a number in quotes is text, refused as a whole number's quotes are
+        "{threshold: 0.99, for: 0s}",
+        '{threshold: "0.99", for: 0s}',
+        "\"threshold\" is a number, not the text '0.99': write it without quotes (threshold: 0.99)",
+    ),
     (  # a key of another section: where to move it
         "detectors: [{type: ewma, halflife: 48, direction: above}]",
         "min_count: 20\n      detectors: [{type: ewma, halflife: 48, direction: above}]",
@@ -194,6 +200,43 @@ def test_the_base_file_is_valid(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(BASE, "utf-8")
     assert load_catalog([path])[1] == []
+
+
+def test_the_style_a_number_is_written_in_decides_not_its_python_type(tmp_path: Path) -> None:
+    """YAML 1.1 reads a plain `2e1` (an exponent without a dot) as text, as it reads `'2e1'`:
+    the plain one is the number 20, the quoted one is refused, at the number."""
+    path = tmp_path / "c.yaml"
+    plain = "{type: cusum, k: 1e-1, h: 2e1}"
+    path.write_text(BASE.replace("{type: ewma, halflife: 48, direction: above}", plain), "utf-8")
+    catalog, diags = load_catalog([path])
+    assert diags == []
+    (detector,) = catalog["noise.street"].detection.detectors
+    assert isinstance(detector, CusumDetector) and (detector.k, detector.h) == (0.1, 20.0)
+    path.write_text(BASE.replace("{type: ewma, halflife: 48, direction: above}",
+                                 "{type: cusum, k: 1e-1, h: '2e1'}"), "utf-8")  # fmt: skip
+    (d,) = load_catalog([path])[1]
+    assert (d.line, d.col) == (15, 45)
+    assert d.message == "\"h\" is a number, not the text '2e1': write it without quotes (h: 2e1)"
+
+
+def test_the_loader_marks_numbers_written_as_text() -> None:
+    from indicators.language.yamlload import QuotedNumber, load_yaml_text
+
+    doc = load_yaml_text(
+        """\
+plain: 1e5
+double: "50"
+single: ' 3.5 '
+block: |
+  7
+word: "high"
+not_finite: "nan"
+full_width: "５０"
+"""
+    )
+    marked = {k for k, v in doc.data.items() if isinstance(v, QuotedNumber)}
+    assert marked == {"double", "single", "block"}
+    assert doc.data["double"] == "50" and doc.data["plain"] == "1e5"
 
 
 def test_an_empty_indicators_key_says_what_to_list(tmp_path: Path) -> None:
