@@ -523,3 +523,54 @@ def test_sample_registry_keeps_every_incident_sensor(city: City) -> None:
     for inc in DEFAULT_INCIDENTS:
         needed |= set(full.ids(resolve(inc, city, full, to_ms(START)).sensor_rows))
     assert set(small.ids()) == needed
+
+
+def test_some_hotline_orders_are_repeated_by_another_caller_nearby(
+    parsed: Parsed, city: City
+) -> None:
+    """About 6% of orders are called in again: the same category at the same building, within
+    15 m and six hours, by another caller, so that the dispatcher's duplicate links have
+    something to find (before, the scattered orders never came within 30 m of each other)."""
+    from flows.city.geo import to_plane
+
+    orders = sorted(parsed.good["hotline"], key=lambda o: ms(o["requested_datetime"]))
+    by_spot: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    repeats = 0
+    for o in orders:
+        key = (o.get("service_code", o.get("category")), o["address"])
+        earlier = by_spot.setdefault(key, [])
+        t = ms(o["requested_datetime"])
+        here = to_plane(o["lat"], o["long"])
+        near = [
+            e for e in earlier
+            if 0 < t - ms(e["requested_datetime"]) <= 6 * HOUR_MS
+            and np.hypot(*(here - to_plane(e["lat"], e["long"]))) <= 0.0151
+        ]  # fmt: skip
+        if near:
+            repeats += 1
+            assert all(e["phone"] != o["phone"] for e in near)  # another caller
+            # the repeat is in the community of what it repeats
+            assert (
+                city.locate([o["lat"]], [o["long"]])[0]
+                == city.locate([near[0]["lat"]], [near[0]["long"]])[0]
+            )
+        earlier.append(o)
+    assert 0.03 * len(orders) < repeats < 0.10 * len(orders)
+
+
+def test_repeats_follow_what_they_repeat_in_time_order() -> None:
+    from flows.simulator.citizens import Events, with_repeats
+
+    ts = np.arange(0, 1000 * 60_000, 60_000, dtype=np.int64)
+    events = Events(ts, [f"c{i % 7}" for i in range(ts.size)], np.arange(ts.size) % 11)
+    merged, repeat_of = with_repeats(np.random.default_rng(3), events, int(ts[-1]) + 1, 0.2)
+    assert np.all(np.diff(merged.ts_ms) >= 0)
+    rep = np.flatnonzero(repeat_of >= 0)
+    assert 100 < rep.size < 300 and merged.ts_ms.size == ts.size + rep.size
+    src = repeat_of[rep]
+    assert np.all(src < rep) and np.all(repeat_of[src] == -1)
+    assert np.all(merged.ts_ms[rep] > merged.ts_ms[src])
+    assert [merged.category[i] for i in rep] == [merged.category[i] for i in src]
+    assert np.array_equal(merged.community[rep], merged.community[src])
+    none, no_repeats = with_repeats(np.random.default_rng(3), events, int(ts[-1]) + 1, 0.0)
+    assert np.array_equal(none.ts_ms, ts) and np.all(no_repeats == -1)

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flows.city import City, VenueRegistry
+from flows.city.geo import from_plane, to_plane, uniform_in_discs
 from indicators.language.registry import hotline_categories
 
 from . import clock, patterns, people
@@ -44,6 +45,14 @@ CHANNELS: dict[str, float] = {"phone": 0.70, "app": 0.15, "wechat": 0.10, "web":
 CATEGORY_KEY_SHARE = 0.05  # orders that say "category" instead of "service_code"
 PERSONAL_IN_DESCRIPTION = 0.15  # descriptions that repeat a phone or ID number
 CHECKPOINT_ABNORMAL = 0.002
+#: Hotline orders that another caller repeats: the same problem at the same spot, reported
+#: again within hours, mostly within the hour (a dark street lamp on a busy corner draws
+#: several calls).  The dispatcher links a repeat to the open order (routing.yaml
+#: `duplicates`: within 30 m and 72 h) instead of sending a second crew: 减少重复派单.
+REPEAT_SHARE = 0.06
+REPEAT_MEAN_DELAY_MS = 1_800_000  # exponential (half an hour), cut at six hours
+REPEAT_MAX_DELAY_MS = 6 * 3_600_000
+REPEAT_WITHIN_KM = 0.015  # a caller's own position for the same spot, within 15 m
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "water_outage": ("{place}停水了，家里一滴水都没有", "{place}自来水水压很低，楼上用不上水",
@@ -77,6 +86,30 @@ class Events:
     ts_ms: IntArray
     category: list[str]
     community: IntArray
+
+
+def with_repeats(
+    rng: np.random.Generator, events: Events, end_ms: int, share: float = REPEAT_SHARE
+) -> tuple[Events, IntArray]:
+    """`events` and the repeats of a `share` of them (same category and community, a little
+    later), in time order, and for each event the index of the one it repeats (-1: none)."""
+    n = events.ts_ms.size
+    picked = np.flatnonzero(rng.random(n) < share)
+    delay = np.minimum(rng.exponential(REPEAT_MEAN_DELAY_MS, picked.size), REPEAT_MAX_DELAY_MS)
+    later = events.ts_ms[picked] + np.maximum(delay.astype(np.int64), BIN_MS)
+    kept = later < end_ms
+    picked, later = picked[kept], later[kept]
+    ts = np.concatenate([events.ts_ms, later])
+    source = np.concatenate([np.full(n, -1, dtype=np.int64), picked])
+    order = np.argsort(ts, kind="stable")  # (a repeat sorts after what it repeats)
+    position = np.empty(order.size, dtype=np.int64)
+    position[order] = np.arange(order.size)
+    source = source[order]
+    repeat_of = np.where(source >= 0, position[np.maximum(source, 0)], -1)
+    category = events.category + [events.category[i] for i in picked.tolist()]
+    community = np.concatenate([events.community, events.community[picked]])
+    merged = Events(ts[order], [category[i] for i in order.tolist()], community[order])
+    return merged, repeat_of
 
 
 def _weekly_mean(shape: Shape) -> float:
@@ -211,8 +244,11 @@ def _year_serials(ts_ms: IntArray) -> list[str]:
     return out
 
 
-def hotline_lines(rng: np.random.Generator, city: City, events: Events) -> list[str]:
-    """Open311-shaped work orders."""
+def hotline_lines(
+    rng: np.random.Generator, city: City, events: Events, repeat_of: IntArray | None = None
+) -> list[str]:
+    """Open311-shaped work orders; an order that repeats an earlier one (`repeat_of`, from
+    `with_repeats`) is placed within 15 m of it, at the same building."""
     n = events.ts_ms.size
     places = _Places(city)
     lat, lon = city.scatter(events.community, rng)
@@ -223,7 +259,12 @@ def hotline_lines(rng: np.random.Generator, city: City, events: Events) -> list[
     channel_p = np.array([CHANNELS[c] for c in channel_names])
     channels = rng.choice(len(channel_names), size=n, p=channel_p).tolist()
     category_key = (rng.random(n) < CATEGORY_KEY_SHARE).tolist()
-    building = rng.integers(1, 120, n).tolist()
+    building = rng.integers(1, 120, n)
+    if repeat_of is not None and (repeats := np.flatnonzero(repeat_of >= 0)).size:
+        src = repeat_of[repeats]
+        lat[repeats], lon[repeats] = _near(city, events.community[repeats], lat[src], lon[src], rng)
+        building[repeats] = building[src]
+    building_no = building.tolist()
     iso = clock.iso_local(events.ts_ms).tolist()
     serials = _year_serials(events.ts_ms)
     lines = []
@@ -234,7 +275,7 @@ def hotline_lines(rng: np.random.Generator, city: City, events: Events) -> list[
             ("category" if category_key[i] else "service_code"): events.category[i],
             "description": descriptions[i],
             "requested_datetime": iso[i],
-            "address": f"上海市{places.community(comm)}{building[i]}号楼",
+            "address": f"上海市{places.community(comm)}{building_no[i]}号楼",
             "lat": round(float(lat[i]), 6),
             "long": round(float(lon[i]), 6),
             "channel": channel_names[channels[i]],
@@ -243,6 +284,20 @@ def hotline_lines(rng: np.random.Generator, city: City, events: Events) -> list[
         }
         lines.append(json.dumps(record, ensure_ascii=False))
     return lines
+
+
+def _near(
+    city: City,
+    community: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray]:
+    """A point within 15 m of each (lat, lon) of these communities, never so far that it
+    could leave its community: a scattered point lies within 0.45 of the spacing to the
+    nearest other community, the move within 0.04 of it."""
+    radius = np.minimum(REPEAT_WITHIN_KM, 0.04 * city.community_spacing_km[community])
+    return from_plane(to_plane(lat, lon) + uniform_in_discs(radius, rng))
 
 
 def photo_lines(rng: np.random.Generator, city: City, events: Events) -> list[str]:

@@ -40,6 +40,7 @@ MANIFEST = "manifest.json"
 SENSOR_FORMATS = ("fiware", "flat")
 # Random streams per family (see sensors.py for the sensors' own).
 STREAM_HOTLINE, STREAM_PHOTO, STREAM_CHECKPOINT, STREAM_MALFORM = 10, 11, 12, 13
+STREAM_HOTLINE_REPEATS = 14
 
 DEMO_START = dt.datetime(2026, 3, 2, tzinfo=clock.SHANGHAI)  # a Monday, midnight
 DEMO_SEED = 20260302
@@ -150,7 +151,10 @@ def simulate(
                             citizens.HOTLINE_MIX, n_comms),
         citizens.surges(rng, start_ms, end_ms, "hotline", resolved),
     ])  # fmt: skip
-    hotline = citizens.hotline_lines(rng, city, events)
+    events, repeat_of = citizens.with_repeats(
+        np.random.default_rng([seed, STREAM_HOTLINE_REPEATS]), events, end_ms
+    )
+    hotline = citizens.hotline_lines(rng, city, events, repeat_of)
     lines["hotline"] = _write_file(paths["hotline"], hotline, corrupters["hotline"])
 
     rng = np.random.default_rng([seed, STREAM_PHOTO])
