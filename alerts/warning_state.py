@@ -509,8 +509,11 @@ class WarningStateMachine:
         area_level = str(batch.area_level[row])
         zh_area, en_area = area_label(area, self.names)
         said_lower, said_upper = lower, upper
-        if not rules.on_score and _within(value, lower, upper):  # the band would contradict
-            said_lower, said_upper = rules.normal_band(area_level)  # the warning: say the rule
+        # A band holding the value would contradict the warning, and with no value (a window
+        # too thin to judge, resolving) the detectors' band is not what the warning judged
+        # ("expected < 5%" from a detector, blue at 2%): either way the sentence says the rule.
+        if not rules.on_score and (math.isnan(value) or _within(value, lower, upper)):
+            said_lower, said_upper = rules.normal_band(area_level)
         peak_value, peak_at = peak if peak is not None and peak[1] >= 0 else (math.nan, _NONE)
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,

@@ -101,6 +101,20 @@ def test_the_worst_window_survives_a_snapshot_and_an_older_snapshot_restores() -
     assert ev.kind == "resolved" and ev.peak is None and "peak" not in ev.text_en
 
 
+def test_a_resolution_without_a_value_says_the_rule_not_the_detectors_band() -> None:
+    """Windows too thin to judge (`min_count`) are calm and resolve the warning with no value:
+    its sentence gave the detectors' band ("expected 0.28-0.35"), which is not what the
+    warning judged; it says the rule, as a firing sentence whose band holds the value does."""
+    value = {"field": "pressure", "aggregate": "mean", "window": {"length": "15m"},
+             "levels": ["street", "district"], "min_count": 3}  # fmt: skip
+    m = WarningStateMachine([make_indicator(value=value)])
+    events = run(m, [0.09, float("nan"), float("nan"), float("nan")])
+    assert kinds(events) == [("firing", "red"), ("resolved", "red")]
+    assert "expected > 0.2," in events[-1].text_en and "0.28" not in events[-1].text_en
+    assert "预期 > 0.2," in events[-1].text_zh
+    assert "expected 0.28-0.35" in events[0].text_en  # (a value outside the band keeps it)
+
+
 def test_a_missing_window_breaks_the_run() -> None:
     m = WarningStateMachine([make_indicator()])
     first = windows([0.19])[0]
