@@ -16,7 +16,9 @@ Replaced by a placeholder in *every* string, free text included:
   number when a phone word (电话, 手机, 联系, 致电, tel, phone, call, ...) comes just before it;
 - North American numbers written without '+1' (617-201-3471, 1-617-201-3471, (617) 635-4600,
   617.635.4500), as Boston's closure notes give callers' numbers, with or without a phone
-  word; with spaces only or as ten digits (617 201 3471, 6172013471) after a phone word;
+  word; with spaces only or as ten digits (617 201 3471, 6172013471) after a phone word, or
+  later in the phone word's clause, a name between them ("Please call Mr. Brown at 617 201
+  3471", "call the owner at 6172013471"), but for a reference's ("call about case ...");
 - 18-digit resident identity numbers (last character may be X, groups may be separated:
   110101 19900307 1245), the old 15-digit ones, any run of 15 or more digits, Chinese
   passports (E or G and eight digits), Hong Kong identity cards (A123456(7)) and US Social
@@ -61,7 +63,20 @@ In free text, a name that no field declares is caught where the text says it is 
   is on the lease");
 - but capitalised words that name an organisation or a brand are kept: a word such as
   Water, Department, Inc, LLC, Services, Restaurant or Cookies among them or in the
-  capitalised words right after them ("Name: Boston Water and Sewer", "Mrs. Fields Cookies");
+  capitalised words right after them ("Name: Boston Water and Sewer", "Mrs. Fields Cookies"),
+  and so is an acronym after a label not written in capitals, a department's ("Contact: DPW",
+  "contact: BTD Staff"), where "Contact: John SMITH", "Contact: JOHN" and, in a note in
+  capitals, "NAME: SMITH" are names;
+- after a person's role (resident, caller, complainant, tenant, homeowner, owner, landlord,
+  constituent, neighbor, occupant) or "this is", which also precede a title's or a place's
+  words ("Resident Parking Permit", "Caller ID", "Tenant Failed Apt", "This is Main Street"),
+  a name in Title case that reads as a person's: two or three words, the first a common given
+  name ("Resident Jane Doe", "This is Maria Pontes.") or followed by what a person does
+  ("tenant Reginald Featherstone called back", "This is Peter Parker calling"; after the role
+  with a colon, "Complainant: John Smith", as it stands), or a common given name alone so
+  followed ("this is Mary from Dorchester"); never with a word of an organisation, a street
+  or a permit among them ("This is Boston Water and Sewer", "Resident Services"), and not in
+  a note in capitals ("RESIDENT JOHN SMITH" is left as it is);
 - messaging handles after their word (微信, WeChat, vx, wx, QQ, 抖音号, 钉钉, and as people
   write them to slip past filters: 薇信, 威信, V信, 加V, +V, 加微, 扣扣, 企鹅号): "<handle>".
 
@@ -231,6 +246,30 @@ def _literal_trie(words: Iterable[str]) -> str:
     return emit(tree)
 
 
+def _word_trie(words: Iterable[str], ignore_case: bool = False) -> str:
+    """A pattern matching any of `words` where a word starts (no letter before it), as a trie
+    whose branches open with each word's first character, the look-behind for a letter
+    following it ("c(?<![a-z]c)(?:aller|ontact)|...").  Why: a pattern that opens with the
+    look-behind is tried at every position of the text, one that opens with literal
+    characters only where they are (about twice as fast as behind _led_by's look-ahead, on
+    Boston's notes as on the hotline's strings).  With `ignore_case`, each first character opens a
+    branch in either case and the rest matches in any case."""
+    rests: dict[str, list[str]] = {}
+    for word in words:
+        firsts = {word[0].lower(), word[0].upper()} if ignore_case else {word[0]}
+        for first in firsts:
+            rests.setdefault(first, []).append(word[1:])
+    letters = "A-Za-z" if ignore_case else "a-z"
+    branches = []
+    for first, rest in sorted(rests.items()):
+        tail = _literal_trie(rest)
+        if ignore_case and tail:
+            tail = f"(?i:{tail})"
+        ch = re.escape(first)
+        branches.append(f"{ch}(?<![{letters}]{ch}){tail}")
+    return "(?:" + "|".join(branches) + ")"
+
+
 def _led_by(first: Iterable[str], pattern: str) -> str:
     """`pattern` behind a look-ahead for the characters a match can start with.  Why: the
     engine takes no such set from a pattern that starts with a look-behind, a case-blind word
@@ -291,7 +330,8 @@ _NANP_RE = re.compile(
     )
 )
 # The same number with spaces only, or as ten digits, is told from readings in a row
-# ("250 300 1200") only by a phone word before it ("Tel 617 201 3471", "call back 6172013471").
+# ("250 300 1200") only by a phone word before it ("Tel 617 201 3471", "call back 6172013471"),
+# or earlier in its clause (see _PHONE_WORD_IN_CLAUSE_RE).
 _NANP_BARE_RE = re.compile(
     _led_by("123456789", r"(?<![\d+])(?:1\s)?(?:[2-9]\d{2}\s[2-9]\d{2}\s\d{4}|[2-9]\d{9})(?!\d)")
 )
@@ -304,6 +344,21 @@ _NANP_BARE_RE = re.compile(
 _LOCAL_RE = re.compile(rf"(?<!\d)(?:\d{{3,4}}{_SEP}\d{{4}}|\d{{4}}{_SEP}\d{{3}})(?!\d)")
 _PHONE_WORDS = r"电话|手机|联系|致电|回电|座机|号码|(?<![a-z])tel|(?<!<)phone|(?<![a-z])call"
 _PHONE_WORD_BEFORE_RE = re.compile(rf"(?i)(?:{_PHONE_WORDS})[^\d\n，,、。；;!?！？]{{0,8}}$")
+# A North American number may be further from its phone word, when someone is named between
+# them ("Please call Mr. Brown at 617 201 3471", "call me Chris Lee 617 594 0572", "give me a
+# call to discuss  6173089786"): up to 40 characters that neither hold a digit nor end the
+# clause or the sentence (a dot followed by a space, but for the one of a title: "Mr.",
+# "Mrs.", "Ms.", "Dr.", "St.").  Not a number that a reference's word comes right before
+# ("called about case 6172013471", "ref #617 201 3471"), nor one that goes on in more groups
+# ("617 201 3471 2"): a code's.  Only an English phone word is so far-reaching: in Chinese
+# text ten digits are an order's or a date's ("联系物业尽快处理漏水 工单 2026030112").
+_EN_PHONE_WORDS = r"(?<![a-z])tel|(?<!<)phone|(?<![a-z])call"
+_CLAUSE_CHAR = r"[^\d\n，,、。；;!?！？.]|(?<=\bmr|\bms|\bdr|\bst)\.|(?<=\bmrs)\.|\.(?!\s)"
+_PHONE_WORD_IN_CLAUSE_RE = re.compile(rf"(?i)(?:{_EN_PHONE_WORDS})(?:{_CLAUSE_CHAR}){{0,40}}$")
+_REFERENCE_BEFORE_RE = re.compile(
+    r"(?i)(?<![a-z])(?:case|ref|reference|order|ticket|account|acct|id|no\.?|#)\s*[:#.]?\s*$"
+)
+_MORE_DIGITS_RE = re.compile(rf"{_SEP_CHARS}\d")
 # ... and whether a text has a phone word at all, before numbers are looked for after one
 _PHONE_WORD_RE = re.compile(_led_by("电手联致回座号TtPpCc", rf"(?i:{_PHONE_WORDS})"))
 # A complete timestamp, the commonest string with digits in a record, holds nothing personal.
@@ -351,6 +406,20 @@ def _after_phone_word(text: str, m: re.Match[str]) -> bool:
     """Whether a local number in `text` follows a phone word (see _LOCAL_RE)."""
     start = m.start()
     return _PHONE_WORD_BEFORE_RE.search(text, max(0, start - 16), start) is not None
+
+
+def _nanp_after_phone_word(text: str, m: re.Match[str]) -> bool:
+    """Whether a North American number without separators but spaces (see _NANP_BARE_RE)
+    follows a phone word: right before it, or earlier in its clause and not as a reference
+    (see _PHONE_WORD_IN_CLAUSE_RE)."""
+    if _after_phone_word(text, m):
+        return True
+    start = m.start()
+    if _MORE_DIGITS_RE.match(text, m.end()) is not None:
+        return False
+    if _REFERENCE_BEFORE_RE.search(text, max(0, start - 14), start) is not None:
+        return False
+    return _PHONE_WORD_IN_CLAUSE_RE.search(text, max(0, start - 48), start) is not None
 
 
 # What every pattern of mask_text needs at least: an '@' (e-mail), a character beyond ASCII
@@ -506,7 +575,7 @@ def _mask_numbers(text: str) -> str:
         text = _NANP_RE.sub(PHONE_MASK, text)
     if _PHONE_WORD_RE.search(text) is None:  # (what follows needs one: 99% of strings go)
         return text
-    text = _sub_checked(_NANP_BARE_RE, text, lambda m: _after_phone_word(text, m), PHONE_MASK)
+    text = _sub_checked(_NANP_BARE_RE, text, lambda m: _nanp_after_phone_word(text, m), PHONE_MASK)
     return _sub_checked(_LOCAL_RE, text, lambda m: _after_phone_word(text, m), PHONE_MASK)
 
 
@@ -742,7 +811,7 @@ _EN_ORGANISATION_WORDS = frozenset(
         "plumbing electric gas energy transit transportation works utilities utility partners "
         "associates bros sons enterprises industries holdings properties towing auto motors "
         "insurance city county council board committee police fire parks library museum salon "
-        "pharmacy liquors deli grill kitchen pub diner tavern cleaners"
+        "pharmacy liquors deli grill kitchen pub diner tavern cleaners grid"
     ).split()
 )
 # the capitalised words that go on after a name ("Mrs. Fields' Cookies", "Smith and Sons")
@@ -758,14 +827,135 @@ def _names_an_organisation(name: str, text: str, end: int) -> bool:
     return any(w.lower() in _EN_ORGANISATION_WORDS for w in words)
 
 
+# An acronym after a label not written in capitals names a department or an organisation,
+# alone or before its capitalised words ("Contact: DPW", "contact: BTD Staff"), not a person
+# ("Contact: John SMITH"; "NAME: SMITH" in a note in capitals, "Contact: JOHN").
+_ACRONYM_NAME_RE = re.compile(r"(?P<acronym>[A-Z]{2,6})(?:[ \-][A-Z][a-z][A-Za-z]*)*")
+_EN_LABEL_RE = re.compile(rf"{_EN_CUES}\s*")  # a cue that is a label alone, without a title
+
+
+def _names_a_department(m: re.Match[str]) -> bool:
+    """Whether a name after a label ("name:", "contact:", "my name is") is an acronym: a
+    department's or an organisation's (see _ACRONYM_NAME_RE).  (Told after the match, as
+    groups for the label in _EN_NAME_RE made it a third slower.)"""
+    acronym = _ACRONYM_NAME_RE.fullmatch(m["name"])
+    if acronym is None or acronym["acronym"].lower() in _EN_GIVEN_NAMES:
+        return False
+    cue = m["cue"]
+    return cue.upper() != cue and _EN_LABEL_RE.fullmatch(cue) is not None
+
+
 def _mask_english_name(m: re.Match[str]) -> str:
     """An English name after its cue or title masked, the cue kept; an organisation's name
-    kept whole."""
+    or a department's acronym kept whole."""
     if m["name"] is not None:
-        if _names_an_organisation(m["name"], m.string, m.end()):
+        if _names_an_organisation(m["name"], m.string, m.end()) or _names_a_department(m):
             return m.group(0)
         return m["cue"] + NAME_MASK
     return (m["lower_cue"] or m["title"]) + NAME_MASK
+
+
+# Cues that may also precede a word: a person's role in a report ("Resident Jane Doe called",
+# "spoke with tenant Maria Lopez", "Complainant: John Smith", "Property owner Adrian Mclean
+# does not want ...") and a caller introducing themselves ("This is Peter Parker calling",
+# "this is Mary from Dorchester").  After them come as often the words of a title or a
+# department ("Resident Parking Permit", "Tenant Failed Apt", "Constituent  National Grid",
+# "This is Main Street flooding", "This is Brookline."), so the name is taken only in Title
+# case (a note in capitals is left alone), never with a word of an organisation, a place or
+# a permit among its words, and only:
+# - two words or more ("Jane Doe"), the first of them a common given name (_EN_GIVEN_NAMES),
+#   or followed by what a person does (called, said, stated, reported, wants ...; after
+#   "this is": calling, speaking, from, with, here), or after the role with a colon;
+# - one word, a common given name, so followed or after the role with a colon.
+_EN_ROLE_WORDS = (
+    "resident", "caller", "complainant", "tenant", "homeowner", "owner", "landlord",
+    "constituent", "neighbor", "neighbour", "occupant",
+)  # fmt: skip
+_EN_WEAK_CUE_WORDS = (*_EN_ROLE_WORDS, "this is")
+# A word of such a name: capitalised, not in capitals ("Smith", "McDonald", "O'Brien")
+_EN_TITLE_CASE_WORD = (
+    rf"{_EN_NOT_NAME}(?:[A-Z]['’]|[A-Z][a-z]{{1,2}}(?=[A-Z][a-z]))?[A-Z][a-z]+(?![A-Za-z])"
+)
+_EN_WEAK_NAME_RE = re.compile(
+    rf"(?P<cue>{_word_trie(_EN_WEAK_CUE_WORDS, ignore_case=True)}"
+    r"(?:\s*(?P<colon>[:：])\s*|[ \t]{1,2}))"
+    rf"(?P<name>{_EN_TITLE_CASE_WORD}"
+    rf"(?:[ \-](?:{_EN_PARTICLE}){{0,2}}{_EN_TITLE_CASE_WORD}){{0,2}})"
+)
+# Common given names of Boston's and America's callers, compared in lower case; none that is
+# also a common word in Title case ("Will", "May", "Mark", "Bill", "Frank", "Grace", "Hope",
+# "June", "Ray", "Guy", "Jack", "Rose", "Christian"): after those a name needs what a
+# person does.
+_EN_GIVEN_NAMES = frozenset(
+    (  # noqa: SIM905 - a word list, a few words a line
+        "aaron abigail adam adrian ahmed aidan aiden alan albert alejandro alex alexander "
+        "alexandra alexis alfred ali alice alicia alison allison alyssa amanda amber amy ana "
+        "andre andrea andrew angela angelica anita ann anna anne annie anthony antonio arthur "
+        "ashley austin barbara benjamin betty beverly bobby bonnie brandon brenda brendan brian "
+        "bridget brittany bruce bryan caitlin carl carla carlos carmen carol carole caroline "
+        "carolyn catherine cathy charles charlene charlie charlotte cheryl chris christina "
+        "christine christopher cindy claire claudia colleen connie connor craig crystal cynthia "
+        "dale daniel danielle danny darlene david deborah debra declan denise dennis derek diana "
+        "diane donald donna doris dorothy douglas dylan earl edward eileen elaine eleanor elena "
+        "elijah elizabeth ellen emily emma eric erica erin ernest esther ethan eugene evan evelyn "
+        "fatima felix fernando fiona florence frances francis francisco fred frederick gabriel "
+        "gail gary george gerald gina glenn gloria gregory hannah harold harry heather helen "
+        "henry howard ian irene isaac isabel isabella jacob jacqueline james jamie jane janet "
+        "janice jason jasmine javier jean jeffrey jennifer jenny jeremy jerry jesse jessica jill "
+        "jim jimmy joan joanne joe joel john johnny jon jonathan jorge jose joseph joshua joyce "
+        "juan judith judy julia julian julie justin karen katherine kathleen kathryn kathy katie "
+        "kayla keith kelly kenneth kevin kieran kimberly kristen kristin kyle larry laura lauren "
+        "lawrence leah leonard leslie linda lisa logan lori louis louise lucas lucia lucy luis "
+        "luke madison manuel margaret maria marie marilyn mario marisol martha martin marvin mary "
+        "matthew maureen megan meghan melanie melissa michael michelle miguel mohammed molly "
+        "monica muhammad nancy natalie nathan nicholas nicole noah nora norma norman olivia "
+        "oscar owen pamela patricia patrick paul paula pedro peggy peter philip phyllis rachel "
+        "rafael ralph ramon randy raymond rebecca regina renee ricardo richard rita robert "
+        "roberto robin roger ronald rosa ruth ryan samantha samuel sandra sara sarah scott sean "
+        "sergio sharon sheila shirley siobhan sofia sophia stanley stephanie stephen steven "
+        "susan sylvia tamara teresa terry theresa thomas timothy tina todd tony tracy tyler "
+        "valerie vanessa victor victoria vincent virginia walter wanda wayne wendy william "
+        "willie yolanda zachary"
+    ).split()
+)
+# Words that make capitalised words after such a cue a title's, a place's or a permit's
+# ("Resident Parking Permit", "This is Main Street"), besides an organisation's.
+_EN_NOT_PERSON_WORDS = _EN_ORGANISATION_WORDS | frozenset(
+    (  # noqa: SIM905 - a word list, a few words a line
+        "street st avenue ave road rd boulevard blvd parkway pkwy highway hwy terrace plaza "
+        "square sq wharf circle drive place lane way court ct row park playground bridge "
+        "parking permit permits sticker card id portal request requests complaint complaints "
+        "issue issues notice letter info information program zone rights award found failed "
+        "occupied reports call"
+    ).split()
+)
+_EN_DOES_WORDS = (
+    "called", "calls", "calling", "phoned", "said", "says", "stated", "states", "reported",
+    "reports", "requested", "requests", "asked", "asks", "complained", "complains", "explained",
+    "claims", "claimed", "wants", "wanted", "would", "does", "did", "needs", "spoke", "left",
+    "lives", "indicated", "mentioned", "informed",
+)  # fmt: skip
+_EN_ROLE_GOES_ON_RE = re.compile(rf",?\s+{_literal_trie(_EN_DOES_WORDS)}(?![A-Za-z])")
+_EN_INTRO_GOES_ON_RE = re.compile(
+    rf",?\s+{_literal_trie((*_EN_DOES_WORDS, 'speaking', 'from', 'with', 'here'))}(?![A-Za-z])"
+)
+
+
+def _mask_weak_english_name(m: re.Match[str]) -> str:
+    """A name after a role or "this is" masked, the cue kept, when it reads as a person's
+    (see _EN_WEAK_NAME_RE); other capitalised words kept."""
+    name, text, end = m["name"], m.string, m.end()
+    goes_on = _EN_NAME_GOES_ON_RE.match(text, end)
+    words = _LATIN_WORD_RE.findall(name if goes_on is None else name + goes_on.group(0))
+    if any(w.lower() in _EN_NOT_PERSON_WORDS for w in words):
+        return m.group(0)
+    given = words[0].lower() in _EN_GIVEN_NAMES  # (the name's first word)
+    intro = m["cue"][:4].lower() == "this"  # "this is", not a role
+    does = (_EN_INTRO_GOES_ON_RE if intro else _EN_ROLE_GOES_ON_RE).match(text, end)
+    said = (m["colon"] is not None and not intro) or does is not None
+    if (given or said) if " " in name or "-" in name else (given and said):
+        return m["cue"] + NAME_MASK
+    return m.group(0)
 
 
 # WeChat ids are 6-20 letters, digits, '_' or '-'; QQ numbers 5-11 digits.  Their words as
@@ -812,8 +1002,10 @@ _EN_CUE_WORDS = (
     "vx",
     "wx",
     "qq",
+    *_EN_WEAK_CUE_WORDS,
 )
-_EN_CUE_RE = re.compile(rf"(?<![a-z]){_literal_trie(_EN_CUE_WORDS)}(?![a-z])")
+_EN_CUE_RE = re.compile(rf"{_word_trie(_EN_CUE_WORDS)}(?![a-z])")
+_EN_WEAK_CUE_SET = frozenset(_EN_WEAK_CUE_WORDS)  # (as _EN_CUE_RE finds them)
 
 
 def _keep_cue(m: re.Match[str]) -> str:
@@ -829,9 +1021,19 @@ def mask_cued(text: str) -> str:
     module docstring).  Two quick searches for cue words come first, and each pattern runs
     only where its cues are: most strings hold none and are returned at once."""
     chinese = _CN_CUE_RE.search(text) is not None
-    english = _EN_CUE_RE.search(text.lower()) is not None
-    if not (chinese or english):
+    english = False
+    weak_at: list[int] = []  # where a role or "this is" is, in the lower-cased text
+    lower = text.lower()
+    if (cue := _EN_CUE_RE.search(lower)) is not None:
+        for c in (cue, *_EN_CUE_RE.finditer(lower, cue.end())):
+            if c[0] in _EN_WEAK_CUE_SET:
+                weak_at.append(c.start())
+            else:
+                english = True
+    if not (chinese or english or weak_at):
         return text
+    if weak_at:  # first, while the places found above are the text's own
+        text = _mask_weak_names(text, weak_at if len(lower) == len(text) else None)
     if english or (chinese and _CN_HANDLE_CUE_RE.search(text) is not None):
         text = _HANDLE_RE.sub(_keep_handle_cue, text)
     if chinese:
@@ -842,6 +1044,26 @@ def mask_cued(text: str) -> str:
     if english:
         text = _EN_NAME_RE.sub(_mask_english_name, text)
     return text
+
+
+def _mask_weak_names(text: str, starts: list[int] | None) -> str:
+    """Names after a role or "this is" masked (see _EN_WEAK_NAME_RE), the pattern tried only
+    at `starts`, where the quick search found those words: Boston's long letters to a
+    "Constituent" are not searched again.  None (lower case changed the text's length, so
+    the places are not its own): searched whole."""
+    if starts is None:
+        return _EN_WEAK_NAME_RE.sub(_mask_weak_english_name, text)
+    out: list[str] = []
+    done = 0
+    for start in starts:
+        m = _EN_WEAK_NAME_RE.match(text, start) if start >= done else None
+        if m is not None:
+            out += (text[done:start], _mask_weak_english_name(m))
+            done = m.end()
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 # ---------------------------------------------------------------- names

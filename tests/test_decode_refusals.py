@@ -330,7 +330,15 @@ def test_no_shortcut_clears_a_secret(secret: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["my name is John Smith", "wechat: abc_def1", "QQ 246813579", "call Mr. Reginald"]
+    "text",
+    [
+        "my name is John Smith",
+        "wechat: abc_def1",
+        "QQ 246813579",
+        "call Mr. Reginald",
+        "Resident Jane Doe",
+        "This is Peter Parker calling",
+    ],
 )
 def test_no_shortcut_clears_a_cued_name_or_handle(text: str) -> None:
     """Names and handles are masked after their cue words, in plain ASCII without six digits:

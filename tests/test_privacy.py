@@ -663,6 +663,147 @@ def test_spaced_digits_without_a_phone_word_stay() -> None:
         assert mask_text(text) == text
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [  # a North American number further from its phone word than a few characters
+        ("Please call Mr. Brown at 617 201 3471", f"Please call Mr. {NAME_MASK} at {PHONE_MASK}"),
+        (
+            "Any other isues please call me Chris Lee 617 594 0572.",
+            f"Any other isues please call me Chris Lee {PHONE_MASK}.",
+        ),
+        (
+            "please call Mrs. Gonzalez on her cell 617 201 3471 tomorrow",
+            f"please call Mrs. {NAME_MASK} on her cell {PHONE_MASK} tomorrow",
+        ),
+        ("gonna have to call capital at 6175691718", f"gonna have to call capital at {PHONE_MASK}"),
+        ("Call the owner @ 6172013471", f"Call the owner @ {PHONE_MASK}"),
+        (
+            "please give me a  call to discuss  6173089786  clarence",
+            f"please give me a  call to discuss  {PHONE_MASK}  clarence",
+        ),
+    ],
+)
+def test_north_american_numbers_later_in_the_clause_of_a_phone_word(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Called resident. Reading 617 201 3471",  # the sentence ended
+        "call me first. Then 617 201 3471",
+        "called back, flows 250 300 1200 today",  # the clause ended
+        "called regarding ref 6172013471",  # a reference
+        "Called about case 6172013471",
+        "联系物业尽快处理漏水 工单 2026030112",  # a Chinese phone word reaches not so far
+        "call about ticket no. 617 201 3471",
+        "call about case 101001234567",  # a case number
+        "call the office about ref 617 201 3471 2",  # a group of a longer code
+        "Call the office; the readings were 250 300 1200",
+        "please call us about the meter, the long one reading 250 300 1200",
+    ],
+)
+def test_numbers_far_from_a_phone_word_or_across_a_break_stay(text: str) -> None:
+    assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [  # a person's role before the name, or a caller introducing themselves
+        ("Resident Jane Doe", f"Resident {NAME_MASK}"),
+        ("resident John Smith called", f"resident {NAME_MASK} called"),
+        (
+            "Case Noted Resident Joan Toomey does not want a new tree planted at this location.",
+            f"Case Noted Resident {NAME_MASK} does not want a new tree planted at this location.",
+        ),
+        (
+            "Property owner Adrian Mclean does not want a new tree planted.",
+            f"Property owner {NAME_MASK} does not want a new tree planted.",
+        ),
+        (
+            "spoke with tenant Maria Lopez about the heat",
+            f"spoke with tenant {NAME_MASK} about the heat",
+        ),
+        ("Caller Mary stated the light is out", f"Caller {NAME_MASK} stated the light is out"),
+        # a name that is no common given name, when the person does something after it
+        ("tenant Reginald Featherstone called back", f"tenant {NAME_MASK} called back"),
+        ("Constituent Wang Wei reported a leak", f"Constituent {NAME_MASK} reported a leak"),
+        ("Complainant: Reginald Featherstone", f"Complainant: {NAME_MASK}"),
+        ("homeowner Mary-Kate O'Brien called", f"homeowner {NAME_MASK} called"),
+        ("landlord Patrick McDonald", f"landlord {NAME_MASK}"),
+        ("neighbor Maria van der Berg", f"neighbor {NAME_MASK}"),
+        ("This is Peter Parker calling", f"This is {NAME_MASK} calling"),
+        ("Hi, this is Mary from Dorchester", f"Hi, this is {NAME_MASK} from Dorchester"),
+        (
+            "I'm pretty sure this is Maria Pontes.  We have several investigations",
+            f"I'm pretty sure this is {NAME_MASK}.  We have several investigations",
+        ),
+        ("This is Reginald Featherstone calling", f"This is {NAME_MASK} calling"),
+        ("this is Maureen speaking", f"this is {NAME_MASK} speaking"),
+        ("请联系resident Jane Doe", f"请联系resident {NAME_MASK}"),
+    ],
+)
+def test_names_after_a_role_or_an_introduction_are_masked(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+    assert mask_record({"description": text})["description"] == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # words of a title, a department, a place or a permit after a role or "this is"
+        "Resident Parking",
+        "Resident Parking Permit for South Boston",
+        "Resident Permit",
+        "Resident Services",
+        "Caller ID",
+        "Resident of Main Street",
+        "Tenant Failed Apt\\Was Not Home",
+        "Tenant Rights booklet",
+        "Tenant Will Call Back",
+        "Caller Reports   Issue being resolved by landlord.",
+        "Owner Found",
+        "nominated for a 2015 Landlord Award.",
+        "Constituent Call",
+        "Constituent     National Grid responding to",
+        "Dear Constituent     The Boston Public Works Department",
+        "Met with caller  Bollards/guardrail not needed",
+        "Homeowner: Yes",
+        "Caller: Anonymous",
+        "This is Boston Water and Sewer",
+        "This is Boston Water and Sewer calling",
+        "This is National Grid calling",
+        "This is a test",
+        "THIS IS A TEST - PLEASE IGNORE",
+        "This is Brookline. Kevin  refer to",
+        "This is BTD policy.",
+        "This is Verizon calling",
+        "This is Main Street flooding",
+        "This is Dorchester Avenue near the park",
+        "nonresident Jane Doe",  # not the word
+    ],
+)
+def test_words_after_a_role_or_an_introduction_stay(text: str) -> None:
+    assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [  # a department's acronym after a label is no name; a name in capitals still is
+        ("Contact: DPW", "Contact: DPW"),
+        ("contact: BTD Staff", "contact: BTD Staff"),
+        ("Name: ISD", "Name: ISD"),
+        ("Contact: BWSC, the meter reading unit", "Contact: BWSC, the meter reading unit"),
+        ("Contact: John SMITH", f"Contact: {NAME_MASK}"),
+        ("Contact: JOHN", f"Contact: {NAME_MASK}"),  # a given name, not an acronym
+        ("NAME: SMITH", f"NAME: {NAME_MASK}"),  # a note in capitals: a surname
+        ("Contact: Mr. SMITH", f"Contact: Mr. {NAME_MASK}"),
+        ("SPOKE TO MR THEODORE", f"SPOKE TO MR {NAME_MASK}"),
+    ],
+)
+def test_acronyms_after_a_name_label(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
 def test_broken_lines_blank_personal_values() -> None:
     raw = (
         '{"sensor_id": "AQ-1", "reporterName": "慕容博", "phone": "6234 5671", '

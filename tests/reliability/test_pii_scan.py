@@ -52,10 +52,12 @@ PHONES = (
     "021-62345671",
     "(+86)139 876 50127",  # grouped 3-3-5
     "+44 20 7946 0958",  # international
+    "617 594 0572",  # North American, spaced, a name between it and "call"
 )
 IDS = ("31010619850317241X", "110101199003071236", "310106850317241", "320102 19880512 4327")
 # the first four are declared in name fields; the others only appear in free text, where
-# the text marks them ("我叫...", "my name is ...", "患者...", "MR. ...", "我姓...")
+# the text marks them ("我叫...", "my name is ...", "患者...", "MR. ...", "我姓...", "resident
+# ... called", "This is ... calling")
 NAMES = (
     "欧阳明远",
     "司马青衫",
@@ -70,6 +72,8 @@ NAMES = (
     "barnaby quill",  # in lower case after "my name is"
     "van der Wijngaarden",  # with the particles of a surname
     "O'Shaughnessy",
+    "Cornelius Blackwood",  # after a role, doing something
+    "Peregrine Whitlock",  # introducing himself
 )
 EMAILS = ("ouyang.mingyuan@example.com", "sima_qs@example.org")
 # a WeChat id and a QQ number, and the same under their slang words (加V, 扣扣)
@@ -110,7 +114,9 @@ def _plant_hotline(path: Path) -> int:
                 f"{rec.get('description', '')}。我叫{NAMES[4]}，微信：{HANDLES[0]}，"
                 f"QQ {HANDLES[1]}; my name is {NAMES[5]}。患者{NAMES[6]}，网格员{NAMES[7]}已到场，"
                 f"我姓{NAMES[8]}，加V {HANDLES[2]}，扣扣 {HANDLES[3]}; SPOKE TO MR. {NAMES[9]}; "
-                f"my name is {NAMES[10]}, Ms. {NAMES[11]} and Mr. {NAMES[12]} called"
+                f"my name is {NAMES[10]}, Ms. {NAMES[11]} and Mr. {NAMES[12]} called; "
+                f"resident {NAMES[13]} called. This is {NAMES[14]} calling, please call "
+                f"Mr. {NAMES[12]} at {PHONES[7]}"
             )
         line = json.dumps(rec, ensure_ascii=False)
         if k % 97 == 0:  # and some broken orders carrying all of it
