@@ -95,7 +95,9 @@ class WarningEvent:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> WarningEvent:
-        data = dict(d)
+        """The event of `to_dict`'s fields; fields a later version added are left out, so that
+        an older reader (a dispatcher rolled back, draining an outbox) still reads its events."""
+        data = {k: v for k, v in d.items() if k in _FIELD_SET}
         data["detectors"] = tuple(data.get("detectors", ()))
         data["source_categories"] = tuple(data.get("source_categories", ()))
         for k in ("value", "score", "lower", "upper", "peak"):
@@ -105,3 +107,4 @@ class WarningEvent:
 
 
 _FIELDS = tuple(f.name for f in fields(WarningEvent))
+_FIELD_SET = frozenset(_FIELDS)

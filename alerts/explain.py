@@ -177,11 +177,17 @@ def withdrawal_sentence(
     why_zh: str,
     why_en: str,
     tz: str = DEFAULT_TZ,
+    unit: str = "",
+    peak: float = math.nan,
+    peak_at: int = -1,
 ) -> tuple[str, str]:
     """(zh, en) for a warning ended because its area is no longer watched, not because the
     value came back: "静安区: PM2.5 橙色预警撤销 (14:05): ..." / "Jing'an: pm2.5 orange warning
-    withdrawn at 14:05: ..."."""
+    withdrawn at 14:05: ...", then its worst window while it fired, as a resolution gives it."""
     when = local_time(at, at, tz)
     zh = f"{area_zh}: {title_zh} {LEVEL_NAMES_ZH[level]}撤销 ({when}): {why_zh}"
     en = f"{area_en}: {lower_first(title_en)} {level} warning withdrawn at {when}: {why_en}"
+    if peak_at >= 0 and not math.isnan(peak):
+        zh += f"; 峰值 {format_value(peak, unit, 'zh')} ({local_time(peak_at, at, tz)})"
+        en += f"; peak {format_value(peak, unit)} at {local_time(peak_at, at, tz)}"
     return zh, en

@@ -582,9 +582,11 @@ class WarningStateMachine:
         level = LEVELS[int(st.level[series])]
         at = int(st.last_end[series])
         zh_area, en_area = area_label(area, self.names)
+        peak, peak_at = float(st.peak_value[series]), int(st.peak_at[series])
         zh, en = withdrawal_sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh, title_en=rules.title_en,
-            level=level, at=at, why_zh=why_zh, why_en=why_en, tz=self.tz,
+            level=level, at=at, why_zh=why_zh, why_en=why_en, tz=self.tz, unit=rules.unit,
+            peak=peak, peak_at=peak_at,
         )  # fmt: skip
         return WarningEvent(
             warning_id=f"{ind_id}@{area}@{int(st.fired_at[series])}",
@@ -605,6 +607,8 @@ class WarningStateMachine:
             text_zh=zh,
             text_en=en,
             **rules.event_fields(area_level),
+            peak=None if peak_at < 0 or math.isnan(peak) else peak,
+            peak_at=peak_at if peak_at >= 0 and not math.isnan(peak) else None,
         )
 
     # ------------------------------------------------------------------ inspection

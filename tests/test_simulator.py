@@ -544,7 +544,7 @@ def test_some_hotline_orders_are_repeated_by_another_caller_nearby(
         near = [
             e for e in earlier
             if 0 < t - ms(e["requested_datetime"]) <= 6 * HOUR_MS
-            and np.hypot(*(here - to_plane(e["lat"], e["long"]))) <= 0.0151
+            and np.hypot(*(here - to_plane(e["lat"], e["long"]))) <= 0.015
         ]  # fmt: skip
         if near:
             repeats += 1

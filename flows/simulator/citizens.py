@@ -52,7 +52,7 @@ CHECKPOINT_ABNORMAL = 0.002
 REPEAT_SHARE = 0.06
 REPEAT_MEAN_DELAY_MS = 1_800_000  # exponential (half an hour), cut at six hours
 REPEAT_MAX_DELAY_MS = 6 * 3_600_000
-REPEAT_WITHIN_KM = 0.015  # a caller's own position for the same spot, within 15 m
+REPEAT_WITHIN_KM = 0.0148  # the same spot, within 15 m once rounded to 6 decimals
 
 TEMPLATES: dict[str, tuple[str, ...]] = {
     "water_outage": ("{place}停水了，家里一滴水都没有", "{place}自来水水压很低，楼上用不上水",

@@ -112,7 +112,7 @@ class ThresholdDetector(_DetectorBase):
             if lo >= up:
                 at = f"at {area_level} level " if area_level else ""
                 raise error_at(
-                    f"{at}`lower` ({lo:g}) must be below `upper` ({up:g})",
+                    f"{at}`lower` ({lo:.15g}) must be below `upper` ({up:.15g})",
                     *number_at(side, limit, area_level),
                 )
         return self

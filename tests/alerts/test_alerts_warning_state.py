@@ -3,6 +3,8 @@ over many series gives exactly what one-window-at-a-time processing gives."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -227,6 +229,9 @@ def test_withdrawn_areas_end_their_firing_warnings_and_are_forgotten() -> None:
     assert ev.at == ev.window_end == T0 + 2 * 900  # its last window
     assert ev.value is None and ev.score is None
     assert "withdrawn" in ev.text_en and "removed" in ev.text_en and "撤销" in ev.text_zh
+    # ... and what happened, as a resolution says it: the worst window while it fired
+    assert ev.peak == pytest.approx(0.09) and ev.peak_at == T0 + 2 * 900
+    assert "removed; peak 0.09 MPa at " in ev.text_en and "; 峰值 0.09 MPa (" in ev.text_zh
     assert m.state_of("water.pressure", "a1").state == "normal"
     assert m.state_of("water.pressure", "a2").state == "normal"
     assert m.state_of("water.pressure", "a3").level == "red"
@@ -341,3 +346,19 @@ def test_thresholds_per_area_level_survive_a_snapshot_of_the_rules() -> None:
     del old["area_thresholds"]
     legacy = WarningStateMachine.from_snapshot({**snap, "rules": [old]})
     assert legacy is not None and legacy.rules[0].thresholds_at("district")[0] == 5
+
+
+def test_events_round_trip_and_a_reader_skips_fields_it_does_not_know() -> None:
+    """An event written by a later version (a field this one lacks) still reads, so a
+    dispatcher rolled back can drain what the newer flow wrote; one written before the worst
+    window was kept reads with none."""
+    m = WarningStateMachine([make_indicator()])
+    *_, ev = run(m, [0.09, 0.3, 0.3, 0.3])
+    assert ev.kind == "resolved" and ev.peak is not None
+    d = json.loads(json.dumps(ev.to_dict()))
+    assert WarningEvent.from_dict(d) == ev
+    assert WarningEvent.from_dict({**d, "added_by_a_later_version": 1}) == ev
+    older = {k: v for k, v in d.items() if k not in ("peak", "peak_at")}
+    assert WarningEvent.from_dict(older).peak is None
+    with pytest.raises(TypeError):  # a required field missing is still no event
+        WarningEvent.from_dict({k: v for k, v in d.items() if k != "level"})

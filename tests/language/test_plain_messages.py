@@ -88,6 +88,11 @@ CASES = [
         "a detector is a mapping with its type and options: {type: ewma}",
     ),
     ("{threshold: 0.99, for: 0s}", "{threshold: high, for: 0s}", '"threshold" is a number'),
+    (  # numbers as written, not rounded to six digits (where both read 1.23457e+06)
+        "{type: ewma, halflife: 48, direction: above}",
+        "{type: threshold, lower: 1234568, upper: 1234567}",
+        "`lower` (1234568) must be below `upper` (1234567)",
+    ),
     (  # a "below" indicator's levels fall, and its clear lies above the first level
         "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
         "on: value\n        direction: below\n        levels:\n"
