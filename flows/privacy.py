@@ -74,9 +74,11 @@ In free text, a name that no field declares is caught where the text says it is 
   name ("Resident Jane Doe", "This is Maria Pontes.") or followed by what a person does
   ("tenant Reginald Featherstone called back", "This is Peter Parker calling"; after the role
   with a colon, "Complainant: John Smith", as it stands), or a common given name alone so
-  followed ("this is Mary from Dorchester"); never with a word of an organisation, a street
-  or a permit among them ("This is Boston Water and Sewer", "Resident Services"), and not in
-  a note in capitals ("RESIDENT JOHN SMITH" is left as it is);
+  followed ("this is Mary from Dorchester"); in capitals, where case tells a name from no
+  other word, only a common given name, with the words after it that are no words of a note
+  ("RESIDENT JOHN SMITH CALLED", "THIS IS MARY FROM DORCHESTER"); never with a word of an
+  organisation, a street or a permit among them ("This is Boston Water and Sewer", "Resident
+  Services", "THIS IS JOSEPH ST");
 - messaging handles after their word (微信, WeChat, vx, wx, QQ, 抖音号, 钉钉, and as people
   write them to slip past filters: 薇信, 威信, V信, 加V, +V, 加微, 扣扣, 企鹅号): "<handle>".
 
@@ -860,13 +862,17 @@ def _mask_english_name(m: re.Match[str]) -> str:
 # does not want ...") and a caller introducing themselves ("This is Peter Parker calling",
 # "this is Mary from Dorchester").  After them come as often the words of a title or a
 # department ("Resident Parking Permit", "Tenant Failed Apt", "Constituent  National Grid",
-# "This is Main Street flooding", "This is Brookline."), so the name is taken only in Title
-# case (a note in capitals is left alone), never with a word of an organisation, a place or
-# a permit among its words, and only:
+# "This is Main Street flooding", "This is Brookline."), so the name is taken never with a
+# word of an organisation, a place or a permit among its words, and in Title case only:
 # - two words or more ("Jane Doe"), the first of them a common given name (_EN_GIVEN_NAMES),
 #   or followed by what a person does (called, said, stated, reported, wants ...; after
 #   "this is": calling, speaking, from, with, here), or after the role with a colon;
 # - one word, a common given name, so followed or after the role with a colon.
+# In capitals ("RESIDENT JOHN SMITH CALLED", "THIS IS MARY FROM DORCHESTER") case tells a
+# name from no other word, so the first word must be a common given name, always, and the
+# words after it (a surname, a middle name) are the name's only while they are not words of
+# a note (_EN_CAPS_NOT_SURNAME_WORDS: "JOHN CALLED", "MARY FROM"); a given name alone, so
+# followed or after the role with a colon, as above.
 _EN_ROLE_WORDS = (
     "resident", "caller", "complainant", "tenant", "homeowner", "owner", "landlord",
     "constituent", "neighbor", "neighbour", "occupant",
@@ -876,12 +882,20 @@ _EN_WEAK_CUE_WORDS = (*_EN_ROLE_WORDS, "this is")
 _EN_TITLE_CASE_WORD = (
     rf"{_EN_NOT_NAME}(?:[A-Z]['’]|[A-Z][a-z]{{1,2}}(?=[A-Z][a-z]))?[A-Z][a-z]+(?![A-Za-z])"
 )
+# ... and in capitals: a given name's word, then up to two words of two letters or more
+# ("O'BRIEN", "SMITH-JONES"), a surname's particles before them ("MARIA DE LA CRUZ")
+_EN_CAPS_WORD = r"[A-Z](?:['’][A-Z])?[A-Z]+(?:-[A-Z]{2,})?(?![A-Za-z])"
+_EN_CAPS_PARTICLE = r"(?:VAN|VON|DER|DEN|DE|DEL|DELLA|DI|DA|DU|LA|LE)\s"
+_EN_CAPS_MORE = rf"[ \-](?:{_EN_CAPS_PARTICLE}){{0,2}}{_EN_CAPS_WORD}"
+_EN_WEAK_CUE_PATTERN = _word_trie(_EN_WEAK_CUE_WORDS, ignore_case=True)
 _EN_WEAK_NAME_RE = re.compile(
-    rf"(?P<cue>{_word_trie(_EN_WEAK_CUE_WORDS, ignore_case=True)}"
+    rf"(?P<cue>{_EN_WEAK_CUE_PATTERN}"
     r"(?:\s*(?P<colon>[:：])\s*|[ \t]{1,2}))"
-    rf"(?P<name>{_EN_TITLE_CASE_WORD}"
+    rf"(?:(?P<name>{_EN_TITLE_CASE_WORD}"
     rf"(?:[ \-](?:{_EN_PARTICLE}){{0,2}}{_EN_TITLE_CASE_WORD}){{0,2}})"
+    rf"|(?P<given>[A-Z]{{2,}})(?![A-Za-z'’])(?P<second>{_EN_CAPS_MORE})?(?P<third>{_EN_CAPS_MORE})?)"
 )
+_EN_WEAK_CUE_RE = re.compile(_EN_WEAK_CUE_PATTERN)  # (where lower case moved the places)
 # Common given names of Boston's and America's callers, compared in lower case; none that is
 # also a common word in Title case ("Will", "May", "Mark", "Bill", "Frank", "Grace", "Hope",
 # "June", "Ray", "Guy", "Jack", "Rose", "Christian"): after those a name needs what a
@@ -926,7 +940,8 @@ _EN_NOT_PERSON_WORDS = _EN_ORGANISATION_WORDS | frozenset(
         "square sq wharf circle drive place lane way court ct row park playground bridge "
         "parking permit permits sticker card id portal request requests complaint complaints "
         "issue issues notice letter info information program zone rights award found failed "
-        "occupied reports call"
+        "occupied reports call pl ter terr ln cir pk dr hts heights fwy expy river airport "
+        "station tunnel mall area course garden gardens contracting"
     ).split()
 )
 _EN_DOES_WORDS = (
@@ -935,27 +950,97 @@ _EN_DOES_WORDS = (
     "claims", "claimed", "wants", "wanted", "would", "does", "did", "needs", "spoke", "left",
     "lives", "indicated", "mentioned", "informed",
 )  # fmt: skip
+_EN_INTRO_WORDS = (*_EN_DOES_WORDS, "speaking", "from", "with", "here")
 _EN_ROLE_GOES_ON_RE = re.compile(rf",?\s+{_literal_trie(_EN_DOES_WORDS)}(?![A-Za-z])")
-_EN_INTRO_GOES_ON_RE = re.compile(
-    rf",?\s+{_literal_trie((*_EN_DOES_WORDS, 'speaking', 'from', 'with', 'here'))}(?![A-Za-z])"
+_EN_INTRO_GOES_ON_RE = re.compile(rf",?\s+{_literal_trie(_EN_INTRO_WORDS)}(?![A-Za-z])")
+# (the same words in capitals: "RESIDENT JOHN CALLED", "THIS IS MARY FROM DORCHESTER")
+_EN_CAPS_ROLE_GOES_ON_RE = re.compile(rf"(?i),?\s+{_literal_trie(_EN_DOES_WORDS)}(?![a-z])")
+_EN_CAPS_INTRO_GOES_ON_RE = re.compile(rf"(?i),?\s+{_literal_trie(_EN_INTRO_WORDS)}(?![a-z])")
+# Words that in a note in capitals come after a given name but are no surname: the words
+# that are never a name, what a person does, the roles, and the words that follow a role or
+# a given name most in Boston's notes ("OWNER WILL THAW", "CALLER CAME OUT", "JIM HENNESSY
+# CHECKED", "MICHAEL SOMERS SENIOR CIVIL ENGINEER"), compared in lower case.  Not a common
+# surname ("Brown", "Young", "King", "Hall", "Park"): those names are masked, a word more or
+# less.
+_EN_CAPS_NOT_SURNAME_WORDS = (
+    frozenset(_EN_NOT_NAME_WORDS)
+    | frozenset(_EN_INTRO_WORDS)
+    | frozenset(_EN_ROLE_WORDS)
+    | frozenset(
+        (  # noqa: SIM905 - a word list, a few words a line
+            "will can could should shall may might must wont cant doesnt dont didnt isnt wasnt "
+            "has is was were be been being am are had have do did does done get gets got go "
+            "goes went gone come comes came give gives gave take takes took taken told tells "
+            "sent put made make makes need needed wanted want prefer believes believed "
+            "understood understands agreed agrees contacted notified observed saw sees noted "
+            "stating reporting requesting asking explaining complaining regarding regards re "
+            "concerning if so because since until after before over under up down out off "
+            "back again also only just not never no yes all any some each every more most "
+            "other both such very too today yesterday tonight tomorrow now then when where "
+            "why how who an a the and or but nor of on in at to for by as into onto about "
+            "near next behind across outside inside there here this that it he she they we "
+            "his her their its our checked directed deemed transferred translated help helped "
+            "investigate investigated inspected responded confirmed removed repaired fixed "
+            "cleaned visited stopped arrived returned advised scheduled referred emailed met "
+            "jr sr senior director deputy manager foreman supervisor inspector engineer officer "
+            "staff crew administrator commissioner boston"
+        ).split()
+    )
 )
+# Given names that are words as well ("THIS IS AMBER ALERT", "CRYSTAL CLEAR"): in capitals
+# taken for a name only with what a person does after it, as "Will" or "May" in Title case.
+_EN_CAPS_WORDLIKE_GIVEN = frozenset(
+    "amber crystal robin carol dale earl heather jasmine bonnie".split()  # noqa: SIM905
+)
+_EN_CAPS_NEXT_WORD_RE = re.compile(r"[ \-]([A-Z]+)(?![A-Za-z])")
 
 
-def _mask_weak_english_name(m: re.Match[str]) -> str:
-    """A name after a role or "this is" masked, the cue kept, when it reads as a person's
-    (see _EN_WEAK_NAME_RE); other capitalised words kept."""
+def _weak_name_end(m: re.Match[str]) -> int | None:
+    """Where a name after a role or "this is" ends, when the words after the cue read as a
+    person's (see _EN_WEAK_NAME_RE); None when they do not: other capitalised words."""
     name, text, end = m["name"], m.string, m.end()
+    intro = m["cue"][:4].lower() == "this"  # "this is", not a role
+    if name is None:
+        return _caps_name_end(m, intro)
     goes_on = _EN_NAME_GOES_ON_RE.match(text, end)
     words = _LATIN_WORD_RE.findall(name if goes_on is None else name + goes_on.group(0))
     if any(w.lower() in _EN_NOT_PERSON_WORDS for w in words):
-        return m.group(0)
+        return None
     given = words[0].lower() in _EN_GIVEN_NAMES  # (the name's first word)
-    intro = m["cue"][:4].lower() == "this"  # "this is", not a role
     does = (_EN_INTRO_GOES_ON_RE if intro else _EN_ROLE_GOES_ON_RE).match(text, end)
     said = (m["colon"] is not None and not intro) or does is not None
     if (given or said) if " " in name or "-" in name else (given and said):
-        return m["cue"] + NAME_MASK
-    return m.group(0)
+        return end
+    return None
+
+
+def _caps_name_end(m: re.Match[str], intro: bool) -> int | None:
+    """Where a name in capitals after a role or "this is" ends (see _EN_WEAK_NAME_RE): a
+    common given name, and the words after it up to the first word of a note; None for words
+    of a place, a permit or an organisation ("THIS IS JOSEPH ST") or a given name alone that
+    nothing a person does follows."""
+    given = m["given"].lower()
+    if given not in _EN_GIVEN_NAMES:
+        return None
+    end = m.end("given")
+    for part in ("second", "third"):
+        if m[part] is None:
+            break
+        words = [w.lower() for w in _LATIN_WORD_RE.findall(m[part])]
+        if any(w in _EN_NOT_PERSON_WORDS for w in words):
+            return None
+        if any(w in _EN_CAPS_NOT_SURNAME_WORDS for w in words):
+            break
+        end = m.end(part)
+    else:  # three words: the next may still make them a place's ("MARTIN LUTHER KING BLVD")
+        after = _EN_CAPS_NEXT_WORD_RE.match(m.string, end)
+        if after is not None and after[1].lower() in _EN_NOT_PERSON_WORDS:
+            return None
+    if end > m.end("given") and given not in _EN_CAPS_WORDLIKE_GIVEN:
+        return end
+    goes_on = _EN_CAPS_INTRO_GOES_ON_RE if intro else _EN_CAPS_ROLE_GOES_ON_RE
+    said = (m["colon"] is not None and not intro) or goes_on.match(m.string, end) is not None
+    return end if said else None
 
 
 # WeChat ids are 6-20 letters, digits, '_' or '-'; QQ numbers 5-11 digits.  Their words as
@@ -1047,19 +1132,20 @@ def mask_cued(text: str) -> str:
 
 
 def _mask_weak_names(text: str, starts: list[int] | None) -> str:
-    """Names after a role or "this is" masked (see _EN_WEAK_NAME_RE), the pattern tried only
-    at `starts`, where the quick search found those words: Boston's long letters to a
-    "Constituent" are not searched again.  None (lower case changed the text's length, so
-    the places are not its own): searched whole."""
+    """Names after a role or "this is" masked (see _EN_WEAK_NAME_RE), the cue kept, the
+    pattern tried only at `starts`, where the quick search found those words: Boston's long
+    letters to a "Constituent" are not searched again.  None (lower case changed the text's
+    length, so the places are not its own): the words are looked for again.  Words kept
+    are searched on for a cue ("THIS IS TENANT MARY SMITH")."""
     if starts is None:
-        return _EN_WEAK_NAME_RE.sub(_mask_weak_english_name, text)
+        starts = [c.start() for c in _EN_WEAK_CUE_RE.finditer(text)]
     out: list[str] = []
     done = 0
     for start in starts:
         m = _EN_WEAK_NAME_RE.match(text, start) if start >= done else None
-        if m is not None:
-            out += (text[done:start], _mask_weak_english_name(m))
-            done = m.end()
+        if m is not None and (end := _weak_name_end(m)) is not None:
+            out += (text[done:start], m["cue"], NAME_MASK)
+            done = end
     if not out:
         return text
     out.append(text[done:])

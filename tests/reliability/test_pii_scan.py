@@ -57,7 +57,7 @@ PHONES = (
 IDS = ("31010619850317241X", "110101199003071236", "310106850317241", "320102 19880512 4327")
 # the first four are declared in name fields; the others only appear in free text, where
 # the text marks them ("我叫...", "my name is ...", "患者...", "MR. ...", "我姓...", "resident
-# ... called", "This is ... calling")
+# ... called", "This is ... calling", "TENANT ... STATES")
 NAMES = (
     "欧阳明远",
     "司马青衫",
@@ -74,6 +74,7 @@ NAMES = (
     "O'Shaughnessy",
     "Cornelius Blackwood",  # after a role, doing something
     "Peregrine Whitlock",  # introducing himself
+    "KATHLEEN ABERNATHY",  # in capitals after a role
 )
 EMAILS = ("ouyang.mingyuan@example.com", "sima_qs@example.org")
 # a WeChat id and a QQ number, and the same under their slang words (加V, 扣扣)
@@ -116,7 +117,7 @@ def _plant_hotline(path: Path) -> int:
                 f"我姓{NAMES[8]}，加V {HANDLES[2]}，扣扣 {HANDLES[3]}; SPOKE TO MR. {NAMES[9]}; "
                 f"my name is {NAMES[10]}, Ms. {NAMES[11]} and Mr. {NAMES[12]} called; "
                 f"resident {NAMES[13]} called. This is {NAMES[14]} calling, please call "
-                f"Mr. {NAMES[12]} at {PHONES[7]}"
+                f"Mr. {NAMES[12]} at {PHONES[7]}; TENANT {NAMES[15]} STATES NO HEAT"
             )
         line = json.dumps(rec, ensure_ascii=False)
         if k % 97 == 0:  # and some broken orders carrying all of it
