@@ -546,8 +546,8 @@ class WarningStateMachine:
             text_en=en,
             detectors=tuple(d for d in det.split(",") if d),
             **rules.event_fields(area_level),
-            peak=opt(peak_value),
-            peak_at=peak_at if peak_at >= 0 else None,
+            peak=opt(peak_value),  # (a score's warning may peak on a window without a value)
+            peak_at=peak_at if peak_at >= 0 and not math.isnan(peak_value) else None,
         )
 
     # ------------------------------------------------------------------ withdrawal

@@ -362,3 +362,21 @@ def test_events_round_trip_and_a_reader_skips_fields_it_does_not_know() -> None:
     assert WarningEvent.from_dict(older).peak is None
     with pytest.raises(TypeError):  # a required field missing is still no event
         WarningEvent.from_dict({k: v for k, v in d.items() if k != "level"})
+
+
+def test_a_warning_on_the_score_peaking_on_a_window_without_a_value_names_no_peak() -> None:
+    """A score's warning may fire on a window whose value is missing (a silent sensor that a
+    detector scores): its resolution then names no peak rather than a time without a value."""
+    ind = make_indicator(detection={
+        "detectors": [{"type": "ewma"}],
+        "warnings": {"on": "score", "levels": {"orange": {"threshold": 0.99, "for": "0s"}}},
+    })  # fmt: skip
+    m = WarningStateMachine([ind])
+    fired = m.process(ScoredBatch.from_columns(
+        indicator_id=["water.pressure"], area_code=["a1"], window_start=[T0],
+        window_end=[T0 + 900], value=[float("nan")], score=[0.995]))  # fmt: skip
+    (ev,) = m.process(ScoredBatch.from_columns(
+        indicator_id=["water.pressure"], area_code=["a1"], window_start=[T0 + 900],
+        window_end=[T0 + 1800], value=[0.3], score=[0.5]))  # fmt: skip
+    assert kinds(fired) == [("firing", "orange")] and ev.kind == "resolved"
+    assert ev.peak is None and ev.peak_at is None and "peak" not in ev.text_en
