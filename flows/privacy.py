@@ -57,10 +57,13 @@ In free text, a name that no field declares is caught where the text says it is 
   left alone;
 - in English, the words of a name in capitals too ("MR. BROWN", "MRS SMITH"; "MS" only with
   its dot, "MISS" not, in a note written in capitals), with a prefix or an apostrophe
-  (McDonald, O'Brien), hyphens and the particles of a surname (Smith-Jones, van der Berg);
-  in lower case only after "my name is" ("my name is john smith") and one word after a
-  dotted title ("Ms. jackson"), and never a word such as "and", "unknown" or "on" ("my name
-  is on the lease");
+  (McDonald, O'Brien), hyphens and the particles of a surname (Smith-Jones, van der Berg), a
+  middle initial with its dot or without between a given name and a surname ("John A. Smith",
+  "JOHN A SMITH"; after a role or "this is" too, where a capital alone after the cue or
+  after the last word stays: "Owner Found A Dog", "Resident Parking Permit A"); in lower
+  case only after "my name is" ("my name is john smith", "john a. smith") and one word
+  after a dotted title ("Ms. jackson"), and never a word such as "and", "unknown" or "on"
+  ("my name is on the lease");
 - but capitalised words that name an organisation or a brand are kept: a word such as
   Water, Department, Inc, LLC, Services, Restaurant or Cookies among them or in the
   capitalised words right after them ("Name: Boston Water and Sewer", "Mrs. Fields Cookies"),
@@ -779,17 +782,22 @@ _EN_WORD = (
     r"(?![A-Za-z])"
 )
 # ... and up to three of them, joined by a space or a hyphen ("Smith-Jones"), the particles of
-# a surname between them ("van der Berg", "Lopez de la Cruz")
+# a surname between them ("van der Berg", "Lopez de la Cruz"), and a middle initial, with its
+# dot or without, where another word of the name follows it ("John A. Smith", "JOHN A SMITH";
+# not a bare "I", which is a word: "Contact: John I will call")
 _EN_PARTICLE = r"(?:van|von|der|den|de|del|della|di|da|du|la|le|ter|ten)\s"
+_EN_INITIAL = r" (?:[A-Z]\.|[A-HJ-Z])"
 _EN_NAME = (
-    rf"(?:{_EN_PARTICLE}){{0,2}}{_EN_WORD}(?:[ \-](?:{_EN_PARTICLE}){{0,2}}{_EN_WORD}){{0,2}}"
+    rf"(?:{_EN_PARTICLE}){{0,2}}{_EN_WORD}"
+    rf"(?:(?:{_EN_INITIAL})?[ \-](?:{_EN_PARTICLE}){{0,2}}{_EN_WORD}){{0,2}}"
 )
 # A name in lower case is one only where nothing but a name can follow: after "my name is"
-# ("my name is john smith", "my name is john Smith"), and a single word after a title with
-# its dot ("Ms. jackson").
+# ("my name is john smith", "my name is john Smith"; an initial with its dot, "john a. smith"),
+# and a single word after a title with its dot ("Ms. jackson").
 _EN_LOWER_WORD = rf"{_EN_NOT_NAME}[a-z]+(?:['’][a-z]+)?(?![A-Za-z])"
 _EN_LOWER_NAME = (
-    rf"{_EN_LOWER_WORD}(?:[ \-](?:{_EN_PARTICLE}){{0,2}}(?:{_EN_WORD}|{_EN_LOWER_WORD})){{0,2}}"
+    rf"{_EN_LOWER_WORD}(?:(?: [A-Za-z]\.)?[ \-](?:{_EN_PARTICLE}){{0,2}}"
+    rf"(?:{_EN_WORD}|{_EN_LOWER_WORD})){{0,2}}"
 )
 _EN_NAME_RE = re.compile(
     _led_by(
@@ -892,8 +900,9 @@ _EN_WEAK_NAME_RE = re.compile(
     rf"(?P<cue>{_EN_WEAK_CUE_PATTERN}"
     r"(?:\s*(?P<colon>[:：])\s*|[ \t]{1,2}))"
     rf"(?:(?P<name>{_EN_TITLE_CASE_WORD}"
-    rf"(?:[ \-](?:{_EN_PARTICLE}){{0,2}}{_EN_TITLE_CASE_WORD}){{0,2}})"
-    rf"|(?P<given>[A-Z]{{2,}})(?![A-Za-z'’])(?P<second>{_EN_CAPS_MORE})?(?P<third>{_EN_CAPS_MORE})?)"
+    rf"(?:(?:{_EN_INITIAL})?[ \-](?:{_EN_PARTICLE}){{0,2}}{_EN_TITLE_CASE_WORD}){{0,2}})"
+    rf"|(?P<given>[A-Z]{{2,}})(?![A-Za-z'’])"
+    rf"(?:(?:{_EN_INITIAL})?(?P<second>{_EN_CAPS_MORE}))?(?P<third>{_EN_CAPS_MORE})?)"
 )
 _EN_WEAK_CUE_RE = re.compile(_EN_WEAK_CUE_PATTERN)  # (where lower case moved the places)
 # Common given names of Boston's and America's callers, compared in lower case; none that is

@@ -891,6 +891,62 @@ def test_acronyms_after_a_name_label(text: str, masked: str) -> None:
     assert mask_text(text) == masked
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [  # a middle initial, with its dot or without, between a given name and a surname
+        ("My name is John A. Smith", f"My name is {NAME_MASK}"),
+        ("Name: John A. Smith", f"Name: {NAME_MASK}"),
+        ("Name: John A. Smith, Apt 3", f"Name: {NAME_MASK}, Apt 3"),
+        ("His name is John A Smith.", f"His name is {NAME_MASK}."),
+        ("MY NAME IS JOHN A. SMITH", f"MY NAME IS {NAME_MASK}"),
+        ("my name is john a. smith", f"my name is {NAME_MASK}"),
+        ("Please ask for Mr. John Q. Public", f"Please ask for Mr. {NAME_MASK}"),
+        ("Contact: Mary J. Smith-Jones", f"Contact: {NAME_MASK}"),
+        (
+            "Resident John A. Smith called about the tree",
+            f"Resident {NAME_MASK} called about the tree",
+        ),
+        ("Resident John A Smith", f"Resident {NAME_MASK}"),
+        ("Tenant: Reginald Q. Featherstone", f"Tenant: {NAME_MASK}"),
+        ("tenant Reginald Q. Featherstone called back", f"tenant {NAME_MASK} called back"),
+        ("this is Mary J. Blige calling", f"this is {NAME_MASK} calling"),
+        ("RESIDENT JOHN A SMITH CALLED", f"RESIDENT {NAME_MASK} CALLED"),
+        ("RESIDENT JOHN A. SMITH CALLED", f"RESIDENT {NAME_MASK} CALLED"),
+        ("THIS IS MARY J BLIGE FROM DORCHESTER", f"THIS IS {NAME_MASK} FROM DORCHESTER"),
+        ("SPOKE TO OWNER WILLIAM J. O'BRIEN, HE AGREED", f"SPOKE TO OWNER {NAME_MASK}, HE AGREED"),
+        # a lone trailing initial is no surname: the name before it is masked as it was
+        ("Contact: John A", f"Contact: {NAME_MASK} A"),
+    ],
+)
+def test_names_with_a_middle_initial_are_masked_whole(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+    assert mask_record({"description": text})["description"] == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [  # a capital letter alone after a cue is a name's initial only between a given name and
+        # a surname
+        "Resident Parking Permit A",
+        "CALLER ID A12",
+        "THIS IS A TEST",
+        "this is a test",
+        "Tenant Failed Apt",
+        "Owner Found A Dog",
+        "Caller Reports A Leak",
+        "RESIDENT PARKING PERMIT A",
+        "OWNER FOUND A DOG",
+        "CALLER REPORTS A LEAK",
+        "THIS IS JOSEPH A ST",
+        "This is John F. Kennedy Park",
+        "THIS IS MARTIN L KING BLVD",
+        "RESIDENT JOHN A NEIGHBOR",
+    ],
+)
+def test_a_capital_letter_after_a_cue_that_is_no_initial_stays(text: str) -> None:
+    assert mask_text(text) == text
+
+
 def test_broken_lines_blank_personal_values() -> None:
     raw = (
         '{"sensor_id": "AQ-1", "reporterName": "慕容博", "phone": "6234 5671", '
