@@ -154,9 +154,9 @@ def sentence(
     if kind == "resolved":
         zh.append(f"{LEVEL_NAMES_ZH[level]}已解除 ({local_time(at, at, tz)})")
         en.append(f"{level} warning cleared at {local_time(at, at, tz)}")
-        if peak_at >= 0 and not math.isnan(peak):
-            zh.append(f"峰值 {format_value(peak, unit, 'zh')} ({local_time(peak_at, at, tz)})")
-            en.append(f"peak {format_value(peak, unit)} at {local_time(peak_at, at, tz)}")
+        if (said := _peak(peak, peak_at, unit, at, tz)) is not None:
+            zh.append(said[0])
+            en.append(said[1])
     elif kind == "deescalated":
         zh.append(f"降为{LEVEL_NAMES_ZH[level]} 自 {when}")
         en.append(f"down to {level} since {when}")
@@ -187,7 +187,18 @@ def withdrawal_sentence(
     when = local_time(at, at, tz)
     zh = f"{area_zh}: {title_zh} {LEVEL_NAMES_ZH[level]}撤销 ({when}): {why_zh}"
     en = f"{area_en}: {lower_first(title_en)} {level} warning withdrawn at {when}: {why_en}"
-    if peak_at >= 0 and not math.isnan(peak):
-        zh += f"; 峰值 {format_value(peak, unit, 'zh')} ({local_time(peak_at, at, tz)})"
-        en += f"; peak {format_value(peak, unit)} at {local_time(peak_at, at, tz)}"
+    if (said := _peak(peak, peak_at, unit, at, tz)) is not None:
+        zh, en = f"{zh}; {said[0]}", f"{en}; {said[1]}"
     return zh, en
+
+
+def _peak(peak: float, peak_at: int, unit: str, at: int, tz: str) -> tuple[str, str] | None:
+    """(zh, en) of a warning's worst window ("峰值 19件 (11:15)", "peak 19 orders at 11:15"),
+    or None when it has none (`peak_at` < 0, or no value)."""
+    if peak_at < 0 or math.isnan(peak):
+        return None
+    when = local_time(peak_at, at, tz)
+    return (
+        f"峰值 {format_value(peak, unit, 'zh')} ({when})",
+        f"peak {format_value(peak, unit)} at {when}",
+    )

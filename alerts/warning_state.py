@@ -163,6 +163,17 @@ def _numbers_at(w: WarningRules, area_level: str) -> tuple[tuple[float, ...], fl
     return thresholds, clear
 
 
+#: (value, window end) of a warning without a worst window: one not resolving, or none kept
+NO_PEAK = (math.nan, _NONE)
+
+
+def _peak_fields(value: float, at: int) -> dict[str, Any]:
+    """An event's `peak` and `peak_at`: both None unless the worst window has a value (a
+    score's warning may peak on a window without one)."""
+    known = at >= 0 and not math.isnan(value)
+    return {"peak": value if known else None, "peak_at": at if known else None}
+
+
 def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     """Equal numbers, NaN (a level not defined) equal to NaN."""
     if len(a) != len(b):
@@ -440,7 +451,9 @@ class WarningStateMachine:
             level = int(prev_level[i]) if kind == "resolved" else int(new_level[i])
             base = int(fired_at[i]) if kind != "resolved" else int(prev_fired_at[i])
             si = int(s[i])
-            peak = (float(st.peak_value[si]), int(st.peak_at[si])) if kind == "resolved" else None
+            peak = (
+                (float(st.peak_value[si]), int(st.peak_at[si])) if kind == "resolved" else NO_PEAK
+            )
             out.append(
                 self._event(
                     batch, int(rows[i]), int(s[i]), kind, level,
@@ -498,7 +511,7 @@ class WarningStateMachine:
         prev: int | None,
         fired_at: int,
         since: int,
-        peak: tuple[float, int] | None = None,
+        peak: tuple[float, int] = NO_PEAK,
     ) -> WarningEvent:
         ind_id, area = self._keys[series]
         rules = self.rules[self._rule_of[ind_id]]
@@ -514,12 +527,11 @@ class WarningStateMachine:
         # ("expected < 5%" from a detector, blue at 2%): either way the sentence says the rule.
         if not rules.on_score and (math.isnan(value) or _within(value, lower, upper)):
             said_lower, said_upper = rules.normal_band(area_level)
-        peak_value, peak_at = peak if peak is not None and peak[1] >= 0 else (math.nan, _NONE)
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,
             title_en=rules.title_en, unit=rules.unit, value=value, lower=said_lower,
             upper=said_upper, kind=kind, level=LEVELS[level], since=since, at=at, tz=self.tz,
-            peak=peak_value, peak_at=peak_at,
+            peak=peak[0], peak_at=peak[1],
         )  # fmt: skip
         det = str(batch.detectors[row])
 
@@ -546,8 +558,7 @@ class WarningStateMachine:
             text_en=en,
             detectors=tuple(d for d in det.split(",") if d),
             **rules.event_fields(area_level),
-            peak=opt(peak_value),  # (a score's warning may peak on a window without a value)
-            peak_at=peak_at if peak_at >= 0 and not math.isnan(peak_value) else None,
+            **_peak_fields(*peak),
         )
 
     # ------------------------------------------------------------------ withdrawal
@@ -607,8 +618,7 @@ class WarningStateMachine:
             text_zh=zh,
             text_en=en,
             **rules.event_fields(area_level),
-            peak=None if peak_at < 0 or math.isnan(peak) else peak,
-            peak_at=peak_at if peak_at >= 0 and not math.isnan(peak) else None,
+            **_peak_fields(peak, peak_at),
         )
 
     # ------------------------------------------------------------------ inspection
