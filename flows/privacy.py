@@ -960,11 +960,9 @@ _EN_DOES_WORDS = (
     "lives", "indicated", "mentioned", "informed",
 )  # fmt: skip
 _EN_INTRO_WORDS = (*_EN_DOES_WORDS, "speaking", "from", "with", "here")
-_EN_ROLE_GOES_ON_RE = re.compile(rf",?\s+{_literal_trie(_EN_DOES_WORDS)}(?![A-Za-z])")
-_EN_INTRO_GOES_ON_RE = re.compile(rf",?\s+{_literal_trie(_EN_INTRO_WORDS)}(?![A-Za-z])")
-# (the same words in capitals: "RESIDENT JOHN CALLED", "THIS IS MARY FROM DORCHESTER")
-_EN_CAPS_ROLE_GOES_ON_RE = re.compile(rf"(?i),?\s+{_literal_trie(_EN_DOES_WORDS)}(?![a-z])")
-_EN_CAPS_INTRO_GOES_ON_RE = re.compile(rf"(?i),?\s+{_literal_trie(_EN_INTRO_WORDS)}(?![a-z])")
+# (in any case: "Jane Doe called", "RESIDENT JOHN CALLED", "THIS IS MARY FROM DORCHESTER")
+_EN_ROLE_GOES_ON_RE = re.compile(rf"(?i),?\s+{_literal_trie(_EN_DOES_WORDS)}(?![a-z])")
+_EN_INTRO_GOES_ON_RE = re.compile(rf"(?i),?\s+{_literal_trie(_EN_INTRO_WORDS)}(?![a-z])")
 # Words that in a note in capitals come after a given name but are no surname: the words
 # that are never a name, what a person does, the roles, and the words that follow a role or
 # a given name most in Boston's notes ("OWNER WILL THAW", "CALLER CAME OUT", "JIM HENNESSY
@@ -1047,7 +1045,7 @@ def _caps_name_end(m: re.Match[str], intro: bool) -> int | None:
             return None
     if end > m.end("given") and given not in _EN_CAPS_WORDLIKE_GIVEN:
         return end
-    goes_on = _EN_CAPS_INTRO_GOES_ON_RE if intro else _EN_CAPS_ROLE_GOES_ON_RE
+    goes_on = _EN_INTRO_GOES_ON_RE if intro else _EN_ROLE_GOES_ON_RE
     said = (m["colon"] is not None and not intro) or goes_on.match(m.string, end) is not None
     return end if said else None
 
