@@ -23,6 +23,9 @@ Replaced by a placeholder in *every* string, free text included:
   110101 19900307 1245), the old 15-digit ones, any run of 15 or more digits, Chinese
   passports (E or G and eight digits), Hong Kong identity cards (A123456(7)) and US Social
   Security numbers (123-45-6789);
+- payment cards' numbers typed in groups (6217 0000 1000 1234 567, 4111-1111-1111-1111) when
+  their Luhn check holds, and any number of 8 digits or more after a card's or an account's
+  word (银行卡号, 卡号, 账号, card, account), grouped or not;
 - phone numbers read out in Chinese numerals, seven to twelve in a row (一三八一二三四五六七八,
   幺三九..., 壹叁捌...);
 - e-mail addresses.
@@ -34,10 +37,10 @@ is `reporter_name`):
   dropped, and the dropped names are also blanked wherever else they occur in the same
   record, whatever their case or the spaces inside them (a caller's name repeated in the
   description is the common leak);
-- fields that hold contact data (`phone`, `mobile`, `email`, `id_card`, `passport`, ...) are
-  dropped whatever their value looks like, and their values (numbers of five digits or more,
-  addresses) are blanked wherever else the record repeats them, whatever the separators; in a
-  line kept as raw text (a dead letter) their values are blanked.
+- fields that hold contact data (`phone`, `mobile`, `email`, `id_card`, `passport`,
+  `bank_card`, ...) are dropped whatever their value looks like, and their values (numbers of
+  five digits or more, addresses) are blanked wherever else the record repeats them, whatever
+  the separators; in a line kept as raw text (a dead letter) their values are blanked.
 
 Keys of things that are not people (`service_name`, `street_name`, `venue_name`) are kept.
 
@@ -191,6 +194,17 @@ CONTACT_FIELDS: Mapping[str, str] = {
             "身份证",
             "身份证号",
             "护照",
+            "bank_card",
+            "bank_card_number",
+            "card_number",
+            "card_no",
+            "bank_account",
+            "account_number",
+            "account_no",
+            "银行卡",
+            "银行卡号",
+            "卡号",
+            "银行账号",
         ),
         ID_MASK,
     ),
@@ -301,7 +315,6 @@ _ID_RE = re.compile(rf"(?<!\d)(?:{_ID_18}|{_ID_15})(?!\d)")
 # Any long run of digits that is not a plausible number of something else is masked too:
 # better an over-masked meter reading than a leaked card number with a typo in its date, or
 # a phone number glued to an ID number ("139876501253101061985...") that neither rule takes.
-_LONG_DIGITS_RE = re.compile(r"(?<!\d)\d{15,}[Xx]?")
 # Chinese passports (E or G and eight digits), only when they stand alone, not inside a
 # longer code; Hong Kong identity cards, whose check digit in parentheses is telling enough
 # to mask them wherever they are.
@@ -309,6 +322,26 @@ _PASSPORT_RE = re.compile(r"(?<![A-Za-z0-9])[EGeg]\d{8}(?![A-Za-z0-9])")
 _HK_ID_RE = re.compile(r"(?<!\d)[A-Z]{1,2}\d{6}\([0-9A]\)")
 # A US Social Security number as written (123-45-6789): no other number takes that shape.
 _SSN_RE = re.compile(_led_by("0123456789", r"(?<![\d\-./])\d{3}-\d{2}-\d{4}(?![\d\-./])"))
+# A payment card's number as people type it, in groups ("6217 0000 1000 1234 567", "4111-1111-
+# 1111-1111", Amex's 3782 822463 10005): 15 to 19 digits whose Luhn check holds (one run of
+# digit groups in ten passes it by chance); or 8 to 19 digits, grouped or not, right after a
+# card's or an account's word ("银行卡号：6222 0212 3456 7890 123", "社保卡号 123456789012",
+# "card no. 4111 1111 1111 1112").  Looked for in one pass with a long run of digits, which
+# is always masked: a pass over every text with a digit costs about a microsecond.  Before the
+# phone patterns: a card's middle groups read as a landline ("0212 3456 7890") and would
+# leave the rest of the number in the text.
+_LONG_OR_CARD_RE = re.compile(
+    _led_by(
+        "0123456789",
+        r"(?<!\d)(?:(?P<long>\d{15,}[Xx]?)"
+        r"|(?<![\-./])(?:\d{4}(?:[ \-]\d{3,6}){2,4}|\d{8,14})(?!\d|[\-./]\d))",
+    )
+)
+_CARD_WORDS = (
+    r"卡号|银行卡|信用卡|储蓄卡|借记卡|账号|帐号|账户|帐户|(?<![a-z])(?:card|account|acct)"
+)
+_CARD_WORD_BEFORE_RE = re.compile(rf"(?i)(?:{_CARD_WORDS})[^\d\n，,、。；;!?！？]{{0,10}}$")
+_CARD_WORD_RE = re.compile(rf"(?i:{_CARD_WORDS})")
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # '+', a country code (never starting with 0, so a time zone "+08:00" or "+0800" is not one)
 # and 6-14 more digits, parentheses allowed among the separators: "+1 (617) 555-0123".
@@ -400,6 +433,26 @@ def _sub_checked(
         return text
     out.append(text[done:])
     return "".join(out)
+
+
+def _luhn_valid(digits: str) -> bool:
+    """Whether a number passes the Luhn check that every payment card's number carries."""
+    values = np.frombuffer(digits.encode("ascii"), dtype=np.uint8)[::-1] - ord("0")
+    doubled = values[1::2] * 2
+    return int(values[::2].sum() + (doubled - 9 * (doubled > 9)).sum()) % 10 == 0
+
+
+def _is_long_or_card(text: str, m: re.Match[str]) -> bool:
+    """Whether a `_LONG_OR_CARD_RE` match in `text` is masked: a long run of digits always,
+    other digits when a card's word comes before them, or when they are in groups and pass
+    a card's Luhn check."""
+    if m["long"] is not None:
+        return True
+    digits = _SEP_SPLIT_RE.sub("", m[0])
+    start = m.start()
+    if len(digits) <= 19 and _CARD_WORD_BEFORE_RE.search(text, max(0, start - 16), start):
+        return True
+    return len(digits) >= 15 and len(digits) != len(m[0]) and _luhn_valid(digits)
 
 
 def _is_mobile(m: re.Match[str]) -> bool:
@@ -528,10 +581,11 @@ def unmaskable_ids(ids: np.ndarray) -> np.ndarray:
             for digit in avoid:
                 rows &= chars[:, place] != ord(digit)
         out |= rows
-    # a cue word for a name or a handle ("QQ12345", "WX-...") is told by its letters, not its
-    # digits: such ids are left to mask_text
+    # a cue word for a name or a handle ("QQ12345", "WX-...") or a card's word ("card 1234
+    # 5678") is told by its letters, not its digits: such ids are left to mask_text
     for i in np.flatnonzero(out):
-        if _EN_CUE_RE.search(ids[i].decode("latin-1").lower()) is not None:
+        id_text = ids[i].decode("latin-1")
+        if _EN_CUE_RE.search(id_text.lower()) is not None or _CARD_WORD_RE.search(id_text):
             out[i] = False
     return out
 
@@ -566,7 +620,7 @@ def _mask_numbers(text: str) -> str:
     if "@" in text:  # first: an address may be all digits ("13812345678@qq.com")
         text = _EMAIL_RE.sub(EMAIL_MASK, text)
     text = _ID_RE.sub(ID_MASK, text)
-    text = _LONG_DIGITS_RE.sub(ID_MASK, text)
+    text = _sub_checked(_LONG_OR_CARD_RE, text, lambda m: _is_long_or_card(text, m), ID_MASK)
     text = _PASSPORT_RE.sub(ID_MASK, text)
     if "-" in text:
         text = _SSN_RE.sub(ID_MASK, text)

@@ -113,6 +113,30 @@ def documents(draw: st.DrawFn) -> str:
     return f"{draw(st.sampled_from('ACKZ'))}{digits[:6]}({digits[6]})"
 
 
+def luhn_completed(digits: str) -> str:
+    """`digits` with the check digit that makes the Luhn check hold, as every card's has."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return digits + str(-total % 10)
+
+
+@st.composite
+def cards(draw: st.DrawFn) -> str:
+    """A payment card's number (UnionPay 62, Visa 4, Mastercard 5, Amex 37), typed in groups
+    of four (Amex 4-6-5) or in one run."""
+    prefix, length = draw(
+        st.sampled_from([("62", 16), ("62", 19), ("4", 16), ("5", 16), ("37", 15)])
+    )
+    body = prefix + draw(st.text("0123456789", min_size=length - len(prefix) - 1, max_size=19))
+    number = luhn_completed(body[: length - 1])
+    sep = draw(st.sampled_from([" ", "-", ""]))
+    if length == 15:
+        return sep.join((number[:4], number[4:10], number[10:]))
+    return sep.join(number[i : i + 4] for i in range(0, length, 4))
+
+
 names = st.builds(
     lambda s, g: s + g,
     st.sampled_from(SURNAMES),
@@ -125,7 +149,9 @@ emails = st.builds(
     ),
     st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8),
 )
-secrets = st.one_of(mobiles(), landlines(), international(), id_numbers(), documents(), emails)
+secrets = st.one_of(
+    mobiles(), landlines(), international(), id_numbers(), documents(), cards(), emails
+)
 
 
 def digits_only(text: str) -> str:
@@ -311,6 +337,29 @@ def test_documents_and_emails(number: str, mask: str) -> None:
     assert mask_text(f"身份证号{number}，要求处理") == f"身份证号{mask}，要求处理"
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("银行卡 6222 0212 3456 7890 123 未到账", f"银行卡 {ID_MASK} 未到账"),  # not a landline
+        ("补贴打到卡号：6217-0000-1000-1234", f"补贴打到卡号：{ID_MASK}"),  # any digits
+        ("社保卡号 123456789012", f"社保卡号 {ID_MASK}"),
+        ("card no. 4111 1111 1111 1112 declined", f"card no. {ID_MASK} declined"),
+        ("acct# 12345678", f"acct# {ID_MASK}"),
+        ("paid with 4111 1111 1111 1111 at the meter", f"paid with {ID_MASK} at the meter"),
+        ("Amex 3782 822463 10005", f"Amex {ID_MASK}"),
+        # no card's word and no Luhn check: readings, times, an order's groups
+        ("flow 4111 1111 1111 1112 l/h", "flow 4111 1111 1111 1112 l/h"),
+        ("开放时间 0800 1130 1330 1700", "开放时间 0800 1130 1330 1700"),
+        ("工号 20231234", "工号 20231234"),
+        ("Accounting office, room 1234", "Accounting office, room 1234"),
+    ],
+)
+def test_card_numbers(text: str, masked: str) -> None:
+    """A card's number is masked whole: after a card's word whatever its digits, alone when
+    its Luhn check holds; groups of digits that are neither stay."""
+    assert mask_text(text) == masked
+
+
 def test_passport_shapes_inside_other_codes_stay() -> None:
     for code in ("XE12345678", "E123456789", "E12345678B", "PLATE-沪E1234"):
         assert mask_text(code) == code
@@ -412,6 +461,8 @@ def test_contact_fields_are_dropped_whatever_their_value() -> None:
         "idCard": "110101 1990",
         "id_number": "x",
         "passport": "E1234",
+        "bankCard": "6222 0212",
+        "银行卡号": "尾号1234",
         "contact": {"phone": "1"},
         "nested": [{"Email": "a@b.cn", "note": "ok"}],
     }

@@ -54,7 +54,14 @@ PHONES = (
     "+44 20 7946 0958",  # international
     "617 594 0572",  # North American, spaced, a name between it and "call"
 )
-IDS = ("31010619850317241X", "110101199003071236", "310106850317241", "320102 19880512 4327")
+IDS = (
+    "31010619850317241X",
+    "110101199003071236",
+    "310106850317241",
+    "320102 19880512 4327",
+    "6217 0000 1000 1234 569",  # bank cards, typed in groups, only in free text
+    "4111-1111-1111-1111",
+)
 # the first four are declared in name fields; the others only appear in free text, where
 # the text marks them ("我叫...", "my name is ...", "患者...", "MR. ...", "我姓...", "resident
 # ... called", "This is ... calling", "TENANT ... STATES")
@@ -117,7 +124,8 @@ def _plant_hotline(path: Path) -> int:
                 f"我姓{NAMES[8]}，加V {HANDLES[2]}，扣扣 {HANDLES[3]}; SPOKE TO MR. {NAMES[9]}; "
                 f"my name is {NAMES[10]}, Ms. {NAMES[11]} and Mr. {NAMES[12]} called; "
                 f"resident {NAMES[13]} called. This is {NAMES[14]} calling, please call "
-                f"Mr. {NAMES[12]} at {PHONES[7]}; TENANT {NAMES[15]} STATES NO HEAT"
+                f"Mr. {NAMES[12]} at {PHONES[7]}; TENANT {NAMES[15]} STATES NO HEAT; "
+                f"补贴打到银行卡 {IDS[4]} 未到账; paid with {IDS[5]} at the meter"
             )
         line = json.dumps(rec, ensure_ascii=False)
         if k % 97 == 0:  # and some broken orders carrying all of it
