@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -51,6 +52,17 @@ app.command(name="dispatch")(dispatch_command)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class ZonedFormatter(logging.Formatter):
+    """Log lines stamped in ISO 8601 with the machine's UTC offset
+    (2026-03-02T10:15:00.123+08:00): tickets and warnings carry their offset, and a log line
+    read beside them must say which clock it is on."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return (
+            datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
+        )
+
+
 @app.callback()
 def _options(
     log_level: Annotated[
@@ -60,7 +72,9 @@ def _options(
     level = logging.getLevelName(log_level.upper())
     if not isinstance(level, int):
         raise typer.BadParameter(f"{log_level!r} is not one of debug, info, warning, error")
-    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ZonedFormatter(LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 CatalogPaths = Annotated[
@@ -298,16 +312,22 @@ def run_command(
     console.print(table)
 
 
+def _counted(n: int, noun: str) -> str:
+    """ "1 record", "2,578 records": a count with its noun, in the singular for one."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def _decoded_row(source: str, outcomes: dict[str, int]) -> str:
-    """ "2,578 records accepted, 5 dead letters, 1 repeat": a citizen channel's records read
-    are the three together; a sensor record may carry several values, so its accepted and
-    repeated values are counted as values, its refused records as records."""
-    unit = "values" if source == "sensor" else "records"
-    parts = [f"{outcomes.get('accepted', 0):,} {unit} accepted"]
+    """ "2,578 records accepted, 5 records to dead letters, 1 repeated record dropped": a
+    citizen channel's records read are the three together; a sensor record may carry several
+    values, so its accepted and repeated values are counted as values, its refused records
+    as records."""
+    unit = "value" if source == "sensor" else "record"
+    parts = [f"{_counted(outcomes.get('accepted', 0), unit)} accepted"]
     if outcomes.get("dead_letter"):
-        parts.append(f"{outcomes['dead_letter']:,} records to dead letters")
+        parts.append(f"{_counted(outcomes['dead_letter'], 'record')} to dead letters")
     if outcomes.get("duplicate"):
-        parts.append(f"{outcomes['duplicate']:,} repeated {unit} dropped")
+        parts.append(f"{_counted(outcomes['duplicate'], 'repeated ' + unit)} dropped")
     return ", ".join(parts)
 
 

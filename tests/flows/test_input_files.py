@@ -82,8 +82,8 @@ def test_the_run_summary_accounts_for_every_record(tmp_path: Path) -> None:
         if line.startswith("│ read: ")
     }
     assert rows["read: hotline"] == (
-        "3 records accepted, 1 records to dead letters, 1 repeated records dropped"
+        "3 records accepted, 1 record to dead letters, 1 repeated record dropped"
     )
     assert rows["read: sensor"] == (
-        "4 values accepted, 1 records to dead letters, 1 repeated values dropped"
+        "4 values accepted, 1 record to dead letters, 1 repeated value dropped"
     )
