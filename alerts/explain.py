@@ -31,6 +31,29 @@ def format_number(v: float | None) -> str:
     return text
 
 
+def _significant(v: float, n: int) -> str:
+    """`v` with `n` significant digits, in plain decimals (never an exponent), trailing zeros
+    dropped."""
+    decimals = 0 if v == 0 else max(0, n - 1 - math.floor(math.log10(abs(v))))
+    text = f"{v:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_apart(value: float, limit: float) -> tuple[str, str]:
+    """(value, limit) as format_number writes them, with more significant digits for both
+    when they would print alike but differ: "0.14 MPa, expected > 0.14, red" read as if
+    the limit were met where the value was 0.138; "0.138, expected > 0.14" says why the
+    warning stands.  Numbers that print differently keep their usual short form."""
+    a, b = format_number(value), format_number(limit)
+    if a != b or value == limit or math.isnan(value) or math.isnan(limit):
+        return a, b
+    for n in range(2, 12):
+        a, b = _significant(value, n), _significant(limit, n)
+        if a != b:
+            break
+    return a, b
+
+
 RATIO_UNIT = "1"  # UCUM's dimensionless unit: shares and rates, shown as percentages
 
 
@@ -65,52 +88,79 @@ UNITS_EN_ONE: dict[str, str] = {
 }
 
 
-def format_value(v: float | None, unit: str, lang: str = "en") -> str:
+def format_value(v: float | None, unit: str, lang: str = "en", text: str | None = None) -> str:
     """A value with its unit as people read it: "0.12 MPa", "41 orders", "1 order", "12%" for
-    a share; with `lang="zh"`, "41件" and "35 μg/m³" (see UNITS_ZH)."""
+    a share; with `lang="zh"`, "41件" and "35 μg/m³" (see UNITS_ZH).  `text`: the number as
+    already written (a share's in percent), when it needs more digits than usual."""
     if v is None or math.isnan(v):
         return "—"
     if unit == RATIO_UNIT:
-        return f"{format_number(100.0 * v)}%"
+        return f"{text or format_number(100.0 * v)}%"
+    text = text or format_number(v)
     if lang == "zh" and unit in UNITS_ZH:
-        return f"{format_number(v)}{UNITS_ZH[unit]}"
-    text = format_number(v)
+        return f"{text}{UNITS_ZH[unit]}"
     if lang == "en" and text == "1":
         unit = UNITS_EN_ONE.get(unit, unit)
     return f"{text} {unit}" if unit else text
 
 
-def _band(lower: float | None, upper: float | None, unit: str = "") -> tuple[str, str] | None:
+def _shown(v: float, unit: str) -> float:
+    """The number a value is written as: a share in percent."""
+    return 100.0 * v if unit == RATIO_UNIT else v
+
+
+def _band(
+    lower: float | None, upper: float | None, unit: str = "", value: float | None = None
+) -> tuple[tuple[str, str] | None, str | None]:
+    """((zh, en) of the expected band or None, the value's number if the band made it need
+    more digits than usual, else None)."""
     lo = None if lower is None or math.isnan(lower) else lower
     hi = None if upper is None or math.isnan(upper) else upper
+    known = value is not None and not math.isnan(value)
+    texts: dict[str, str] = {}
+    value_text: str | None = None
 
-    def show(v: float) -> str:
-        return format_value(v, RATIO_UNIT) if unit == RATIO_UNIT else format_number(v)
+    def show(edge: float, name: str) -> str:
+        nonlocal value_text
+        if name not in texts:
+            if known and value is not None:
+                v_text, texts[name] = format_apart(_shown(value, unit), _shown(edge, unit))
+                if v_text != format_number(_shown(value, unit)):
+                    value_text = v_text
+            else:
+                texts[name] = format_number(_shown(edge, unit))
+        return f"{texts[name]}%" if unit == RATIO_UNIT else texts[name]
 
     if lo is not None and hi is not None:
-        if show(lo) == show(hi):  # a band of one value ("3-3") says nothing
-            return None
+        if format_number(_shown(lo, unit)) == format_number(_shown(hi, unit)):
+            return None, None  # a band of one value ("3-3") says nothing
         if lo < 0:  # "-0.12-0.24" reads as a subtraction
-            return f"预期 {show(lo)} 至 {show(hi)}", f"expected {show(lo)} to {show(hi)}"
-        band = f"{show(lo)}-{show(hi)}"
-        return f"预期 {band}", f"expected {band}"
+            a, b = show(lo, "lo"), show(hi, "hi")
+            return (f"预期 {a} 至 {b}", f"expected {a} to {b}"), value_text
+        band = f"{show(lo, 'lo')}-{show(hi, 'hi')}"
+        return (f"预期 {band}", f"expected {band}"), value_text
     # A one-sided band is written strictly: a level is raised at its threshold (>=), and a
     # threshold detector's limit is usually that threshold, so "10 orders, expected ≤ 10,
     # blue" contradicted itself where "expected < 10" says why the warning stands.
     if hi is not None:
-        return f"预期 < {show(hi)}", f"expected < {show(hi)}"
+        a = show(hi, "hi")
+        return (f"预期 < {a}", f"expected < {a}"), value_text
     if lo is not None:
-        return f"预期 > {show(lo)}", f"expected > {show(lo)}"
-    return None
+        a = show(lo, "lo")
+        return (f"预期 > {a}", f"expected > {a}"), value_text
+    return None, None
 
 
 def local_time(ts: int, ref: int, tz: str = DEFAULT_TZ) -> str:
-    """HH:MM in the city's zone, with the date when it is not the day of `ref`."""
+    """HH:MM in the city's zone, with the date when it is not the day of `ref` (the event the
+    sentence describes), and the year too when it is not `ref`'s: a replay of last winter
+    read "since 12-31 23:00" a year off."""
     zone = ZoneInfo(tz)
     t = datetime.fromtimestamp(ts, zone)
-    if t.date() == datetime.fromtimestamp(ref, zone).date():
+    r = datetime.fromtimestamp(ref, zone)
+    if t.date() == r.date():
         return t.strftime("%H:%M")
-    return t.strftime("%m-%d %H:%M")
+    return t.strftime("%m-%d %H:%M" if t.year == r.year else "%Y-%m-%d %H:%M")
 
 
 def lower_first(title: str) -> str:
@@ -118,6 +168,57 @@ def lower_first(title: str) -> str:
     if len(title) >= 2 and title[0].isupper() and title[1].islower():
         return title[0].lower() + title[1:]
     return title
+
+
+#: how a warning's worst window is named: the highest value of an "above" rule, the lowest of
+#: a "below" one ("峰值 0.13 MPa" of a pressure drop read as if it had risen), and for a
+#: warning on the anomaly score the window that scored highest, whatever its value did
+WORST_WORDS: dict[str, tuple[str, str]] = {
+    "high": ("峰值", "peak"),
+    "low": ("最低", "lowest"),
+    "score": ("最异常", "most anomalous"),
+}
+
+
+def worst_kind(on: str, direction: str) -> str:
+    """The key of WORST_WORDS for a warning judged `on` its value or score, in `direction`."""
+    if on == "score":
+        return "score"
+    return "low" if direction == "below" else "high"
+
+
+def _score_said(score: float, limit: float, level: str) -> tuple[str, str]:
+    """What raised a warning on the anomaly score, where the detectors' band holds the value
+    ("2.53 orders/min, expected 0-2.58, blue": the score crossed 0.99, not the value the
+    band): "异常评分 0.993 (蓝色 ≥ 0.99)" / "anomaly score 0.993 (blue at ≥ 0.99)"."""
+    s_text, l_text = format_apart(score, limit)
+    if math.isnan(limit):
+        return f"异常评分 {s_text}", f"anomaly score {s_text}"
+    zh_level = LEVEL_NAMES_ZH[level].removesuffix("预警")
+    return (
+        f"异常评分 {s_text} ({zh_level} ≥ {l_text})",
+        f"anomaly score {s_text} ({level} at ≥ {l_text})",
+    )
+
+
+def _health_said(
+    value: float | None, unit: str, kind: str, seen_at: int, same_since: int, at: int, tz: str
+) -> tuple[str, str]:
+    """A silent or frozen sensor's state, where a number would read as the reading that
+    raised the warning ("air station silent or frozen 37.9 ug/m3"): no reading since when,
+    the value it is stuck at since when, or, once resolved, its latest reading."""
+    if value is None or math.isnan(value):
+        if seen_at < 0:
+            return "无读数", "no reading"
+        when = local_time(seen_at, at, tz)
+        return f"自 {when} 无读数", f"no reading since {when}"
+    zh_v, en_v = format_value(value, unit, "zh"), format_value(value, unit)
+    if kind == "resolved":
+        return f"最新读数 {zh_v}", f"latest reading {en_v}"
+    if same_since < 0:
+        return f"读数停在 {zh_v}", f"value stuck at {en_v}"
+    when = local_time(same_since, at, tz)
+    return f"读数停在 {zh_v} 自 {when}", f"value stuck at {en_v} since {when}"
 
 
 def sentence(
@@ -137,16 +238,37 @@ def sentence(
     tz: str = DEFAULT_TZ,
     peak: float = math.nan,
     peak_at: int = -1,
+    worst: str = "high",
+    score: float = math.nan,
+    score_limit: float = math.nan,
+    health: bool = False,
+    seen_at: int = -1,
+    same_since: int = -1,
 ) -> tuple[str, str]:
     """(zh, en) for one warning event.  A resolution also gives the worst window while the
-    warning fired (`peak` at the end of window `peak_at`): the value it resolves on is by then
-    normal ("0 orders ... cleared"), and the ticket it closes should still say what happened."""
+    warning fired (`peak` at the end of window `peak_at`, named as WORST_WORDS[`worst`] says):
+    the value it resolves on is by then normal ("0 orders ... cleared"), and the ticket it
+    closes should still say what happened.
+
+    A `score` (with the level's `score_limit`) says what raised a warning on the anomaly
+    score in place of the band; `health` words a silent or frozen sensor's state instead of a
+    value (`seen_at`: end of its last window with a reading, `same_since`: start of the run
+    of windows with its current reading)."""
     known = value is not None and not math.isnan(value)  # (no value: nothing shown, not "—")
-    shown_zh = f" {format_value(value, unit, 'zh')}" if known else ""
-    shown_en = f" {format_value(value, unit)}" if known else ""
-    zh = [f"{area_zh}: {title_zh}{shown_zh}"]
-    en = [f"{area_en}: {lower_first(title_en)}{shown_en}"]
-    band = _band(lower, upper, unit)
+    band: tuple[str, str] | None = None
+    if health:
+        state = _health_said(value, unit, kind, seen_at, same_since, at, tz)
+        zh = [f"{area_zh}: {title_zh}", state[0]]
+        en = [f"{area_en}: {lower_first(title_en)}", state[1]]
+    else:
+        band, value_text = _band(lower, upper, unit, value)
+        if not math.isnan(score):
+            band = _score_said(score, score_limit, level)
+            value_text = None
+        shown_zh = f" {format_value(value, unit, 'zh', value_text)}" if known else ""
+        shown_en = f" {format_value(value, unit, text=value_text)}" if known else ""
+        zh = [f"{area_zh}: {title_zh}{shown_zh}"]
+        en = [f"{area_en}: {lower_first(title_en)}{shown_en}"]
     if band is not None:
         zh.append(band[0])
         en.append(band[1])
@@ -154,7 +276,7 @@ def sentence(
     if kind == "resolved":
         zh.append(f"{LEVEL_NAMES_ZH[level]}已解除 ({local_time(at, at, tz)})")
         en.append(f"{level} warning cleared at {local_time(at, at, tz)}")
-        if (said := _peak(peak, peak_at, unit, at, tz)) is not None:
+        if not health and (said := _peak(peak, peak_at, unit, at, tz, worst)) is not None:
             zh.append(said[0])
             en.append(said[1])
     elif kind == "deescalated":
@@ -180,6 +302,7 @@ def withdrawal_sentence(
     unit: str = "",
     peak: float = math.nan,
     peak_at: int = -1,
+    worst: str = "high",
 ) -> tuple[str, str]:
     """(zh, en) for a warning ended because its area is no longer watched, not because the
     value came back: "静安区: PM2.5 橙色预警撤销 (14:05): ..." / "Jing'an: pm2.5 orange warning
@@ -187,18 +310,22 @@ def withdrawal_sentence(
     when = local_time(at, at, tz)
     zh = f"{area_zh}: {title_zh} {LEVEL_NAMES_ZH[level]}撤销 ({when}): {why_zh}"
     en = f"{area_en}: {lower_first(title_en)} {level} warning withdrawn at {when}: {why_en}"
-    if (said := _peak(peak, peak_at, unit, at, tz)) is not None:
+    if (said := _peak(peak, peak_at, unit, at, tz, worst)) is not None:
         zh, en = f"{zh}; {said[0]}", f"{en}; {said[1]}"
     return zh, en
 
 
-def _peak(peak: float, peak_at: int, unit: str, at: int, tz: str) -> tuple[str, str] | None:
-    """(zh, en) of a warning's worst window ("峰值 19件 (11:15)", "peak 19 orders at 11:15"),
-    or None when it has none (`peak_at` < 0, or no value)."""
+def _peak(
+    peak: float, peak_at: int, unit: str, at: int, tz: str, worst: str = "high"
+) -> tuple[str, str] | None:
+    """(zh, en) of a warning's worst window ("峰值 19件 (11:15)", "peak 19 orders at 11:15";
+    "最低 0.13 MPa" of a "below" rule, see WORST_WORDS), or None when it has none (`peak_at`
+    < 0, or no value)."""
     if peak_at < 0 or math.isnan(peak):
         return None
     when = local_time(peak_at, at, tz)
+    zh_word, en_word = WORST_WORDS[worst]
     return (
-        f"峰值 {format_value(peak, unit, 'zh')} ({when})",
-        f"peak {format_value(peak, unit)} at {when}",
+        f"{zh_word} {format_value(peak, unit, 'zh')} ({when})",
+        f"{en_word} {format_value(peak, unit)} at {when}",
     )

@@ -101,3 +101,24 @@ class ScoredBatch:
     def take(self, rows: npt.NDArray[np.intp]) -> ScoredBatch:
         cols = {name: getattr(self, name)[rows] for name in self.__dataclass_fields__}
         return ScoredBatch(**cols)
+
+
+def clip_band(
+    lower: FloatArray, upper: FloatArray, value_range: tuple[float, float]
+) -> tuple[FloatArray, FloatArray]:
+    """The band within what the indicator can take (`value_range`, NaN: open): a detector's
+    band is a centre plus and minus a spread, and went below 0 on quiet series ("NO2
+    expected -111 to 124", "0 orders expected -0.12-0.24") on the wall, the dashboards and
+    the warnings alike.  A band wholly outside the range says nothing and becomes NaN."""
+    lo, hi = value_range
+    lower, upper = lower.copy(), upper.copy()
+    if not np.isnan(lo):
+        np.maximum(lower, lo, out=lower, where=np.isfinite(lower))
+    if not np.isnan(hi):
+        np.minimum(upper, hi, out=upper, where=np.isfinite(upper))
+    empty = (lower > upper) | (upper < lo) | (lower > hi)  # (NaN compares False)
+    # a one-sided band at the range's own edge ("orders expected > 0") says nothing either
+    empty |= np.isnan(upper) & (lower == lo)
+    empty |= np.isnan(lower) & (upper == hi)
+    lower[empty], upper[empty] = np.nan, np.nan
+    return lower, upper

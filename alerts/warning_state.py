@@ -27,13 +27,13 @@ import numpy.typing as npt
 
 from indicators.language.detection import WarningRules
 from indicators.language.model import Indicator
-from indicators.language.registry import AREA_LEVELS
+from indicators.language.registry import AREA_LEVELS, value_range
 
 from .areas import AreaNames, NoAreaNames, area_label
 from .events import EventKind, WarningEvent
-from .explain import DEFAULT_TZ, sentence, withdrawal_sentence
+from .explain import DEFAULT_TZ, sentence, withdrawal_sentence, worst_kind
 from .levels import LEVELS, NO_LEVEL
-from .scored import ScoredBatch
+from .scored import ScoredBatch, clip_band
 
 NORMAL, PENDING, FIRING = 0, 1, 2
 STATE_NAMES = ("normal", "pending", "firing")
@@ -73,6 +73,12 @@ class IndicatorRules:
     # window unjudged, which is no evidence of a problem (it neither raises nor holds one)
     calm_without_value: bool = False
     area_thresholds: tuple[tuple[str, tuple[float, ...], float], ...] = ()
+    # (least, greatest) value the indicator can take, NaN: open (registry.value_range): the
+    # band a sentence states is clipped to it ("NO2 expected -111 to 124" said otherwise)
+    value_range: tuple[float, float] = (math.nan, math.nan)
+    # a sensor-health indicator (only no-signal and stuck detectors, on the score): its
+    # sentences say "no reading since" or "stuck at", since its value raised nothing
+    health: bool = False
 
     @classmethod
     def from_indicator(cls, ind: Indicator) -> IndicatorRules:
@@ -104,6 +110,9 @@ class IndicatorRules:
             aggregate=ind.value.aggregate,
             calm_without_value=ind.value.min_count is not None,
             area_thresholds=tuple(differ),
+            value_range=value_range(ind),
+            health=w.on == "score"
+            and all(d.type in HEALTH_DETECTORS for d in ind.detection.detectors),
         )
 
     def thresholds_at(self, area_level: str) -> tuple[float, ...]:
@@ -162,6 +171,9 @@ def _numbers_at(w: WarningRules, area_level: str) -> tuple[tuple[float, ...], fl
         clear = _first_level(thresholds, w.direction == "above")
     return thresholds, clear
 
+
+#: detectors that judge whether a sensor reports, not what it reports
+HEALTH_DETECTORS = frozenset({"no_signal", "stuck"})
 
 #: (value, window end) of a warning without a worst window: one not resolving, or none kept
 NO_PEAK = (math.nan, _NONE)
@@ -222,15 +234,23 @@ class _Growable:
         self.peak_x = np.full(capacity, -np.inf, dtype=np.float64)
         self.peak_value = np.full(capacity, np.nan, dtype=np.float64)
         self.peak_at = np.full(capacity, _NONE, dtype=np.int64)
+        # the last window with a value (its value and end) and the start of the run of
+        # windows with that same value: a silent sensor's "no reading since", a frozen one's
+        # "stuck at 3 since"
+        self.seen_value = np.full(capacity, np.nan, dtype=np.float64)
+        self.seen_at = np.full(capacity, _NONE, dtype=np.int64)
+        self.same_since = np.full(capacity, _NONE, dtype=np.int64)
 
     ARRAYS = (
         "rule", "last_end", "since", "clear_since", "calm_since", "level", "level_since",
-        "state", "fired_at", "peak_x", "peak_value", "peak_at",
+        "state", "fired_at", "peak_x", "peak_value", "peak_at", "seen_value", "seen_at",
+        "same_since",
     )  # fmt: skip
     # what a new series starts with (every other array starts at _NONE); also what a
     # snapshot taken before an array existed restores it to
     FILL: ClassVar[Mapping[str, float]] = {
         "rule": 0, "state": 0, "level": NO_LEVEL, "peak_x": -np.inf, "peak_value": np.nan,
+        "seen_value": np.nan,
     }  # fmt: skip
 
     def add(self, rule: int) -> int:
@@ -427,6 +447,7 @@ class WarningStateMachine:
         prev_fired_at = st.fired_at[s].copy()
         prev_level = cur.copy()
         self._track_peaks(st, s, start, firing, cond, x, batch.value[rows], end)
+        self._track_readings(st, s, batch.value[rows], start_of_run, end)
 
         st.last_end[s] = end
         st.since[s] = since
@@ -492,6 +513,18 @@ class WarningStateMachine:
         st.peak_value[ls] = np.where(worse, value[live], np.where(new, np.nan, st.peak_value[ls]))
         st.peak_at[ls] = np.where(worse, end[live], np.where(new, _NONE, st.peak_at[ls]))
 
+    @staticmethod
+    def _track_readings(
+        st: _Growable, s: IntArray, value: FloatArray, start: IntArray, end: IntArray
+    ) -> None:
+        """Keep each series' last window with a value and where its run of equal values
+        began (a gap between them does not break it: a frozen sensor is still frozen)."""
+        has = ~np.isnan(value)
+        same = has & (value == st.seen_value[s]) & (st.same_since[s] >= 0)
+        st.same_since[s] = np.where(has, np.where(same, st.same_since[s], start), st.same_since[s])
+        st.seen_value[s] = np.where(has, value, st.seen_value[s])
+        st.seen_at[s] = np.where(has, end, st.seen_at[s])
+
     def _area_index(self, area_levels: npt.NDArray[np.str_]) -> IntArray:
         """Each row's area level as the row of its thresholds (all alike, and not looked up,
         when no indicator has thresholds per area level)."""
@@ -516,22 +549,34 @@ class WarningStateMachine:
         ind_id, area = self._keys[series]
         rules = self.rules[self._rule_of[ind_id]]
         value = float(batch.value[row])
-        lower = float(batch.lower[row])
-        upper = float(batch.upper[row])
+        band = clip_band(batch.lower[row : row + 1], batch.upper[row : row + 1], rules.value_range)
+        lower, upper = float(band[0][0]), float(band[1][0])
         at = int(batch.window_end[row])
         area_level = str(batch.area_level[row])
         zh_area, en_area = area_label(area, self.names)
         said_lower, said_upper = lower, upper
         # A band holding the value would contradict the warning, and with no value (a window
-        # too thin to judge, resolving) the detectors' band is not what the warning judged
-        # ("expected < 5%" from a detector, blue at 2%): either way the sentence says the rule.
-        if not rules.on_score and (math.isnan(value) or _within(value, lower, upper)):
+        # too thin to judge, resolving) or no band (detectors still learning: "NO2 111 ug/m3,
+        # blue" said nothing of why) the detectors' band is not what the warning judged
+        # ("expected < 5%" from a detector, blue at 2%): the sentence says the rule.
+        unexplained = math.isnan(value) or _within(value, lower, upper)
+        unexplained |= math.isnan(lower) and math.isnan(upper)
+        if not rules.on_score and unexplained:
             said_lower, said_upper = rules.normal_band(area_level)
+        # On the score, the rule is a score: a warning the band does not explain says the score
+        # that raised it ("2.53 orders/min, expected 0-2.58, blue" contradicted itself).
+        score = score_limit = math.nan
+        if rules.on_score and unexplained and kind != "resolved":
+            score = float(batch.score[row])
+            score_limit = rules.thresholds_at(area_level)[level]
+        sl = int(self._s.seen_at[series]), int(self._s.same_since[series])
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,
             title_en=rules.title_en, unit=rules.unit, value=value, lower=said_lower,
             upper=said_upper, kind=kind, level=LEVELS[level], since=since, at=at, tz=self.tz,
-            peak=peak[0], peak_at=peak[1],
+            peak=peak[0], peak_at=peak[1], worst=worst_kind(self._on(rules), rules.direction),
+            score=score, score_limit=score_limit, health=rules.health, seen_at=sl[0],
+            same_since=sl[1],
         )  # fmt: skip
         det = str(batch.detectors[row])
 
@@ -560,6 +605,10 @@ class WarningStateMachine:
             **rules.event_fields(area_level),
             **_peak_fields(*peak),
         )
+
+    @staticmethod
+    def _on(rules: IndicatorRules) -> str:
+        return "score" if rules.on_score else "value"
 
     # ------------------------------------------------------------------ withdrawal
     def withdraw(
@@ -597,7 +646,7 @@ class WarningStateMachine:
         zh, en = withdrawal_sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh, title_en=rules.title_en,
             level=level, at=at, why_zh=why_zh, why_en=why_en, tz=self.tz, unit=rules.unit,
-            peak=peak, peak_at=peak_at,
+            peak=peak, peak_at=peak_at, worst=worst_kind(self._on(rules), rules.direction),
         )  # fmt: skip
         return WarningEvent(
             warning_id=f"{ind_id}@{area}@{int(st.fired_at[series])}",

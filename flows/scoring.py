@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from alerts.scored import ScoredBatch
+from alerts.scored import ScoredBatch, clip_band
 from flows.plan import AreaChange, IndicatorPlan
 from flows.windows import ClosedWindows
 from indicators.detectors import RoundDetector, SeriesLevels, build, needs_levels
-
-# aggregates that are never negative, whose expected band is clipped at 0 (a detector's
-# band is a mean plus and minus a spread, and goes below 0 on quiet series)
-NON_NEGATIVE = frozenset({"count", "rate", "distinct"})
+from indicators.language.registry import value_range
 
 
 class IndicatorScorer:
@@ -45,6 +42,7 @@ class IndicatorScorer:
         )
         self.detectors: list[RoundDetector] = [build(c, self.levels) for c in self.configs]
         self.names = ",".join(c.type for c in detection.detectors)  # as the analyst wrote them
+        self.value_range = value_range(plan.indicator)
 
     def _sync_levels(self) -> None:
         """The area level of every series, after series were numbered or renumbered."""
@@ -90,8 +88,7 @@ class IndicatorScorer:
             take = np.isnan(lower) & np.isnan(upper) & (np.isfinite(s.lower) | np.isfinite(s.upper))
             lower[take] = s.lower[take]
             upper[take] = s.upper[take]
-        if self.plan.indicator.value.aggregate in NON_NEGATIVE:  # a count cannot be below 0:
-            np.maximum(lower, 0.0, out=lower, where=np.isfinite(lower))  # "expected 0-0.24"
+        lower, upper = clip_band(lower, upper, self.value_range)
         codes = np.concatenate(
             [self.plan.spaces[c.level].codes[c.area].astype(str) for c in closed]
         )

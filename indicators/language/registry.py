@@ -6,12 +6,16 @@ did you mean?"."""
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from .model import Indicator
 
 # The five levels of the city (市-区-街镇-网格-社区/楼宇), finest last, plus the single sensor
 # for per-station series.  Order matters: rollups go from fine to coarse.
@@ -68,6 +72,37 @@ def kinds() -> dict[str, KindSpec]:
             name, spec["title"]["zh"], spec["title"]["en"], bool(spec.get("channel")), fields
         )
     return out
+
+
+# aggregates made of the window's records themselves: never below 0, whatever the field
+_COUNTS = frozenset({"count", "rate", "distinct"})
+
+
+def value_range(indicator: Indicator) -> tuple[float, float]:
+    """(least, greatest) value an indicator can take, NaN where unbounded or unknown: from
+    the aggregate (a count is never below 0) and the aggregated field's `min` / `max` in
+    sensor_kinds.yaml (a mean, a percentile, a minimum or a maximum stays within them; a sum
+    of quantities never below 0 is not either).  A detector's band is a centre plus and minus
+    a spread, and goes past these on a quiet series ("NO2 expected -111 to 124"): the band is
+    clipped to this range wherever it is shown."""
+    agg = indicator.value.aggregate
+    if agg in _COUNTS:
+        return 0.0, math.nan
+    kind = kinds().get(indicator.source.kind)
+    spec = (
+        None
+        if kind is None or indicator.value.field is None
+        else kind.fields.get(indicator.value.field)
+    )
+    if spec is None:
+        return math.nan, math.nan
+    lo = math.nan if spec.minimum is None else float(spec.minimum)
+    hi = math.nan if spec.maximum is None else float(spec.maximum)
+    if spec.type == "boolean":
+        lo, hi = 0.0, 1.0
+    if agg == "sum":  # a sum of many readings has no ceiling, but stays >= 0 if they do
+        return (0.0 if lo >= 0 else math.nan), math.nan
+    return lo, hi
 
 
 @cache

@@ -6,8 +6,10 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from alerts.areas import (
@@ -22,14 +24,15 @@ from alerts.areas import (
     tier_of_code,
 )
 from alerts.clock import ManualClock
-from alerts.explain import format_number, sentence
+from alerts.explain import format_number, local_time, sentence
 from alerts.hotline import HotlineOrder
 from alerts.routing import Router, RoutingConfig, RoutingError, load_routing
+from alerts.scored import ScoredBatch, clip_band
 from alerts.service import TicketService
 from alerts.warning_state import WarningStateMachine
 from alerts.workcal import WorkingCalendar
-from indicators.language.model import Dispatch
-from tests.alerts.alerts_helpers import make_indicator, windows
+from indicators.language.model import Dispatch, Indicator
+from tests.alerts.alerts_helpers import T0, make_indicator, windows
 
 SH = ZoneInfo("Asia/Shanghai")
 NAMES = DictAreaNames({"310106": ("静安区", "Jing'an"),
@@ -377,3 +380,152 @@ def test_a_warning_on_the_value_never_calls_its_own_value_expected() -> None:
     (kept,) = WarningStateMachine([low], NAMES).process(windows([0.09], area="310106003")[0])
     assert "expected 0.28-0.35" in kept.text_en
     assert IndicatorRules.from_indicator(low).normal_band("street")[0] == 0.2
+
+
+def scored(
+    values: list[float], scores: list[float], lower: float, upper: float, ind: str
+) -> list[ScoredBatch]:
+    """One single-row batch per 15-minute window of `ind` in Jing'an, with its score."""
+    return [
+        ScoredBatch.from_columns(
+            indicator_id=[ind], area_code=["310106"], area_level=["district"],
+            window_start=[T0 + 900 * k], window_end=[T0 + 900 * (k + 1)], value=[v],
+            score=[sc], lower=[lower], upper=[upper], detectors="ewma",
+        )
+        for k, (v, sc) in enumerate(zip(values, scores, strict=True))
+    ]  # fmt: skip
+
+
+def score_indicator(**detection: Any) -> Indicator:
+    """A hotline call rate warned on the anomaly score: blue at 0.99."""
+    return make_indicator(
+        id="hotline.volume", title={"zh": "12345热线来电量", "en": "12345 hotline call rate"},
+        unit="orders/min", source={"kind": "hotline"},
+        value={"aggregate": "rate", "window": {"length": "15m"}, "levels": ["district"]},
+        detection={"detectors": [{"type": "ewma"}], "warnings": {
+            "on": "score", "levels": {"blue": {"threshold": 0.99, "for": "0s"}},
+            "clear": {"threshold": 0.9, "for": "0s"}}} | detection,
+        dispatch="none",
+    )  # fmt: skip
+
+
+def test_a_warning_on_the_score_says_the_score_where_the_band_holds_the_value() -> None:
+    """ "2.53 orders/min, expected 0-2.58, blue": the score crossed 0.99, the value was inside
+    the detectors' band.  The sentence says the score and the level's limit, never the band."""
+    m = WarningStateMachine([score_indicator()], NAMES)
+    (ev,) = m.process(scored([2.53], [0.9927], 0.0, 2.582, "hotline.volume")[0])
+    assert ev.text_en == ("Jing'an: 12345 hotline call rate 2.53 orders/min, anomaly score "
+                          "0.993 (blue at ≥ 0.99), blue since 10:00")  # fmt: skip
+    assert ev.text_zh == ("静安区: 12345热线来电量 2.53件/分钟, 异常评分 0.993 (蓝色 ≥ 0.99), "
+                          "蓝色预警 自 10:00")  # fmt: skip
+    # a band the value is outside of still explains the warning
+    (out,) = WarningStateMachine([score_indicator()], NAMES).process(
+        scored([3.1], [0.999], 0.0, 2.58, "hotline.volume")[0]
+    )
+    assert "3.1 orders/min, expected 0-2.58, blue" in out.text_en
+
+
+def test_bands_are_clipped_to_what_the_quantity_can_take() -> None:
+    """A concentration is never below 0: "NO2 125 ug/m3, expected -111 to 124" is written, and
+    carried in the event, as 0-124."""
+    no2 = make_indicator(
+        id="air.no2", title={"zh": "二氧化氮浓度", "en": "Nitrogen dioxide (NO2)"},
+        unit="ug/m3", source={"kind": "air_quality"},
+        value={"field": "no2", "aggregate": "mean", "window": {"length": "15m"},
+               "levels": ["district"]},
+        detection={"detectors": [{"type": "seasonal"}], "warnings": {
+            "on": "value", "levels": {"red": {"threshold": 120, "for": "0s"}}}},
+        dispatch="none",
+    )  # fmt: skip
+    (ev,) = WarningStateMachine([no2], NAMES).process(
+        scored([125], [1.0], -111.0, 124.0, "air.no2")[0]
+    )
+    assert "125 ug/m3, expected 0-124, red" in ev.text_en and "预期 0-124" in ev.text_zh
+    assert (ev.lower, ev.upper) == (0.0, 124.0)
+    lower, upper = clip_band(np.array([-111.0, -9.0, 0.2]), np.array([124.0, -1.0, 1.5]),
+                             (0.0, 100.0))  # fmt: skip
+    assert lower.tolist()[::2] == [0.0, 0.2] and upper.tolist()[::2] == [100.0, 1.5]
+    assert np.isnan(lower[1]) and np.isnan(upper[1])  # wholly below 0: no band at all
+
+
+@pytest.mark.parametrize(
+    ("value", "lower", "upper", "unit", "said"),
+    [(0.138, 0.14, None, "MPa", "0.138 MPa, expected > 0.14,"),
+     (100.4, None, 100, "ug/m3", "100.4 ug/m3, expected < 100,"),
+     (100, None, 100, "ug/m3", "100 ug/m3, expected < 100,"),  # equal: "<" says it
+     (0.0504, None, 0.05, "1", "5.04%, expected < 5%,"),
+     (81.3, None, 75, "ug/m3", "81.3 ug/m3, expected < 75,")],
+)  # fmt: skip
+def test_a_value_and_its_limit_never_print_alike_when_they_differ(
+    value: float, lower: float | None, upper: float | None, unit: str, said: str
+) -> None:
+    """ "供水管网压力 0.14 MPa, 预期 > 0.14, 红色预警" looked as if the limit were met: both get the
+    digits that tell them apart, and only then."""
+    zh, en = sentence(area_zh="a", area_en="A", title_zh="t", title_en="x", unit=unit,
+                      value=value, lower=lower, upper=upper, kind="firing", level="red",
+                      since=ts(2026, 3, 1, 9, 0), at=ts(2026, 3, 1, 9, 0))  # fmt: skip
+    assert said in en, en
+    assert said.split(",")[0].split(" ")[0] in zh
+
+
+def test_a_warning_on_the_value_without_a_band_says_its_rule() -> None:
+    """Detectors still learning give no band: "NO2 111 ug/m3, blue since 00:00" said nothing
+    of why.  The rule's own limit is said instead."""
+    m = WarningStateMachine([make_indicator()], NAMES)
+    nan = float("nan")
+    (ev,) = m.process(windows([0.09], area="310106003", lower=nan, upper=nan)[0])
+    assert "0.09 MPa, expected > 0.2, red" in ev.text_en and "预期 > 0.2" in ev.text_zh
+
+
+@pytest.mark.parametrize(
+    ("worst", "zh_word", "en_word"),
+    [("high", "峰值", "peak"), ("low", "最低", "lowest"), ("score", "最异常", "most anomalous")],
+)
+def test_the_worst_window_is_named_for_the_way_the_rule_looks(
+    worst: str, zh_word: str, en_word: str
+) -> None:
+    """A pressure drop's worst window is its lowest, not its "峰值"; a warning on the score
+    names the window that scored highest, whichever way its value went."""
+    zh, en = sentence(area_zh="a", area_en="A", title_zh="t", title_en="x", unit="MPa",
+                      value=0.3, lower=None, upper=None, kind="resolved", level="red",
+                      since=ts(2026, 3, 1, 9, 0), at=ts(2026, 3, 1, 11, 0), peak=0.13,
+                      peak_at=ts(2026, 3, 1, 9, 30), worst=worst)  # fmt: skip
+    assert en.endswith(f", {en_word} 0.13 MPa at 09:30") and f"{zh_word} 0.13 MPa (09:30)" in zh
+
+
+def test_a_silent_or_frozen_sensor_says_so_rather_than_show_a_reading() -> None:
+    """ "air station silent or frozen 37.9 ug/m3": the value raised nothing.  A frozen sensor
+    is "stuck at" its value since the run began, a silent one has "no reading since" its last
+    window with one, and a resolution gives the latest reading."""
+    health = make_indicator(
+        id="air.station_silent", title={"zh": "空气监测站数据中断或冻结",
+                                        "en": "Air station silent or frozen"},
+        category="sensor_health", unit="ug/m3", source={"kind": "air_quality"},
+        value={"field": "pm25", "aggregate": "mean", "window": {"length": "15m"},
+               "levels": ["district"]},
+        detection={"detectors": [{"type": "no_signal"}, {"type": "stuck"}], "warnings": {
+            "on": "score", "levels": {"blue": {"threshold": 0.9, "for": "0s"}},
+            "clear": {"threshold": 0.5, "for": "0s"}}},
+        dispatch="none",
+    )  # fmt: skip
+    nan = float("nan")
+    m = WarningStateMachine([health], NAMES)
+    batches = scored([5, 3, 3, 3, 37.9], [0, 0, 0, 1.0, 0], 3.0, 3.0, "air.station_silent")
+    stuck, cleared = (e for b in batches for e in m.process(b))
+    assert stuck.text_en == ("Jing'an: air station silent or frozen, value stuck at 3 ug/m3 "
+                             "since 10:15, blue since 10:45")  # fmt: skip
+    assert stuck.text_zh.startswith("静安区: 空气监测站数据中断或冻结, 读数停在 3 μg/m³ 自 10:15, ")
+    assert "latest reading 37.9 ug/m3, blue warning cleared" in cleared.text_en
+    assert "37.9" not in cleared.text_en.split("latest reading")[0]
+    m = WarningStateMachine([health], NAMES)
+    batches = scored([5, nan, nan], [0, 0.5, 1.0], nan, nan, "air.station_silent")
+    (silent,) = (e for b in batches for e in m.process(b))
+    assert "silent or frozen, no reading since 10:15, blue since" in silent.text_en
+    assert "自 10:15 无读数" in silent.text_zh
+
+
+def test_times_of_another_year_carry_it() -> None:
+    """A replay of last winter read "since 12-31 23:00" in January: which year's?"""
+    assert local_time(ts(2025, 12, 31, 23, 0), ts(2026, 1, 1, 1, 0)) == "2025-12-31 23:00"
+    assert local_time(ts(2026, 2, 28, 23, 0), ts(2026, 3, 1, 1, 0)) == "02-28 23:00"
+    assert local_time(ts(2026, 3, 1, 0, 0), ts(2026, 3, 1, 1, 0)) == "00:00"

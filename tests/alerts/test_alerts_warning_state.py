@@ -78,7 +78,7 @@ def test_the_resolution_says_the_worst_window_while_firing() -> None:
     firing, resolved = events[0], events[-1]
     assert firing.peak is None and resolved.kind == "resolved"
     assert resolved.peak == pytest.approx(0.16) and resolved.peak_at == T0 + 3 * 900
-    assert "peak 0.16 MPa at " in resolved.text_en and "峰值 0.16 MPa (" in resolved.text_zh
+    assert "lowest 0.16 MPa at " in resolved.text_en and "最低 0.16 MPa (" in resolved.text_zh
     assert resolved.explanation()["peak"] == pytest.approx(0.16)
     # the next episode starts its own worst window: 0.18 is not worse than 0.16, yet it is
     # this episode's worst, counted from the window that fired it (the second)
@@ -231,7 +231,7 @@ def test_withdrawn_areas_end_their_firing_warnings_and_are_forgotten() -> None:
     assert "withdrawn" in ev.text_en and "removed" in ev.text_en and "撤销" in ev.text_zh
     # ... and what happened, as a resolution says it: the worst window while it fired
     assert ev.peak == pytest.approx(0.09) and ev.peak_at == T0 + 2 * 900
-    assert "removed; peak 0.09 MPa at " in ev.text_en and "; 峰值 0.09 MPa (" in ev.text_zh
+    assert "removed; lowest 0.09 MPa at " in ev.text_en and "; 最低 0.09 MPa (" in ev.text_zh
     assert m.state_of("water.pressure", "a1").state == "normal"
     assert m.state_of("water.pressure", "a2").state == "normal"
     assert m.state_of("water.pressure", "a3").level == "red"
