@@ -27,7 +27,7 @@ def test_check_says_what_a_restart_does_to_each_sensor_level_indicator(tmp_path:
     gone = shipped.ids(shipped.kind_rows("water_supply")[:1])[0]
     community = lines[1].split(",")[2]
     lines = [line for line in lines if not line.startswith(gone + ",")]
-    lines.append(f"AQ-310100-000001,air_quality,{community},31.2,121.4")
+    lines.append(f"AQ-310100-000001,air_quality,{community},31.23,121.47")
     changed = tmp_path / "changed.csv"
     changed.write_text("\n".join(lines) + "\n", "utf-8")
     result = CLI.invoke(app, ["registry", "check", str(changed)])
@@ -101,3 +101,37 @@ def test_check_lists_the_first_errors_and_counts_them_all(tmp_path: Path) -> Non
     assert out[50] == (
         f"sensor registry {bad}: 80 errors, the first 50 shown; the registry was not loaded"
     )
+
+
+def test_check_refuses_a_sensor_far_from_its_community_saying_how_far_and_what_to_write(
+    tmp_path: Path,
+) -> None:
+    """The operator's cases: Beijing's coordinates on a Huangpu community, a position in
+    Xuhui, and Shanghai's coordinates with latitude and longitude swapped."""
+    lines = shipped_lines()
+    huangpu = "310101001004004"  # Community 4, Grid 4, Nanjing East Road, at 31.2266,121.4788
+    lines.append(f"AQ-310101-900001,air_quality,{huangpu},39.9,116.4")  # Beijing
+    lines.append(f"AQ-310101-900002,air_quality,{huangpu},31.2,121.4")  # Xuhui, 8 km away
+    lines.append(f"AQ-310101-900003,air_quality,{huangpu},121.47,31.23")  # swapped
+    lines.append(f"AQ-310101-900004,air_quality,{huangpu},31.25,121.47")  # 2.7 km: fine
+    bad = tmp_path / "far.csv"
+    bad.write_text("\n".join(lines) + "\n", "utf-8")
+    result = CLI.invoke(app, ["registry", "check", str(bad)])
+    assert result.exit_code == 1, result.output
+    out = result.output.splitlines()
+    assert len(out) == 4, result.output
+    centre = f"its community {huangpu} (Community 4, Grid 4, Nanjing East Road, Huangpu) at "
+    assert out[0].startswith(f"{bad}:6002: 39.9,116.4 is 1,068 km from the centre of {centre}")
+    assert "more than the 5 km a sensor may stand from it;" in out[0]
+    assert "in no community of the city model" in out[0]
+    assert "latitude 30.65..31.80, longitude 120.88..121.91" in out[0]
+    assert out[1].startswith(f"{bad}:6003: 31.2,121.4 is 8.1 km from the centre of {centre}")
+    assert out[1].endswith(
+        "write the code of the community it stands in (the nearest is 310104013003004, "
+        "Community 4, Grid 3, Huajing Town, Xuhui, 0.1 km away), or the sensor's own position"
+    )
+    assert out[2] == (
+        f"{bad}:6004: latitude 121.47 is outside -90..90, and latitude and longitude look "
+        "swapped; write 31.23,121.47 (latitude first)"
+    )
+    assert out[3] == f"sensor registry {bad}: 3 errors; the registry was not loaded"

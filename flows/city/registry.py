@@ -24,7 +24,7 @@ import numpy.typing as npt
 from indicators.language import registry as lang_registry
 
 from .ids import BytesArray, DuplicateIdError, IdIndex, IntArray
-from .model import City, FloatArray, load_city
+from .model import DEFAULT_MAX_KM, City, FloatArray, load_city
 
 # Two letters per sensor kind; ids sort by prefix first, so the order of this table is free.
 SENSOR_KIND_PREFIX: dict[str, str] = {
@@ -58,6 +58,7 @@ CSV_COLUMNS = ("sensor_id", "kind", "community", "lat", "lon")
 
 Int8Array = npt.NDArray[np.int8]
 Int32Array = npt.NDArray[np.int32]
+EARTH_RADIUS_KM = 6371.0
 
 
 def sensor_kinds() -> tuple[str, ...]:
@@ -274,8 +275,10 @@ class SensorRegistry:
                 f"unknown community code {cols[2][i]!r}; write the 15-digit code of a "
                 "community of the city model (flows/city/communities.csv)",
             )
-        lat = _coordinates(cols[3], line, "latitude", 3, 90.0, errors)
-        lon = _coordinates(cols[4], line, "longitude", 4, 180.0, errors)
+        lat = _coordinates(cols[3], line, "latitude", 3, errors)
+        lon = _coordinates(cols[4], line, "longitude", 4, errors)
+        _out_of_range(cols, line, lat, lon, errors)
+        _far_from_community(cols, line, community, lat, lon, city, errors)
         try:
             sensor_id = np.array(cols[0], dtype="S")
         except UnicodeEncodeError:  # refused above; escaped, so that repeats are still found
@@ -346,10 +349,10 @@ class _ErrorList:
 
 
 def _coordinates(
-    texts: Sequence[str], line: IntArray, name: str, column: int, limit: float, errors: _ErrorList
+    texts: Sequence[str], line: IntArray, name: str, column: int, errors: _ErrorList
 ) -> FloatArray:
-    """One coordinate column as numbers, each a finite number within +-`limit` degrees; the
-    others are errors (and NaN in the column, which is never used: the file is refused)."""
+    """One coordinate column as numbers; a word, NaN or infinity is an error (and NaN in the
+    column, which is never used: the file is refused)."""
     try:
         values = np.array(texts, dtype=np.float64)
     except ValueError:  # some are not numbers: find which, one by one
@@ -361,14 +364,132 @@ def _coordinates(
             f"{name} {texts[i]!r} is not a number; write decimal degrees (WGS84), "
             "such as 31.2304 for a latitude, 121.4737 for a longitude",
         )
-    for i in np.flatnonzero(np.abs(values) > limit).tolist():
+    return values
+
+
+def _out_of_range(
+    cols: Sequence[Sequence[str]],
+    line: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    errors: _ErrorList,
+) -> None:
+    """An error for each latitude outside -90..90 and longitude outside -180..180; a latitude
+    that would do as the longitude and the other way round (Shanghai's 121,31) is said to be
+    swapped."""
+    swapped = (np.abs(lat) > 90) & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
+    for i in np.flatnonzero(swapped).tolist():
         errors.add(
             int(line[i]),
-            column,
-            f"{name} {texts[i]} is outside -{limit:g}..{limit:g}; write the sensor's {name} in "
-            "decimal degrees (WGS84), latitude in the column before longitude",
+            3,
+            f"latitude {cols[3][i]} is outside -90..90, and latitude and longitude look "
+            f"swapped; write {cols[4][i]},{cols[3][i]} (latitude first)",
         )
-    return values
+    for i in np.flatnonzero((np.abs(lat) > 90) & ~swapped).tolist():
+        errors.add(
+            int(line[i]),
+            3,
+            f"latitude {cols[3][i]} is outside -90..90; write the sensor's latitude in decimal "
+            "degrees (WGS84)",
+        )
+    for i in np.flatnonzero((np.abs(lon) > 180) & ~swapped).tolist():
+        errors.add(
+            int(line[i]),
+            4,
+            f"longitude {cols[4][i]} is outside -180..180; write the sensor's longitude in "
+            "decimal degrees (WGS84)",
+        )
+
+
+MAX_KM_FROM_COMMUNITY = DEFAULT_MAX_KM
+"""How far a sensor may stand from its community's centre in the city model.
+
+The model's communities are points (a centre each, no boundary), 0.08 to 1.9 km from their
+nearest neighbour, so a sensor in a community is well under a kilometre from its centre in
+the model; but the geometry is generated (a district is a disc of its real area, its
+communities spread evenly inside), so a surveyed position may lie a few kilometres from where
+the model puts its community.  5 km is the distance beyond which `City.locate` says a point is
+in no community of the city (how a hotline order's position is placed): a sensor farther than
+that from its own community is elsewhere in the city or not in it, a typo, swapped columns or
+a wrong community code, and the registry would place its readings somewhere it is not."""
+
+
+def _far_from_community(
+    cols: Sequence[Sequence[str]],
+    line: IntArray,
+    community: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    city: City,
+    errors: _ErrorList,
+) -> None:
+    """An error for each sensor farther than MAX_KM_FROM_COMMUNITY from its community's
+    centre, saying how far, from which community, and what to write instead: the two
+    coordinates swapped, when that puts it in its community; else the nearest community, when
+    the position is in the city; else the city's extent."""
+    comm = city.level("community")
+    rows = np.flatnonzero(
+        (community >= 0)
+        & np.isfinite(lat)
+        & np.isfinite(lon)
+        & (np.abs(lat) <= 90)
+        & (np.abs(lon) <= 180)
+    )
+    c = community[rows]
+    dist = _great_circle_km(lat[rows], lon[rows], comm.lat[c], comm.lon[c])
+    far = dist > MAX_KM_FROM_COMMUNITY
+    if not far.any():
+        return
+    rows, c, dist = rows[far], c[far], dist[far]
+    nearest = city.locate(lat[rows], lon[rows])
+    swapped = (np.abs(lon[rows]) <= 90) & (
+        _great_circle_km(lon[rows], lat[rows], comm.lat[c], comm.lon[c]) <= MAX_KM_FROM_COMMUNITY
+    )
+    for k, row in enumerate(rows.tolist()):
+        la, lo = cols[3][row], cols[4][row]
+        if swapped[k]:
+            what = f"latitude and longitude look swapped; write {lo},{la}"
+        elif nearest[k] >= 0:
+            near = int(nearest[k])
+            d = float(_great_circle_km(lat[row], lon[row], comm.lat[near], comm.lon[near]))
+            what = (
+                f"write the code of the community it stands in (the nearest is {comm.code[near]}"
+                f", {city.full_name('community', near, 'en')}, {_km(d)} away), or the "
+                "sensor's own position"
+            )
+        else:
+            what = (
+                f"the position is in no community of the city model (more than "
+                f"{DEFAULT_MAX_KM:g} km from all); write the sensor's own position in decimal "
+                "degrees (WGS84): the "
+                f"communities lie within latitude {comm.lat.min():.2f}..{comm.lat.max():.2f}, "
+                f"longitude {comm.lon.min():.2f}..{comm.lon.max():.2f}"
+            )
+        i = int(c[k])
+        errors.add(
+            int(line[row]),
+            3,
+            f"{la},{lo} is {_km(float(dist[k]))} from the centre of its community "
+            f"{comm.code[i]} ({city.full_name('community', i, 'en')}) at "
+            f"{comm.lat[i]:.5f},{comm.lon[i]:.5f}, more than the {MAX_KM_FROM_COMMUNITY:g} km "
+            f"a sensor may stand from it; {what}",
+        )
+
+
+def _great_circle_km(
+    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
+) -> FloatArray:
+    """Haversine distance: right for a position typed anywhere on Earth, where the city's flat
+    plane (geo.to_plane) is right only near Shanghai."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dlat, dlon = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    km: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return km
+
+
+def _km(d: float) -> str:
+    return f"{d:.1f} km" if d < 10 else f"{d:,.0f} km"
 
 
 def _number(text: str) -> float:
