@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.city import SensorRegistry, load_city, load_default_registry, load_registry
+from flows.city.registry import RegistryError
 from indicators.language.validate import load_catalog
 
 from .paths import CATALOG_DIR
@@ -26,14 +27,27 @@ console = Console(width=200)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def load_or_exit(path: Path | None, code: int = 1) -> SensorRegistry:
-    """The registry at `path` (None: the shipped one), or exit `code` with the file:line of
-    what is wrong in it."""
+def load_or_report(path: Path | None, to: Console) -> SensorRegistry | None:
+    """The registry at `path` (None: the shipped one), or None after printing to `to` what is
+    wrong in it: every error as file:line (up to a cap), then one summary line."""
     try:
         return load_registry(path, load_city())
+    except RegistryError as e:
+        for line in e.errors:
+            to.print(line, highlight=False, markup=False, soft_wrap=True)
+        to.print(f"sensor registry {e.summary}", highlight=False, markup=False, soft_wrap=True)
     except (OSError, ValueError) as e:
-        err.print(f"sensor registry: {e}", highlight=False)
-        raise typer.Exit(code) from None
+        to.print(f"sensor registry: {e}", highlight=False, markup=False, soft_wrap=True)
+    return None
+
+
+def load_or_exit(path: Path | None, code: int = 1) -> SensorRegistry:
+    """The registry at `path` (None: the shipped one), or exit `code` after printing what is
+    wrong in it on stderr (see `load_or_report`): before a flow or a replay starts."""
+    registry = load_or_report(path, err)
+    if registry is None:
+        raise typer.Exit(code)
+    return registry
 
 
 def changes_by_kind(old: SensorRegistry, new: SensorRegistry) -> dict[str, tuple[int, int, int]]:
@@ -74,11 +88,15 @@ def check(
 ) -> None:
     """Check a registry file and compare it with the one in use.
 
-    Errors are reported as file:line (exit 1).  The comparison shows sensors per kind, added
-    and removed, and what a restart from recovery under it does to each sensor-level
-    indicator."""
-    new = load_or_exit(file)
-    old = load_or_exit(against)  # None: the shipped one
+    Errors are listed as file:line, all of them up to a cap, then how many (exit 1).  The
+    comparison shows sensors per kind, added and removed, and what a restart from recovery
+    under it does to each sensor-level indicator."""
+    # On stdout, in the order found: the errors are this command's report, not a failure of
+    # it, and a log that keeps stdout and stderr apart would show them after everything else.
+    new = load_or_report(file, console)
+    old = load_or_report(against, console)  # None: the shipped one
+    if new is None or old is None:
+        raise typer.Exit(1)
     changes = changes_by_kind(old, new)
     table = Table(
         title=f"{file}: {len(new):,} sensors (against {against or 'the shipped registry'})"

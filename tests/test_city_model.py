@@ -26,7 +26,7 @@ from flows.city import (
 )
 from flows.city import generate as gen
 from flows.city.ids import IdIndex, IdPattern
-from flows.city.registry import SENSOR_KIND_PREFIX
+from flows.city.registry import SENSOR_KIND_PREFIX, RegistryError
 
 DISTRICTS = {
     "310101": ("黄浦区", "Huangpu"), "310104": ("徐汇区", "Xuhui"),
@@ -326,7 +326,7 @@ def test_registries_with_other_id_schemes_still_look_up(city: City) -> None:
     text = "sensor_id,kind,community,lat,lon\n"
     code = city.level("community").code[0]
     for sid in ("aq-1", "AQ-310101-7", "X"):
-        text += f"{sid},air_quality,{code},31.2,121.4\n"
+        text += f"{sid},air_quality,{code},31.227,121.472\n"
     reg = SensorRegistry.from_csv_text(text, city)
     assert reg.lookup(["X", "aq-1", "AQ-310101-7", "AQ-310101-000007"]).tolist() == [2, 0, 1, -1]
 
@@ -401,3 +401,18 @@ def test_venues(city: City) -> None:
     assert venues.lookup([ids[10], "V-310106-9999", "x"]).tolist() == [10, -1, -1]
     again = generate_venues(city)
     assert again.ids() == ids
+
+
+def test_a_sensor_may_stand_up_to_5_km_from_its_community_centre(city: City) -> None:
+    """The generated model places communities only roughly: 5 km of slack (as far as
+    City.locate looks for a community) before a position is refused."""
+    comm = city.level("community")
+    code, lat, lon = comm.code[0], float(comm.lat[0]), float(comm.lon[0])
+    head = "sensor_id,kind,community,lat,lon\n"
+    for km, ok in ((4.9, True), (5.1, False)):
+        text = head + f"AQ-1,air_quality,{code},{lat + km / 111.195:.6f},{lon}\n"
+        if ok:
+            assert len(SensorRegistry.from_csv_text(text, city, "x.csv")) == 1
+        else:
+            with pytest.raises(RegistryError, match=rf"x.csv:2: .* is {km} km from the centre"):
+                SensorRegistry.from_csv_text(text, city, "x.csv")

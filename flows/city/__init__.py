@@ -6,6 +6,7 @@ from .model import LEVELS, City, LevelTable, load_city
 from .registry import (
     DEFAULT_MIX,
     SENSOR_KIND_PREFIX,
+    RegistryError,
     SensorRegistry,
     generate_registry,
     load_default_registry,
@@ -20,6 +21,7 @@ __all__ = [
     "SENSOR_KIND_PREFIX",
     "City",
     "LevelTable",
+    "RegistryError",
     "SensorRegistry",
     "VenueRegistry",
     "generate_registry",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ import numpy.typing as npt
 from indicators.language import registry as lang_registry
 
 from .ids import BytesArray, DuplicateIdError, IdIndex, IntArray
-from .model import City, FloatArray, load_city
+from .model import DEFAULT_MAX_KM, City, FloatArray, load_city
 
 # Two letters per sensor kind; ids sort by prefix first, so the order of this table is free.
 SENSOR_KIND_PREFIX: dict[str, str] = {
@@ -57,6 +58,7 @@ CSV_COLUMNS = ("sensor_id", "kind", "community", "lat", "lon")
 
 Int8Array = npt.NDArray[np.int8]
 Int32Array = npt.NDArray[np.int32]
+EARTH_RADIUS_KM = 6371.0
 
 
 def sensor_kinds() -> tuple[str, ...]:
@@ -219,38 +221,303 @@ class SensorRegistry:
 
     @classmethod
     def from_csv_text(cls, text: str, city: City, source: str = "csv") -> SensorRegistry:
+        """Parse `to_csv_text`'s format, or raise RegistryError with everything wrong in it.
+
+        Every line is checked before anything is refused, so that an operator fixing a file
+        sees all its errors in one run (the first MAX_REPORTED_ERRORS, and how many)."""
         reader = csv.reader(io.StringIO(text))
         header = next(reader, None)
         if header is None or tuple(header) != CSV_COLUMNS:
-            raise ValueError(f"{source}: header must be {','.join(CSV_COLUMNS)}, got {header}")
-        rows = list(reader)
+            raise RegistryError(
+                source,
+                [
+                    f"{source}:1: the header is {','.join(header or []) or 'missing'}; "
+                    f"write {','.join(CSV_COLUMNS)} as the first line"
+                ],
+            )
+        errors = _ErrorList(source)
         kinds = sensor_kinds()
-        for n, row in enumerate(rows, start=2):
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        for n, row in enumerate(reader, start=2):
             if len(row) != len(CSV_COLUMNS):
-                raise ValueError(f"{source}:{n}: expected {len(CSV_COLUMNS)} columns")
+                if row:  # a blank line is no sensor, and no error
+                    errors.add(
+                        n,
+                        0,
+                        f"{len(row)} column(s), not {len(CSV_COLUMNS)}; write "
+                        f"{','.join(CSV_COLUMNS)} (quote a value that holds a comma)",
+                    )
+                continue
             if not (row[0].isascii() and row[0].isprintable() and 0 < len(row[0]) <= 64):
-                raise ValueError(
-                    f"{source}:{n}: sensor id {row[0]!r} must be 1-64 printable ASCII characters"
+                errors.add(
+                    n,
+                    0,
+                    f"sensor id {row[0]!r} is not 1-64 printable ASCII characters; "
+                    "write an id such as AQ-310101-000001",
                 )
             if row[1] not in kinds:
-                raise ValueError(
-                    f"{source}:{n}: unknown sensor kind {row[1]!r}"
-                    f"{lang_registry.did_you_mean(row[1], kinds)}"
+                errors.add(
+                    n,
+                    1,
+                    f"unknown sensor kind {row[1]!r}{lang_registry.did_you_mean(row[1], kinds)}"
+                    f"; write one of {', '.join(kinds)}",
                 )
+            rows.append(row)
+            lines.append(n)
         cols = list(zip(*rows, strict=True)) if rows else [() for _ in CSV_COLUMNS]
+        line = np.array(lines, dtype=np.int64)
         community = city.index_of("community", np.array(cols[2], dtype=str))
-        if np.any(community < 0):
-            bad = int(np.flatnonzero(community < 0)[0])
-            raise ValueError(f"{source}:{bad + 2}: unknown community code {cols[2][bad]!r}")
+        for i in np.flatnonzero(community < 0).tolist():
+            errors.add(
+                lines[i],
+                2,
+                f"unknown community code {cols[2][i]!r}; write the 15-digit code of a "
+                "community of the city model (flows/city/communities.csv)",
+            )
+        lat = _coordinates(cols[3], line, "latitude", 3, errors)
+        lon = _coordinates(cols[4], line, "longitude", 4, errors)
+        _out_of_range(cols, line, lat, lon, errors)
+        _far_from_community(cols, line, community, lat, lon, city, errors)
+        try:
+            sensor_id = np.array(cols[0], dtype="S")
+        except UnicodeEncodeError:  # refused above; escaped, so that repeats are still found
+            sensor_id = np.array(
+                [sid.encode("ascii", "backslashreplace") for sid in cols[0]], dtype="S"
+            )
+        _duplicates(sensor_id, line, errors)
+        errors.raise_if_any()
         kind_index = {k: i for i, k in enumerate(kinds)}
         return cls(
             kinds,
-            np.array(cols[0], dtype="S"),
+            sensor_id,
             np.array([kind_index[k] for k in cols[1]], dtype=np.int8),
             community.astype(np.int32),
-            np.array(cols[3], dtype=np.float64),
-            np.array(cols[4], dtype=np.float64),
+            lat,
+            lon,
             city_fingerprint(city),
+        )
+
+
+MAX_REPORTED_ERRORS = 50
+"""A registry file's errors are listed up to this many (and counted beyond): enough to fix a
+file in a few passes, few enough to read; a file with thousands is mostly in a wrong format."""
+
+
+class RegistryError(ValueError):
+    """Everything wrong with a registry file: each error as `file:line: what is wrong; what to
+    write`, in line order (the first MAX_REPORTED_ERRORS), and how many there are in all.
+
+    A ValueError, as every registry error was before: callers that print `str(e)` print every
+    error and the summary line, one per line."""
+
+    def __init__(self, source: str, errors: Sequence[str], total: int | None = None) -> None:
+        self.source = source
+        self.errors = tuple(errors[:MAX_REPORTED_ERRORS])
+        self.total = len(errors) if total is None else total
+        super().__init__("\n".join((*self.errors, self.summary)))
+
+    @property
+    def summary(self) -> str:
+        """The line after the errors: how many, how many shown, and that nothing was loaded."""
+        shown = f", the first {len(self.errors)} shown" if self.total > len(self.errors) else ""
+        errors = "1 error" if self.total == 1 else f"{self.total:,} errors"
+        return f"{self.source}: {errors}{shown}; the registry was not loaded"
+
+
+class _ErrorList:
+    """Errors of one file as they are found, in any order; `raise_if_any` reports them in line
+    order.  Only the first MAX_REPORTED_ERRORS of each column are kept (the first of the file
+    are among them) and the rest counted, so a file wrong on every line costs no memory."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.kept: dict[int, list[tuple[int, int, str]]] = {}
+        self.total = 0
+
+    def add(self, line: int, column: int, message: str) -> None:
+        self.total += 1
+        kept = self.kept.setdefault(column, [])
+        if len(kept) < MAX_REPORTED_ERRORS:
+            kept.append((line, column, message))
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            found = sorted(e for kept in self.kept.values() for e in kept)
+            messages = [f"{self.source}:{line}: {msg}" for line, _, msg in found]
+            raise RegistryError(self.source, messages, self.total)
+
+
+def _coordinates(
+    texts: Sequence[str], line: IntArray, name: str, column: int, errors: _ErrorList
+) -> FloatArray:
+    """One coordinate column as numbers; a word, NaN or infinity is an error (and NaN in the
+    column, which is never used: the file is refused)."""
+    try:
+        values = np.array(texts, dtype=np.float64)
+    except ValueError:  # some are not numbers: find which, one by one
+        values = np.array([_number(t) for t in texts], dtype=np.float64)
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        errors.add(
+            int(line[i]),
+            column,
+            f"{name} {texts[i]!r} is not a number; write decimal degrees (WGS84), "
+            "such as 31.2304 for a latitude, 121.4737 for a longitude",
+        )
+    return values
+
+
+def _out_of_range(
+    cols: Sequence[Sequence[str]],
+    line: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    errors: _ErrorList,
+) -> None:
+    """An error for each latitude outside -90..90 and longitude outside -180..180; a latitude
+    that would do as the longitude and the other way round (Shanghai's 121,31) is said to be
+    swapped."""
+    swapped = (np.abs(lat) > 90) & (np.abs(lat) <= 180) & (np.abs(lon) <= 90)
+    for i in np.flatnonzero(swapped).tolist():
+        errors.add(
+            int(line[i]),
+            3,
+            f"latitude {cols[3][i]} is outside -90..90, and latitude and longitude look "
+            f"swapped; write {cols[4][i]},{cols[3][i]} (latitude first)",
+        )
+    for i in np.flatnonzero((np.abs(lat) > 90) & ~swapped).tolist():
+        errors.add(
+            int(line[i]),
+            3,
+            f"latitude {cols[3][i]} is outside -90..90; write the sensor's latitude in decimal "
+            "degrees (WGS84)",
+        )
+    for i in np.flatnonzero((np.abs(lon) > 180) & ~swapped).tolist():
+        errors.add(
+            int(line[i]),
+            4,
+            f"longitude {cols[4][i]} is outside -180..180; write the sensor's longitude in "
+            "decimal degrees (WGS84)",
+        )
+
+
+MAX_KM_FROM_COMMUNITY = DEFAULT_MAX_KM
+"""How far a sensor may stand from its community's centre in the city model.
+
+The model's communities are points (a centre each, no boundary), 0.08 to 1.9 km from their
+nearest neighbour, so a sensor in a community is well under a kilometre from its centre in
+the model; but the geometry is generated (a district is a disc of its real area, its
+communities spread evenly inside), so a surveyed position may lie a few kilometres from where
+the model puts its community.  5 km is the distance beyond which `City.locate` says a point is
+in no community of the city (how a hotline order's position is placed): a sensor farther than
+that from its own community is elsewhere in the city or not in it, a typo, swapped columns or
+a wrong community code, and the registry would place its readings somewhere it is not."""
+
+
+def _far_from_community(
+    cols: Sequence[Sequence[str]],
+    line: IntArray,
+    community: IntArray,
+    lat: FloatArray,
+    lon: FloatArray,
+    city: City,
+    errors: _ErrorList,
+) -> None:
+    """An error for each sensor farther than MAX_KM_FROM_COMMUNITY from its community's
+    centre, saying how far, from which community, and what to write instead: the two
+    coordinates swapped, when that puts it in its community; else the nearest community, when
+    the position is in the city; else the city's extent."""
+    comm = city.level("community")
+    rows = np.flatnonzero(
+        (community >= 0)
+        & np.isfinite(lat)
+        & np.isfinite(lon)
+        & (np.abs(lat) <= 90)
+        & (np.abs(lon) <= 180)
+    )
+    c = community[rows]
+    dist = _great_circle_km(lat[rows], lon[rows], comm.lat[c], comm.lon[c])
+    far = dist > MAX_KM_FROM_COMMUNITY
+    if not far.any():
+        return
+    rows, c, dist = rows[far], c[far], dist[far]
+    nearest = city.locate(lat[rows], lon[rows])
+    swapped = (np.abs(lon[rows]) <= 90) & (
+        _great_circle_km(lon[rows], lat[rows], comm.lat[c], comm.lon[c]) <= MAX_KM_FROM_COMMUNITY
+    )
+    for k, row in enumerate(rows.tolist()):
+        la, lo = cols[3][row], cols[4][row]
+        if swapped[k]:
+            what = f"latitude and longitude look swapped; write {lo},{la}"
+        elif nearest[k] >= 0:
+            near = int(nearest[k])
+            d = float(_great_circle_km(lat[row], lon[row], comm.lat[near], comm.lon[near]))
+            what = (
+                f"write the code of the community it stands in (the nearest is {comm.code[near]}"
+                f", {city.full_name('community', near, 'en')}, {_km(d)} away), or the "
+                "sensor's own position"
+            )
+        else:
+            what = (
+                f"the position is in no community of the city model (more than "
+                f"{DEFAULT_MAX_KM:g} km from all); write the sensor's own position in decimal "
+                "degrees (WGS84): the "
+                f"communities lie within latitude {comm.lat.min():.2f}..{comm.lat.max():.2f}, "
+                f"longitude {comm.lon.min():.2f}..{comm.lon.max():.2f}"
+            )
+        i = int(c[k])
+        errors.add(
+            int(line[row]),
+            3,
+            f"{la},{lo} is {_km(float(dist[k]))} from the centre of its community "
+            f"{comm.code[i]} ({city.full_name('community', i, 'en')}) at "
+            f"{comm.lat[i]:.5f},{comm.lon[i]:.5f}, more than the {MAX_KM_FROM_COMMUNITY:g} km "
+            f"a sensor may stand from it; {what}",
+        )
+
+
+def _great_circle_km(
+    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
+) -> FloatArray:
+    """Haversine distance: right for a position typed anywhere on Earth, where the city's flat
+    plane (geo.to_plane) is right only near Shanghai."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dlat, dlon = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    h = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    km: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return km
+
+
+def _km(d: float) -> str:
+    return f"{d:.1f} km" if d < 10 else f"{d:,.0f} km"
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _duplicates(sensor_id: BytesArray, line: IntArray, errors: _ErrorList) -> None:
+    """An error for each line that repeats an earlier line's sensor id: the flow keeps one
+    state per sensor, so which line it should use would be a guess."""
+    if sensor_id.size < 2:
+        return
+    order = np.argsort(sensor_id, kind="stable")
+    ids = sensor_id[order]
+    again = np.flatnonzero(ids[1:] == ids[:-1]) + 1  # positions in `order` repeating the last
+    if again.size == 0:
+        return
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    first = order[starts[np.searchsorted(starts, again, side="right") - 1]]
+    for row, first_row in zip(order[again].tolist(), first.tolist(), strict=True):
+        errors.add(
+            int(line[row]),
+            0,
+            f"sensor id {sensor_id[row].decode('ascii', 'replace')!r} is already on line "
+            f"{int(line[first_row])}; list each sensor once (delete this line or give it its "
+            "own id)",
         )
 
 

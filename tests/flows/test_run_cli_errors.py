@@ -118,3 +118,25 @@ def test_bytewax_refusing_an_unreadable_recovery_directory_is_explained(
     monkeypatch.setattr(citysigns.run, "recovered_keys", lambda _dir: {})
     done = run("-i", b, "-o", out, "--recovery", recovery)
     assert_refused(done, "made for other inputs or another output directory", "new --recovery")
+
+
+def test_a_broken_registry_is_refused_with_every_error_before_the_flow_starts(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`run --registry` reads the file as `citysigns registry check` does: every error with
+    its line, then the count, and the flow does not start."""
+    from flows.city import load_city
+
+    lines = load_default_registry().to_csv_text(load_city()).splitlines()
+    lines[2] = lines[2].replace(lines[2].split(",")[1], "unicorn", 1)
+    lines.append(lines[1])  # line 6002 repeats line 2's sensor
+    bad = tmp_path / "sensors.csv"
+    bad.write_text("\n".join(lines) + "\n", "utf-8")
+    done = run("-i", two_inputs[0], "-o", tmp_path / "out", "--registry", bad)
+    assert_refused(
+        done,
+        f"{bad}:3: unknown sensor kind 'unicorn'; write one of",
+        f"{bad}:6002: sensor id '{lines[1].split(',')[0]}' is already on line 2",
+        f"sensor registry {bad}: 2 errors; the registry was not loaded",
+    )
+    assert not (tmp_path / "out" / "windows.ndjson").exists()
