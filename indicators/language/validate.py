@@ -8,6 +8,7 @@ analyst fixing a file sees all of its problems in one run."""
 from __future__ import annotations
 
 import itertools
+import re
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
@@ -279,7 +280,9 @@ class _FileChecker:
         for j, flt in enumerate(filters if isinstance(filters, list) else []):
             if isinstance(flt, dict) and isinstance(flt.get("field"), str):
                 need = _RANGE_NEEDS_NUMBER if "range" in flt else None
-                self._check_field(kind, flt["field"], (*spath, "filter", j, "field"), need)
+                fpath = (*spath, "filter", j)
+                if self._check_field(kind, flt["field"], (*fpath, "field"), need):
+                    self._filter_values(kind, flt, fpath)
         for opt in ("categories", "keywords"):
             if opt in src and not kind.channel:
                 self.error(
@@ -344,8 +347,9 @@ class _FileChecker:
 
     def _check_field(
         self, kind: registry.KindSpec, name: str, path: PathKey, need: str | None
-    ) -> None:
-        """An unknown field, or a text field where `need` (a reason) asks for a number."""
+    ) -> bool:
+        """An unknown field, or a text field where `need` (a reason) asks for a number;
+        whether the field is known."""
         names = [*kind.fields, *RECORD_FIELDS]
         if name not in names:
             self.error(
@@ -353,12 +357,77 @@ class _FileChecker:
                 f'unknown field "{name}" for source kind "{kind.name}"'
                 f"{registry.did_you_mean(name, names)}; fields: {registry.one_of(names)}",
             )
-            return
+            return False
         spec = kind.fields.get(name)
         if need is not None and (spec is None or not spec.numeric):
             numbers = [f for f, sp in kind.fields.items() if sp.numeric]
             listing = f"; numeric fields: {registry.one_of(numbers)}" if numbers else ""
             self.error(path, f'field "{name}" is not numeric; {need}{listing}')
+        return True
+
+    def _filter_values(self, kind: registry.KindSpec, flt: dict[str, Any], path: PathKey) -> None:
+        """The values of `equals`, `in` and `not_in` have the field's type.  The flow compares
+        a numeric field's values as numbers (a text there made it crash on its first record)
+        and a text field's as text (a number there, read as 12345.0, never matches)."""
+        name = flt["field"]
+        spec = kind.fields.get(name)
+        if spec is None or (not kind.channel and not spec.numeric):
+            return  # sensor_id, or a text sensor field: refused as the indicator's row field
+        for op in ("equals", "in", "not_in"):
+            written = flt.get(op)
+            if written is None or (op != "equals" and not isinstance(written, list)):
+                continue  # (a list where one value goes, or the reverse: pydantic's error)
+            many = isinstance(written, list)
+            paths = [(*path, op, k) for k in range(len(written))] if many else [(*path, op)]
+            values = written if many else [written]
+            wrong = [
+                (where, got)
+                for where, got in zip(paths, values, strict=True)
+                if (isinstance(got, str) if spec.numeric else isinstance(got, bool | int | float))
+            ]
+            if not wrong:
+                continue
+            if spec.numeric:
+                fixed = [
+                    (_as_number(v) or "...") if isinstance(v, str) else self._written(w)
+                    for w, v in zip(paths, values, strict=True)
+                ]
+            else:
+                fixed = [
+                    f'"{self._written(w) if not isinstance(v, str) else v}"'
+                    for w, v in zip(paths, values, strict=True)
+                ]
+            fix = f"{op}: [{', '.join(fixed)}]" if many else f"{op}: {fixed[0]}"
+            for where, got in wrong:
+                shown = self._written(where)
+                if spec.numeric:
+                    advice = "write it as a number" if _as_number(got) else "write a number"
+                    message = (
+                        f'field "{name}" holds numbers, so `{op}` compares numbers, not the '
+                        f"text {got!r}: {advice} ({fix})"
+                    )
+                else:
+                    what = (
+                        f"the value {shown}, which YAML reads as {str(got).lower()}"
+                        if (isinstance(got, bool))
+                        else f"the number {shown}"
+                    )
+                    message = (
+                        f'field "{name}" holds text, so `{op}` compares text, not {what}: '
+                        f"write it in quotes ({fix})"
+                    )
+                self.error(where, message)
+
+    def _written(self, path: PathKey) -> str:
+        """A scalar as the analyst wrote it (`55`, `1e5`, `yes`), not as YAML read it, for
+        messages that echo it."""
+        pos = self.doc.position(path)
+        lines = self.doc.text.splitlines()
+        if not 1 <= pos.line <= len(lines):
+            return "?"
+        tail = lines[pos.line - 1][pos.col - 1 :]
+        token = re.match(r"[^,\]\}#]*", tail)
+        return token.group().strip() if token and token.group().strip() else "?"
 
     def _semantics(self, ind: Indicator, base: PathKey) -> None:
         """Rules across keys, on a structurally valid indicator."""
@@ -441,6 +510,20 @@ class _FileChecker:
         known = {*kind.fields, *RECORD_FIELDS}
         if row_field not in known:
             return  # reported as an unknown field; the filters may well be right
+        spec = kind.fields.get(row_field)
+        numeric_agg = ind.value.aggregate not in ("count", "rate", "distinct")
+        if (spec is None or not spec.numeric) and not (ind.value.field and numeric_agg):
+            # (a numeric aggregate of a text field is refused where its names are checked)
+            where = ("value", "field") if ind.value.field else ("source", "filter", 0, "field")
+            what = "text" if spec is not None else "the sensor's id, not a reading"
+            numbers = [f for f, sp in kind.fields.items() if sp.numeric]
+            self.error(
+                (*base, *where),
+                f'"{row_field}" is {what}: the flow windows the numeric readings of '
+                f'"{kind.name}" sensors only, one field per indicator; use one of: '
+                f"{registry.one_of(numbers)}",
+            )
+            return
         for j, flt in enumerate(ind.source.filter):
             if flt.field != row_field and flt.field in known:
                 self.error(
@@ -682,6 +765,26 @@ class _FileChecker:
                     f"holds for {format_duration(rule.for_)} ({format_duration(spacing)} windows); "
                     "write `for: 0s`",
                 )
+
+
+#: Words an analyst may write for a yes/no or small count, as the number a field holds.
+_NUMBER_WORDS = {
+    **dict.fromkeys(("yes", "y", "true", "on"), 1),
+    **dict.fromkeys(("no", "n", "false", "off"), 0),
+    **{w: i for i, w in enumerate(("zero", "one", "two", "three", "four", "five"))},
+}
+
+
+def _as_number(text: str) -> str | None:
+    """The number an analyst meant by a text ("1", "yes", "two"), as they would write it."""
+    word = text.strip().lower()
+    if word in _NUMBER_WORDS:
+        return str(_NUMBER_WORDS[word])
+    try:
+        number = float(word)
+    except ValueError:
+        return None
+    return text.strip() if number == number and abs(number) != float("inf") else None
 
 
 def _too_coarse(what: str, period: str, spacing: int, fix: str) -> str:
