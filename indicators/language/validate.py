@@ -53,6 +53,8 @@ MAX_LATENESS_WINDOWS = 100
 _RANGE_NEEDS_NUMBER = (
     "a `range` filter compares numbers; test a text field with `equals`, `in` or `not_in`"
 )
+#: Aggregates whose value is the field's own value, in the field's unit and range.
+SAME_UNIT = ("mean", "min", "max", "p50", "p90", "p95", "p99")
 _WRITTEN = {WRITTEN: True}  # values an analyst wrote: a duration needs its unit
 
 
@@ -440,6 +442,7 @@ class _FileChecker:
                     f"this one has {len(conds) or 'none'}",
                 )
         self._sensor_rows(ind, base)
+        self._field_unit_and_range(ind, base)
         self._value(ind.value, (*base, "value"))
         self._detection(ind.detection, (*base, "detection"), list(ind.value.levels))
         self._event_shaped(ind, (*base, "detection"))
@@ -491,6 +494,71 @@ class _FileChecker:
                         "under detection.warnings.levels",
                         key=True,
                     )
+
+    def _field_unit_and_range(self, ind: Indicator, base: PathKey) -> None:
+        """Where the indicator's value is its field's value (a mean, an extreme, a
+        percentile: `SAME_UNIT`), it has the field's registry unit and stays within the
+        field's possible range, so a unit that differs is a mistake (`%` for a share the
+        registry holds as 0..1), and a limit beyond the range can never be reached, or
+        always is.  Counts, rates, sums and distinct counts have units and ranges of their
+        own and are not compared."""
+        kind = registry.kinds().get(ind.source.kind)
+        name = ind.value.field
+        if kind is None or name is None or ind.value.aggregate not in SAME_UNIT:
+            return
+        spec = kind.fields.get(name)
+        if spec is None or not spec.numeric:
+            return  # reported with the field
+        if spec.unit is not None and ind.unit != spec.unit:
+            self.error(
+                (*base, "unit"),
+                f'the {ind.value.aggregate} of "{name}" is in its registry unit "{spec.unit}", '
+                f'not "{ind.unit}": write unit: "{spec.unit}" (and thresholds in {spec.unit}'
+                f"{', a share as 0.9 for 90%' if spec.unit == '1' else ''})",
+            )
+        if spec.minimum is None and spec.maximum is None:
+            return
+        dpath = (*base, "detection")
+        limits: list[tuple[PathKey, str, Limit | None]] = []
+        rules = ind.detection.warnings
+        if rules.on == "value":
+            wpath = (*dpath, "warnings")
+            for lvl, rule in rules.rules():
+                limits.append(
+                    ((*wpath, "levels", lvl, "threshold"), f"the {lvl} threshold", rule.threshold)
+                )
+            if rules.clear is not None:
+                limits.append(
+                    ((*wpath, "clear", "threshold"), "the clear threshold", rules.clear.threshold)
+                )
+        for path, config in _all_detectors(ind.detection.detectors, (*dpath, "detectors")):
+            if isinstance(config, ThresholdDetector):
+                for side in ("upper", "lower"):
+                    limits.append(
+                        ((*path, side), f"the detector's `{side}`", getattr(config, side))
+                    )
+        lo, hi = spec.minimum, spec.maximum
+        if lo is not None and hi is not None:
+            span = f"{_echo(lo)} to {_echo(hi)}"
+        else:
+            span = f"at least {_echo(lo)}" if lo is not None else f"at most {_echo(hi or 0)}"
+        for path, what, limit in limits:
+            if limit is None:
+                continue
+            numbers = limit.items() if isinstance(limit, Mapping) else [(None, limit)]
+            for area_level, number in numbers:
+                beyond = "below" if lo is not None and number < lo else None
+                beyond = "above" if hi is not None and number > hi else beyond
+                if beyond is None:
+                    continue
+                where = path if area_level is None else (*path, area_level)
+                at = f" at {area_level} level" if area_level else ""
+                self.error(
+                    where,
+                    f"{what}{at} ({self._written(where)}) lies {beyond} every value "
+                    f'"{name}" can take ({span}, in "{spec.unit}"): no value can cross it; '
+                    f"write a number {'from ' if ' to ' in span else ''}{span}",
+                )
 
     def _sensor_rows(self, ind: Indicator, base: PathKey) -> None:
         """Sensor readings travel one field per row, so an indicator reads one field: its
@@ -785,6 +853,11 @@ def _as_number(text: str) -> str | None:
     except ValueError:
         return None
     return text.strip() if number == number and abs(number) != float("inf") else None
+
+
+def _echo(v: float) -> str:
+    """A number as an analyst writes it: 55, not 55.0."""
+    return str(int(v)) if float(v).is_integer() else str(v)
 
 
 def _too_coarse(what: str, period: str, spacing: int, fix: str) -> str:
