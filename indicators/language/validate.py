@@ -107,6 +107,29 @@ def load_catalog(paths: Iterable[Path | str]) -> tuple[Catalog, list[Diagnostic]
     return catalog, sorted(diags, key=lambda d: (d.path, d.line, d.col))
 
 
+def id_clashes(catalog: Catalog, beside: Catalog, what: str) -> list[Diagnostic]:
+    """Ids of `catalog` that `beside` (`what`: the catalog the flow runs them with) defines
+    too, at each id of `catalog`: a draft checked alone passed with the id of a shipped
+    indicator, and the clash only surfaced once both were loaded."""
+    out = []
+    for ident, here in catalog.origins.items():
+        there = beside.origins.get(ident)
+        if there is None:
+            continue
+        out.append(
+            Diagnostic(
+                here.path,
+                here.position.line,
+                here.position.col,
+                ident,
+                f"duplicate id: already defined at {there.path}:{there.position.line}:"
+                f"{there.position.col} ({what}); ids are unique across the whole catalog: "
+                "choose another id",
+            )
+        )
+    return out
+
+
 def load_catalog_or_raise(paths: Iterable[Path | str]) -> Catalog:
     catalog, diags = load_catalog(paths)
     if diags:
@@ -1111,6 +1134,7 @@ __all__ = [
     "EnsembleDetector",
     "Origin",
     "catalog_files",
+    "id_clashes",
     "load_catalog",
     "load_catalog_or_raise",
 ]
