@@ -99,9 +99,21 @@ def load_catalog(paths: Iterable[Path | str]) -> tuple[Catalog, list[Diagnostic]
     """Load and validate; return what is valid and every error found."""
     catalog = Catalog()
     diags: list[Diagnostic] = []
+    paths = list(paths)
     files = catalog_files(paths)
     if not files:
-        diags.append(Diagnostic(".", 1, 1, None, "no catalog files (*.yaml) found there"))
+        # (named by the folder given, not ".": the analyst may have given several)
+        where = ", ".join(str(p) for p in paths) or "."
+        diags.append(
+            Diagnostic(
+                where,
+                1,
+                1,
+                None,
+                f"no catalog files ({' or '.join('*' + s for s in CATALOG_SUFFIXES)}) found in "
+                "this folder or below; give the folder that holds them, or the files",
+            )
+        )
     for path in files:
         _load_file(path, catalog, diags)
     return catalog, sorted(diags, key=lambda d: (d.path, d.line, d.col))

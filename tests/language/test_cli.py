@@ -107,3 +107,10 @@ def test_log_level_is_checked() -> None:
     assert result.exit_code == 2
     assert "'loud' is not one of debug, info, warning, error" in result.output
     assert runner.invoke(app, ["--log-level", "warning", "check"]).exit_code == 0
+
+
+def test_an_empty_folder_is_named_with_the_suffixes_read(tmp_path: Path) -> None:
+    """`.:1:1:` named no folder, and `*.yaml` hid that .yml files are read too."""
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path}:1:1: no catalog files (*.yaml or *.yml) found" in result.output
