@@ -844,9 +844,12 @@ class _FileChecker:
     def _event_shaped(self, ind: Indicator, dpath: PathKey) -> None:
         """Rules that depend on the window spacing: the recurrence memory needs windows less
         than a day apart, and an alarm that rests `dead_time` windows cannot be held."""
-        spacing = ind.value.window.spacing
+        w = ind.value.window
+        spacing = w.spacing
         if spacing <= 0:
             return  # reported with the window
+        if w.type == "sliding" and w.step is not None and (w.step > w.length or w.length % w.step):
+            return  # a wrong step (reported with the window) gives no spacing to judge by
         det = ind.detection
         if "detectors" in det.model_fields_set:  # (left out: the default, which adapts)
             for path, config in _all_detectors(det.detectors, (*dpath, "detectors")):
