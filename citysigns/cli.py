@@ -20,7 +20,7 @@ from flows.flow import FlowConfig
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration
 from indicators.language.schema import SCHEMA_PATH, schema_text
-from indicators.language.validate import Catalog, catalog_files, load_catalog
+from indicators.language.validate import Catalog, catalog_files, id_clashes, load_catalog
 
 from .dispatch_cli import dispatch as dispatch_command
 from .errors import fail, require_catalog, require_file
@@ -94,6 +94,18 @@ def _paths(paths: list[Path] | None) -> list[Path]:
         return [CATALOG_DIR]
 
 
+def _clashes(catalog: Catalog, files: list[Path], beside: list[Path] | None) -> list[Diagnostic]:
+    """The ids of the checked files that the catalog they run with defines in its other
+    files (the checked files among them are the same definitions, not clashes)."""
+    checked = {f.resolve() for f in files}
+    others = [f for f in catalog_files(_paths(beside)) if f.resolve() not in checked]
+    if not others:
+        return []
+    other, _ = load_catalog(others)  # (its own errors are its own check's business)
+    what = "in the catalog given with --beside" if beside else "in the packaged catalog"
+    return id_clashes(catalog, other, f"{what}; write --standalone if these files replace it")
+
+
 def print_diagnostics(diags: list[Diagnostic], catalog: Catalog) -> None:
     for d in diags:
         err.print(str(d), markup=False, highlight=False)
@@ -103,12 +115,34 @@ def print_diagnostics(diags: list[Diagnostic], catalog: Catalog) -> None:
 
 
 @app.command()
-def check(paths: CatalogPaths = None) -> None:
+def check(
+    paths: CatalogPaths = None,
+    beside: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--beside",
+            help="the catalog the files will run with, whose ids they must not reuse "
+            "(repeat; default: the packaged catalog)",
+            metavar="PATH",
+        ),
+    ] = None,
+    standalone: Annotated[
+        bool,
+        typer.Option(
+            "--standalone",
+            help="the files are a whole catalog that replaces the packaged one (run --catalog): "
+            "do not compare their ids with another",
+        ),
+    ] = False,
+) -> None:
     """Validate catalog files.
 
-    Every error of every file is reported, each as path:line:col."""
+    Every error of every file is reported, each as path:line:col.  A draft runs beside the
+    packaged catalog (or the --beside one), so an id it reuses from there is an error too."""
     files = catalog_files(_paths(paths))
     catalog, diags = load_catalog(_paths(paths))
+    if not standalone:
+        diags = sorted([*diags, *_clashes(catalog, files, beside)])
     if diags:
         print_diagnostics(diags, catalog)
         err.print(f"{len(diags)} error(s) in {len(files)} file(s)", highlight=False)

@@ -8,6 +8,7 @@ analyst fixing a file sees all of its problems in one run."""
 from __future__ import annotations
 
 import itertools
+import re
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
@@ -52,6 +53,8 @@ MAX_LATENESS_WINDOWS = 100
 _RANGE_NEEDS_NUMBER = (
     "a `range` filter compares numbers; test a text field with `equals`, `in` or `not_in`"
 )
+#: Aggregates whose value is the field's own value, in the field's unit and range.
+SAME_UNIT = ("mean", "min", "max", "p50", "p90", "p95", "p99")
 _WRITTEN = {WRITTEN: True}  # values an analyst wrote: a duration needs its unit
 
 
@@ -96,12 +99,47 @@ def load_catalog(paths: Iterable[Path | str]) -> tuple[Catalog, list[Diagnostic]
     """Load and validate; return what is valid and every error found."""
     catalog = Catalog()
     diags: list[Diagnostic] = []
+    paths = list(paths)
     files = catalog_files(paths)
     if not files:
-        diags.append(Diagnostic(".", 1, 1, None, "no catalog files (*.yaml) found there"))
+        # (named by the folder given, not ".": the analyst may have given several)
+        where = ", ".join(str(p) for p in paths) or "."
+        diags.append(
+            Diagnostic(
+                where,
+                1,
+                1,
+                None,
+                f"no catalog files ({' or '.join('*' + s for s in CATALOG_SUFFIXES)}) found in "
+                "this folder or below; give the folder that holds them, or the files",
+            )
+        )
     for path in files:
         _load_file(path, catalog, diags)
     return catalog, sorted(diags, key=lambda d: (d.path, d.line, d.col))
+
+
+def id_clashes(catalog: Catalog, beside: Catalog, what: str) -> list[Diagnostic]:
+    """Ids of `catalog` that `beside` (`what`: the catalog the flow runs them with) defines
+    too, at each id of `catalog`: a draft checked alone passed with the id of a shipped
+    indicator, and the clash only surfaced once both were loaded."""
+    out = []
+    for ident, here in catalog.origins.items():
+        there = beside.origins.get(ident)
+        if there is None:
+            continue
+        out.append(
+            Diagnostic(
+                here.path,
+                here.position.line,
+                here.position.col,
+                ident,
+                f"duplicate id: already defined at {there.path}:{there.position.line}:"
+                f"{there.position.col} ({what}); ids are unique across the whole catalog: "
+                "choose another id",
+            )
+        )
+    return out
 
 
 def load_catalog_or_raise(paths: Iterable[Path | str]) -> Catalog:
@@ -279,7 +317,9 @@ class _FileChecker:
         for j, flt in enumerate(filters if isinstance(filters, list) else []):
             if isinstance(flt, dict) and isinstance(flt.get("field"), str):
                 need = _RANGE_NEEDS_NUMBER if "range" in flt else None
-                self._check_field(kind, flt["field"], (*spath, "filter", j, "field"), need)
+                fpath = (*spath, "filter", j)
+                if self._check_field(kind, flt["field"], (*fpath, "field"), need):
+                    self._filter_values(kind, flt, fpath)
         for opt in ("categories", "keywords"):
             if opt in src and not kind.channel:
                 self.error(
@@ -344,8 +384,9 @@ class _FileChecker:
 
     def _check_field(
         self, kind: registry.KindSpec, name: str, path: PathKey, need: str | None
-    ) -> None:
-        """An unknown field, or a text field where `need` (a reason) asks for a number."""
+    ) -> bool:
+        """An unknown field, or a text field where `need` (a reason) asks for a number;
+        whether the field is known."""
         names = [*kind.fields, *RECORD_FIELDS]
         if name not in names:
             self.error(
@@ -353,12 +394,77 @@ class _FileChecker:
                 f'unknown field "{name}" for source kind "{kind.name}"'
                 f"{registry.did_you_mean(name, names)}; fields: {registry.one_of(names)}",
             )
-            return
+            return False
         spec = kind.fields.get(name)
         if need is not None and (spec is None or not spec.numeric):
             numbers = [f for f, sp in kind.fields.items() if sp.numeric]
             listing = f"; numeric fields: {registry.one_of(numbers)}" if numbers else ""
             self.error(path, f'field "{name}" is not numeric; {need}{listing}')
+        return True
+
+    def _filter_values(self, kind: registry.KindSpec, flt: dict[str, Any], path: PathKey) -> None:
+        """The values of `equals`, `in` and `not_in` have the field's type.  The flow compares
+        a numeric field's values as numbers (a text there made it crash on its first record)
+        and a text field's as text (a number there, read as 12345.0, never matches)."""
+        name = flt["field"]
+        spec = kind.fields.get(name)
+        if spec is None or (not kind.channel and not spec.numeric):
+            return  # sensor_id, or a text sensor field: refused as the indicator's row field
+        for op in ("equals", "in", "not_in"):
+            written = flt.get(op)
+            if written is None or (op != "equals" and not isinstance(written, list)):
+                continue  # (a list where one value goes, or the reverse: pydantic's error)
+            many = isinstance(written, list)
+            paths = [(*path, op, k) for k in range(len(written))] if many else [(*path, op)]
+            values = written if many else [written]
+            wrong = [
+                (where, got)
+                for where, got in zip(paths, values, strict=True)
+                if (isinstance(got, str) if spec.numeric else isinstance(got, bool | int | float))
+            ]
+            if not wrong:
+                continue
+            if spec.numeric:
+                fixed = [
+                    (_as_number(v) or "...") if isinstance(v, str) else self._written(w)
+                    for w, v in zip(paths, values, strict=True)
+                ]
+            else:
+                fixed = [
+                    f'"{self._written(w) if not isinstance(v, str) else v}"'
+                    for w, v in zip(paths, values, strict=True)
+                ]
+            fix = f"{op}: [{', '.join(fixed)}]" if many else f"{op}: {fixed[0]}"
+            for where, got in wrong:
+                shown = self._written(where)
+                if spec.numeric:
+                    advice = "write it as a number" if _as_number(got) else "write a number"
+                    message = (
+                        f'field "{name}" holds numbers, so `{op}` compares numbers, not the '
+                        f"text {got!r}: {advice} ({fix})"
+                    )
+                else:
+                    what = (
+                        f"the value {shown}, which YAML reads as {str(got).lower()}"
+                        if (isinstance(got, bool))
+                        else f"the number {shown}"
+                    )
+                    message = (
+                        f'field "{name}" holds text, so `{op}` compares text, not {what}: '
+                        f"write it in quotes ({fix})"
+                    )
+                self.error(where, message)
+
+    def _written(self, path: PathKey) -> str:
+        """A scalar as the analyst wrote it (`55`, `1e5`, `yes`), not as YAML read it, for
+        messages that echo it."""
+        pos = self.doc.position(path)
+        lines = self.doc.text.splitlines()
+        if not 1 <= pos.line <= len(lines):
+            return "?"
+        tail = lines[pos.line - 1][pos.col - 1 :]
+        token = re.match(r"[^,\]\}#]*", tail)
+        return token.group().strip() if token and token.group().strip() else "?"
 
     def _semantics(self, ind: Indicator, base: PathKey) -> None:
         """Rules across keys, on a structurally valid indicator."""
@@ -371,6 +477,7 @@ class _FileChecker:
                     f"this one has {len(conds) or 'none'}",
                 )
         self._sensor_rows(ind, base)
+        self._field_unit_and_range(ind, base)
         self._value(ind.value, (*base, "value"))
         self._detection(ind.detection, (*base, "detection"), list(ind.value.levels))
         self._event_shaped(ind, (*base, "detection"))
@@ -423,6 +530,71 @@ class _FileChecker:
                         key=True,
                     )
 
+    def _field_unit_and_range(self, ind: Indicator, base: PathKey) -> None:
+        """Where the indicator's value is its field's value (a mean, an extreme, a
+        percentile: `SAME_UNIT`), it has the field's registry unit and stays within the
+        field's possible range, so a unit that differs is a mistake (`%` for a share the
+        registry holds as 0..1), and a limit beyond the range can never be reached, or
+        always is.  Counts, rates, sums and distinct counts have units and ranges of their
+        own and are not compared."""
+        kind = registry.kinds().get(ind.source.kind)
+        name = ind.value.field
+        if kind is None or name is None or ind.value.aggregate not in SAME_UNIT:
+            return
+        spec = kind.fields.get(name)
+        if spec is None or not spec.numeric:
+            return  # reported with the field
+        if spec.unit is not None and ind.unit != spec.unit:
+            self.error(
+                (*base, "unit"),
+                f'the {ind.value.aggregate} of "{name}" is in its registry unit "{spec.unit}", '
+                f'not "{ind.unit}": write unit: "{spec.unit}" (and thresholds in {spec.unit}'
+                f"{', a share as 0.9 for 90%' if spec.unit == '1' else ''})",
+            )
+        if spec.minimum is None and spec.maximum is None:
+            return
+        dpath = (*base, "detection")
+        limits: list[tuple[PathKey, str, Limit | None]] = []
+        rules = ind.detection.warnings
+        if rules.on == "value":
+            wpath = (*dpath, "warnings")
+            for lvl, rule in rules.rules():
+                limits.append(
+                    ((*wpath, "levels", lvl, "threshold"), f"the {lvl} threshold", rule.threshold)
+                )
+            if rules.clear is not None:
+                limits.append(
+                    ((*wpath, "clear", "threshold"), "the clear threshold", rules.clear.threshold)
+                )
+        for path, config in _all_detectors(ind.detection.detectors, (*dpath, "detectors")):
+            if isinstance(config, ThresholdDetector):
+                for side in ("upper", "lower"):
+                    limits.append(
+                        ((*path, side), f"the detector's `{side}`", getattr(config, side))
+                    )
+        lo, hi = spec.minimum, spec.maximum
+        if lo is not None and hi is not None:
+            span = f"{_echo(lo)} to {_echo(hi)}"
+        else:
+            span = f"at least {_echo(lo)}" if lo is not None else f"at most {_echo(hi or 0)}"
+        for path, what, limit in limits:
+            if limit is None:
+                continue
+            numbers = limit.items() if isinstance(limit, Mapping) else [(None, limit)]
+            for area_level, number in numbers:
+                beyond = "below" if lo is not None and number < lo else None
+                beyond = "above" if hi is not None and number > hi else beyond
+                if beyond is None:
+                    continue
+                where = path if area_level is None else (*path, area_level)
+                at = f" at {area_level} level" if area_level else ""
+                self.error(
+                    where,
+                    f"{what}{at} ({self._written(where)}) lies {beyond} every value "
+                    f'"{name}" can take ({span}, in "{spec.unit}"): no value can cross it; '
+                    f"write a number {'from ' if ' to ' in span else ''}{span}",
+                )
+
     def _sensor_rows(self, ind: Indicator, base: PathKey) -> None:
         """Sensor readings travel one field per row, so an indicator reads one field: its
         value field, or for a count the field its filters test."""
@@ -441,6 +613,20 @@ class _FileChecker:
         known = {*kind.fields, *RECORD_FIELDS}
         if row_field not in known:
             return  # reported as an unknown field; the filters may well be right
+        spec = kind.fields.get(row_field)
+        numeric_agg = ind.value.aggregate not in ("count", "rate", "distinct")
+        if (spec is None or not spec.numeric) and not (ind.value.field and numeric_agg):
+            # (a numeric aggregate of a text field is refused where its names are checked)
+            where = ("value", "field") if ind.value.field else ("source", "filter", 0, "field")
+            what = "text" if spec is not None else "the sensor's id, not a reading"
+            numbers = [f for f, sp in kind.fields.items() if sp.numeric]
+            self.error(
+                (*base, *where),
+                f'"{row_field}" is {what}: the flow windows the numeric readings of '
+                f'"{kind.name}" sensors only, one field per indicator; use one of: '
+                f"{registry.one_of(numbers)}",
+            )
+            return
         for j, flt in enumerate(ind.source.filter):
             if flt.field != row_field and flt.field in known:
                 self.error(
@@ -658,9 +844,12 @@ class _FileChecker:
     def _event_shaped(self, ind: Indicator, dpath: PathKey) -> None:
         """Rules that depend on the window spacing: the recurrence memory needs windows less
         than a day apart, and an alarm that rests `dead_time` windows cannot be held."""
-        spacing = ind.value.window.spacing
+        w = ind.value.window
+        spacing = w.spacing
         if spacing <= 0:
             return  # reported with the window
+        if w.type == "sliding" and w.step is not None and (w.step > w.length or w.length % w.step):
+            return  # a wrong step (reported with the window) gives no spacing to judge by
         det = ind.detection
         if "detectors" in det.model_fields_set:  # (left out: the default, which adapts)
             for path, config in _all_detectors(det.detectors, (*dpath, "detectors")):
@@ -682,6 +871,31 @@ class _FileChecker:
                     f"holds for {format_duration(rule.for_)} ({format_duration(spacing)} windows); "
                     "write `for: 0s`",
                 )
+
+
+#: Words an analyst may write for a yes/no or small count, as the number a field holds.
+_NUMBER_WORDS = {
+    **dict.fromkeys(("yes", "y", "true", "on"), 1),
+    **dict.fromkeys(("no", "n", "false", "off"), 0),
+    **{w: i for i, w in enumerate(("zero", "one", "two", "three", "four", "five"))},
+}
+
+
+def _as_number(text: str) -> str | None:
+    """The number an analyst meant by a text ("1", "yes", "two"), as they would write it."""
+    word = text.strip().lower()
+    if word in _NUMBER_WORDS:
+        return str(_NUMBER_WORDS[word])
+    try:
+        number = float(word)
+    except ValueError:
+        return None
+    return text.strip() if number == number and abs(number) != float("inf") else None
+
+
+def _echo(v: float) -> str:
+    """A number as an analyst writes it: 55, not 55.0."""
+    return str(int(v)) if float(v).is_integer() else str(v)
 
 
 def _too_coarse(what: str, period: str, spacing: int, fix: str) -> str:
@@ -935,6 +1149,7 @@ __all__ = [
     "EnsembleDetector",
     "Origin",
     "catalog_files",
+    "id_clashes",
     "load_catalog",
     "load_catalog_or_raise",
 ]

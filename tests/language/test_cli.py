@@ -36,12 +36,37 @@ def test_duplicate_ids_across_files_are_reported_with_the_first_place(tmp_path: 
     src = (CATALOG_DIR / "water.yaml").read_text("utf-8")
     (tmp_path / "a.yaml").write_text(src, encoding="utf-8")
     (tmp_path / "b.yaml").write_text(src, encoding="utf-8")
-    result = runner.invoke(app, ["check", str(tmp_path)])
+    result = runner.invoke(app, ["check", "--standalone", str(tmp_path)])
     assert result.exit_code == 1
     dup = [ln for ln in result.output.splitlines() if "duplicate id" in ln]
     assert len(dup) == src.count("  - id: ")
     assert dup[0].startswith(f'{tmp_path / "b.yaml"}:6:9: indicator "water.pressure": duplicate')
     assert f"already defined at {tmp_path / 'a.yaml'}:6:9" in dup[0]
+
+
+def test_a_draft_checked_alone_may_not_reuse_a_packaged_id(tmp_path: Path) -> None:
+    """A draft runs beside the packaged catalog: its clash is found without naming both."""
+    src = (Path(__file__).resolve().parents[2] / "indicators" / "catalog" / "air.yaml").read_text(
+        "utf-8"
+    )
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(src, encoding="utf-8")
+    result = runner.invoke(app, ["check", str(draft)])
+    assert result.exit_code == 1
+    dup = [ln for ln in result.output.splitlines() if "duplicate id" in ln]
+    assert len(dup) == src.count("  - id: ")
+    assert dup[0].startswith(f'{draft}:27:9: indicator "air.pm25": duplicate id: already defined')
+    assert "air.yaml:27:9 (in the packaged catalog" in dup[0]
+    # a catalog that replaces the packaged one (run --catalog) is checked alone
+    assert runner.invoke(app, ["check", "--standalone", str(draft)]).exit_code == 0
+    # the packaged files themselves are not clashes with themselves
+    from citysigns.paths import CATALOG_DIR
+
+    assert runner.invoke(app, ["check", str(CATALOG_DIR / "air.yaml")]).exit_code == 0
+    # --beside names the catalog the draft will run with instead
+    other = tmp_path / "other"
+    other.mkdir()
+    assert runner.invoke(app, ["check", str(draft), "--beside", str(other)]).exit_code == 0
 
 
 def test_schema_prints_json() -> None:
@@ -82,3 +107,10 @@ def test_log_level_is_checked() -> None:
     assert result.exit_code == 2
     assert "'loud' is not one of debug, info, warning, error" in result.output
     assert runner.invoke(app, ["--log-level", "warning", "check"]).exit_code == 0
+
+
+def test_an_empty_folder_is_named_with_the_suffixes_read(tmp_path: Path) -> None:
+    """`.:1:1:` named no folder, and `*.yaml` hid that .yml files are read too."""
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path}:1:1: no catalog files (*.yaml or *.yml) found" in result.output

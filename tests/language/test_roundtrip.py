@@ -20,11 +20,18 @@ from indicators.language.validate import load_catalog, load_catalog_or_raise
 from indicators.language.yamlload import load_yaml_text
 
 LEVELS = list(registry.WARNING_LEVELS)
-NUMERIC_KINDS = {
-    k: [f for f, spec in ks.fields.items() if spec.type == "number"]
+# (fields with no upper bound and a lower bound of 0 at most: the generated thresholds, 0 to
+# 130, are then within every value the field can take, as `check` requires)
+UNBOUNDED = {
+    k: [
+        f
+        for f, spec in ks.fields.items()
+        if spec.type == "number" and spec.maximum is None and (spec.minimum or 0) <= 0
+    ]
     for k, ks in registry.kinds().items()
-    if not ks.channel and any(spec.type == "number" for spec in ks.fields.values())
+    if not ks.channel
 }
+NUMERIC_KINDS = {k: fields for k, fields in UNBOUNDED.items() if fields}
 durations = st.sampled_from(["0s", "30s", "5m", "15m", "1h", "1h30m", "8h"])  # 8h: 96 windows of 5m
 words = st.text(alphabet="abcdefghij 水压空气", min_size=1, max_size=12).map(str.strip).filter(bool)
 
@@ -64,7 +71,7 @@ def indicators(draw: st.DrawFn, index: int = 0) -> dict:
         "id": f"gen.ind{index}_{draw(st.integers(0, 999))}",
         "title": {"zh": draw(words), "en": draw(words)},
         "category": draw(st.sampled_from(registry.CATEGORIES)),
-        "unit": "u",
+        "unit": registry.kinds()[kind].fields[field].unit,
         "owner": draw(st.sampled_from(sorted(registry.departments()))),
         "source": {"kind": kind, "filter": [{"field": field, "range": [0, 1000]}]},
         "value": {"field": field, "aggregate": draw(st.sampled_from(["mean", "max", "p95"])),
