@@ -154,6 +154,14 @@ class IndicatorRules:
         first = _first_level(self.thresholds_at(area_level), self.sign > 0)
         return (math.nan, first) if self.sign > 0 else (first, math.nan)
 
+    def calm(self, judged: float, area_level: str) -> bool:
+        """Whether a window's judged quantity (its value, or score) holds no warning level at
+        `area_level`: none known, or short of the first level's threshold."""
+        if math.isnan(judged):
+            return True
+        first = _first_level(self.thresholds_at(area_level), self.sign > 0)
+        return judged * self.sign < first * self.sign
+
     def threshold_table(self, area_level: str) -> dict[str, dict[str, float]]:
         return {
             lv: {"threshold": t, "for": float(f)}
@@ -569,6 +577,15 @@ class WarningStateMachine:
         if rules.on_score and unexplained and kind != "resolved":
             score = float(batch.score[row])
             score_limit = rules.thresholds_at(area_level)[level]
+        # A warning whose value (or score) holds no level any more stands because its clear
+        # condition has not held long enough: the sentence says that condition ("0.4 cm,
+        # expected < 10, down to blue" read as if nothing kept the warning up).
+        clear = math.nan
+        if kind != "resolved" and not rules.health:
+            judged = float(batch.score[row]) if rules.on_score else value
+            if rules.calm(judged, area_level):
+                clear = rules.clear_at(area_level)
+                score = judged if rules.on_score else math.nan
         sl = int(self._s.seen_at[series]), int(self._s.same_since[series])
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,
@@ -576,7 +593,7 @@ class WarningStateMachine:
             upper=said_upper, kind=kind, level=LEVELS[level], since=since, at=at, tz=self.tz,
             peak=peak[0], peak_at=peak[1], worst=worst_kind(self._on(rules), rules.direction),
             score=score, score_limit=score_limit, health=rules.health, seen_at=sl[0],
-            same_since=sl[1],
+            same_since=sl[1], clear=clear, clear_for=rules.clear_for, clear_below=rules.sign > 0,
         )  # fmt: skip
         det = str(batch.detectors[row])
 
