@@ -594,3 +594,41 @@ def test_the_worst_window_never_prints_like_the_limit_beside_it(
     assert f", {band}, " in en and en.endswith(f", {worst}"), en
     number = next(word for word in worst.split() if word[0].isdigit())
     assert f" {number}" in zh.split("已解除")[1]
+
+
+def test_stuck_since_counts_readings_equal_within_the_detector_s_tolerance() -> None:
+    """A stuck detector with a tolerance counts 3, 3.05, 3.02 as one frozen value; "value
+    stuck at 3.02 since 10:45" (exact equality) said the sensor froze later than the
+    detector judged.  Each reading within the tolerance of the one before continues the
+    run, as in the detector; one further off starts a new one."""
+    health = make_indicator(
+        id="air.station_silent", title={"zh": "空气监测站数据中断或冻结",
+                                        "en": "Air station silent or frozen"},
+        category="sensor_health", unit="ug/m3", source={"kind": "air_quality"},
+        value={"field": "pm25", "aggregate": "mean", "window": {"length": "15m"},
+               "levels": ["district"]},
+        detection={"detectors": [{"type": "no_signal"}, {"type": "stuck", "tolerance": 0.1}],
+                   "warnings": {"on": "score",
+                                "levels": {"blue": {"threshold": 0.9, "for": "0s"}},
+                                "clear": {"threshold": 0.5, "for": "0s"}}},
+        dispatch="none",
+    )  # fmt: skip
+    m = WarningStateMachine([health], NAMES)
+    values, scores = [5, 3, 3.05, 3.02, 3.1], [0, 0, 0, 0, 1.0]
+    (ev,) = (e for b in scored(values, scores, 3.0, 3.0, "air.station_silent")
+             for e in m.process(b))  # fmt: skip
+    assert "value stuck at 3.1 ug/m3 since 10:15, blue since 11:00" in ev.text_en, ev.text_en
+    assert "读数停在 3.1 μg/m³ 自 10:15" in ev.text_zh
+    m = WarningStateMachine([health], NAMES)
+    values = [5, 3, 3.05, 3.2, 3.2]  # 3.2 is 0.15 from 3.05: a new run from 10:45
+    (ev,) = (e for b in scored(values, scores, 3.0, 3.0, "air.station_silent")
+             for e in m.process(b))  # fmt: skip
+    assert "value stuck at 3.2 ug/m3 since 10:45," in ev.text_en, ev.text_en
+    from alerts.warning_state import IndicatorRules
+
+    members = [{"type": "stuck", "tolerance": 0.2}]
+    in_ensemble = make_indicator(detection={
+        "detectors": [{"type": "ensemble", "members": members}],
+        "warnings": {"on": "score", "levels": {"blue": {"threshold": 0.9, "for": "0s"}}},
+    })  # fmt: skip
+    assert IndicatorRules.from_indicator(in_ensemble).stuck_tolerance == 0.2
