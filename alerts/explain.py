@@ -109,46 +109,107 @@ def _shown(v: float, unit: str) -> float:
     return 100.0 * v if unit == RATIO_UNIT else v
 
 
+def _apart(edge: float, numbers: list[float | None]) -> tuple[str, list[str | None]]:
+    """The text of a limit `edge` and of each of `numbers` said beside it (None: its usual
+    text, or a number not known), with the digits that tell each number and the limit
+    apart (format_apart; the limit takes the most any of them needs)."""
+    edge_text = format_number(edge)
+    texts: list[str | None] = []
+    for v in numbers:
+        if v is None or math.isnan(v):
+            texts.append(None)
+            continue
+        v_text, e_text = format_apart(v, edge)
+        texts.append(v_text if v_text != format_number(v) else None)
+        if len(e_text) > len(edge_text):
+            edge_text = e_text
+    return edge_text, texts
+
+
+def _longer(a: str | None, b: str | None) -> str | None:
+    """The one of two texts of a number with more digits (None: its usual text)."""
+    if a is None or b is None:
+        return a or b
+    return a if len(a) >= len(b) else b
+
+
 def _band(
-    lower: float | None, upper: float | None, unit: str = "", value: float | None = None
-) -> tuple[tuple[str, str] | None, str | None]:
+    lower: float | None,
+    upper: float | None,
+    unit: str = "",
+    value: float | None = None,
+    peak: float | None = None,
+) -> tuple[tuple[str, str] | None, str | None, str | None]:
     """((zh, en) of the expected band or None, the value's number if the band made it need
-    more digits than usual, else None)."""
+    more digits than usual, else None, and the same of `peak`, the worst window's value a
+    resolution gives beside the band: "most anomalous 0.14 MPa" of 0.138 beside "expected
+    > 0.14" read as if the limit had been met)."""
     lo = None if lower is None or math.isnan(lower) else lower
     hi = None if upper is None or math.isnan(upper) else upper
-    known = value is not None and not math.isnan(value)
+    numbers = [None if v is None else _shown(v, unit) for v in (value, peak)]
     texts: dict[str, str] = {}
-    value_text: str | None = None
+    said: list[str | None] = [None, None]
 
     def show(edge: float, name: str) -> str:
-        nonlocal value_text
         if name not in texts:
-            if known and value is not None:
-                v_text, texts[name] = format_apart(_shown(value, unit), _shown(edge, unit))
-                if v_text != format_number(_shown(value, unit)):
-                    value_text = v_text
-            else:
-                texts[name] = format_number(_shown(edge, unit))
+            texts[name], apart = _apart(_shown(edge, unit), numbers)
+            said[:] = [_longer(a, b) for a, b in zip(said, apart, strict=True)]
         return f"{texts[name]}%" if unit == RATIO_UNIT else texts[name]
 
+    band: tuple[str, str] | None = None
     if lo is not None and hi is not None:
         if format_number(_shown(lo, unit)) == format_number(_shown(hi, unit)):
-            return None, None  # a band of one value ("3-3") says nothing
+            return None, None, None  # a band of one value ("3-3") says nothing
         if lo < 0:  # "-0.12-0.24" reads as a subtraction
             a, b = show(lo, "lo"), show(hi, "hi")
-            return (f"预期 {a} 至 {b}", f"expected {a} to {b}"), value_text
-        band = f"{show(lo, 'lo')}-{show(hi, 'hi')}"
-        return (f"预期 {band}", f"expected {band}"), value_text
+            band = (f"预期 {a} 至 {b}", f"expected {a} to {b}")
+        else:
+            text = f"{show(lo, 'lo')}-{show(hi, 'hi')}"
+            band = (f"预期 {text}", f"expected {text}")
     # A one-sided band is written strictly: a level is raised at its threshold (>=), and a
     # threshold detector's limit is usually that threshold, so "10 orders, expected ≤ 10,
     # blue" contradicted itself where "expected < 10" says why the warning stands.
-    if hi is not None:
+    elif hi is not None:
         a = show(hi, "hi")
-        return (f"预期 < {a}", f"expected < {a}"), value_text
-    if lo is not None:
+        band = (f"预期 < {a}", f"expected < {a}")
+    elif lo is not None:
         a = show(lo, "lo")
-        return (f"预期 > {a}", f"expected > {a}"), value_text
-    return None, None
+        band = (f"预期 > {a}", f"expected > {a}")
+    return band, said[0], said[1]
+
+
+def format_span(seconds: int) -> tuple[str, str]:
+    """(zh, en) of a rule's duration as people say it: "30分钟" / "30 min", "1小时30分钟" /
+    "1 h 30 min", "2天" / "2 days"."""
+    parts: list[tuple[str, str]] = []
+    rest = max(0, int(seconds))
+    for size, zh, en in ((86400, "天", " day"), (3600, "小时", " h"), (60, "分钟", " min")):
+        n, rest = divmod(rest, size)
+        if n:
+            parts.append((f"{n}{zh}", f"{n}{en}{'s' if en == ' day' and n > 1 else ''}"))
+    if rest or not parts:
+        parts.append((f"{rest}秒", f"{rest} s"))
+    return "".join(p[0] for p in parts), " ".join(p[1] for p in parts)
+
+
+def _clear_said(
+    judged: float | None, unit: str, clear: float, clear_for: int, below: bool
+) -> tuple[tuple[str, str], str | None]:
+    """What keeps a warning up when its value (or score) holds no level any more: its clear
+    condition has not held for long enough ("0.4 cm, expected < 10, down to blue" read as if
+    the warning had no reason to stand): "低于 5 持续30分钟后解除" / "clears below 5 after
+    30 min".  Also the judged number's text when it needs more digits beside the limit."""
+    limit, (text,) = _apart(_shown(clear, unit), [None if judged is None else _shown(judged, unit)])
+    if unit == RATIO_UNIT:
+        limit = f"{limit}%"
+    zh_side, en_side = ("低于", "below") if below else ("高于", "above")
+    if clear_for <= 0:
+        return (f"{zh_side} {limit} 即解除", f"clears {en_side} {limit}"), text
+    zh_for, en_for = format_span(clear_for)
+    return (
+        f"{zh_side} {limit} 持续{zh_for}后解除",
+        f"clears {en_side} {limit} after {en_for}",
+    ), text
 
 
 def local_time(ts: int, ref: int, tz: str = DEFAULT_TZ) -> str:
@@ -244,6 +305,9 @@ def sentence(
     health: bool = False,
     seen_at: int = -1,
     same_since: int = -1,
+    clear: float = math.nan,
+    clear_for: int = 0,
+    clear_below: bool = True,
 ) -> tuple[str, str]:
     """(zh, en) for one warning event.  A resolution also gives the worst window while the
     warning fired (`peak` at the end of window `peak_at`, named as WORST_WORDS[`worst`] says):
@@ -253,16 +317,29 @@ def sentence(
     A `score` (with the level's `score_limit`) says what raised a warning on the anomaly
     score in place of the band; `health` words a silent or frozen sensor's state instead of a
     value (`seen_at`: end of its last window with a reading, `same_since`: start of the run
-    of windows with its current reading)."""
+    of windows with its current reading).
+
+    A `clear` threshold (with `clear_for`, the time it must hold, and `clear_below`: whether
+    the warning clears below it or above) says what keeps up a warning whose value, or
+    `score` when one is given, holds no level any more, in place of an expectation that
+    would hold it: "0.4 cm, clears below 5 after 30 min, down to blue"."""
     known = value is not None and not math.isnan(value)  # (no value: nothing shown, not "—")
     band: tuple[str, str] | None = None
+    peak_text: str | None = None
     if health:
         state = _health_said(value, unit, kind, seen_at, same_since, at, tz)
         zh = [f"{area_zh}: {title_zh}", state[0]]
         en = [f"{area_en}: {lower_first(title_en)}", state[1]]
     else:
-        band, value_text = _band(lower, upper, unit, value)
-        if not math.isnan(score):
+        band, value_text, peak_text = _band(lower, upper, unit, value, peak)
+        if not math.isnan(clear) and not math.isnan(score):
+            rule, score_text = _clear_said(score, "", clear, clear_for, clear_below)
+            score_text = score_text or format_number(score)
+            band = (f"异常评分 {score_text}, {rule[0]}", f"anomaly score {score_text}, {rule[1]}")
+            value_text = None
+        elif not math.isnan(clear):
+            band, value_text = _clear_said(value, unit, clear, clear_for, clear_below)
+        elif not math.isnan(score):
             band = _score_said(score, score_limit, level)
             value_text = None
         shown_zh = f" {format_value(value, unit, 'zh', value_text)}" if known else ""
@@ -276,7 +353,7 @@ def sentence(
     if kind == "resolved":
         zh.append(f"{LEVEL_NAMES_ZH[level]}已解除 ({local_time(at, at, tz)})")
         en.append(f"{level} warning cleared at {local_time(at, at, tz)}")
-        if not health and (said := _peak(peak, peak_at, unit, at, tz, worst)) is not None:
+        if not health and (said := _peak(peak, peak_at, unit, at, tz, worst, peak_text)):
             zh.append(said[0])
             en.append(said[1])
     elif kind == "deescalated":
@@ -316,16 +393,23 @@ def withdrawal_sentence(
 
 
 def _peak(
-    peak: float, peak_at: int, unit: str, at: int, tz: str, worst: str = "high"
+    peak: float,
+    peak_at: int,
+    unit: str,
+    at: int,
+    tz: str,
+    worst: str = "high",
+    text: str | None = None,
 ) -> tuple[str, str] | None:
     """(zh, en) of a warning's worst window ("峰值 19件 (11:15)", "peak 19 orders at 11:15";
     "最低 0.13 MPa" of a "below" rule, see WORST_WORDS), or None when it has none (`peak_at`
-    < 0, or no value)."""
+    < 0, or no value).  `text`: its number as already written, when the limit beside it
+    made it need more digits than usual."""
     if peak_at < 0 or math.isnan(peak):
         return None
     when = local_time(peak_at, at, tz)
     zh_word, en_word = WORST_WORDS[worst]
     return (
-        f"{zh_word} {format_value(peak, unit, 'zh')} ({when})",
-        f"{en_word} {format_value(peak, unit)} at {when}",
+        f"{zh_word} {format_value(peak, unit, 'zh', text)} ({when})",
+        f"{en_word} {format_value(peak, unit, text=text)} at {when}",
     )

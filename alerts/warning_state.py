@@ -18,14 +18,14 @@ become Python objects."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-from indicators.language.detection import WarningRules
+from indicators.language.detection import DetectorConfig, EnsembleDetector, WarningRules
 from indicators.language.model import Indicator
 from indicators.language.registry import AREA_LEVELS, value_range
 
@@ -79,6 +79,9 @@ class IndicatorRules:
     # a sensor-health indicator (only no-signal and stuck detectors, on the score): its
     # sentences say "no reading since" or "stuck at", since its value raised nothing
     health: bool = False
+    # readings closer than this count as one value (the stuck detector's `tolerance`, the
+    # largest of its detectors'): "stuck at 3 since" starts where the detector's run does
+    stuck_tolerance: float = 0.0
 
     @classmethod
     def from_indicator(cls, ind: Indicator) -> IndicatorRules:
@@ -113,6 +116,10 @@ class IndicatorRules:
             value_range=value_range(ind),
             health=w.on == "score"
             and all(d.type in HEALTH_DETECTORS for d in ind.detection.detectors),
+            stuck_tolerance=max(
+                (d.tolerance for d in _detectors(ind.detection.detectors) if d.type == "stuck"),
+                default=0.0,
+            ),
         )
 
     def thresholds_at(self, area_level: str) -> tuple[float, ...]:
@@ -154,6 +161,14 @@ class IndicatorRules:
         first = _first_level(self.thresholds_at(area_level), self.sign > 0)
         return (math.nan, first) if self.sign > 0 else (first, math.nan)
 
+    def calm(self, judged: float, area_level: str) -> bool:
+        """Whether a window's judged quantity (its value, or score) holds no warning level at
+        `area_level`: none known, or short of the first level's threshold."""
+        if math.isnan(judged):
+            return True
+        first = _first_level(self.thresholds_at(area_level), self.sign > 0)
+        return judged * self.sign < first * self.sign
+
     def threshold_table(self, area_level: str) -> dict[str, dict[str, float]]:
         return {
             lv: {"threshold": t, "for": float(f)}
@@ -170,6 +185,14 @@ def _numbers_at(w: WarningRules, area_level: str) -> tuple[tuple[float, ...], fl
     if clear is None:
         clear = _first_level(thresholds, w.direction == "above")
     return thresholds, clear
+
+
+def _detectors(configs: Iterable[DetectorConfig]) -> Iterator[Any]:
+    """Every detector of a list, an ensemble's members too."""
+    for d in configs:
+        yield d
+        if isinstance(d, EnsembleDetector):
+            yield from _detectors(d.members)
 
 
 #: detectors that judge whether a sensor reports, not what it reports
@@ -304,6 +327,7 @@ class WarningStateMachine:
         self._sign = sign
         self._on_score = np.array([r.on_score for r in self.rules], dtype=bool)
         self._calm_unjudged = np.array([r.calm_without_value for r in self.rules], dtype=bool)
+        self._tolerance = np.array([r.stuck_tolerance for r in self.rules], dtype=np.float64)
         self._series: dict[tuple[str, str], int] = {}
         self._keys: list[tuple[str, str]] = []
         self._sorted_keys: npt.NDArray[np.str_] = np.array([], dtype=np.str_)
@@ -447,7 +471,7 @@ class WarningStateMachine:
         prev_fired_at = st.fired_at[s].copy()
         prev_level = cur.copy()
         self._track_peaks(st, s, start, firing, cond, x, batch.value[rows], end)
-        self._track_readings(st, s, batch.value[rows], start_of_run, end)
+        self._track_readings(st, s, batch.value[rows], start_of_run, end, self._tolerance[rr])
 
         st.last_end[s] = end
         st.since[s] = since
@@ -515,12 +539,20 @@ class WarningStateMachine:
 
     @staticmethod
     def _track_readings(
-        st: _Growable, s: IntArray, value: FloatArray, start: IntArray, end: IntArray
+        st: _Growable,
+        s: IntArray,
+        value: FloatArray,
+        start: IntArray,
+        end: IntArray,
+        tolerance: FloatArray,
     ) -> None:
         """Keep each series' last window with a value and where its run of equal values
-        began (a gap between them does not break it: a frozen sensor is still frozen)."""
+        began (a gap between them does not break it: a frozen sensor is still frozen).
+        Values count as equal as the stuck detector counts them: each within `tolerance`
+        of the one before (exactly equal, when no stuck detector sets one)."""
         has = ~np.isnan(value)
-        same = has & (value == st.seen_value[s]) & (st.same_since[s] >= 0)
+        near = np.abs(value - st.seen_value[s]) <= tolerance  # (NaN: False)
+        same = has & near & (st.same_since[s] >= 0)
         st.same_since[s] = np.where(has, np.where(same, st.same_since[s], start), st.same_since[s])
         st.seen_value[s] = np.where(has, value, st.seen_value[s])
         st.seen_at[s] = np.where(has, end, st.seen_at[s])
@@ -569,6 +601,15 @@ class WarningStateMachine:
         if rules.on_score and unexplained and kind != "resolved":
             score = float(batch.score[row])
             score_limit = rules.thresholds_at(area_level)[level]
+        # A warning whose value (or score) holds no level any more stands because its clear
+        # condition has not held long enough: the sentence says that condition ("0.4 cm,
+        # expected < 10, down to blue" read as if nothing kept the warning up).
+        clear = math.nan
+        if kind != "resolved" and not rules.health:
+            judged = float(batch.score[row]) if rules.on_score else value
+            if rules.calm(judged, area_level):
+                clear = rules.clear_at(area_level)
+                score = judged if rules.on_score else math.nan
         sl = int(self._s.seen_at[series]), int(self._s.same_since[series])
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,
@@ -576,7 +617,7 @@ class WarningStateMachine:
             upper=said_upper, kind=kind, level=LEVELS[level], since=since, at=at, tz=self.tz,
             peak=peak[0], peak_at=peak[1], worst=worst_kind(self._on(rules), rules.direction),
             score=score, score_limit=score_limit, health=rules.health, seen_at=sl[0],
-            same_since=sl[1],
+            same_since=sl[1], clear=clear, clear_for=rules.clear_for, clear_below=rules.sign > 0,
         )  # fmt: skip
         det = str(batch.detectors[row])
 

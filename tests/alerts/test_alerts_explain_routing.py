@@ -529,3 +529,106 @@ def test_times_of_another_year_carry_it() -> None:
     assert local_time(ts(2025, 12, 31, 23, 0), ts(2026, 1, 1, 1, 0)) == "2025-12-31 23:00"
     assert local_time(ts(2026, 2, 28, 23, 0), ts(2026, 3, 1, 1, 0)) == "02-28 23:00"
     assert local_time(ts(2026, 3, 1, 0, 0), ts(2026, 3, 1, 1, 0)) == "00:00"
+
+
+def test_a_warning_its_value_no_longer_holds_says_what_keeps_it_up() -> None:
+    """ "street ponding depth 0.4 cm, expected < 10, down to blue": the value was normal and
+    the warning stood because its clear condition had not held long enough.  The sentence
+    says that condition instead of an expectation the value meets."""
+    m = WarningStateMachine([make_indicator()], NAMES)  # below: red at 0.1, clear above 0.25
+    events = [e for b in windows([0.09, 0.22, 0.22], area="310106003") for e in m.process(b)]
+    fired, down = events
+    assert "0.09 MPa, expected 0.28-0.35, red since 10:00" in fired.text_en
+    assert down.kind == "deescalated"
+    assert down.text_en == ("Jing'an, Nanjing West Road: water pressure 0.22 MPa, clears above "
+                            "0.25 after 30 min, down to blue since 10:30")  # fmt: skip
+    assert down.text_zh == ("静安区 南京西路街道: 供水压力 0.22 MPa, 高于 0.25 持续30分钟后解除, "
+                            "降为蓝色预警 自 10:30")  # fmt: skip
+    # a level still held is what keeps the warning up: its band is said as before
+    m = WarningStateMachine([make_indicator()], NAMES)
+    *_, down = (e for b in windows([0.09, 0.15, 0.15], area="310106003") for e in m.process(b))
+    assert "0.15 MPa, expected 0.28-0.35, down to yellow" in down.text_en
+    # on the score: the score and the clear on the score
+    two = score_indicator(warnings={
+        "on": "score", "levels": {"blue": {"threshold": 0.99, "for": "0s"},
+                                  "yellow": {"threshold": 0.999, "for": "0s"}},
+        "clear": {"threshold": 0.9, "for": "30m"}})  # fmt: skip
+    m = WarningStateMachine([two], NAMES)
+    batches = scored([3.0, 2.0, 2.0], [0.9995, 0.95, 0.95], 0.0, 2.58, "hotline.volume")
+    *_, down = (e for b in batches for e in m.process(b))
+    assert down.text_en == ("Jing'an: 12345 hotline call rate 2 orders/min, anomaly score 0.95, "
+                            "clears below 0.9 after 30 min, down to blue since 10:30")  # fmt: skip
+    assert "异常评分 0.95, 低于 0.9 持续30分钟后解除, 降为蓝色预警" in down.text_zh
+    # without a value (a window too thin to judge) the condition is said alone; digits that
+    # tell value and limit apart, as for a band
+    zh, en = sentence(area_zh="a", area_en="A", title_zh="t", title_en="x", unit="cm",
+                      value=4.996, lower=None, upper=10, kind="deescalated", level="blue",
+                      since=ts(2026, 3, 1, 9, 0), at=ts(2026, 3, 1, 9, 0), clear=5.0,
+                      clear_for=5400)  # fmt: skip
+    assert en == "A: x 4.996 cm, clears below 5 after 1 h 30 min, down to blue since 09:00"
+    assert zh == "a: t 4.996 cm, 低于 5 持续1小时30分钟后解除, 降为蓝色预警 自 09:00"
+    zh, en = sentence(area_zh="a", area_en="A", title_zh="t", title_en="x", unit="1",
+                      value=None, lower=None, upper=0.05, kind="deescalated", level="blue",
+                      since=ts(2026, 3, 1, 9, 0), at=ts(2026, 3, 1, 9, 0), clear=0.02,
+                      clear_for=0)  # fmt: skip
+    assert en == "A: x, clears below 2%, down to blue since 09:00" and "低于 2% 即解除" in zh
+
+
+@pytest.mark.parametrize(
+    ("peak", "lower", "upper", "unit", "band", "worst"),
+    [(0.138, 0.14, None, "MPa", "expected > 0.14", "most anomalous 0.138 MPa at 09:30"),
+     (0.0504, None, 0.05, "1", "expected < 5%", "peak 5.04% at 09:30"),
+     (0.1404, 0.1401, None, "MPa", "expected > 0.1401", "most anomalous 0.1404 MPa at 09:30"),
+     (0.12, 0.14, None, "MPa", "expected > 0.14", "most anomalous 0.12 MPa at 09:30")],
+)  # fmt: skip
+def test_the_worst_window_never_prints_like_the_limit_beside_it(
+    peak: float, lower: float | None, upper: float | None, unit: str, band: str, worst: str
+) -> None:
+    """ "most anomalous 0.14 MPa at 09:30" beside "expected > 0.14": the worst window read as
+    if it had met the limit.  It gets the digits that tell it apart, as the value does."""
+    kind = "score" if worst.startswith("most") else "high"
+    zh, en = sentence(area_zh="a", area_en="A", title_zh="t", title_en="x", unit=unit,
+                      value=0.3, lower=lower, upper=upper, kind="resolved", level="red",
+                      since=ts(2026, 3, 1, 9, 0), at=ts(2026, 3, 1, 11, 0), peak=peak,
+                      peak_at=ts(2026, 3, 1, 9, 30), worst=kind)  # fmt: skip
+    assert f", {band}, " in en and en.endswith(f", {worst}"), en
+    number = next(word for word in worst.split() if word[0].isdigit())
+    assert f" {number}" in zh.split("已解除")[1]
+
+
+def test_stuck_since_counts_readings_equal_within_the_detector_s_tolerance() -> None:
+    """A stuck detector with a tolerance counts 3, 3.05, 3.02 as one frozen value; "value
+    stuck at 3.02 since 10:45" (exact equality) said the sensor froze later than the
+    detector judged.  Each reading within the tolerance of the one before continues the
+    run, as in the detector; one further off starts a new one."""
+    health = make_indicator(
+        id="air.station_silent", title={"zh": "空气监测站数据中断或冻结",
+                                        "en": "Air station silent or frozen"},
+        category="sensor_health", unit="ug/m3", source={"kind": "air_quality"},
+        value={"field": "pm25", "aggregate": "mean", "window": {"length": "15m"},
+               "levels": ["district"]},
+        detection={"detectors": [{"type": "no_signal"}, {"type": "stuck", "tolerance": 0.1}],
+                   "warnings": {"on": "score",
+                                "levels": {"blue": {"threshold": 0.9, "for": "0s"}},
+                                "clear": {"threshold": 0.5, "for": "0s"}}},
+        dispatch="none",
+    )  # fmt: skip
+    m = WarningStateMachine([health], NAMES)
+    values, scores = [5, 3, 3.05, 3.02, 3.1], [0, 0, 0, 0, 1.0]
+    (ev,) = (e for b in scored(values, scores, 3.0, 3.0, "air.station_silent")
+             for e in m.process(b))  # fmt: skip
+    assert "value stuck at 3.1 ug/m3 since 10:15, blue since 11:00" in ev.text_en, ev.text_en
+    assert "读数停在 3.1 μg/m³ 自 10:15" in ev.text_zh
+    m = WarningStateMachine([health], NAMES)
+    values = [5, 3, 3.05, 3.2, 3.2]  # 3.2 is 0.15 from 3.05: a new run from 10:45
+    (ev,) = (e for b in scored(values, scores, 3.0, 3.0, "air.station_silent")
+             for e in m.process(b))  # fmt: skip
+    assert "value stuck at 3.2 ug/m3 since 10:45," in ev.text_en, ev.text_en
+    from alerts.warning_state import IndicatorRules
+
+    members = [{"type": "stuck", "tolerance": 0.2}]
+    in_ensemble = make_indicator(detection={
+        "detectors": [{"type": "ensemble", "members": members}],
+        "warnings": {"on": "score", "levels": {"blue": {"threshold": 0.9, "for": "0s"}}},
+    })  # fmt: skip
+    assert IndicatorRules.from_indicator(in_ensemble).stuck_tolerance == 0.2
