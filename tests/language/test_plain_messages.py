@@ -244,6 +244,41 @@ full_width: "５０"
     assert doc.data["double"] == "50" and doc.data["plain"] == "1e5"
 
 
+#: A name written in another case than the registry's, and the suggestion it gets.
+WRONG_CASE = [
+    ("{field: LAeq, range", "{field: laeq, range", 'field "laeq" for source kind "noise" (did '
+     'you mean "LAeq"?)'),
+    ("kind: noise", "kind: Noise", 'unknown source kind "Noise" (did you mean "noise"?)'),
+    ("category: noise", "category: NOISE", 'unknown category "NOISE" (did you mean "noise"?)'),
+    ("owner: env", "owner: ENV", 'unknown department "ENV" (did you mean "env"?)'),
+    ("{type: ewma,", "{type: EWMA,", 'unknown detector type "EWMA" (did you mean "ewma"?)'),
+    ("aggregate: mean", "Aggregate: mean", 'unknown key "Aggregate" (did you mean "aggregate"?)'),
+    ("levels: [street]", "levels: [Street]", "level 'Street' (did you mean \"street\"?)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("old", "new", "words"), WRONG_CASE, ids=[c[1] for c in WRONG_CASE])
+def test_a_name_in_the_wrong_case_gets_a_suggestion(
+    tmp_path: Path, old: str, new: str, words: str
+) -> None:
+    """A case slip is the likeliest misspelling, yet difflib, comparing characters, found
+    `laeq` no match for `LAeq` while it matched `LAmx`."""
+    assert old in BASE
+    path = tmp_path / "c.yaml"
+    path.write_text(BASE.replace(old, new, 1), "utf-8")
+    messages = [d.message for d in load_catalog([path])[1]]
+    assert any(words in m for m in messages), messages
+
+
+def test_the_suggestion_keeps_the_choice_as_spelt() -> None:
+    from indicators.language.registry import closest, did_you_mean
+
+    assert did_you_mean("laeq", ["LAeq", "LAmax"]) == ' (did you mean "LAeq"?)'
+    assert closest("lamx", ["LAeq", "LAmax"]) == "LAmax"
+    assert closest("LAmx", ["LAeq", "LAmax"]) == "LAmax"
+    assert closest("wind", ["LAeq", "LAmax"]) is None
+
+
 def test_an_empty_indicators_key_says_what_to_list(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("version: 1\nindicators:\n", "utf-8")
