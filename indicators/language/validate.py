@@ -282,7 +282,7 @@ class _FileChecker:
                 continue
             # A mapping key that fails its type (`amber:` under `levels:`): point at the key.
             key_err = etype in ("extra_forbidden", "missing") or loc[-1:] == ("[key]",)
-            msg = _message(err, loc, path, rest, model)
+            msg = _message(err, loc, path, rest, model, _source_kind(raw))
             full = (*base, *path)
             if etype == "extra_forbidden" and rest:
                 full = (*full, rest[-1])
@@ -1087,12 +1087,26 @@ def _nonfinite(value: Any) -> str:
     return f"{shown}; write an ordinary number (e.g. 15 or 0.99)"
 
 
+def _source_kind(raw: Any) -> str | None:
+    """The source kind an indicator's raw mapping names, if it names one as text."""
+    src = raw.get("source") if isinstance(raw, dict) else None
+    kind = src.get("kind") if isinstance(src, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def _message(
-    err: Any, loc: tuple[Any, ...], path: PathKey, rest: PathKey, model: type[BaseModel]
+    err: Any,
+    loc: tuple[Any, ...],
+    path: PathKey,
+    rest: PathKey,
+    model: type[BaseModel],
+    kind: str | None = None,
 ) -> str:
+    """An error in the analyst's words (`kind`: the indicator's source kind, for the id
+    suggested to one that breaks the rule)."""
     etype = err["type"]
     key = str(loc[-1]) if loc else ""
-    plain = plain_words(etype, loc, err.get("input"), err.get("ctx") or {})
+    plain = plain_words(etype, loc, err.get("input"), err.get("ctx") or {}, kind)
     if plain is not None:
         return plain
     if etype == "extra_forbidden":

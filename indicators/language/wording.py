@@ -78,10 +78,24 @@ class _Shown(yaml.SafeDumper):
 _Shown.add_representer(QuotedNumber, yaml.SafeDumper.represent_str)
 
 
-def suggest_id(got: str) -> str:
-    """A valid id close to `got` ("Noise.Street Night" -> "noise.street_night"), or ''."""
+def id_prefix(kind: str) -> str:
+    """The first part of the catalog's ids for an indicator of source kind `kind`: the
+    kind's first word (air_quality -> air.pm25, traffic_flow -> traffic.speed,
+    photo_report -> photo.reports, noise -> noise.laeq), as every packaged id is written."""
+    return kind.split("_")[0]
+
+
+def suggest_id(got: str, kind: str | None = None) -> str:
+    """A valid id close to `got`, or '', shaped like the catalog's `prefix.name` ids
+    (`id_prefix` of the source `kind`): "Noise Night-LAeq" -> "noise.night_laeq" rather than
+    "noise_night_laeq", which the rule accepts but no catalog id looks like.  An id written
+    with dots keeps the analyst's parts ("Noise.Street Night" -> "noise.street_night")."""
     fixed = re.sub(r"[^a-z0-9_.]+", "_", got.strip().lower()).strip("_.")
     fixed = re.sub(r"_*\._*", ".", fixed)
+    prefix = id_prefix(kind.strip().lower()) if kind else ""
+    if "." not in fixed and re.fullmatch(r"[a-z][a-z0-9]*", prefix):
+        name = fixed.removeprefix(f"{prefix}_") if fixed != prefix else ""
+        fixed = f"{prefix}.{name}" if name else fixed
     return fixed if re.fullmatch(ID_PATTERN, fixed) else ""
 
 
@@ -124,8 +138,11 @@ def _unquoted(names: list[str], last: Any, got: Any, number: str) -> str:
     return f"{what} is a number, not the text {_shown(got)}: write it without quotes ({fix})"
 
 
-def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any]) -> str | None:
-    """The analyst's wording of one pydantic error at `loc`, or None if not covered."""
+def plain_words(
+    etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any], kind: str | None = None
+) -> str | None:
+    """The analyst's wording of one pydantic error at `loc`, or None if not covered (`kind`:
+    the indicator's source kind, if written, which shapes the id suggested)."""
     names = [p for p in loc if isinstance(p, str) and p not in ("float", "int", "str", "bool")]
     key = names[-1] if names else ""
     parent = names[-2] if len(names) >= 2 else ""
@@ -133,7 +150,7 @@ def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any])
     if etype == NUMBER_QUOTED:
         return _unquoted(names, last, got, str(ctx.get("number", got)))
     if key == "id" and etype in ("string_type", "string_pattern_mismatch"):
-        fix = suggest_id(got) if isinstance(got, str) else ""
+        fix = suggest_id(got, kind) if isinstance(got, str) else ""
         return f"{ID_RULE}{f'; write {fix}' if fix and fix != got else ''} (got {_shown(got)})"
     if key == "range" and etype in ("tuple_type", "too_long", "too_short", "missing"):
         return "a range is two numbers, low and high: range: [20, 140]"

@@ -4,12 +4,15 @@ a raw regular expression, "after validation").  Each case is one edit of a valid
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from indicators.language.detection import CusumDetector
+from indicators.language.model import ID_PATTERN
 from indicators.language.validate import load_catalog, nearest_divisors
+from indicators.language.wording import id_prefix, suggest_id
 
 BASE = """\
 version: 1
@@ -51,6 +54,11 @@ CASES = [
     ("tiers: {blue: street}", "tiers: street", "tiers maps warning levels to tiers"),
     ("- id: noise.street", "- id: Noise.Street", "write noise.street"),
     ("- id: noise.street", "- id: 12345", "an id is lower-case words separated by dots"),
+    (  # an id shaped like the catalog's, prefixed by the source kind's first word
+        "- id: noise.street",
+        "- id: Noise Night-LAeq",
+        "write noise.night_laeq (got 'Noise Night-LAeq')",
+    ),
     ("unit: dB(A)", "unit: 5", '"unit" is text; quote it'),
     ("levels: [street]", "levels: []", "at least one area level"),
     ("levels: [street]", "levels: street", "levels is a list of area levels"),
@@ -277,6 +285,32 @@ def test_the_suggestion_keeps_the_choice_as_spelt() -> None:
     assert closest("lamx", ["LAeq", "LAmax"]) == "LAmax"
     assert closest("LAmx", ["LAeq", "LAmax"]) == "LAmax"
     assert closest("wind", ["LAeq", "LAmax"]) is None
+
+
+@pytest.mark.parametrize(
+    ("got", "kind", "fix"),
+    [
+        ("Noise Night-LAeq", "noise", "noise.night_laeq"),
+        ("Night LAeq", "noise", "noise.night_laeq"),
+        ("Traffic Speed", "traffic_flow", "traffic.speed"),
+        ("PM25", "air_quality", "air.pm25"),
+        ("Noise.Street Night", "noise", "noise.street_night"),  # the analyst's own parts
+        ("Noise Night-LAeq", None, "noise_night_laeq"),  # no kind written: no prefix to add
+    ],
+)
+def test_the_id_suggested_looks_like_the_catalogs(got: str, kind: str | None, fix: str) -> None:
+    """Not `noise_night_laeq`: the rule accepts it, but no catalog id is written so."""
+    assert suggest_id(got, kind) == fix
+    assert re.fullmatch(ID_PATTERN, fix)
+
+
+def test_every_packaged_id_starts_with_its_kinds_prefix() -> None:
+    """The convention `suggest_id` follows: `prefix.name`, the source kind's first word."""
+    from citysigns.paths import CATALOG_DIR
+
+    catalog, _ = load_catalog([CATALOG_DIR])
+    assert len(catalog) > 0
+    assert all(i.id.startswith(f"{id_prefix(i.source.kind)}.") for i in catalog)
 
 
 def test_an_empty_indicators_key_says_what_to_list(tmp_path: Path) -> None:
