@@ -101,6 +101,22 @@ CASES = [
         "{type: threshold, lower: 1234568, upper: 1234567}",
         "`lower` (1234568) must be below `upper` (1234567)",
     ),
+    (  # a range's numbers as written, and the order to write them in
+        "range: [20, 140]",
+        "range: [140, 20]",
+        "range low 140 is above high 20; write [20, 140]",
+    ),
+    (  # a score threshold as written, not read back as 1.0 and 75.0
+        "blue: {threshold: 0.99, for: 0s}",
+        "blue: {threshold: 75, for: 0s}",
+        "score thresholds lie in [0, 1] (got 75);",
+    ),
+    (  # numbers per area level as written, not rounded to six digits by `:g`
+        "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
+        "on: value\n        levels:\n          blue: {threshold: {street: 1234567}, for: 0s}\n"
+        "          yellow: {threshold: {street: 1234566}, for: 0s}",
+        "at street level the yellow threshold (1234566) must be above the blue one (1234567)",
+    ),
     (  # a "below" indicator's levels fall, and its clear lies above the first level
         "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
         "on: value\n        direction: below\n        levels:\n"
@@ -111,7 +127,7 @@ CASES = [
         "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
         "on: value\n        levels:\n          blue: {threshold: 80, for: 0s}\n"
         "        clear: {threshold: 85, for: 0s}",
-        "the clear threshold must lie on the normal side of the lowest level (80.0), below it",
+        "the clear threshold must lie on the normal side of the lowest level (80), below it",
     ),
     (  # `for` holds at every level: only thresholds are per area level
         "{threshold: 0.99, for: 0s}",
