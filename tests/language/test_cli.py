@@ -114,3 +114,14 @@ def test_an_empty_folder_is_named_with_the_suffixes_read(tmp_path: Path) -> None
     result = runner.invoke(app, ["check", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{tmp_path}:1:1: no catalog files (*.yaml or *.yml) found" in result.output
+
+
+def test_a_missing_beside_path_is_refused(tmp_path: Path) -> None:
+    """A --beside path that does not exist was read as an empty catalog: the draft passed
+    with no id compared."""
+    draft = tmp_path / "draft.yaml"
+    draft.write_text((BAD.parent / "small" / "air.yaml").read_text("utf-8"), "utf-8")
+    missing = tmp_path / "no_such_catalog"
+    result = runner.invoke(app, ["check", str(draft), "--beside", str(missing)])
+    assert result.exit_code == 2, result.output
+    assert f"no such catalog file or directory (given with --beside): {missing}" in result.output
