@@ -38,7 +38,7 @@ from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
 from .model import CatalogFile, Dispatch, Indicator, Source, Value, Window
 from .strict import AT_VALUE, as_written
-from .wording import plain_words
+from .wording import missing_key, plain_words
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
@@ -1115,7 +1115,8 @@ def _message(
         listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return f'unknown key "{key}"{hint}{listing}'
     if etype == "missing":
-        return f'missing required key "{key}"'
+        parent = [p for p in loc[:-1] if isinstance(p, str)]
+        return missing_key(key, parent[-1] if parent else "")
     if etype == "union_tag_invalid":
         tag = err["ctx"]["tag"]
         return (

@@ -66,6 +66,43 @@ AT_LEAST_ONE = {
 }
 
 
+#: How to write each required key, for "missing required key": the analyst sees the form
+#: to add, not only its name.  ("levels" is a list of area levels under `value:` and the
+#: warning rules under `warnings:`: `REQUIRED_UNDER` tells them apart.)
+REQUIRED = {
+    "id": "id: noise.street_night",
+    "title": "title: {zh: ..., en: ...}",
+    "zh": "zh: ... (the Chinese title)",
+    "en": "en: ... (the English title)",
+    "category": "category: noise",
+    "unit": "unit: dB(A)",
+    "owner": "owner: env (a department id)",
+    "source": "source: {kind: noise}",
+    "kind": "kind: noise (a sensor kind or citizen channel)",
+    "field": "field: ... (a field of the source kind)",
+    "value": "value: {field: ..., aggregate: mean, window: {length: 15m}, levels: [district]}",
+    "aggregate": "aggregate: mean",
+    "window": "window: {type: tumbling, length: 15m}",
+    "levels": "levels: [district]",
+    "length": "length: 15m",
+    "detection": "detection: {warnings: {on: score, levels: {blue: {threshold: 0.99, for: 0s}}}}",
+    "warnings": "warnings: {on: score, levels: {blue: {threshold: 0.99, for: 0s}}}",
+    "threshold": "threshold: ... (a number, or one per area level)",
+    "members": "members: [{type: ewma}]",
+    "type": "type: ewma",
+    "department": "department: env",
+    "accept": "accept: 1h",
+    "handle": "handle: 1d",
+}
+REQUIRED_UNDER = {("warnings", "levels"): "levels: {blue: {threshold: ..., for: 0s}}"}
+
+
+def missing_key(key: str, parent: str) -> str:
+    """The error of a required key left out under `parent`, with the form to write."""
+    form = REQUIRED_UNDER.get((parent, key), REQUIRED.get(key))
+    return f'missing required key "{key}"' + (f": write {form}" if form else "")
+
+
 #: The keys that take one number, or one per area level (detection.PerAreaLevel).
 LIMITS = ("threshold", "upper", "lower")
 PER_LEVEL_EXAMPLE = "{street: 5, district: 15}"

@@ -101,6 +101,26 @@ CASES = [
         "{type: threshold, lower: 1234568, upper: 1234567}",
         "`lower` (1234568) must be below `upper` (1234567)",
     ),
+    (  # a required key left out: the form to write
+        "    title: {zh: 街道噪声, en: Street noise}\n",
+        "",
+        'missing required key "title": write title: {zh: ..., en: ...}',
+    ),
+    (
+        "deadlines: {blue: {accept: 1h, handle: 1d}}",
+        "deadlines: {blue: {accept: 1h}}",
+        'missing required key "handle": write handle: 1d',
+    ),
+    (
+        "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
+        "on: score",
+        'missing required key "levels": write levels: {blue: {threshold: ..., for: 0s}}',
+    ),
+    (
+        "      levels: [street]\n",
+        "",
+        'missing required key "levels": write levels: [district]',
+    ),
     (  # a range's numbers as written, and the order to write them in
         "range: [20, 140]",
         "range: [140, 20]",
@@ -327,6 +347,23 @@ def test_every_packaged_id_starts_with_its_kinds_prefix() -> None:
     catalog, _ = load_catalog([CATALOG_DIR])
     assert len(catalog) > 0
     assert all(i.id.startswith(f"{id_prefix(i.source.kind)}.") for i in catalog)
+
+
+def test_every_required_key_has_a_form_to_write() -> None:
+    """`missing required key` shows what to write, for every key some model requires."""
+    from pydantic import BaseModel
+
+    from indicators.language import detection, model
+    from indicators.language.wording import REQUIRED
+
+    models = [
+        c
+        for mod in (model, detection)
+        for c in vars(mod).values()
+        if isinstance(c, type) and issubclass(c, BaseModel)
+    ]
+    required = {f.alias or n for m in models for n, f in m.model_fields.items() if f.is_required()}
+    assert required and required <= set(REQUIRED), required - set(REQUIRED)
 
 
 def test_an_empty_indicators_key_says_what_to_list(tmp_path: Path) -> None:
