@@ -149,7 +149,9 @@ class Indicator(Strict):
 
 
 class CatalogFile(Strict):
-    """The shape of one catalog file: a list of indicators under `indicators:`."""
+    """The shape of one catalog file: a list of indicators under `indicators:`.  At least one:
+    `indicators:` with nothing after it was refused while `indicators: []` passed as "ok: 0
+    indicators", and a file that defines nothing is a draft left empty or a list lost."""
 
     version: Literal[1] = 1
-    indicators: list[Any] = Field(default_factory=list)
+    indicators: list[Any] = Field(min_length=1)

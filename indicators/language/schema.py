@@ -23,7 +23,7 @@ class _CatalogDocument(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="citysigns indicator catalog file")
     version: int = Field(1, description="the language version; 1")
-    indicators: list[Indicator]
+    indicators: list[Indicator] = Field(min_length=1)  # (as `check` asks: at least one)
 
 
 def json_schema() -> dict[str, Any]:

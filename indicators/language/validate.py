@@ -280,6 +280,8 @@ class _FileChecker:
             etype = err["type"]
             if path in nonfinite and etype != "finite_number":
                 continue
+            if model is CatalogFile and etype == "missing" and _misspelt(raw, loc[-1]):
+                continue  # (`indicator:` is an unknown key with a did-you-mean: one slip)
             # A mapping key that fails its type (`amber:` under `levels:`): point at the key.
             key_err = etype in ("extra_forbidden", "missing") or loc[-1:] == ("[key]",)
             msg = _message(err, loc, path, rest, model, _source_kind(raw))
@@ -1084,6 +1086,14 @@ def _nonfinite(value: Any) -> str:
     else:
         shown = "infinity (.inf, or a number above 1.8e308 such as 1e999)"
     return f"{shown}; write an ordinary number (e.g. 15 or 0.99)"
+
+
+def _misspelt(raw: Any, key: Any) -> bool:
+    """Whether a mapping has an unknown key that misspells `key` (a file's `indicator:`
+    for `indicators:`): its did-you-mean already points at the missing key."""
+    known = model_keys(CatalogFile)
+    others = [k for k in raw if k not in known] if isinstance(raw, dict) else []
+    return any(registry.closest(str(k), [str(key)]) is not None for k in others)
 
 
 def _source_kind(raw: Any) -> str | None:

@@ -62,7 +62,10 @@ AT_LEAST_ONE = {
         "default ensemble"
     ),
     "members": "an ensemble needs at least one member: members: [{type: ewma}]",
-    "indicators": "`indicators:` is empty: list indicators under it, each starting with `- id:`",
+    "indicators": (
+        "`indicators:` is empty: list indicators under it, each starting with `- id:`; a file "
+        "defines at least one indicator"
+    ),
 }
 
 
@@ -70,6 +73,7 @@ AT_LEAST_ONE = {
 #: to add, not only its name.  ("levels" is a list of area levels under `value:` and the
 #: warning rules under `warnings:`: `REQUIRED_UNDER` tells them apart.)
 REQUIRED = {
+    "indicators": "`indicators:` and under it at least one indicator, each starting with `- id:`",
     "id": "id: noise.street_night",
     "title": "title: {zh: ..., en: ...}",
     "zh": "zh: ... (the Chinese title)",

@@ -366,12 +366,25 @@ def test_every_required_key_has_a_form_to_write() -> None:
     assert required and required <= set(REQUIRED), required - set(REQUIRED)
 
 
-def test_an_empty_indicators_key_says_what_to_list(tmp_path: Path) -> None:
+@pytest.mark.parametrize("written", ["indicators:\n", "indicators: []\n"])
+def test_an_empty_indicators_key_says_what_to_list(tmp_path: Path, written: str) -> None:
+    """`indicators: []` passed as "ok: 0 indicators" where `indicators:` alone was refused:
+    both define nothing, and both are refused alike."""
     path = tmp_path / "c.yaml"
-    path.write_text("version: 1\nindicators:\n", "utf-8")
+    path.write_text(f"version: 1\n{written}", "utf-8")
     (d,) = load_catalog([path])[1]
-    assert (d.line, d.col) == (2, 12)
-    assert d.message.startswith("`indicators:` is empty: list indicators under it")
+    assert (d.line, d.col) == (2, 12 if written == "indicators:\n" else 13)
+    assert d.message == (
+        "`indicators:` is empty: list indicators under it, each starting with `- id:`; a file "
+        "defines at least one indicator"
+    )
+
+
+def test_a_file_without_indicators_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("version: 1\n", "utf-8")
+    (d,) = load_catalog([path])[1]
+    assert "at least one indicator" in d.message, d.message
 
 
 @pytest.mark.parametrize(

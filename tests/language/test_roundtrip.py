@@ -158,3 +158,11 @@ def test_schema_and_checker_both_reject_a_duration_without_unit(tmp_path: Path) 
     bad.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     _, diags = load_catalog([bad])
     assert [d.message for d in diags] == ['"length": 15 has no unit: write 15m or 15s (or h, d, w)']
+
+
+def test_schema_and_checker_both_refuse_a_file_without_indicators(tmp_path: Path) -> None:
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert list(validator.iter_errors({"version": 1, "indicators": []}))
+    path = tmp_path / "c.yaml"
+    path.write_text("version: 1\nindicators: []\n", "utf-8")
+    assert load_catalog([path])[1]
