@@ -142,15 +142,24 @@ def check(
 @app.command()
 def schema(
     write: Annotated[
-        bool, typer.Option("--write", help=f"also write it to {SCHEMA_PATH.name} in the repo")
+        bool,
+        typer.Option(
+            "--write", help=f"write it to {SCHEMA_PATH.name} in the repo instead of printing it"
+        ),
     ] = False,
 ) -> None:
     """Print the JSON Schema of catalog files.
 
-    Editors use it to complete and check catalog files as they are written."""
+    Editors use it to complete and check catalog files as they are written.  With --write
+    only where it went is printed: the schema is in the file, and a screen of JSON hid that
+    line."""
     text = schema_text()
     if write:
         SCHEMA_PATH.write_text(text, encoding="utf-8")
+        console.print(
+            f"wrote the schema to {SCHEMA_PATH}", markup=False, highlight=False, soft_wrap=True
+        )
+        return
     sys.stdout.write(text)
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from citysigns.cli import app
@@ -74,6 +75,19 @@ def test_schema_prints_json() -> None:
     assert result.exit_code == 0
     schema = json.loads(result.output)
     assert schema["$defs"]["Indicator"]["additionalProperties"] is False
+
+
+def test_schema_write_says_where_not_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--write printed the whole schema too, burying where it went."""
+    import citysigns.cli
+    from indicators.language.schema import schema_text
+
+    target = tmp_path / "indicators.schema.json"
+    monkeypatch.setattr(citysigns.cli, "SCHEMA_PATH", target)
+    result = runner.invoke(app, ["schema", "--write"])
+    assert result.exit_code == 0, result.output
+    assert target.read_text("utf-8") == schema_text()
+    assert result.output.strip() == f"wrote the schema to {target}"
 
 
 def test_catalog_table_lists_indicators() -> None:
