@@ -139,6 +139,9 @@ def check(
 
     Every error of every file is reported, each as path:line:col.  A draft runs beside the
     packaged catalog (or the --beside one), so an id it reuses from there is an error too."""
+    # A --beside path that is not there read as an empty catalog: the draft passed without
+    # its ids being compared with anything.
+    require_catalog(beside, "--beside")
     files = catalog_files(_paths(paths))
     catalog, diags = load_catalog(_paths(paths))
     if not standalone:
@@ -153,15 +156,24 @@ def check(
 @app.command()
 def schema(
     write: Annotated[
-        bool, typer.Option("--write", help=f"also write it to {SCHEMA_PATH.name} in the repo")
+        bool,
+        typer.Option(
+            "--write", help=f"write it to {SCHEMA_PATH.name} in the repo instead of printing it"
+        ),
     ] = False,
 ) -> None:
     """Print the JSON Schema of catalog files.
 
-    Editors use it to complete and check catalog files as they are written."""
+    Editors use it to complete and check catalog files as they are written.  With --write
+    only where it went is printed: the schema is in the file, and a screen of JSON hid that
+    line."""
     text = schema_text()
     if write:
         SCHEMA_PATH.write_text(text, encoding="utf-8")
+        console.print(
+            f"wrote the schema to {SCHEMA_PATH}", markup=False, highlight=False, soft_wrap=True
+        )
+        return
     sys.stdout.write(text)
 
 

@@ -21,12 +21,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def require_catalog(paths: Sequence[Path] | None) -> None:
+def require_catalog(paths: Sequence[Path] | None, option: str = "") -> None:
     """Exit 2 naming the --catalog paths that do not exist, as `run` does for its inputs (the
-    catalog loader would report them as an error *in* a file, status 1)."""
+    catalog loader would report them as an error *in* a file, status 1).  `option` names the
+    option that gave them ("--beside"), where the paths are not the command's own catalog."""
     missing = [str(p) for p in paths or () if not p.exists()]
     if missing:
-        fail(f"no such catalog file or directory: {', '.join(missing)}")
+        given = f" (given with {option})" if option else ""
+        fail(f"no such catalog file or directory{given}: {', '.join(missing)}")
 
 
 def require_file(path: Path | None, what: str) -> None:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from .durations import Duration
-from .strict import AS_WRITTEN, STRICT, Number, Strict, Whole, error_at
+from .strict import AS_WRITTEN, STRICT, Number, Strict, Whole, as_written, error_at
 
 #: The most windows any count-of-windows option may name (half-lives, warm-ups, memories,
 #: silences).  A million windows of one minute are almost two years, beyond any history a
@@ -112,7 +112,7 @@ class ThresholdDetector(_DetectorBase):
             if lo >= up:
                 at = f"at {area_level} level " if area_level else ""
                 raise error_at(
-                    f"{at}`lower` ({lo:.15g}) must be below `upper` ({up:.15g})",
+                    f"{at}`lower` ({as_written(lo)}) must be below `upper` ({as_written(up)})",
                     *number_at(side, limit, area_level),
                 )
         return self

@@ -13,7 +13,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from .detection import MAX_WINDOWS, AreaLevel, Detection, WarningLevel
 from .durations import Duration
-from .strict import STRICT, Number, Strict, Whole
+from .strict import STRICT, Number, Strict, Whole, as_written
 
 Tier = Literal["community", "grid", "street", "district", "city"]
 Level = WarningLevel  # (the name the dispatch models use)
@@ -43,7 +43,8 @@ class Filter(Strict):
     @classmethod
     def _ordered(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
         if v is not None and v[0] > v[1]:
-            raise ValueError(f"range low {v[0]} is above high {v[1]}; write [low, high]")
+            low, high = as_written(v[0]), as_written(v[1])
+            raise ValueError(f"range low {low} is above high {high}; write [{high}, {low}]")
         return v
 
     def conditions(self) -> list[str]:
@@ -148,7 +149,9 @@ class Indicator(Strict):
 
 
 class CatalogFile(Strict):
-    """The shape of one catalog file: a list of indicators under `indicators:`."""
+    """The shape of one catalog file: a list of indicators under `indicators:`.  At least one:
+    `indicators:` with nothing after it was refused while `indicators: []` passed as "ok: 0
+    indicators", and a file that defines nothing is a draft left empty or a list lost."""
 
     version: Literal[1] = 1
-    indicators: list[Any] = Field(default_factory=list)
+    indicators: list[Any] = Field(min_length=1)

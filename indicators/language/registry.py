@@ -115,10 +115,28 @@ def departments() -> dict[str, dict[str, str]]:
     return _load("departments.yaml")
 
 
+def closest(word: str, choices: list[str] | tuple[str, ...] | Any) -> str | None:
+    """The choice `word` most likely misspells, or None.  Case-blind: difflib compares
+    characters, so `laeq` was no match for `LAeq` (half its letters differ) while `LAmx`
+    was; a name written in the wrong case is the likeliest slip of all, so a choice equal
+    but for case wins outright, and the others are compared in lower case."""
+    names = [str(c) for c in choices]
+    folded = str(word).casefold()
+    same = [c for c in names if c.casefold() == folded]
+    if same:
+        return same[0]
+    by_fold: dict[str, str] = {}
+    for c in names:
+        by_fold.setdefault(c.casefold(), c)
+    close = difflib.get_close_matches(folded, list(by_fold), n=1, cutoff=0.6)
+    return by_fold[close[0]] if close else None
+
+
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...] | Any) -> str:
-    """' (did you mean "x"?)' or '' -- appended to messages about unknown names."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    """' (did you mean "x"?)' or '' -- appended to messages about unknown names, by
+    `closest`, which every suggestion of the language goes through."""
+    close = closest(word, choices)
+    return f' (did you mean "{close}"?)' if close is not None else ""
 
 
 def one_of(choices: list[str] | tuple[str, ...] | Any) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,8 +22,9 @@ class _CatalogDocument(BaseModel):
     """A catalog file: a list of indicators."""
 
     model_config = ConfigDict(extra="forbid", title="citysigns indicator catalog file")
-    version: int = Field(1, description="the language version; 1")
-    indicators: list[Indicator]
+    # (the one version `check` accepts: an editor said nothing of `version: 2`)
+    version: Literal[1] = Field(1, description="the language version; 1")
+    indicators: list[Indicator] = Field(min_length=1)  # (as `check` asks: at least one)
 
 
 def json_schema() -> dict[str, Any]:

@@ -52,6 +52,14 @@ AS_WRITTEN = BeforeValidator(_a_number_as_written)
 #: a number, whole or not (`15`, `0.99`, `1e5`), but not `true` nor `"15"`
 Number = Annotated[float, AS_WRITTEN]
 
+
+def as_written(number: float) -> str:
+    """A number for a message, as the analyst wrote it: `Number` reads every number as a
+    float, so `55` came back as `55.0` (and `:g` rounds to six digits, 1234567 to
+    1.23457e+06); 15 significant digits give back any decimal as written, without noise."""
+    return f"{number:.15g}"
+
+
 #: The error type of a rule across several keys that is pinned on one value: `ctx["at"]` is
 #: that value's path under the model that raised it (`("lower", "district")`), so `check`
 #: points at the number to change rather than at the mapping around it.

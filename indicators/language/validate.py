@@ -37,8 +37,8 @@ from .detection import (
 from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
 from .model import CatalogFile, Dispatch, Indicator, Source, Value, Window
-from .strict import AT_VALUE
-from .wording import plain_words
+from .strict import AT_VALUE, as_written
+from .wording import missing_key, plain_words
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
@@ -280,9 +280,11 @@ class _FileChecker:
             etype = err["type"]
             if path in nonfinite and etype != "finite_number":
                 continue
+            if model is CatalogFile and etype == "missing" and _misspelt(raw, loc[-1]):
+                continue  # (`indicator:` is an unknown key with a did-you-mean: one slip)
             # A mapping key that fails its type (`amber:` under `levels:`): point at the key.
             key_err = etype in ("extra_forbidden", "missing") or loc[-1:] == ("[key]",)
-            msg = _message(err, loc, path, rest, model)
+            msg = _message(err, loc, path, rest, model, _source_kind(raw))
             full = (*base, *path)
             if etype == "extra_forbidden" and rest:
                 full = (*full, rest[-1])
@@ -574,9 +576,11 @@ class _FileChecker:
                     )
         lo, hi = spec.minimum, spec.maximum
         if lo is not None and hi is not None:
-            span = f"{_echo(lo)} to {_echo(hi)}"
+            span = f"{as_written(lo)} to {as_written(hi)}"
         else:
-            span = f"at least {_echo(lo)}" if lo is not None else f"at most {_echo(hi or 0)}"
+            span = (
+                f"at least {as_written(lo)}" if lo is not None else f"at most {as_written(hi or 0)}"
+            )
         for path, what, limit in limits:
             if limit is None:
                 continue
@@ -690,7 +694,7 @@ class _FileChecker:
                 if not 0 <= rule.threshold <= 1:
                     self.error(
                         (*wpath, "levels", lvl, "threshold"),
-                        f"score thresholds lie in [0, 1] (got {rule.threshold}); "
+                        f"score thresholds lie in [0, 1] (got {as_written(rule.threshold)}); "
                         "write `on: value` to threshold the value itself",
                     )
             if w.direction == "below":
@@ -710,14 +714,14 @@ class _FileChecker:
             if area_level and (per_level(lo_rule.threshold) or per_level(hi_rule.threshold)):
                 self._once(
                     _number_path((*wpath, "levels", hi), hi_rule, area_level),
-                    f"at {area_level} level the {hi} threshold ({hi_t:g}) must be {rel} the "
-                    f"{lo} one ({lo_t:g}); {_LEVELS_GO[rel]} at every area level",
+                    f"at {area_level} level the {hi} threshold ({as_written(hi_t)}) must be {rel} "
+                    f"the {lo} one ({as_written(lo_t)}); {_LEVELS_GO[rel]} at every area level",
                 )
             else:
                 self._once(
                     (*wpath, "levels", hi, "threshold"),
                     f"the {hi} threshold must be {rel} the {lo} one "
-                    f"({lo_rule.threshold}); {_LEVELS_GO[rel]}",
+                    f"({as_written(lo_t)}); {_LEVELS_GO[rel]}",
                 )
         if w.clear is None or not order or not _has_level(w.clear, area_level):
             return
@@ -728,15 +732,16 @@ class _FileChecker:
         if area_level and (per_level(order[0][1].threshold) or per_level(w.clear.threshold)):
             self._once(
                 _number_path((*wpath, "clear"), w.clear, area_level),
-                f"at {area_level} level the clear threshold ({clear:g}) must lie on the normal "
-                f"side of the lowest level ({order[0][0]}: {lowest:g}), {normal} it, so that "
+                f"at {area_level} level the clear threshold ({as_written(clear)}) must lie on the "
+                f"normal side of the lowest level ({order[0][0]}: {as_written(lowest)}), {normal} "
+                "it, so that "
                 "warnings do not flap",
             )
         else:
             self._once(
                 (*wpath, "clear", "threshold"),
                 f"the clear threshold must lie on the normal side of the lowest level "
-                f"({order[0][1].threshold}), {normal} it, so that warnings do not flap",
+                f"({as_written(lowest)}), {normal} it, so that warnings do not flap",
             )
 
     def _once(self, path: PathKey, message: str) -> None:
@@ -866,8 +871,9 @@ class _FileChecker:
             if rule.threshold >= ALARM_SCORE and rule.for_ > spacing:
                 self.error(
                     (*dpath, "warnings", "levels", lvl, "for"),
-                    f"after an alarm (a score of {ALARM_SCORE}) the ensemble raises nothing "
-                    f"for {min(resting)} windows, so a score of at least {rule.threshold} never "
+                    f"after an alarm (a score of {as_written(ALARM_SCORE)}) the ensemble raises "
+                    f"nothing for {min(resting)} windows, so a score of at least "
+                    f"{as_written(rule.threshold)} never "
                     f"holds for {format_duration(rule.for_)} ({format_duration(spacing)} windows); "
                     "write `for: 0s`",
                 )
@@ -891,11 +897,6 @@ def _as_number(text: str) -> str | None:
     except ValueError:
         return None
     return text.strip() if number == number and abs(number) != float("inf") else None
-
-
-def _echo(v: float) -> str:
-    """A number as an analyst writes it: 55, not 55.0."""
-    return str(int(v)) if float(v).is_integer() else str(v)
 
 
 def _too_coarse(what: str, period: str, spacing: int, fix: str) -> str:
@@ -1087,12 +1088,34 @@ def _nonfinite(value: Any) -> str:
     return f"{shown}; write an ordinary number (e.g. 15 or 0.99)"
 
 
+def _misspelt(raw: Any, key: Any) -> bool:
+    """Whether a mapping has an unknown key that misspells `key` (a file's `indicator:`
+    for `indicators:`): its did-you-mean already points at the missing key."""
+    known = model_keys(CatalogFile)
+    others = [k for k in raw if k not in known] if isinstance(raw, dict) else []
+    return any(registry.closest(str(k), [str(key)]) is not None for k in others)
+
+
+def _source_kind(raw: Any) -> str | None:
+    """The source kind an indicator's raw mapping names, if it names one as text."""
+    src = raw.get("source") if isinstance(raw, dict) else None
+    kind = src.get("kind") if isinstance(src, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def _message(
-    err: Any, loc: tuple[Any, ...], path: PathKey, rest: PathKey, model: type[BaseModel]
+    err: Any,
+    loc: tuple[Any, ...],
+    path: PathKey,
+    rest: PathKey,
+    model: type[BaseModel],
+    kind: str | None = None,
 ) -> str:
+    """An error in the analyst's words (`kind`: the indicator's source kind, for the id
+    suggested to one that breaks the rule)."""
     etype = err["type"]
     key = str(loc[-1]) if loc else ""
-    plain = plain_words(etype, loc, err.get("input"), err.get("ctx") or {})
+    plain = plain_words(etype, loc, err.get("input"), err.get("ctx") or {}, kind)
     if plain is not None:
         return plain
     if etype == "extra_forbidden":
@@ -1102,7 +1125,8 @@ def _message(
         listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
         return f'unknown key "{key}"{hint}{listing}'
     if etype == "missing":
-        return f'missing required key "{key}"'
+        parent = [p for p in loc[:-1] if isinstance(p, str)]
+        return missing_key(key, parent[-1] if parent else "")
     if etype == "union_tag_invalid":
         tag = err["ctx"]["tag"]
         return (

@@ -62,8 +62,49 @@ AT_LEAST_ONE = {
         "default ensemble"
     ),
     "members": "an ensemble needs at least one member: members: [{type: ewma}]",
-    "indicators": "`indicators:` is empty: list indicators under it, each starting with `- id:`",
+    "indicators": (
+        "`indicators:` is empty: list indicators under it, each starting with `- id:`; a file "
+        "defines at least one indicator"
+    ),
 }
+
+
+#: How to write each required key, for "missing required key": the analyst sees the form
+#: to add, not only its name.  ("levels" is a list of area levels under `value:` and the
+#: warning rules under `warnings:`: `REQUIRED_UNDER` tells them apart.)
+REQUIRED = {
+    "indicators": "`indicators:` and under it at least one indicator, each starting with `- id:`",
+    "id": "id: noise.street_night",
+    "title": "title: {zh: ..., en: ...}",
+    "zh": "zh: ... (the Chinese title)",
+    "en": "en: ... (the English title)",
+    "category": "category: noise",
+    "unit": "unit: dB(A)",
+    "owner": "owner: env (a department id)",
+    "source": "source: {kind: noise}",
+    "kind": "kind: noise (a sensor kind or citizen channel)",
+    "field": "field: ... (a field of the source kind)",
+    "value": "value: {field: ..., aggregate: mean, window: {length: 15m}, levels: [district]}",
+    "aggregate": "aggregate: mean",
+    "window": "window: {type: tumbling, length: 15m}",
+    "levels": "levels: [district]",
+    "length": "length: 15m",
+    "detection": "detection: {warnings: {on: score, levels: {blue: {threshold: 0.99, for: 0s}}}}",
+    "warnings": "warnings: {on: score, levels: {blue: {threshold: 0.99, for: 0s}}}",
+    "threshold": "threshold: ... (a number, or one per area level)",
+    "members": "members: [{type: ewma}]",
+    "type": "type: ewma",
+    "department": "department: env",
+    "accept": "accept: 1h",
+    "handle": "handle: 1d",
+}
+REQUIRED_UNDER = {("warnings", "levels"): "levels: {blue: {threshold: ..., for: 0s}}"}
+
+
+def missing_key(key: str, parent: str) -> str:
+    """The error of a required key left out under `parent`, with the form to write."""
+    form = REQUIRED_UNDER.get((parent, key), REQUIRED.get(key))
+    return f'missing required key "{key}"' + (f": write {form}" if form else "")
 
 
 #: The keys that take one number, or one per area level (detection.PerAreaLevel).
@@ -78,10 +119,24 @@ class _Shown(yaml.SafeDumper):
 _Shown.add_representer(QuotedNumber, yaml.SafeDumper.represent_str)
 
 
-def suggest_id(got: str) -> str:
-    """A valid id close to `got` ("Noise.Street Night" -> "noise.street_night"), or ''."""
+def id_prefix(kind: str) -> str:
+    """The first part of the catalog's ids for an indicator of source kind `kind`: the
+    kind's first word (air_quality -> air.pm25, traffic_flow -> traffic.speed,
+    photo_report -> photo.reports, noise -> noise.laeq), as every packaged id is written."""
+    return kind.split("_")[0]
+
+
+def suggest_id(got: str, kind: str | None = None) -> str:
+    """A valid id close to `got`, or '', shaped like the catalog's `prefix.name` ids
+    (`id_prefix` of the source `kind`): "Noise Night-LAeq" -> "noise.night_laeq" rather than
+    "noise_night_laeq", which the rule accepts but no catalog id looks like.  An id written
+    with dots keeps the analyst's parts ("Noise.Street Night" -> "noise.street_night")."""
     fixed = re.sub(r"[^a-z0-9_.]+", "_", got.strip().lower()).strip("_.")
     fixed = re.sub(r"_*\._*", ".", fixed)
+    prefix = id_prefix(kind.strip().lower()) if kind else ""
+    if "." not in fixed and re.fullmatch(r"[a-z][a-z0-9]*", prefix):
+        name = fixed.removeprefix(f"{prefix}_") if fixed != prefix else ""
+        fixed = f"{prefix}.{name}" if name else fixed
     return fixed if re.fullmatch(ID_PATTERN, fixed) else ""
 
 
@@ -124,8 +179,11 @@ def _unquoted(names: list[str], last: Any, got: Any, number: str) -> str:
     return f"{what} is a number, not the text {_shown(got)}: write it without quotes ({fix})"
 
 
-def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any]) -> str | None:
-    """The analyst's wording of one pydantic error at `loc`, or None if not covered."""
+def plain_words(
+    etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any], kind: str | None = None
+) -> str | None:
+    """The analyst's wording of one pydantic error at `loc`, or None if not covered (`kind`:
+    the indicator's source kind, if written, which shapes the id suggested)."""
     names = [p for p in loc if isinstance(p, str) and p not in ("float", "int", "str", "bool")]
     key = names[-1] if names else ""
     parent = names[-2] if len(names) >= 2 else ""
@@ -133,7 +191,7 @@ def plain_words(etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any])
     if etype == NUMBER_QUOTED:
         return _unquoted(names, last, got, str(ctx.get("number", got)))
     if key == "id" and etype in ("string_type", "string_pattern_mismatch"):
-        fix = suggest_id(got) if isinstance(got, str) else ""
+        fix = suggest_id(got, kind) if isinstance(got, str) else ""
         return f"{ID_RULE}{f'; write {fix}' if fix and fix != got else ''} (got {_shown(got)})"
     if key == "range" and etype in ("tuple_type", "too_long", "too_short", "missing"):
         return "a range is two numbers, low and high: range: [20, 140]"

@@ -40,7 +40,6 @@ enforces rather than re-implementing it."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +48,7 @@ from typing import Any
 
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration, parse_duration
+from indicators.language.registry import closest, did_you_mean
 from indicators.language.yamlload import LoadedYaml, PathKey, YamlLoadError, load_yaml_file
 
 from .notation import NotationError, expand
@@ -245,8 +245,7 @@ class _Reader:
             return None
         for k in value:
             if k not in KEYS[kind]:
-                near = difflib.get_close_matches(k, KEYS[kind], n=1)
-                hint = f' (did you mean "{near[0]}"?)' if near else ""
+                hint = did_you_mean(k, KEYS[kind])
                 self.error(
                     (*at, k),
                     f'unknown key "{k}"{hint}; allowed here: ' + ", ".join(KEYS[kind]),
@@ -258,7 +257,7 @@ class _Reader:
         """Report a missing key, unless a misspelling of it is there: the unknown key's
         did-you-mean already points at it, and a second error on the same slip is noise."""
         if not any(
-            isinstance(other, str) and difflib.get_close_matches(other, [k], n=1)
+            isinstance(other, str) and closest(other, [k]) is not None
             for other in m
             if other not in _KNOWN
         ):
@@ -587,8 +586,8 @@ def _history(r: _Reader, raw: Any, at: PathKey) -> list[str] | None:
     for i, step in enumerate(r.items(raw, at, "history")):
         parts = str(step).split() if isinstance(step, str) else []
         if len(parts) != 2 or parts[1] not in STEPS:
-            near = difflib.get_close_matches(parts[-1], STEPS, n=1) if parts else []
-            hint = f' (did you mean "{near[0]}"?)' if near and near[0] != parts[-1] else ""
+            near = closest(parts[-1], STEPS) if parts else None
+            hint = f' (did you mean "{near}"?)' if near is not None and near != parts[-1] else ""
             r.error(
                 (*at, i),
                 f"a step is `AT STEP`, e.g. `35m supervised`{hint}; steps: {', '.join(STEPS)}",

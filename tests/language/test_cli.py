@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from citysigns.cli import app
@@ -76,6 +77,19 @@ def test_schema_prints_json() -> None:
     assert schema["$defs"]["Indicator"]["additionalProperties"] is False
 
 
+def test_schema_write_says_where_not_what(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--write printed the whole schema too, burying where it went."""
+    import citysigns.cli
+    from indicators.language.schema import schema_text
+
+    target = tmp_path / "indicators.schema.json"
+    monkeypatch.setattr(citysigns.cli, "SCHEMA_PATH", target)
+    result = runner.invoke(app, ["schema", "--write"])
+    assert result.exit_code == 0, result.output
+    assert target.read_text("utf-8") == schema_text()
+    assert result.output.strip() == f"wrote the schema to {target}"
+
+
 def test_catalog_table_lists_indicators() -> None:
     result = runner.invoke(app, ["catalog"])
     assert result.exit_code == 0
@@ -114,3 +128,14 @@ def test_an_empty_folder_is_named_with_the_suffixes_read(tmp_path: Path) -> None
     result = runner.invoke(app, ["check", str(tmp_path)])
     assert result.exit_code == 1
     assert f"{tmp_path}:1:1: no catalog files (*.yaml or *.yml) found" in result.output
+
+
+def test_a_missing_beside_path_is_refused(tmp_path: Path) -> None:
+    """A --beside path that does not exist was read as an empty catalog: the draft passed
+    with no id compared."""
+    draft = tmp_path / "draft.yaml"
+    draft.write_text((BAD.parent / "small" / "air.yaml").read_text("utf-8"), "utf-8")
+    missing = tmp_path / "no_such_catalog"
+    result = runner.invoke(app, ["check", str(draft), "--beside", str(missing)])
+    assert result.exit_code == 2, result.output
+    assert f"no such catalog file or directory (given with --beside): {missing}" in result.output

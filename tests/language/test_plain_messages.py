@@ -4,12 +4,15 @@ a raw regular expression, "after validation").  Each case is one edit of a valid
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from indicators.language.detection import CusumDetector
+from indicators.language.model import ID_PATTERN
 from indicators.language.validate import load_catalog, nearest_divisors
+from indicators.language.wording import id_prefix, suggest_id
 
 BASE = """\
 version: 1
@@ -51,6 +54,11 @@ CASES = [
     ("tiers: {blue: street}", "tiers: street", "tiers maps warning levels to tiers"),
     ("- id: noise.street", "- id: Noise.Street", "write noise.street"),
     ("- id: noise.street", "- id: 12345", "an id is lower-case words separated by dots"),
+    (  # an id shaped like the catalog's, prefixed by the source kind's first word
+        "- id: noise.street",
+        "- id: Noise Night-LAeq",
+        "write noise.night_laeq (got 'Noise Night-LAeq')",
+    ),
     ("unit: dB(A)", "unit: 5", '"unit" is text; quote it'),
     ("levels: [street]", "levels: []", "at least one area level"),
     ("levels: [street]", "levels: street", "levels is a list of area levels"),
@@ -93,6 +101,42 @@ CASES = [
         "{type: threshold, lower: 1234568, upper: 1234567}",
         "`lower` (1234568) must be below `upper` (1234567)",
     ),
+    (  # a required key left out: the form to write
+        "    title: {zh: 街道噪声, en: Street noise}\n",
+        "",
+        'missing required key "title": write title: {zh: ..., en: ...}',
+    ),
+    (
+        "deadlines: {blue: {accept: 1h, handle: 1d}}",
+        "deadlines: {blue: {accept: 1h}}",
+        'missing required key "handle": write handle: 1d',
+    ),
+    (
+        "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
+        "on: score",
+        'missing required key "levels": write levels: {blue: {threshold: ..., for: 0s}}',
+    ),
+    (
+        "      levels: [street]\n",
+        "",
+        'missing required key "levels": write levels: [district]',
+    ),
+    (  # a range's numbers as written, and the order to write them in
+        "range: [20, 140]",
+        "range: [140, 20]",
+        "range low 140 is above high 20; write [20, 140]",
+    ),
+    (  # a score threshold as written, not read back as 1.0 and 75.0
+        "blue: {threshold: 0.99, for: 0s}",
+        "blue: {threshold: 75, for: 0s}",
+        "score thresholds lie in [0, 1] (got 75);",
+    ),
+    (  # numbers per area level as written, not rounded to six digits by `:g`
+        "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
+        "on: value\n        levels:\n          blue: {threshold: {street: 1234567}, for: 0s}\n"
+        "          yellow: {threshold: {street: 1234566}, for: 0s}",
+        "at street level the yellow threshold (1234566) must be above the blue one (1234567)",
+    ),
     (  # a "below" indicator's levels fall, and its clear lies above the first level
         "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
         "on: value\n        direction: below\n        levels:\n"
@@ -103,7 +147,7 @@ CASES = [
         "on: score\n        levels:\n          blue: {threshold: 0.99, for: 0s}",
         "on: value\n        levels:\n          blue: {threshold: 80, for: 0s}\n"
         "        clear: {threshold: 85, for: 0s}",
-        "the clear threshold must lie on the normal side of the lowest level (80.0), below it",
+        "the clear threshold must lie on the normal side of the lowest level (80), below it",
     ),
     (  # `for` holds at every level: only thresholds are per area level
         "{threshold: 0.99, for: 0s}",
@@ -244,12 +288,103 @@ full_width: "５０"
     assert doc.data["double"] == "50" and doc.data["plain"] == "1e5"
 
 
-def test_an_empty_indicators_key_says_what_to_list(tmp_path: Path) -> None:
+#: A name written in another case than the registry's, and the suggestion it gets.
+WRONG_CASE = [
+    ("{field: LAeq, range", "{field: laeq, range", 'field "laeq" for source kind "noise" (did '
+     'you mean "LAeq"?)'),
+    ("kind: noise", "kind: Noise", 'unknown source kind "Noise" (did you mean "noise"?)'),
+    ("category: noise", "category: NOISE", 'unknown category "NOISE" (did you mean "noise"?)'),
+    ("owner: env", "owner: ENV", 'unknown department "ENV" (did you mean "env"?)'),
+    ("{type: ewma,", "{type: EWMA,", 'unknown detector type "EWMA" (did you mean "ewma"?)'),
+    ("aggregate: mean", "Aggregate: mean", 'unknown key "Aggregate" (did you mean "aggregate"?)'),
+    ("levels: [street]", "levels: [Street]", "level 'Street' (did you mean \"street\"?)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("old", "new", "words"), WRONG_CASE, ids=[c[1] for c in WRONG_CASE])
+def test_a_name_in_the_wrong_case_gets_a_suggestion(
+    tmp_path: Path, old: str, new: str, words: str
+) -> None:
+    """A case slip is the likeliest misspelling, yet difflib, comparing characters, found
+    `laeq` no match for `LAeq` while it matched `LAmx`."""
+    assert old in BASE
     path = tmp_path / "c.yaml"
-    path.write_text("version: 1\nindicators:\n", "utf-8")
+    path.write_text(BASE.replace(old, new, 1), "utf-8")
+    messages = [d.message for d in load_catalog([path])[1]]
+    assert any(words in m for m in messages), messages
+
+
+def test_the_suggestion_keeps_the_choice_as_spelt() -> None:
+    from indicators.language.registry import closest, did_you_mean
+
+    assert did_you_mean("laeq", ["LAeq", "LAmax"]) == ' (did you mean "LAeq"?)'
+    assert closest("lamx", ["LAeq", "LAmax"]) == "LAmax"
+    assert closest("LAmx", ["LAeq", "LAmax"]) == "LAmax"
+    assert closest("wind", ["LAeq", "LAmax"]) is None
+
+
+@pytest.mark.parametrize(
+    ("got", "kind", "fix"),
+    [
+        ("Noise Night-LAeq", "noise", "noise.night_laeq"),
+        ("Night LAeq", "noise", "noise.night_laeq"),
+        ("Traffic Speed", "traffic_flow", "traffic.speed"),
+        ("PM25", "air_quality", "air.pm25"),
+        ("Noise.Street Night", "noise", "noise.street_night"),  # the analyst's own parts
+        ("Noise Night-LAeq", None, "noise_night_laeq"),  # no kind written: no prefix to add
+    ],
+)
+def test_the_id_suggested_looks_like_the_catalogs(got: str, kind: str | None, fix: str) -> None:
+    """Not `noise_night_laeq`: the rule accepts it, but no catalog id is written so."""
+    assert suggest_id(got, kind) == fix
+    assert re.fullmatch(ID_PATTERN, fix)
+
+
+def test_every_packaged_id_starts_with_its_kinds_prefix() -> None:
+    """The convention `suggest_id` follows: `prefix.name`, the source kind's first word."""
+    from citysigns.paths import CATALOG_DIR
+
+    catalog, _ = load_catalog([CATALOG_DIR])
+    assert len(catalog) > 0
+    assert all(i.id.startswith(f"{id_prefix(i.source.kind)}.") for i in catalog)
+
+
+def test_every_required_key_has_a_form_to_write() -> None:
+    """`missing required key` shows what to write, for every key some model requires."""
+    from pydantic import BaseModel
+
+    from indicators.language import detection, model
+    from indicators.language.wording import REQUIRED
+
+    models = [
+        c
+        for mod in (model, detection)
+        for c in vars(mod).values()
+        if isinstance(c, type) and issubclass(c, BaseModel)
+    ]
+    required = {f.alias or n for m in models for n, f in m.model_fields.items() if f.is_required()}
+    assert required and required <= set(REQUIRED), required - set(REQUIRED)
+
+
+@pytest.mark.parametrize("written", ["indicators:\n", "indicators: []\n"])
+def test_an_empty_indicators_key_says_what_to_list(tmp_path: Path, written: str) -> None:
+    """`indicators: []` passed as "ok: 0 indicators" where `indicators:` alone was refused:
+    both define nothing, and both are refused alike."""
+    path = tmp_path / "c.yaml"
+    path.write_text(f"version: 1\n{written}", "utf-8")
     (d,) = load_catalog([path])[1]
-    assert (d.line, d.col) == (2, 12)
-    assert d.message.startswith("`indicators:` is empty: list indicators under it")
+    assert (d.line, d.col) == (2, 12 if written == "indicators:\n" else 13)
+    assert d.message == (
+        "`indicators:` is empty: list indicators under it, each starting with `- id:`; a file "
+        "defines at least one indicator"
+    )
+
+
+def test_a_file_without_indicators_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("version: 1\n", "utf-8")
+    (d,) = load_catalog([path])[1]
+    assert "at least one indicator" in d.message, d.message
 
 
 @pytest.mark.parametrize(

@@ -158,3 +158,23 @@ def test_schema_and_checker_both_reject_a_duration_without_unit(tmp_path: Path) 
     bad.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     _, diags = load_catalog([bad])
     assert [d.message for d in diags] == ['"length": 15 has no unit: write 15m or 15s (or h, d, w)']
+
+
+def test_schema_and_checker_both_refuse_a_file_without_indicators(tmp_path: Path) -> None:
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert list(validator.iter_errors({"version": 1, "indicators": []}))
+    path = tmp_path / "c.yaml"
+    path.write_text("version: 1\nindicators: []\n", "utf-8")
+    assert load_catalog([path])[1]
+
+
+def test_schema_and_checker_both_refuse_another_version(tmp_path: Path) -> None:
+    """The schema said `version` is any integer while `check` accepts 1 only."""
+    doc = load_yaml_text((CATALOG_DIR / "air.yaml").read_text("utf-8")).data
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert not list(validator.iter_errors(doc))
+    doc["version"] = 2
+    assert list(validator.iter_errors(doc)), "the schema must refuse version 2"
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
+    assert any("version" in d.message for d in load_catalog([path])[1])
