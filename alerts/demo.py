@@ -216,6 +216,10 @@ def ticket_table(
         zh, en = headline(t)
         counts = f"warnings: {t.warning_count}, hotline orders: {t.order_count}"
         first = Text(f"{t.id}\n").append(t.level, style=LEVEL_STYLE.get(t.level, ""))
+        if t.peak_level != t.level:  # a closed incident that was red must not read "blue"
+            first.append(" (peak ").append(
+                t.peak_level, style=LEVEL_STYLE.get(t.peak_level, "")
+            ).append(")")
         unit = f"{dept.get('zh', t.department)}\n{dept.get('en', '')}\n{t.tier} {t.area_code}"
         reason = f"{zh}\n{en}\n[dim]{counts}[/dim]"
         if compact:

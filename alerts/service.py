@@ -372,9 +372,9 @@ class TicketService:
         opened is titled PM2.5 while a worse PM2.5 warning gives its summary.  When the last
         warning resolves the summary is that resolution ("... orange warning cleared at
         14:05"), under its title, and the level stays the level it cleared at.  The highest
-        level the ticket ever reached is kept in `evidence["peak_level"]` (its deadlines never
-        lengthen as the level drops), the warning the summary describes in
-        `evidence["headline_warning"]`."""
+        level the ticket ever reached is kept in `peak_level` (and, for readers of the
+        evidence, `evidence["peak_level"]`; its deadlines never lengthen as the level drops),
+        the warning the summary describes in `evidence["headline_warning"]`."""
         current = str(t.evidence.get("headline_warning", ""))
         out: dict[str, Any] = {}
         if not firing:  # `ev` was the last warning firing, and it has resolved
@@ -397,7 +397,9 @@ class TicketService:
                     out.update(self._stored_title(text))
                     out.update(summary_zh=text["text_zh"], summary_en=text["text_en"])
         out["level"] = level
-        peak = higher_level(str(t.evidence.get("peak_level", t.level)), level)
+        peak = str(higher_level(t.peak_level, level))
+        if peak != t.peak_level:
+            out["peak_level"] = peak
         if (t.evidence.get("headline_warning"), t.evidence.get("peak_level")) != (wid, peak):
             out["evidence"] = {**t.evidence, "headline_warning": wid, "peak_level": peak}
         return out
@@ -555,8 +557,9 @@ class TicketService:
             "incident_key": incident_key, "incident_area": area, "incident_unit": unit,
             "area_code": unit,
             "tier": tier, "department": route.department, "level": ev.level,
-            "status": "dispatched", "supervised": False, "supervise_count": 0,
-            "reopen_count": 0, "warning_count": 1, "firing_count": 1, "order_count": 0,
+            "peak_level": ev.level, "status": "dispatched", "supervised": False,
+            "supervise_count": 0, "reopen_count": 0, "warning_count": 1, "firing_count": 1,
+            "order_count": 0,
             "surge_count": self._surge(ev), "title_zh": ev.title_zh, "title_en": ev.title_en,
             "summary_zh": ev.text_zh, "summary_en": ev.text_en,
             "evidence": {"first_warning": ev.warning_id, "headline_warning": ev.warning_id,
@@ -798,7 +801,8 @@ class TicketService:
             "id": tid, "origin": "hotline", "family": route.family,
             "category": order.service_code, "incident_key": f"{route.family}:{unit}:{order.ts}",
             "incident_area": area, "incident_unit": unit, "area_code": unit, "tier": tier,
-            "department": route.department, "level": "blue", "status": "dispatched",
+            "department": route.department, "level": "blue", "peak_level": "blue",
+            "status": "dispatched",
             "supervised": False, "supervise_count": 0, "reopen_count": 0, "warning_count": 0,
             "firing_count": 0, "order_count": 1, "surge_count": 0,
             "title_zh": f"12345 工单: {names[0]}", "title_en": f"12345 order: {names[1]}",

@@ -157,7 +157,8 @@ class TicketFilter:
     status: Sequence[str] | None = None
     department: str | None = None
     family: str | None = None
-    level: str | None = None
+    level: str | None = None  # the level now (a closed ticket: the level it cleared at)
+    peak_level: str | None = None  # the highest level reached ("the red incidents")
     area_prefix: str | None = None
     supervised: bool | None = None
     origin: str | None = None
@@ -318,6 +319,8 @@ def _filtered(q: Any, f: TicketFilter) -> Any:
         q = q.where(t.family == f.family)
     if f.level:
         q = q.where(t.level == f.level)
+    if f.peak_level:
+        q = q.where(t.peak_level == f.peak_level)
     if f.origin:
         q = q.where(t.origin == f.origin)
     if f.supervised is not None:
