@@ -43,7 +43,7 @@ from .areas import (
 )
 from .clock import Clock, SystemClock
 from .events import WarningEvent
-from .explain import local_time
+from .explain import local_time, worst_clause
 from .hotline import DuplicateIndex, DuplicateRule, HotlineOrder, mask_personal
 from .levels import LEVELS, coarser_tier, higher_level, level_index, tier_above, tier_index
 from .outbox import Outbox, OutboxItem
@@ -381,6 +381,10 @@ class TicketService:
             level, wid = ev.level, ev.warning_id
             out.update(title_zh=ev.title_zh, title_en=ev.title_en, summary_zh=ev.text_zh,
                        summary_en=ev.text_en)  # fmt: skip
+            clause = self._worst_clause(conn, t, ev)
+            if clause is not None:
+                out["summary_zh"] += f"; {clause[0]}"
+                out["summary_en"] += f"; {clause[1]}"
         else:
             level = max(firing.values(), key=level_index)
             if current in firing and firing[current] == level and current != ev.warning_id:
@@ -400,9 +404,44 @@ class TicketService:
         peak = str(higher_level(t.peak_level, level))
         if peak != t.peak_level:
             out["peak_level"] = peak
-        if (t.evidence.get("headline_warning"), t.evidence.get("peak_level")) != (wid, peak):
-            out["evidence"] = {**t.evidence, "headline_warning": wid, "peak_level": peak}
+        # the first warning to bring the ticket to its peak (a later one at the same level
+        # does not replace it); only a warning at the peak level can be it
+        peak_wid = t.evidence.get("peak_warning")
+        if level == peak and (peak != t.peak_level or not peak_wid):
+            peak_wid = wid
+        marks = {"headline_warning": wid, "peak_level": peak, "peak_warning": peak_wid}
+        if any(t.evidence.get(k) != v for k, v in marks.items() if v is not None):
+            out["evidence"] = {**t.evidence, **{k: v for k, v in marks.items() if v}}
         return out
+
+    def _worst_clause(
+        self, conn: Connection, t: Ticket, ev: WarningEvent
+    ) -> tuple[str, str] | None:
+        """What the summary adds when `ev`, the incident's last firing warning, resolves and
+        another warning was its worst (`evidence.peak_warning`, at `peak_level`): that
+        warning's area, indicator, level and worst value.  Without it a merged incident that
+        held an orange Baoshan PM2.5 of 154 ug/m3 closed as "Minhang ... peak 79.7 ug/m3",
+        the last minor warning to clear.  None when the resolving warning is itself the worst
+        (its resolution says its peak), when it cleared at the peak level (nothing was worse
+        than what it says) or the ticket predates `peak_warning`."""
+        wid = t.evidence.get("peak_warning")
+        if not wid or wid == ev.warning_id or level_index(ev.level) >= level_index(t.peak_level):
+            return None
+        row = self.store.warning_of(conn, t.id, str(wid))
+        if row is None:
+            return None
+        x = row["explanation"]
+        area_zh, area_en = area_label(str(x.get("area_code") or row["area_code"]), self.names)
+        title = self._stored_title(x) or {"title_zh": t.title_zh, "title_en": t.title_en}
+        window = x.get("window") or [None, None]
+        peak, peak_at = x.get("peak"), x.get("peak_at")
+        if peak is None:  # a warning still firing when stored: its latest window
+            peak, peak_at = x.get("value"), window[-1]
+        return worst_clause(
+            area_zh=area_zh, area_en=area_en, title_zh=title["title_zh"],
+            title_en=title["title_en"], level=t.peak_level, unit=str(x.get("unit") or ""),
+            peak=peak, peak_at=peak_at, at=ev.at, tz=self.tz,
+        )  # fmt: skip
 
     def _stored_title(self, explanation: Mapping[str, Any]) -> dict[str, str]:
         """The title of a warning as its stored explanation gives it; explanations stored
@@ -563,7 +602,7 @@ class TicketService:
             "surge_count": self._surge(ev), "title_zh": ev.title_zh, "title_en": ev.title_en,
             "summary_zh": ev.text_zh, "summary_en": ev.text_en,
             "evidence": {"first_warning": ev.warning_id, "headline_warning": ev.warning_id,
-                         "peak_level": ev.level},
+                         "peak_level": ev.level, "peak_warning": ev.warning_id},
             "service_code": None, "description": None, "lat": None, "long": None,
             "last_signal_at": ev.at, **self._new_ticket_clock(route, now),
         }  # fmt: skip

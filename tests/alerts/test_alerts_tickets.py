@@ -135,7 +135,8 @@ def test_the_summary_and_level_follow_the_worst_warning_still_firing(
     """An orange street warning and a grid warning of the same incident: the grid's later
     yellow and "down to blue" events do not replace the orange summary; when the orange one
     clears the ticket describes the blue one still firing at its level, and when that clears
-    too it says so at the level it cleared at; the peak stays recorded."""
+    too it says so at the level it cleared at, naming the orange one as the worst; the peak
+    stays recorded."""
     svc = make_service()
     (orange,) = fire(machine, [0.13], area="310106003")
     tid = svc.submit_warnings([orange])[0].ticket_id or ""
@@ -159,7 +160,8 @@ def test_the_summary_and_level_follow_the_worst_warning_still_firing(
     svc.submit_warnings([grid_cleared])
     t = svc.get(tid)
     assert t is not None and (t.level, t.firing_count) == ("blue", 0)
-    assert t.summary_en == grid_cleared.text_en and "blue warning cleared" in t.summary_en
+    assert t.summary_en.startswith(grid_cleared.text_en + "; worst: ")  # the orange one
+    assert "blue warning cleared" in t.summary_en
     assert t.evidence["peak_level"] == "orange"
     assert t.evidence["headline_warning"] == grid_cleared.warning_id
 

@@ -105,3 +105,49 @@ def test_counts_per_level_read_as_a_line() -> None:
     assert per_level_line({"blue": 940, "red": 5, "orange": 1200}) == (
         "blue 940, yellow 0, orange 1,200, red 5"
     )
+
+
+def test_the_last_resolution_still_names_the_incidents_worst_warning(
+    cleared_orange: tuple[TicketService, str],
+) -> None:
+    """The incident's orange street warning cleared before its blue grid warning: the summary
+    is the grid's resolution, and names the orange one, its area and its worst value."""
+    svc, tid = cleared_orange
+    t = svc.get(tid)
+    assert t is not None
+    assert t.summary_en.startswith("310106, 310106003, 310106003001: ")  # the grid's own
+    assert "blue warning cleared" in t.summary_en
+    assert t.summary_en.endswith(
+        "; worst: 310106, 310106003 water pressure orange warning, peak 0.13 MPa at 10:15"
+    ), t.summary_en
+    worst_zh = "; 最严重: 310106 310106003 供水压力橙色预警, 峰值 0.13 MPa (10:15)"
+    assert t.summary_zh.endswith(worst_zh)
+    street = next(w for w in svc.warnings(tid) if w["area_code"] == "310106003")
+    assert t.evidence["peak_warning"] == street["warning_id"]
+
+
+def test_a_warning_that_was_the_worst_and_clears_last_says_its_peak_once(
+    make_service: ServiceFactory,
+) -> None:
+    svc = make_service()
+    machine = WarningStateMachine([make_indicator()])
+    tid = svc.submit_warnings(_fire(machine, [0.13], "310106003"))[0].ticket_id or ""
+    (cleared,) = _fire(machine, [0.3, 0.3], "310106003", start=T0 + 900)
+    svc.submit_warnings([cleared])
+    t = svc.get(tid)
+    assert t is not None and t.summary_en == cleared.text_en and "worst" not in t.summary_en
+
+
+def test_a_last_warning_clearing_at_the_peak_level_names_no_other(
+    make_service: ServiceFactory,
+) -> None:
+    """Two orange warnings: the second to clear says as much as the first would."""
+    svc = make_service()
+    machine = WarningStateMachine([make_indicator()])
+    tid = svc.submit_warnings(_fire(machine, [0.13], "310106003"))[0].ticket_id or ""
+    svc.submit_warnings(_fire(machine, [0.13], "310106003001", level="grid"))
+    svc.submit_warnings(_fire(machine, [0.3, 0.3], "310106003", start=T0 + 900))
+    (last,) = _fire(machine, [0.3, 0.3], "310106003001", start=T0 + 900, level="grid")
+    svc.submit_warnings([last])
+    t = svc.get(tid)
+    assert t is not None and t.firing_count == 0 and t.summary_en == last.text_en
