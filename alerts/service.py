@@ -670,9 +670,12 @@ class TicketService:
         self._write_ticket(conn, t, values)
         self._audit(
             conn, ticket_id=t.id, at=now, actor=actor, action="merged",
-            from_status=t.status, to_status=t.status, reason=ev.text,
+            from_status=t.status, to_status=t.status,
+            reason=f"{ev.text}; {_ticket_level_change(t.level, values['level'])}",
             detail={"warning_id": ev.warning_id, "level": ev.level,
-                    "warning_count": values["warning_count"], **self._retitled(t, values)},
+                    "warning_level": ev.level, "from_level": t.level,
+                    "to_level": values["level"], "warning_count": values["warning_count"],
+                    **self._retitled(t, values)},
         )  # fmt: skip
         if t.status == "verifying":
             self._reopen(conn, t.id, now, "a new warning during verification: not fixed")
@@ -731,9 +734,12 @@ class TicketService:
             self._write_ticket(conn, t, values)
             self._audit(
                 conn, ticket_id=t.id, at=now, actor=actor, action="warning_resolved",
-                from_status=t.status, to_status=t.status, reason=ev.text,
+                from_status=t.status, to_status=t.status,
+                reason=f"{ev.text}; {_ticket_level_change(t.level, values['level'])}",
                 detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"],
-                        "level": values["level"], **self._retitled(t, values)},
+                        "level": values["level"], "warning_level": ev.level,
+                        "from_level": t.level, "to_level": values["level"],
+                        **self._retitled(t, values)},
             )  # fmt: skip
             if (
                 self.close_resolved_alerts
@@ -769,9 +775,12 @@ class TicketService:
         self._write_ticket(conn, t, values)
         self._audit(
             conn, ticket_id=t.id, at=now, actor=actor, action="level",
-            from_status=t.status, to_status=t.status, reason=ev.text,
-            detail={"warning_id": ev.warning_id, "kind": ev.kind, "from_level": t.level,
-                    "to_level": new_level, **self._retitled(t, values)},
+            from_status=t.status, to_status=t.status,
+            reason=f"{ev.text}; {_ticket_level_change(t.level, new_level)}",
+            detail={"warning_id": ev.warning_id, "kind": ev.kind,
+                    "warning_from_level": ev.previous_level, "warning_level": ev.level,
+                    "from_level": t.level, "to_level": new_level,
+                    **self._retitled(t, values)},
         )  # fmt: skip
         if t.status == "verifying" and ev.kind == "escalated":
             self._reopen(conn, t.id, now, "the warning escalated during verification: not fixed")
@@ -807,6 +816,7 @@ class TicketService:
              "lat": order.lat, "long": order.long, "area_code": order.area_code},
         )  # fmt: skip
         count = t.order_count + 1
+        surge = t.surge_count
         self._write_ticket(
             conn, t,
             {"order_count": count, "updated_at": now,
@@ -815,14 +825,15 @@ class TicketService:
         what = (
             f"hotline order {order.service_request_id} duplicates open order {root}"
             if role == "duplicate"
-            else f"corroborated by {hotline_orders_en(max(count, t.surge_count))}"
+            else f"corroborated by {hotline_orders_en(count)}"
+            + (f"; the hotline-count warning counts {surge}" if surge > count else "")
         )
         self._audit(
             conn, ticket_id=t.id, at=now, actor=SYSTEM,
             action="linked" if role == "duplicate" else "corroborated",
             from_status=t.status, to_status=t.status, reason=what,
             detail={"order_id": order.service_request_id, "service_code": order.service_code,
-                    "duplicate_of": root, "order_count": count},
+                    "duplicate_of": root, "order_count": count, "surge_count": surge},
         )  # fmt: skip
         if role == "duplicate" and t.status == "verifying":
             self._reopen(conn, t.id, now, "reported again during verification: not fixed")
@@ -1222,6 +1233,14 @@ def headline(t: Ticket) -> tuple[str, str]:
         zh += f"; {n} 条热线工单印证"
         en += f"; corroborated by {hotline_orders_en(n)}"
     return zh, en
+
+
+def _ticket_level_change(before: str, after: str) -> str:
+    """What a warning event did to the ticket's level, said next to the event's own sentence
+    in an audit reason: the sentence gives the warning's level ("yellow ... orange"), the
+    detail's from_level / to_level the ticket's, and a reason "orange warning" over a detail
+    "red -> red" read as a contradiction."""
+    return f"ticket level stays {after}" if before == after else f"ticket level {before} -> {after}"
 
 
 def hotline_orders_en(n: int) -> str:

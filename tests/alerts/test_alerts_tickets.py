@@ -252,6 +252,37 @@ def test_sensor_warning_and_hotline_surge_are_one_incident(
     assert incident.warning_count == 2 and incident.order_count == 5
     zh, en = headline(incident)
     assert en.endswith("corroborated by 23 hotline orders") and "23 条热线工单印证" in zh
+    # each audit entry says what its own detail holds: the orders attached so far, and the
+    # surge warning's count apart (it said "23 hotline orders" over order_count 2, 3, ...)
+    entries = [e for e in svc.audit(incident.id) if e.action == "corroborated"]
+    assert [(e.detail["order_count"], e.detail["surge_count"]) for e in entries] == [
+        (2, 23), (3, 23), (4, 23), (5, 23)
+    ]  # fmt: skip
+    assert [e.reason for e in entries] == [
+        f"corroborated by {n} hotline orders; the hotline-count warning counts 23"
+        for n in (2, 3, 4, 5)
+    ]
+
+
+def test_a_level_entry_says_the_warnings_level_and_the_tickets_apart(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    """A grid warning escalating inside an orange incident: the reason is the grid warning's
+    sentence (its yellow -> orange) and says the ticket stays orange, as the detail does."""
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.13], area="310106003"))[0].ticket_id or ""
+    grid = fire(machine, [0.19, 0.19, 0.16], area="310106003001", level="grid")
+    assert [e.kind for e in grid] == ["firing", "escalated"]
+    svc.submit_warnings(grid)
+    (entry,) = [e for e in svc.audit(tid) if e.action == "level"]
+    assert (entry.detail["warning_from_level"], entry.detail["warning_level"]) == (
+        "blue", "yellow"
+    )  # fmt: skip
+    assert (entry.detail["from_level"], entry.detail["to_level"]) == ("orange", "orange")
+    assert entry.reason.endswith("; ticket level stays orange") and "yellow" in entry.reason
+    (merged,) = [e for e in svc.audit(tid) if e.action == "merged"]
+    assert merged.reason.endswith("; ticket level stays orange")
+    assert (merged.detail["warning_level"], merged.detail["to_level"]) == ("blue", "orange")
 
 
 def test_one_corroborating_order_is_written_in_the_singular(
