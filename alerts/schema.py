@@ -74,6 +74,9 @@ tickets = Table(
     Column("status", String(16), nullable=False),
     Column("supervised", Boolean, nullable=False, default=False),
     Column("supervise_count", Integer, nullable=False, default=0),
+    # supervisions of the step the ticket is in (accept, or handling): each one doubles the
+    # time until the next; 0 again when the step changes (see _v6)
+    Column("step_supervise_count", Integer, nullable=False, default=0, server_default="0"),
     Column("reopen_count", Integer, nullable=False, default=0),
     Column("warning_count", Integer, nullable=False, default=0),
     Column("firing_count", Integer, nullable=False, default=0),
@@ -250,6 +253,16 @@ def _peak_of(level: str, evidence: object) -> str:
     return peak_level_of(level, found if isinstance(found, dict) else {})
 
 
+def _v6(conn: Connection) -> None:
+    """Supervisions of the current step.  A store made before does not know how many of its
+    tickets' supervisions were of the step they are in: they start from 0, so a ticket overdue
+    for days is supervised once more after the step's duration, then less and less often."""
+    if "step_supervise_count" not in {c["name"] for c in inspect(conn).get_columns("tickets")}:
+        conn.execute(
+            text("ALTER TABLE tickets ADD COLUMN step_supervise_count INTEGER NOT NULL DEFAULT 0")
+        )
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 MIGRATIONS: list[Migration] = [
     (1, "tickets, warnings and orders per ticket, idempotency keys, audit log", _v1),
@@ -257,6 +270,7 @@ MIGRATIONS: list[Migration] = [
     (3, "indexes of a family's tickets by last signal, overall and per incident unit", _v3),
     (4, "the original handling deadline of each ticket, which supervision does not move", _v4),
     (5, "the highest level each ticket reached, as a column (from its evidence)", _v5),
+    (6, "supervisions of each ticket's current step, which space out the next one", _v6),
 ]
 
 

@@ -71,6 +71,11 @@ NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, wi
 # reopening alone restarts the department's clock, so a ticket whose fixes never hold would
 # otherwise go round for ever without anyone above the department hearing of it.
 REOPENS_PER_SUPERVISION = 3
+# Each supervision of one step doubles the time until the step is due again (30 min, 1 h,
+# 2 h, ...): restarting it at its own duration supervised a red ticket nobody accepted every
+# half hour for days (268 times in a two-day replay).  Capped, so that a step is never left
+# unwatched for months: 2**8 times its duration (an hour's step: every ~11 days at most).
+MAX_SUPERVISION_DOUBLINGS = 8
 
 
 @dataclass(frozen=True)
@@ -582,7 +587,7 @@ class TicketService:
             "accept_due": self.router.deadline(now, route.accept, route.working_hours_only),
             "handle_due": handle_due, "handle_due_original": handle_due,
             "accepted_at": None, "feedback_at": None, "feedback_notes": None,
-            "verify_until": None, "closed_at": None, "version": 1,
+            "verify_until": None, "closed_at": None, "version": 1, "step_supervise_count": 0,
         }  # fmt: skip
 
     def _create_from_warning(
@@ -914,7 +919,7 @@ class TicketService:
         t = self._must(conn, tid)
         values = {
             "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
-            "updated_at": now,
+            "updated_at": now, "step_supervise_count": 0,
             "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
             "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),
         }  # fmt: skip
@@ -950,13 +955,17 @@ class TicketService:
         """督办: flag the ticket, move it one tier up and restart the step it is in.
 
         Supervision presses a department; it never buys it time.  The step in hand (accept
-        while waiting for acceptance, handling once accepted) gets its normal duration again
-        from now when its deadline has passed, which is also when the timer supervises it
-        again: once per missed deadline, not at every tick.  A supervisor's 督办 before the
-        deadline keeps the earlier of the current deadline and a restart, so it can shorten
-        the time left but never lengthen it.  The deadline does not depend on how often the
-        ticket was supervised (`supervise_count` is the ticket's total over all its steps), so
-        supervisions while it waited for acceptance cost it nothing once accepted.  While it
+        while waiting for acceptance, handling once accepted) is restarted from now when its
+        deadline has passed, and that new deadline is when the timer supervises it again:
+        once per missed deadline, not at every tick.  The restart is the step's duration
+        doubled for each earlier supervision of this step (`step_supervise_count`, 0 when
+        the step began): 30 min, 1 h, 2 h ... after a red ticket's missed acceptance, each
+        supervision one escalation more, instead of one every 30 minutes for as long as
+        nobody takes it.  A supervisor's 督办 before the deadline keeps the earlier of the
+        current deadline and a restart, so it can shorten the time left but never lengthen
+        it.  Supervisions of another step do not count (`supervise_count` is the ticket's
+        total over all its steps), so supervisions while it waited for acceptance cost it
+        nothing once accepted.  While it
         waits for acceptance its handling deadline is never earlier than its accept deadline:
         the handling step cannot be due before the department could have taken it."""
         new_tier = tier_above(t.tier)
@@ -964,6 +973,7 @@ class TicketService:
         values: dict[str, Any] = {
             "supervised": True,
             "supervise_count": t.supervise_count + 1,
+            "step_supervise_count": t.step_supervise_count + 1,
             "updated_at": now,
             "tier": new_tier,
             "area_code": new_area,
@@ -973,6 +983,7 @@ class TicketService:
         new_due: int | None = None
         if step is not None and missed is not None:
             duration = t.accept_s if step == "accept" else t.handle_s
+            duration *= 2 ** min(t.step_supervise_count, MAX_SUPERVISION_DOUBLINGS)
             new_due = self.router.deadline(now, duration, t.working_hours_only)
             if missed >= now:  # not missed yet: a 督办 never lengthens it
                 new_due = min(missed, new_due)
@@ -1080,7 +1091,7 @@ class TicketService:
             "accept",
             actor,
             lambda c, t, now: (
-                {"status": "accepted", "accepted_at": now},
+                {"status": "accepted", "accepted_at": now, "step_supervise_count": 0},
                 "accepted",
                 mask_personal(note) or "accepted by the department",
                 {},
@@ -1166,6 +1177,7 @@ class TicketService:
             }
             # another department (or unit) takes it: its own full time is what it owes
             values["handle_due_original"] = values["handle_due"]
+            values["step_supervise_count"] = 0  # a new accept step, for a new department
             return (
                 values,
                 "dispatched",

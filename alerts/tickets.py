@@ -109,6 +109,8 @@ class Ticket:
     status: str
     supervised: bool
     supervise_count: int
+    # supervisions of the step it is in (0 when that step started): spaces out the next one
+    step_supervise_count: int
     reopen_count: int
     warning_count: int
     firing_count: int

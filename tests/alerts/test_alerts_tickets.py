@@ -508,9 +508,11 @@ def test_supervision_restarts_the_step_and_never_extends_it(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
     """A yellow ticket (accept 1h, handle 12h) left lying: each missed accept deadline is
-    supervised once and restarts the step at its normal hour, however often it was supervised;
-    the handling deadline is never before the accept deadline; once accepted, the handling
-    step is judged on its own deadline and restarted at its normal 12h."""
+    supervised once and restarts the step, at twice the time of the previous restart (1h, 2h,
+    4h ...: a ticket nobody takes is pressed less and less often, not every hour for days, up
+    to 2**8 hours); the handling deadline is never before the accept deadline; once accepted,
+    the handling step is judged on its own deadline and restarted at its normal 12h: the
+    accept step's supervisions do not count."""
     svc = make_service()
     tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
     for n in range(1, 15):
@@ -522,7 +524,7 @@ def test_supervision_restarts_the_step_and_never_extends_it(
         assert [o.action for o in svc.tick()] == ["supervised"]
         t = svc.get(tid)
         assert t is not None and t.supervise_count == n
-        assert t.accept_due == clock.now() + 3600  # the normal hour, not 2**n hours
+        assert t.accept_due == clock.now() + 3600 * 2 ** min(n - 1, 8)
         assert t.accept_due <= t.handle_due
     sup = [a for a in svc.audit(tid) if a.action == "supervised"]
     assert sup[-1].detail["step"] == "accept" and sup[-1].detail["supervise_count"] == 14
@@ -736,3 +738,13 @@ def test_alert_resolved_before_acceptance_closes(
     assert (t.department, t.level, t.tier) == ("gas", "orange", "district")
     ((rv, d2),) = to_events(payload("resolved"), svc.catalog)
     assert svc.submit_warnings([rv], dispatch=d2, origin="alert")[0].action == "closed"
+
+
+def test_a_dispatch_summary_counts_supervisions_and_tickets_apart() -> None:
+    from alerts.feed import FeedCounts
+    from alerts.service import Outcome
+
+    counts = FeedCounts()
+    counts.add([Outcome("T-a", "supervised", "T-a")] * 3 + [Outcome("T-b", "supervised", "T-b")])
+    counts.add([Outcome("k", "created", "T-a")])
+    assert counts.summary() == "created 1, supervisions 4 (of 2 tickets)"

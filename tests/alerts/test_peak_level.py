@@ -86,8 +86,8 @@ def test_stores_written_before_the_column_take_the_peak_from_the_evidence(
         conn.execute(text("DROP INDEX ix_tickets_peak_level"))
         conn.execute(text("ALTER TABLE tickets DROP COLUMN peak_level"))
         conn.execute(delete(schema.schema_migrations).where(
-            schema.schema_migrations.c.version == 5))  # fmt: skip
-    assert svc.store.migrate() == [5]
+            schema.schema_migrations.c.version >= 5))  # fmt: skip
+    assert svc.store.migrate()[0] == 5
     with svc.store.engine.begin() as conn:
         row = conn.execute(schema.tickets.select()).mappings().one()
     assert row["peak_level"] == "orange" and json.loads(row["evidence"])["peak_level"] == "orange"
