@@ -629,12 +629,17 @@ def create_app(
         department: str | None = None,
         family: str | None = None,
         level: Literal["blue", "yellow", "orange", "red"] | None = None,
+        peak_level: Literal["blue", "yellow", "orange", "red"] | None = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,15}$")] = None,
         supervised: bool | None = None,
         origin: Literal["warning", "hotline", "alert"] | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,  # the store's integers are 64-bit
     ) -> dict[str, Any]:
+        """List tickets, newest first.  `level` is a ticket's level now: the worst warning
+        still firing, and for a closed ticket the level it cleared at (usually blue).
+        `peak_level` is the highest level it ever reached: "the red incidents" are
+        `?peak_level=red`, closed ones included.  Each listed ticket carries both."""
         require(who, "read", request)
         department = desk_department(who, department, request)
         for st in status or []:
@@ -655,6 +660,7 @@ def create_app(
         # the store applies the scope (or the narrower area), orders' and warnings' areas
         # included, so the page and its count are the caller's own
         f = TicketFilter(status=status, department=department, family=family, level=level,
+                         peak_level=peak_level,
                          area_prefix=prefix, supervised=supervised, origin=origin,
                          limit=limit, offset=offset, member_areas=True)  # fmt: skip
         found = service.list_tickets(f)

@@ -120,9 +120,16 @@ def drive(
     script: DepartmentScript | None = None,
     tick: int = 300,
     drain: int | None = None,
+    until: int | None = None,
 ) -> DemoResult:
     """Run the lifecycle over a replay; `drain` seconds of quiet data time are played after
-    the last item (default: long enough for verification and a supervised deadline)."""
+    the last item (default: long enough for verification and a supervised deadline).
+
+    `until` is the end of the data: the clock never passes it.  A flow flushes its open
+    windows when its input ends, and a day's or a week's window then ends days after the
+    last record; a clock that followed them (and the drain after them) had departments
+    supervised and tickets closed days after anything was observed.  With `until` the items
+    after it count at `until`, and nothing is drained beyond it."""
     script = script or DepartmentScript()
     result = DemoResult()
     next_tick: int | None = None
@@ -130,6 +137,8 @@ def drive(
 
     def step_to(ts: int) -> None:
         nonlocal next_tick
+        if until is not None:
+            ts = min(ts, until)
         if next_tick is None:
             next_tick = ts
         while next_tick <= ts:
@@ -153,11 +162,13 @@ def drive(
 
     def submit_waiting() -> None:
         if waiting:
-            clock.set(waiting[-1].ts)
+            clock.set(waiting[-1].ts if until is None else min(waiting[-1].ts, until))
             record(service.submit_orders(waiting))
             waiting.clear()
 
     for ts, item in _timeline(batches, orders):
+        if until is not None:
+            ts = min(ts, until)
         if next_tick is not None and ts >= next_tick:
             submit_waiting()
         step_to(ts)
@@ -174,7 +185,8 @@ def drive(
             service.verification_period + 2 * (script.accept_after + script.handle_after)
             + 4 * tick
         )  # fmt: skip
-        step_to(clock.now() + quiet)
+        end = clock.now() + quiet
+        step_to(end if until is None else max(clock.now(), min(end, until)))
     result.tickets = service.list_tickets()
     return result
 
@@ -211,11 +223,16 @@ def ticket_table(
             when += _when(due, tz)
         elif t.status == "verifying":
             when = f"verify until\n{_when(t.verify_until, tz)}"
-        else:
-            when = f"closed\n{_when(t.closed_at, tz)}"
+        else:  # the deadline it was given, then when it closed (the column is "due")
+            when = f"handle by\n{_when(t.handle_due_original or t.handle_due, tz)}"
+            when += f"\nclosed {_when(t.closed_at, tz)}"
         zh, en = headline(t)
         counts = f"warnings: {t.warning_count}, hotline orders: {t.order_count}"
         first = Text(f"{t.id}\n").append(t.level, style=LEVEL_STYLE.get(t.level, ""))
+        if t.peak_level != t.level:  # a closed incident that was red must not read "blue"
+            first.append(" (peak ").append(
+                t.peak_level, style=LEVEL_STYLE.get(t.peak_level, "")
+            ).append(")")
         unit = f"{dept.get('zh', t.department)}\n{dept.get('en', '')}\n{t.tier} {t.area_code}"
         reason = f"{zh}\n{en}\n[dim]{counts}[/dim]"
         if compact:

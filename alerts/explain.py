@@ -413,3 +413,31 @@ def _peak(
         f"{zh_word} {format_value(peak, unit, 'zh', text)} ({when})",
         f"{en_word} {format_value(peak, unit, text=text)} at {when}",
     )
+
+
+def worst_clause(
+    *,
+    area_zh: str,
+    area_en: str,
+    title_zh: str,
+    title_en: str,
+    level: str,
+    unit: str,
+    peak: float | None,
+    peak_at: int | None,
+    at: int,
+    tz: str = DEFAULT_TZ,
+) -> tuple[str, str]:
+    """(zh, en) naming the worst warning an incident had, for the summary its last warning's
+    resolution gives: "最严重: 宝山区 细颗粒物(PM2.5)橙色预警, 峰值 154 μg/m³ (09:00)" and "worst:
+    Baoshan fine particulate matter (PM2.5) orange warning, peak 154 ug/m3 at 09:00".  The last
+    warning to clear is often a minor one elsewhere; the incident's worst part must stay
+    visible.  The peak is left out when the warning had no value."""
+    zh = f"最严重: {area_zh} {title_zh}{LEVEL_NAMES_ZH[level]}"
+    en = f"worst: {area_en} {lower_first(title_en)} {level} warning"
+    said = None
+    if peak is not None and peak_at is not None:
+        said = _peak(float(peak), int(peak_at), unit, at, tz)
+    if said is not None:
+        zh, en = f"{zh}, {said[0]}", f"{en}, {said[1]}"
+    return zh, en

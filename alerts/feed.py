@@ -165,9 +165,27 @@ class FeedCounts:
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> lines
     log_skips: bool = True  # each skipped line logged with its file:line
 
+    # the tickets supervised at least once: `outcomes["supervised"]` counts supervisions, and
+    # one ticket nobody takes is supervised many times
+    supervised_tickets: set[str] = field(default_factory=set)
+
     def add(self, outcomes: Iterable[Outcome]) -> None:
         for o in outcomes:
             self.outcomes[o.action] += 1
+            if o.action == "supervised" and o.ticket_id:
+                self.supervised_tickets.add(o.ticket_id)
+
+    def summary(self) -> str:
+        """The outcomes as one line, supervisions with the number of tickets they were of
+        ("supervised 10,212" read as 10,212 tickets; it was 10,212 supervisions)."""
+        parts = []
+        for k, n in sorted(self.outcomes.items()):
+            if k == "supervised":
+                tickets = len(self.supervised_tickets)
+                parts.append(f"supervisions {n:,} (of {tickets:,} ticket{'s' * (tickets != 1)})")
+            else:
+                parts.append(f"{k} {n:,}")
+        return ", ".join(parts) or "nothing new"
 
 
 def _skip(

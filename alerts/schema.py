@@ -10,6 +10,7 @@ migrating at once.  Add a migration by appending to MIGRATIONS: never edit an ap
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -25,12 +26,15 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     inspect,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import Engine
+
+from .tickets import peak_level_of
 
 metadata = MetaData()
 
@@ -63,9 +67,16 @@ tickets = Table(
     Column("tier", String(16), nullable=False),
     Column("department", String(64), nullable=False),
     Column("level", String(8), nullable=False),
+    # The highest level the ticket ever reached (`level` is the worst still firing, and for a
+    # closed ticket the level it cleared at): what "the red incidents" means to a dispatcher.
+    # NULL only in rows written before it existed and not backfilled (see _v5).
+    Column("peak_level", String(8)),
     Column("status", String(16), nullable=False),
     Column("supervised", Boolean, nullable=False, default=False),
     Column("supervise_count", Integer, nullable=False, default=0),
+    # supervisions of the step the ticket is in (accept, or handling): each one doubles the
+    # time until the next; 0 again when the step changes (see _v6)
+    Column("step_supervise_count", Integer, nullable=False, default=0, server_default="0"),
     Column("reopen_count", Integer, nullable=False, default=0),
     Column("warning_count", Integer, nullable=False, default=0),
     Column("firing_count", Integer, nullable=False, default=0),
@@ -180,6 +191,9 @@ RECENT_BY_UNIT = Index(
     tickets.c.last_signal_at,
 )
 
+# "the red incidents": a list filtered by the highest level reached
+BY_PEAK_LEVEL = Index("ix_tickets_peak_level", tickets.c.peak_level)
+
 V1_TABLES = (tickets, ticket_warnings, ticket_orders, applied_keys, audit)
 
 
@@ -208,12 +222,55 @@ def _v4(conn: Connection) -> None:
     )
 
 
+def _v5(conn: Connection) -> None:
+    """The peak level as a column, so that a list can be filtered by it.  Stores made before
+    kept it only in the evidence JSON (`evidence.peak_level`, written since tickets had
+    one); a ticket without it there takes its current level, the best there is."""
+    if "peak_level" not in {c["name"] for c in inspect(conn).get_columns("tickets")}:
+        conn.execute(text("ALTER TABLE tickets ADD COLUMN peak_level VARCHAR(8)"))
+    BY_PEAK_LEVEL.create(conn, checkfirst=True)
+    rows = conn.execute(
+        select(tickets.c.id, tickets.c.level, tickets.c.evidence).where(
+            tickets.c.peak_level.is_(None)
+        )
+    ).all()
+    backfill = [{"_id": r[0], "_peak": _peak_of(str(r[1]), r[2])} for r in rows]
+    if backfill:
+        conn.execute(
+            update(tickets)
+            .where(tickets.c.id == bindparam("_id"))
+            .values(peak_level=bindparam("_peak")),
+            backfill,
+        )
+
+
+def _peak_of(level: str, evidence: object) -> str:
+    """The higher of a stored ticket's level and its `evidence.peak_level` (when readable)."""
+    try:
+        found = json.loads(str(evidence or "{}"))
+    except ValueError:
+        found = {}
+    return peak_level_of(level, found if isinstance(found, dict) else {})
+
+
+def _v6(conn: Connection) -> None:
+    """Supervisions of the current step.  A store made before does not know how many of its
+    tickets' supervisions were of the step they are in: they start from 0, so a ticket overdue
+    for days is supervised once more after the step's duration, then less and less often."""
+    if "step_supervise_count" not in {c["name"] for c in inspect(conn).get_columns("tickets")}:
+        conn.execute(
+            text("ALTER TABLE tickets ADD COLUMN step_supervise_count INTEGER NOT NULL DEFAULT 0")
+        )
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 MIGRATIONS: list[Migration] = [
     (1, "tickets, warnings and orders per ticket, idempotency keys, audit log", _v1),
     (2, "index of the firing warnings of a ticket", _v2),
     (3, "indexes of a family's tickets by last signal, overall and per incident unit", _v3),
     (4, "the original handling deadline of each ticket, which supervision does not move", _v4),
+    (5, "the highest level each ticket reached, as a column (from its evidence)", _v5),
+    (6, "supervisions of each ticket's current step, which space out the next one", _v6),
 ]
 
 

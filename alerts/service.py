@@ -43,7 +43,7 @@ from .areas import (
 )
 from .clock import Clock, SystemClock
 from .events import WarningEvent
-from .explain import local_time
+from .explain import local_time, worst_clause
 from .hotline import DuplicateIndex, DuplicateRule, HotlineOrder, mask_personal
 from .levels import LEVELS, coarser_tier, higher_level, level_index, tier_above, tier_index
 from .outbox import Outbox, OutboxItem
@@ -71,6 +71,11 @@ NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, wi
 # reopening alone restarts the department's clock, so a ticket whose fixes never hold would
 # otherwise go round for ever without anyone above the department hearing of it.
 REOPENS_PER_SUPERVISION = 3
+# Each supervision of one step doubles the time until the step is due again (30 min, 1 h,
+# 2 h, ...): restarting it at its own duration supervised a red ticket nobody accepted every
+# half hour for days (268 times in a two-day replay).  Capped, so that a step is never left
+# unwatched for months: 2**8 times its duration (an hour's step: every ~11 days at most).
+MAX_SUPERVISION_DOUBLINGS = 8
 
 
 @dataclass(frozen=True)
@@ -372,15 +377,19 @@ class TicketService:
         opened is titled PM2.5 while a worse PM2.5 warning gives its summary.  When the last
         warning resolves the summary is that resolution ("... orange warning cleared at
         14:05"), under its title, and the level stays the level it cleared at.  The highest
-        level the ticket ever reached is kept in `evidence["peak_level"]` (its deadlines never
-        lengthen as the level drops), the warning the summary describes in
-        `evidence["headline_warning"]`."""
+        level the ticket ever reached is kept in `peak_level` (and, for readers of the
+        evidence, `evidence["peak_level"]`; its deadlines never lengthen as the level drops),
+        the warning the summary describes in `evidence["headline_warning"]`."""
         current = str(t.evidence.get("headline_warning", ""))
         out: dict[str, Any] = {}
         if not firing:  # `ev` was the last warning firing, and it has resolved
             level, wid = ev.level, ev.warning_id
             out.update(title_zh=ev.title_zh, title_en=ev.title_en, summary_zh=ev.text_zh,
                        summary_en=ev.text_en)  # fmt: skip
+            clause = self._worst_clause(conn, t, ev)
+            if clause is not None:
+                out["summary_zh"] += f"; {clause[0]}"
+                out["summary_en"] += f"; {clause[1]}"
         else:
             level = max(firing.values(), key=level_index)
             if current in firing and firing[current] == level and current != ev.warning_id:
@@ -397,10 +406,47 @@ class TicketService:
                     out.update(self._stored_title(text))
                     out.update(summary_zh=text["text_zh"], summary_en=text["text_en"])
         out["level"] = level
-        peak = higher_level(str(t.evidence.get("peak_level", t.level)), level)
-        if (t.evidence.get("headline_warning"), t.evidence.get("peak_level")) != (wid, peak):
-            out["evidence"] = {**t.evidence, "headline_warning": wid, "peak_level": peak}
+        peak = str(higher_level(t.peak_level, level))
+        if peak != t.peak_level:
+            out["peak_level"] = peak
+        # the first warning to bring the ticket to its peak (a later one at the same level
+        # does not replace it); only a warning at the peak level can be it
+        peak_wid = t.evidence.get("peak_warning")
+        if level == peak and (peak != t.peak_level or not peak_wid):
+            peak_wid = wid
+        marks = {"headline_warning": wid, "peak_level": peak, "peak_warning": peak_wid}
+        if any(t.evidence.get(k) != v for k, v in marks.items() if v is not None):
+            out["evidence"] = {**t.evidence, **{k: v for k, v in marks.items() if v}}
         return out
+
+    def _worst_clause(
+        self, conn: Connection, t: Ticket, ev: WarningEvent
+    ) -> tuple[str, str] | None:
+        """What the summary adds when `ev`, the incident's last firing warning, resolves and
+        another warning was its worst (`evidence.peak_warning`, at `peak_level`): that
+        warning's area, indicator, level and worst value.  Without it a merged incident that
+        held an orange Baoshan PM2.5 of 154 ug/m3 closed as "Minhang ... peak 79.7 ug/m3",
+        the last minor warning to clear.  None when the resolving warning is itself the worst
+        (its resolution says its peak), when it cleared at the peak level (nothing was worse
+        than what it says) or the ticket predates `peak_warning`."""
+        wid = t.evidence.get("peak_warning")
+        if not wid or wid == ev.warning_id or level_index(ev.level) >= level_index(t.peak_level):
+            return None
+        row = self.store.warning_of(conn, t.id, str(wid))
+        if row is None:
+            return None
+        x = row["explanation"]
+        area_zh, area_en = area_label(str(x.get("area_code") or row["area_code"]), self.names)
+        title = self._stored_title(x) or {"title_zh": t.title_zh, "title_en": t.title_en}
+        window = x.get("window") or [None, None]
+        peak, peak_at = x.get("peak"), x.get("peak_at")
+        if peak is None:  # a warning still firing when stored: its latest window
+            peak, peak_at = x.get("value"), window[-1]
+        return worst_clause(
+            area_zh=area_zh, area_en=area_en, title_zh=title["title_zh"],
+            title_en=title["title_en"], level=t.peak_level, unit=str(x.get("unit") or ""),
+            peak=peak, peak_at=peak_at, at=ev.at, tz=self.tz,
+        )  # fmt: skip
 
     def _stored_title(self, explanation: Mapping[str, Any]) -> dict[str, str]:
         """The title of a warning as its stored explanation gives it; explanations stored
@@ -541,7 +587,7 @@ class TicketService:
             "accept_due": self.router.deadline(now, route.accept, route.working_hours_only),
             "handle_due": handle_due, "handle_due_original": handle_due,
             "accepted_at": None, "feedback_at": None, "feedback_notes": None,
-            "verify_until": None, "closed_at": None, "version": 1,
+            "verify_until": None, "closed_at": None, "version": 1, "step_supervise_count": 0,
         }  # fmt: skip
 
     def _create_from_warning(
@@ -555,12 +601,13 @@ class TicketService:
             "incident_key": incident_key, "incident_area": area, "incident_unit": unit,
             "area_code": unit,
             "tier": tier, "department": route.department, "level": ev.level,
-            "status": "dispatched", "supervised": False, "supervise_count": 0,
-            "reopen_count": 0, "warning_count": 1, "firing_count": 1, "order_count": 0,
+            "peak_level": ev.level, "status": "dispatched", "supervised": False,
+            "supervise_count": 0, "reopen_count": 0, "warning_count": 1, "firing_count": 1,
+            "order_count": 0,
             "surge_count": self._surge(ev), "title_zh": ev.title_zh, "title_en": ev.title_en,
             "summary_zh": ev.text_zh, "summary_en": ev.text_en,
             "evidence": {"first_warning": ev.warning_id, "headline_warning": ev.warning_id,
-                         "peak_level": ev.level},
+                         "peak_level": ev.level, "peak_warning": ev.warning_id},
             "service_code": None, "description": None, "lat": None, "long": None,
             "last_signal_at": ev.at, **self._new_ticket_clock(route, now),
         }  # fmt: skip
@@ -628,9 +675,12 @@ class TicketService:
         self._write_ticket(conn, t, values)
         self._audit(
             conn, ticket_id=t.id, at=now, actor=actor, action="merged",
-            from_status=t.status, to_status=t.status, reason=ev.text,
+            from_status=t.status, to_status=t.status,
+            reason=f"{ev.text}; {_ticket_level_change(t.level, values['level'])}",
             detail={"warning_id": ev.warning_id, "level": ev.level,
-                    "warning_count": values["warning_count"], **self._retitled(t, values)},
+                    "warning_level": ev.level, "from_level": t.level,
+                    "to_level": values["level"], "warning_count": values["warning_count"],
+                    **self._retitled(t, values)},
         )  # fmt: skip
         if t.status == "verifying":
             self._reopen(conn, t.id, now, "a new warning during verification: not fixed")
@@ -689,9 +739,12 @@ class TicketService:
             self._write_ticket(conn, t, values)
             self._audit(
                 conn, ticket_id=t.id, at=now, actor=actor, action="warning_resolved",
-                from_status=t.status, to_status=t.status, reason=ev.text,
+                from_status=t.status, to_status=t.status,
+                reason=f"{ev.text}; {_ticket_level_change(t.level, values['level'])}",
                 detail={"warning_id": ev.warning_id, "firing_count": values["firing_count"],
-                        "level": values["level"], **self._retitled(t, values)},
+                        "level": values["level"], "warning_level": ev.level,
+                        "from_level": t.level, "to_level": values["level"],
+                        **self._retitled(t, values)},
             )  # fmt: skip
             if (
                 self.close_resolved_alerts
@@ -727,9 +780,12 @@ class TicketService:
         self._write_ticket(conn, t, values)
         self._audit(
             conn, ticket_id=t.id, at=now, actor=actor, action="level",
-            from_status=t.status, to_status=t.status, reason=ev.text,
-            detail={"warning_id": ev.warning_id, "kind": ev.kind, "from_level": t.level,
-                    "to_level": new_level, **self._retitled(t, values)},
+            from_status=t.status, to_status=t.status,
+            reason=f"{ev.text}; {_ticket_level_change(t.level, new_level)}",
+            detail={"warning_id": ev.warning_id, "kind": ev.kind,
+                    "warning_from_level": ev.previous_level, "warning_level": ev.level,
+                    "from_level": t.level, "to_level": new_level,
+                    **self._retitled(t, values)},
         )  # fmt: skip
         if t.status == "verifying" and ev.kind == "escalated":
             self._reopen(conn, t.id, now, "the warning escalated during verification: not fixed")
@@ -765,6 +821,7 @@ class TicketService:
              "lat": order.lat, "long": order.long, "area_code": order.area_code},
         )  # fmt: skip
         count = t.order_count + 1
+        surge = t.surge_count
         self._write_ticket(
             conn, t,
             {"order_count": count, "updated_at": now,
@@ -773,14 +830,15 @@ class TicketService:
         what = (
             f"hotline order {order.service_request_id} duplicates open order {root}"
             if role == "duplicate"
-            else f"corroborated by {hotline_orders_en(max(count, t.surge_count))}"
+            else f"corroborated by {hotline_orders_en(count)}"
+            + (f"; the hotline-count warning counts {surge}" if surge > count else "")
         )
         self._audit(
             conn, ticket_id=t.id, at=now, actor=SYSTEM,
             action="linked" if role == "duplicate" else "corroborated",
             from_status=t.status, to_status=t.status, reason=what,
             detail={"order_id": order.service_request_id, "service_code": order.service_code,
-                    "duplicate_of": root, "order_count": count},
+                    "duplicate_of": root, "order_count": count, "surge_count": surge},
         )  # fmt: skip
         if role == "duplicate" and t.status == "verifying":
             self._reopen(conn, t.id, now, "reported again during verification: not fixed")
@@ -798,7 +856,8 @@ class TicketService:
             "id": tid, "origin": "hotline", "family": route.family,
             "category": order.service_code, "incident_key": f"{route.family}:{unit}:{order.ts}",
             "incident_area": area, "incident_unit": unit, "area_code": unit, "tier": tier,
-            "department": route.department, "level": "blue", "status": "dispatched",
+            "department": route.department, "level": "blue", "peak_level": "blue",
+            "status": "dispatched",
             "supervised": False, "supervise_count": 0, "reopen_count": 0, "warning_count": 0,
             "firing_count": 0, "order_count": 1, "surge_count": 0,
             "title_zh": f"12345 工单: {names[0]}", "title_en": f"12345 order: {names[1]}",
@@ -860,7 +919,7 @@ class TicketService:
         t = self._must(conn, tid)
         values = {
             "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
-            "updated_at": now,
+            "updated_at": now, "step_supervise_count": 0,
             "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
             "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),
         }  # fmt: skip
@@ -896,13 +955,17 @@ class TicketService:
         """督办: flag the ticket, move it one tier up and restart the step it is in.
 
         Supervision presses a department; it never buys it time.  The step in hand (accept
-        while waiting for acceptance, handling once accepted) gets its normal duration again
-        from now when its deadline has passed, which is also when the timer supervises it
-        again: once per missed deadline, not at every tick.  A supervisor's 督办 before the
-        deadline keeps the earlier of the current deadline and a restart, so it can shorten
-        the time left but never lengthen it.  The deadline does not depend on how often the
-        ticket was supervised (`supervise_count` is the ticket's total over all its steps), so
-        supervisions while it waited for acceptance cost it nothing once accepted.  While it
+        while waiting for acceptance, handling once accepted) is restarted from now when its
+        deadline has passed, and that new deadline is when the timer supervises it again:
+        once per missed deadline, not at every tick.  The restart is the step's duration
+        doubled for each earlier supervision of this step (`step_supervise_count`, 0 when
+        the step began): 30 min, 1 h, 2 h ... after a red ticket's missed acceptance, each
+        supervision one escalation more, instead of one every 30 minutes for as long as
+        nobody takes it.  A supervisor's 督办 before the deadline keeps the earlier of the
+        current deadline and a restart, so it can shorten the time left but never lengthen
+        it.  Supervisions of another step do not count (`supervise_count` is the ticket's
+        total over all its steps), so supervisions while it waited for acceptance cost it
+        nothing once accepted.  While it
         waits for acceptance its handling deadline is never earlier than its accept deadline:
         the handling step cannot be due before the department could have taken it."""
         new_tier = tier_above(t.tier)
@@ -910,6 +973,7 @@ class TicketService:
         values: dict[str, Any] = {
             "supervised": True,
             "supervise_count": t.supervise_count + 1,
+            "step_supervise_count": t.step_supervise_count + 1,
             "updated_at": now,
             "tier": new_tier,
             "area_code": new_area,
@@ -919,6 +983,7 @@ class TicketService:
         new_due: int | None = None
         if step is not None and missed is not None:
             duration = t.accept_s if step == "accept" else t.handle_s
+            duration *= 2 ** min(t.step_supervise_count, MAX_SUPERVISION_DOUBLINGS)
             new_due = self.router.deadline(now, duration, t.working_hours_only)
             if missed >= now:  # not missed yet: a 督办 never lengthens it
                 new_due = min(missed, new_due)
@@ -1026,7 +1091,7 @@ class TicketService:
             "accept",
             actor,
             lambda c, t, now: (
-                {"status": "accepted", "accepted_at": now},
+                {"status": "accepted", "accepted_at": now, "step_supervise_count": 0},
                 "accepted",
                 mask_personal(note) or "accepted by the department",
                 {},
@@ -1112,6 +1177,7 @@ class TicketService:
             }
             # another department (or unit) takes it: its own full time is what it owes
             values["handle_due_original"] = values["handle_due"]
+            values["step_supervise_count"] = 0  # a new accept step, for a new department
             return (
                 values,
                 "dispatched",
@@ -1179,6 +1245,14 @@ def headline(t: Ticket) -> tuple[str, str]:
         zh += f"; {n} 条热线工单印证"
         en += f"; corroborated by {hotline_orders_en(n)}"
     return zh, en
+
+
+def _ticket_level_change(before: str, after: str) -> str:
+    """What a warning event did to the ticket's level, said next to the event's own sentence
+    in an audit reason: the sentence gives the warning's level ("yellow ... orange"), the
+    detail's from_level / to_level the ticket's, and a reason "orange warning" over a detail
+    "red -> red" read as a contradiction."""
+    return f"ticket level stays {after}" if before == after else f"ticket level {before} -> {after}"
 
 
 def hotline_orders_en(n: int) -> str:

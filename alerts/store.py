@@ -157,7 +157,8 @@ class TicketFilter:
     status: Sequence[str] | None = None
     department: str | None = None
     family: str | None = None
-    level: str | None = None
+    level: str | None = None  # the level now (a closed ticket: the level it cleared at)
+    peak_level: str | None = None  # the highest level reached ("the red incidents")
     area_prefix: str | None = None
     supervised: bool | None = None
     origin: str | None = None
@@ -227,6 +228,10 @@ _WARNINGS_OF = (
     select(s.ticket_warnings)
     .where(s.ticket_warnings.c.ticket_id == bindparam("tid"))
     .order_by(s.ticket_warnings.c.first_at)
+)
+_WARNING_OF = select(s.ticket_warnings).where(
+    s.ticket_warnings.c.ticket_id == bindparam("tid"),
+    s.ticket_warnings.c.warning_id == bindparam("wid"),
 )
 _FIRING_ROWS = select(
     s.ticket_warnings.c.warning_id,
@@ -318,6 +323,8 @@ def _filtered(q: Any, f: TicketFilter) -> Any:
         q = q.where(t.family == f.family)
     if f.level:
         q = q.where(t.level == f.level)
+    if f.peak_level:
+        q = q.where(t.peak_level == f.peak_level)
     if f.origin:
         q = q.where(t.origin == f.origin)
     if f.supervised is not None:
@@ -616,6 +623,18 @@ class TicketStore:
         worst = dict(max(rows, key=lambda r: (level_index(r["level"]), r["last_at"])))
         worst["explanation"] = json.loads(worst["explanation"] or "{}")
         return worst
+
+    def warning_of(
+        self, conn: Connection, ticket_id: str, warning_id: str
+    ) -> dict[str, Any] | None:
+        """One warning of a ticket with its latest explanation (None: not linked to it)."""
+        self.flush_writes(conn, tickets=False)
+        row = conn.execute(_WARNING_OF, {"tid": ticket_id, "wid": warning_id}).mappings().first()
+        if row is None:
+            return None
+        d = dict(row)
+        d["explanation"] = json.loads(d["explanation"] or "{}")
+        return d
 
     def warnings_of(self, conn: Connection, ticket_id: str) -> list[dict[str, Any]]:
         """The ticket's warnings with their latest explanation (the evidence), oldest first."""

@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from .levels import LEVELS, higher_level
+
 STATUSES: Final[tuple[str, ...]] = (
     "dispatched", "accepted", "handling", "feedback", "verifying", "closed", "reopened",
 )  # fmt: skip
@@ -63,6 +65,13 @@ def check_allowed(action: str, ticket_id: str, status: str) -> None:
         )
 
 
+def peak_level_of(level: str, evidence: Mapping[str, Any]) -> str:
+    """The highest level a ticket reached, from its level and its `evidence.peak_level` (all
+    a ticket stored before the `peak_level` column had)."""
+    found = evidence.get("peak_level")
+    return str(higher_level(found if found in LEVELS else None, level))
+
+
 def iso(ts: int | None, tz: str = "Asia/Shanghai") -> str | None:
     return None if ts is None else datetime.fromtimestamp(int(ts), ZoneInfo(tz)).isoformat()
 
@@ -93,10 +102,15 @@ class Ticket:
     area_code: str
     tier: str
     department: str
+    # the worst warning level still firing (for a closed ticket, the level it cleared at)
     level: str
+    # the highest level the ticket ever reached: what a dispatcher means by "a red incident"
+    peak_level: str
     status: str
     supervised: bool
     supervise_count: int
+    # supervisions of the step it is in (0 when that step started): spaces out the next one
+    step_supervise_count: int
     reopen_count: int
     warning_count: int
     firing_count: int
@@ -133,6 +147,8 @@ class Ticket:
     def from_row(cls, row: Mapping[Any, Any]) -> Ticket:
         data = dict(row)
         data["evidence"] = json.loads(data["evidence"] or "{}")
+        if not data.get("peak_level"):  # a row a store not yet migrated to v5 gave
+            data["peak_level"] = peak_level_of(data["level"], data["evidence"])
         data["supervised"] = bool(data["supervised"])
         data["working_hours_only"] = bool(data["working_hours_only"])
         return cls(**data)

@@ -13,8 +13,10 @@ import threading
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from rich.console import Console
@@ -30,6 +32,7 @@ from alerts.routing import Router, load_routing
 from alerts.scored import ScoredBatch
 from alerts.service import TicketService
 from alerts.store import TicketFilter, TicketStore
+from alerts.tickets import Ticket
 from alerts.warning_state import WarningStateMachine
 from flows import flow as flow_module
 from flows.city import City, load_city, load_default_registry
@@ -163,23 +166,62 @@ def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
         names=CityAreaNames(city),
     )  # fmt: skip
     machine = WarningStateMachine(catalog.indicators, CityAreaNames(city))
-    result = drive(batches, orders, clock, service, machine, DepartmentScript())
+    span = data_span(hotline.parent / "manifest.json")
+    end = None if span is None else span[1]
+    if span is not None:
+        console.print(
+            f"data time {_when(span[0])} to {_when(span[1])}: the departments' clock stops at "
+            "the end of the data, so tickets still in hand then stay open",
+            highlight=False,
+        )
+    result = drive(batches, orders, clock, service, machine, DepartmentScript(), until=end)
     every = service.list_tickets(TicketFilter(limit=1_000_000))
-    incidents = [t for t in every if t.warning_count > 0]
-    console.print(
-        f"{len(every):,} tickets: {len(incidents)} raised by warnings (below), "
-        f"{len(every) - len(incidents):,} from single hotline orders; "
-        + ", ".join(f"{k} {n}" for k, n in sorted(Counter(t.status for t in every).items())),
-        highlight=False,
+    print_ticket_table([t for t in every if t.warning_count > 0], console)
+    for line in dispatch_summary(every, result.count("linked")):
+        console.print(line, highlight=False)
+    console.print(f"store {db}", highlight=False)
+
+
+def data_span(manifest: Path) -> tuple[int, int] | None:
+    """Start and end of the simulated data (epoch seconds) as its manifest gives them, None
+    without one: the flow's windows say neither (a day's or a week's window starts before
+    the data and ends days after it)."""
+    try:
+        m = json.loads(manifest.read_text("utf-8"))
+        return int(m["start_ms"]) // 1000, int(m["end_ms"]) // 1000
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _when(ts: int, tz: str = "Asia/Shanghai") -> str:
+    return datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%m-%d %H:%M")
+
+
+def dispatch_summary(tickets: list[Ticket], linked: int) -> list[str]:
+    """The demo's closing lines, each saying exactly what it counts: tickets by where they
+    came from (an incident a hotline order opened and a warning joined is an incident, not
+    "raised by a warning"), closes by whether data checked them, reopenings and supervisions
+    as events and as the tickets they happened to."""
+    incidents = [t for t in tickets if t.warning_count > 0]
+    by_warning = sum(t.origin != "hotline" for t in incidents)
+    orders = len(tickets) - len(incidents)
+    statuses = ", ".join(
+        f"{k} {n:,}" for k, n in sorted(Counter(t.status for t in tickets).items())
     )
-    print_ticket_table(incidents, console)
-    shown = {
-        "supervised (missed deadline or reopened thrice)": sum(t.supervised for t in every),
-        "verified and closed": sum(t.status == "closed" and t.warning_count > 0 for t in every),
-        "reopened": sum(t.reopen_count > 0 for t in every),
-        "hotline orders linked as duplicates": result.count("linked"),
-    }
-    console.print(
-        "dispatch: " + ", ".join(f"{k} {v}" for k, v in shown.items()) + f"; store {db}",
-        highlight=False,
-    )
+    closed_inc = sum(t.status == "closed" for t in incidents)
+    closed_orders = sum(t.status == "closed" and t.warning_count == 0 for t in tickets)
+    reopened = [t for t in tickets if t.reopen_count]
+    supervised = [t for t in tickets if t.supervised]
+    return [
+        f"{len(tickets):,} tickets ({statuses}): {len(incidents):,} incidents with warnings "
+        f"behind them (above: {by_warning:,} opened by a warning, "
+        f"{len(incidents) - by_warning:,} by a hotline order a warning then joined), "
+        f"{orders:,} hotline orders no warning joined",
+        f"closed {closed_inc + closed_orders:,}: {closed_inc:,} incidents after their "
+        f"indicators stayed normal through verification, {closed_orders:,} hotline orders "
+        "after feedback, without a data check",
+        f"reopenings {sum(t.reopen_count for t in reopened):,} (of {len(reopened):,} tickets); "
+        f"supervisions (missed deadline, or reopened thrice) "
+        f"{sum(t.supervise_count for t in supervised):,} (of {len(supervised):,} tickets); "
+        f"hotline orders linked as duplicates {linked:,}",
+    ]

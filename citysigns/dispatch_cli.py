@@ -157,8 +157,7 @@ def dispatch(
         if exporter is not None:
             exporter.stop()
     counts = feed.counts
-    done = ", ".join(f"{k} {n:,}" for k, n in sorted(counts.outcomes.items())) or "nothing new"
-    console.print(f"dispatch: {done}", highlight=False)
+    console.print(f"dispatch: {counts.summary()}", highlight=False)
     if counts.skipped:
         lines = ", ".join(f"{n:,} {why}" for why, n in sorted(counts.skipped.items()))
         console.print(f"lines skipped: {lines} (each logged with its file:line)", highlight=False)

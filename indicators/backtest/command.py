@@ -28,7 +28,17 @@ from .replay import (
     parse_time,
     run_backtest,
 )
-from .report import Diff, Episode, Label, LabelScore, diff, episodes, load_labels, score_labels
+from .report import (
+    Diff,
+    Episode,
+    Label,
+    LabelScore,
+    diff,
+    episodes,
+    load_labels,
+    per_level_line,
+    score_labels,
+)
 from .report import summarise as summarise
 
 
@@ -183,8 +193,8 @@ def _print(
     console.print(t)
     tk = s["tickets"]
     console.print(
-        f"tickets: {tk['tickets']} ({tk['warnings_merged']} warnings merged "
-        f"into them); by level {tk['by_level']}",
+        f"tickets: {tk['tickets']:,} ({tk['warnings_merged']:,} warnings merged into them); "
+        f"by the highest level reached: {per_level_line(tk['by_peak_level'])}",
         highlight=False,
     )
     if s["per_area"]:

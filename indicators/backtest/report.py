@@ -124,7 +124,10 @@ def summarise(eps: list[Episode], tickets: list[Ticket]) -> Summary:
     ]
     t_summary = {
         "tickets": len(tickets),
-        "by_level": dict(Counter(t.level for t in tickets)),
+        # the highest level each ticket reached, as the episodes are counted by theirs (a
+        # ticket's `level` at the end is the level its last warning cleared at: mostly blue)
+        "by_peak_level": _per_level(Counter(t.peak_level for t in tickets)),
+        "by_level_at_end": _per_level(Counter(t.level for t in tickets)),
         "by_department_tier": dict(Counter(f"{t.department}/{t.tier}" for t in tickets)),
         "warnings_merged": sum(t.warning_count for t in tickets),
     }
@@ -408,3 +411,13 @@ def diff(old: list[Episode], new: list[Episode]) -> Diff:
         {lv: sum(e.top == lv for e in old) for lv in LEVELS},
         {lv: sum(e.top == lv for e in new) for lv in LEVELS},
     )
+
+
+def _per_level(counts: Counter[str]) -> dict[str, int]:
+    """Counts in level order, every level present (0 when none), for a table and a line."""
+    return {lv: counts.get(lv, 0) for lv in LEVELS}
+
+
+def per_level_line(counts: dict[str, int]) -> str:
+    """`{'blue': 940, 'red': 5}` as a person reads it: "blue 940, yellow 0, orange 0, red 5"."""
+    return ", ".join(f"{lv} {counts.get(lv, 0):,}" for lv in LEVELS)

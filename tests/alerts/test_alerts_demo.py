@@ -4,14 +4,16 @@ and the ticket table renders them."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from rich.console import Console
 
 from alerts.clock import ManualClock
-from alerts.demo import DepartmentScript, drive, print_ticket_table
+from alerts.demo import DepartmentScript, _when, drive, print_ticket_table
 from alerts.hotline import HotlineOrder
 from alerts.scored import ScoredBatch
 from alerts.warning_state import WarningStateMachine
+from citysigns.demo import dispatch_summary
 from tests.alerts.alerts_helpers import T0, make_indicator
 from tests.alerts.conftest import ServiceFactory
 
@@ -69,3 +71,60 @@ def test_drive_shows_supervision_close_and_reopen(
         assert "督办" in text and "重办" in text
         if width == 160:
             assert "corroborated by 5 hotline orders" in text
+
+
+def test_the_clock_stops_at_the_end_of_the_data(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    """A flow flushes its last windows when its input ends, and they end after the data; the
+    driver neither follows them nor drains past `until`: nothing is dated after the data."""
+    svc = make_service()
+    until = T0 + 900 * 30
+    result = drive(replay(), [], clock, svc, WarningStateMachine([make_indicator()]),
+                   DepartmentScript(ignore_first=1), until=until)  # fmt: skip
+    assert clock.now() == until
+    latest = max(e.at for t in result.tickets for e in svc.audit(t.id))
+    assert latest <= until
+    assert any(t.is_open for t in result.tickets)  # still in hand when the data ends
+
+
+def test_the_due_column_of_a_closed_ticket_shows_its_deadline(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    svc = make_service()
+    result = drive(replay(), [], clock, svc, WarningStateMachine([make_indicator()]),
+                   DepartmentScript(ignore_first=1))  # fmt: skip
+    closed = next(t for t in result.tickets if t.status == "closed")
+    buf = io.StringIO()
+    print_ticket_table([closed], Console(file=buf, width=200))
+    text = buf.getvalue()
+    due = _when(closed.handle_due_original or closed.handle_due, "Asia/Shanghai")
+    assert "handle by" in text and due in text
+    assert f"closed {_when(closed.closed_at, 'Asia/Shanghai')}" in text
+
+
+def test_the_demo_summary_counts_what_each_line_says(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    svc = make_service()
+    orders = [HotlineOrder(f"o{i}", "water_outage", T0 + 900 * 14 + 60 * i, 31.23, 121.45,
+                           "310106003001001") for i in range(5)]  # fmt: skip
+    result = drive(replay(), orders, clock, svc, WarningStateMachine([make_indicator()]),
+                   DepartmentScript(ignore_first=1))  # fmt: skip
+    # one ticket reopened twice: the reopenings are events, not tickets
+    tickets = [replace(t, reopen_count=t.reopen_count + 1) if t.reopen_count else t
+               for t in svc.list_tickets()]  # fmt: skip
+    lines = dispatch_summary(tickets, 0)
+    reopened = [t for t in tickets if t.reopen_count]
+    assert sum(t.reopen_count for t in reopened) > len(reopened)
+    assert (f"reopenings {sum(t.reopen_count for t in reopened)} "
+            f"(of {len(reopened)} tickets)") in lines[2]  # fmt: skip
+    supervised = [t for t in tickets if t.supervised]
+    assert (f"{sum(t.supervise_count for t in supervised)} "
+            f"(of {len(supervised)} tickets)") in lines[2]  # fmt: skip
+    closed = sum(t.status == "closed" for t in tickets)
+    assert lines[1].startswith(f"closed {closed}: ")
+    assert (
+        "3 incidents with warnings behind them (above: 3 opened by a warning, 0 by a" in (lines[0])
+    )
+    assert result.count("linked") == 0

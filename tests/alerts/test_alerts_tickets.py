@@ -135,7 +135,8 @@ def test_the_summary_and_level_follow_the_worst_warning_still_firing(
     """An orange street warning and a grid warning of the same incident: the grid's later
     yellow and "down to blue" events do not replace the orange summary; when the orange one
     clears the ticket describes the blue one still firing at its level, and when that clears
-    too it says so at the level it cleared at; the peak stays recorded."""
+    too it says so at the level it cleared at, naming the orange one as the worst; the peak
+    stays recorded."""
     svc = make_service()
     (orange,) = fire(machine, [0.13], area="310106003")
     tid = svc.submit_warnings([orange])[0].ticket_id or ""
@@ -159,7 +160,8 @@ def test_the_summary_and_level_follow_the_worst_warning_still_firing(
     svc.submit_warnings([grid_cleared])
     t = svc.get(tid)
     assert t is not None and (t.level, t.firing_count) == ("blue", 0)
-    assert t.summary_en == grid_cleared.text_en and "blue warning cleared" in t.summary_en
+    assert t.summary_en.startswith(grid_cleared.text_en + "; worst: ")  # the orange one
+    assert "blue warning cleared" in t.summary_en
     assert t.evidence["peak_level"] == "orange"
     assert t.evidence["headline_warning"] == grid_cleared.warning_id
 
@@ -250,6 +252,37 @@ def test_sensor_warning_and_hotline_surge_are_one_incident(
     assert incident.warning_count == 2 and incident.order_count == 5
     zh, en = headline(incident)
     assert en.endswith("corroborated by 23 hotline orders") and "23 条热线工单印证" in zh
+    # each audit entry says what its own detail holds: the orders attached so far, and the
+    # surge warning's count apart (it said "23 hotline orders" over order_count 2, 3, ...)
+    entries = [e for e in svc.audit(incident.id) if e.action == "corroborated"]
+    assert [(e.detail["order_count"], e.detail["surge_count"]) for e in entries] == [
+        (2, 23), (3, 23), (4, 23), (5, 23)
+    ]  # fmt: skip
+    assert [e.reason for e in entries] == [
+        f"corroborated by {n} hotline orders; the hotline-count warning counts 23"
+        for n in (2, 3, 4, 5)
+    ]
+
+
+def test_a_level_entry_says_the_warnings_level_and_the_tickets_apart(
+    make_service: ServiceFactory, machine: WarningStateMachine
+) -> None:
+    """A grid warning escalating inside an orange incident: the reason is the grid warning's
+    sentence (its yellow -> orange) and says the ticket stays orange, as the detail does."""
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.13], area="310106003"))[0].ticket_id or ""
+    grid = fire(machine, [0.19, 0.19, 0.16], area="310106003001", level="grid")
+    assert [e.kind for e in grid] == ["firing", "escalated"]
+    svc.submit_warnings(grid)
+    (entry,) = [e for e in svc.audit(tid) if e.action == "level"]
+    assert (entry.detail["warning_from_level"], entry.detail["warning_level"]) == (
+        "blue", "yellow"
+    )  # fmt: skip
+    assert (entry.detail["from_level"], entry.detail["to_level"]) == ("orange", "orange")
+    assert entry.reason.endswith("; ticket level stays orange") and "yellow" in entry.reason
+    (merged,) = [e for e in svc.audit(tid) if e.action == "merged"]
+    assert merged.reason.endswith("; ticket level stays orange")
+    assert (merged.detail["warning_level"], merged.detail["to_level"]) == ("blue", "orange")
 
 
 def test_one_corroborating_order_is_written_in_the_singular(
@@ -475,9 +508,11 @@ def test_supervision_restarts_the_step_and_never_extends_it(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
     """A yellow ticket (accept 1h, handle 12h) left lying: each missed accept deadline is
-    supervised once and restarts the step at its normal hour, however often it was supervised;
-    the handling deadline is never before the accept deadline; once accepted, the handling
-    step is judged on its own deadline and restarted at its normal 12h."""
+    supervised once and restarts the step, at twice the time of the previous restart (1h, 2h,
+    4h ...: a ticket nobody takes is pressed less and less often, not every hour for days, up
+    to 2**8 hours); the handling deadline is never before the accept deadline; once accepted,
+    the handling step is judged on its own deadline and restarted at its normal 12h: the
+    accept step's supervisions do not count."""
     svc = make_service()
     tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
     for n in range(1, 15):
@@ -489,7 +524,7 @@ def test_supervision_restarts_the_step_and_never_extends_it(
         assert [o.action for o in svc.tick()] == ["supervised"]
         t = svc.get(tid)
         assert t is not None and t.supervise_count == n
-        assert t.accept_due == clock.now() + 3600  # the normal hour, not 2**n hours
+        assert t.accept_due == clock.now() + 3600 * 2 ** min(n - 1, 8)
         assert t.accept_due <= t.handle_due
     sup = [a for a in svc.audit(tid) if a.action == "supervised"]
     assert sup[-1].detail["step"] == "accept" and sup[-1].detail["supervise_count"] == 14
@@ -703,3 +738,13 @@ def test_alert_resolved_before_acceptance_closes(
     assert (t.department, t.level, t.tier) == ("gas", "orange", "district")
     ((rv, d2),) = to_events(payload("resolved"), svc.catalog)
     assert svc.submit_warnings([rv], dispatch=d2, origin="alert")[0].action == "closed"
+
+
+def test_a_dispatch_summary_counts_supervisions_and_tickets_apart() -> None:
+    from alerts.feed import FeedCounts
+    from alerts.service import Outcome
+
+    counts = FeedCounts()
+    counts.add([Outcome("T-a", "supervised", "T-a")] * 3 + [Outcome("T-b", "supervised", "T-b")])
+    counts.add([Outcome("k", "created", "T-a")])
+    assert counts.summary() == "created 1, supervisions 4 (of 2 tickets)"
