@@ -71,10 +71,14 @@ NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, wi
 # reopening alone restarts the department's clock, so a ticket whose fixes never hold would
 # otherwise go round for ever without anyone above the department hearing of it.
 REOPENS_PER_SUPERVISION = 3
-# Each supervision of one step doubles the time until the step is due again (30 min, 1 h,
-# 2 h, ...): restarting it at its own duration supervised a red ticket nobody accepted every
-# half hour for days (268 times in a two-day replay).  Capped, so that a step is never left
-# unwatched for months: 2**8 times its duration (an hour's step: every ~11 days at most).
+# The first supervisions of one step restart it at its own duration: each missed deadline
+# presses the department one tier up at the step's own pace (street, district, city), as the
+# escalation ladder is written.  After them each supervision doubles the time until the step
+# is due again (2, 4, 8 ... times its duration): restarting it at its own duration for ever
+# supervised a red ticket nobody accepted every half hour for days (268 times in a two-day
+# replay).  Capped, so that a step is never left unwatched for months: 2**8 times its
+# duration (an hour's step: every ~11 days at most).
+SUPERVISIONS_AT_STEP_PACE = 3
 MAX_SUPERVISION_DOUBLINGS = 8
 
 
@@ -957,17 +961,17 @@ class TicketService:
         Supervision presses a department; it never buys it time.  The step in hand (accept
         while waiting for acceptance, handling once accepted) is restarted from now when its
         deadline has passed, and that new deadline is when the timer supervises it again:
-        once per missed deadline, not at every tick.  The restart is the step's duration
-        doubled for each earlier supervision of this step (`step_supervise_count`, 0 when
-        the step began): 30 min, 1 h, 2 h ... after a red ticket's missed acceptance, each
-        supervision one escalation more, instead of one every 30 minutes for as long as
-        nobody takes it.  A supervisor's 督办 before the deadline keeps the earlier of the
-        current deadline and a restart, so it can shorten the time left but never lengthen
-        it.  Supervisions of another step do not count (`supervise_count` is the ticket's
-        total over all its steps), so supervisions while it waited for acceptance cost it
-        nothing once accepted.  While it
-        waits for acceptance its handling deadline is never earlier than its accept deadline:
-        the handling step cannot be due before the department could have taken it."""
+        once per missed deadline, not at every tick.  The restart is the step's duration for
+        the first SUPERVISIONS_AT_STEP_PACE supervisions of this step (`step_supervise_count`,
+        0 when the step began), then doubled for each one after: a red ticket's missed
+        acceptance is supervised after 30 min, 30 min, 30 min, then 1 h, 2 h ..., instead
+        of every 30 minutes for as long as nobody takes it.  A supervisor's 督办 before the
+        deadline keeps the earlier of the current deadline and a restart, so it can shorten
+        the time left but never lengthen it.  Supervisions of another step do not count
+        (`supervise_count` is the ticket's total over all its steps), so supervisions while
+        it waited for acceptance cost it nothing once accepted.  While it waits for
+        acceptance its handling deadline is never earlier than its accept deadline: the
+        handling step cannot be due before the department could have taken it."""
         new_tier = tier_above(t.tier)
         new_area = ancestor_at(t.incident_area or t.area_code, new_tier) if t.area_code else ""
         values: dict[str, Any] = {
@@ -983,7 +987,8 @@ class TicketService:
         new_due: int | None = None
         if step is not None and missed is not None:
             duration = t.accept_s if step == "accept" else t.handle_s
-            duration *= 2 ** min(t.step_supervise_count, MAX_SUPERVISION_DOUBLINGS)
+            doublings = t.step_supervise_count + 1 - SUPERVISIONS_AT_STEP_PACE
+            duration *= 2 ** min(max(doublings, 0), MAX_SUPERVISION_DOUBLINGS)
             new_due = self.router.deadline(now, duration, t.working_hours_only)
             if missed >= now:  # not missed yet: a 督办 never lengthens it
                 new_due = min(missed, new_due)

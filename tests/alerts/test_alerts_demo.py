@@ -63,13 +63,13 @@ def test_drive_shows_supervision_close_and_reopen(
     assert result.summary()["tickets"] == 3
     assert len(result.warnings) == 6  # three incidents fire and resolve
 
-    for width in (160, 80):
+    for width in (400, 160, 80):
         buf = io.StringIO()
         print_ticket_table(result.tickets, Console(file=buf, width=width))
         text = buf.getvalue()
         assert all(t.id in text for t in result.tickets)
         assert "督办" in text and "重办" in text
-        if width == 160:
+        if width == 400:  # wide enough that no summary wraps
             assert "corroborated by 5 hotline orders" in text
 
 

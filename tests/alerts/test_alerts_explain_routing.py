@@ -632,3 +632,23 @@ def test_stuck_since_counts_readings_equal_within_the_detector_s_tolerance() -> 
         "warnings": {"on": "score", "levels": {"blue": {"threshold": 0.9, "for": "0s"}}},
     })  # fmt: skip
     assert IndicatorRules.from_indicator(in_ensemble).stuck_tolerance == 0.2
+
+
+def test_a_replay_on_the_data_s_clock_is_not_warned_of_today_s_calendar(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The service's start warns of the statutory calendar's years ahead of the wall clock;
+    a replay on the data's clock (`dispatch --data-time`) has its own years, warned of where
+    a deadline reaches one (workcal): March 2026 data replayed in December is not told of
+    2027."""
+    import alerts.serve as serve
+    from alerts.clock import EventClock, SystemClock
+
+    warned: list[object] = []
+    monkeypatch.setattr(serve, "warn_if_uncovered", lambda router: warned.append(router))
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    serve.build_service(db, clock=EventClock())
+    assert warned == []
+    serve.build_service(db, clock=SystemClock())
+    serve.build_service(db)
+    assert len(warned) == 2

@@ -508,9 +508,10 @@ def test_supervision_restarts_the_step_and_never_extends_it(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
     """A yellow ticket (accept 1h, handle 12h) left lying: each missed accept deadline is
-    supervised once and restarts the step, at twice the time of the previous restart (1h, 2h,
-    4h ...: a ticket nobody takes is pressed less and less often, not every hour for days, up
-    to 2**8 hours); the handling deadline is never before the accept deadline; once accepted,
+    supervised once and restarts the step, at its own hour for the first three supervisions
+    (one tier up each), then at twice the time of the previous restart (2h, 4h ...: a ticket
+    nobody takes is pressed less and less often, not every hour for days, up to 2**8 hours);
+    the handling deadline is never before the accept deadline; once accepted,
     the handling step is judged on its own deadline and restarted at its normal 12h: the
     accept step's supervisions do not count."""
     svc = make_service()
@@ -524,7 +525,7 @@ def test_supervision_restarts_the_step_and_never_extends_it(
         assert [o.action for o in svc.tick()] == ["supervised"]
         t = svc.get(tid)
         assert t is not None and t.supervise_count == n
-        assert t.accept_due == clock.now() + 3600 * 2 ** min(n - 1, 8)
+        assert t.accept_due == clock.now() + 3600 * 2 ** min(max(n - 3, 0), 8)
         assert t.accept_due <= t.handle_due
     sup = [a for a in svc.audit(tid) if a.action == "supervised"]
     assert sup[-1].detail["step"] == "accept" and sup[-1].detail["supervise_count"] == 14
