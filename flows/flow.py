@@ -2,7 +2,9 @@
 
     inputs (file replay | stdin | Kafka) -> RawChunk of whole lines
       -> decode, keyed by input partition (decoder state: stream clock, seen ids)
-           -> dead letters -> dead_letters.ndjson
+      -> citizen channels only: channel_repeats, keyed by channel (the ids seen in any input
+         of the channel: overlapping exports count once)
+           -> dead letters -> dead_letters.ndjson, hotline orders -> orders.ndjson
       -> route: each indicator's share of the batch, and every partition's progress to
          every indicator (the watermark is the minimum over partitions)
       -> per indicator (state sharded across workers by indicator id): windows, detectors
@@ -17,8 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -50,6 +53,7 @@ from flows.decode.ahead import ParseAhead
 from flows.decode.batches import ChannelBatch, SensorBatch
 from flows.decode.channels import CHANNELS, ChannelDecoder
 from flows.decode.chunks import RawChunk
+from flows.decode.dedupe import ChannelSeenIds
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.sensors import Parsed, SensorDecoder
 from flows.jsontext import dumps
@@ -167,16 +171,31 @@ def _family_of_text(text: bytes) -> str:
 # -- decode ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Decoded:
+    """A decoded chunk of one partition.  `max_ts` is the partition's progress (its largest
+    accepted time), kept when the channel step drops repeats: the partition did get there.
+    `now_ms` is the partition decoder's stream time, the clock of the channel-wide memory of
+    ids; `seen_before`, once after a resume from a snapshot older than that memory, the ids
+    the partition's decoder had seen, for the channel step to learn."""
+
     partition: str
     batch: SensorBatch | ChannelBatch | None
     dead: DeadLetters
     max_ts: int | None
+    now_ms: int | None = None
+    seen_before: dict[str, int] | None = None
 
 
 class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
     """One input partition's decoder; its stream clock and seen set are its state.
     Bytewax builds the logic without its key, so the first chunk tells the family (sensor
     readings or a citizen channel) and the chunks' source names the partition.
+
+    Sensor batches are counted here (run summary, metrics); citizen-channel batches by the
+    `channel_repeats` step after it (`ChannelRepeatsLogic`), which drops the records other
+    partitions of the channel delivered first: a Prometheus counter cannot take back what
+    was counted as accepted.  A snapshot written before that step existed has no
+    `channel_wide` mark; the partition then hands its seen ids to the step once
+    (`Decoded.seen_before`), so a resume across the upgrade still knows them.
 
     Replays (`parse_ahead`) parse sensor chunks one chunk ahead in a background thread
     (`flows.decode.ahead`): an activation emits every chunk it received but the last, whose
@@ -193,10 +212,14 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
         self.family: str | None = None
         self.decoder: SensorDecoder | ChannelDecoder | None = None
         self.ahead: ParseAhead | None = None
+        self.seed: dict[str, int] | None = None  # seen ids the channel step has not learnt
         if state is not None:
             self._start(str(state["family"]))
             assert self.decoder is not None
             self.decoder.restore(state["decoder"])
+            if isinstance(self.decoder, ChannelDecoder) and not state.get("channel_wide"):
+                seen = self.decoder.seen
+                self.seed = seen.snapshot() if seen is not None and len(seen) else None
             pending = state.get("pending") or []
             assert isinstance(pending, list)
             for chunk in pending:
@@ -222,9 +245,11 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
             registry = self.ctx.registry
             instrument.decoded_sensors(registry.kinds, registry.kind, batch, dead)
         else:
-            assert self.decoder is not None and self.family is not None
-            batch, dead = self.decoder.decode(chunk)
-            instrument.decoded(self.family, len(batch), dead)
+            assert self.decoder is not None
+            batch, dead = self.decoder.decode(chunk)  # counted by the channel step
+            seed, self.seed = self.seed, None
+            hi = int(batch.ts.max()) if len(batch) else None
+            return Decoded(chunk.source, batch, dead, hi, self.decoder.clock.now_ms, seed)
         hi = int(batch.ts.max()) if len(batch) else None
         return Decoded(chunk.source, batch, dead, hi)
 
@@ -243,24 +268,95 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
         return out, StatefulBatchLogic.RETAIN
 
     def notify_at(self) -> datetime | None:
-        """At once while a chunk waits: it is emitted on the worker's next turn."""
-        return datetime.now(UTC) if self.ahead is not None and len(self.ahead) else None
+        """At once while a chunk waits: it is emitted on the worker's next turn; and at once
+        after a resume whose seen ids the channel step does not know yet."""
+        waiting = self.ahead is not None and len(self.ahead)
+        return datetime.now(UTC) if waiting or self.seed is not None else None
 
     def _flush(self) -> tuple[list[Decoded], bool]:
         if self.ahead is None:
             return [], StatefulBatchLogic.RETAIN
         return [self._decode(*p) for p in self.ahead.drain()], StatefulBatchLogic.RETAIN
 
+    def _hand_over(self) -> list[Decoded]:
+        """The seen ids restored from a snapshot older than the channel step, on their own
+        (no partition, no rows: the step learns them and passes nothing on), so that they
+        reach it at the first wake-up after the resume even if this input has ended."""
+        seed, self.seed = self.seed, None
+        if seed is None or self.family is None:
+            return []
+        return [Decoded("", ChannelBatch.empty(self.family), DeadLetters(), None, None, seed)]
+
     def on_notify(self) -> tuple[Iterable[Decoded], bool]:
-        return self._flush()
+        handed = self._hand_over()
+        out, retain = self._flush()
+        return handed + out, retain
 
     def on_eof(self) -> tuple[Iterable[Decoded], bool]:
-        return self._flush()
+        handed = self._hand_over()
+        out, retain = self._flush()
+        return handed + out, retain
 
     def snapshot(self) -> dict[str, object]:
         assert self.decoder is not None
         pending = self.ahead.chunks() if self.ahead is not None else []
-        return {"family": self.family, "decoder": self.decoder.snapshot(), "pending": pending}
+        return {
+            "family": self.family,
+            "decoder": self.decoder.snapshot(),
+            "pending": pending,
+            "channel_wide": self.seed is None,  # the channel step knows this partition's ids
+        }
+
+
+def channel_of(decoded: Decoded) -> str:
+    """The key of the channel step: all records of a channel meet on one worker."""
+    assert isinstance(decoded.batch, ChannelBatch)
+    return decoded.batch.channel
+
+
+def is_channel(decoded: Decoded) -> bool:
+    return isinstance(decoded.batch, ChannelBatch)
+
+
+class ChannelRepeatsLogic(StatefulBatchLogic[Decoded, Decoded, dict[str, object]]):
+    """One citizen channel over all its inputs: drops the records whose id an input of the
+    channel delivered before (overlapping exports, a primary and a backup feed), where the
+    decoder of one partition sees only its own file.  The rows go with their order lines and
+    window counts; they are counted as repeats with the decoder's own, so the run summary's
+    "repeated records dropped" and the `duplicate` metrics hold both.  Its state, the ids
+    and the channel's time, is snapshotted with the rest of the flow."""
+
+    def __init__(self, state: dict[str, object] | None) -> None:
+        self.seen = ChannelSeenIds()
+        if state is not None:
+            self.seen.restore(state)
+
+    def drop_repeats(self, decoded: Decoded) -> Decoded:
+        batch = decoded.batch
+        assert isinstance(batch, ChannelBatch)
+        if decoded.seen_before:
+            self.seen.seen.merge(decoded.seen_before)
+        fresh = self.seen.first_seen(batch.record_id, decoded.now_ms)
+        repeats = len(fresh) - int(np.count_nonzero(fresh))
+        dead = decoded.dead
+        if repeats:
+            batch = batch.take(np.flatnonzero(fresh))
+            dead = DeadLetters(list(dead.letters), Counter(dead.counts))
+            dead.count(Reason.DUPLICATE, repeats)
+        instrument.decoded(batch.channel, len(batch), dead)
+        return replace(decoded, batch=batch, dead=dead, seen_before=None)
+
+    def on_batch(self, values: list[Decoded]) -> tuple[Iterable[Decoded], bool]:
+        out = []
+        for decoded in values:
+            if decoded.partition:
+                out.append(self.drop_repeats(decoded))
+            elif decoded.seen_before:  # a partition's ids handed over after a resume
+                self.seen.seen.merge(decoded.seen_before)
+        return out, StatefulBatchLogic.RETAIN
+
+    def snapshot(self) -> dict[str, object]:
+        return self.seen.snapshot()
 
 
 def dead_letter_lines(letters: Iterable[DeadLetter]) -> list[str]:
@@ -573,7 +669,15 @@ def build_flow(
     keyed = op.key_on("by_partition", chunks, lambda c: c.source)
     ahead = replay_at_full_speed
     decoded = op.stateful_batch("decode", keyed, lambda state: DecodeLogic(ctx, state, ahead))
-    plain = op.map("unkey_decoded", decoded, lambda kv: kv[1])
+    by_family = op.branch("is_channel", op.map("unkey_decoded", decoded, lambda kv: kv[1]),
+                          is_channel)  # fmt: skip
+    channels = op.stateful_batch(
+        "channel_repeats",
+        op.key_on("by_channel", by_family.trues, channel_of),
+        ChannelRepeatsLogic,
+    )
+    unique = op.map("unkey_channels", channels, lambda kv: kv[1])
+    plain = op.merge("all_decoded", by_family.falses, unique)
     dead = op.flat_map("decode_letters", plain, lambda d: dead_letter_lines(d.dead.letters))
     shares = op.flat_map("route", plain, lambda d: route(ctx, d))
     orders = op.flat_map("order_lines", plain, lambda d: order_lines(ctx, d))

@@ -109,3 +109,27 @@ class ChannelBatch:
 
     def __len__(self) -> int:
         return len(self.record_id)
+
+    @classmethod
+    def empty(cls, channel: str) -> ChannelBatch:
+        z = np.zeros(0, dtype=np.int64)
+        f = np.zeros(0, dtype=np.float64)
+        return cls(channel, [], z, z, (), f, f, z, f, [], {})
+
+    def take(self, rows: np.ndarray) -> ChannelBatch:
+        """The batch of `rows` only (indices, in the order given): the arrays gathered with
+        numpy, the string columns picked once each."""
+        picked = rows.tolist()
+        return ChannelBatch(
+            channel=self.channel,
+            record_id=[self.record_id[i] for i in picked],
+            ts=self.ts[rows],
+            category=self.category[rows],
+            categories=self.categories,
+            lat=self.lat[rows],
+            long=self.long[rows],
+            community=self.community[rows],
+            value=self.value[rows],
+            text=[self.text[i] for i in picked],
+            extra={k: [col[i] for i in picked] for k, col in self.extra.items()},
+        )

@@ -16,10 +16,18 @@ At-least-once delivery (a producer retrying, a consumer restarting) repeats reco
   now the sort sees a few percent of them.
 - Citizen-channel ids (work orders, photo reports, checks), a few per second: `SeenIds`, a
   dict in arrival order, forgotten after `horizon_ms` of stream time or beyond `max_ids`.
+  Each input partition's decoder keeps one (a record repeated within a file), and the flow
+  keeps one more per channel over all its inputs (`ChannelSeenIds`), since deployments
+  deliver overlapping exports: yesterday's and today's hotline export share their boundary,
+  a backup feed repeats the primary.  Sensor readings have no such channel-wide memory:
+  overlapping files are read side by side, so one file's copy of a reading usually comes
+  after the sensor's newer readings of the other file, where `SensorLastSeen` (the latest
+  reading only) cannot see it; an exact memory costs the gigabytes above.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -219,6 +227,16 @@ class SeenIds:
             del self._seen[oldest]
         return fresh
 
+    def merge(self, earlier: Mapping[str, int]) -> None:
+        """Remember ids seen elsewhere, each at its own stream time (those already here keep
+        theirs), without counting them: a partition decoder's memory from a recovery snapshot
+        taken before the channel-wide one existed.  Kept in time order, which forgetting the
+        oldest first relies on."""
+        added = {k: v for k, v in earlier.items() if k not in self._seen}
+        if added:
+            added.update(self._seen)
+            self._seen = dict(sorted(added.items(), key=lambda kv: kv[1]))
+
     def __len__(self) -> int:
         return len(self._seen)
 
@@ -227,3 +245,30 @@ class SeenIds:
 
     def restore(self, state: dict[str, int]) -> None:
         self._seen = dict(state)
+
+
+@dataclass
+class ChannelSeenIds:
+    """The ids of one citizen channel seen in any of its input partitions.
+
+    Its time is the latest of the partitions' stream clocks (each robust to wild timestamps,
+    `flows.decode.clock`) and never goes back: an id is forgotten `horizon_ms` of the
+    channel's time after it was first seen, so a partition replaying an older export still
+    meets the ids a partition ahead of it delivered, and none is forgotten early."""
+
+    seen: SeenIds = field(default_factory=SeenIds)
+    now_ms: int | None = None
+
+    def first_seen(self, ids: list[str], partition_now_ms: int | None) -> np.ndarray:
+        """Mask of ids no partition delivered before; remembers them."""
+        if partition_now_ms is not None and (self.now_ms is None or partition_now_ms > self.now_ms):
+            self.now_ms = partition_now_ms
+        return self.seen.first_seen(ids, self.now_ms or 0)
+
+    def snapshot(self) -> dict[str, object]:
+        return {"now_ms": self.now_ms, "seen": self.seen.snapshot()}
+
+    def restore(self, state: Mapping[str, object]) -> None:
+        now, seen = state.get("now_ms"), state.get("seen")
+        self.now_ms = int(now) if isinstance(now, int) else None
+        self.seen.restore(dict(seen) if isinstance(seen, dict) else {})

@@ -2,7 +2,8 @@
 
 Analysts' tests and backtests must exercise exactly what production runs, so this module only
 wires the flow's library code together, the way `flows.flow` wires it into Bytewax: the
-decoder logic of one input partition (`DecodeLogic`), `route`, and per indicator the windows
+decoder logic of one input partition (`DecodeLogic`), a citizen channel's memory of the ids
+of all its partitions (`ChannelRepeatsLogic`), `route`, and per indicator the windows
 runtime, the scorer and the warning state machine.  What it adds is bookkeeping: it keeps the
 scored windows (columnar) and the warning events, so a test can compare them and a backtest
 can report and plot them."""
@@ -28,9 +29,10 @@ from flows.city import (
     load_default_venues,
     load_registry,
 )
+from flows.decode.batches import ChannelBatch
 from flows.decode.chunks import RawChunk
 from flows.decode.reasons import DeadLetter
-from flows.flow import Context, Decoded, DecodeLogic, route
+from flows.flow import ChannelRepeatsLogic, Context, Decoded, DecodeLogic, is_channel, route
 from flows.plan import IndicatorPlan, compile_plan
 from flows.runtime import IndicatorRuntime, Step
 from flows.scoring import IndicatorScorer
@@ -136,6 +138,7 @@ class Replay:
             for p in plan.plans
         }
         self.decoders: dict[str, DecodeLogic] = {}
+        self.channels: dict[str, ChannelRepeatsLogic] = {}  # by channel, as the flow keys it
         self.result = ReplayResult()
         self.finished = False
 
@@ -147,6 +150,11 @@ class Replay:
             logic = self.decoders[partition] = DecodeLogic(self.ctx, None, parse_ahead=False)
         out, _ = logic.on_batch([chunk])
         for decoded in out:
+            if is_channel(decoded):
+                assert isinstance(decoded.batch, ChannelBatch)
+                channel = decoded.batch.channel
+                repeats = self.channels.get(channel) or ChannelRepeatsLogic(None)
+                decoded = self.channels.setdefault(channel, repeats).drop_repeats(decoded)
             self.result.dead_letters.extend(decoded.dead.letters)
             self._route(Decoded(partition, decoded.batch, decoded.dead, decoded.max_ts))
 
