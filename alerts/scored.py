@@ -104,18 +104,19 @@ class ScoredBatch:
 
 
 def clip_band(
-    lower: FloatArray, upper: FloatArray, value_range: tuple[float, float]
+    lower: FloatArray,
+    upper: FloatArray,
+    value_range: tuple[float, float] | tuple[FloatArray, FloatArray],
 ) -> tuple[FloatArray, FloatArray]:
-    """The band within what the indicator can take (`value_range`, NaN: open): a detector's
-    band is a centre plus and minus a spread, and went below 0 on quiet series ("NO2
-    expected -111 to 124", "0 orders expected -0.12-0.24") on the wall, the dashboards and
-    the warnings alike.  A band wholly outside the range says nothing and becomes NaN."""
+    """The band within what the indicator can take (`value_range`, NaN: open; one range for
+    every row, or one per row): a detector's band is a centre plus and minus a spread, and
+    went below 0 on quiet series ("NO2 expected -111 to 124", "0 orders expected -0.12-0.24")
+    on the wall, the dashboards and the warnings alike.  A band wholly outside the range says
+    nothing and becomes NaN."""
     lo, hi = value_range
     lower, upper = lower.copy(), upper.copy()
-    if not np.isnan(lo):
-        np.maximum(lower, lo, out=lower, where=np.isfinite(lower))
-    if not np.isnan(hi):
-        np.minimum(upper, hi, out=upper, where=np.isfinite(upper))
+    np.maximum(lower, lo, out=lower, where=np.isfinite(lower) & ~np.isnan(lo))
+    np.minimum(upper, hi, out=upper, where=np.isfinite(upper) & ~np.isnan(hi))
     empty = (lower > upper) | (upper < lo) | (lower > hi)  # (NaN compares False)
     # a one-sided band at the range's own edge ("orders expected > 0") says nothing either
     empty |= np.isnan(upper) & (lower == lo)

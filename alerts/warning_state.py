@@ -328,6 +328,9 @@ class WarningStateMachine:
         self._on_score = np.array([r.on_score for r in self.rules], dtype=bool)
         self._calm_unjudged = np.array([r.calm_without_value for r in self.rules], dtype=bool)
         self._tolerance = np.array([r.stuck_tolerance for r in self.rules], dtype=np.float64)
+        self._health = np.array([r.health for r in self.rules], dtype=bool)
+        ranges = np.array([r.value_range for r in self.rules], dtype=np.float64).reshape(-1, 2)
+        self._least, self._greatest = ranges[:, 0], ranges[:, 1]
         self._series: dict[tuple[str, str], int] = {}
         self._keys: list[tuple[str, str]] = []
         self._sorted_keys: npt.NDArray[np.str_] = np.array([], dtype=np.str_)
@@ -471,7 +474,12 @@ class WarningStateMachine:
         prev_fired_at = st.fired_at[s].copy()
         prev_level = cur.copy()
         self._track_peaks(st, s, start, firing, cond, x, batch.value[rows], end)
-        self._track_readings(st, s, batch.value[rows], start_of_run, end, self._tolerance[rr])
+        health = self._health[rr]  # only a sensor-health sentence says "no reading since"
+        if health.any():
+            self._track_readings(
+                st, s[health], batch.value[rows][health], start_of_run[health], end[health],
+                self._tolerance[rr][health],
+            )  # fmt: skip
 
         st.last_end[s] = end
         st.since[s] = since
@@ -483,7 +491,16 @@ class WarningStateMachine:
         st.fired_at[s] = np.where(resolve, _NONE, fired_at)
 
         out: list[WarningEvent] = []
-        for i in np.flatnonzero(start | esc | deesc | resolve).tolist():
+        events = np.flatnonzero(start | esc | deesc | resolve)
+        # the events' bands within what their indicators can take, in one pass (the flow's
+        # scorer clipped them already; a batch from elsewhere may not be)
+        re = rr[events]
+        band = clip_band(
+            batch.lower[rows[events]],
+            batch.upper[rows[events]],
+            (self._least[re], self._greatest[re]),
+        )
+        for e, i in enumerate(events.tolist()):
             kind: EventKind
             if start[i]:
                 kind = "firing"
@@ -506,6 +523,7 @@ class WarningStateMachine:
                     base,
                     int(level_since[i]) if kind != "resolved" else int(end[i]),
                     peak,
+                    (float(band[0][e]), float(band[1][e])),
                 )
             )  # fmt: skip
         ended = s[resolve]  # (after their events: a resolution names its worst window)
@@ -547,7 +565,8 @@ class WarningStateMachine:
         tolerance: FloatArray,
     ) -> None:
         """Keep each series' last window with a value and where its run of equal values
-        began (a gap between them does not break it: a frozen sensor is still frozen).
+        began (a gap between them does not break it: a frozen sensor is still frozen), for
+        the series of sensor-health indicators, the only ones whose sentences say so.
         Values count as equal as the stuck detector counts them: each within `tolerance`
         of the one before (exactly equal, when no stuck detector sets one)."""
         has = ~np.isnan(value)
@@ -577,12 +596,13 @@ class WarningStateMachine:
         fired_at: int,
         since: int,
         peak: tuple[float, int] = NO_PEAK,
+        band: tuple[float, float] = (math.nan, math.nan),
     ) -> WarningEvent:
+        """The event of one row; `band`: the row's band, clipped (see clip_band)."""
         ind_id, area = self._keys[series]
         rules = self.rules[self._rule_of[ind_id]]
         value = float(batch.value[row])
-        band = clip_band(batch.lower[row : row + 1], batch.upper[row : row + 1], rules.value_range)
-        lower, upper = float(band[0][0]), float(band[1][0])
+        lower, upper = band
         at = int(batch.window_end[row])
         area_level = str(batch.area_level[row])
         zh_area, en_area = area_label(area, self.names)

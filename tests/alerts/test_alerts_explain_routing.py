@@ -493,21 +493,27 @@ def test_the_worst_window_is_named_for_the_way_the_rule_looks(
     assert en.endswith(f", {en_word} 0.13 MPa at 09:30") and f"{zh_word} 0.13 MPa (09:30)" in zh
 
 
-def test_a_silent_or_frozen_sensor_says_so_rather_than_show_a_reading() -> None:
-    """ "air station silent or frozen 37.9 ug/m3": the value raised nothing.  A frozen sensor
-    is "stuck at" its value since the run began, a silent one has "no reading since" its last
-    window with one, and a resolution gives the latest reading."""
-    health = make_indicator(
+def station_health_indicator(stuck: dict[str, Any]) -> Indicator:
+    """An air station's health on the score of a no-signal and the given stuck detector,
+    blue at 0.9 at once, as the catalog's sensor-health indicators are built."""
+    return make_indicator(
         id="air.station_silent", title={"zh": "空气监测站数据中断或冻结",
                                         "en": "Air station silent or frozen"},
         category="sensor_health", unit="ug/m3", source={"kind": "air_quality"},
         value={"field": "pm25", "aggregate": "mean", "window": {"length": "15m"},
                "levels": ["district"]},
-        detection={"detectors": [{"type": "no_signal"}, {"type": "stuck"}], "warnings": {
+        detection={"detectors": [{"type": "no_signal"}, stuck], "warnings": {
             "on": "score", "levels": {"blue": {"threshold": 0.9, "for": "0s"}},
             "clear": {"threshold": 0.5, "for": "0s"}}},
         dispatch="none",
     )  # fmt: skip
+
+
+def test_a_silent_or_frozen_sensor_says_so_rather_than_show_a_reading() -> None:
+    """ "air station silent or frozen 37.9 ug/m3": the value raised nothing.  A frozen sensor
+    is "stuck at" its value since the run began, a silent one has "no reading since" its last
+    window with one, and a resolution gives the latest reading."""
+    health = station_health_indicator({"type": "stuck"})
     nan = float("nan")
     m = WarningStateMachine([health], NAMES)
     batches = scored([5, 3, 3, 3, 37.9], [0, 0, 0, 1.0, 0], 3.0, 3.0, "air.station_silent")
@@ -601,18 +607,7 @@ def test_stuck_since_counts_readings_equal_within_the_detector_s_tolerance() -> 
     stuck at 3.02 since 10:45" (exact equality) said the sensor froze later than the
     detector judged.  Each reading within the tolerance of the one before continues the
     run, as in the detector; one further off starts a new one."""
-    health = make_indicator(
-        id="air.station_silent", title={"zh": "空气监测站数据中断或冻结",
-                                        "en": "Air station silent or frozen"},
-        category="sensor_health", unit="ug/m3", source={"kind": "air_quality"},
-        value={"field": "pm25", "aggregate": "mean", "window": {"length": "15m"},
-               "levels": ["district"]},
-        detection={"detectors": [{"type": "no_signal"}, {"type": "stuck", "tolerance": 0.1}],
-                   "warnings": {"on": "score",
-                                "levels": {"blue": {"threshold": 0.9, "for": "0s"}},
-                                "clear": {"threshold": 0.5, "for": "0s"}}},
-        dispatch="none",
-    )  # fmt: skip
+    health = station_health_indicator({"type": "stuck", "tolerance": 0.1})
     m = WarningStateMachine([health], NAMES)
     values, scores = [5, 3, 3.05, 3.02, 3.1], [0, 0, 0, 0, 1.0]
     (ev,) = (e for b in scored(values, scores, 3.0, 3.0, "air.station_silent")

@@ -14,6 +14,7 @@ import pytest
 
 from citysigns.run import RunSummary, run
 from flows.flow import FlowConfig
+from tests.flows.killing import run_killed_then_finished
 from tests.reliability.fuzz_inputs import good_reading, hotline_warm_up
 
 SMALL = str(Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small")
@@ -116,9 +117,6 @@ def test_a_run_killed_and_resumed_drops_each_repeat_once(tmp_path: Path) -> None
     """SIGKILL at random points while two overlapping exports are read: the resumed runs
     neither forget the ids seen before the last snapshot (a copy would be accepted again)
     nor lose an order; orders and windows equal an uninterrupted run's."""
-    import random
-    import signal
-    import subprocess
     import sys
 
     orders = hotline_warm_up(6000, step_s=10)
@@ -131,19 +129,7 @@ def test_a_run_killed_and_resumed_drops_each_repeat_once(tmp_path: Path) -> None
         "-o", str(out), "--recovery", str(recovery), "--snapshot-every", "0.2",
         "--chunk-bytes", "20000", "--speed", "10000",
     ]  # fmt: skip
-    rng = random.Random(11)
-    kills = 0
-    for _ in range(3):
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=rng.uniform(3.0, 6.0))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-    final = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert final.returncode == 0, final.stderr
-    assert kills >= 1, "every run finished before it could be killed: make the input longer"
+    run_killed_then_finished(cmd, seed=11, wait_s=(3.0, 6.0))
     ids = _order_ids(out)
     assert len(ids) == 6000 and len(set(ids)) == 6000
     assert _windows(out) == _windows(tmp_path / "reference")

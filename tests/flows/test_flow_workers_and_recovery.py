@@ -3,14 +3,12 @@ SIGKILL and restarted from its recovery snapshots loses and duplicates nothing."
 
 from __future__ import annotations
 
-import random
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 from citysigns.run import run
 from flows.flow import FlowConfig
+from tests.flows.killing import run_killed_then_finished
 
 SMALL = str(Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small")
 
@@ -38,17 +36,6 @@ def test_killed_and_restarted_run_equals_an_uninterrupted_one(
         "--recovery", str(recovery), "--snapshot-every", "0.2", "--chunk-bytes", "20000",
         "--speed", "200000", "--catalog", SMALL,
     ]  # fmt: skip
-    rng = random.Random(7)
-    kills = 0
-    for _ in range(3):  # SIGKILL at random points, each run resuming from the last snapshot
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=rng.uniform(2.0, 5.0))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-    final = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert final.returncode == 0, final.stderr
-    assert kills >= 1, "every run finished before it could be killed: make the input longer"
+    # SIGKILL at random points, each run resuming from the last snapshot
+    run_killed_then_finished(cmd, seed=7, wait_s=(2.0, 5.0))
     assert window_lines(out) == window_lines(reference)
