@@ -18,7 +18,7 @@ from alerts.rules.links import DISPATCH_UID, OVERVIEW_UID, category_uid, dashboa
 from indicators.language.model import Indicator
 
 from . import queries as q
-from .grafana import PROMETHEUS, TAG
+from .grafana import CITY_TIMEZONE, PROMETHEUS, TAG
 from .panels import (
     Layout,
     PromAnnotation,
@@ -53,6 +53,7 @@ def category_dashboard(
         .description(f"Indicators of category {category}, from district to street.")
         .refresh("1m")
         .time("now-24h", "now")
+        .timezone(CITY_TIMEZONE)
         .readonly()
         .with_variable(
             gdash.QueryVariable("district")
@@ -67,7 +68,7 @@ def category_dashboard(
             .all_value(".*")
             .multi(True)
         )
-        .with_variable(level_variable())
+        .with_variable(level_variable(category_levels(indicators)))
         .with_variable(
             gdash.QueryVariable("street")
             .description(
@@ -100,20 +101,25 @@ def category_dashboard(
     return d
 
 
-def level_variable() -> gdash.CustomVariable:
-    """Which levels of area are plotted, district by default: the district filter narrows
-    districts, this picks districts, their streets or the city."""
-    default = mdash.VariableOption(selected=True, text=[DEFAULT_LEVEL], value=[DEFAULT_LEVEL])
+def category_levels(indicators: list[Indicator]) -> list[str]:
+    """The area levels of AREA_LEVELS that some indicator of the category has: a level none
+    has would offer the wall an empty view (checkpoints have no city series)."""
+    have = {lvl for ind in indicators for lvl in ind.value.levels}
+    return [lvl for lvl in AREA_LEVELS if lvl in have] or [DEFAULT_LEVEL]
+
+
+def level_variable(levels: list[str]) -> gdash.CustomVariable:
+    """Which of `levels` are plotted, district by default (else the first): the district
+    filter narrows districts, this picks districts, their streets or the city."""
+    first = DEFAULT_LEVEL if DEFAULT_LEVEL in levels else levels[0]
+    default = mdash.VariableOption(selected=True, text=[first], value=[first])
     return (
         gdash.CustomVariable("level")
         .label("Area level")
-        .values(",".join(AREA_LEVELS))
+        .values(",".join(levels))
         .current(default)
         .options(
-            [
-                mdash.VariableOption(selected=lvl == DEFAULT_LEVEL, text=lvl, value=lvl)
-                for lvl in AREA_LEVELS
-            ]
+            [mdash.VariableOption(selected=lvl == first, text=lvl, value=lvl) for lvl in levels]
         )
         .include_all(True)
         .all_value(".*")

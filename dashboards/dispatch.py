@@ -23,7 +23,7 @@ from flows.metrics import (
 from indicators.language.registry import departments
 
 from . import queries as q
-from .grafana import POSTGRES, PROMETHEUS, TAG
+from .grafana import CITY_TIMEZONE, POSTGRES, PROMETHEUS, TAG
 from .panels import Layout, SqlQuery, link, number_stat, prom, tag_links, up_stat
 
 # Columns of alerts/schema.py's `tickets` table; times there are epoch seconds (UTC).
@@ -90,6 +90,7 @@ def dispatch_dashboard(base: str = "", options: RulesOptions | None = None) -> g
         .description("派单调度: tickets by department, deadlines, supervision.")
         .refresh("1m")
         .time("now-7d", "now")
+        .timezone(CITY_TIMEZONE)
         .readonly()
         .with_variable(department_variable())
         .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))

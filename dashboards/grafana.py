@@ -12,6 +12,8 @@ from typing import Any, Final
 
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
+from alerts.explain import DEFAULT_TZ
+
 SDK_DISTRIBUTION: Final = "grafana-foundation-sdk"
 SDK_VERSION: Final = "1769699379!11.6.0"
 GRAFANA_VERSION: Final = "11.6.0"
@@ -19,6 +21,9 @@ SCHEMA_VERSION: Final = 41  # what Grafana 11.6 writes; the SDK's Dashboard defa
 FOLDER_UID: Final = "citysigns"
 FOLDER_TITLE: Final = "citysigns"
 TAG: Final = "citysigns"
+# The wall shows the city's clock, as tickets and warnings do (+08:00), whatever the zone of
+# the computer that shows it ("browser" put a wall PC left on UTC eight hours behind)
+CITY_TIMEZONE: Final = DEFAULT_TZ
 
 PROMETHEUS_UID: Final = "citysigns-prometheus"
 POSTGRES_UID: Final = "citysigns-tickets"

@@ -30,7 +30,7 @@ from flows.metrics import TICKETS, TICKETS_OVERDUE, TICKETS_SUPERVISED
 from indicators.language.registry import WARNING_LEVELS
 
 from . import queries as q
-from .grafana import MIXED, PROMETHEUS, TAG
+from .grafana import CITY_TIMEZONE, MIXED, PROMETHEUS, TAG
 from .names import category_title
 from .panels import (
     LEVEL_COLOURS,
@@ -126,6 +126,7 @@ def overview(
         .description("城市运行体征总览: every category, warnings, tickets and the pipeline.")
         .refresh("30s")
         .time("now-6h", "now")
+        .timezone(CITY_TIMEZONE)
         .readonly()
         .link(tag_links())
     )
@@ -134,7 +135,9 @@ def overview(
         d = d.with_panel(
             gstat.Panel()
             .title(category_title(category))
-            .description(f"The worst warning level of {category} over the last 5 minutes.")
+            .description(
+                f"The worst warning level of {category_title(category)} over the last 5 minutes."
+            )
             .datasource(PROMETHEUS)
             .with_target(prom(q.category_worst_level(category, flow)))
             .mappings(warning_level_mappings(down=FLOW_DOWN))

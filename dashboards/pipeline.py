@@ -15,7 +15,7 @@ from alerts.rules.links import DISPATCH_UID, OVERVIEW_UID, PIPELINE_UID, dashboa
 from alerts.rules.options import RulesOptions
 
 from . import queries as q
-from .grafana import PROMETHEUS, TAG
+from .grafana import CITY_TIMEZONE, PROMETHEUS, TAG
 from .panels import Layout, link, prom, tag_links, up_stat
 
 LIVE_ONLY: dict[str, str] = {"Window close latency": q.LIVE_ONLY}
@@ -51,6 +51,7 @@ def pipeline_dashboard(base: str = "", options: RulesOptions | None = None) -> g
         .description("The flow's own health: input, dead letters, event time, latency, series.")
         .refresh("30s")
         .time("now-6h", "now")
+        .timezone(CITY_TIMEZONE)
         .readonly()
         .link(link("city overview", dashboard_url(base, OVERVIEW_UID)))
         .link(tag_links())

@@ -119,6 +119,7 @@ def test_uids_unique_stable_and_schema_pinned(
         ids = [p["id"] for p in board["panels"]]
         assert len(ids) == len(set(ids)) and 0 not in ids
         assert "citysigns" in board["tags"]
+        assert board["timezone"] == "Asia/Shanghai"  # the city's clock, not the wall PC's
 
 
 def test_every_panel_names_its_queries_apart(boards: dict[str, dict[str, Any]]) -> None:
