@@ -23,9 +23,10 @@ def mask_personal(text: str) -> str:
     """A second line of defence: decoding masks personal data before anything else sees it,
     but descriptions, notes and reasons are free text, so they are masked again here before a
     ticket stores or shows them.  It is the decoder's own masking (flows.privacy.mask_text),
-    placeholders and all (`<phone>`, `<id-number>`, `<email>`): a partial form such as
-    138****5678 keeps seven of eleven digits, enough with a name or a street to find the
-    person.  Names in free text are not recognised (see flows/privacy.py)."""
+    placeholders and all (`<phone>`, `<id-number>`, `<card-number>`, `<email>`, `<name>`):
+    a partial form such as 138****5678 keeps seven of eleven digits, enough with a name or a
+    street to find the person.  A name in free text is masked where the text marks it as one
+    (a cue such as 联系人 or "my name is": see flows/privacy.py)."""
     return mask_text(text)
 
 

@@ -24,8 +24,8 @@ Replaced by a placeholder in *every* string, free text included:
   passports (E or G and eight digits), Hong Kong identity cards (A123456(7)) and US Social
   Security numbers (123-45-6789);
 - payment cards' numbers typed in groups (6217 0000 1000 1234 567, 4111-1111-1111-1111) when
-  their Luhn check holds, and any number of 8 digits or more after a card's or an account's
-  word (银行卡号, 卡号, 账号, card, account), grouped or not;
+  their Luhn check holds, and any number of 8 to 19 digits after a card's or an account's
+  word (银行卡号, 卡号, 账号, card, account), grouped or not: "<card-number>";
 - phone numbers read out in Chinese numerals, seven to twelve in a row (一三八一二三四五六七八,
   幺三九..., 壹叁捌...);
 - e-mail addresses.
@@ -107,6 +107,7 @@ from flows.jsontext import dumps
 
 PHONE_MASK = "<phone>"
 ID_MASK = "<id-number>"
+CARD_MASK = "<card-number>"
 EMAIL_MASK = "<email>"
 NAME_MASK = "<name>"
 HANDLE_MASK = "<handle>"
@@ -194,6 +195,11 @@ CONTACT_FIELDS: Mapping[str, str] = {
             "身份证",
             "身份证号",
             "护照",
+        ),
+        ID_MASK,
+    ),
+    **dict.fromkeys(
+        (
             "bank_card",
             "bank_card_number",
             "card_number",
@@ -206,7 +212,7 @@ CONTACT_FIELDS: Mapping[str, str] = {
             "卡号",
             "银行账号",
         ),
-        ID_MASK,
+        CARD_MASK,
     ),
 }
 
@@ -417,15 +423,19 @@ def _mobile_shape(number: str) -> bool:
 
 
 def _sub_checked(
-    pattern: re.Pattern[str], text: str, accept: Callable[[re.Match[str]], bool], mask: str
+    pattern: re.Pattern[str],
+    text: str,
+    accept: Callable[[re.Match[str]], bool | str],
+    mask: str,
 ) -> str:
-    """`pattern.sub(mask, text)` for the matches `accept` takes.  A refused match does not
-    hide a phone number that starts inside it: the search resumes one character later."""
+    """`pattern.sub(mask, text)` for the matches `accept` takes (a placeholder it returns
+    instead of True replaces `mask`).  A refused match does not hide a phone number that
+    starts inside it: the search resumes one character later."""
     out: list[str] = []
     pos = done = 0
     while (m := pattern.search(text, pos)) is not None:
-        if accept(m):
-            out += (text[done : m.start()], mask)
+        if taken := accept(m):
+            out += (text[done : m.start()], taken if isinstance(taken, str) else mask)
             pos = done = m.end()
         else:
             pos = m.start() + 1
@@ -442,17 +452,21 @@ def _luhn_valid(digits: str) -> bool:
     return int(values[::2].sum() + (doubled - 9 * (doubled > 9)).sum()) % 10 == 0
 
 
-def _is_long_or_card(text: str, m: re.Match[str]) -> bool:
-    """Whether a `_LONG_OR_CARD_RE` match in `text` is masked: a long run of digits always,
-    other digits when a card's word comes before them, or when they are in groups and pass
-    a card's Luhn check."""
-    if m["long"] is not None:
-        return True
-    digits = _SEP_SPLIT_RE.sub("", m[0])
+def _long_or_card(text: str, m: re.Match[str]) -> str | bool:
+    """The placeholder of a `_LONG_OR_CARD_RE` match in `text`, False when it stays: a long
+    run of digits is always masked (a card's after a card's word, else an identity's), other
+    digits when a card's word comes before them, or when they are in groups and pass a
+    card's Luhn check."""
     start = m.start()
-    if len(digits) <= 19 and _CARD_WORD_BEFORE_RE.search(text, max(0, start - 16), start):
-        return True
-    return len(digits) >= 15 and len(digits) != len(m[0]) and _luhn_valid(digits)
+    after_word = _CARD_WORD_BEFORE_RE.search(text, max(0, start - 16), start) is not None
+    if m["long"] is not None:
+        return CARD_MASK if after_word and len(m["long"]) <= 19 else ID_MASK
+    digits = _SEP_SPLIT_RE.sub("", m[0])
+    if after_word and len(digits) <= 19:
+        return CARD_MASK
+    if len(digits) >= 15 and len(digits) != len(m[0]) and _luhn_valid(digits):
+        return CARD_MASK
+    return False
 
 
 def _is_mobile(m: re.Match[str]) -> bool:
@@ -620,7 +634,7 @@ def _mask_numbers(text: str) -> str:
     if "@" in text:  # first: an address may be all digits ("13812345678@qq.com")
         text = _EMAIL_RE.sub(EMAIL_MASK, text)
     text = _ID_RE.sub(ID_MASK, text)
-    text = _sub_checked(_LONG_OR_CARD_RE, text, lambda m: _is_long_or_card(text, m), ID_MASK)
+    text = _sub_checked(_LONG_OR_CARD_RE, text, lambda m: _long_or_card(text, m), ID_MASK)
     text = _PASSPORT_RE.sub(ID_MASK, text)
     if "-" in text:
         text = _SSN_RE.sub(ID_MASK, text)

@@ -25,6 +25,7 @@ from flows.decode.channels import CHANNELS
 from flows.decode.chunks import RawChunk
 from flows.decode.reasons import DeadLetters
 from flows.privacy import (
+    CARD_MASK,
     EMAIL_MASK,
     HANDLE_MASK,
     ID_MASK,
@@ -340,13 +341,13 @@ def test_documents_and_emails(number: str, mask: str) -> None:
 @pytest.mark.parametrize(
     ("text", "masked"),
     [
-        ("银行卡 6222 0212 3456 7890 123 未到账", f"银行卡 {ID_MASK} 未到账"),  # not a landline
-        ("补贴打到卡号：6217-0000-1000-1234", f"补贴打到卡号：{ID_MASK}"),  # any digits
-        ("社保卡号 123456789012", f"社保卡号 {ID_MASK}"),
-        ("card no. 4111 1111 1111 1112 declined", f"card no. {ID_MASK} declined"),
-        ("acct# 12345678", f"acct# {ID_MASK}"),
-        ("paid with 4111 1111 1111 1111 at the meter", f"paid with {ID_MASK} at the meter"),
-        ("Amex 3782 822463 10005", f"Amex {ID_MASK}"),
+        ("银行卡 6222 0212 3456 7890 123 未到账", f"银行卡 {CARD_MASK} 未到账"),  # not a landline
+        ("补贴打到卡号：6217-0000-1000-1234", f"补贴打到卡号：{CARD_MASK}"),  # any digits
+        ("社保卡号 123456789012", f"社保卡号 {CARD_MASK}"),
+        ("card no. 4111 1111 1111 1112 declined", f"card no. {CARD_MASK} declined"),
+        ("acct# 12345678", f"acct# {CARD_MASK}"),
+        ("paid with 4111 1111 1111 1111 at the meter", f"paid with {CARD_MASK} at the meter"),
+        ("Amex 3782 822463 10005", f"Amex {CARD_MASK}"),
         # no card's word and no Luhn check: readings, times, an order's groups
         ("flow 4111 1111 1111 1112 l/h", "flow 4111 1111 1111 1112 l/h"),
         ("开放时间 0800 1130 1330 1700", "开放时间 0800 1130 1330 1700"),
@@ -355,8 +356,8 @@ def test_documents_and_emails(number: str, mask: str) -> None:
     ],
 )
 def test_card_numbers(text: str, masked: str) -> None:
-    """A card's number is masked whole: after a card's word whatever its digits, alone when
-    its Luhn check holds; groups of digits that are neither stay."""
+    """A card's number is masked whole, as a card's: after a card's word whatever its digits,
+    alone when its Luhn check holds; groups of digits that are neither stay."""
     assert mask_text(text) == masked
 
 
