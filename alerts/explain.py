@@ -262,6 +262,32 @@ def _score_said(score: float, limit: float, level: str) -> tuple[str, str]:
     )
 
 
+#: what the records of a source kind are called in "too few checks to judge"; other kinds are
+#: sensors, whose records are readings
+RECORDS: dict[str, tuple[str, str]] = {
+    "checkpoint": ("核验", "checks"),
+    "hotline": ("工单", "orders"),
+    "photo_report": ("上报", "reports"),
+}
+
+
+def _thin_said(count: int, least: int, since: int, kind: str, at: int, tz: str) -> tuple[str, str]:
+    """Why a warning changes on a window with no value: the indicator leaves a window of fewer
+    records than its `min_count` unjudged and counts it as calm, so a warning can clear on
+    such windows, and "expected < 2%, blue warning cleared" with no value gave no reason:
+    "核验过少无法判断 (17 < 20) 自 19:00" / "too few checks to judge (17 < 20) since 19:00"
+    (`since`: the start of the run of such windows, < 0: not known)."""
+    zh_noun, en_noun = RECORDS.get(kind, ("读数", "readings"))
+    zh, en = (
+        f"{zh_noun}过少无法判断 ({count} < {least})",
+        f"too few {en_noun} to judge ({count} < {least})",
+    )
+    if since < 0:
+        return zh, en
+    when = local_time(since, at, tz)
+    return f"{zh} 自 {when}", f"{en} since {when}"
+
+
 def _health_said(
     value: float | None, unit: str, kind: str, seen_at: int, same_since: int, at: int, tz: str
 ) -> tuple[str, str]:
@@ -308,6 +334,7 @@ def sentence(
     clear: float = math.nan,
     clear_for: int = 0,
     clear_below: bool = True,
+    thin: tuple[int, int, int, str] | None = None,
 ) -> tuple[str, str]:
     """(zh, en) for one warning event.  A resolution also gives the worst window while the
     warning fired (`peak` at the end of window `peak_at`, named as WORST_WORDS[`worst`] says):
@@ -322,7 +349,11 @@ def sentence(
     A `clear` threshold (with `clear_for`, the time it must hold, and `clear_below`: whether
     the warning clears below it or above) says what keeps up a warning whose value, or
     `score` when one is given, holds no level any more, in place of an expectation that
-    would hold it: "0.4 cm, clears below 5 after 30 min, down to blue"."""
+    would hold it: "0.4 cm, clears below 5 after 30 min, down to blue".
+
+    `thin` (records, the indicator's `min_count`, start of the run of such windows, source
+    kind) says why a window has no value: too few records to judge, which counts as calm
+    (see _thin_said); it takes the place of a band, which no value was judged against."""
     known = value is not None and not math.isnan(value)  # (no value: nothing shown, not "—")
     band: tuple[str, str] | None = None
     peak_text: str | None = None
@@ -342,6 +373,8 @@ def sentence(
         elif not math.isnan(score):
             band = _score_said(score, score_limit, level)
             value_text = None
+        if thin is not None and not known:
+            band = _thin_said(*thin, at=at, tz=tz)
         shown_zh = f" {format_value(value, unit, 'zh', value_text)}" if known else ""
         shown_en = f" {format_value(value, unit, text=value_text)}" if known else ""
         zh = [f"{area_zh}: {title_zh}{shown_zh}"]

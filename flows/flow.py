@@ -597,17 +597,19 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
 
 
 def scored_lines(scored: ScoredBatch | None) -> list[str]:
-    """Closed windows with their score and expected band, for replays of the dispatch path."""
+    """Closed windows with their score, expected band and count of records, for replays of
+    the dispatch path (the count: a warning cleared by windows too thin to judge says how
+    thin they were)."""
     if scored is None:
         return []
     cols = zip(
         scored.indicator_id.tolist(), scored.area_code.tolist(), scored.area_level.tolist(),
         scored.window_start.tolist(), scored.window_end.tolist(), scored.value.tolist(),
         scored.score.tolist(), scored.lower.tolist(), scored.upper.tolist(),
-        scored.detectors.tolist(), strict=True,
+        scored.detectors.tolist(), scored.count.tolist(), strict=True,
     )  # fmt: skip
     keys = ("indicator", "area", "area_level", "start", "end", "value", "score", "lower",
-            "upper", "detectors")  # fmt: skip
+            "upper", "detectors", "count")  # fmt: skip
     return [
         json.dumps(
             {

@@ -117,6 +117,31 @@ def test_a_resolution_without_a_value_says_the_rule_not_the_detectors_band() -> 
     assert "expected 0.28-0.35" in events[0].text_en  # (a value outside the band keeps it)
 
 
+def test_a_resolution_on_windows_too_thin_to_judge_says_so() -> None:
+    """A warning that clears on windows with too few records to judge (counted as calm, see
+    docs/analysts.md) has no value to show: its sentence says why, with the count against
+    `min_count` and since when, in both languages ("场所核验异常率, 预期 < 2%, 蓝色预警已解除"
+    gave no reason at all)."""
+    value = {"field": "abnormal", "aggregate": "mean", "window": {"length": "1h"},
+             "levels": ["street", "district"], "min_count": 20}  # fmt: skip
+    ind = make_indicator(
+        id="checkpoint.abnormal_rate", unit="1", source={"kind": "checkpoint"}, value=value,
+        title={"zh": "场所核验异常率", "en": "Checkpoint abnormal-verification rate"},
+        detection={"detectors": [{"type": "threshold", "upper": 0.05}],
+                   "warnings": {"on": "value", "levels": {"blue": {"threshold": 0.02, "for": "1h"}},
+                                "clear": {"threshold": 0.01, "for": "2h"}}},
+    )  # fmt: skip
+    m = WarningStateMachine([ind])
+    nan = float("nan")
+    events = run(m, [0.04, nan, nan], indicator_id=ind.id, step=3600, upper=0.05,
+                 counts=[25, 17, 15])  # fmt: skip
+    assert kinds(events) == [("firing", "blue"), ("resolved", "blue")]
+    ev = events[-1]
+    assert ev.value is None
+    assert "too few checks to judge (15 < 20) since 11:00" in ev.text_en, ev.text_en
+    assert "核验过少无法判断 (15 < 20) 自 11:00" in ev.text_zh, ev.text_zh
+
+
 def test_a_missing_window_breaks_the_run() -> None:
     m = WarningStateMachine([make_indicator()])
     first = windows([0.19])[0]
