@@ -539,8 +539,9 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         self.gauges.report(step.closed, scored, events, progress.watermark, high)
         instrument.late(self.plan.indicator.source.kind, step.late)
         lines: list[str] = []
+        least = self.plan.indicator.value.min_count
         for c in step.closed:
-            lines.extend(window_lines(c, self.plan.spaces[c.level].codes))
+            lines.extend(window_lines(c, self.plan.spaces[c.level].codes, least))
         late = late_letters(self.plan, step.late_events, partition)
         return [IndicatorOutput(lines, step.late, events, scored_lines(scored), late)]
 
