@@ -193,16 +193,31 @@ def format_span(seconds: int) -> tuple[str, str]:
 
 
 def _clear_said(
-    judged: float | None, unit: str, clear: float, clear_for: int, below: bool
+    judged: float | None,
+    unit: str,
+    clear: float,
+    clear_for: int,
+    below: bool,
+    resolved: bool = False,
 ) -> tuple[tuple[str, str], str | None]:
     """What keeps a warning up when its value (or score) holds no level any more: its clear
     condition has not held for long enough ("0.4 cm, expected < 10, down to blue" read as if
     the warning had no reason to stand): "低于 5 持续30分钟后解除" / "clears below 5 after
-    30 min".  Also the judged number's text when it needs more digits beside the limit."""
+    30 min".  Also the judged number's text when it needs more digits beside the limit.
+
+    `resolved`: the condition has held, and is what cleared the warning: "低于 5 持续30分钟" /
+    "below 5 for 30 min".  A resolution gave the detectors' band instead, which the value
+    that cleared it may lie outside of ("50.2%, expected 51.7%-67.1%, yellow warning
+    cleared"): the band is not what a warning clears by."""
     limit, (text,) = _apart(_shown(clear, unit), [None if judged is None else _shown(judged, unit)])
     if unit == RATIO_UNIT:
         limit = f"{limit}%"
     zh_side, en_side = ("低于", "below") if below else ("高于", "above")
+    if resolved:
+        if clear_for <= 0:
+            return (f"{zh_side} {limit}", f"{en_side} {limit}"), text
+        zh_for, en_for = format_span(clear_for)
+        return (f"{zh_side} {limit} 持续{zh_for}", f"{en_side} {limit} for {en_for}"), text
     if clear_for <= 0:
         return (f"{zh_side} {limit} 即解除", f"clears {en_side} {limit}"), text
     zh_for, en_for = format_span(clear_for)
@@ -276,12 +291,11 @@ def _thin_said(count: int, least: int, since: int, kind: str, at: int, tz: str) 
     records than its `min_count` unjudged and counts it as calm, so a warning can clear on
     such windows, and "expected < 2%, blue warning cleared" with no value gave no reason:
     "核验过少无法判断 (17 < 20) 自 19:00" / "too few checks to judge (17 < 20) since 19:00"
-    (`since`: the start of the run of such windows, < 0: not known)."""
+    (`count` < 0, `since` < 0: not known; `since` is the start of the run of such windows)."""
     zh_noun, en_noun = RECORDS.get(kind, ("读数", "readings"))
-    zh, en = (
-        f"{zh_noun}过少无法判断 ({count} < {least})",
-        f"too few {en_noun} to judge ({count} < {least})",
-    )
+    zh, en = f"{zh_noun}过少无法判断", f"too few {en_noun} to judge"
+    if count >= 0:  # (a batch from elsewhere may not give it)
+        zh, en = f"{zh} ({count} < {least})", f"{en} ({count} < {least})"
     if since < 0:
         return zh, en
     when = local_time(since, at, tz)
@@ -349,7 +363,8 @@ def sentence(
     A `clear` threshold (with `clear_for`, the time it must hold, and `clear_below`: whether
     the warning clears below it or above) says what keeps up a warning whose value, or
     `score` when one is given, holds no level any more, in place of an expectation that
-    would hold it: "0.4 cm, clears below 5 after 30 min, down to blue".
+    would hold it: "0.4 cm, clears below 5 after 30 min, down to blue"; in a resolution,
+    the condition that cleared it: "0.4 cm, below 5 for 30 min, blue warning cleared".
 
     `thin` (records, the indicator's `min_count`, start of the run of such windows, source
     kind) says why a window has no value: too few records to judge, which counts as calm
@@ -363,13 +378,14 @@ def sentence(
         en = [f"{area_en}: {lower_first(title_en)}", state[1]]
     else:
         band, value_text, peak_text = _band(lower, upper, unit, value, peak)
+        resolved = kind == "resolved"
         if not math.isnan(clear) and not math.isnan(score):
-            rule, score_text = _clear_said(score, "", clear, clear_for, clear_below)
+            rule, score_text = _clear_said(score, "", clear, clear_for, clear_below, resolved)
             score_text = score_text or format_number(score)
             band = (f"异常评分 {score_text}, {rule[0]}", f"anomaly score {score_text}, {rule[1]}")
             value_text = None
         elif not math.isnan(clear):
-            band, value_text = _clear_said(value, unit, clear, clear_for, clear_below)
+            band, value_text = _clear_said(value, unit, clear, clear_for, clear_below, resolved)
         elif not math.isnan(score):
             band = _score_said(score, score_limit, level)
             value_text = None

@@ -636,16 +636,19 @@ class WarningStateMachine:
         # A warning whose value (or score) holds no level any more stands because its clear
         # condition has not held long enough: the sentence says that condition ("0.4 cm,
         # expected < 10, down to blue" read as if nothing kept the warning up).
+        # A resolution says the condition it cleared by ("below 60% for 30 min"), not a band:
+        # the detectors' band may not hold the value that cleared it ("50.2%, expected
+        # 51.7%-67.1%, yellow warning cleared").
         clear = math.nan
-        if kind != "resolved" and not rules.health:
+        if not rules.health:
             judged = float(batch.score[row]) if rules.on_score else value
-            if rules.calm(judged, area_level):
+            if kind == "resolved" or rules.calm(judged, area_level):
                 clear = rules.clear_at(area_level)
                 score = judged if rules.on_score else math.nan
         sl = int(self._s.seen_at[series]), int(self._s.same_since[series])
         thin: tuple[int, int, int, str] | None = None
         count = int(batch.count[row])
-        if math.isnan(value) and 0 <= count < rules.min_count:
+        if math.isnan(value) and not rules.on_score and count < rules.min_count:  # (-1: unknown)
             thin = (count, rules.min_count, int(self._s.thin_since[series]), rules.source_kind)
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,

@@ -103,17 +103,18 @@ def test_the_worst_window_survives_a_snapshot_and_an_older_snapshot_restores() -
     assert ev.kind == "resolved" and ev.peak is None and "peak" not in ev.text_en
 
 
-def test_a_resolution_without_a_value_says_the_rule_not_the_detectors_band() -> None:
+def test_a_resolution_without_a_value_says_why_not_the_detectors_band() -> None:
     """Windows too thin to judge (`min_count`) are calm and resolve the warning with no value:
     its sentence gave the detectors' band ("expected 0.28-0.35"), which is not what the
-    warning judged; it says the rule, as a firing sentence whose band holds the value does."""
+    warning judged; it says why there is no value (the count, when the batch gives it)."""
     value = {"field": "pressure", "aggregate": "mean", "window": {"length": "15m"},
              "levels": ["street", "district"], "min_count": 3}  # fmt: skip
     m = WarningStateMachine([make_indicator(value=value)])
     events = run(m, [0.09, float("nan"), float("nan"), float("nan")])
     assert kinds(events) == [("firing", "red"), ("resolved", "red")]
-    assert "expected > 0.2," in events[-1].text_en and "0.28" not in events[-1].text_en
-    assert "预期 > 0.2," in events[-1].text_zh
+    assert "too few readings to judge since 10:15," in events[-1].text_en
+    assert "0.28" not in events[-1].text_en and "0.25" not in events[-1].text_en
+    assert "读数过少无法判断 自 10:15," in events[-1].text_zh
     assert "expected 0.28-0.35" in events[0].text_en  # (a value outside the band keeps it)
 
 
@@ -140,6 +141,19 @@ def test_a_resolution_on_windows_too_thin_to_judge_says_so() -> None:
     assert ev.value is None
     assert "too few checks to judge (15 < 20) since 11:00" in ev.text_en, ev.text_en
     assert "核验过少无法判断 (15 < 20) 自 11:00" in ev.text_zh, ev.text_zh
+
+
+def test_a_resolution_says_the_condition_it_cleared_by_not_the_detectors_band() -> None:
+    """A warning clears once its `clear` condition has held for its `for`: the resolution says
+    that condition.  It gave the detectors' band, which the value that cleared the warning
+    may lie outside of ("50.2%, expected 51.7%-67.1%, yellow warning cleared")."""
+    m = WarningStateMachine([make_indicator()])
+    events = run(m, [0.09, 0.3, 0.3], lower=0.31, upper=0.35)
+    assert kinds(events) == [("firing", "red"), ("resolved", "red")]
+    en, zh = events[-1].text_en, events[-1].text_zh
+    assert "water pressure 0.3 MPa, above 0.25 for 30 min, red warning cleared" in en, en
+    assert "供水压力 0.3 MPa, 高于 0.25 持续30分钟, 红色预警已解除" in zh, zh
+    assert "0.31" not in en
 
 
 def test_a_missing_window_breaks_the_run() -> None:
