@@ -87,6 +87,8 @@ class IndicatorRules:
     # readings closer than this count as one value (the stuck detector's `tolerance`, the
     # largest of its detectors'): "stuck at 3 since" starts where the detector's run does
     stuck_tolerance: float = 0.0
+    # the windows' length (0: not known, the step): a sentence names a window by its start
+    length: int = 0
 
     @classmethod
     def from_indicator(cls, ind: Indicator) -> IndicatorRules:
@@ -123,6 +125,7 @@ class IndicatorRules:
             value_range=value_range(ind),
             health=w.on == "score"
             and all(d.type in HEALTH_DETECTORS for d in ind.detection.detectors),
+            length=int(window.length),
             stuck_tolerance=max(
                 (d.tolerance for d in _detectors(ind.detection.detectors) if d.type == "stuck"),
                 default=0.0,
@@ -657,7 +660,7 @@ class WarningStateMachine:
             peak=peak[0], peak_at=peak[1], worst=worst_kind(self._on(rules), rules.direction),
             score=score, score_limit=score_limit, health=rules.health, seen_at=sl[0],
             same_since=sl[1], clear=clear, clear_for=rules.clear_for, clear_below=rules.sign > 0,
-            thin=thin,
+            thin=thin, length=rules.length or rules.step,
         )  # fmt: skip
         det = str(batch.detectors[row])
 
@@ -728,6 +731,7 @@ class WarningStateMachine:
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh, title_en=rules.title_en,
             level=level, at=at, why_zh=why_zh, why_en=why_en, tz=self.tz, unit=rules.unit,
             peak=peak, peak_at=peak_at, worst=worst_kind(self._on(rules), rules.direction),
+            length=rules.length or rules.step,
         )  # fmt: skip
         return WarningEvent(
             warning_id=f"{ind_id}@{area}@{int(st.fired_at[series])}",

@@ -156,6 +156,31 @@ def test_a_resolution_says_the_condition_it_cleared_by_not_the_detectors_band() 
     assert "0.31" not in en
 
 
+def test_a_sentence_names_windows_by_their_start_and_dates_its_times() -> None:
+    """Daily windows: the warning is "since 03-01" (the first window's start) and its worst
+    window "on 03-01", where the peak was named by its window's end ("at 03-02 00:00", a day
+    after it happened); "cleared at 00:00" beside a dated peak said no day."""
+    value = {"field": "pressure", "aggregate": "mean", "window": {"length": "1d"},
+             "levels": ["street", "district"]}  # fmt: skip
+    m = WarningStateMachine([make_indicator(value=value)])
+    midnight = T0 - 10 * 3600  # 2026-03-01 00:00 +08:00
+    fired, cleared = run(m, [0.09, 0.3], step=86400, start=midnight)
+    assert fired.kind == "firing" and "red since 03-01" in fired.text_en, fired.text_en
+    assert "红色预警 自 03-01" in fired.text_zh, fired.text_zh
+    assert cleared.kind == "resolved" and cleared.peak_at == midnight + 86400
+    assert cleared.text_en.endswith("red warning cleared at 03-03 00:00, lowest 0.09 MPa on 03-01")
+    assert cleared.text_zh.endswith("红色预警已解除 (03-03 00:00), 最低 0.09 MPa (03-01)")
+
+
+def test_a_peak_is_named_by_its_windows_start() -> None:
+    """15-minute windows: the warning since 10:00 peaked in the window 10:00-10:15, named as
+    the sentence's other times are, by its start."""
+    m = WarningStateMachine([make_indicator()])
+    fired, cleared = run(m, [0.09, 0.3, 0.3])
+    assert "red since 10:00" in fired.text_en
+    assert cleared.text_en.endswith("cleared at 10:45, lowest 0.09 MPa at 10:00"), cleared.text_en
+
+
 def test_a_missing_window_breaks_the_run() -> None:
     m = WarningStateMachine([make_indicator()])
     first = windows([0.19])[0]
