@@ -193,16 +193,31 @@ def format_span(seconds: int) -> tuple[str, str]:
 
 
 def _clear_said(
-    judged: float | None, unit: str, clear: float, clear_for: int, below: bool
+    judged: float | None,
+    unit: str,
+    clear: float,
+    clear_for: int,
+    below: bool,
+    resolved: bool = False,
 ) -> tuple[tuple[str, str], str | None]:
     """What keeps a warning up when its value (or score) holds no level any more: its clear
     condition has not held for long enough ("0.4 cm, expected < 10, down to blue" read as if
     the warning had no reason to stand): "低于 5 持续30分钟后解除" / "clears below 5 after
-    30 min".  Also the judged number's text when it needs more digits beside the limit."""
+    30 min".  Also the judged number's text when it needs more digits beside the limit.
+
+    `resolved`: the condition has held, and is what cleared the warning: "低于 5 持续30分钟" /
+    "below 5 for 30 min".  A resolution gave the detectors' band instead, which the value
+    that cleared it may lie outside of ("50.2%, expected 51.7%-67.1%, yellow warning
+    cleared"): the band is not what a warning clears by."""
     limit, (text,) = _apart(_shown(clear, unit), [None if judged is None else _shown(judged, unit)])
     if unit == RATIO_UNIT:
         limit = f"{limit}%"
     zh_side, en_side = ("低于", "below") if below else ("高于", "above")
+    if resolved:
+        if clear_for <= 0:
+            return (f"{zh_side} {limit}", f"{en_side} {limit}"), text
+        zh_for, en_for = format_span(clear_for)
+        return (f"{zh_side} {limit} 持续{zh_for}", f"{en_side} {limit} for {en_for}"), text
     if clear_for <= 0:
         return (f"{zh_side} {limit} 即解除", f"clears {en_side} {limit}"), text
     zh_for, en_for = format_span(clear_for)
@@ -212,16 +227,35 @@ def _clear_said(
     ), text
 
 
-def local_time(ts: int, ref: int, tz: str = DEFAULT_TZ) -> str:
+def local_time(
+    ts: int, ref: int, tz: str = DEFAULT_TZ, dated: bool = False, days: bool = False
+) -> str:
     """HH:MM in the city's zone, with the date when it is not the day of `ref` (the event the
-    sentence describes), and the year too when it is not `ref`'s: a replay of last winter
-    read "since 12-31 23:00" a year off."""
+    sentence describes) or when `dated` asks for it (another time of the sentence has a
+    date: "cleared at 00:00" beside "peak at 02-01" did not say which midnight), and the year
+    too when it is not `ref`'s: a replay of last winter read "since 12-31 23:00" a year off.
+    `days`: the time is the start of a whole-day window, named by its date alone ("02-01";
+    "02-01 00:00" read as a moment, and a window's end as the next day)."""
     zone = ZoneInfo(tz)
     t = datetime.fromtimestamp(ts, zone)
     r = datetime.fromtimestamp(ref, zone)
-    if t.date() == r.date():
+    date = "%m-%d" if t.year == r.year else "%Y-%m-%d"
+    if days and (t.hour, t.minute, t.second) == (0, 0, 0):
+        return t.strftime(date)
+    if t.date() == r.date() and not dated:
         return t.strftime("%H:%M")
-    return t.strftime("%m-%d %H:%M" if t.year == r.year else "%Y-%m-%d %H:%M")
+    return t.strftime(f"{date} %H:%M")
+
+
+def other_day(ts: int, ref: int, tz: str = DEFAULT_TZ) -> bool:
+    """Whether `ts` is on another day than `ref` in the city's zone (local_time dates it)."""
+    zone = ZoneInfo(tz)
+    return datetime.fromtimestamp(ts, zone).date() != datetime.fromtimestamp(ref, zone).date()
+
+
+def whole_days(length: int) -> bool:
+    """Whether windows of `length` seconds are whole days, named by their dates."""
+    return length > 0 and length % 86400 == 0
 
 
 def lower_first(title: str) -> str:
@@ -260,6 +294,31 @@ def _score_said(score: float, limit: float, level: str) -> tuple[str, str]:
         f"异常评分 {s_text} ({zh_level} ≥ {l_text})",
         f"anomaly score {s_text} ({level} at ≥ {l_text})",
     )
+
+
+#: what the records of a source kind are called in "too few checks to judge"; other kinds are
+#: sensors, whose records are readings
+RECORDS: dict[str, tuple[str, str]] = {
+    "checkpoint": ("核验", "checks"),
+    "hotline": ("工单", "orders"),
+    "photo_report": ("上报", "reports"),
+}
+
+
+def _thin_said(count: int, least: int, since: int, kind: str, at: int, tz: str) -> tuple[str, str]:
+    """Why a warning changes on a window with no value: the indicator leaves a window of fewer
+    records than its `min_count` unjudged and counts it as calm, so a warning can clear on
+    such windows, and "expected < 2%, blue warning cleared" with no value gave no reason:
+    "核验过少无法判断 (17 < 20) 自 19:00" / "too few checks to judge (17 < 20) since 19:00"
+    (`count` < 0, `since` < 0: not known; `since` is the start of the run of such windows)."""
+    zh_noun, en_noun = RECORDS.get(kind, ("读数", "readings"))
+    zh, en = f"{zh_noun}过少无法判断", f"too few {en_noun} to judge"
+    if count >= 0:  # (a batch from elsewhere may not give it)
+        zh, en = f"{zh} ({count} < {least})", f"{en} ({count} < {least})"
+    if since < 0:
+        return zh, en
+    when = local_time(since, at, tz)
+    return f"{zh} 自 {when}", f"{en} since {when}"
 
 
 def _health_said(
@@ -308,6 +367,8 @@ def sentence(
     clear: float = math.nan,
     clear_for: int = 0,
     clear_below: bool = True,
+    thin: tuple[int, int, int, str] | None = None,
+    length: int = 0,
 ) -> tuple[str, str]:
     """(zh, en) for one warning event.  A resolution also gives the worst window while the
     warning fired (`peak` at the end of window `peak_at`, named as WORST_WORDS[`worst`] says):
@@ -322,7 +383,19 @@ def sentence(
     A `clear` threshold (with `clear_for`, the time it must hold, and `clear_below`: whether
     the warning clears below it or above) says what keeps up a warning whose value, or
     `score` when one is given, holds no level any more, in place of an expectation that
-    would hold it: "0.4 cm, clears below 5 after 30 min, down to blue"."""
+    would hold it: "0.4 cm, clears below 5 after 30 min, down to blue"; in a resolution,
+    the condition that cleared it: "0.4 cm, below 5 for 30 min, blue warning cleared".
+
+    Times are moments, and a window is named by its start (`length`: the windows' length,
+    0: `peak_at` is named as it is): `since` is the start of a run's first window, the
+    peak the start of its window, "cleared at" the moment the warning ended (the end of the
+    window that ended it).  A whole-day window is named by its date ("since 02-01", "most
+    anomalous 4 orders on 02-01": its end, "02-02 00:00", read as a day later), and the
+    event's own time takes its date when another time of the sentence has one.
+
+    `thin` (records, the indicator's `min_count`, start of the run of such windows, source
+    kind) says why a window has no value: too few records to judge, which counts as calm
+    (see _thin_said); it takes the place of a band, which no value was judged against."""
     known = value is not None and not math.isnan(value)  # (no value: nothing shown, not "—")
     band: tuple[str, str] | None = None
     peak_text: str | None = None
@@ -332,16 +405,19 @@ def sentence(
         en = [f"{area_en}: {lower_first(title_en)}", state[1]]
     else:
         band, value_text, peak_text = _band(lower, upper, unit, value, peak)
+        resolved = kind == "resolved"
         if not math.isnan(clear) and not math.isnan(score):
-            rule, score_text = _clear_said(score, "", clear, clear_for, clear_below)
+            rule, score_text = _clear_said(score, "", clear, clear_for, clear_below, resolved)
             score_text = score_text or format_number(score)
             band = (f"异常评分 {score_text}, {rule[0]}", f"anomaly score {score_text}, {rule[1]}")
             value_text = None
         elif not math.isnan(clear):
-            band, value_text = _clear_said(value, unit, clear, clear_for, clear_below)
+            band, value_text = _clear_said(value, unit, clear, clear_for, clear_below, resolved)
         elif not math.isnan(score):
             band = _score_said(score, score_limit, level)
             value_text = None
+        if thin is not None and not known:
+            band = _thin_said(*thin, at=at, tz=tz)
         shown_zh = f" {format_value(value, unit, 'zh', value_text)}" if known else ""
         shown_en = f" {format_value(value, unit, text=value_text)}" if known else ""
         zh = [f"{area_zh}: {title_zh}{shown_zh}"]
@@ -349,11 +425,16 @@ def sentence(
     if band is not None:
         zh.append(band[0])
         en.append(band[1])
-    when = local_time(since, at, tz)
+    days = whole_days(length)
+    when = local_time(since, at, tz, days=days)
     if kind == "resolved":
-        zh.append(f"{LEVEL_NAMES_ZH[level]}已解除 ({local_time(at, at, tz)})")
-        en.append(f"{level} warning cleared at {local_time(at, at, tz)}")
-        if not health and (said := _peak(peak, peak_at, unit, at, tz, worst, peak_text)):
+        said = None if health else _peak(peak, peak_at, unit, at, tz, worst, peak_text, length)
+        dated = said is not None and other_day(peak_at - length, at, tz)
+        dated |= thin is not None and thin[2] >= 0 and other_day(thin[2], at, tz)
+        cleared = local_time(at, at, tz, dated=dated)
+        zh.append(f"{LEVEL_NAMES_ZH[level]}已解除 ({cleared})")
+        en.append(f"{level} warning cleared at {cleared}")
+        if said is not None:
             zh.append(said[0])
             en.append(said[1])
     elif kind == "deescalated":
@@ -380,14 +461,16 @@ def withdrawal_sentence(
     peak: float = math.nan,
     peak_at: int = -1,
     worst: str = "high",
+    length: int = 0,
 ) -> tuple[str, str]:
     """(zh, en) for a warning ended because its area is no longer watched, not because the
     value came back: "静安区: PM2.5 橙色预警撤销 (14:05): ..." / "Jing'an: pm2.5 orange warning
     withdrawn at 14:05: ...", then its worst window while it fired, as a resolution gives it."""
-    when = local_time(at, at, tz)
+    said = _peak(peak, peak_at, unit, at, tz, worst, length=length)
+    when = local_time(at, at, tz, dated=said is not None and other_day(peak_at - length, at, tz))
     zh = f"{area_zh}: {title_zh} {LEVEL_NAMES_ZH[level]}撤销 ({when}): {why_zh}"
     en = f"{area_en}: {lower_first(title_en)} {level} warning withdrawn at {when}: {why_en}"
-    if (said := _peak(peak, peak_at, unit, at, tz, worst)) is not None:
+    if said is not None:
         zh, en = f"{zh}; {said[0]}", f"{en}; {said[1]}"
     return zh, en
 
@@ -400,18 +483,23 @@ def _peak(
     tz: str,
     worst: str = "high",
     text: str | None = None,
+    length: int = 0,
 ) -> tuple[str, str] | None:
     """(zh, en) of a warning's worst window ("峰值 19件 (11:15)", "peak 19 orders at 11:15";
     "最低 0.13 MPa" of a "below" rule, see WORST_WORDS), or None when it has none (`peak_at`
     < 0, or no value).  `text`: its number as already written, when the limit beside it
-    made it need more digits than usual."""
+    made it need more digits than usual.  The window is named by its start, `length` before
+    its end `peak_at` (a whole-day one by its date: "on 02-01"), as the sentence's other times
+    are: "blue since 02-01 00:00 ... most anomalous 4 orders at 02-02 00:00" put the peak a
+    day after it happened."""
     if peak_at < 0 or math.isnan(peak):
         return None
-    when = local_time(peak_at, at, tz)
+    days = whole_days(length)
+    when = local_time(peak_at - length, at, tz, days=days)
     zh_word, en_word = WORST_WORDS[worst]
     return (
         f"{zh_word} {format_value(peak, unit, 'zh', text)} ({when})",
-        f"{en_word} {format_value(peak, unit, text=text)} at {when}",
+        f"{en_word} {format_value(peak, unit, text=text)} {'on' if days else 'at'} {when}",
     )
 
 
@@ -427,6 +515,7 @@ def worst_clause(
     peak_at: int | None,
     at: int,
     tz: str = DEFAULT_TZ,
+    length: int = 0,
 ) -> tuple[str, str]:
     """(zh, en) naming the worst warning an incident had, for the summary its last warning's
     resolution gives: "最严重: 宝山区 细颗粒物(PM2.5)橙色预警, 峰值 154 μg/m³ (09:00)" and "worst:
@@ -437,7 +526,7 @@ def worst_clause(
     en = f"worst: {area_en} {lower_first(title_en)} {level} warning"
     said = None
     if peak is not None and peak_at is not None:
-        said = _peak(float(peak), int(peak_at), unit, at, tz)
+        said = _peak(float(peak), int(peak_at), unit, at, tz, length=length)
     if said is not None:
         zh, en = f"{zh}, {said[0]}", f"{en}, {said[1]}"
     return zh, en

@@ -5,7 +5,7 @@ shapes and dtypes and stay a sequence of numpy operations."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,10 @@ class ScoredBatch:
     """Closed windows with their scores.
 
     `lower`/`upper` are the detectors' expected band (NaN when unknown); `detectors` names, per
-    row, the detectors that scored the window, comma separated ("threshold,seasonal")."""
+    row, the detectors that scored the window, comma separated ("threshold,seasonal").
+    `count`: the records each window aggregated, -1 when not known (a batch from elsewhere
+    may not give it): a warning that clears on windows too thin to judge (the indicator's
+    `min_count`) says how thin they were, since it has no value to show."""
 
     indicator_id: StrArray
     area_code: StrArray
@@ -32,9 +35,12 @@ class ScoredBatch:
     lower: FloatArray
     upper: FloatArray
     detectors: StrArray
+    count: IntArray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
         n = len(self.indicator_id)
+        if n and len(self.count) == 0:  # not given: not known
+            object.__setattr__(self, "count", np.full(n, -1, dtype=np.int64))
         for name in self.__dataclass_fields__:
             col = getattr(self, name)
             if not isinstance(col, np.ndarray) or col.ndim != 1:
@@ -64,6 +70,7 @@ class ScoredBatch:
         upper: npt.ArrayLike | None = None,
         area_level: Sequence[str] | npt.ArrayLike | None = None,
         detectors: Sequence[str] | npt.ArrayLike | str | None = None,
+        count: npt.ArrayLike | None = None,
     ) -> ScoredBatch:
         """Build a batch from anything array-like, filling optional columns (NaN bands, zero
         scores, empty detector names) so callers pass only what they have."""
@@ -96,6 +103,11 @@ class ScoredBatch:
             lower=floats(lower, np.nan),
             upper=floats(upper, np.nan),
             detectors=det,
+            count=(
+                np.full(n, -1, dtype=np.int64)
+                if count is None
+                else np.asarray(count, dtype=np.int64).reshape(-1)
+            ),
         )
 
     def take(self, rows: npt.NDArray[np.intp]) -> ScoredBatch:

@@ -450,6 +450,7 @@ class TicketService:
             area_zh=area_zh, area_en=area_en, title_zh=title["title_zh"],
             title_en=title["title_en"], level=t.peak_level, unit=str(x.get("unit") or ""),
             peak=peak, peak_at=peak_at, at=ev.at, tz=self.tz,
+            length=int(window[1]) - int(window[0]) if None not in window[:2] else 0,
         )  # fmt: skip
 
     def _stored_title(self, explanation: Mapping[str, Any]) -> dict[str, str]:

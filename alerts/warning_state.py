@@ -72,6 +72,11 @@ class IndicatorRules:
     # a window without a value counts as calm: the indicator's `min_count` leaves too thin a
     # window unjudged, which is no evidence of a problem (it neither raises nor holds one)
     calm_without_value: bool = False
+    # the indicator's `min_count` (0: none) and its source's kind, for the sentence of a
+    # warning that changes on such windows: "too few checks to judge (17 < 20) since 19:00"
+    # says why it shows no value
+    min_count: int = 0
+    source_kind: str = ""
     area_thresholds: tuple[tuple[str, tuple[float, ...], float], ...] = ()
     # (least, greatest) value the indicator can take, NaN: open (registry.value_range): the
     # band a sentence states is clipped to it ("NO2 expected -111 to 124" said otherwise)
@@ -82,6 +87,8 @@ class IndicatorRules:
     # readings closer than this count as one value (the stuck detector's `tolerance`, the
     # largest of its detectors'): "stuck at 3 since" starts where the detector's run does
     stuck_tolerance: float = 0.0
+    # the windows' length (0: not known, the step): a sentence names a window by its start
+    length: int = 0
 
     @classmethod
     def from_indicator(cls, ind: Indicator) -> IndicatorRules:
@@ -112,10 +119,13 @@ class IndicatorRules:
             source_categories=tuple(ind.source.categories or ()),
             aggregate=ind.value.aggregate,
             calm_without_value=ind.value.min_count is not None,
+            min_count=ind.value.min_count or 0,
+            source_kind=ind.source.kind,
             area_thresholds=tuple(differ),
             value_range=value_range(ind),
             health=w.on == "score"
             and all(d.type in HEALTH_DETECTORS for d in ind.detection.detectors),
+            length=int(window.length),
             stuck_tolerance=max(
                 (d.tolerance for d in _detectors(ind.detection.detectors) if d.type == "stuck"),
                 default=0.0,
@@ -263,11 +273,14 @@ class _Growable:
         self.seen_value = np.full(capacity, np.nan, dtype=np.float64)
         self.seen_at = np.full(capacity, _NONE, dtype=np.int64)
         self.same_since = np.full(capacity, _NONE, dtype=np.int64)
+        # the start of the run of windows left unjudged (fewer records than `min_count`)
+        # that the latest window belongs to: "too few checks to judge since 19:00"
+        self.thin_since = np.full(capacity, _NONE, dtype=np.int64)
 
     ARRAYS = (
         "rule", "last_end", "since", "clear_since", "calm_since", "level", "level_since",
         "state", "fired_at", "peak_x", "peak_value", "peak_at", "seen_value", "seen_at",
-        "same_since",
+        "same_since", "thin_since",
     )  # fmt: skip
     # what a new series starts with (every other array starts at _NONE); also what a
     # snapshot taken before an array existed restores it to
@@ -481,6 +494,8 @@ class WarningStateMachine:
                 self._tolerance[rr][health],
             )  # fmt: skip
 
+        thin = st.thin_since[s]  # (a gap does not break it: unjudged windows count as calm)
+        st.thin_since[s] = np.where(unjudged_calm, np.where(thin < 0, start_of_run, thin), _NONE)
         st.last_end[s] = end
         st.since[s] = since
         st.clear_since[s] = clear_since
@@ -624,13 +639,20 @@ class WarningStateMachine:
         # A warning whose value (or score) holds no level any more stands because its clear
         # condition has not held long enough: the sentence says that condition ("0.4 cm,
         # expected < 10, down to blue" read as if nothing kept the warning up).
+        # A resolution says the condition it cleared by ("below 60% for 30 min"), not a band:
+        # the detectors' band may not hold the value that cleared it ("50.2%, expected
+        # 51.7%-67.1%, yellow warning cleared").
         clear = math.nan
-        if kind != "resolved" and not rules.health:
+        if not rules.health:
             judged = float(batch.score[row]) if rules.on_score else value
-            if rules.calm(judged, area_level):
+            if kind == "resolved" or rules.calm(judged, area_level):
                 clear = rules.clear_at(area_level)
                 score = judged if rules.on_score else math.nan
         sl = int(self._s.seen_at[series]), int(self._s.same_since[series])
+        thin: tuple[int, int, int, str] | None = None
+        count = int(batch.count[row])
+        if math.isnan(value) and not rules.on_score and count < rules.min_count:  # (-1: unknown)
+            thin = (count, rules.min_count, int(self._s.thin_since[series]), rules.source_kind)
         zh, en = sentence(
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh,
             title_en=rules.title_en, unit=rules.unit, value=value, lower=said_lower,
@@ -638,6 +660,7 @@ class WarningStateMachine:
             peak=peak[0], peak_at=peak[1], worst=worst_kind(self._on(rules), rules.direction),
             score=score, score_limit=score_limit, health=rules.health, seen_at=sl[0],
             same_since=sl[1], clear=clear, clear_for=rules.clear_for, clear_below=rules.sign > 0,
+            thin=thin, length=rules.length or rules.step,
         )  # fmt: skip
         det = str(batch.detectors[row])
 
@@ -708,6 +731,7 @@ class WarningStateMachine:
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh, title_en=rules.title_en,
             level=level, at=at, why_zh=why_zh, why_en=why_en, tz=self.tz, unit=rules.unit,
             peak=peak, peak_at=peak_at, worst=worst_kind(self._on(rules), rules.direction),
+            length=rules.length or rules.step,
         )  # fmt: skip
         return WarningEvent(
             warning_id=f"{ind_id}@{area}@{int(st.fired_at[series])}",

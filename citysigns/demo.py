@@ -134,6 +134,7 @@ def scored_batches(path: Path) -> list[ScoredBatch]:
                 lower=col("lower"),
                 upper=col("upper"),
                 detectors=col("detectors"),
+                count=[r.get("count", -1) for r in rows],  # (files written before it: unknown)
             )
         )
     return out

@@ -539,8 +539,9 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         self.gauges.report(step.closed, scored, events, progress.watermark, high)
         instrument.late(self.plan.indicator.source.kind, step.late)
         lines: list[str] = []
+        least = self.plan.indicator.value.min_count
         for c in step.closed:
-            lines.extend(window_lines(c, self.plan.spaces[c.level].codes))
+            lines.extend(window_lines(c, self.plan.spaces[c.level].codes, least))
         late = late_letters(self.plan, step.late_events, partition)
         return [IndicatorOutput(lines, step.late, events, scored_lines(scored), late)]
 
@@ -597,17 +598,19 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
 
 
 def scored_lines(scored: ScoredBatch | None) -> list[str]:
-    """Closed windows with their score and expected band, for replays of the dispatch path."""
+    """Closed windows with their score, expected band and count of records, for replays of
+    the dispatch path (the count: a warning cleared by windows too thin to judge says how
+    thin they were)."""
     if scored is None:
         return []
     cols = zip(
         scored.indicator_id.tolist(), scored.area_code.tolist(), scored.area_level.tolist(),
         scored.window_start.tolist(), scored.window_end.tolist(), scored.value.tolist(),
         scored.score.tolist(), scored.lower.tolist(), scored.upper.tolist(),
-        scored.detectors.tolist(), strict=True,
+        scored.detectors.tolist(), scored.count.tolist(), strict=True,
     )  # fmt: skip
     keys = ("indicator", "area", "area_level", "start", "end", "value", "score", "lower",
-            "upper", "detectors")  # fmt: skip
+            "upper", "detectors", "count")  # fmt: skip
     return [
         json.dumps(
             {

@@ -75,9 +75,9 @@ class IndicatorScorer:
         series = self._series(np.concatenate([c.area + self.offset[c.level] for c in closed]))
         t = np.concatenate([np.full(len(c), c.end, dtype=np.int64) for c in closed])
         value = np.concatenate([c.value for c in closed])
+        count = np.concatenate([c.count for c in closed]).astype(np.int64, copy=False)
         min_count = self.plan.indicator.value.min_count
         if min_count is not None:  # too few records to judge: scored as a window without data
-            count = np.concatenate([c.count for c in closed])
             value = np.where(count < min_count, np.nan, value)
         scores = [d.learn_score(series, t, value) for d in self.detectors]
         score = np.fmax.reduce(np.vstack([s.score for s in scores]), axis=0)
@@ -104,6 +104,7 @@ class IndicatorScorer:
             lower=lower,
             upper=upper,
             detectors=np.full(n, self.names),
+            count=count,
         )
 
     def remap(self, change: AreaChange) -> None:

@@ -76,15 +76,18 @@ def windows(
     level: str = "street",
     lower: float = 0.28,
     upper: float = 0.35,
+    counts: Sequence[int] | None = None,
 ) -> list[ScoredBatch]:
-    """One single-row batch per window, back to back from `start`."""
+    """One single-row batch per window, back to back from `start` (`counts`: the records of
+    each, not known when not given)."""
     out = []
     for k, v in enumerate(values):
         end = start + step * (k + 1)
         out.append(ScoredBatch.from_columns(
             indicator_id=[indicator_id], area_code=[area], area_level=[level],
             window_start=[end - step], window_end=[end], value=[v], score=[0.0],
-            lower=[lower], upper=[upper], detectors="threshold"))  # fmt: skip
+            lower=[lower], upper=[upper], detectors="threshold",
+            count=None if counts is None else [counts[k]]))  # fmt: skip
     return out
 
 

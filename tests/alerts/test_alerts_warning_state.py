@@ -103,18 +103,82 @@ def test_the_worst_window_survives_a_snapshot_and_an_older_snapshot_restores() -
     assert ev.kind == "resolved" and ev.peak is None and "peak" not in ev.text_en
 
 
-def test_a_resolution_without_a_value_says_the_rule_not_the_detectors_band() -> None:
+def test_a_resolution_without_a_value_says_why_not_the_detectors_band() -> None:
     """Windows too thin to judge (`min_count`) are calm and resolve the warning with no value:
     its sentence gave the detectors' band ("expected 0.28-0.35"), which is not what the
-    warning judged; it says the rule, as a firing sentence whose band holds the value does."""
+    warning judged; it says why there is no value (the count, when the batch gives it)."""
     value = {"field": "pressure", "aggregate": "mean", "window": {"length": "15m"},
              "levels": ["street", "district"], "min_count": 3}  # fmt: skip
     m = WarningStateMachine([make_indicator(value=value)])
     events = run(m, [0.09, float("nan"), float("nan"), float("nan")])
     assert kinds(events) == [("firing", "red"), ("resolved", "red")]
-    assert "expected > 0.2," in events[-1].text_en and "0.28" not in events[-1].text_en
-    assert "预期 > 0.2," in events[-1].text_zh
+    assert "too few readings to judge since 10:15," in events[-1].text_en
+    assert "0.28" not in events[-1].text_en and "0.25" not in events[-1].text_en
+    assert "读数过少无法判断 自 10:15," in events[-1].text_zh
     assert "expected 0.28-0.35" in events[0].text_en  # (a value outside the band keeps it)
+
+
+def test_a_resolution_on_windows_too_thin_to_judge_says_so() -> None:
+    """A warning that clears on windows with too few records to judge (counted as calm, see
+    docs/analysts.md) has no value to show: its sentence says why, with the count against
+    `min_count` and since when, in both languages ("场所核验异常率, 预期 < 2%, 蓝色预警已解除"
+    gave no reason at all)."""
+    value = {"field": "abnormal", "aggregate": "mean", "window": {"length": "1h"},
+             "levels": ["street", "district"], "min_count": 20}  # fmt: skip
+    ind = make_indicator(
+        id="checkpoint.abnormal_rate", unit="1", source={"kind": "checkpoint"}, value=value,
+        title={"zh": "场所核验异常率", "en": "Checkpoint abnormal-verification rate"},
+        detection={"detectors": [{"type": "threshold", "upper": 0.05}],
+                   "warnings": {"on": "value", "levels": {"blue": {"threshold": 0.02, "for": "1h"}},
+                                "clear": {"threshold": 0.01, "for": "2h"}}},
+    )  # fmt: skip
+    m = WarningStateMachine([ind])
+    nan = float("nan")
+    events = run(m, [0.04, nan, nan], indicator_id=ind.id, step=3600, upper=0.05,
+                 counts=[25, 17, 15])  # fmt: skip
+    assert kinds(events) == [("firing", "blue"), ("resolved", "blue")]
+    ev = events[-1]
+    assert ev.value is None
+    assert "too few checks to judge (15 < 20) since 11:00" in ev.text_en, ev.text_en
+    assert "核验过少无法判断 (15 < 20) 自 11:00" in ev.text_zh, ev.text_zh
+
+
+def test_a_resolution_says_the_condition_it_cleared_by_not_the_detectors_band() -> None:
+    """A warning clears once its `clear` condition has held for its `for`: the resolution says
+    that condition.  It gave the detectors' band, which the value that cleared the warning
+    may lie outside of ("50.2%, expected 51.7%-67.1%, yellow warning cleared")."""
+    m = WarningStateMachine([make_indicator()])
+    events = run(m, [0.09, 0.3, 0.3], lower=0.31, upper=0.35)
+    assert kinds(events) == [("firing", "red"), ("resolved", "red")]
+    en, zh = events[-1].text_en, events[-1].text_zh
+    assert "water pressure 0.3 MPa, above 0.25 for 30 min, red warning cleared" in en, en
+    assert "供水压力 0.3 MPa, 高于 0.25 持续30分钟, 红色预警已解除" in zh, zh
+    assert "0.31" not in en
+
+
+def test_a_sentence_names_windows_by_their_start_and_dates_its_times() -> None:
+    """Daily windows: the warning is "since 03-01" (the first window's start) and its worst
+    window "on 03-01", where the peak was named by its window's end ("at 03-02 00:00", a day
+    after it happened); "cleared at 00:00" beside a dated peak said no day."""
+    value = {"field": "pressure", "aggregate": "mean", "window": {"length": "1d"},
+             "levels": ["street", "district"]}  # fmt: skip
+    m = WarningStateMachine([make_indicator(value=value)])
+    midnight = T0 - 10 * 3600  # 2026-03-01 00:00 +08:00
+    fired, cleared = run(m, [0.09, 0.3], step=86400, start=midnight)
+    assert fired.kind == "firing" and "red since 03-01" in fired.text_en, fired.text_en
+    assert "红色预警 自 03-01" in fired.text_zh, fired.text_zh
+    assert cleared.kind == "resolved" and cleared.peak_at == midnight + 86400
+    assert cleared.text_en.endswith("red warning cleared at 03-03 00:00, lowest 0.09 MPa on 03-01")
+    assert cleared.text_zh.endswith("红色预警已解除 (03-03 00:00), 最低 0.09 MPa (03-01)")
+
+
+def test_a_peak_is_named_by_its_windows_start() -> None:
+    """15-minute windows: the warning since 10:00 peaked in the window 10:00-10:15, named as
+    the sentence's other times are, by its start."""
+    m = WarningStateMachine([make_indicator()])
+    fired, cleared = run(m, [0.09, 0.3, 0.3])
+    assert "red since 10:00" in fired.text_en
+    assert cleared.text_en.endswith("cleared at 10:45, lowest 0.09 MPa at 10:00"), cleared.text_en
 
 
 def test_a_missing_window_breaks_the_run() -> None:

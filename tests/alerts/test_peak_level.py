@@ -111,16 +111,17 @@ def test_the_last_resolution_still_names_the_incidents_worst_warning(
     cleared_orange: tuple[TicketService, str],
 ) -> None:
     """The incident's orange street warning cleared before its blue grid warning: the summary
-    is the grid's resolution, and names the orange one, its area and its worst value."""
+    is the grid's resolution, and names the orange one, its area and its worst value (its
+    window by its start, 10:00-10:15, as the resolution names its own)."""
     svc, tid = cleared_orange
     t = svc.get(tid)
     assert t is not None
     assert t.summary_en.startswith("310106, 310106003, 310106003001: ")  # the grid's own
     assert "blue warning cleared" in t.summary_en
     assert t.summary_en.endswith(
-        "; worst: 310106, 310106003 water pressure orange warning, peak 0.13 MPa at 10:15"
+        "; worst: 310106, 310106003 water pressure orange warning, peak 0.13 MPa at 10:00"
     ), t.summary_en
-    worst_zh = "; 最严重: 310106 310106003 供水压力橙色预警, 峰值 0.13 MPa (10:15)"
+    worst_zh = "; 最严重: 310106 310106003 供水压力橙色预警, 峰值 0.13 MPa (10:00)"
     assert t.summary_zh.endswith(worst_zh)
     street = next(w for w in svc.warnings(tid) if w["area_code"] == "310106003")
     assert t.evidence["peak_warning"] == street["warning_id"]
