@@ -408,7 +408,8 @@ def sentence(
         resolved = kind == "resolved"
         if not math.isnan(clear) and not math.isnan(score):
             rule, score_text = _clear_said(score, "", clear, clear_for, clear_below, resolved)
-            score_text = score_text or format_number(score)
+            # a calm score to three digits ("0.000153") reads as noise: it is below 0.001
+            score_text = "< 0.001" if 0 <= score < 0.001 else score_text or format_number(score)
             band = (f"异常评分 {score_text}, {rule[0]}", f"anomaly score {score_text}, {rule[1]}")
             value_text = None
         elif not math.isnan(clear):

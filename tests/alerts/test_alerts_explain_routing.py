@@ -578,6 +578,12 @@ def test_a_warning_its_value_no_longer_holds_says_what_keeps_it_up() -> None:
                       since=ts(2026, 3, 1, 9, 0), at=ts(2026, 3, 1, 9, 0), clear=0.02,
                       clear_for=0)  # fmt: skip
     assert en == "A: x, clears below 2%, down to blue since 09:00" and "低于 2% 即解除" in zh
+    # a calm score is said as below 0.001, not to three digits of noise ("0.000153")
+    zh, en = sentence(area_zh="a", area_en="A", title_zh="t", title_en="x", unit="%",
+                      value=50.2, lower=None, upper=None, kind="resolved", level="yellow",
+                      since=ts(2026, 3, 1, 9, 0), at=ts(2026, 3, 1, 9, 0), clear=0.8,
+                      clear_for=900, score=0.000153)  # fmt: skip
+    assert "anomaly score < 0.001, below 0.8 for 15 min" in en and "异常评分 < 0.001" in zh, en
 
 
 @pytest.mark.parametrize(
