@@ -67,6 +67,9 @@ NOT_WATCHED_VERIFYING = (
     "no indicator watches this order: it closes after the period unless reported again"
 )
 NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, without a data check"
+# Said only when true: the verification period counts from the moment every warning of the
+# ticket had cleared, and anything firing after that reopens the ticket at once.
+VERIFIED_CLOSED = "indicators stayed normal through verification"
 # A fix that fails verification this many times is supervised (督办) as a missed deadline is:
 # reopening alone restarts the department's clock, so a ticket whose fixes never hold would
 # otherwise go round for ever without anyone above the department hearing of it.
@@ -688,7 +691,11 @@ class TicketService:
                     **self._retitled(t, values)},
         )  # fmt: skip
         if t.status == "verifying":
-            self._reopen(conn, t.id, now, "a new warning during verification: not fixed")
+            self._reopen(
+                conn, t.id, now,
+                f"new {ev.level} warning {ev.warning_id} during verification: not fixed",
+                {"warning_id": ev.warning_id, "warning_level": ev.level},
+            )  # fmt: skip
         return Outcome(key, "merged", t.id, ev.text_en)
 
     def _tightened(self, t: Ticket, route: Route, now: int) -> dict[str, Any]:
@@ -741,6 +748,11 @@ class TicketService:
             values["firing_count"] = max(0, t.firing_count - 1)
             firing = {} if t.warning_count == 1 else self._firing(conn, t.id)
             values.update(self._headline(conn, t, ev, firing))
+            all_normal = (
+                t.status == "verifying" and t.firing_count > 0 and values["firing_count"] == 0
+            )
+            if all_normal:
+                values["verify_until"] = now + self.verification_period
             self._write_ticket(conn, t, values)
             self._audit(
                 conn, ticket_id=t.id, at=now, actor=actor, action="warning_resolved",
@@ -751,6 +763,8 @@ class TicketService:
                         "from_level": t.level, "to_level": values["level"],
                         **self._retitled(t, values)},
             )  # fmt: skip
+            if all_normal:
+                self._start_verification_clock(conn, t, ev, now)
             if (
                 self.close_resolved_alerts
                 and t.origin == "alert"
@@ -793,8 +807,31 @@ class TicketService:
                     **self._retitled(t, values)},
         )  # fmt: skip
         if t.status == "verifying" and ev.kind == "escalated":
-            self._reopen(conn, t.id, now, "the warning escalated during verification: not fixed")
+            self._reopen(
+                conn, t.id, now,
+                f"warning {ev.warning_id} escalated to {ev.level} during verification: not "
+                "fixed",
+                {"warning_id": ev.warning_id, "warning_level": ev.level},
+            )  # fmt: skip
         return Outcome(key, "updated", t.id, ev.text_en)
+
+    def _start_verification_clock(
+        self, conn: Connection, t: Ticket, ev: WarningEvent, now: int
+    ) -> None:
+        """The last firing warning of a verifying ticket cleared: the verification period
+        starts now (`verify_until` was set with the ticket's write).  Its own audit entry says
+        so, as the one at feedback does, so that the trail shows when the indicators were
+        first all normal and until when they must stay so."""
+        until = now + self.verification_period
+        self._audit(
+            conn, ticket_id=t.id, at=now, actor=SYSTEM, action="verifying",
+            from_status=t.status, to_status="verifying",
+            reason=f"all warnings cleared (the last: {ev.warning_id}): the indicators must "
+            f"stay normal for {_span(self.verification_period)}, until "
+            f"{local_time(until, now, self.tz)}",
+            detail={"verify_until": self._iso(until), "data_check": True,
+                    "normal_since": self._iso(now), "warning_id": ev.warning_id},
+        )  # fmt: skip
 
     # ================================================================== hotline orders
     def _apply_order(self, conn: Connection, key: str, order: HotlineOrder) -> Outcome:
@@ -845,9 +882,37 @@ class TicketService:
             detail={"order_id": order.service_request_id, "service_code": order.service_code,
                     "duplicate_of": root, "order_count": count, "surge_count": surge},
         )  # fmt: skip
-        if role == "duplicate" and t.status == "verifying":
-            self._reopen(conn, t.id, now, "reported again during verification: not fixed")
+        if self._reported_again(t, order, role):
+            again = (
+                f"hotline order {order.service_request_id} duplicates order {root}"
+                if role == "duplicate"
+                else f"hotline order {order.service_request_id} reports the same problem"
+            )
+            self._reopen(
+                conn, t.id, now,
+                f"reported again during verification: {again}: not fixed",
+                {"order_id": order.service_request_id, "role": role},
+            )  # fmt: skip
         return Outcome(key, "linked" if role == "duplicate" else "corroborated", t.id, what)
+
+    @staticmethod
+    def _reported_again(t: Ticket, order: HotlineOrder, role: str) -> bool:
+        """Whether `order`, attached to `t` as `role`, reopens it: a citizen calling about
+        the same problem after the department reported it handled says the fix did not hold,
+        whether the order duplicates the ticket's own order or corroborates its warnings.  (A
+        corroborating call once only counted: a gas leak took ten calls in its verification
+        and still closed as normal.)  An order placed before the feedback, and delivered
+        late, speaks of the problem before the fix and does not reopen it.
+
+        A corroborating order must also lie in the incident's own area (`incident_area`, the
+        common area of its warnings and orders), not merely in the unit that handles it: a
+        red incident is handled by the city, and every water call of the city corroborates
+        it, but a call in Pudong says nothing of a fix in Jing'an.  A duplicate is near its
+        order by definition."""
+        if t.status != "verifying" or order.ts < (t.feedback_at or 0):
+            return False
+        return role == "duplicate" or covers(t.incident_area or t.incident_unit,
+                                             order.area_code or "")  # fmt: skip
 
     def _create_from_order(
         self, conn: Connection, key: str, order: HotlineOrder, route: Route, area: str, now: int
@@ -913,8 +978,12 @@ class TicketService:
         return (found["zh"], found["en"]) if found else (code, code)
 
     # ================================================================== transitions
-    def _reopen(self, conn: Connection, tid: str, now: int, reason: str) -> None:
-        """Back to the department with fresh deadlines: the fix did not hold.
+    def _reopen(
+        self, conn: Connection, tid: str, now: int, reason: str,
+        evidence: Mapping[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        """Back to the department with fresh deadlines: the fix did not hold.  `reason` and
+        `evidence` (added to the audit detail) name what showed it: the warning, the order.
 
         Every `REOPENS_PER_SUPERVISION`th reopening is also supervised, one tier up, like a
         missed deadline: the department meets each restarted deadline on paper while the
@@ -932,7 +1001,7 @@ class TicketService:
         self._audit(conn, ticket_id=tid, at=now, actor=SYSTEM, action="reopened",
                     from_status=t.status, to_status="reopened", reason=reason,
                     detail={"reopen_count": t.reopen_count + 1,
-                            **self._deadlines(values)})  # fmt: skip
+                            **self._deadlines(values), **(evidence or {})})  # fmt: skip
         count = t.reopen_count + 1
         if count % REOPENS_PER_SUPERVISION == 0:
             self._supervise(conn, self._must(conn, tid), now,
@@ -1055,16 +1124,35 @@ class TicketService:
         return out
 
     def _judge(self, conn: Connection, t: Ticket, now: int) -> Outcome:
+        """A verifying ticket whose `verify_until` has come: closed, or reopened when its
+        warnings never cleared.
+
+        While any warning of the ticket fires, `verify_until` is only the bound set at
+        feedback (feedback + the period): the period itself runs from the moment the last
+        one clears (`_start_verification_clock`), and any warning firing, escalating or
+        merging after that reopens the ticket at once.  So a ticket that reaches its end
+        with nothing firing really had its indicators normal for the whole period, and only
+        then may the close say so."""
         if t.status == "verifying":
             if t.firing_count > 0:
-                self._reopen(conn, t.id, now, "still firing at the end of verification")
+                firing = self.store.firing_of(conn, [t.id])[t.id]
+                names = ", ".join(f"{w} ({lv})" for w, lv in sorted(firing.items()))
+                since = self._iso(t.feedback_at) if t.feedback_at is not None else "feedback"
+                self._reopen(
+                    conn, t.id, now,
+                    f"still firing {_span(self.verification_period)} after the feedback of "
+                    f"{since}, never all normal: not fixed: {names}",
+                    {"firing": dict(sorted(firing.items()))},
+                )  # fmt: skip
                 return Outcome(t.id, "reopened", t.id)
             if t.warning_count == 0:
                 self._close(conn, t.id, now, NOT_WATCHED_CLOSED, SYSTEM,
                             {"data_check": False})  # fmt: skip
             else:
-                self._close(conn, t.id, now, "indicators stayed normal through verification",
-                            SYSTEM, {"data_check": True})  # fmt: skip
+                self._close(conn, t.id, now, VERIFIED_CLOSED, SYSTEM,
+                            {"data_check": True,
+                             "normal_since": self._iso((t.verify_until or now)
+                                                       - self.verification_period)})  # fmt: skip
             return Outcome(t.id, "closed", t.id)
         self._supervise(conn, t, now, f"{t.step} deadline missed (督办)", SYSTEM)
         return Outcome(t.id, "supervised", t.id)
@@ -1118,15 +1206,24 @@ class TicketService:
         )
 
     def feedback(self, tid: str, actor: str, notes: str) -> Ticket:
-        """The department reports it handled (feedback); verification (核查) starts at once.
+        """The department reports it handled (feedback); verification (核查) starts.
 
         For an incident with warnings behind it, its indicators must now stay normal for the
-        verification period, or it is reopened.  A ticket without any (a 12345 order no
-        indicator watches) has no data to check: it waits the same period, is reopened if the
-        problem is reported again meanwhile (a duplicate order, a merged warning), and then
-        closes saying that it closed on the department's feedback without a data check.  It
-        is not held open for a callback: the lifecycle has no callback step that could ever
-        release it, and 97% of the tickets are such orders."""
+        verification period, or it is reopened.  The period counts from the moment all its
+        warnings are normal: at once when none fires at feedback; otherwise the ticket waits
+        in verification until the last one clears (`_start_verification_clock`), since the
+        data lags a fix on site (a window must end before it can read normal) and a crew
+        should not be reopened for that lag.  The wait is bounded: still firing one period
+        after the feedback, the ticket is reopened (`_judge`).  Before, the period ran from
+        the feedback whatever fired, and a ticket whose warnings fired for most of it closed
+        as "stayed normal" because they had cleared by its last minute.
+
+        A ticket without any warning (a 12345 order no indicator watches) has no data to
+        check: it waits the same period, is reopened if the problem is reported again
+        meanwhile (a duplicate order, a merged warning), and then closes saying that it
+        closed on the department's feedback without a data check.  It is not held open for a
+        callback: the lifecycle has no callback step that could ever release it, and 97% of
+        the tickets are such orders."""
         notes = mask_personal(notes)[:4000]
         period = self.verification_period
         with self._lock:
@@ -1135,11 +1232,22 @@ class TicketService:
                 t = self._must(conn, tid)
                 check_allowed("feedback", tid, t.status)
                 watched = t.warning_count > 0
-                why = (
-                    "the indicators must stay normal for the period"
-                    if watched
-                    else NOT_WATCHED_VERIFYING
-                )
+                firing = self.store.firing_of(conn, [tid])[tid] if t.firing_count > 0 else {}
+                detail: dict[str, Any] = {"verify_until": self._iso(now + period),
+                                          "data_check": watched}  # fmt: skip
+                if t.firing_count > 0:
+                    why = (
+                        f"{len(firing) or t.firing_count} warning(s) still firing: the "
+                        f"indicators must stay normal for {_span(period)} from when the last "
+                        "one clears; reopened "
+                        f"if any still fires at {local_time(now + period, now, self.tz)}"
+                    )
+                    detail["waiting_for"] = dict(sorted(firing.items()))
+                elif watched:
+                    why = f"the indicators must stay normal for {_span(period)}"
+                    detail["normal_since"] = self._iso(now)
+                else:
+                    why = NOT_WATCHED_VERIFYING
                 values: dict[str, Any] = {
                     "status": "verifying", "feedback_at": now, "feedback_notes": notes,
                     "verify_until": now + period, "updated_at": now,
@@ -1153,8 +1261,7 @@ class TicketService:
                     self.store.audit_row(ticket_id=tid, at=now, actor=SYSTEM,
                                          action="verifying", from_status="feedback",
                                          to_status="verifying", reason=why,
-                                         detail={"verify_until": self._iso(now + period),
-                                                 "data_check": watched}),
+                                         detail=detail),
                 ])  # fmt: skip
                 return dataclasses.replace(t, **values, version=t.version + 1)
 
@@ -1259,6 +1366,11 @@ def _ticket_level_change(before: str, after: str) -> str:
     detail's from_level / to_level the ticket's, and a reason "orange warning" over a detail
     "red -> red" read as a contradiction."""
     return f"ticket level stays {after}" if before == after else f"ticket level {before} -> {after}"
+
+
+def _span(seconds: int) -> str:
+    """A period in an audit reason: "2 h", "90 min"."""
+    return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min"
 
 
 def hotline_orders_en(n: int) -> str:

@@ -2,7 +2,11 @@
 
 dispatched -> accepted -> handling -> feedback (the department reports it handled) ->
 verifying -> closed, or reopened (back to the department, flagged) when the data says it is not
-fixed.  Supervision (督办) is not a status but a flag with a count: a missed deadline at any step
+fixed.  Verification lasts a period from when all the ticket's warnings are normal (a ticket
+whose warnings still fire at feedback waits in `verifying` for them to clear); anything firing
+or a call about the same problem meanwhile reopens it (`alerts/service.py`).
+
+Supervision (督办) is not a status but a flag with a count: a missed deadline at any step
 flags the ticket, moves it one tier up and restarts the step it is in (never later than its
 deadline when that has not passed yet); every third reopening (a fix that keeps failing
 verification) is supervised the same way."""

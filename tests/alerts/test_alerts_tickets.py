@@ -374,6 +374,7 @@ def test_full_lifecycle_to_verified_close(
         ("jingan-water", "feedback", "handling", "feedback"),
         ("system", "verifying", "feedback", "verifying"),
         ("system", "warning_resolved", "verifying", "verifying"),
+        ("system", "verifying", "verifying", "verifying"),  # all normal: the period runs
         ("system", "closed", "verifying", "closed"),
     ]
     assert all(a.at > 0 and a.reason for a in svc.audit(tid))
@@ -395,6 +396,127 @@ def test_still_firing_after_verification_reopens(
     with pytest.raises(InvalidTransitionError, match="reopened"):
         svc.feedback(tid, "dept", "again")
     assert svc.accept(tid, "dept").status == "accepted"
+
+
+def test_verification_counts_from_when_the_warnings_clear_not_from_the_feedback(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """Reported handled while its warning still fires, a ticket waits in verification; the
+    period runs from the clearance, so the close's "stayed normal" is true.  (It ran from the
+    feedback: a ticket whose warnings fired for most of the period closed as normal.)"""
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    fed = svc.feedback(tid, "dept", "done")
+    assert fed.status == "verifying" and fed.verify_until == clock.now() + 7200
+    waiting = svc.audit(tid)[-1]
+    assert waiting.action == "verifying" and "1 warning(s) still firing" in waiting.reason
+    assert list(waiting.detail["waiting_for"]) == [fed.evidence["first_warning"]]
+    assert "normal_since" not in waiting.detail
+    clock.advance(5400)  # the warning clears 1.5 h after the feedback
+    svc.submit_warnings(fire(machine, [0.3, 0.3, 0.3], start=T0 + 900))
+    cleared_at = clock.now()
+    t = svc.get(tid)
+    assert t is not None and t.status == "verifying" and t.verify_until == cleared_at + 7200
+    started = svc.audit(tid)[-1]
+    assert (started.action, started.from_status, started.to_status) == (
+        "verifying", "verifying", "verifying")  # fmt: skip
+    assert started.reason.startswith("all warnings cleared")
+    assert started.detail["normal_since"] == "2026-03-01T11:30:00+08:00"
+    clock.set(fed.verify_until or 0)  # two hours after the feedback: not two normal hours
+    assert svc.tick() == []
+    clock.set(cleared_at + 7200)
+    (out,) = svc.tick()
+    closed = svc.audit(tid)[-1]
+    assert out.action == "closed"
+    assert closed.reason == "indicators stayed normal through verification"
+    assert closed.detail == {"data_check": True, "normal_since": "2026-03-01T11:30:00+08:00"}
+
+
+def test_a_warning_after_the_clearance_reopens_at_once_naming_it(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "done")
+    svc.submit_warnings(fire(machine, [0.3, 0.3, 0.3], start=T0 + 900))  # the clock runs
+    clock.advance(1800)
+    (again,) = fire(machine, [0.16], start=T0 + 4500)  # the same street fires again
+    assert svc.submit_warnings([again])[0].ticket_id == tid
+    t = svc.get(tid)
+    assert t is not None and (t.status, t.reopen_count) == ("reopened", 1)
+    reopened = svc.audit(tid)[-1]
+    assert reopened.action == "reopened" and again.warning_id in reopened.reason
+    assert reopened.detail["warning_id"] == again.warning_id
+    assert not any(a.action == "closed" for a in svc.audit(tid))
+
+
+def test_still_firing_two_hours_after_the_feedback_reopens_naming_the_warning(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    svc = make_service()
+    (ev,) = fire(machine, [0.16])
+    tid = svc.submit_warnings([ev])[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "done")
+    clock.advance(7200)
+    assert [o.action for o in svc.tick()] == ["reopened"]
+    reopened = svc.audit(tid)[-1]
+    assert reopened.reason.startswith("still firing 2 h after the feedback of")
+    assert f"{ev.warning_id} (yellow)" in reopened.reason
+    assert reopened.detail["firing"] == {ev.warning_id: "yellow"}
+
+
+def test_a_corroborating_call_during_verification_reopens_the_incident(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """A citizen reporting the problem after the feedback says the fix did not hold, even
+    when the call joins the incident's warnings rather than duplicating an order.  (Calls
+    joining an incident in verification were counted and changed nothing: a gas leak drew
+    ten calls in its verification and closed as normal.)"""
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    clock.advance(600)
+    fed = svc.feedback(tid, "dept", "done")
+    svc.submit_warnings(fire(machine, [0.3, 0.3, 0.3], start=T0 + 900))  # data normal again
+    # placed before the feedback, delivered after it: about the problem before the fix
+    late = svc.submit_orders([order("before", (fed.feedback_at or 0) - 60)])[0]
+    assert (late.action, late.ticket_id) == ("corroborated", tid)
+    assert (svc.get(tid) or fed).status == "verifying"
+    clock.advance(900)
+    out = svc.submit_orders([order("after", clock.now())])[0]
+    assert (out.action, out.ticket_id) == ("corroborated", tid)
+    t = svc.get(tid)
+    assert t is not None and (t.status, t.reopen_count) == ("reopened", 1)
+    reopened = svc.audit(tid)[-1]
+    assert reopened.action == "reopened"
+    assert reopened.reason == (
+        "reported again during verification: hotline order after reports the same problem: "
+        "not fixed"
+    )
+    assert (reopened.detail["order_id"], reopened.detail["role"]) == ("after", "corroboration")
+
+
+def test_a_call_elsewhere_in_the_unit_handling_the_incident_does_not_reopen_it(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """A red incident is handled by the city, so any water call of the city corroborates it;
+    only a call in the incident's own area says its fix did not hold."""
+    svc = make_service()
+    tid = svc.submit_warnings(fire(machine, [0.09]))[0].ticket_id or ""  # red: the city's
+    t = svc.get(tid)
+    assert t is not None and (t.incident_unit, t.incident_area) == ("310000", "310106003")
+    svc.accept(tid, "dept")
+    svc.submit_warnings(fire(machine, [0.3, 0.3, 0.3], start=T0 + 900))
+    svc.feedback(tid, "dept", "done")
+    clock.advance(600)
+    far = svc.submit_orders([order("pudong", clock.now(), area="310115003009004")])[0]
+    assert (far.action, far.ticket_id) == ("corroborated", tid)
+    assert (svc.get(tid) or t).status == "verifying"
+    near = svc.submit_orders([order("jingan", clock.now())])[0]
+    assert near.ticket_id == tid and (svc.get(tid) or t).status == "reopened"
 
 
 def test_a_fix_that_keeps_failing_verification_is_supervised_every_third_reopening(
