@@ -842,7 +842,7 @@ class TicketService:
             for t in self._related_open(
                 conn, route.family, area, order.ts - self.merge_window, descendants=False
             ):
-                if t.warning_count > 0 and covers(t.incident_unit, area):
+                if t.warning_count > 0 and covers(corroboration_scope(t), area):
                     return self._attach_order(conn, key, t, order, "corroboration", None, now)
         root = self._index.find(order)
         if root is not None:
@@ -1371,6 +1371,20 @@ def _ticket_level_change(before: str, after: str) -> str:
 def _span(seconds: int) -> str:
     """A period in an audit reason: "2 h", "90 min"."""
     return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min"
+
+
+def corroboration_scope(t: Ticket) -> str:
+    """The area whose hotline orders corroborate an incident: its responsible unit, but never
+    wider than the district of the incident's own area.  A red incident is handled by the
+    city (its unit moves up with its tier), yet a water outage in Jing'an is not corroborated
+    by every no-water call of the city: those are their own districts' incidents.  An
+    incident whose own area is a district or the city keeps it."""
+    area = t.incident_area or t.incident_unit
+    unit = t.incident_unit or area
+    if not area:
+        return unit
+    district = ancestor_at(area, "district")
+    return unit if covers(district, unit) else district
 
 
 def hotline_orders_en(n: int) -> str:

@@ -499,11 +499,12 @@ def test_a_corroborating_call_during_verification_reopens_the_incident(
     assert (reopened.detail["order_id"], reopened.detail["role"]) == ("after", "corroboration")
 
 
-def test_a_call_elsewhere_in_the_unit_handling_the_incident_does_not_reopen_it(
+def test_a_call_elsewhere_in_the_unit_handling_the_incident_is_not_its_evidence(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
-    """A red incident is handled by the city, so any water call of the city corroborates it;
-    only a call in the incident's own area says its fix did not hold."""
+    """A red incident is handled by the city, yet a water call in another district is that
+    district's problem: it opens its own ticket, and neither corroborates the incident nor
+    reopens it; a call in the incident's own area says its fix did not hold."""
     svc = make_service()
     tid = svc.submit_warnings(fire(machine, [0.09]))[0].ticket_id or ""  # red: the city's
     t = svc.get(tid)
@@ -513,7 +514,7 @@ def test_a_call_elsewhere_in_the_unit_handling_the_incident_does_not_reopen_it(
     svc.feedback(tid, "dept", "done")
     clock.advance(600)
     far = svc.submit_orders([order("pudong", clock.now(), area="310115003009004")])[0]
-    assert (far.action, far.ticket_id) == ("corroborated", tid)
+    assert far.action == "created" and far.ticket_id != tid
     assert (svc.get(tid) or t).status == "verifying"
     near = svc.submit_orders([order("jingan", clock.now())])[0]
     assert near.ticket_id == tid and (svc.get(tid) or t).status == "reopened"
