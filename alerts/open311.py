@@ -47,14 +47,27 @@ def services(incidents: Mapping[str, Sequence[str]] | None = None) -> list[dict[
     return out
 
 
+def status_notes(t: Ticket) -> str:
+    """GeoReport's `status_notes`: the status and its flags in Chinese, then the same in
+    English ("已办结（督办，重办 1 次） / closed (supervised, reopened 1x)").  Each half is
+    built from the same list of facts, so a reader of either language learns the same: a
+    flag added to one half only once left the Chinese side silent about reopenings."""
+    zh, en = [], []
+    if t.supervised:
+        zh.append("督办")
+        en.append("supervised")
+    if t.reopen_count:
+        zh.append(f"重办 {t.reopen_count} 次")
+        en.append(f"reopened {t.reopen_count}x")
+    zh_notes = STATUS_ZH[t.status] + (f"（{'，'.join(zh)}）" if zh else "")
+    en_notes = t.status + (f" ({', '.join(en)})" if en else "")
+    return f"{zh_notes} / {en_notes}"
+
+
 def request_view(t: Ticket, names: AreaNames, tz: str = "Asia/Shanghai") -> dict[str, Any]:
     dept = departments().get(t.department, {})
     zh, en = headline(t)
-    notes = f"{STATUS_ZH[t.status]} / {t.status}"
-    if t.supervised:
-        notes += " (督办 / supervised)"
-    if t.reopen_count:
-        notes += f" (reopened {t.reopen_count}x)"
+    notes = status_notes(t)
     return {
         "service_request_id": t.id,
         "status": "closed" if t.status == "closed" else "open",

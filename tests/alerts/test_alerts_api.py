@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from alerts.api import create_app
 from alerts.auth import TokenRegistry, TokenSpec, sha256
 from alerts.clock import ManualClock
 from alerts.hotline import HotlineOrder
+from alerts.open311 import status_notes
 from alerts.service import TicketService
+from alerts.store import TicketFilter
 from alerts.warning_state import WarningStateMachine
 from tests.alerts.alerts_helpers import T0, make_indicator, surge_indicator, windows
 from tests.alerts.conftest import ServiceFactory
@@ -618,3 +621,23 @@ def test_errors_have_one_shape_and_every_refusal_is_logged_and_counted(
     assert (page["count"], page["total"]) == (1, 2)
     page = client.get("/tickets", params={"offset": 5}, headers=auth("viewer")).json()
     assert (page["count"], page["total"]) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({}, "已办结 / closed"),
+        ({"reopen_count": 1}, "已办结（重办 1 次） / closed (reopened 1x)"),
+        ({"supervised": True}, "已办结（督办） / closed (supervised)"),
+        (
+            {"supervised": True, "reopen_count": 2},
+            "已办结（督办，重办 2 次） / closed (supervised, reopened 2x)",
+        ),
+    ],
+)
+def test_open311_status_notes_say_the_same_in_both_languages(
+    service: TicketService, flags: dict[str, Any], expected: str
+) -> None:
+    """A reopening or a supervision is told on the Chinese side as on the English one."""
+    t = replace(service.list_tickets(TicketFilter())[0], status="closed", **flags)
+    assert status_notes(t) == expected
