@@ -33,13 +33,13 @@ from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from indicators.language.registry import departments
+from indicators.language.registry import departments, kinds
 
 from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
 from .areas import AreaNames, NoAreaNames, ancestor_at, in_scope, related, tier_of_code
 from .auth import Principal, TokenRegistry
 from .hotline import mask_personal
-from .open311 import request_view, services
+from .open311 import IncidentSource, request_view, service_code, services
 from .service import TicketService, headline
 from .store import TicketFilter, is_transient
 from .tickets import (
@@ -334,6 +334,9 @@ def _body_after(model: type[BaseModel], allowed: Any, required: bool = True) -> 
 def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
     d = t.to_dict(tz)
     d["headline_zh"], d["headline_en"] = headline(t)
+    # the Open311 code (the family for a ticket a warning opened, not null): one code per
+    # ticket in both views, the one `?service_code=` of the Open311 list filters on
+    d["service_code"] = service_code(t)
     return d
 
 
@@ -351,15 +354,18 @@ def _scope_prefix(scope: str) -> str | None:
     return scope[:2] if tier_of_code(scope) == "city" else scope
 
 
-def _incident_services(service: TicketService) -> dict[str, list[str]]:
-    """The families of the catalog's dispatching indicators, each with its indicators'
-    titles: the service codes of the tickets warnings open."""
-    out: dict[str, list[str]] = {}
+def _incident_services(service: TicketService) -> dict[str, list[IncidentSource]]:
+    """The families of the catalog's dispatching indicators, each with its indicators: the
+    service codes of the tickets warnings open, named and grouped from what raises them."""
+    out: dict[str, list[IncidentSource]] = {}
     for ind in service.catalog.values():
         if ind.dispatched() is None:
             continue
         family = service.router.family(ind.category, ind.id, tuple(ind.source.categories or ()))
-        out.setdefault(family, []).append(ind.title.en)
+        kind = kinds().get(ind.source.kind)
+        out.setdefault(family, []).append(
+            IncidentSource(ind.title.zh, ind.title.en, bool(kind and kind.channel))
+        )
     return out
 
 

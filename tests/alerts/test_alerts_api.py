@@ -501,10 +501,46 @@ def test_open311_filters_run_over_every_ticket_in_the_store(
 def test_open311_services_list_the_sensor_incident_codes(client: TestClient) -> None:
     services = client.get("/open311/v2/services.json", headers=auth("viewer")).json()
     codes = {s["service_code"]: s for s in services}
-    assert (
-        codes["water"]["group"] == "sensors" and "Water pressure" in codes["water"]["description"]
-    )
+    assert "Water pressure" in codes["water"]["description"]
     assert codes["water_outage"]["group"] == "12345"
+
+
+def test_open311_services_have_human_names_and_groups_by_what_raises_them(
+    registry: TokenRegistry, sqlite_url: str, clock: ManualClock
+) -> None:
+    """The shipped catalog's families are named in Chinese and English, not by their codes;
+    the 12345 call rate and photo reports are citizen reports, not sensor incidents; a
+    family raised by both (water: calls and pressure) says so."""
+    from alerts.serve import build_service
+
+    svc = build_service(sqlite_url, clock=clock)  # the shipped catalog and routing
+    with TestClient(create_app(svc, registry)) as c:
+        services = c.get("/open311/v2/services.json", headers=auth("viewer")).json()
+    codes = {s["service_code"]: s for s in services}
+    for code in ("sensor_health", "hotline", "road", "water", "air"):
+        s = codes[code]
+        assert s["service_name"] != code and "sensor incidents" not in s["service_name"]
+        assert " / " in s["description"], s
+    assert codes["sensor_health"]["service_name"] == "monitoring station faults"
+    assert codes["hotline"]["group"] == codes["road"]["group"] == "citizen reports"
+    assert codes["air"]["group"] == "sensors"
+    assert codes["water"]["group"] == "sensors and citizen reports"
+
+
+def test_native_json_and_open311_show_one_service_code(client: TestClient) -> None:
+    """A ticket a warning opened has no hotline category: both views show its family, the
+    code `?service_code=` finds it by."""
+    r = client.post("/alertmanager/webhook", headers=auth("dispatch"), json=am_payload("firing"))
+    tid = r.json()["outcomes"][0]["ticket_id"]
+    native = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()["ticket"]
+    listed = client.get("/tickets", headers=auth("viewer")).json()["tickets"]
+    (o311,) = client.get(f"/open311/v2/requests/{tid}.json", headers=auth("viewer")).json()
+    assert native["service_code"] is not None
+    assert native["service_code"] == o311["service_code"]
+    assert {t["id"]: t["service_code"] for t in listed}[tid] == o311["service_code"]
+    found = client.get("/open311/v2/requests.json", headers=auth("viewer"),
+                       params={"service_code": native["service_code"]}).json()  # fmt: skip
+    assert tid in {q["service_request_id"] for q in found}
 
 
 @pytest.mark.parametrize(
