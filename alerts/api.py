@@ -1,12 +1,13 @@
 """The ticket API (`citysigns serve`): list and filter tickets; accept, start, feedback,
 reassign, comment, supervise; an Open311 GeoReport v2 read view; the Alertmanager webhook.
 
-Every request but /health needs a bearer token; its role decides what it may do and its scope
-which tickets it may see (a district's token sees only tickets in that district; lists are
-filtered, and a single ticket outside the scope is answered 404, as one that does not exist, so
-that the answer does not tell whether it does).  Every refusal is logged with its
-reason and the token's name ("anonymous" when there is none), never the token itself, and
-counted per reason in `app.state.refusals`.
+Every request but /health needs a bearer token (the OpenAPI document, /openapi.json, too;
+there is no /docs page: FastAPI's loads its scripts from a CDN); its role decides what it
+may do and its scope which tickets it may see (a district's token sees only tickets in that
+district; lists are filtered, and a single ticket outside the scope is answered 404, as one
+that does not exist, so that the answer does not tell whether it does).  Every refusal is
+logged with its reason and the token's name ("anonymous" when there is none), never the
+token itself, and counted per reason in `app.state.refusals`.
 Bad input gets a 4xx that says what is wrong, always as {"error": ...}: oversized bodies 413;
 malformed JSON, unknown or missing fields and unknown values (a status, tier or department the
 API does not know) 422; a reassignment to an area the city model refuses 400; a transition the
@@ -437,7 +438,12 @@ def create_app(
         if thread is not None:
             thread.join(timeout=5)
 
-    app = FastAPI(title="citysigns tickets", version="1", lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from cdn.jsdelivr.net,
+    # which an offline control room cannot reach, and no local copy of their assets is
+    # installed.  The OpenAPI document itself is served below, behind a token like the data
+    # it describes (FastAPI's own /openapi.json route would answer anyone).
+    app = FastAPI(title="citysigns tickets", version="1", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)  # fmt: skip
     app.add_middleware(NoNulBytes)
     app.add_middleware(BodyLimit, limit=max_body)  # added last: runs first, before any read
     app.state.tokens = tokens
@@ -625,7 +631,18 @@ def create_app(
     # ------------------------------------------------------------------ routes
     @app.get("/health")
     def health() -> dict[str, Any]:
+        """Liveness for load balancers and probes, which carry no token: the only route
+        without one.  It tells nothing about tickets: how many items wait in the outbox and
+        the store's last error, which names the error's class only (`TicketService.flush`),
+        never a message that could hold a connection string, host or path."""
         return {"status": "ok", "outbox": service.pending(), "store_error": service.last_error}
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document(who: Caller, request: Request) -> dict[str, Any]:
+        """The OpenAPI document, for any token that may read: it lists every route and body,
+        which is no business of a caller without one."""
+        require(who, "read", request)
+        return app.openapi()
 
     @app.get("/tickets")
     def list_tickets(

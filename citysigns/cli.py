@@ -399,7 +399,9 @@ def serve(
     """Run the ticket API.
 
     Tickets, an Open311 view and the Alertmanager webhook; every request needs a bearer
-    token from --tokens."""
+    token from --tokens, the API's description (/openapi.json) included, except GET /health
+    (for load balancers: the outbox size and the store's last error class, nothing about
+    tickets).  There is no /docs page: it would load its scripts from a CDN."""
     from alerts.areas import CityAreaNames
     from alerts.serve import serve as serve_api
     from alerts.store import StoreUnavailableError

@@ -81,6 +81,36 @@ def test_health_needs_no_token(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["outbox"] == 0
 
 
+def test_health_tells_a_store_error_without_its_connection_string(
+    client: TestClient, service: TicketService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/health answers without a token (load balancers carry none), so what it says of a
+    store outage names the kind of error, never the URL, user or path in its message."""
+
+    def down(*_a: Any, **_k: Any) -> Any:
+        raise OperationalError("select", {}, Exception(
+            'connection to "postgresql://ops:hunter2@db.internal/tickets" failed; '
+            "/var/lib/citysigns/tickets.db"))  # fmt: skip
+
+    monkeypatch.setattr(service.store, "begin", down)
+    service.submit_orders([HotlineOrder("h1", "road_damage", T0, None, None,
+                                        "310106003001001", "")])  # fmt: skip
+    health = client.get("/health").json()
+    assert set(health) == {"status", "outbox", "store_error"} and health["outbox"] == 1
+    assert health["store_error"] == "ticket store unavailable: OperationalError"
+
+
+def test_the_api_document_needs_a_token_and_no_page_loads_a_cdn(client: TestClient) -> None:
+    """/openapi.json is read with a token like the rest; /docs and /redoc, whose pages load
+    Swagger UI and ReDoc from cdn.jsdelivr.net, are not served."""
+    r = client.get("/openapi.json")
+    assert r.status_code == 401
+    assert "/tickets" in client.get("/openapi.json", headers=auth("viewer")).json()["paths"]
+    for page in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        r = client.get(page, headers=auth("viewer"))
+        assert r.status_code == 404 and "cdn" not in r.text
+
+
 def test_missing_and_unknown_tokens_are_refused_and_logged(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -235,7 +265,7 @@ def test_who_may_act_is_answered_before_what_is_wrong_with_the_body(
 
 def test_the_bodies_read_after_the_checks_are_still_documented(client: TestClient) -> None:
     """The OpenAPI document describes each write endpoint's body as before."""
-    doc = client.get("/openapi.json").json()
+    doc = client.get("/openapi.json", headers=auth("viewer")).json()
     body = doc["paths"]["/tickets/{tid}/feedback"]["post"]["requestBody"]
     assert body["required"] is True
     assert body["content"]["application/json"]["schema"] == {
