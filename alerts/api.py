@@ -9,10 +9,13 @@ that does not exist, so that the answer does not tell whether it does).  Every r
 logged with its reason and the token's name ("anonymous" when there is none), never the
 token itself, and counted per reason in `app.state.refusals`.
 Bad input gets a 4xx that says what is wrong, always as {"error": ...}: oversized bodies 413;
-malformed JSON, unknown or missing fields and unknown values (a status, tier or department the
-API does not know) 422; a reassignment to an area the city model refuses 400; a transition the
-lifecycle does not allow 409.  Who may act on which ticket is checked before the body is read
-(401, 403, 404 first).  A store outage is a 503 (retry later), never a 500."""
+malformed JSON, unknown or missing fields and unknown values (a status, tier, department or
+family the API does not know, with the valid ones named) 422; a reassignment to an area the
+city model refuses 400; a transition the lifecycle does not allow 409.  Who may act on which
+ticket is checked before the body is read (401, 403, 404 first).  A store outage is a 503
+(retry later), never a 500.  Under /open311/ a refusal is GeoReport's error list, [{"code":
+400, "description": ...}], with the same status; an unknown `service_code` there is GeoReport's
+400."""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from indicators.language.registry import departments, kinds
+from indicators.language.registry import departments, hotline_categories, kinds
 
 from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
 from .areas import AreaNames, NoAreaNames, ancestor_at, in_scope, related, tier_of_code
@@ -370,6 +373,37 @@ def _incident_services(service: TicketService) -> dict[str, list[IncidentSource]
     return out
 
 
+def _known_codes(service: TicketService) -> tuple[set[str], set[str]]:
+    """(families, Open311 service codes) a ticket can have from the catalog and the routing
+    alone: the incident families of the dispatching indicators, the hotline categories and
+    the families they map to.  What the store holds besides (an alert's own category) is
+    asked only for a value not among these (`TicketStore.codes_in_use`)."""
+    incidents = set(_incident_services(service))
+    hotline = set(hotline_categories())
+    families = incidents | {service.router.family_of_service(c) for c in hotline}
+    families |= set(service.router.config.families.values())
+    return families, incidents | hotline
+
+
+def _valid_values(values: set[str], shown: int = 40) -> str:
+    """The valid values of a filter for an error message, sorted, at most `shown` of them."""
+    listed = sorted(values)
+    more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
+    return ", ".join(listed[:shown]) + more
+
+
+OPEN311_PREFIX = "/open311/"
+
+
+def _error_body(request: Request, status: int, message: str, **extra: Any) -> Any:
+    """A refusal's body: {"error": message, ...} as everywhere in the API, but under
+    /open311/ GeoReport v2's error list, [{"code": status, "description": message}], which
+    the civic tools reading that view parse."""
+    if request.url.path.startswith(OPEN311_PREFIX):
+        return [{"code": status, "description": message}]
+    return {"error": message, **extra}
+
+
 def _principal(request: Request) -> Principal:
     tokens: TokenRegistry = request.app.state.tokens
     who, failure = tokens.identify(request.headers.get("authorization"))
@@ -469,21 +503,25 @@ def create_app(
         log.warning("refused %s %r: invalid request: %s", request.method, request.url.path[:200],
                     "; ".join(details)[:500])  # fmt: skip
         request.app.state.refusals["invalid"] += 1
-        return JSONResponse(status_code=422, content={"error": "invalid request",
-                                                      "details": details})  # fmt: skip
+        if request.url.path.startswith(OPEN311_PREFIX):  # GeoReport's list has no details
+            content = _error_body(request, 422, "invalid request: " + "; ".join(details))
+        else:
+            content = {"error": "invalid request", "details": details}
+        return JSONResponse(status_code=422, content=content)
 
     @app.exception_handler(RefusedError)
     async def _refused(request: Request, exc: RefusedError) -> JSONResponse:
         request.app.state.refusals[exc.reason] += 1
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(status_code=exc.status, content={"error": exc.message},
+        return JSONResponse(status_code=exc.status,
+                            content=_error_body(request, exc.status, exc.message),
                             headers=headers)  # fmt: skip
 
     @app.exception_handler(TicketNotFoundError)
     async def _missing(request: Request, exc: TicketNotFoundError) -> JSONResponse:
         log.warning("refused %s %r: no such ticket", request.method, request.url.path[:200])
         request.app.state.refusals["not_found"] += 1
-        return JSONResponse(status_code=404, content={"error": str(exc)})
+        return JSONResponse(status_code=404, content=_error_body(request, 404, str(exc)))
 
     @app.exception_handler(HTTPException)
     async def _no_route(request: Request, exc: HTTPException) -> JSONResponse:
@@ -589,6 +627,40 @@ def create_app(
             raise RefusedError(422, f"unknown department {name[:64]!r} in {where}; expected "
                                f"one of {sorted(departments())}", "bad_query")  # fmt: skip
 
+    static_codes: list[tuple[set[str], set[str]]] = []
+
+    def codes(value: str) -> tuple[set[str], set[str]]:
+        """(families, service codes) that exist: the catalog's and routing's (computed once),
+        and the store's when `value` is none of those (a store outage is the usual 503)."""
+        if not static_codes:
+            static_codes.append(_known_codes(service))
+        families, service_codes = static_codes[0]
+        if value in families and value in service_codes:
+            return families, service_codes
+        with service.store.begin() as conn:
+            stored_families, stored_codes = service.store.codes_in_use(conn)
+        return families | stored_families, service_codes | stored_codes
+
+    def known_family(family: str, request: Request) -> None:
+        """An unknown family is a 422 that lists the known ones, like an unknown status or
+        department: an empty list would not tell a typo from a quiet city."""
+        families, _ = codes(family)
+        if family not in families:
+            log.warning("refused %s %s: unknown family %r", request.method, request.url.path,
+                        family[:64])  # fmt: skip
+            raise RefusedError(422, f"unknown family {family[:64]!r}; expected one of: "
+                               f"{_valid_values(families)}", "bad_query")  # fmt: skip
+
+    def known_service_code(code: str, request: Request) -> None:
+        """An unknown Open311 service_code is GeoReport's 400 with an error list (see
+        `_refused`), naming the codes `services.json` lists and those in the store."""
+        _, service_codes = codes(code)
+        if code not in service_codes:
+            log.warning("refused %s %s: unknown service_code %r", request.method,
+                        request.url.path, code[:64])  # fmt: skip
+            raise RefusedError(400, f"unknown service_code {code[:64]!r}; expected one of: "
+                               f"{_valid_values(service_codes)}", "bad_query")  # fmt: skip
+
     def desk_department(who: Principal, department: str | None, request: Request) -> str | None:
         """The department a list shows: the one asked for; by default a department's token
         lists its own department's tickets (its work), and `*` lists every department's (a
@@ -665,6 +737,8 @@ def create_app(
         `?peak_level=red`, closed ones included.  Each listed ticket carries both."""
         require(who, "read", request)
         department = desk_department(who, department, request)
+        if family is not None:
+            known_family(family, request)
         for st in status or []:
             if st not in STATUSES:
                 log.warning("refused %s %s: %s asked for unknown status %r", request.method,
@@ -839,6 +913,8 @@ def create_app(
             response.headers["X-Total-Count"] = str(len(found))
             return [request_view(t, area_names, tz) for t in found]
         department = desk_department(who, department, request)
+        if service_code:
+            known_service_code(service_code, request)
         statuses = None
         if status is not None:
             statuses = ["closed"] if status == "closed" else [s for s in STATUSES

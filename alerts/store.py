@@ -556,6 +556,17 @@ class TicketStore:
         q = _filtered(select(func.count()).select_from(s.tickets), f)
         return int(conn.execute(q).scalar() or 0)
 
+    def codes_in_use(self, conn: Connection) -> tuple[set[str], set[str]]:
+        """(families, Open311 service codes) of the tickets in the store: with the catalog's
+        and the routing's, the values a filter on them can match.  An Alertmanager alert's
+        `category` label is a family of its own that no file lists."""
+        self.flush_writes(conn, warnings=False)
+        t = s.tickets.c
+        code = func.coalesce(func.nullif(t.service_code, ""), t.family)
+        families = {str(r[0]) for r in conn.execute(select(t.family).distinct())}
+        codes = {str(r[0]) for r in conn.execute(select(code).distinct())}
+        return families, codes
+
     def count_by_status(self, conn: Connection) -> dict[str, int]:
         self.flush_writes(conn, warnings=False)
         rows = conn.execute(select(s.tickets.c.status, func.count()).group_by(s.tickets.c.status))

@@ -647,7 +647,8 @@ def test_open311_lists_a_department_desk_its_own_department_by_default(
         assert [q["service_request_id"] for q in r.json()] == [mine[0]["service_request_id"]]
         assert r.headers["x-total-count"] == "1", wider
     r = client.get(url, params={"department": "nonexistent"}, headers=water)
-    assert r.status_code == 422 and "unknown department 'nonexistent'" in r.json()["error"]
+    assert r.status_code == 422  # in GeoReport's error list, as every Open311 refusal
+    assert "unknown department 'nonexistent'" in r.json()[0]["description"]
     by_id = client.get(url, params={"service_request_id": mine[0]["service_request_id"]},
                        headers=water).json()  # fmt: skip
     assert by_id == mine
@@ -707,3 +708,43 @@ def test_open311_status_notes_say_the_same_in_both_languages(
     """A reopening or a supervision is told on the Chinese side as on the English one."""
     t = replace(service.list_tickets(TicketFilter())[0], status="closed", **flags)
     assert status_notes(t) == expected
+
+
+def test_unknown_family_and_service_code_are_refused_with_the_valid_values(
+    client: TestClient,
+) -> None:
+    """An unknown family was 200 with no tickets (a typo looked like a quiet city) while an
+    unknown status or department was 422: now it is 422 too, listing the families; Open311's
+    unknown service_code is GeoReport's 400 with an error list naming the codes."""
+    h = auth("viewer")
+    r = client.get("/tickets", params={"family": "nosuch"}, headers=h)
+    assert r.status_code == 422
+    assert "unknown family 'nosuch'" in r.json()["error"] and "road" in r.json()["error"]
+    assert client.get("/tickets", params={"family": "road"}, headers=h).json()["count"] == 2
+    assert client.get("/tickets", params={"family": "gas"}, headers=h).json()["count"] == 0
+    r = client.get("/open311/v2/requests.json", params={"service_code": "nosuch"}, headers=h)
+    assert r.status_code == 400
+    ((error,),) = [r.json()]
+    assert error["code"] == 400 and "unknown service_code 'nosuch'" in error["description"]
+    assert "road_damage" in error["description"]
+    ok = client.get("/open311/v2/requests.json", params={"service_code": "road_damage"},
+                    headers=h)  # fmt: skip
+    assert ok.status_code == 200 and len(ok.json()) == 2
+    # an alert's own category is a family no file lists: once a ticket has it, it is known
+    elsewhere = {"area": "310115001", "category": "sinkhole", "department": "road_maintenance"}
+    client.post("/alertmanager/webhook", headers=auth("dispatch"),
+                json=am_payload("firing", "ff", **elsewhere))  # fmt: skip
+    assert client.get("/tickets", params={"family": "sinkhole"}, headers=h).json()["count"] == 1
+    r = client.get("/open311/v2/requests.json", params={"service_code": "sinkhole"}, headers=h)
+    assert r.status_code == 200 and len(r.json()) == 1
+
+
+def test_open311_refusals_are_georeport_error_lists(client: TestClient) -> None:
+    r = client.get("/open311/v2/requests.json")
+    assert r.status_code == 401 and r.json() == [
+        {"code": 401, "description": "a valid bearer token is required"}
+    ]
+    r = client.get("/open311/v2/requests/T-nope.json", headers=auth("viewer"))
+    assert r.status_code == 404 and r.json()[0]["code"] == 404
+    r = client.get("/open311/v2/requests.json", params={"page": 0}, headers=auth("viewer"))
+    assert r.status_code == 422 and "page" in r.json()[0]["description"]
