@@ -219,7 +219,7 @@ def test_bad_input_gets_a_4xx_with_a_message(
 
 BODIES_REFUSED_AFTER_THE_CHECKS = {
     # not JSON at all: FastAPI parsed it before any check (422 first)
-    "not JSON": (b"{not json", "JSON decode error"),
+    "not JSON": (b"{not json", "the body is not JSON"),
     # a NUL byte (PostgreSQL cannot store one): the middleware refused it before any check
     "NUL byte": (b'{"text": "a\\u0000b", "note": "a\\u0000b", "reason": "a\\u0000b"}',
                  "NUL bytes are not accepted"),
@@ -748,3 +748,25 @@ def test_open311_refusals_are_georeport_error_lists(client: TestClient) -> None:
     assert r.status_code == 404 and r.json()[0]["code"] == 404
     r = client.get("/open311/v2/requests.json", params={"page": 0}, headers=auth("viewer"))
     assert r.status_code == 422 and "page" in r.json()[0]["description"]
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"{not json", "body: the body is not JSON: expecting property name enclosed in double "
+                       "quotes at line 1, column 2"),
+        (b'{"text": "fine",\n "more": }', "body: the body is not JSON: expecting value at "
+                                          "line 2, column 10"),
+        (b'{"text": "\xff"}', "body: the body is not JSON: byte 10 is not UTF-8"),
+    ],
+)  # fmt: skip
+def test_a_body_that_is_not_json_is_told_so_with_where_it_broke(
+    client: TestClient, content: bytes, detail: str
+) -> None:
+    """Not "body.0: JSON decode error" (the 0 was a character offset that read as a list
+    index): the answer says the body is not JSON, why and at which line and column."""
+    tid = ticket_in(client, "310106")
+    r = client.post(f"/tickets/{tid}/comment", content=content,
+                    headers={**auth("jingan-supervisor"),
+                             "content-type": "application/json"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["details"] == [detail]
