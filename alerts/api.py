@@ -1,17 +1,21 @@
 """The ticket API (`citysigns serve`): list and filter tickets; accept, start, feedback,
 reassign, comment, supervise; an Open311 GeoReport v2 read view; the Alertmanager webhook.
 
-Every request but /health needs a bearer token; its role decides what it may do and its scope
-which tickets it may see (a district's token sees only tickets in that district; lists are
-filtered, and a single ticket outside the scope is answered 404, as one that does not exist, so
-that the answer does not tell whether it does).  Every refusal is logged with its
-reason and the token's name ("anonymous" when there is none), never the token itself, and
-counted per reason in `app.state.refusals`.
+Every request but /health needs a bearer token (the OpenAPI document, /openapi.json, too;
+there is no /docs page: FastAPI's loads its scripts from a CDN); its role decides what it
+may do and its scope which tickets it may see (a district's token sees only tickets in that
+district; lists are filtered, and a single ticket outside the scope is answered 404, as one
+that does not exist, so that the answer does not tell whether it does).  Every refusal is
+logged with its reason and the token's name ("anonymous" when there is none), never the
+token itself, and counted per reason in `app.state.refusals`.
 Bad input gets a 4xx that says what is wrong, always as {"error": ...}: oversized bodies 413;
-malformed JSON, unknown or missing fields and unknown values (a status, tier or department the
-API does not know) 422; a reassignment to an area the city model refuses 400; a transition the
-lifecycle does not allow 409.  Who may act on which ticket is checked before the body is read
-(401, 403, 404 first).  A store outage is a 503 (retry later), never a 500."""
+malformed JSON, unknown or missing fields and unknown values (a status, tier, department or
+family the API does not know, with the valid ones named) 422; a reassignment to an area the
+city model refuses 400; a transition the lifecycle does not allow 409.  Who may act on which
+ticket is checked before the body is read (401, 403, 404 first).  A store outage is a 503
+(retry later), never a 500.  Under /open311/ a refusal is GeoReport's error list, [{"code":
+400, "description": ...}], with the same status; an unknown `service_code` there is GeoReport's
+400."""
 
 from __future__ import annotations
 
@@ -33,13 +37,13 @@ from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from indicators.language.registry import departments
+from indicators.language.registry import departments, hotline_categories, kinds
 
 from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
 from .areas import AreaNames, NoAreaNames, ancestor_at, in_scope, related, tier_of_code
 from .auth import Principal, TokenRegistry
 from .hotline import mask_personal
-from .open311 import request_view, services
+from .open311 import IncidentSource, request_view, service_code, services
 from .service import TicketService, headline
 from .store import TicketFilter, is_transient
 from .tickets import (
@@ -285,6 +289,14 @@ def _invalid_body(loc: tuple[Any, ...], kind: str, msg: str) -> RequestValidatio
                                     "input": None}])  # fmt: skip
 
 
+def _not_json(e: json.JSONDecodeError) -> str:
+    """What is wrong with a body that is not JSON, and where it broke: "the body is not JSON:
+    expecting value at line 1, column 2".  FastAPI's own wording was "body.0: JSON decode
+    error", the 0 being the character offset, which read as the first item of a list."""
+    what = e.msg[:1].lower() + e.msg[1:]
+    return f"the body is not JSON: {what} at line {e.lineno}, column {e.colno}"
+
+
 def _body_after(model: type[BaseModel], allowed: Any, required: bool = True) -> Any:
     """A dependency that reads the request body as `model` once `allowed` (the dependency
     that decides whether the caller may act) has passed.
@@ -314,11 +326,13 @@ def _body_after(model: type[BaseModel], allowed: Any, required: bool = True) -> 
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as e:
-            raise _invalid_body((e.pos,), "json_invalid", f"JSON decode error: {e.msg}") from None
-        except UnicodeDecodeError:
-            raise _invalid_body((), "json_invalid", "JSON decode error: not UTF-8") from None
+            raise _invalid_body((), "json_invalid", _not_json(e)) from None
+        except UnicodeDecodeError as e:
+            raise _invalid_body((), "json_invalid", f"the body is not JSON: byte {e.start} is "
+                                "not UTF-8") from None  # fmt: skip
         except RecursionError:
-            raise _invalid_body((), "json_invalid", "JSON nested too deeply") from None
+            raise _invalid_body((), "json_invalid", "the body is JSON nested too deeply to "
+                                "read") from None  # fmt: skip
         if value is None and not required:
             return None
         try:
@@ -334,6 +348,9 @@ def _body_after(model: type[BaseModel], allowed: Any, required: bool = True) -> 
 def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
     d = t.to_dict(tz)
     d["headline_zh"], d["headline_en"] = headline(t)
+    # the Open311 code (the family for a ticket a warning opened, not null): one code per
+    # ticket in both views, the one `?service_code=` of the Open311 list filters on
+    d["service_code"] = service_code(t)
     return d
 
 
@@ -351,16 +368,50 @@ def _scope_prefix(scope: str) -> str | None:
     return scope[:2] if tier_of_code(scope) == "city" else scope
 
 
-def _incident_services(service: TicketService) -> dict[str, list[str]]:
-    """The families of the catalog's dispatching indicators, each with its indicators'
-    titles: the service codes of the tickets warnings open."""
-    out: dict[str, list[str]] = {}
+def _incident_services(service: TicketService) -> dict[str, list[IncidentSource]]:
+    """The families of the catalog's dispatching indicators, each with its indicators: the
+    service codes of the tickets warnings open, named and grouped from what raises them."""
+    out: dict[str, list[IncidentSource]] = {}
     for ind in service.catalog.values():
         if ind.dispatched() is None:
             continue
         family = service.router.family(ind.category, ind.id, tuple(ind.source.categories or ()))
-        out.setdefault(family, []).append(ind.title.en)
+        kind = kinds().get(ind.source.kind)
+        out.setdefault(family, []).append(
+            IncidentSource(ind.title.zh, ind.title.en, bool(kind and kind.channel))
+        )
     return out
+
+
+def _known_codes(service: TicketService) -> tuple[set[str], set[str]]:
+    """(families, Open311 service codes) a ticket can have from the catalog and the routing
+    alone: the incident families of the dispatching indicators, the hotline categories and
+    the families they map to.  What the store holds besides (an alert's own category) is
+    asked only for a value not among these (`TicketStore.codes_in_use`)."""
+    incidents = set(_incident_services(service))
+    hotline = set(hotline_categories())
+    families = incidents | {service.router.family_of_service(c) for c in hotline}
+    families |= set(service.router.config.families.values())
+    return families, incidents | hotline
+
+
+def _valid_values(values: set[str], shown: int = 40) -> str:
+    """The valid values of a filter for an error message, sorted, at most `shown` of them."""
+    listed = sorted(values)
+    more = f" and {len(listed) - shown} more" if len(listed) > shown else ""
+    return ", ".join(listed[:shown]) + more
+
+
+OPEN311_PREFIX = "/open311/"
+
+
+def _error_body(request: Request, status: int, message: str, **extra: Any) -> Any:
+    """A refusal's body: {"error": message, ...} as everywhere in the API, but under
+    /open311/ GeoReport v2's error list, [{"code": status, "description": message}], which
+    the civic tools reading that view parse."""
+    if request.url.path.startswith(OPEN311_PREFIX):
+        return [{"code": status, "description": message}]
+    return {"error": message, **extra}
 
 
 def _principal(request: Request) -> Principal:
@@ -431,7 +482,12 @@ def create_app(
         if thread is not None:
             thread.join(timeout=5)
 
-    app = FastAPI(title="citysigns tickets", version="1", lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from cdn.jsdelivr.net,
+    # which an offline control room cannot reach, and no local copy of their assets is
+    # installed.  The OpenAPI document itself is served below, behind a token like the data
+    # it describes (FastAPI's own /openapi.json route would answer anyone).
+    app = FastAPI(title="citysigns tickets", version="1", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)  # fmt: skip
     app.add_middleware(NoNulBytes)
     app.add_middleware(BodyLimit, limit=max_body)  # added last: runs first, before any read
     app.state.tokens = tokens
@@ -457,21 +513,25 @@ def create_app(
         log.warning("refused %s %r: invalid request: %s", request.method, request.url.path[:200],
                     "; ".join(details)[:500])  # fmt: skip
         request.app.state.refusals["invalid"] += 1
-        return JSONResponse(status_code=422, content={"error": "invalid request",
-                                                      "details": details})  # fmt: skip
+        if request.url.path.startswith(OPEN311_PREFIX):  # GeoReport's list has no details
+            content = _error_body(request, 422, "invalid request: " + "; ".join(details))
+        else:
+            content = {"error": "invalid request", "details": details}
+        return JSONResponse(status_code=422, content=content)
 
     @app.exception_handler(RefusedError)
     async def _refused(request: Request, exc: RefusedError) -> JSONResponse:
         request.app.state.refusals[exc.reason] += 1
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(status_code=exc.status, content={"error": exc.message},
+        return JSONResponse(status_code=exc.status,
+                            content=_error_body(request, exc.status, exc.message),
                             headers=headers)  # fmt: skip
 
     @app.exception_handler(TicketNotFoundError)
     async def _missing(request: Request, exc: TicketNotFoundError) -> JSONResponse:
         log.warning("refused %s %r: no such ticket", request.method, request.url.path[:200])
         request.app.state.refusals["not_found"] += 1
-        return JSONResponse(status_code=404, content={"error": str(exc)})
+        return JSONResponse(status_code=404, content=_error_body(request, 404, str(exc)))
 
     @app.exception_handler(HTTPException)
     async def _no_route(request: Request, exc: HTTPException) -> JSONResponse:
@@ -577,6 +637,40 @@ def create_app(
             raise RefusedError(422, f"unknown department {name[:64]!r} in {where}; expected "
                                f"one of {sorted(departments())}", "bad_query")  # fmt: skip
 
+    static_codes: list[tuple[set[str], set[str]]] = []
+
+    def codes(value: str) -> tuple[set[str], set[str]]:
+        """(families, service codes) that exist: the catalog's and routing's (computed once),
+        and the store's when `value` is none of those (a store outage is the usual 503)."""
+        if not static_codes:
+            static_codes.append(_known_codes(service))
+        families, service_codes = static_codes[0]
+        if value in families and value in service_codes:
+            return families, service_codes
+        with service.store.begin() as conn:
+            stored_families, stored_codes = service.store.codes_in_use(conn)
+        return families | stored_families, service_codes | stored_codes
+
+    def known_family(family: str, request: Request) -> None:
+        """An unknown family is a 422 that lists the known ones, like an unknown status or
+        department: an empty list would not tell a typo from a quiet city."""
+        families, _ = codes(family)
+        if family not in families:
+            log.warning("refused %s %s: unknown family %r", request.method, request.url.path,
+                        family[:64])  # fmt: skip
+            raise RefusedError(422, f"unknown family {family[:64]!r}; expected one of: "
+                               f"{_valid_values(families)}", "bad_query")  # fmt: skip
+
+    def known_service_code(code: str, request: Request) -> None:
+        """An unknown Open311 service_code is GeoReport's 400 with an error list (see
+        `_refused`), naming the codes `services.json` lists and those in the store."""
+        _, service_codes = codes(code)
+        if code not in service_codes:
+            log.warning("refused %s %s: unknown service_code %r", request.method,
+                        request.url.path, code[:64])  # fmt: skip
+            raise RefusedError(400, f"unknown service_code {code[:64]!r}; expected one of: "
+                               f"{_valid_values(service_codes)}", "bad_query")  # fmt: skip
+
     def desk_department(who: Principal, department: str | None, request: Request) -> str | None:
         """The department a list shows: the one asked for; by default a department's token
         lists its own department's tickets (its work), and `*` lists every department's (a
@@ -619,7 +713,18 @@ def create_app(
     # ------------------------------------------------------------------ routes
     @app.get("/health")
     def health() -> dict[str, Any]:
+        """Liveness for load balancers and probes, which carry no token: the only route
+        without one.  It tells nothing about tickets: how many items wait in the outbox and
+        the store's last error, which names the error's class only (`TicketService.flush`),
+        never a message that could hold a connection string, host or path."""
         return {"status": "ok", "outbox": service.pending(), "store_error": service.last_error}
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document(who: Caller, request: Request) -> dict[str, Any]:
+        """The OpenAPI document, for any token that may read: it lists every route and body,
+        which is no business of a caller without one."""
+        require(who, "read", request)
+        return app.openapi()
 
     @app.get("/tickets")
     def list_tickets(
@@ -642,6 +747,8 @@ def create_app(
         `?peak_level=red`, closed ones included.  Each listed ticket carries both."""
         require(who, "read", request)
         department = desk_department(who, department, request)
+        if family is not None:
+            known_family(family, request)
         for st in status or []:
             if st not in STATUSES:
                 log.warning("refused %s %s: %s asked for unknown status %r", request.method,
@@ -816,6 +923,8 @@ def create_app(
             response.headers["X-Total-Count"] = str(len(found))
             return [request_view(t, area_names, tz) for t in found]
         department = desk_department(who, department, request)
+        if service_code:
+            known_service_code(service_code, request)
         statuses = None
         if status is not None:
             statuses = ["closed"] if status == "closed" else [s for s in STATUSES

@@ -556,6 +556,26 @@ class TicketStore:
         q = _filtered(select(func.count()).select_from(s.tickets), f)
         return int(conn.execute(q).scalar() or 0)
 
+    def latest_activity(self, conn: Connection) -> int | None:
+        """The latest time any ticket changed or heard a signal (epoch seconds), None for an
+        empty store: on a store a replay wrote, the data's time, not the wall clock's."""
+        self.flush_writes(conn, warnings=False)
+        t = s.tickets.c
+        row = conn.execute(select(func.max(t.updated_at), func.max(t.last_signal_at))).first()
+        times = [int(v) for v in (row or ()) if v is not None]
+        return max(times) if times else None
+
+    def codes_in_use(self, conn: Connection) -> tuple[set[str], set[str]]:
+        """(families, Open311 service codes) of the tickets in the store: with the catalog's
+        and the routing's, the values a filter on them can match.  An Alertmanager alert's
+        `category` label is a family of its own that no file lists."""
+        self.flush_writes(conn, warnings=False)
+        t = s.tickets.c
+        code = func.coalesce(func.nullif(t.service_code, ""), t.family)
+        families = {str(r[0]) for r in conn.execute(select(t.family).distinct())}
+        codes = {str(r[0]) for r in conn.execute(select(code).distinct())}
+        return families, codes
+
     def count_by_status(self, conn: Connection) -> dict[str, int]:
         self.flush_writes(conn, warnings=False)
         rows = conn.execute(select(s.tickets.c.status, func.count()).group_by(s.tickets.c.status))

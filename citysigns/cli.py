@@ -395,11 +395,26 @@ def serve(
         int | None,
         typer.Option(help="export ticket counts for Prometheus on this port", min=0, max=65535),
     ] = None,
+    timers: Annotated[
+        bool,
+        typer.Option(
+            "--timers/--no-timers",
+            help="judge deadlines and verification periods on the wall clock every 30 s; "
+            "--no-timers serves a replay's store (`citysigns demo`, `dispatch --data-time`) "
+            "without closing or supervising its tickets on today's date",
+        ),
+    ] = True,
 ) -> None:
     """Run the ticket API.
 
     Tickets, an Open311 view and the Alertmanager webhook; every request needs a bearer
-    token from --tokens."""
+    token from --tokens, the API's description (/openapi.json) included, except GET /health
+    (for load balancers: the outbox size and the store's last error class, nothing about
+    tickets).  There is no /docs page: it would load its scripts from a CDN.
+
+    A timer judges deadlines and verification periods on the wall clock.  A store a replay
+    wrote is on the data's clock: serve it with --no-timers, or its tickets are closed and
+    supervised at once (a warning at start says how far behind it is)."""
     from alerts.areas import CityAreaNames
     from alerts.serve import serve as serve_api
     from alerts.store import StoreUnavailableError
@@ -413,7 +428,7 @@ def serve(
     try:
         serve_api(
             tokens, db, host, port, [str(p) for p in _paths(catalog)], routing, outbox,
-            names=CityAreaNames(load_city()), metrics_port=metrics_port,
+            names=CityAreaNames(load_city()), metrics_port=metrics_port, timers=timers,
         )  # fmt: skip
     except (StoreUnavailableError, MetricsPortError) as e:  # --db, --metrics-port
         fail(f"cannot start: {e}")

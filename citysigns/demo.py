@@ -181,6 +181,16 @@ def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
     for line in dispatch_summary(every, result.count("linked")):
         console.print(line, highlight=False)
     console.print(f"store {db}", highlight=False)
+    console.print(serve_hint(db), highlight=False)
+
+
+def serve_hint(db: Path) -> str:
+    """How to browse the demo's store with the API.  Its tickets are on the data's clock:
+    served with timers, today's date would close every ticket under verification and
+    supervise every overdue one at once, so the hint says --no-timers, and why."""
+    return (f"browse it: citysigns serve --tokens alerts/examples/tokens.yaml --db "
+            f"sqlite:///{db} --no-timers (its tickets are on the data's clock: with timers, "
+            "today's date would close and supervise them at once)")  # fmt: skip
 
 
 def data_span(manifest: Path) -> tuple[int, int] | None:

@@ -73,7 +73,8 @@ def dispatch(
     """Turn the flow's warnings and hotline orders into tickets.
 
     Applying is idempotent: a file read again creates nothing twice.  Without --data-time
-    the wall clock stamps the tickets and `citysigns serve` judges their deadlines.
+    the wall clock stamps the tickets and `citysigns serve` judges their deadlines; with it,
+    serve the store with `citysigns serve --no-timers`, or today's date judges them.
 
     An order is applied after the warnings up to its time, so that it corroborates their
     incident: following the files, it waits until the warnings read show the flow has

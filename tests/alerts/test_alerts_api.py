@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,7 +16,9 @@ from alerts.api import create_app
 from alerts.auth import TokenRegistry, TokenSpec, sha256
 from alerts.clock import ManualClock
 from alerts.hotline import HotlineOrder
+from alerts.open311 import status_notes
 from alerts.service import TicketService
+from alerts.store import TicketFilter
 from alerts.warning_state import WarningStateMachine
 from tests.alerts.alerts_helpers import T0, make_indicator, surge_indicator, windows
 from tests.alerts.conftest import ServiceFactory
@@ -76,6 +79,36 @@ def ticket_in(client: TestClient, area: str) -> str:
 def test_health_needs_no_token(client: TestClient) -> None:
     r = client.get("/health")
     assert r.status_code == 200 and r.json()["outbox"] == 0
+
+
+def test_health_tells_a_store_error_without_its_connection_string(
+    client: TestClient, service: TicketService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/health answers without a token (load balancers carry none), so what it says of a
+    store outage names the kind of error, never the URL, user or path in its message."""
+
+    def down(*_a: Any, **_k: Any) -> Any:
+        raise OperationalError("select", {}, Exception(
+            'connection to "postgresql://ops:hunter2@db.internal/tickets" failed; '
+            "/var/lib/citysigns/tickets.db"))  # fmt: skip
+
+    monkeypatch.setattr(service.store, "begin", down)
+    service.submit_orders([HotlineOrder("h1", "road_damage", T0, None, None,
+                                        "310106003001001", "")])  # fmt: skip
+    health = client.get("/health").json()
+    assert set(health) == {"status", "outbox", "store_error"} and health["outbox"] == 1
+    assert health["store_error"] == "ticket store unavailable: OperationalError"
+
+
+def test_the_api_document_needs_a_token_and_no_page_loads_a_cdn(client: TestClient) -> None:
+    """/openapi.json is read with a token like the rest; /docs and /redoc, whose pages load
+    Swagger UI and ReDoc from cdn.jsdelivr.net, are not served."""
+    r = client.get("/openapi.json")
+    assert r.status_code == 401
+    assert "/tickets" in client.get("/openapi.json", headers=auth("viewer")).json()["paths"]
+    for page in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        r = client.get(page, headers=auth("viewer"))
+        assert r.status_code == 404 and "cdn" not in r.text
 
 
 def test_missing_and_unknown_tokens_are_refused_and_logged(
@@ -186,7 +219,7 @@ def test_bad_input_gets_a_4xx_with_a_message(
 
 BODIES_REFUSED_AFTER_THE_CHECKS = {
     # not JSON at all: FastAPI parsed it before any check (422 first)
-    "not JSON": (b"{not json", "JSON decode error"),
+    "not JSON": (b"{not json", "the body is not JSON"),
     # a NUL byte (PostgreSQL cannot store one): the middleware refused it before any check
     "NUL byte": (b'{"text": "a\\u0000b", "note": "a\\u0000b", "reason": "a\\u0000b"}',
                  "NUL bytes are not accepted"),
@@ -232,7 +265,7 @@ def test_who_may_act_is_answered_before_what_is_wrong_with_the_body(
 
 def test_the_bodies_read_after_the_checks_are_still_documented(client: TestClient) -> None:
     """The OpenAPI document describes each write endpoint's body as before."""
-    doc = client.get("/openapi.json").json()
+    doc = client.get("/openapi.json", headers=auth("viewer")).json()
     body = doc["paths"]["/tickets/{tid}/feedback"]["post"]["requestBody"]
     assert body["required"] is True
     assert body["content"]["application/json"]["schema"] == {
@@ -498,10 +531,46 @@ def test_open311_filters_run_over_every_ticket_in_the_store(
 def test_open311_services_list_the_sensor_incident_codes(client: TestClient) -> None:
     services = client.get("/open311/v2/services.json", headers=auth("viewer")).json()
     codes = {s["service_code"]: s for s in services}
-    assert (
-        codes["water"]["group"] == "sensors" and "Water pressure" in codes["water"]["description"]
-    )
+    assert "Water pressure" in codes["water"]["description"]
     assert codes["water_outage"]["group"] == "12345"
+
+
+def test_open311_services_have_human_names_and_groups_by_what_raises_them(
+    registry: TokenRegistry, sqlite_url: str, clock: ManualClock
+) -> None:
+    """The shipped catalog's families are named in Chinese and English, not by their codes;
+    the 12345 call rate and photo reports are citizen reports, not sensor incidents; a
+    family raised by both (water: calls and pressure) says so."""
+    from alerts.serve import build_service
+
+    svc = build_service(sqlite_url, clock=clock)  # the shipped catalog and routing
+    with TestClient(create_app(svc, registry)) as c:
+        services = c.get("/open311/v2/services.json", headers=auth("viewer")).json()
+    codes = {s["service_code"]: s for s in services}
+    for code in ("sensor_health", "hotline", "road", "water", "air"):
+        s = codes[code]
+        assert s["service_name"] != code and "sensor incidents" not in s["service_name"]
+        assert " / " in s["description"], s
+    assert codes["sensor_health"]["service_name"] == "monitoring station faults"
+    assert codes["hotline"]["group"] == codes["road"]["group"] == "citizen reports"
+    assert codes["air"]["group"] == "sensors"
+    assert codes["water"]["group"] == "sensors and citizen reports"
+
+
+def test_native_json_and_open311_show_one_service_code(client: TestClient) -> None:
+    """A ticket a warning opened has no hotline category: both views show its family, the
+    code `?service_code=` finds it by."""
+    r = client.post("/alertmanager/webhook", headers=auth("dispatch"), json=am_payload("firing"))
+    tid = r.json()["outcomes"][0]["ticket_id"]
+    native = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()["ticket"]
+    listed = client.get("/tickets", headers=auth("viewer")).json()["tickets"]
+    (o311,) = client.get(f"/open311/v2/requests/{tid}.json", headers=auth("viewer")).json()
+    assert native["service_code"] is not None
+    assert native["service_code"] == o311["service_code"]
+    assert {t["id"]: t["service_code"] for t in listed}[tid] == o311["service_code"]
+    found = client.get("/open311/v2/requests.json", headers=auth("viewer"),
+                       params={"service_code": native["service_code"]}).json()  # fmt: skip
+    assert tid in {q["service_request_id"] for q in found}
 
 
 @pytest.mark.parametrize(
@@ -578,7 +647,8 @@ def test_open311_lists_a_department_desk_its_own_department_by_default(
         assert [q["service_request_id"] for q in r.json()] == [mine[0]["service_request_id"]]
         assert r.headers["x-total-count"] == "1", wider
     r = client.get(url, params={"department": "nonexistent"}, headers=water)
-    assert r.status_code == 422 and "unknown department 'nonexistent'" in r.json()["error"]
+    assert r.status_code == 422  # in GeoReport's error list, as every Open311 refusal
+    assert "unknown department 'nonexistent'" in r.json()[0]["description"]
     by_id = client.get(url, params={"service_request_id": mine[0]["service_request_id"]},
                        headers=water).json()  # fmt: skip
     assert by_id == mine
@@ -618,3 +688,85 @@ def test_errors_have_one_shape_and_every_refusal_is_logged_and_counted(
     assert (page["count"], page["total"]) == (1, 2)
     page = client.get("/tickets", params={"offset": 5}, headers=auth("viewer")).json()
     assert (page["count"], page["total"]) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({}, "已办结 / closed"),
+        ({"reopen_count": 1}, "已办结（重办 1 次） / closed (reopened 1x)"),
+        ({"supervised": True}, "已办结（督办） / closed (supervised)"),
+        (
+            {"supervised": True, "reopen_count": 2},
+            "已办结（督办，重办 2 次） / closed (supervised, reopened 2x)",
+        ),
+    ],
+)
+def test_open311_status_notes_say_the_same_in_both_languages(
+    service: TicketService, flags: dict[str, Any], expected: str
+) -> None:
+    """A reopening or a supervision is told on the Chinese side as on the English one."""
+    t = replace(service.list_tickets(TicketFilter())[0], status="closed", **flags)
+    assert status_notes(t) == expected
+
+
+def test_unknown_family_and_service_code_are_refused_with_the_valid_values(
+    client: TestClient,
+) -> None:
+    """An unknown family was 200 with no tickets (a typo looked like a quiet city) while an
+    unknown status or department was 422: now it is 422 too, listing the families; Open311's
+    unknown service_code is GeoReport's 400 with an error list naming the codes."""
+    h = auth("viewer")
+    r = client.get("/tickets", params={"family": "nosuch"}, headers=h)
+    assert r.status_code == 422
+    assert "unknown family 'nosuch'" in r.json()["error"] and "road" in r.json()["error"]
+    assert client.get("/tickets", params={"family": "road"}, headers=h).json()["count"] == 2
+    assert client.get("/tickets", params={"family": "gas"}, headers=h).json()["count"] == 0
+    r = client.get("/open311/v2/requests.json", params={"service_code": "nosuch"}, headers=h)
+    assert r.status_code == 400
+    ((error,),) = [r.json()]
+    assert error["code"] == 400 and "unknown service_code 'nosuch'" in error["description"]
+    assert "road_damage" in error["description"]
+    ok = client.get("/open311/v2/requests.json", params={"service_code": "road_damage"},
+                    headers=h)  # fmt: skip
+    assert ok.status_code == 200 and len(ok.json()) == 2
+    # an alert's own category is a family no file lists: once a ticket has it, it is known
+    elsewhere = {"area": "310115001", "category": "sinkhole", "department": "road_maintenance"}
+    client.post("/alertmanager/webhook", headers=auth("dispatch"),
+                json=am_payload("firing", "ff", **elsewhere))  # fmt: skip
+    assert client.get("/tickets", params={"family": "sinkhole"}, headers=h).json()["count"] == 1
+    r = client.get("/open311/v2/requests.json", params={"service_code": "sinkhole"}, headers=h)
+    assert r.status_code == 200 and len(r.json()) == 1
+
+
+def test_open311_refusals_are_georeport_error_lists(client: TestClient) -> None:
+    r = client.get("/open311/v2/requests.json")
+    assert r.status_code == 401 and r.json() == [
+        {"code": 401, "description": "a valid bearer token is required"}
+    ]
+    r = client.get("/open311/v2/requests/T-nope.json", headers=auth("viewer"))
+    assert r.status_code == 404 and r.json()[0]["code"] == 404
+    r = client.get("/open311/v2/requests.json", params={"page": 0}, headers=auth("viewer"))
+    assert r.status_code == 422 and "page" in r.json()[0]["description"]
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"{not json", "body: the body is not JSON: expecting property name enclosed in double "
+                       "quotes at line 1, column 2"),
+        (b'{"text": "fine",\n "more": }', "body: the body is not JSON: expecting value at "
+                                          "line 2, column 10"),
+        (b'{"text": "\xff"}', "body: the body is not JSON: byte 10 is not UTF-8"),
+    ],
+)  # fmt: skip
+def test_a_body_that_is_not_json_is_told_so_with_where_it_broke(
+    client: TestClient, content: bytes, detail: str
+) -> None:
+    """Not "body.0: JSON decode error" (the 0 was a character offset that read as a list
+    index): the answer says the body is not JSON, why and at which line and column."""
+    tid = ticket_in(client, "310106")
+    r = client.post(f"/tickets/{tid}/comment", content=content,
+                    headers={**auth("jingan-supervisor"),
+                             "content-type": "application/json"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["details"] == [detail]
