@@ -4,7 +4,8 @@ Merging (减少重复派单) happens here.  An incident is a category family + t
 dispatch tier + closeness in time: a warning joins the open ticket of its family whose area
 contains it (or is contained by it) and that saw a signal within `merge.window`; its level,
 evidence and counts update that ticket instead of dispatching again.  A hotline order joins an
-open incident of its family covering its area (corroboration), or links to the open order it
+open incident of its family covering its area within the incident's district (corroboration:
+`corroboration_scope`), or links to the open order it
 duplicates (same service, nearby, close in time), or becomes a ticket of its own.
 
 Inbound items pass through the outbox and are applied in order, each at most once (its key is
