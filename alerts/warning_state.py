@@ -494,8 +494,14 @@ class WarningStateMachine:
                 self._tolerance[rr][health],
             )  # fmt: skip
 
-        thin = st.thin_since[s]  # (a gap does not break it: unjudged windows count as calm)
-        st.thin_since[s] = np.where(unjudged_calm, np.where(thin < 0, start_of_run, thin), _NONE)
+        # the run of windows too thin to judge, for the indicators that count them as calm
+        # (min_count): only their sentences say "too few ... since" (a gap does not break it)
+        counted = self._calm_unjudged[rr]
+        if counted.any():
+            sc, thin = s[counted], st.thin_since[s[counted]]
+            st.thin_since[sc] = np.where(
+                unjudged_calm[counted], np.where(thin < 0, start_of_run[counted], thin), _NONE
+            )
         st.last_end[s] = end
         st.since[s] = since
         st.clear_since[s] = clear_since
