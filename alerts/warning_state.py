@@ -18,14 +18,14 @@ become Python objects."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-from indicators.language.detection import DetectorConfig, EnsembleDetector, WarningRules
+from indicators.language.detection import WarningRules, all_detectors
 from indicators.language.model import Indicator
 from indicators.language.registry import AREA_LEVELS, value_range
 
@@ -70,7 +70,8 @@ class IndicatorRules:
     source_categories: tuple[str, ...]
     aggregate: str
     # a window without a value counts as calm: the indicator's `min_count` leaves too thin a
-    # window unjudged, which is no evidence of a problem (it neither raises nor holds one)
+    # window unjudged, which is no evidence of a problem (it neither raises nor holds one);
+    # a field, not derived from `min_count`, since snapshots keep the rules as they were
     calm_without_value: bool = False
     # the indicator's `min_count` (0: none) and its source's kind, for the sentence of a
     # warning that changes on such windows: "too few checks to judge (17 < 20) since 19:00"
@@ -127,7 +128,11 @@ class IndicatorRules:
             and all(d.type in HEALTH_DETECTORS for d in ind.detection.detectors),
             length=int(window.length),
             stuck_tolerance=max(
-                (d.tolerance for d in _detectors(ind.detection.detectors) if d.type == "stuck"),
+                (
+                    d.tolerance
+                    for _, d in all_detectors(ind.detection.detectors)
+                    if d.type == "stuck"
+                ),
                 default=0.0,
             ),
         )
@@ -195,14 +200,6 @@ def _numbers_at(w: WarningRules, area_level: str) -> tuple[tuple[float, ...], fl
     if clear is None:
         clear = _first_level(thresholds, w.direction == "above")
     return thresholds, clear
-
-
-def _detectors(configs: Iterable[DetectorConfig]) -> Iterator[Any]:
-    """Every detector of a list, an ensemble's members too."""
-    for d in configs:
-        yield d
-        if isinstance(d, EnsembleDetector):
-            yield from _detectors(d.members)
 
 
 #: detectors that judge whether a sensor reports, not what it reports

@@ -342,6 +342,19 @@ DetectorConfig = Annotated[
     | DefaultDetector,
     Field(discriminator="type"),
 ]
+
+
+def all_detectors(
+    configs: typing.Sequence[DetectorConfig], path: tuple[str | int, ...] = ()
+) -> typing.Iterator[tuple[tuple[str | int, ...], DetectorConfig]]:
+    """Every detector among `configs`, ensembles' members included, with its path below
+    `path` (the checker points at it; the warning state only wants the detectors)."""
+    for i, c in enumerate(configs):
+        yield (*path, i), c
+        if isinstance(c, EnsembleDetector):
+            yield from all_detectors(c.members, (*path, i, "members"))
+
+
 DETECTOR_TYPES: tuple[str, ...] = (
     "threshold", "seasonal", "ewma", "spot", "cusum", "rate_of_change", "volatility",
     "no_signal", "stuck", "ensemble", "default",

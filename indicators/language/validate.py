@@ -31,6 +31,7 @@ from .detection import (
     SeasonalDetector,
     ThresholdDetector,
     WarningRules,
+    all_detectors,
     number_at,
     per_level,
 )
@@ -568,7 +569,7 @@ class _FileChecker:
                 limits.append(
                     ((*wpath, "clear", "threshold"), "the clear threshold", rules.clear.threshold)
                 )
-        for path, config in _all_detectors(ind.detection.detectors, (*dpath, "detectors")):
+        for path, config in all_detectors(ind.detection.detectors, (*dpath, "detectors")):
             if isinstance(config, ThresholdDetector):
                 for side in ("upper", "lower"):
                     limits.append(
@@ -774,7 +775,7 @@ class _FileChecker:
                         "thresholds per area level are for `on: value`",
                     )
             held = []
-        for path, config in _all_detectors(det.detectors, (*dpath, "detectors")):
+        for path, config in all_detectors(det.detectors, (*dpath, "detectors")):
             if isinstance(config, ThresholdDetector):
                 held += [((*path, side), getattr(config, side)) for side in ("upper", "lower")]
         if area_levels is None:
@@ -857,7 +858,7 @@ class _FileChecker:
             return  # a wrong step (reported with the window) gives no spacing to judge by
         det = ind.detection
         if "detectors" in det.model_fields_set:  # (left out: the default, which adapts)
-            for path, config in _all_detectors(det.detectors, (*dpath, "detectors")):
+            for path, config in all_detectors(det.detectors, (*dpath, "detectors")):
                 self._times_of(config, path, spacing)
         self._whole_windows(det.warnings, (*dpath, "warnings"), spacing)
         rules = det.warnings
@@ -934,16 +935,6 @@ def nearest_divisors(length: int, near: int) -> list[int]:
     below = [d for d in divisors if d <= near]
     above = [d for d in divisors if d > near]
     return ([below[-1]] if below else []) + ([above[0]] if above else [])
-
-
-def _all_detectors(
-    configs: list[DetectorConfig], path: PathKey
-) -> Iterator[tuple[PathKey, DetectorConfig]]:
-    """Every detector among `configs`, ensembles' members included, with its path."""
-    for i, c in enumerate(configs):
-        yield (*path, i), c
-        if isinstance(c, EnsembleDetector):
-            yield from _all_detectors(c.members, (*path, i, "members"))
 
 
 def _named_levels(w: WarningRules) -> list[str]:
