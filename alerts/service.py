@@ -906,10 +906,10 @@ class TicketService:
         late, speaks of the problem before the fix and does not reopen it.
 
         A corroborating order must also lie in the incident's own area (`incident_area`, the
-        common area of its warnings and orders), not merely in the unit that handles it: a
-        red incident is handled by the city, and every water call of the city corroborates
-        it, but a call in Pudong says nothing of a fix in Jing'an.  A duplicate is near its
-        order by definition."""
+        common area of its warnings and orders), not merely where it corroborates
+        (`corroboration_scope`, up to the incident's district): a water call elsewhere in
+        Jing'an supports a Jing'an street's water incident but says nothing of the fix in
+        that street.  A duplicate is near its order by definition."""
         if t.status != "verifying" or order.ts < (t.feedback_at or 0):
             return False
         return role == "duplicate" or covers(t.incident_area or t.incident_unit,
