@@ -7,7 +7,12 @@ Two small slices are kept here (sources and licences in README.md beside this fi
 The readings and requests are real; only their places are borrowed: each Beijing station is
 replayed as one air-quality station of the demo city (one per district), and Boston's
 coordinates are mapped linearly onto central Shanghai, so that the same catalog, windows and
-areas apply.  Timestamps keep their real instants and zones."""
+areas apply.  Beijing keeps its real instants (its clock is Shanghai's, UTC+8).  Boston's
+requests keep their local wall-clock times, stamped on the demo city's clock: a call made at
+09:00 in Boston arrives at 09:00 in the city, so days are cut at Boston's midnight, the
+hour-of-day profiles and the departments' working hours meet the calls at the hours they were
+made, and the sentences print the times Boston saw.  The slice lies within Eastern Standard
+Time (no daylight-saving change), so no local time is skipped or repeated."""
 
 from __future__ import annotations
 
@@ -15,9 +20,8 @@ import csv
 import gzip
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -65,7 +69,7 @@ BOSTON_TYPES = {
 }
 BOSTON_BOX = (42.23, 42.40, -71.19, -70.99)  # lat min/max, lon min/max
 SHANGHAI_BOX = (31.15, 31.32, 121.38, 121.56)
-BOSTON_TZ = ZoneInfo("America/New_York")
+CITY_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")  # the demo city's clock
 
 
 def beijing_station_sensors(registry: SensorRegistry) -> dict[str, str]:
@@ -117,7 +121,7 @@ def boston_records() -> Iterator[dict[str, object]]:
                 "service_request_id": f"BOS-{row['CASE_ENQUIRY_ID']}",
                 "service_code": BOSTON_TYPES.get(row["TYPE"], "other"),
                 "description": f"{row['TYPE']} ({row['REASON']})",
-                "requested_datetime": opened.replace(tzinfo=BOSTON_TZ).isoformat(),
+                "requested_datetime": opened.replace(tzinfo=CITY_TZ).isoformat(),
                 "channel": row["Source"],
             }
             try:
