@@ -302,8 +302,9 @@ def run_command(
 ) -> None:
     """Replay files through the flow.
 
-    It writes OUT/windows.ndjson, warnings.ndjson, orders.ndjson and dead_letters.ndjson.
-    With --recovery it resumes where a killed run stopped."""
+    It writes OUT/windows.ndjson, warnings.ndjson, orders.ndjson and dead_letters.ndjson,
+    emptied first: each holds this run's lines only.  With --recovery it resumes where a
+    killed run stopped, its files going on from the snapshots."""
     from flows.metrics import MetricsPortError
 
     from .run import RecoveryMismatchError, run

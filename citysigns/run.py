@@ -4,6 +4,7 @@ with or without Bytewax recovery, and a summary of what came out."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sqlite3
 from collections import Counter
@@ -33,6 +34,8 @@ from flows.metrics import (
     serve,
 )
 from indicators.language.validate import load_catalog_or_raise
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -109,15 +112,16 @@ def recovered_keys(directory: Path) -> dict[str, set[str]]:
     return keys
 
 
-def check_recovery(directory: Path, flow: Dataflow) -> None:
+def check_recovery(directory: Path, flow: Dataflow) -> dict[str, set[str]]:
     """Refuse, before Bytewax stops with "... is not in this worker's routing map", to resume
     from snapshots of files this run does not have: another -o directory, an input left out,
     or the same files written another way (relative against absolute).  Inputs added since are
-    fine: Bytewax starts them afresh."""
+    fine: Bytewax starts them afresh.  Returns the keys the snapshots hold (`recovered_keys`)."""
     have = partitioned_keys(flow)
     inputs: set[str] = set()
     outputs: set[str] = set()
-    for step, keys in recovered_keys(directory).items():
+    recovered = recovered_keys(directory)
+    for step, keys in recovered.items():
         kind, known = have.get(step, ("other", keys))
         for key in keys - known:
             if kind == "input":
@@ -131,6 +135,30 @@ def check_recovery(directory: Path, flow: Dataflow) -> None:
             f"the recovery directory {directory} holds the state of a run that "
             f"{' and '.join(what)}, which this run does not: {HOW_TO_RESUME}"
         )
+    return recovered
+
+
+def start_outputs(flow: Dataflow, out_dir: Path, recovered: dict[str, set[str]]) -> None:
+    """Empty every output file of `flow` that no recovery snapshot holds, so that each holds
+    this run's lines only.  Bytewax's `FileSink` empties a file only when it first writes to
+    it (to the offset of its snapshot on a resume, to 0 otherwise): a run that writes no dead
+    letters left the last run's in the file, and the summary counted them.  The files a
+    snapshot holds are left for Bytewax to cut back to that snapshot (docs/reliability.md)."""
+    replaced: list[str] = []
+    for step, (kind, parts) in sorted(partitioned_keys(flow).items()):
+        if kind != "output":
+            continue
+        for part in sorted(parts - recovered.get(step, set())):
+            path = Path(part)
+            if path.exists() and path.stat().st_size:
+                replaced.append(path.name)
+            path.write_bytes(b"")
+    if replaced and recovered:
+        log.info("the recovery snapshots hold none of %s yet: they start afresh in %s",
+                 ", ".join(replaced), out_dir)  # fmt: skip
+    elif replaced:
+        log.info("replacing the outputs of an earlier run in %s (%s start empty)",
+                 out_dir, ", ".join(replaced))  # fmt: skip
 
 
 def init_recovery_dir(path: Path, partitions: int) -> None:
@@ -155,12 +183,17 @@ def run(
     """Replay the inputs through the flow; returns what the output files hold."""
     flow = build_flow(cfg)
     recovery = None
+    recovered: dict[str, set[str]] = {}
     if recovery_dir is not None:
         if not recovery_dir.exists() or not any(recovery_dir.iterdir()):
             init_recovery_dir(recovery_dir, max(1, workers))
         else:
-            check_recovery(recovery_dir, flow)
+            recovered = check_recovery(recovery_dir, flow)
         recovery = RecoveryConfig(str(recovery_dir))
+    if recovered:
+        log.info("resuming from the recovery snapshots in %s: the outputs in %s go on from "
+                 "where they left them", recovery_dir, cfg.out_dir)  # fmt: skip
+    start_outputs(flow, Path(cfg.out_dir), recovered)
     interval = timedelta(seconds=snapshot_every)
     instrument.TALLY.reset()
     try:
