@@ -8,7 +8,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ from .errors import fail, require_catalog, require_file
 from .paths import CATALOG_DIR
 from .registry_cli import app as registry_app
 from .registry_cli import load_or_exit
+
+if TYPE_CHECKING:
+    from .run import RunSummary
 
 # Help as click formats it (rich_markup_mode=None): it rewraps each paragraph to the terminal
 # and never cuts a default or a path short, where rich's option tables did at 80 columns.
@@ -304,7 +307,8 @@ def run_command(
 
     It writes OUT/windows.ndjson, warnings.ndjson, orders.ndjson and dead_letters.ndjson,
     emptied first: each holds this run's lines only.  With --recovery it resumes where a
-    killed run stopped, its files going on from the snapshots."""
+    killed run stopped, its files going on from the snapshots, and the summary counts the
+    whole run."""
     from flows.metrics import MetricsPortError
 
     from .run import RecoveryMismatchError, run
@@ -347,16 +351,37 @@ def run_command(
         if server is not None:
             time.sleep(linger)
             server.stop()
-    table = Table(title=f"run: {out}")
+    table = Table(
+        title=f"run: {out}", caption=_resumed_caption(summary, recovery), caption_justify="left"
+    )
     table.add_column("what")
     table.add_column("count", justify="right")
+    read = "read since the resume" if summary.decoded_since_resume else "read"
     for source, outcomes in summary.decoded.items():  # what was read, per source
-        table.add_row(f"read: {source}", _decoded_row(source, outcomes))
+        table.add_row(f"{read}: {source}", _decoded_row(source, outcomes))
     table.add_row("windows", f"{summary.windows:,}")
     table.add_row("  of which no-signal", f"{summary.no_signal:,}")
     for reason, n in sorted(summary.dead_letters.items()):
         table.add_row(f"dead letters: {reason}", f"{n:,}")
     console.print(table)
+
+
+def _resumed_caption(summary: RunSummary, recovery: Path | None) -> str | None:
+    """What a resumed run's counts cover, so that an operator reconciling them with the
+    inputs knows: the whole run's, or (a snapshot of an earlier version, which kept no
+    counts) the records read since the resume beside the outputs' whole-run counts."""
+    if not summary.resumed:
+        return None
+    if summary.decoded_since_resume:
+        return (
+            f"resumed from the recovery snapshots in {recovery}, which keep no counts of what "
+            "was read before (an earlier version wrote them): the read rows count what was "
+            "read since the resume; windows and dead letters are the whole run's"
+        )
+    return (
+        f"resumed from the recovery snapshots in {recovery}: every count is the whole run's, "
+        "the runs before the resume included"
+    )
 
 
 def _counted(n: int, noun: str) -> str:

@@ -45,9 +45,13 @@ class RunSummary:
     no_signal: int = 0
     indicators: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
-    # decoding's outcomes per source in this run (instrument.DecodeTally): source -> outcome
-    # -> n; after a resume, what this run decoded, not the killed runs before it
+    # decoding's outcomes per source (instrument.DecodeTally): source -> outcome -> n; after
+    # a resume, the whole run's, the killed runs' share included, as the output files are
     decoded: dict[str, dict[str, int]] = field(default_factory=dict)
+    resumed: bool = False  # the run went on from the snapshots of a recovery directory
+    # `decoded` holds only what this process read: a snapshot it resumed from had no counts
+    # (written by an earlier version); the outputs' counts are still the whole run's
+    decoded_since_resume: bool = False
 
 
 def start_metrics(cfg: FlowConfig, port: int) -> tuple[CitySignsMetrics, MetricsServer]:
@@ -214,6 +218,8 @@ def run(
         ) from e
     summary = summarise(Path(cfg.out_dir))
     summary.decoded = instrument.TALLY.by_source()
+    summary.resumed = bool(recovered)
+    summary.decoded_since_resume = instrument.TALLY.since_resume
     return summary
 
 

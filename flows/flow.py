@@ -202,7 +202,9 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
     parse keeps running while the windows downstream work on the others; a wake-up at once
     (`notify_at`) emits it on a later turn of the worker, and end of input emits it too.  A
     snapshot keeps the chunks not yet emitted, so a restart decodes them.  Live sources
-    decode each chunk as it comes: holding one back would add a source batch to latency."""
+    decode each chunk as it comes: holding one back would add a source batch to latency.
+    The sensor readings counted for the run's summary are part of the state, so a resumed
+    run's summary counts the whole run (`instrument.DecodeTally`)."""
 
     def __init__(
         self, ctx: Context, state: dict[str, object] | None, parse_ahead: bool = False
@@ -213,8 +215,10 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
         self.decoder: SensorDecoder | ChannelDecoder | None = None
         self.ahead: ParseAhead | None = None
         self.seed: dict[str, int] | None = None  # seen ids the channel step has not learnt
+        self.counted: instrument.Outcomes = Counter()  # sensor readings, since the run began
         if state is not None:
             self._start(str(state["family"]))
+            self.counted = instrument.TALLY.restore(state.get("tally"))
             assert self.decoder is not None
             self.decoder.restore(state["decoder"])
             if isinstance(self.decoder, ChannelDecoder) and not state.get("channel_wide"):
@@ -243,7 +247,7 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
         if isinstance(self.decoder, SensorDecoder):
             batch, dead = self.decoder.decode(chunk, parsed)
             registry = self.ctx.registry
-            instrument.decoded_sensors(registry.kinds, registry.kind, batch, dead)
+            self.counted += instrument.decoded_sensors(registry.kinds, registry.kind, batch, dead)
         else:
             assert self.decoder is not None
             batch, dead = self.decoder.decode(chunk)  # counted by the channel step
@@ -305,6 +309,7 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
             "decoder": self.decoder.snapshot(),
             "pending": pending,
             "channel_wide": self.seed is None,  # the channel step knows this partition's ids
+            "tally": instrument.snapshot_counts(self.counted),
         }
 
 
@@ -323,13 +328,16 @@ class ChannelRepeatsLogic(StatefulBatchLogic[Decoded, Decoded, dict[str, object]
     channel delivered before (overlapping exports, a primary and a backup feed), where the
     decoder of one partition sees only its own file.  The rows go with their order lines and
     window counts; they are counted as repeats with the decoder's own, so the run summary's
-    "repeated records dropped" and the `duplicate` metrics hold both.  Its state, the ids
-    and the channel's time, is snapshotted with the rest of the flow."""
+    "repeated records dropped" and the `duplicate` metrics hold both.  Its state, the ids,
+    the channel's time and its counts for the run's summary, is snapshotted with the rest of
+    the flow."""
 
     def __init__(self, state: dict[str, object] | None) -> None:
         self.seen = ChannelSeenIds()
+        self.counted: instrument.Outcomes = Counter()  # the channel's records, since the run began
         if state is not None:
             self.seen.restore(state)
+            self.counted = instrument.TALLY.restore(state.get("tally"))
 
     def drop_repeats(self, decoded: Decoded) -> Decoded:
         batch = decoded.batch
@@ -343,7 +351,7 @@ class ChannelRepeatsLogic(StatefulBatchLogic[Decoded, Decoded, dict[str, object]
             batch = batch.take(np.flatnonzero(fresh))
             dead = DeadLetters(list(dead.letters), Counter(dead.counts))
             dead.count(Reason.DUPLICATE, repeats)
-        instrument.decoded(batch.channel, len(batch), dead)
+        self.counted += instrument.decoded(batch.channel, len(batch), dead)
         return replace(decoded, batch=batch, dead=dead, seen_before=None)
 
     def on_batch(self, values: list[Decoded]) -> tuple[Iterable[Decoded], bool]:
@@ -356,7 +364,7 @@ class ChannelRepeatsLogic(StatefulBatchLogic[Decoded, Decoded, dict[str, object]
         return out, StatefulBatchLogic.RETAIN
 
     def snapshot(self) -> dict[str, object]:
-        return self.seen.snapshot()
+        return {**self.seen.snapshot(), "tally": instrument.snapshot_counts(self.counted)}
 
 
 def dead_letter_lines(letters: Iterable[DeadLetter]) -> list[str]:

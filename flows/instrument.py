@@ -29,33 +29,76 @@ SENSOR_RECORDS = "sensor"  # the source of sensor records counted before their k
 OUTCOMES = ("accepted", "dead_letter", "duplicate", "late")
 
 
+Outcomes = Counter[tuple[str, str]]  # (source, outcome) -> n
+
+
+def outcomes(source: str, accepted: int, dead: DeadLetters) -> Outcomes:
+    """What one decoded batch adds to the tally: accepted events, and its dead letters as
+    `duplicate` (repeats dropped) or `dead_letter` (everything else)."""
+    out: Outcomes = Counter()
+    if accepted:
+        out[(source, "accepted")] += accepted
+    for reason, n in dead.counts.items():
+        out[(source, "duplicate" if reason == "duplicate" else "dead_letter")] += n
+    return out
+
+
 class DecodeTally:
     """Decoding's outcomes per source in this process, kept whether an exporter runs or not,
     so that a run's summary can account for what it read: a citizen channel's records read =
     accepted + dead letters + duplicates; sensor records are counted as the values they carry
-    (one record may hold several), refused records as records."""
+    (one record may hold several), refused records as records.
+
+    A resumed run reads its inputs from the recovery snapshot on, so the steps that count
+    also keep their counts in their snapshots and hand them back here when they are restored
+    (`restore`): the tally is then the whole run's, the killed runs' share included, as the
+    output files are.  A snapshot without counts (an earlier version's) leaves the tally this
+    process's alone, and says so (`since_resume`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.counts: Counter[tuple[str, str]] = Counter()  # (source, outcome) -> n
+        self.counts: Outcomes = Counter()
+        self.since_resume = False  # a restored step had no counts: only this process's
 
-    def add(self, source: str, accepted: int, dead: DeadLetters) -> None:
+    def add(self, counts: Outcomes) -> None:
         with self._lock:
-            if accepted:
-                self.counts[(source, "accepted")] += accepted
-            for reason, n in dead.counts.items():
-                self.counts[(source, "duplicate" if reason == "duplicate" else "dead_letter")] += n
+            self.counts.update(counts)
+
+    def restore(self, saved: object) -> Outcomes:
+        """A step's counts from its recovery snapshot (`snapshot_counts`), added to the tally;
+        returns them, for the step to count on from.  None: the snapshot has none."""
+        counts = restore_counts(saved)
+        with self._lock:
+            if counts is None:
+                self.since_resume = True
+                return Counter()
+            self.counts.update(counts)
+        return counts
 
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.since_resume = False
 
     def by_source(self) -> dict[str, dict[str, int]]:
         with self._lock:
             out: dict[str, dict[str, int]] = {}
             for (source, outcome), n in sorted(self.counts.items()):
-                out.setdefault(source, {})[outcome] = n
+                if n:
+                    out.setdefault(source, {})[outcome] = n
             return out
+
+
+def snapshot_counts(counts: Outcomes) -> list[tuple[str, str, int]]:
+    """A step's counts as its recovery snapshot keeps them: plain tuples."""
+    return [(source, outcome, n) for (source, outcome), n in sorted(counts.items())]
+
+
+def restore_counts(saved: object) -> Outcomes | None:
+    """The counts of `snapshot_counts`; None when the snapshot holds none."""
+    if not isinstance(saved, list):
+        return None
+    return Counter({(str(src), str(what)): int(n) for src, what, n in saved})
 
 
 TALLY = DecodeTally()
@@ -85,31 +128,37 @@ def event_series(sensor_kinds: Iterable[str], channels: Iterable[str]) -> list[t
     return series
 
 
-def decoded(family: str, n_events: int, dead: DeadLetters) -> None:
-    """A decoded batch of a citizen channel (or, without a registry, of sensor records)."""
-    TALLY.add(family, n_events, dead)
+def decoded(family: str, n_events: int, dead: DeadLetters) -> Outcomes:
+    """A decoded batch of a citizen channel (or, without a registry, of sensor records);
+    returns what it added to the tally, for the step's own count."""
+    counted = outcomes(family, n_events, dead)
+    TALLY.add(counted)
     m = _metrics
     if m is None:
-        return
+        return counted
     m.observe_batch_size(n_events)
     m.record_events(family, "accepted", n_events)
     _dead_letters(m, family, dead)
+    return counted
 
 
 def decoded_sensors(kinds: Sequence[str], kind_of_row: np.ndarray, batch: SensorBatch,
-                    dead: DeadLetters) -> None:  # fmt: skip
+                    dead: DeadLetters) -> Outcomes:  # fmt: skip
     """A decoded batch of sensor readings: accepted readings counted per sensor kind
-    (`kind_of_row`: the registry's kind index of each row, into `kinds`)."""
-    TALLY.add(SENSOR_RECORDS, len(batch), dead)
+    (`kind_of_row`: the registry's kind index of each row, into `kinds`); returns what it
+    added to the tally, for the step's own count."""
+    counted = outcomes(SENSOR_RECORDS, len(batch), dead)
+    TALLY.add(counted)
     m = _metrics
     if m is None:
-        return
+        return counted
     m.observe_batch_size(len(batch))
     if len(batch):
         per_kind = np.bincount(kind_of_row[batch.sensor], minlength=len(kinds))
         for k in np.flatnonzero(per_kind).tolist():
             m.record_events(kinds[k], "accepted", int(per_kind[k]))
     _dead_letters(m, SENSOR_RECORDS, dead)
+    return counted
 
 
 def _dead_letters(m: CitySignsMetrics, source: str, dead: DeadLetters) -> None:

@@ -90,13 +90,13 @@ def test_a_resumed_run_remembers_the_ids_of_the_run_before(
 ) -> None:
     """The channel's memory of ids is in the recovery snapshots: a run resumed with an input
     added (today's export, after yesterday's was read) drops the orders the earlier run
-    accepted, and counts only its own."""
+    accepted; its summary counts the whole run, the earlier run's 40 orders included."""
     a, b = overlapping
     out, recovery = tmp_path / "out", tmp_path / "recovery"
     first = _run(out, a, recovery=recovery)
     assert first.decoded["hotline"] == {"accepted": 40, "duplicate": 1}
     resumed = _run(out, a, b, recovery=recovery)
-    assert resumed.decoded["hotline"] == {"accepted": 20, "duplicate": 20}
+    assert resumed.decoded["hotline"] == {"accepted": 60, "duplicate": 21}
     ids = _order_ids(out)
     assert len(ids) == 60 and len(set(ids)) == 60
 
@@ -116,7 +116,8 @@ def test_sensor_readings_repeated_across_files_are_still_counted_twice(tmp_path:
 def test_a_run_killed_and_resumed_drops_each_repeat_once(tmp_path: Path) -> None:
     """SIGKILL at random points while two overlapping exports are read: the resumed runs
     neither forget the ids seen before the last snapshot (a copy would be accepted again)
-    nor lose an order; orders and windows equal an uninterrupted run's."""
+    nor lose an order; orders and windows equal an uninterrupted run's, and so does the last
+    run's summary of what was read (it counted only what that process read)."""
     import sys
 
     orders = hotline_warm_up(6000, step_s=10)
@@ -129,7 +130,11 @@ def test_a_run_killed_and_resumed_drops_each_repeat_once(tmp_path: Path) -> None
         "-o", str(out), "--recovery", str(recovery), "--snapshot-every", "0.2",
         "--chunk-bytes", "20000", "--speed", "10000",
     ]  # fmt: skip
-    run_killed_then_finished(cmd, seed=11, wait_s=(3.0, 6.0))
+    final = run_killed_then_finished(cmd, seed=11, wait_s=(3.0, 6.0))
     ids = _order_ids(out)
     assert len(ids) == 6000 and len(set(ids)) == 6000
+    rows = [line.split("│")[1:3] for line in final.stdout.splitlines() if "│ read" in line]
+    assert [[c.strip() for c in r] for r in rows] == [
+        ["read: hotline", "6,000 records accepted, 2,000 repeated records dropped"]
+    ]
     assert _windows(out) == _windows(tmp_path / "reference")

@@ -1,5 +1,6 @@
 """What a run leaves in its output folder and what its summary counts: a rerun into a folder an
-earlier run wrote holds this run's lines only."""
+earlier run wrote holds this run's lines only, and a resumed run's summary counts the whole
+run, as its files do (or says that its read counts start at the resume)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import logging
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from citysigns.cli import app
 from citysigns.run import RunSummary, run
+from flows import flow as flow_module
 from flows.flow import FlowConfig
 from tests.reliability.fuzz_inputs import good_reading, hotline_warm_up
 
@@ -71,3 +75,56 @@ def test_a_rerun_into_a_used_folder_holds_only_its_own_lines(
         f"replacing the outputs of an earlier run in {out} "
         "(dead_letters.ndjson, orders.ndjson, windows.ndjson start empty)"
     ]
+
+
+def test_a_resume_keeps_its_outputs_and_counts_the_whole_run(tmp_path: Path) -> None:
+    """A run resumed from its recovery snapshots (here: after it had read everything) keeps
+    the lines its snapshots hold, and its summary counts them with what was read before the
+    resume; an input added since is counted on top.  The summary counted only what the
+    resumed process read: nothing here, while the files held the whole run."""
+    sensors = _readings(tmp_path / "sensors.ndjson", 30)
+    hotline = _write(tmp_path / "hotline.ndjson", [*ORDERS[:30], b"{bad"])
+    out, recovery = tmp_path / "out", tmp_path / "recovery"
+    first = _run(out, sensors, hotline, recovery=recovery)
+    files = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert first.decoded["hotline"] == {"accepted": 30, "dead_letter": 1}
+
+    again = _run(out, sensors, hotline, recovery=recovery)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == files
+    assert again.decoded == first.decoded
+    assert again.resumed and not again.decoded_since_resume and not first.resumed
+    assert (again.windows, again.dead_letters) == (first.windows, first.dead_letters)
+
+    later = _write(tmp_path / "later.ndjson", ORDERS[25:])  # 5 repeats, 10 new orders
+    added = _run(out, sensors, hotline, later, recovery=recovery)
+    assert added.decoded["hotline"] == {"accepted": 40, "dead_letter": 1, "duplicate": 5}
+    assert added.decoded["sensor"] == first.decoded["sensor"]
+    assert _lines(out / "orders.ndjson") == 40
+
+
+def test_a_resume_from_snapshots_without_counts_labels_its_read_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snapshots written before the counts were kept in them: the read rows count what was
+    read since the resume, and say so, beside the outputs' whole-run counts."""
+    hotline = _write(tmp_path / "hotline.ndjson", ORDERS[:30])
+    out, recovery = tmp_path / "out", tmp_path / "recovery"
+    with monkeypatch.context() as m:  # the earlier version: no "tally" in the snapshots
+        for logic in (flow_module.DecodeLogic, flow_module.ChannelRepeatsLogic):
+            plain = logic.snapshot
+            m.setattr(logic, "snapshot", lambda self, plain=plain: {
+                k: v for k, v in plain(self).items() if k != "tally"})  # fmt: skip
+        _run(out, hotline, recovery=recovery)
+
+    later = _write(tmp_path / "later.ndjson", ORDERS[25:])
+    args = ["run", "-i", str(hotline), "-i", str(later), "-o", str(out), "-c", SMALL,
+            "--recovery", str(recovery)]  # fmt: skip
+    result = CliRunner().invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert _read_rows(result.output) == {
+        "read since the resume: hotline": "10 records accepted, 5 repeated records dropped"
+    }
+    said = " ".join(result.output.split())  # the caption is wrapped to the table's width
+    assert "the read rows count what was read since the resume" in said
+    assert "windows and dead letters are the whole run's" in said
+    assert _lines(out / "orders.ndjson") == 40
