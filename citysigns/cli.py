@@ -17,8 +17,10 @@ from rich.table import Table
 from alerts.rules.cli import rules as rules_command
 from dashboards.cli import app as dashboards_app
 from flows.flow import FlowConfig
+from flows.metrics import MetricsConfig
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration
+from indicators.language.registry import AREA_LEVELS
 from indicators.language.schema import SCHEMA_PATH, schema_text
 from indicators.language.validate import Catalog, catalog_files, id_clashes, load_catalog
 
@@ -251,6 +253,13 @@ def _positive_speed(value: float | None) -> float | None:
     return value
 
 
+def _area_level(value: str) -> str:
+    """--metrics-max-area-level must name an area level, as `rules --max-area-level` must."""
+    if value not in AREA_LEVELS:
+        raise typer.BadParameter(f"{value!r} is not an area level: one of {', '.join(AREA_LEVELS)}")
+    return value
+
+
 def _make_dir(path: Path, option: str) -> None:
     """Make a directory option's directory now, or exit 2 saying why it cannot be: a regular
     file of that name, or a place where none can be made, would otherwise stop the flow with
@@ -296,9 +305,34 @@ def run_command(
     metrics_port: Annotated[
         int | None,
         typer.Option(
-            help="serve Prometheus metrics on 127.0.0.1:PORT (0: any free port)", min=0, max=65535
+            help="serve Prometheus metrics on PORT of --metrics-addr (0: any free port)",
+            min=0,
+            max=65535,
         ),
     ] = None,
+    metrics_addr: Annotated[
+        str,
+        typer.Option(
+            help="the address the metrics are served on; put a reverse proxy in front rather "
+            "than 0.0.0.0"
+        ),
+    ] = MetricsConfig.addr,
+    metrics_max_area_level: Annotated[
+        str,
+        typer.Option(
+            help=f"finest area level the exporter exports: {', '.join(AREA_LEVELS)}; give "
+            "`citysigns rules` and `dashboards` the same --max-area-level",
+            callback=_area_level,
+        ),
+    ] = MetricsConfig.max_area_level,
+    metrics_max_series: Annotated[
+        int,
+        typer.Option(
+            help="the exporter's series budget (indicator samples, 5 per indicator and area); "
+            "give `citysigns rules` the same --max-series",
+            min=0,
+        ),
+    ] = MetricsConfig.max_series,
     linger: Annotated[
         float, typer.Option(help="keep serving metrics this many seconds after the run")
     ] = 0.0,
@@ -334,12 +368,18 @@ def run_command(
         chunk_bytes=chunk_bytes,
         registry=None if registry is None else str(registry),
     )
+    exporter = MetricsConfig(
+        addr=metrics_addr, max_area_level=metrics_max_area_level, max_series=metrics_max_series
+    )
+    if metrics_port is None and exporter != MetricsConfig():
+        fail("--metrics-addr, --metrics-max-area-level and --metrics-max-series set the "
+             "exporter: give --metrics-port too")  # fmt: skip
     server = None
     if metrics_port is not None:
         from .run import start_metrics
 
         try:
-            _metrics, server = start_metrics(cfg, metrics_port)
+            _metrics, server = start_metrics(cfg, metrics_port, exporter)
         except MetricsPortError as e:
             fail(f"cannot start: {e}")
         console.print(f"metrics on {server.url}", highlight=False)

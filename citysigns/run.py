@@ -10,7 +10,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,9 +54,13 @@ class RunSummary:
     decoded_since_resume: bool = False
 
 
-def start_metrics(cfg: FlowConfig, port: int) -> tuple[CitySignsMetrics, MetricsServer]:
-    """An exporter for this process's flow, served on 127.0.0.1:`port` (0 = any free)."""
-    config = MetricsConfig(port=port)
+def start_metrics(
+    cfg: FlowConfig, port: int, config: MetricsConfig | None = None
+) -> tuple[CitySignsMetrics, MetricsServer]:
+    """An exporter for this process's flow, served on `port` (0 = any free); `config` says
+    the rest: the address (127.0.0.1 by default), the finest area level exported and the
+    series budget, which the generated rules and dashboards must be told alike."""
+    config = replace(config or MetricsConfig(), port=port)
     city = load_city()
     metrics = CitySignsMetrics.for_catalog(
         load_catalog_or_raise(list(cfg.catalog)), config,

@@ -181,8 +181,8 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
             0,
             "warning",
             "The exporter refuses new areas (series budget reached)",
-            "{{ $labels.instance }} refused area updates in the last 15 minutes; raise "
-            "metrics.max_series or lower metrics.max_area_level.",
+            "{{ $labels.instance }} refused area updates in the last 15 minutes; raise the "
+            "flow's --metrics-max-series or lower its --metrics-max-area-level.",
         ),
     ]
 

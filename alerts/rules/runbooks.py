@@ -31,8 +31,10 @@ PIPELINE_ADVICE: dict[str, str] = {
     "restarting the lagging source or excluding it.",
     "CitySignsDeadLetterRate": "Open the dead letters (dead_letters.ndjson) and the reasons on "
     "the pipeline dashboard: a changed sensor firmware or an unknown sensor batch is typical.",
-    "CitySignsSeriesBudget": "The exporter nears metrics.max_series: raise it if Prometheus "
-    "has room, or export a coarser max_area_level.",
+    "CitySignsSeriesBudget": "The exporter nears its series budget (`citysigns run "
+    "--metrics-max-series`): raise it if Prometheus has room, or export a coarser "
+    "--metrics-max-area-level, and give `citysigns rules` the same --max-series and "
+    "--max-area-level.",
     "CitySignsSeriesDropped": "New areas are not exported any more: see CitySignsSeriesBudget.",
     "CitySignsTicketApiDown": "Check that `citysigns serve` runs and that its metrics port "
     "answers; restart it (tickets live in the store, nothing is lost). Until then departments "
