@@ -121,7 +121,8 @@ def serve(
     """Run the API until interrupted; with `metrics_port`, also export the store's ticket counts
     (open, overdue, supervised, closed by deadline) for Prometheus on 127.0.0.1.  Without
     `timers` no deadline or verification period is judged (a replay's store, served to be
-    read): the API still takes actions, and the outbox is flushed as orders arrive."""
+    read): the API still takes actions, and the outbox is flushed as orders arrive; overdue
+    tickets are then counted at the store's own time (its latest signal), not today's."""
     import uvicorn
 
     service = build_service(db_url, catalog_paths, routing_path, outbox_path, names=names)
@@ -134,9 +135,14 @@ def serve(
     if metrics_port is not None:
         metrics = CitySignsMetrics.for_catalog(service.catalog.values(), tickets_only=True)
         exporter = serve_metrics(metrics, port=metrics_port)
+        if not timers:  # judged on today's date, a replay's tickets in hand would be overdue
+            log.info("timers are off (--no-timers): citysigns_tickets_overdue counts the "
+                     "tickets past a deadline at the store's latest signal, the data's time, "
+                     "not on today's date")  # fmt: skip
         refresher = TicketCountsRefresher(
-            service.store, metrics, every=metrics_every, service=service
-        ).start()
+            service.store, metrics, every=metrics_every, service=service,
+            clock=time.time if timers else None,
+        ).start()  # fmt: skip
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

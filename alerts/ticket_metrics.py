@@ -6,7 +6,11 @@ deadline first given, which supervision does not move).  The store is the truth,
 the counts are read from it (open tickets row by row, since there are few; closed ones as one
 GROUP BY, since they accumulate for ever) and handed to the exporter's `TicketCounts`.  A
 refresher thread does that every few seconds beside `citysigns serve`; a failed read keeps the
-last counts, so a store outage shows as stale counts, never as a crash of the API."""
+last counts, so a store outage shows as stale counts, never as a crash of the API.
+
+Overdue is judged at a time: the wall clock's, as the timer judges deadlines, or, for a store
+a replay wrote and `serve --no-timers` serves, the store's own time (`data_time`): judged on
+today's date, every ticket still in hand when the replay's data ended would read overdue."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Connection, case, func, select
 
 from flows.metrics import CitySignsMetrics, TicketCounts
 
@@ -38,14 +42,24 @@ _OPEN_COLUMNS = (
 )
 
 
-def read_ticket_counts(store: TicketStore, now: int) -> TicketCounts:
-    """The store's tickets as the exporter shows them, at time `now` (epoch seconds)."""
+def data_time(conn: Connection) -> int | None:
+    """The store's own time: the latest signal (warning or hotline order) a ticket heard, in
+    epoch seconds; None for an empty store.  On a store a replay wrote it is the data's
+    clock, which actions taken through the API (stamped on the wall clock) do not move."""
+    return conn.execute(select(func.max(s.tickets.c.last_signal_at))).scalar()
+
+
+def read_ticket_counts(store: TicketStore, now: int | None) -> TicketCounts:
+    """The store's tickets as the exporter shows them, at time `now` (epoch seconds), or with
+    None at the store's own time (`data_time`)."""
     t = s.tickets.c
     done = func.coalesce(t.feedback_at, t.closed_at)
     # judged on the deadline the department was given, not on one a supervision restarted
     due = func.coalesce(t.handle_due_original, t.handle_due)
     met = case((done <= due, "met"), else_="missed")
     with store.begin() as conn:
+        if now is None:
+            now = data_time(conn) or 0
         open_rows = conn.execute(select(*_OPEN_COLUMNS).where(t.status != "closed"))
         counts = TicketCounts.from_rows((dict(r._mapping) for r in open_rows), now)
         closed_rows = conn.execute(
@@ -59,14 +73,15 @@ def read_ticket_counts(store: TicketStore, now: int) -> TicketCounts:
 
 class TicketCountsRefresher:
     """Copies the store's ticket counts into the exporter every `every` seconds, and, given the
-    ticket service, its health (store up, outbox backlog, store errors)."""
+    ticket service, its health (store up, outbox backlog, store errors).  Overdue tickets are
+    judged at `clock`'s time, or with None at the store's own (`data_time`)."""
 
     def __init__(
         self,
         store: TicketStore,
         metrics: CitySignsMetrics,
         every: float = 15.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = time.time,
         service: TicketService | None = None,
     ) -> None:
         self.store = store
@@ -81,7 +96,8 @@ class TicketCountsRefresher:
     def refresh(self) -> bool:
         """One read; False (and the last counts kept) when the store cannot be read."""
         try:
-            counts = read_ticket_counts(self.store, int(self._clock()))
+            now = None if self._clock is None else int(self._clock())
+            counts = read_ticket_counts(self.store, now)
         except Exception as exc:  # the store is down or busy: keep serving the last counts
             self.failures += 1
             log.warning("ticket counts not refreshed: %s", type(exc).__name__)

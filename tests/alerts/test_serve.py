@@ -1,19 +1,23 @@
 """`citysigns serve` on a store a replay wrote: the tickets are on the data's clock, the timer
 on the wall clock's.  Serving such a store is warned of at start, and `--no-timers` serves it
-without judging anything."""
+without judging anything on today's date, its exported overdue count included."""
 
 from __future__ import annotations
 
 import logging
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 import alerts.serve
+from alerts.clock import ManualClock
 from alerts.hotline import HotlineOrder
 from alerts.serve import stale_store_warning
 from alerts.service import TicketService
+from flows.metrics import MetricsServer
 from tests.alerts.alerts_helpers import T0
 from tests.alerts.conftest import REPO, ServiceFactory
 
@@ -85,3 +89,48 @@ def test_the_demo_says_to_serve_its_store_without_timers(tmp_path: Path) -> None
 
     hint = serve_hint(tmp_path / "tickets.db")
     assert f"--db sqlite:///{tmp_path / 'tickets.db'} --no-timers" in hint
+
+
+@pytest.mark.parametrize(("timers", "overdue"), [(True, 3.0), (False, 2.0)])
+def test_no_timers_counts_overdue_tickets_at_the_store_s_time(
+    replayed: TicketService,
+    clock: ManualClock,
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    timers: bool,
+    overdue: float,
+) -> None:
+    """The exporter of `serve --no-timers` judges deadlines at the store's latest signal (a
+    gas smell five days after the two March orders), not on today's date, nine months on:
+    the two orders nobody accepted in those five days are overdue, the gas smell reported
+    minutes before the data ended is not.  It counted all three, by the wall clock, while
+    the start-up log said no deadline was judged."""
+    clock.set(T0 + 5 * DAY)  # the replay's clock, at the data's time
+    gas = HotlineOrder("g1", "gas_smell", T0 + 5 * DAY, 31.25, 121.40, "310106001001001", "gas")
+    replayed.submit_orders([gas])
+    scraped: list[str] = []
+    servers: list[MetricsServer] = []
+
+    def serve_metrics(*a: Any, **kw: Any) -> MetricsServer:
+        servers.append(real_serve_metrics(*a, **kw))
+        return servers[-1]
+
+    def run_api(*_a: Any, **_k: Any) -> None:  # while the API would run: scrape the exporter
+        with urllib.request.urlopen(servers[0].url, timeout=10) as resp:
+            scraped.append(resp.read().decode("utf-8"))
+
+    real_serve_metrics = alerts.serve.serve_metrics
+    monkeypatch.setattr(alerts.serve, "serve_metrics", serve_metrics)
+    monkeypatch.setattr(alerts.serve, "create_app", lambda *_a, **_k: object())
+    monkeypatch.setattr("uvicorn.run", run_api)
+    monkeypatch.setattr("time.time", lambda: float(T0 + NINE_MONTHS))
+    tokens = Path(REPO / "alerts" / "examples" / "tokens.yaml")
+    with caplog.at_level(logging.INFO, logger="citysigns.serve"):
+        alerts.serve.serve(tokens, sqlite_url, timers=timers, metrics_port=0)
+    totals = {f.name: sum(x.value for x in f.samples)
+              for f in text_string_to_metric_families(scraped[0])}  # fmt: skip
+    assert totals["citysigns_tickets"] == 3.0
+    assert totals["citysigns_tickets_overdue"] == overdue
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert ("counts the tickets past a deadline at the store's latest signal" in said) is not timers

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.clock import ManualClock
 from alerts.events import WarningEvent
-from alerts.ticket_metrics import TicketCountsRefresher, read_ticket_counts
+from alerts.ticket_metrics import TicketCountsRefresher, data_time, read_ticket_counts
 from alerts.warning_state import WarningStateMachine
 from flows.metrics import CitySignsMetrics
 from flows.metrics import serve as serve_metrics
@@ -157,3 +157,25 @@ def test_a_store_that_cannot_be_read_keeps_the_last_counts(make_service: Service
     assert refresher.failures == 1
     assert metrics.snapshot().tickets.open  # the last good counts are still shown
     assert metrics.snapshot().store == (False, 0, 0)  # and the store shows as down
+
+
+def test_counts_at_the_store_s_own_time(make_service: ServiceFactory, clock: ManualClock) -> None:
+    """`serve --no-timers` counts overdue tickets at the store's latest signal, the data's
+    time: an action taken through the API months later (stamped on the wall clock) does not
+    move it, so a replay's store does not turn overdue on today's date."""
+    svc = make_service()
+    machine = WarningStateMachine([make_indicator()])
+    jingan = svc.submit_warnings(_fire(machine, "310106003", 0.16))[0].ticket_id or ""
+    svc.submit_warnings(_fire(machine, "310104002", 0.16))
+    with svc.store.begin() as conn:
+        signal = data_time(conn)
+    assert signal is not None and signal < T0 + 3600  # before the yellow accept deadline
+    assert read_ticket_counts(svc.store, None).overdue == {}
+    clock.advance(275 * 86400)
+    svc.accept(jingan, "jingan-water")  # nine months on
+    with svc.store.begin() as conn:
+        assert data_time(conn) == signal
+    assert read_ticket_counts(svc.store, None).overdue == {}
+    assert read_ticket_counts(svc.store, clock.now()).overdue == {
+        ("water_supply", "street", "yellow"): 2
+    }
