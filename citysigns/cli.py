@@ -389,8 +389,10 @@ def run_command(
         fail(f"cannot resume: {e}")
     finally:
         if server is not None:
+            from .run import stop_metrics
+
             time.sleep(linger)
-            server.stop()
+            stop_metrics(server)
     table = Table(
         title=f"run: {out}", caption=_resumed_caption(summary, recovery), caption_justify="left"
     )

@@ -67,8 +67,16 @@ def start_metrics(
         areas=areas_from_city(city, config),
     )  # fmt: skip
     metrics.expect_events(instrument.event_series(sensor_kinds(), CHANNELS))
+    server = serve(metrics)  # a taken port raises here, before the flow reports to it
     instrument.install(metrics)
-    return metrics, serve(metrics)
+    return metrics, server
+
+
+def stop_metrics(server: MetricsServer) -> None:
+    """Stop the exporter of `start_metrics`; the flow reports to none from then on (a later
+    run in this process, with another catalog, must not report to this one's)."""
+    instrument.install(None)
+    server.stop()
 
 
 class RecoveryMismatchError(Exception):

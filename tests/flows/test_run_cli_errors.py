@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from citysigns.cli import app
+from flows import instrument
 from flows.city import load_default_registry
 from flows.realdata import beijing_records, write_ndjson
 
@@ -49,6 +50,9 @@ def test_a_taken_metrics_port_is_named_with_what_to_do(
     done = run("-i", two_inputs[0], "-o", tmp_path / "out", "--metrics-port", str(taken_port))
     assert_refused(done, f"metrics port {taken_port}", "already in use", "--metrics-port")
     assert not (tmp_path / "out" / "windows.ndjson").exists()  # the flow never started
+    # and no exporter is left for a later run in this process to report to (with another
+    # catalog, that run stopped on "... is not in the catalog the exporter knows")
+    assert instrument.installed() is None
 
 
 @pytest.mark.parametrize("speed", ["0", "-5", "nan"])
