@@ -88,7 +88,8 @@ class IndicatorRules:
     # readings closer than this count as one value (the stuck detector's `tolerance`, the
     # largest of its detectors'): "stuck at 3 since" starts where the detector's run does
     stuck_tolerance: float = 0.0
-    # the windows' length (0: not known, the step): a sentence names a window by its start
+    # the windows' length (0: not known, the step): a sentence names a window by its start,
+    # a sliding one (longer than the step) by its end
     length: int = 0
 
     @classmethod
@@ -663,7 +664,7 @@ class WarningStateMachine:
             peak=peak[0], peak_at=peak[1], worst=worst_kind(self._on(rules), rules.direction),
             score=score, score_limit=score_limit, health=rules.health, seen_at=sl[0],
             same_since=sl[1], clear=clear, clear_for=rules.clear_for, clear_below=rules.sign > 0,
-            thin=thin, length=rules.length or rules.step,
+            thin=thin, length=rules.length or rules.step, step=rules.step,
         )  # fmt: skip
         det = str(batch.detectors[row])
 
@@ -734,7 +735,7 @@ class WarningStateMachine:
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh, title_en=rules.title_en,
             level=level, at=at, why_zh=why_zh, why_en=why_en, tz=self.tz, unit=rules.unit,
             peak=peak, peak_at=peak_at, worst=worst_kind(self._on(rules), rules.direction),
-            length=rules.length or rules.step,
+            length=rules.length or rules.step, step=rules.step,
         )  # fmt: skip
         return WarningEvent(
             warning_id=f"{ind_id}@{area}@{int(st.fired_at[series])}",
