@@ -13,6 +13,7 @@ every mistake is reported as `file:line:col`.
             values: 40x11 90x23 40x30   # promtool notation (indicators.testing.notation)
           - area: "310101001001001"     # hotline orders per interval in an area
             category: water_outage
+            record: {channel: wechat}   # optional: fields the records carry (filters)
             values: 0x5 4x3 0x5
           - venue: V-310101-0001        # entrance checkpoint verifications per interval,
             checks: 50x20               #   and how many of them came out abnormal
@@ -48,7 +49,7 @@ from typing import Any
 
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration, parse_duration
-from indicators.language.registry import closest, did_you_mean
+from indicators.language.registry import FieldSpec, closest, did_you_mean, kinds
 from indicators.language.yamlload import LoadedYaml, PathKey, YamlLoadError, load_yaml_file
 
 from .notation import NotationError, expand
@@ -56,7 +57,8 @@ from .notation import NotationError, expand
 DEFAULT_START = "2024-01-10T00:00:00+08:00"  # a Wednesday, outside any holiday
 KINDS = ("firing", "escalated", "deescalated", "resolved")
 LEVELS = ("blue", "yellow", "orange", "red")
-CHANNELS = ("hotline", "photo_report")
+HOTLINE = "hotline"
+CHANNELS = (HOTLINE, "photo_report")
 RESULTS = ("normal", "abnormal")  # a checkpoint verification's result
 ACTIONS = ("accept", "start", "feedback")  # what a department does to its ticket
 TICKET_KEYS = {
@@ -100,11 +102,12 @@ KEYS: dict[str, tuple[str, ...]] = {
         "field",
         "category",
         "channel",
+        "record",
         "values",
         "checks",
         "abnormal",
     ),
-    "order": ("at", "category", "area", "description", "channel"),
+    "order": ("at", "category", "area", "description", "channel", "record"),
     "checkpoint": ("at", "venue", "result"),
     "action": ("at", "action", "department", "area", "notes"),
     "expect": ("warnings", "tickets"),
@@ -129,6 +132,7 @@ class AreaSeries:
     category: str
     channel: str
     values: list[float]
+    record: dict[str, str | int] = field(default_factory=dict)  # see `record_fields`
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,7 @@ class Order:
     area: str
     description: str
     channel: str
+    record: dict[str, str | int] = field(default_factory=dict)  # see `record_fields`
 
 
 @dataclass(frozen=True)
@@ -307,6 +312,74 @@ class _Reader:
         return str(v)
 
 
+def record_fields(channel: str) -> dict[str, FieldSpec]:
+    """The fields of a citizen channel's record a test sets with `record:`, for the
+    indicators' filters to test (a hotline order's `channel` of intake, a photo report's
+    `has_photo`): the channel's fields in the registry but those a test gives with its own
+    keys (`category`, an order's `description`)."""
+    own = ("category", "service_code", "description")
+    return {k: f for k, f in kinds()[channel].fields.items() if k not in own}
+
+
+def _channel(r: _Reader, m: dict[str, Any], at: PathKey) -> str | None:
+    """A series' or order's citizen channel (`channel:`, hotline by default).  A channel of
+    intake written there (`channel: wechat`) is told where it goes: `record:`."""
+    v = m.get("channel", HOTLINE)
+    if v in CHANNELS:
+        return str(v)
+    fix = ""
+    if isinstance(v, str) and "channel" in record_fields(HOTLINE):
+        fix = (
+            f"; a hotline order's channel of intake is a field of its record: "
+            f"record: {{channel: {v}}}"
+        )
+    r.error((*at, "channel"), f'"channel" is {v!r}: the citizen channel, one of '
+                              f'{", ".join(CHANNELS)}{fix}')  # fmt: skip
+    return None
+
+
+def _record(r: _Reader, m: dict[str, Any], at: PathKey, channel: str | None) -> dict[str, Any]:
+    """`record:`, the fields a citizen channel's records carry beside those a test gives
+    with its own keys, checked against the channel's fields (see `record_fields`)."""
+    raw = m.get("record")
+    if raw is None:
+        return {}
+    where = (*at, "record")
+    if not isinstance(raw, dict):
+        r.error(where, "`record` is a mapping of the records' fields, e.g. {channel: wechat}")
+        return {}
+    if channel is None:
+        return {}
+    allowed = record_fields(channel)
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        spec = allowed.get(str(k))
+        if spec is None:
+            own = "category" if k in ("category", "service_code") else None
+            own = "description" if k == "description" else own
+            why = (
+                f'the test gives it with its own "{own}" key'
+                if own
+                else f"a {channel} record has {', '.join(allowed) or 'no other fields'}"
+                + did_you_mean(str(k), list(allowed))
+            )
+            r.error((*where, k), f'"{k}" is not a field a test sets on a {channel} record: {why}',
+                    key=True)  # fmt: skip
+            continue
+        if spec.numeric:
+            whole = spec.type in ("integer", "boolean")
+            if not isinstance(v, int | float) or isinstance(v, bool) or (whole and v != int(v)):
+                what = "a whole number" if whole else "a number"
+                r.error((*where, k), f'"{k}" of a {channel} record is {what}, e.g. {k}: 0')
+                continue
+            out[str(k)] = int(v) if whole else v
+        elif isinstance(v, bool | dict | list) or v is None:
+            r.error((*where, k), f'"{k}" is a text value')
+        else:
+            out[str(k)] = str(v)
+    return out
+
+
 def _epoch(text: str) -> int:
     when = datetime.fromisoformat(text)
     if when.tzinfo is None:
@@ -385,10 +458,11 @@ def _test(r: _Reader, raw: Any, at: PathKey, path: str) -> TestCase | None:
         when = r.duration(om, "at", o_at)
         cat = r.text(om, "category", o_at)
         area = r.text(om, "area", o_at)
-        ch = r.choice(om, "channel", o_at, CHANNELS, "hotline")
+        ch = _channel(r, om, o_at)
+        record = _record(r, om, o_at, ch)
         if when is not None and cat and area and ch:
             desc = r.text(om, "description", o_at, required=False) or f"{cat} reported"
-            case.orders.append(Order(when, cat, area, desc, ch))
+            case.orders.append(Order(when, cat, area, desc, ch, record))
     for i, raw_c in enumerate(r.items(m.get("checkpoints"), (*at, "checkpoints"), "checkpoints")):
         c_at = (*at, "checkpoints", i)
         cm = r.mapping(raw_c, c_at, "checkpoint")
@@ -482,6 +556,10 @@ def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
             r.error((*at, k), f'"{k}" belongs to a venue series (checkpoint verifications)')
     values = _values(r, m, at, counts="sensor" not in m)
     if "sensor" in m:
+        for k in ("record", "channel", "category"):
+            if k in m:
+                r.error((*at, k), f'"{k}" belongs to an area series (citizen records), not to '
+                                  "a sensor's readings", key=True)  # fmt: skip
         sensor = r.text(m, "sensor", at)
         fld = r.text(m, "field", at, required=False)
         if sensor and values is not None:
@@ -489,15 +567,16 @@ def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
         return
     area = r.text(m, "area", at)
     cat = r.text(m, "category", at)
-    ch = r.choice(m, "channel", at, CHANNELS, "hotline")
+    ch = _channel(r, m, at)
+    record = _record(r, m, at, ch)
     if _counts(r, values, (*at, "values"), "orders") is None:
         return
     if area and cat and ch and values is not None:
-        case.areas.append(AreaSeries(area, cat, ch, values))
+        case.areas.append(AreaSeries(area, cat, ch, values, record))
 
 
 def _venue_series(r: _Reader, m: dict[str, Any], at: PathKey, case: TestCase) -> None:
-    for k in ("values", "field", "category", "channel"):
+    for k in ("values", "field", "category", "channel", "record"):
         if k in m:
             r.error(
                 (*at, k),
