@@ -120,24 +120,59 @@ class _Inputs:
     orders: list[HotlineOrder] = field(default_factory=list)
 
 
+def unknown_sensor(sensor: str, w: World, shown: int = 3) -> str:
+    """Why a sensor id of a test is refused, and the ids of the registry most like it: those
+    sharing the longest start with it (the same kind and district, for ids such as
+    WS-310106-000011; it said "ids look like AQ-310101-000001" to a water-pressure gauge's
+    WS-310106-999999), or the id itself written in another case."""
+    ids = w.registry.ids()
+    folded = sensor.casefold()
+
+    def common(other: str) -> int:
+        n = 0
+        for a, b in zip(folded, other.casefold(), strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    best = max((common(i) for i in ids), default=0)
+    near = sorted(i for i in ids if common(i) == best) if best >= 2 else []
+    text = f"sensor {sensor!r} is not in the sensor registry"
+    if not near:
+        return f"{text} (ids look like {ids[0]})" if ids else text
+    same = [i for i in near if i.casefold() == folded]  # (written in the wrong case)
+    if same:
+        return f'{text} (did you mean "{same[0]}"?)'
+    listed = ", ".join(near[:shown]) + (f", ... ({len(near)} in all)" if len(near) > shown else "")
+    return f"{text}; its ids starting {near[0][:best]}: {listed}"
+
+
 def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
     """The records a test feeds: (ts, NDJSON line) per partition, and the hotline orders."""
     inds = [catalog[i] for i in case.indicators]
     readings: dict[tuple[str, int], dict[str, Any]] = {}
     for s in case.sensors:
-        if int(w.registry.lookup(np.array([s.sensor]))[0]) < 0:
-            raise TestInputError(
-                f"sensor {s.sensor!r} is not in the sensor registry (ids look like "
-                f"{w.registry.ids()[0]})"
-            )
+        row = int(w.registry.lookup(np.array([s.sensor]))[0])
+        if row < 0:
+            raise TestInputError(f"{s.sensor_at}: {unknown_sensor(s.sensor, w)}")
         fld = s.field
         if fld is None:
             fields = {i.value.field for i in inds if i.value.field} or {
                 i.source.filter[0].field for i in inds if i.source.filter
             }
             if len(fields) != 1:
-                raise TestInputError(f"series of {s.sensor}: say which `field` it gives")
+                raise TestInputError(
+                    f"{s.field_at}: series of {s.sensor}: say which `field` it gives"
+                )
             fld = fields.pop()
+        kind = w.registry.kinds[int(w.registry.kind[row])]
+        known = registry.kinds()[kind].fields if kind in registry.kinds() else {}
+        if known and fld not in known:  # (decoding refused every reading, at the test's name)
+            raise TestInputError(
+                f"{s.field_at}: field {fld!r} is not one a {kind} sensor reports"
+                f"{registry.did_you_mean(fld, known)}; its fields: {', '.join(known)}"
+            )
         for k, v in enumerate(s.values):
             if math.isnan(v):
                 continue

@@ -47,6 +47,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flows.decode.clock import DAY_MS
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration, parse_duration
 from indicators.language.registry import FieldSpec, closest, did_you_mean, kinds
@@ -55,6 +56,9 @@ from indicators.language.yamlload import LoadedYaml, PathKey, YamlLoadError, loa
 from .notation import NotationError, expand
 
 DEFAULT_START = "2024-01-10T00:00:00+08:00"  # a Wednesday, outside any holiday
+# The longest `interval`: the decoder refuses a record more than a day ahead of the stream's
+# time (flows.decode.clock), so values further apart fail when the test runs, not here
+MAX_INTERVAL = DAY_MS // 1000
 KINDS = ("firing", "escalated", "deescalated", "resolved")
 LEVELS = ("blue", "yellow", "orange", "red")
 HOTLINE = "hotline"
@@ -124,6 +128,10 @@ class SensorSeries:
     sensor: str
     field: str | None
     values: list[float]
+    # where `sensor` and `field` are written (file:line:col): an unknown sensor or a field
+    # its kind does not have is found when the test runs, against the registry
+    sensor_at: str = ""
+    field_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -243,6 +251,11 @@ class _Reader:
 
     def line(self, at: PathKey) -> int:
         return self.doc.position(at).line
+
+    def where(self, at: PathKey) -> str:
+        """`file:line:col` of the value at `at`."""
+        pos = self.doc.position(at)
+        return f"{self.path}:{pos.line}:{pos.col}"
 
     def mapping(self, value: Any, at: PathKey, kind: str) -> dict[str, Any] | None:
         if not isinstance(value, dict):
@@ -447,6 +460,13 @@ def _test(r: _Reader, raw: Any, at: PathKey, path: str) -> TestCase | None:
     interval = r.duration(m, "interval", at)
     if interval == 0:  # (None: reported already)
         r.error((*at, "interval"), "the interval must be longer than 0s")
+    elif interval is not None and interval > MAX_INTERVAL:
+        r.error(
+            (*at, "interval"),
+            f"the interval must be at most a day ({format_duration(MAX_INTERVAL)}), not "
+            f"{format_duration(interval)}: the flow's decoder refuses a record more than a day "
+            "ahead of the stream's time, as it would live: give values at most a day apart",
+        )
     case = TestCase(name, path, pos.line, pos.col, inds, t0, interval or 60)
     for i, raw_s in enumerate(r.items(m.get("series"), (*at, "series"), "series")):
         _series(r, raw_s, (*at, "series", i), case)
@@ -505,9 +525,16 @@ def _action(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
 
 
 def _values(
-    r: _Reader, m: dict[str, Any], at: PathKey, key: str = "values", *, counts: bool = False
+    r: _Reader,
+    m: dict[str, Any],
+    at: PathKey,
+    key: str = "values",
+    *,
+    counts: bool = False,
+    what: str = "records",
 ) -> list[float] | None:
-    """A series' values; `counts` when each value is a number of records to make."""
+    """A series' values; `counts` when each value is a number of records to make (`what`
+    they are called), whole numbers >= 0, refused at their term."""
     if key not in m:
         r.missing(m, key, at, f'missing "{key}" (e.g. {key}: 10+0x60 50x5 10x30)')
         return None
@@ -518,14 +545,26 @@ def _values(
         line = r.doc.text.splitlines()[pos.line - 1][pos.col - 1 :]
         raw = re.split(r"[\s,}#\]]", line, maxsplit=1)[0]
     try:
-        return expand(raw, counts=counts)
+        return expand(raw, counts=counts, what=what)
     except NotationError as e:
         col = pos.col
-        if isinstance(raw, str):  # point at the faulty term when the value is on one line
-            terms = raw.split()
-            col += sum(len(t) + 1 for t in terms[: e.term])
+        if isinstance(raw, str):  # point at the faulty term when the value is on its line
+            col = _term_column(r.doc.text.splitlines()[pos.line - 1], pos.col, raw, e.term)
         r.diags.append(Diagnostic(r.path, pos.line, col, None, str(e)))
         return None
+
+
+def _term_column(line: str, col: int, raw: str, term: int) -> int:
+    """The column of term `term` of the series `raw` written at `col` of `line` (inside
+    quotes, spaces as written); `col` when it is not there as written (a value folded over
+    several lines)."""
+    found = list(re.finditer(r"\S+", raw))
+    if term >= len(found):
+        return col
+    start = col - 1 + (1 if line[col - 1 : col] in ("'", '"') else 0)
+    if not line[start:].startswith(raw.split("\n")[0].rstrip()):
+        return col
+    return start + found[term].start() + 1
 
 
 def _counts(r: _Reader, values: list[float] | None, at: PathKey, what: str) -> list[int] | None:
@@ -554,7 +593,7 @@ def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
     for k in ("checks", "abnormal"):
         if k in m:
             r.error((*at, k), f'"{k}" belongs to a venue series (checkpoint verifications)')
-    values = _values(r, m, at, counts="sensor" not in m)
+    values = _values(r, m, at, counts="sensor" not in m, what="orders")
     if "sensor" in m:
         for k in ("record", "channel", "category"):
             if k in m:
@@ -563,7 +602,8 @@ def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
         sensor = r.text(m, "sensor", at)
         fld = r.text(m, "field", at, required=False)
         if sensor and values is not None:
-            case.sensors.append(SensorSeries(sensor, fld, values))
+            where = r.where((*at, "field") if fld is not None else at)
+            case.sensors.append(SensorSeries(sensor, fld, values, r.where((*at, "sensor")), where))
         return
     area = r.text(m, "area", at)
     cat = r.text(m, "category", at)
@@ -585,11 +625,16 @@ def _venue_series(r: _Reader, m: dict[str, Any], at: PathKey, case: TestCase) ->
                 key=True,
             )
     venue = r.text(m, "venue", at)
-    checks = _counts(r, _values(r, m, at, "checks", counts=True), (*at, "checks"), "checks")
+    checks = _counts(
+        r, _values(r, m, at, "checks", counts=True, what="checks"), (*at, "checks"), "checks"
+    )
     abnormal: list[int] | None = [0] * len(checks or [])
     if "abnormal" in m:
         abnormal = _counts(
-            r, _values(r, m, at, "abnormal", counts=True), (*at, "abnormal"), "abnormal checks"
+            r,
+            _values(r, m, at, "abnormal", counts=True, what="abnormal checks"),
+            (*at, "abnormal"),
+            "abnormal checks",
         )
     if checks is None or abnormal is None or not venue:
         return
