@@ -133,6 +133,21 @@ def _longer(a: str | None, b: str | None) -> str | None:
     return a if len(a) >= len(b) else b
 
 
+def told_apart(value: float, others: tuple[float, ...], text: str | None = None) -> str | None:
+    """The text of `value` with the digits that also tell it apart from each of `others`
+    (the thresholds of the level a warning is at and of the one it left), None: its usual
+    text.  `text`: its text as written so far, kept when it has more digits.  A yellow
+    warning at <= 0.15 stepped down to blue on 0.155, and "0.15 MPa, expected > 0.2, down
+    to blue" read as if the value still held yellow."""
+    for other in others:
+        if math.isnan(value) or math.isnan(other) or other == value:
+            continue
+        v_text, _ = format_apart(value, other)
+        if v_text != format_number(value):
+            text = _longer(text, v_text)
+    return text
+
+
 def _band(
     lower: float | None,
     upper: float | None,
@@ -303,11 +318,15 @@ def worst_kind(on: str, direction: str) -> str:
     return "low" if direction == "below" else "high"
 
 
-def _score_said(score: float, limit: float, level: str) -> tuple[str, str]:
+def _score_said(
+    score: float, limit: float, level: str, apart: tuple[float, ...] = ()
+) -> tuple[str, str]:
     """What raised a warning on the anomaly score, where the detectors' band holds the value
     ("2.53 orders/min, expected 0-2.58, blue": the score crossed 0.99, not the value the
-    band): "异常评分 0.993 (蓝色 ≥ 0.99)" / "anomaly score 0.993 (blue at ≥ 0.99)"."""
+    band): "异常评分 0.993 (蓝色 ≥ 0.99)" / "anomaly score 0.993 (blue at ≥ 0.99)".  The score
+    has the digits that tell it apart from the thresholds in `apart` too (see told_apart)."""
     s_text, l_text = format_apart(score, limit)
+    s_text = told_apart(score, apart, s_text) or s_text
     if math.isnan(limit):
         return f"异常评分 {s_text}", f"anomaly score {s_text}"
     zh_level = LEVEL_NAMES_ZH[level].removesuffix("预警")
@@ -391,6 +410,7 @@ def sentence(
     thin: tuple[int, int, int, str] | None = None,
     length: int = 0,
     step: int = 0,
+    apart: tuple[float, ...] = (),
 ) -> tuple[str, str]:
     """(zh, en) for one warning event.  A resolution also gives the worst window while the
     warning fired (`peak` at the end of window `peak_at`, named as WORST_WORDS[`worst`] says):
@@ -421,7 +441,12 @@ def sentence(
 
     `thin` (records, the indicator's `min_count`, start of the run of such windows, source
     kind) says why a window has no value: too few records to judge, which counts as calm
-    (see _thin_said); it takes the place of a band, which no value was judged against."""
+    (see _thin_said); it takes the place of a band, which no value was judged against.
+
+    `apart`: the thresholds of the level the warning is at and of the one it left, of the
+    quantity it is judged on (the `score` when one is given, else the value), which is
+    written with the digits that tell it apart from them (told_apart): "0.155 MPa, expected
+    > 0.2, down to blue" off yellow at 0.15, not "0.15 MPa"."""
     known = value is not None and not math.isnan(value)  # (no value: nothing shown, not "—")
     since = run_named(since, length, step)
     same_since = run_named(same_since, length, step)
@@ -438,6 +463,7 @@ def sentence(
         resolved = kind == "resolved"
         if not math.isnan(clear) and not math.isnan(score):
             rule, score_text = _clear_said(score, "", clear, clear_for, clear_below, resolved)
+            score_text = told_apart(score, apart, score_text)
             # a calm score to three digits ("0.000153") reads as noise: it is below 0.001
             score_text = "< 0.001" if 0 <= score < 0.001 else score_text or format_number(score)
             band = (f"异常评分 {score_text}, {rule[0]}", f"anomaly score {score_text}, {rule[1]}")
@@ -445,8 +471,11 @@ def sentence(
         elif not math.isnan(clear):
             band, value_text = _clear_said(value, unit, clear, clear_for, clear_below, resolved)
         elif not math.isnan(score):
-            band = _score_said(score, score_limit, level)
+            band = _score_said(score, score_limit, level, apart)
             value_text = None
+        if value is not None and known and math.isnan(score):  # (the thresholds are the value's)
+            shown = tuple(_shown(t, unit) for t in apart)
+            value_text = told_apart(_shown(value, unit), shown, value_text)
         if thin is not None and not known:
             band = _thin_said(*thin, at=at, tz=tz)
         shown_zh = f" {format_value(value, unit, 'zh', value_text)}" if known else ""

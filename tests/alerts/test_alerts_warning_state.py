@@ -202,6 +202,24 @@ def test_a_sliding_window_is_named_by_its_end_in_since_and_peak_alike() -> None:
     assert fired.since == T0
 
 
+def test_a_value_is_told_apart_from_the_threshold_of_the_level_it_left() -> None:
+    """Yellow holds at <= 0.17; the warning steps down to blue on 0.1705, which printed
+    "0.17 MPa ... down to blue" read as if it still held yellow: the value takes the digits
+    that tell it apart from the thresholds of the level it left and the one it is at."""
+    m = WarningStateMachine([make_indicator()])
+    events = run(m, [0.165, 0.1705, 0.1705])
+    assert kinds(events) == [("firing", "yellow"), ("deescalated", "blue")]
+    fired, down = events
+    assert "water pressure 0.165 MPa" in fired.text_en, fired.text_en
+    assert "water pressure 0.171 MPa, expected 0.28-0.35, down to blue" in down.text_en, (
+        down.text_en
+    )
+    assert "供水压力 0.171 MPa" in down.text_zh, down.text_zh
+    # a value printed apart already keeps its usual digits
+    (red,) = run(WarningStateMachine([make_indicator()]), [0.09])
+    assert "water pressure 0.09 MPa" in red.text_en, red.text_en
+
+
 def test_a_missing_window_breaks_the_run() -> None:
     m = WarningStateMachine([make_indicator()])
     first = windows([0.19])[0]
