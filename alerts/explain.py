@@ -133,6 +133,21 @@ def _longer(a: str | None, b: str | None) -> str | None:
     return a if len(a) >= len(b) else b
 
 
+def told_apart(value: float, others: tuple[float, ...], text: str | None = None) -> str | None:
+    """The text of `value` with the digits that also tell it apart from each of `others`
+    (the thresholds of the level a warning is at and of the one it left), None: its usual
+    text.  `text`: its text as written so far, kept when it has more digits.  A yellow
+    warning at <= 0.15 stepped down to blue on 0.155, and "0.15 MPa, expected > 0.2, down
+    to blue" read as if the value still held yellow."""
+    for other in others:
+        if math.isnan(value) or math.isnan(other) or other == value:
+            continue
+        v_text, _ = format_apart(value, other)
+        if v_text != format_number(value):
+            text = _longer(text, v_text)
+    return text
+
+
 def _band(
     lower: float | None,
     upper: float | None,
@@ -258,6 +273,27 @@ def whole_days(length: int) -> bool:
     return length > 0 and length % 86400 == 0
 
 
+def sliding(length: int, step: int) -> bool:
+    """Whether windows of `length` seconds, one every `step`, overlap (sliding windows).  Such
+    a window is named by its end, the moment its moving value was read: by its start, the
+    8-hour ozone mean that crossed 160 at 13:00 read "peak at 05:00", hours before the
+    warning's "since 12:00" and before the ozone rose."""
+    return 0 < step < length
+
+
+def run_named(start: int, length: int, step: int) -> int:
+    """The moment a sentence names a run of windows by, given as the state machine keeps it
+    (the first window's end minus `step`, -1: not known): that window's start, or with
+    sliding windows its end."""
+    return start + step if start >= 0 and sliding(length, step) else start
+
+
+def window_named(end: int, length: int, step: int = 0) -> int:
+    """The moment a sentence names the window ending at `end` by: its start, or with sliding
+    windows its end (see `sliding`; `length` 0: not known, named by `end`)."""
+    return end if sliding(length, step) else end - length
+
+
 def lower_first(title: str) -> str:
     """ "Water supply pressure" reads "water supply pressure" mid-sentence; "PM2.5" stays."""
     if len(title) >= 2 and title[0].isupper() and title[1].islower():
@@ -282,11 +318,15 @@ def worst_kind(on: str, direction: str) -> str:
     return "low" if direction == "below" else "high"
 
 
-def _score_said(score: float, limit: float, level: str) -> tuple[str, str]:
+def _score_said(
+    score: float, limit: float, level: str, apart: tuple[float, ...] = ()
+) -> tuple[str, str]:
     """What raised a warning on the anomaly score, where the detectors' band holds the value
     ("2.53 orders/min, expected 0-2.58, blue": the score crossed 0.99, not the value the
-    band): "异常评分 0.993 (蓝色 ≥ 0.99)" / "anomaly score 0.993 (blue at ≥ 0.99)"."""
+    band): "异常评分 0.993 (蓝色 ≥ 0.99)" / "anomaly score 0.993 (blue at ≥ 0.99)".  The score
+    has the digits that tell it apart from the thresholds in `apart` too (see told_apart)."""
     s_text, l_text = format_apart(score, limit)
+    s_text = told_apart(score, apart, s_text) or s_text
     if math.isnan(limit):
         return f"异常评分 {s_text}", f"anomaly score {s_text}"
     zh_level = LEVEL_NAMES_ZH[level].removesuffix("预警")
@@ -369,6 +409,8 @@ def sentence(
     clear_below: bool = True,
     thin: tuple[int, int, int, str] | None = None,
     length: int = 0,
+    step: int = 0,
+    apart: tuple[float, ...] = (),
 ) -> tuple[str, str]:
     """(zh, en) for one warning event.  A resolution also gives the worst window while the
     warning fired (`peak` at the end of window `peak_at`, named as WORST_WORDS[`worst`] says):
@@ -387,16 +429,29 @@ def sentence(
     the condition that cleared it: "0.4 cm, below 5 for 30 min, blue warning cleared".
 
     Times are moments, and a window is named by its start (`length`: the windows' length,
-    0: `peak_at` is named as it is): `since` is the start of a run's first window, the
-    peak the start of its window, "cleared at" the moment the warning ended (the end of the
-    window that ended it).  A whole-day window is named by its date ("since 02-01", "most
-    anomalous 4 orders on 02-01": its end, "02-02 00:00", read as a day later), and the
-    event's own time takes its date when another time of the sentence has one.
+    0: `peak_at` is named as it is; `step`: the time between two windows): `since` (and the
+    `same_since` and thin run's start, all given as a run's first window's end minus
+    `step`) is the start of a run's first window, the peak the start of its window, "cleared
+    at" the moment the warning ended (the end of the window that ended it).  A whole-day
+    window is named by its date ("since 02-01", "most anomalous 4 orders on 02-01": its end,
+    "02-02 00:00", read as a day later), and the event's own time takes its date when
+    another time of the sentence has one.  Sliding windows (`length` > `step`) are named by
+    their ends, and the peak's with its length: "blue since 13:00 ... peak 175 ug/m3 in the
+    8 h to 13:00" (see `sliding`).
 
     `thin` (records, the indicator's `min_count`, start of the run of such windows, source
     kind) says why a window has no value: too few records to judge, which counts as calm
-    (see _thin_said); it takes the place of a band, which no value was judged against."""
+    (see _thin_said); it takes the place of a band, which no value was judged against.
+
+    `apart`: the thresholds of the level the warning is at and of the one it left, of the
+    quantity it is judged on (the `score` when one is given, else the value), which is
+    written with the digits that tell it apart from them (told_apart): "0.155 MPa, expected
+    > 0.2, down to blue" off yellow at 0.15, not "0.15 MPa"."""
     known = value is not None and not math.isnan(value)  # (no value: nothing shown, not "—")
+    since = run_named(since, length, step)
+    same_since = run_named(same_since, length, step)
+    if thin is not None:
+        thin = (thin[0], thin[1], run_named(thin[2], length, step), thin[3])
     band: tuple[str, str] | None = None
     peak_text: str | None = None
     if health:
@@ -408,6 +463,7 @@ def sentence(
         resolved = kind == "resolved"
         if not math.isnan(clear) and not math.isnan(score):
             rule, score_text = _clear_said(score, "", clear, clear_for, clear_below, resolved)
+            score_text = told_apart(score, apart, score_text)
             # a calm score to three digits ("0.000153") reads as noise: it is below 0.001
             score_text = "< 0.001" if 0 <= score < 0.001 else score_text or format_number(score)
             band = (f"异常评分 {score_text}, {rule[0]}", f"anomaly score {score_text}, {rule[1]}")
@@ -415,8 +471,11 @@ def sentence(
         elif not math.isnan(clear):
             band, value_text = _clear_said(value, unit, clear, clear_for, clear_below, resolved)
         elif not math.isnan(score):
-            band = _score_said(score, score_limit, level)
+            band = _score_said(score, score_limit, level, apart)
             value_text = None
+        if value is not None and known and math.isnan(score):  # (the thresholds are the value's)
+            shown = tuple(_shown(t, unit) for t in apart)
+            value_text = told_apart(_shown(value, unit), shown, value_text)
         if thin is not None and not known:
             band = _thin_said(*thin, at=at, tz=tz)
         shown_zh = f" {format_value(value, unit, 'zh', value_text)}" if known else ""
@@ -426,11 +485,13 @@ def sentence(
     if band is not None:
         zh.append(band[0])
         en.append(band[1])
-    days = whole_days(length)
+    days = whole_days(length) and not sliding(length, step)
     when = local_time(since, at, tz, days=days)
     if kind == "resolved":
-        said = None if health else _peak(peak, peak_at, unit, at, tz, worst, peak_text, length)
-        dated = said is not None and other_day(peak_at - length, at, tz)
+        said = None
+        if not health:
+            said = _peak(peak, peak_at, unit, at, tz, worst, peak_text, length, step)
+        dated = said is not None and other_day(window_named(peak_at, length, step), at, tz)
         dated |= thin is not None and thin[2] >= 0 and other_day(thin[2], at, tz)
         cleared = local_time(at, at, tz, dated=dated)
         zh.append(f"{LEVEL_NAMES_ZH[level]}已解除 ({cleared})")
@@ -463,12 +524,14 @@ def withdrawal_sentence(
     peak_at: int = -1,
     worst: str = "high",
     length: int = 0,
+    step: int = 0,
 ) -> tuple[str, str]:
     """(zh, en) for a warning ended because its area is no longer watched, not because the
     value came back: "静安区: PM2.5 橙色预警撤销 (14:05): ..." / "Jing'an: pm2.5 orange warning
     withdrawn at 14:05: ...", then its worst window while it fired, as a resolution gives it."""
-    said = _peak(peak, peak_at, unit, at, tz, worst, length=length)
-    when = local_time(at, at, tz, dated=said is not None and other_day(peak_at - length, at, tz))
+    said = _peak(peak, peak_at, unit, at, tz, worst, length=length, step=step)
+    named = window_named(peak_at, length, step)
+    when = local_time(at, at, tz, dated=said is not None and other_day(named, at, tz))
     zh = f"{area_zh}: {title_zh} {LEVEL_NAMES_ZH[level]}撤销 ({when}): {why_zh}"
     en = f"{area_en}: {lower_first(title_en)} {level} warning withdrawn at {when}: {why_en}"
     if said is not None:
@@ -485,6 +548,7 @@ def _peak(
     worst: str = "high",
     text: str | None = None,
     length: int = 0,
+    step: int = 0,
 ) -> tuple[str, str] | None:
     """(zh, en) of a warning's worst window ("峰值 19件 (11:15)", "peak 19 orders at 11:15";
     "最低 0.13 MPa" of a "below" rule, see WORST_WORDS), or None when it has none (`peak_at`
@@ -492,16 +556,23 @@ def _peak(
     made it need more digits than usual.  The window is named by its start, `length` before
     its end `peak_at` (a whole-day one by its date: "on 02-01"), as the sentence's other times
     are: "blue since 02-01 00:00 ... most anomalous 4 orders at 02-02 00:00" put the peak a
-    day after it happened."""
+    day after it happened.  A sliding window (`step` < `length`) is named by its end and its
+    length: "峰值 175 μg/m³ (截至13:00的8小时)", "peak 175 ug/m3 in the 8 h to 13:00"."""
     if peak_at < 0 or math.isnan(peak):
         return None
+    zh_word, en_word = WORST_WORDS[worst]
+    zh_value, en_value = format_value(peak, unit, "zh", text), format_value(peak, unit, text=text)
+    if sliding(length, step):
+        when = local_time(peak_at, at, tz)
+        zh_span, en_span = format_span(length)
+        return (
+            f"{zh_word} {zh_value} (截至{when}的{zh_span})",
+            f"{en_word} {en_value} in the {en_span} to {when}",
+        )
     days = whole_days(length)
     when = local_time(peak_at - length, at, tz, days=days)
-    zh_word, en_word = WORST_WORDS[worst]
-    return (
-        f"{zh_word} {format_value(peak, unit, 'zh', text)} ({when})",
-        f"{en_word} {format_value(peak, unit, text=text)} {'on' if days else 'at'} {when}",
-    )
+    on = "on" if days else "at"
+    return f"{zh_word} {zh_value} ({when})", f"{en_word} {en_value} {on} {when}"
 
 
 def worst_clause(
@@ -517,6 +588,7 @@ def worst_clause(
     at: int,
     tz: str = DEFAULT_TZ,
     length: int = 0,
+    step: int = 0,
 ) -> tuple[str, str]:
     """(zh, en) naming the worst warning an incident had, for the summary its last warning's
     resolution gives: "最严重: 宝山区 细颗粒物(PM2.5)橙色预警, 峰值 154 μg/m³ (09:00)" and "worst:
@@ -527,7 +599,7 @@ def worst_clause(
     en = f"worst: {area_en} {lower_first(title_en)} {level} warning"
     said = None
     if peak is not None and peak_at is not None:
-        said = _peak(float(peak), int(peak_at), unit, at, tz, length=length)
+        said = _peak(float(peak), int(peak_at), unit, at, tz, length=length, step=step)
     if said is not None:
         zh, en = f"{zh}, {said[0]}", f"{en}, {said[1]}"
     return zh, en

@@ -450,11 +450,14 @@ class TicketService:
         peak, peak_at = x.get("peak"), x.get("peak_at")
         if peak is None:  # a warning still firing when stored: its latest window
             peak, peak_at = x.get("value"), window[-1]
+        length = int(window[1]) - int(window[0]) if None not in window[:2] else 0
+        # a sliding window is named by its end (explain.sliding): its step is the catalog's
+        ind = self.catalog.get(str(x.get("indicator_id", "")))
+        step = ind.value.window.spacing if ind is not None else length
         return worst_clause(
             area_zh=area_zh, area_en=area_en, title_zh=title["title_zh"],
             title_en=title["title_en"], level=t.peak_level, unit=str(x.get("unit") or ""),
-            peak=peak, peak_at=peak_at, at=ev.at, tz=self.tz,
-            length=int(window[1]) - int(window[0]) if None not in window[:2] else 0,
+            peak=peak, peak_at=peak_at, at=ev.at, tz=self.tz, length=length, step=step,
         )  # fmt: skip
 
     def _stored_title(self, explanation: Mapping[str, Any]) -> dict[str, str]:

@@ -88,7 +88,8 @@ class IndicatorRules:
     # readings closer than this count as one value (the stuck detector's `tolerance`, the
     # largest of its detectors'): "stuck at 3 since" starts where the detector's run does
     stuck_tolerance: float = 0.0
-    # the windows' length (0: not known, the step): a sentence names a window by its start
+    # the windows' length (0: not known, the step): a sentence names a window by its start,
+    # a sliding one (longer than the step) by its end
     length: int = 0
 
     @classmethod
@@ -651,6 +652,15 @@ class WarningStateMachine:
             if kind == "resolved" or rules.calm(judged, area_level):
                 clear = rules.clear_at(area_level)
                 score = judged if rules.on_score else math.nan
+        # the judged quantity is written apart from the thresholds of the level it is at and
+        # of the one it left ("0.15 MPa ... down to blue" of 0.155, off yellow at <= 0.15);
+        # a warning on the score states its value beside a band, not beside these
+        thresholds = rules.thresholds_at(area_level)
+        apart: tuple[float, ...] = ()
+        if not rules.on_score or not math.isnan(score):
+            apart = tuple(
+                thresholds[i] for i in dict.fromkeys((level, prev)) if i is not None and i >= 0
+            )
         sl = int(self._s.seen_at[series]), int(self._s.same_since[series])
         thin: tuple[int, int, int, str] | None = None
         count = int(batch.count[row])
@@ -663,7 +673,7 @@ class WarningStateMachine:
             peak=peak[0], peak_at=peak[1], worst=worst_kind(self._on(rules), rules.direction),
             score=score, score_limit=score_limit, health=rules.health, seen_at=sl[0],
             same_since=sl[1], clear=clear, clear_for=rules.clear_for, clear_below=rules.sign > 0,
-            thin=thin, length=rules.length or rules.step,
+            thin=thin, length=rules.length or rules.step, step=rules.step, apart=apart,
         )  # fmt: skip
         det = str(batch.detectors[row])
 
@@ -734,7 +744,7 @@ class WarningStateMachine:
             area_zh=zh_area, area_en=en_area, title_zh=rules.title_zh, title_en=rules.title_en,
             level=level, at=at, why_zh=why_zh, why_en=why_en, tz=self.tz, unit=rules.unit,
             peak=peak, peak_at=peak_at, worst=worst_kind(self._on(rules), rules.direction),
-            length=rules.length or rules.step,
+            length=rules.length or rules.step, step=rules.step,
         )  # fmt: skip
         return WarningEvent(
             warning_id=f"{ind_id}@{area}@{int(st.fired_at[series])}",

@@ -1,15 +1,23 @@
 """One Prometheus alert per indicator and warning level, from the catalog's `warnings:` block.
 
 The alert compares the exported value (or anomaly score) with the level's threshold and holds
-for the level's `for`.  A level holds at its threshold and past it (`>=` for `direction:
-above`, `<=` for `below`), as the flow's own warnings judge it (alerts/warning_state.py): a
-count of 5 reports against a threshold of 5 is a warning in both, and on the dashboards.
+for the level's `for`, as the flow counts it.  A level holds at its threshold and past it
+(`>=` for `direction: above`, `<=` for `below`), as the flow's own warnings judge it
+(alerts/warning_state.py): a count of 5 reports against a threshold of 5 is a warning in
+both, and on the dashboards.
+
+The flow counts a `for` from the start of the first window past the threshold (its end minus
+the window spacing), Prometheus from the moment it sees that window's value, its end: the
+rule's `for` is the level's minus one window (`prometheus_for`), so both fire at the end of
+the same window.  With the catalog's `for: 2h` on hourly windows copied as is, the flow
+fired at the second window past 75 and Prometheus an hour later, at the third; and `for: 0s`
+and `for: 15m` on 15-minute windows, the same in the flow, differed in Prometheus.
 
 The catalog's `clear` rule (hysteresis) applies to the warning as a whole, which is its
 mildest level: once that alert fires it keeps firing while the value stays at or past the
-clear threshold (PromQL over the `ALERTS` series) and for `clear.for` after
-(`keep_firing_for`).  Higher levels resolve at their own threshold and hand over to the levels
-below, which Alertmanager's inhibition had kept quiet.
+clear threshold (PromQL over the `ALERTS` series) and for `clear.for` after, less one window
+as for `for` (`keep_firing_for`).  Higher levels resolve at their own threshold and hand
+over to the levels below, which Alertmanager's inhibition had kept quiet.
 
 A threshold written per area level (`{street: 5, district: 15}`) makes the condition a union,
 each area level against its own number, as the flow judges each series by its own level's:
@@ -82,10 +90,13 @@ class IndicatorAlert:
     metric: str
     op: str  # ">=" or "<=": a level holds at its threshold
     conditions: tuple[AreaCondition, ...]  # finest area levels first
-    for_: int
-    keep_firing_for: int | None  # seconds of `clear.for`; None: no hysteresis
+    for_: int  # the rule's `for`: the level's less one window (prometheus_for)
+    keep_firing_for: int | None  # the same of `clear.for`; None: no hysteresis
     labels: dict[str, str]
     annotations: dict[str, str]
+    window: int = 0  # seconds between two windows' ends: how often the value changes
+    level_for: int = 0  # the catalog's `for` of the level, as the flow counts it
+    clear_for: int | None = None  # the catalog's `clear.for`; None: no hysteresis
 
     @property
     def area_levels(self) -> tuple[str, ...]:
@@ -156,6 +167,14 @@ class IndicatorAlert:
         return out
 
 
+def prometheus_for(flow_for: int, window: int) -> int:
+    """The Prometheus `for` (or `keep_firing_for`) that acts as a flow's `for` of `flow_for`
+    seconds on windows `window` seconds apart: the flow measures a run of windows from the
+    first one's end minus the spacing, Prometheus from when it sees that first value, one
+    window later (never below 0s: `for: 0s` and one window's `for` both fire on the first)."""
+    return max(0, flow_for - window)
+
+
 def alert_name(indicator_id: str, level: str) -> str:
     """`air.pm25`, `red` -> `AirPm25Red` (Prometheus alert names are CamelCase)."""
     parts = [p for p in re.split(r"[._]", indicator_id) if p]
@@ -175,6 +194,7 @@ def indicator_alerts(ind: Indicator, options: RulesOptions) -> list[IndicatorAle
     op = LEVEL_OP[rules.direction]
     metric = INDICATOR_VALUE if rules.on == "value" else INDICATOR_SCORE
     disp = ind.dispatched()
+    window = ind.value.window.spacing
     out: list[IndicatorAlert] = []
     for i, (level, rule) in enumerate(rules.rules()):
         clear = rules.clear if i == 0 else None  # the hysteresis holds the mildest level
@@ -195,10 +215,13 @@ def indicator_alerts(ind: Indicator, options: RulesOptions) -> list[IndicatorAle
                 metric=metric,
                 op=op,
                 conditions=conditions,
-                for_=rule.for_,
-                keep_firing_for=None if clear is None else clear.for_,
+                for_=prometheus_for(rule.for_, window),
+                keep_firing_for=None if clear is None else prometheus_for(clear.for_, window),
                 labels=labels,
                 annotations=_annotations(ind, level, conditions, rule.for_, options),
+                window=window,
+                level_for=rule.for_,
+                clear_for=None if clear is None else clear.for_,
             )
         )
     return out

@@ -1,11 +1,16 @@
 """promtool unit tests for the generated rules, generated beside them.
 
-Each indicator alert gets a scenario built from its own threshold and `for`: a series past the
-threshold, checked one minute before `for` has elapsed (quiet) and just after (firing, with
-every label and annotation as Prometheus renders them); then either the way back below the
-threshold (resolved), or for the mildest level with a `clear` rule, a value between the two
-thresholds (still firing: hysteresis) and then past `clear` (resolved after `clear.for`).
-So a change in the rule generator that breaks an alert breaks `promtool test rules`."""
+Each indicator alert gets a scenario built from its own threshold, `for` and windows, the
+series shaped as the flow exports it (one value per window, held until the next window
+closes): the first window past the threshold closes at 0m, and the alert must be quiet one
+evaluation before the end of the window the flow's own warning fires on and firing at it
+(the catalog's `for` of 2h on hourly windows: at 1h, the second window's end).  Then either
+the way back below the threshold (resolved at the first window below it), or for the mildest
+level with a `clear` rule, two windows between the two thresholds (still firing:
+hysteresis) and then windows past `clear` (resolved at the end of the window the flow
+resolves on, `clear.for` after the first one's start).  So a change in the rule generator
+that breaks an alert, or makes it fire or clear at another time than the flow's warning,
+breaks `promtool test rules`."""
 
 from __future__ import annotations
 
@@ -67,7 +72,9 @@ def step_minutes_for(durations: Iterable[int]) -> int:
 
 
 def alert_durations(alert: IndicatorAlert) -> list[int]:
-    out = [alert.for_]
+    """The times an alert's scenario places values and checks at: its durations and its
+    windows' spacing (a value changes only when a window closes)."""
+    out = [alert.for_, alert.window]
     if alert.keep_firing_for is not None:
         out.append(alert.keep_firing_for)
     return out
@@ -87,13 +94,14 @@ def indicator_alert_test(
     alert: IndicatorAlert, condition: AreaCondition, options: RulesOptions, step: int = 1
 ) -> dict[str, Any]:
     """The scenario of one alert at the area levels of `condition`, `step` minutes between
-    samples and evaluations."""
+    samples and evaluations, its checks at the times the flow's warning fires and clears."""
     rule = alert.rule()
     labels = alert.example_labels(options.job, condition.area_levels[0])
     sign = 1.0 if alert.op == ">=" else -1.0
     thr = condition.threshold
     fire = _round(thr + sign * _margin(thr))
-    f = _steps(alert.for_, step)
+    w = max(1, _steps(alert.window, step))  # samples per window
+    f = _steps(alert.for_, step)  # the flow fires at the end of the window closing then
 
     def at(n: int) -> str:
         return f"{n * step}m"
@@ -102,30 +110,32 @@ def indicator_alert_test(
     if f >= 1:
         checks.append({"eval_time": at(f - 1), "alertname": alert.name, "exp_alerts": []})
     checks.append(
-        {"eval_time": at(f + 1), "alertname": alert.name,
-         "exp_alerts": [_expected(rule, labels, fire)]}
+        {"eval_time": at(f), "alertname": alert.name, "exp_alerts": [_expected(rule, labels, fire)]}
     )  # fmt: skip
-    values = f"{fire}x{f + 1}"  # samples at steps 0 .. f+1
+    values = f"{fire}x{f + w - 1}"  # samples at steps 0 .. f+w-1: windows up to the firing one
     clear = condition.clear
     if clear is None or alert.keep_firing_for is None:
         quiet = _round(thr - sign * _margin(thr))
-        values += f" {quiet}x3"
-        checks.append({"eval_time": at(f + 3), "alertname": alert.name, "exp_alerts": []})
+        values += f" {quiet}x{w + 1}"  # the next window is back below: resolved at its end
+        checks.append({"eval_time": at(f + w), "alertname": alert.name, "exp_alerts": []})
     else:
         mid = _round((thr + clear) / 2)
         low = _round(clear - sign * _margin(clear))
         k = _steps(alert.keep_firing_for, step)
-        values += f" {mid}x2 {low}x{k + 3}"  # mid at steps f+2 .. f+4, past clear from f+5
+        below = f + 3 * w  # two windows between the thresholds, then past clear from here
+        values += f" {mid}x{2 * w - 1} {low}x{k + 2}"
         held = [_expected(rule, labels, mid)]
-        checks.append({"eval_time": at(f + 4), "alertname": alert.name, "exp_alerts": held})
-        if k:
-            checks.append({"eval_time": at(f + 4 + k), "alertname": alert.name, "exp_alerts": held})
-        checks.append({"eval_time": at(f + 5 + k), "alertname": alert.name, "exp_alerts": []})
+        checks.append({"eval_time": at(below - 1), "alertname": alert.name, "exp_alerts": held})
+        if k:  # (kept firing: with the value it last held at)
+            checks.append({"eval_time": at(below + k - 1), "alertname": alert.name,
+                           "exp_alerts": held})  # fmt: skip
+        checks.append({"eval_time": at(below + k), "alertname": alert.name, "exp_alerts": []})
     what = "threshold" if clear is None else "hysteresis"
     where = f" in a {' or '.join(condition.area_levels)}" if len(alert.conditions) > 1 else ""
     return {
         "name": f"{alert.name}: {alert.op} {number(thr)}{where} for "
-        f"{format_duration(alert.for_)} ({what})",
+        f"{format_duration(alert.level_for)} on {format_duration(alert.window)} windows "
+        f"({what})",
         "interval": f"{step}m",
         "input_series": [{"series": _series(labels), "values": values}],
         "alert_rule_test": checks,

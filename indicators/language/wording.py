@@ -16,6 +16,7 @@ import yaml
 
 from .detection import DETECTOR_TYPES, MAX_WINDOWS, PER_LEVEL_TAG
 from .model import ID_PATTERN
+from .registry import departments
 from .strict import NUMBER_QUOTED
 from .yamlload import QuotedNumber
 
@@ -179,6 +180,47 @@ def _unquoted(names: list[str], last: Any, got: Any, number: str) -> str:
     return f"{what} is a number, not the text {_shown(got)}: write it without quotes ({fix})"
 
 
+def _scalar(got: Any) -> bool:
+    """A single value as written (text or a number), which an example can echo."""
+    return isinstance(got, str | int | float) and not isinstance(got, bool) and str(got) != ""
+
+
+#: How a mapping-valued key reads with the one value written in its place, at the key that
+#: value most likely meant: `source: air_quality` is source: {kind: air_quality}
+MAPPING_OF_ONE = {
+    "source": "source is a mapping: source: {{kind: {got}}}",
+    "window": "window is a mapping: window: {{type: tumbling, length: {got}}}",
+    "clear": "clear is a rule like a level's: clear: {{threshold: {got}, for: 1h}}",
+    "dispatch": (
+        "dispatch is `none` (an indicator that only informs) or a mapping with `department` "
+        "and, if needed, tiers and deadlines: dispatch: {{department: {got}}}"
+    ),
+}
+
+
+def _mapping_example(key: str, got: Any) -> str:
+    """MAPPING_EXAMPLES[key], with the analyst's own value where one was written in place of
+    the mapping (`source: air_quality` was told "source: {kind: noise, ...}")."""
+    known = key != "dispatch" or got in departments()  # (`dispatch: nothing` is not one)
+    if _scalar(got) and key in MAPPING_OF_ONE and known:
+        return MAPPING_OF_ONE[key].format(got=got)
+    return MAPPING_EXAMPLES[key]
+
+
+def _list_example(key: str, got: Any) -> str:
+    """LIST_EXAMPLES[key], with the analyst's own value as the list's item where one was
+    written in place of the list (`levels: sensor` was told "levels: [street, district]")."""
+    if not _scalar(got):
+        return LIST_EXAMPLES[key]
+    if key == "levels":
+        return f"levels is a list of area levels: levels: [{got}]"
+    if key in ("detectors", "members") and got in DETECTOR_TYPES:
+        return f"{key} is a list: {key}: [{{type: {got}}}]"
+    if key == "filter":
+        return f"filter is a list of conditions: filter: [{{field: {got}, range: [low, high]}}]"
+    return LIST_EXAMPLES[key]
+
+
 def plain_words(
     etype: str, loc: tuple[Any, ...], got: Any, ctx: dict[str, Any], kind: str | None = None
 ) -> str | None:
@@ -205,14 +247,14 @@ def plain_words(
         if parent == "deadlines":
             return f"a deadline has two durations: {key}: {{accept: 1h, handle: 1d}}"
         if key in MAPPING_EXAMPLES:
-            return MAPPING_EXAMPLES[key]
+            return _mapping_example(key, got)
         return f'"{key}" is a mapping (`key: value` pairs), not {_shown(got)}'
     if etype == "list_type":
         if key == "indicators" and got is None:
             return AT_LEAST_ONE["indicators"]
         if key in LIST_EXAMPLES:
-            return LIST_EXAMPLES[key]
-        if isinstance(got, str | int | float):
+            return _list_example(key, got)
+        if _scalar(got):
             return f'"{key}" is a list: {key}: [{got}]'
         return f'"{key}" is a list, in brackets [a, b] or one `- ` item per line'
     if etype == "too_short" and key == PER_LEVEL_TAG:

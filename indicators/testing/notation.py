@@ -43,11 +43,14 @@ class NotationError(ValueError):
         self.term = term
 
 
-def expand(series: str | int | float, *, counts: bool = False) -> list[float]:
+def expand(
+    series: str | int | float, *, counts: bool = False, what: str = "records"
+) -> list[float]:
     """The values of a series, NaN where a term is `_` (no reading in that interval).
 
-    At most MAX_RECORDS values; with `counts` (each value is a number of records to make),
-    their positive sum is held to MAX_RECORDS too."""
+    At most MAX_RECORDS values; with `counts` (each value is a number of records to make,
+    `what` they are called), each is a whole number >= 0, refused at its term (`1 -1 2`
+    was refused at the start of the series), and their sum is held to MAX_RECORDS too."""
     if isinstance(series, bool):
         raise NotationError("a series is numbers like '10+0x60 50x5', not a boolean", 0)
     if isinstance(series, int | float):
@@ -77,6 +80,12 @@ def expand(series: str | int | float, *, counts: bool = False) -> list[float]:
         if start == "_":
             if step is not None:
                 raise NotationError(f"term {i + 1} {term!r}: '_' cannot have a step", i)
+            if counts:
+                raise NotationError(
+                    f"term {i + 1} {term!r}: {what} per interval are whole numbers >= 0; "
+                    "write 0 for an interval without any ('_' is for readings)",
+                    i,
+                )
             out.extend([math.nan] * (n + 1))
             continue
         a = float(start)
@@ -87,6 +96,13 @@ def expand(series: str | int | float, *, counts: bool = False) -> list[float]:
                 f"term {i + 1} {term!r}: values must be finite numbers (this one overflows)", i
             )
         if counts:
+            bad = next((v for v in values if v < 0 or v != int(v)), None)
+            if bad is not None:
+                raise NotationError(
+                    f"term {i + 1} {term!r}: {what} per interval are whole numbers >= 0, "
+                    f"not {bad:g}",
+                    i,
+                )
             made += sum(v for v in values if v > 0)
             if made > MAX_RECORDS:
                 raise NotationError(

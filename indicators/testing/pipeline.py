@@ -101,6 +101,11 @@ class ReplayResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     late: int = 0
     windows: int = 0
+    # per indicator: records of its source kind (a sensor kind's readings of its field), and
+    # how many of those its source's categories, keywords and filter kept: a test whose
+    # records were all left out is told so, where it only saw no warnings
+    offered: dict[str, int] = field(default_factory=dict)
+    counted: dict[str, int] = field(default_factory=dict)
 
     def scored_rows(self) -> ScoredBatch | None:
         """Every scored window as one batch (None when nothing closed)."""
@@ -122,12 +127,16 @@ class Replay:
         indicators: Sequence[Indicator],
         partitions: Sequence[str],
         keep_scored: bool = True,
+        count_offered: bool = False,
     ) -> None:
+        """`count_offered`: keep ReplayResult.offered and .counted (a test's, not a
+        backtest's, which has no use for them)."""
         w = world()
         plan = compile_plan(list(indicators), w.city, w.registry)
         self.ctx = Context(plan, w.city, w.registry, load_default_venues())
         self.partitions = list(partitions)
         self.keep_scored = keep_scored
+        self.count_offered = count_offered
         self.indicators = {
             p.id: _Indicator(
                 p,
@@ -163,8 +172,27 @@ class Replay:
             raise ValueError(f"unknown partition {decoded.partition!r}")
         for ind_id, share in route(self.ctx, decoded):
             ind = self.indicators[ind_id]
+            offered = self._offered(ind.plan, decoded) if self.count_offered else 0
+            if offered:
+                r = self.result
+                r.offered[ind_id] = r.offered.get(ind_id, 0) + offered
+                r.counted[ind_id] = r.counted.get(ind_id, 0) + len(share.routed)
             step = ind.runtime.on_batch(share.routed, share.partition, share.max_ts, False)
             self._emit(ind, step)
+
+    def _offered(self, plan: IndicatorPlan, decoded: Decoded) -> int:
+        """How many records of `decoded` are of `plan`'s source kind (for a sensor
+        indicator, readings of its field by sensors of its kind), before its categories,
+        keywords and filter choose among them."""
+        batch = decoded.batch
+        if batch is None or not len(batch):
+            return 0
+        if isinstance(batch, ChannelBatch):
+            return len(batch) if plan.indicator.source.kind == batch.channel else 0
+        if plan.channel or plan.field is None:
+            return 0
+        sensor = batch.sensor[batch.rows_of(plan.field)]
+        return int(np.count_nonzero(self.ctx.kind_of_sensor[sensor] == plan.kind_index))
 
     def _emit(self, ind: _Indicator, step: Step) -> None:
         self.result.late += step.late

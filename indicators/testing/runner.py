@@ -39,6 +39,7 @@ from flows.decode.chunks import chunk_of_lines
 from indicators.language import registry
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration
+from indicators.language.model import Filter, Indicator
 from indicators.language.validate import Catalog, catalog_files, load_catalog
 
 from .pipeline import Replay, World, world
@@ -49,6 +50,7 @@ from .spec import (
     ExpectedWarning,
     TestCase,
     TestFormatError,
+    record_fields,
 )
 from .spec import load_test_file as load_test_file
 
@@ -118,24 +120,59 @@ class _Inputs:
     orders: list[HotlineOrder] = field(default_factory=list)
 
 
+def unknown_sensor(sensor: str, w: World, shown: int = 3) -> str:
+    """Why a sensor id of a test is refused, and the ids of the registry most like it: those
+    sharing the longest start with it (the same kind and district, for ids such as
+    WS-310106-000011; it said "ids look like AQ-310101-000001" to a water-pressure gauge's
+    WS-310106-999999), or the id itself written in another case."""
+    ids = w.registry.ids()
+    folded = sensor.casefold()
+
+    def common(other: str) -> int:
+        n = 0
+        for a, b in zip(folded, other.casefold(), strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    best = max((common(i) for i in ids), default=0)
+    near = sorted(i for i in ids if common(i) == best) if best >= 2 else []
+    text = f"sensor {sensor!r} is not in the sensor registry"
+    if not near:
+        return f"{text} (ids look like {ids[0]})" if ids else text
+    same = [i for i in near if i.casefold() == folded]  # (written in the wrong case)
+    if same:
+        return f'{text} (did you mean "{same[0]}"?)'
+    listed = ", ".join(near[:shown]) + (f", ... ({len(near)} in all)" if len(near) > shown else "")
+    return f"{text}; its ids starting {near[0][:best]}: {listed}"
+
+
 def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
     """The records a test feeds: (ts, NDJSON line) per partition, and the hotline orders."""
     inds = [catalog[i] for i in case.indicators]
     readings: dict[tuple[str, int], dict[str, Any]] = {}
     for s in case.sensors:
-        if int(w.registry.lookup(np.array([s.sensor]))[0]) < 0:
-            raise TestInputError(
-                f"sensor {s.sensor!r} is not in the sensor registry (ids look like "
-                f"{w.registry.ids()[0]})"
-            )
+        row = int(w.registry.lookup(np.array([s.sensor]))[0])
+        if row < 0:
+            raise TestInputError(f"{s.sensor_at}: {unknown_sensor(s.sensor, w)}")
         fld = s.field
         if fld is None:
             fields = {i.value.field for i in inds if i.value.field} or {
                 i.source.filter[0].field for i in inds if i.source.filter
             }
             if len(fields) != 1:
-                raise TestInputError(f"series of {s.sensor}: say which `field` it gives")
+                raise TestInputError(
+                    f"{s.field_at}: series of {s.sensor}: say which `field` it gives"
+                )
             fld = fields.pop()
+        kind = w.registry.kinds[int(w.registry.kind[row])]
+        known = registry.kinds()[kind].fields if kind in registry.kinds() else {}
+        if known and fld not in known:  # (decoding refused every reading, at the test's name)
+            raise TestInputError(
+                f"{s.field_at}: field {fld!r} is not one a {kind} sensor reports"
+                f"{registry.did_you_mean(fld, known)}; its fields: {', '.join(known)}"
+            )
         for k, v in enumerate(s.values):
             if math.isnan(v):
                 continue
@@ -147,7 +184,8 @@ def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
         out.lines[SENSORS] = sorted(
             (ts, json.dumps(rec).encode()) for (_, ts), rec in readings.items()
         )
-    placed: list[tuple[int, str, str, str, str]] = []  # ts, channel, category, area, text
+    # ts, channel, category, area, text, the record's other fields (`record:`)
+    placed: list[tuple[int, str, str, str, str, dict[str, str | int]]] = []
     for a in case.areas:
         if max(a.values, default=0) > case.interval:
             raise TestInputError(
@@ -164,12 +202,14 @@ def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
                         a.category,
                         a.area,
                         f"{a.category} reported",
+                        a.record,
                     )
                 )
     for o in case.orders:
-        placed.append((case.start + o.at, o.channel, o.category, o.area, o.description))
+        placed.append((case.start + o.at, o.channel, o.category, o.area, o.description, o.record))
     comm = w.city.level("community")
-    for n, (ts, channel, category, area, text) in enumerate(sorted(placed), start=1):
+    placed.sort(key=lambda p: p[:5])
+    for n, (ts, channel, category, area, text, record) in enumerate(placed, start=1):
         c = _community(w, area)
         order_rec: dict[str, Any] = {
             "description": text,
@@ -181,16 +221,16 @@ def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
                 "service_request_id": f"TEST-{n}",
                 "service_code": category,
                 "requested_datetime": _iso(ts),
-            }
+            } | record
             order = HotlineOrder.from_dict(order_rec)
             out.orders.append(dataclasses.replace(order, area_code=str(comm.code[c])))
-        else:
+        else:  # a photo report comes with its photo unless `record` says otherwise
             order_rec |= {
                 "report_id": f"TEST-{n}",
                 "category": category,
                 "ts": _iso(ts),
                 "has_photo": 1,
-            }
+            } | record
         out.lines.setdefault(channel, []).append((ts, json.dumps(order_rec).encode()))
     checks = _checkpoints(case)
     if checks:
@@ -254,16 +294,22 @@ def _blocks(inputs: _Inputs, step: int) -> Iterator[tuple[int, str, list[bytes],
 
 # -- running --------------------------------------------------------------------------------
 def replay_case(
-    case: TestCase, catalog: Catalog
+    case: TestCase, catalog: Catalog, notes: list[str] | None = None
 ) -> tuple[list[WarningEvent], list[Ticket], list[str], dict[str, list[str]]]:
     """The warnings, the tickets at the end, what went wrong applying the actions, and each
-    ticket's history (its lifecycle steps, `history_steps`)."""
+    ticket's history (its lifecycle steps, `history_steps`).  `notes` receives, per
+    indicator whose source left out every record the test gave it, what it keeps and what
+    the records carried (see `left_out`)."""
     w = world()
     inputs = build_inputs(case, catalog, w)
-    replay = Replay([catalog[i] for i in case.indicators], list(inputs.lines))
+    replay = Replay([catalog[i] for i in case.indicators], list(inputs.lines), count_offered=True)
     for _, part, lines, first in sorted(_blocks(inputs, case.interval), key=lambda b: b[:2]):
         replay.feed(part, chunk_of_lines(f"{case.name}:{part}", lines, first))
     result = replay.finish()
+    if notes is not None:
+        for ind_id, offered in result.offered.items():
+            if offered and not result.counted.get(ind_id):
+                notes.append(left_out(catalog[ind_id], offered, inputs))
     bad = result.dead_letters
     if bad:
         d = bad[0]
@@ -285,6 +331,79 @@ def replay_case(
         histories=histories,
     )
     return result.warnings, tickets, problems, histories
+
+
+def _listed(values: Iterable[object]) -> str:
+    """`[a, b]`, numbers as written (2, not 2.0)."""
+    return "[" + ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values) + "]"
+
+
+def _condition(f: Filter) -> str:
+    """One condition of a source's filter as it is written."""
+    if f.equals is not None:
+        return f"{f.field} equals {f.equals}"
+    if f.in_ is not None:
+        return f"{f.field} in {_listed(f.in_)}"
+    if f.not_in is not None:
+        return f"{f.field} not in {_listed(f.not_in)}"
+    if f.range is not None:
+        return f"{f.field} in range {_listed(f.range)}"
+    return f.field
+
+
+def _carried(records: list[dict[str, Any]], name: str) -> str:
+    """What the test's records carried in field `name` (a category in a hotline order's
+    `service_code`): its values, the first few, or "not given"."""
+    keys = ("service_code", "category") if name in ("category", "service_code") else (name,)
+    seen = sorted({str(v) for r in records if (v := next((r[k] for k in keys if k in r), None))
+                   is not None})  # fmt: skip
+    if not seen:
+        return f"{name} not given"
+    more = f", ... ({len(seen)} values)" if len(seen) > 5 else ""
+    return f"{name} {', '.join(seen[:5])}{more}"
+
+
+def left_out(ind: Indicator, offered: int, inputs: _Inputs) -> str:
+    """Why no warning could come from `ind`: its source's categories, keywords and filter
+    kept none of the `offered` records of its kind the test gave (a hotline count filtered
+    on `channel`, fed orders without one, gave no warnings and no hint why); what the
+    source keeps, what the records carried, and for a field a test sets (`record:`) how."""
+    src = ind.source
+    if registry.kinds()[src.kind].channel:
+        records = [json.loads(line) for _, line in inputs.lines.get(src.kind, [])]
+        what = f"{src.kind} records"
+    else:
+        records = []
+        name = ind.value.field or (src.filter[0].field if src.filter else src.kind)
+        what = f"readings of {name}"
+    keeps: list[str] = []
+    fields: list[str] = []
+    if src.categories:
+        fields.append("category")
+        keeps.append(f"category in {_listed(src.categories)}")
+    if src.keywords:  # (either matches)
+        words = f"a description with one of {_listed(src.keywords)}"
+        keeps = [f"({keeps[0]} or {words})"] if keeps else [words]
+    for f in src.filter:
+        keeps.append(_condition(f))
+        fields.append(f.field)
+    lines = [
+        f"none of the test's {offered} {what} is counted by {ind.id}",
+        f"  its source keeps only: {' and '.join(keeps) or 'records placed in the city'}",
+    ]
+    if records:
+        had = "; ".join(_carried(records, f) for f in dict.fromkeys(fields))
+        lines.append(f"  the test's records had: {had}")
+    settable = record_fields(src.kind) if registry.kinds()[src.kind].channel else {}
+    for f in src.filter:  # a value the filter keeps, for the first field a test can set
+        kept = [f.equals] if f.equals is not None else list(f.in_ or f.range or [])
+        if f.field in settable and kept:
+            lines.append(
+                f"  give a record's fields with `record:` on its series or order, e.g. "
+                f"`record: {{{f.field}: {_listed(kept[:1])[1:-1]}}}`"
+            )
+            break
+    return "\n".join(lines)
 
 
 # audit action -> the lifecycle step a test's `history` names
@@ -553,14 +672,17 @@ def run_case(case: TestCase, catalog: Catalog, searched: Sequence[Path] = ()) ->
     unknown = [i for i in case.indicators if i not in catalog.indicators]
     if unknown:
         return TestOutcome(case, False, [_unknown_indicators(unknown, catalog, searched)])
+    notes: list[str] = []
     try:
-        warnings, tickets, problems, histories = replay_case(case, catalog)
+        warnings, tickets, problems, histories = replay_case(case, catalog, notes)
     except TestInputError as e:
         return TestOutcome(case, False, [f"input: {e}"])
     if case.warnings is not None and (p := compare_warnings(case, warnings)):
         problems.append(p)
     if case.tickets is not None and (p := compare_tickets(case, tickets, histories)):
         problems.append(p)
+    if problems:  # (a test expecting nothing of a filtered-out record passes as it is)
+        problems += [f"note: {n}" for n in notes]
     return TestOutcome(case, not problems, problems, warnings, tickets, time.perf_counter() - t0)
 
 

@@ -13,6 +13,7 @@ every mistake is reported as `file:line:col`.
             values: 40x11 90x23 40x30   # promtool notation (indicators.testing.notation)
           - area: "310101001001001"     # hotline orders per interval in an area
             category: water_outage
+            record: {channel: wechat}   # optional: fields the records carry (filters)
             values: 0x5 4x3 0x5
           - venue: V-310101-0001        # entrance checkpoint verifications per interval,
             checks: 50x20               #   and how many of them came out abnormal
@@ -46,17 +47,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flows.decode.clock import DAY_MS
 from indicators.language.diagnostics import Diagnostic
 from indicators.language.durations import format_duration, parse_duration
-from indicators.language.registry import closest, did_you_mean
+from indicators.language.registry import FieldSpec, closest, did_you_mean, kinds
 from indicators.language.yamlload import LoadedYaml, PathKey, YamlLoadError, load_yaml_file
 
 from .notation import NotationError, expand
 
 DEFAULT_START = "2024-01-10T00:00:00+08:00"  # a Wednesday, outside any holiday
+# The longest `interval`: the decoder refuses a record more than a day ahead of the stream's
+# time (flows.decode.clock), so values further apart fail when the test runs, not here
+MAX_INTERVAL = DAY_MS // 1000
 KINDS = ("firing", "escalated", "deescalated", "resolved")
 LEVELS = ("blue", "yellow", "orange", "red")
-CHANNELS = ("hotline", "photo_report")
+HOTLINE = "hotline"
+CHANNELS = (HOTLINE, "photo_report")
 RESULTS = ("normal", "abnormal")  # a checkpoint verification's result
 ACTIONS = ("accept", "start", "feedback")  # what a department does to its ticket
 TICKET_KEYS = {
@@ -100,11 +106,12 @@ KEYS: dict[str, tuple[str, ...]] = {
         "field",
         "category",
         "channel",
+        "record",
         "values",
         "checks",
         "abnormal",
     ),
-    "order": ("at", "category", "area", "description", "channel"),
+    "order": ("at", "category", "area", "description", "channel", "record"),
     "checkpoint": ("at", "venue", "result"),
     "action": ("at", "action", "department", "area", "notes"),
     "expect": ("warnings", "tickets"),
@@ -121,6 +128,10 @@ class SensorSeries:
     sensor: str
     field: str | None
     values: list[float]
+    # where `sensor` and `field` are written (file:line:col): an unknown sensor or a field
+    # its kind does not have is found when the test runs, against the registry
+    sensor_at: str = ""
+    field_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,7 @@ class AreaSeries:
     category: str
     channel: str
     values: list[float]
+    record: dict[str, str | int] = field(default_factory=dict)  # see `record_fields`
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,7 @@ class Order:
     area: str
     description: str
     channel: str
+    record: dict[str, str | int] = field(default_factory=dict)  # see `record_fields`
 
 
 @dataclass(frozen=True)
@@ -239,6 +252,11 @@ class _Reader:
     def line(self, at: PathKey) -> int:
         return self.doc.position(at).line
 
+    def where(self, at: PathKey) -> str:
+        """`file:line:col` of the value at `at`."""
+        pos = self.doc.position(at)
+        return f"{self.path}:{pos.line}:{pos.col}"
+
     def mapping(self, value: Any, at: PathKey, kind: str) -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.error(at, f"expected a mapping ({kind}) with keys {', '.join(KEYS[kind])}")
@@ -305,6 +323,74 @@ class _Reader:
             self.error((*at, k), f'"{k}" is {v!r}; use one of {", ".join(options)}')
             return None
         return str(v)
+
+
+def record_fields(channel: str) -> dict[str, FieldSpec]:
+    """The fields of a citizen channel's record a test sets with `record:`, for the
+    indicators' filters to test (a hotline order's `channel` of intake, a photo report's
+    `has_photo`): the channel's fields in the registry but those a test gives with its own
+    keys (`category`, an order's `description`)."""
+    own = ("category", "service_code", "description")
+    return {k: f for k, f in kinds()[channel].fields.items() if k not in own}
+
+
+def _channel(r: _Reader, m: dict[str, Any], at: PathKey) -> str | None:
+    """A series' or order's citizen channel (`channel:`, hotline by default).  A channel of
+    intake written there (`channel: wechat`) is told where it goes: `record:`."""
+    v = m.get("channel", HOTLINE)
+    if v in CHANNELS:
+        return str(v)
+    fix = ""
+    if isinstance(v, str) and "channel" in record_fields(HOTLINE):
+        fix = (
+            f"; a hotline order's channel of intake is a field of its record: "
+            f"record: {{channel: {v}}}"
+        )
+    r.error((*at, "channel"), f'"channel" is {v!r}: the citizen channel, one of '
+                              f'{", ".join(CHANNELS)}{fix}')  # fmt: skip
+    return None
+
+
+def _record(r: _Reader, m: dict[str, Any], at: PathKey, channel: str | None) -> dict[str, Any]:
+    """`record:`, the fields a citizen channel's records carry beside those a test gives
+    with its own keys, checked against the channel's fields (see `record_fields`)."""
+    raw = m.get("record")
+    if raw is None:
+        return {}
+    where = (*at, "record")
+    if not isinstance(raw, dict):
+        r.error(where, "`record` is a mapping of the records' fields, e.g. {channel: wechat}")
+        return {}
+    if channel is None:
+        return {}
+    allowed = record_fields(channel)
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        spec = allowed.get(str(k))
+        if spec is None:
+            own = "category" if k in ("category", "service_code") else None
+            own = "description" if k == "description" else own
+            why = (
+                f'the test gives it with its own "{own}" key'
+                if own
+                else f"a {channel} record has {', '.join(allowed) or 'no other fields'}"
+                + did_you_mean(str(k), list(allowed))
+            )
+            r.error((*where, k), f'"{k}" is not a field a test sets on a {channel} record: {why}',
+                    key=True)  # fmt: skip
+            continue
+        if spec.numeric:
+            whole = spec.type in ("integer", "boolean")
+            if not isinstance(v, int | float) or isinstance(v, bool) or (whole and v != int(v)):
+                what = "a whole number" if whole else "a number"
+                r.error((*where, k), f'"{k}" of a {channel} record is {what}, e.g. {k}: 0')
+                continue
+            out[str(k)] = int(v) if whole else v
+        elif isinstance(v, bool | dict | list) or v is None:
+            r.error((*where, k), f'"{k}" is a text value')
+        else:
+            out[str(k)] = str(v)
+    return out
 
 
 def _epoch(text: str) -> int:
@@ -374,6 +460,13 @@ def _test(r: _Reader, raw: Any, at: PathKey, path: str) -> TestCase | None:
     interval = r.duration(m, "interval", at)
     if interval == 0:  # (None: reported already)
         r.error((*at, "interval"), "the interval must be longer than 0s")
+    elif interval is not None and interval > MAX_INTERVAL:
+        r.error(
+            (*at, "interval"),
+            f"the interval must be at most a day ({format_duration(MAX_INTERVAL)}), not "
+            f"{format_duration(interval)}: the flow's decoder refuses a record more than a day "
+            "ahead of the stream's time, as it would live: give values at most a day apart",
+        )
     case = TestCase(name, path, pos.line, pos.col, inds, t0, interval or 60)
     for i, raw_s in enumerate(r.items(m.get("series"), (*at, "series"), "series")):
         _series(r, raw_s, (*at, "series", i), case)
@@ -385,10 +478,11 @@ def _test(r: _Reader, raw: Any, at: PathKey, path: str) -> TestCase | None:
         when = r.duration(om, "at", o_at)
         cat = r.text(om, "category", o_at)
         area = r.text(om, "area", o_at)
-        ch = r.choice(om, "channel", o_at, CHANNELS, "hotline")
+        ch = _channel(r, om, o_at)
+        record = _record(r, om, o_at, ch)
         if when is not None and cat and area and ch:
             desc = r.text(om, "description", o_at, required=False) or f"{cat} reported"
-            case.orders.append(Order(when, cat, area, desc, ch))
+            case.orders.append(Order(when, cat, area, desc, ch, record))
     for i, raw_c in enumerate(r.items(m.get("checkpoints"), (*at, "checkpoints"), "checkpoints")):
         c_at = (*at, "checkpoints", i)
         cm = r.mapping(raw_c, c_at, "checkpoint")
@@ -431,9 +525,16 @@ def _action(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
 
 
 def _values(
-    r: _Reader, m: dict[str, Any], at: PathKey, key: str = "values", *, counts: bool = False
+    r: _Reader,
+    m: dict[str, Any],
+    at: PathKey,
+    key: str = "values",
+    *,
+    counts: bool = False,
+    what: str = "records",
 ) -> list[float] | None:
-    """A series' values; `counts` when each value is a number of records to make."""
+    """A series' values; `counts` when each value is a number of records to make (`what`
+    they are called), whole numbers >= 0, refused at their term."""
     if key not in m:
         r.missing(m, key, at, f'missing "{key}" (e.g. {key}: 10+0x60 50x5 10x30)')
         return None
@@ -444,14 +545,26 @@ def _values(
         line = r.doc.text.splitlines()[pos.line - 1][pos.col - 1 :]
         raw = re.split(r"[\s,}#\]]", line, maxsplit=1)[0]
     try:
-        return expand(raw, counts=counts)
+        return expand(raw, counts=counts, what=what)
     except NotationError as e:
         col = pos.col
-        if isinstance(raw, str):  # point at the faulty term when the value is on one line
-            terms = raw.split()
-            col += sum(len(t) + 1 for t in terms[: e.term])
+        if isinstance(raw, str):  # point at the faulty term when the value is on its line
+            col = _term_column(r.doc.text.splitlines()[pos.line - 1], pos.col, raw, e.term)
         r.diags.append(Diagnostic(r.path, pos.line, col, None, str(e)))
         return None
+
+
+def _term_column(line: str, col: int, raw: str, term: int) -> int:
+    """The column of term `term` of the series `raw` written at `col` of `line` (inside
+    quotes, spaces as written); `col` when it is not there as written (a value folded over
+    several lines)."""
+    found = list(re.finditer(r"\S+", raw))
+    if term >= len(found):
+        return col
+    start = col - 1 + (1 if line[col - 1 : col] in ("'", '"') else 0)
+    if not line[start:].startswith(raw.split("\n")[0].rstrip()):
+        return col
+    return start + found[term].start() + 1
 
 
 def _counts(r: _Reader, values: list[float] | None, at: PathKey, what: str) -> list[int] | None:
@@ -480,24 +593,30 @@ def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
     for k in ("checks", "abnormal"):
         if k in m:
             r.error((*at, k), f'"{k}" belongs to a venue series (checkpoint verifications)')
-    values = _values(r, m, at, counts="sensor" not in m)
+    values = _values(r, m, at, counts="sensor" not in m, what="orders")
     if "sensor" in m:
+        for k in ("record", "channel", "category"):
+            if k in m:
+                r.error((*at, k), f'"{k}" belongs to an area series (citizen records), not to '
+                                  "a sensor's readings", key=True)  # fmt: skip
         sensor = r.text(m, "sensor", at)
         fld = r.text(m, "field", at, required=False)
         if sensor and values is not None:
-            case.sensors.append(SensorSeries(sensor, fld, values))
+            where = r.where((*at, "field") if fld is not None else at)
+            case.sensors.append(SensorSeries(sensor, fld, values, r.where((*at, "sensor")), where))
         return
     area = r.text(m, "area", at)
     cat = r.text(m, "category", at)
-    ch = r.choice(m, "channel", at, CHANNELS, "hotline")
+    ch = _channel(r, m, at)
+    record = _record(r, m, at, ch)
     if _counts(r, values, (*at, "values"), "orders") is None:
         return
     if area and cat and ch and values is not None:
-        case.areas.append(AreaSeries(area, cat, ch, values))
+        case.areas.append(AreaSeries(area, cat, ch, values, record))
 
 
 def _venue_series(r: _Reader, m: dict[str, Any], at: PathKey, case: TestCase) -> None:
-    for k in ("values", "field", "category", "channel"):
+    for k in ("values", "field", "category", "channel", "record"):
         if k in m:
             r.error(
                 (*at, k),
@@ -506,11 +625,16 @@ def _venue_series(r: _Reader, m: dict[str, Any], at: PathKey, case: TestCase) ->
                 key=True,
             )
     venue = r.text(m, "venue", at)
-    checks = _counts(r, _values(r, m, at, "checks", counts=True), (*at, "checks"), "checks")
+    checks = _counts(
+        r, _values(r, m, at, "checks", counts=True, what="checks"), (*at, "checks"), "checks"
+    )
     abnormal: list[int] | None = [0] * len(checks or [])
     if "abnormal" in m:
         abnormal = _counts(
-            r, _values(r, m, at, "abnormal", counts=True), (*at, "abnormal"), "abnormal checks"
+            r,
+            _values(r, m, at, "abnormal", counts=True, what="abnormal checks"),
+            (*at, "abnormal"),
+            "abnormal checks",
         )
     if checks is None or abnormal is None or not venue:
         return

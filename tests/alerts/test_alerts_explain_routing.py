@@ -425,6 +425,22 @@ def test_a_warning_on_the_score_says_the_score_where_the_band_holds_the_value() 
     assert "3.1 orders/min, expected 0-2.58, blue" in out.text_en
 
 
+def test_a_score_is_told_apart_from_the_threshold_of_the_level_it_left() -> None:
+    """Yellow at 0.999 on the score: stepping down to blue on 0.9985 said "anomaly score 1
+    (blue at ≥ 0.99)" as if it still held yellow; the score keeps the digits that tell it
+    apart from the thresholds of both levels."""
+    two = score_indicator(warnings={
+        "on": "score", "levels": {"blue": {"threshold": 0.99, "for": "0s"},
+                                  "yellow": {"threshold": 0.999, "for": "0s"}},
+        "clear": {"threshold": 0.9, "for": "0s"}})  # fmt: skip
+    m = WarningStateMachine([two], NAMES)
+    batches = scored([2.5, 2.5], [0.9995, 0.9985], 0.0, 2.58, "hotline.volume")
+    fired, down = (e for b in batches for e in m.process(b))
+    assert (fired.kind, down.kind) == ("firing", "deescalated")
+    assert "anomaly score 0.9985 (blue at ≥ 0.99), down to blue" in down.text_en, down.text_en
+    assert "异常评分 0.9985 (蓝色 ≥ 0.99)" in down.text_zh, down.text_zh
+
+
 def test_bands_are_clipped_to_what_the_quantity_can_take() -> None:
     """A concentration is never below 0: "NO2 125 ug/m3, expected -111 to 124" is written, and
     carried in the event, as 0-124."""

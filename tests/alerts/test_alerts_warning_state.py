@@ -181,6 +181,45 @@ def test_a_peak_is_named_by_its_windows_start() -> None:
     assert cleared.text_en.endswith("cleared at 10:45, lowest 0.09 MPa at 10:00"), cleared.text_en
 
 
+def test_a_sliding_window_is_named_by_its_end_in_since_and_peak_alike() -> None:
+    """2-hour windows every 15 minutes: the warning fired on the window 08:15-10:15 and said
+    "since 10:00" (its end minus the step) while its peak, the same window, read "at 08:15"
+    (its start), hours before the warning started.  A sliding window is named by its end,
+    the moment its moving value was read, and the peak with its length."""
+    value = {"field": "pressure", "aggregate": "mean",
+             "window": {"type": "sliding", "length": "2h", "step": "15m"},
+             "levels": ["street", "district"]}  # fmt: skip
+    m = WarningStateMachine([make_indicator(value=value)])
+    fired, cleared = run(m, [0.09, 0.3, 0.3])
+    assert fired.kind == "firing" and "red since 10:15" in fired.text_en, fired.text_en
+    assert "红色预警 自 10:15" in fired.text_zh, fired.text_zh
+    assert cleared.kind == "resolved" and cleared.peak_at == T0 + 900
+    assert cleared.text_en.endswith(
+        "red warning cleared at 10:45, lowest 0.09 MPa in the 2 h to 10:15"
+    ), cleared.text_en
+    assert cleared.text_zh.endswith("红色预警已解除 (10:45), 最低 0.09 MPa (截至10:15的2小时)")
+    # the event's `since` stays the run's measure (first window's end minus the step)
+    assert fired.since == T0
+
+
+def test_a_value_is_told_apart_from_the_threshold_of_the_level_it_left() -> None:
+    """Yellow holds at <= 0.17; the warning steps down to blue on 0.1705, which printed
+    "0.17 MPa ... down to blue" read as if it still held yellow: the value takes the digits
+    that tell it apart from the thresholds of the level it left and the one it is at."""
+    m = WarningStateMachine([make_indicator()])
+    events = run(m, [0.165, 0.1705, 0.1705])
+    assert kinds(events) == [("firing", "yellow"), ("deescalated", "blue")]
+    fired, down = events
+    assert "water pressure 0.165 MPa" in fired.text_en, fired.text_en
+    assert "water pressure 0.171 MPa, expected 0.28-0.35, down to blue" in down.text_en, (
+        down.text_en
+    )
+    assert "供水压力 0.171 MPa" in down.text_zh, down.text_zh
+    # a value printed apart already keeps its usual digits
+    (red,) = run(WarningStateMachine([make_indicator()]), [0.09])
+    assert "water pressure 0.09 MPa" in red.text_en, red.text_en
+
+
 def test_a_missing_window_breaks_the_run() -> None:
     m = WarningStateMachine([make_indicator()])
     first = windows([0.19])[0]

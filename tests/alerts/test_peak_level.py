@@ -152,3 +152,36 @@ def test_a_last_warning_clearing_at_the_peak_level_names_no_other(
     svc.submit_warnings([last])
     t = svc.get(tid)
     assert t is not None and t.firing_count == 0 and t.summary_en == last.text_en
+
+
+def test_the_incidents_worst_warning_on_sliding_windows_is_named_by_its_end(
+    make_service: ServiceFactory,
+) -> None:
+    """2-hour windows every 15 minutes: the worst window 08:15-10:15 is named "in the 2 h to
+    10:15", as the warning's own resolution names it; by its start, "at 08:15", it read as
+    hours before the warning began."""
+    value = {"field": "pressure", "aggregate": "mean",
+             "window": {"type": "sliding", "length": "2h", "step": "15m"},
+             "levels": ["street", "district", "grid"]}  # fmt: skip
+    ind = make_indicator(value=value)
+    svc = make_service(catalog=[ind])
+    machine = WarningStateMachine([ind])
+
+    def fire(values: list[float], area: str, start: int, level: str) -> list[WarningEvent]:
+        out: list[WarningEvent] = []
+        for b in windows(values, area=area, start=start, level=level):
+            b.window_start[:] = b.window_end - 7200  # (as the flow gives a sliding window)
+            out.extend(machine.process(b))
+        return out
+
+    tid = svc.submit_warnings(fire([0.13], "310106003", T0, "street"))[0].ticket_id or ""
+    svc.submit_warnings(fire([0.19, 0.19], "310106003001", T0, "grid"))
+    svc.submit_warnings(fire([0.3, 0.3], "310106003", T0 + 900, "street"))
+    svc.submit_warnings(fire([0.3, 0.3], "310106003001", T0 + 4500, "grid"))
+    t = svc.get(tid)
+    assert t is not None and t.level == "blue"
+    assert t.summary_en.endswith(
+        "; worst: 310106, 310106003 water pressure orange warning, peak 0.13 MPa in the 2 h to "
+        "10:15"
+    ), t.summary_en
+    assert t.summary_zh.endswith("峰值 0.13 MPa (截至10:15的2小时)"), t.summary_zh

@@ -124,10 +124,10 @@ def test_history_is_compared_and_shown_ready_to_paste(tmp_path: Path) -> None:
             19,
             '"abnormal" has 3 intervals and "checks" 4',
         ),
-        (
+        (  # at the term, not at the start of `checks`
             "venue: V-310101-0001\n        checks: 10 2.5",
             7,
-            17,
+            20,
             "checks per interval are whole numbers",
         ),
     ],

@@ -62,6 +62,30 @@ CASES = [
     ("unit: dB(A)", "unit: 5", '"unit" is text; quote it'),
     ("levels: [street]", "levels: []", "at least one area level"),
     ("levels: [street]", "levels: street", "levels is a list of area levels"),
+    # the example echoes what was written (it said "levels: [street, district]" to
+    # `levels: sensor` and "source: {kind: noise, ...}" to `source: air_quality`)
+    ("levels: [street]", "levels: district", "area levels: levels: [district]"),
+    (
+        "source: {kind: noise, filter: [{field: LAeq, range: [20, 140]}]}",
+        "source: air_quality",
+        "source is a mapping: source: {kind: air_quality}",
+    ),
+    (
+        "window: {type: tumbling, length: 15m, lateness: 5m}",
+        "window: 1h",
+        "window is a mapping: window: {type: tumbling, length: 1h}",
+    ),
+    (
+        "detectors: [{type: ewma, halflife: 48, direction: above}]",
+        "detectors: cusum",
+        "detectors is a list: detectors: [{type: cusum}]",
+    ),
+    (
+        "dispatch:\n      department: urban_management\n      tiers: {blue: street}\n"
+        "      deadlines: {blue: {accept: 1h, handle: 1d}}\n",
+        "dispatch: urban_management\n",
+        "dispatch: {department: urban_management}",
+    ),
     ("range: [20, 140]", "range: [20, 140, 3]", "a range is two numbers"),
     ("range: [20, 140]", "range: [20]", "a range is two numbers"),
     ("range: [20, 140]", "range: 20", "a range is two numbers"),

@@ -19,13 +19,17 @@ from typer.testing import CliRunner
 from alerts.rules import RuleSet, RulesOptions, build_rule_set
 from alerts.rules.cli import app as rules_app
 from alerts.rules.links import runbook_anchor
+from alerts.scored import ScoredBatch
+from alerts.warning_state import WarningStateMachine
 from citysigns.cli import serve as serve_command
 from flows.metrics import MetricsConfig
 from indicators.language.durations import format_duration
+from indicators.language.model import Indicator
 from indicators.language.registry import WARNING_LEVELS
 from indicators.language.validate import Catalog
 from tests.rules.servers import require_binary
 
+T0 = 1772330400  # 2026-03-01 10:00 +08:00
 SEVERITY = {"blue": "info", "yellow": "warning", "orange": "major", "red": "critical"}
 
 
@@ -134,7 +138,9 @@ def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
             assert line.removeprefix("or ") == f"{selector} {op} {cond.threshold:g}", line
             assert all(level_rule.at(lvl) == cond.threshold for lvl in cond.area_levels)
         assert {lvl for c in a.conditions for lvl in c.area_levels} == set(a.area_levels)
-        assert rule.get("for", "0s") == format_duration(level_rule.for_)
+        # the flow counts `for` from the first window's start, Prometheus from its end
+        spacing = ind.value.window.spacing
+        assert rule.get("for", "0s") == format_duration(max(0, level_rule.for_ - spacing))
         disp = ind.dispatched()
         assert rule["labels"] == {
             "severity": SEVERITY[a.level],
@@ -157,14 +163,87 @@ def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
             for cond in a.conditions:
                 assert cond.clear == w.clear.at(cond.area_levels[0])
                 assert f" {cond.clear:g}\n" in rule["expr"]
-            if w.clear.for_:
-                assert rule["keep_firing_for"] == format_duration(w.clear.for_)
+            if w.clear.for_ > spacing:
+                assert rule["keep_firing_for"] == format_duration(w.clear.for_ - spacing)
+            else:
+                assert "keep_firing_for" not in rule
         else:
             assert "ALERTS" not in rule["expr"] and "keep_firing_for" not in rule
         checked += 1
     levels_in_catalog = sum(len(i.detection.warnings.levels) for i in catalog
                             if i.id not in dict(rule_set.skipped))  # fmt: skip
     assert checked == levels_in_catalog
+
+
+def _expand(values: str) -> list[float]:
+    """promtool's `vxN` terms (the only ones the generated tests write) as samples."""
+    out: list[float] = []
+    for term in values.split():
+        v, n = term.split("x")
+        out += [float(v)] * (int(n) + 1)
+    return out
+
+
+def _minutes(at: str) -> int:
+    return int(at.removesuffix("m"))
+
+
+def _up_to(ind: Indicator, level: str) -> Indicator:
+    """The indicator with its warning levels up to `level` only."""
+    w = ind.detection.warnings
+    top = WARNING_LEVELS.index(level)
+    levels = {lv: r for lv, r in w.levels.items() if WARNING_LEVELS.index(lv) <= top}
+    warnings = w.model_copy(update={"levels": levels})
+    return ind.model_copy(
+        update={"detection": ind.detection.model_copy(update={"warnings": warnings})}
+    )
+
+
+def test_generated_tests_fire_and_clear_when_the_flows_own_warning_does(
+    written: tuple[RuleSet, Path], catalog: Catalog
+) -> None:
+    """The flow counts a level's `for` from the first window's start, Prometheus from when it
+    sees that window's value, at its end: the catalog's `for: 2h` copied as is fired
+    AirPm25Blue at the third hourly window past 75, where the flow warns at the second.  Each
+    generated scenario, one value per window as the flow exports it, goes through the flow's
+    warning state machine: its first warning at the alert's level comes at the time the
+    promtool test expects the alert to fire, and the mildest level's warning clears at the
+    time the alert must be gone.  (The flow's warning has only the levels up to the alert's:
+    the scenario's value may pass a higher one too, which the flow would raise instead.)"""
+    rule_set, _ = written
+    by_name = {a.name: a for a in rule_set.indicator_alerts}
+    checked = 0
+    for file in rule_set.tests.values():
+        for test in file["tests"]:
+            name = test["name"].split(":")[0]
+            alert = by_name.get(name)
+            if alert is None:
+                continue  # (a pipeline alert, a recording rule)
+            step = 60 * _minutes(test["interval"])
+            samples = _expand(test["input_series"][0]["values"])
+            level = test["input_series"][0]["series"].split('area_level="')[1].split('"')[0]
+            ind = _up_to(catalog[alert.indicator.id], alert.level)
+            on_score = ind.detection.warnings.on == "score"
+            window = ind.value.window.spacing
+            per_window = max(1, window // step)
+            ends = [T0 + k * window for k in range(-(-len(samples) // per_window))]
+            values = [samples[k * per_window] for k in range(len(ends))]
+            batch = ScoredBatch.from_columns(
+                indicator_id=[ind.id] * len(ends), area_code=["a"] * len(ends),
+                area_level=[level] * len(ends), window_start=[e - window for e in ends],
+                window_end=ends, value=[0.0 if on_score else v for v in values],
+                score=[v if on_score else 0.0 for v in values], detectors="threshold",
+            )  # fmt: skip
+            events = WarningStateMachine([ind]).process(batch)
+            fired = next(e.at for e in events if e.level == alert.level and e.kind != "resolved")
+            checks = test["alert_rule_test"]
+            firing_at = next(_minutes(c["eval_time"]) for c in checks if c["exp_alerts"])
+            assert (fired - T0) // 60 == firing_at, (test["name"], events)
+            if alert.hysteresis:
+                resolved = next((e.at for e in events if e.kind == "resolved"), -1)
+                assert (resolved - T0) // 60 == _minutes(checks[-1]["eval_time"]), (test, events)
+            checked += 1
+    assert checked == sum(len(a.conditions) for a in rule_set.indicator_alerts)
 
 
 def test_pipeline_alerts_and_the_watchdog(written: tuple[RuleSet, Path]) -> None:
