@@ -58,7 +58,7 @@ from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.sensors import Parsed, SensorDecoder
 from flows.jsontext import dumps
 from flows.orders import hotline_orders
-from flows.output import window_lines
+from flows.output import iso_ms, window_lines
 from flows.plan import AreaChange, FlowPlan, IndicatorPlan, Routed, compile_plan, unpack_codes
 from flows.runtime import IndicatorRuntime, Step
 from flows.scoring import IndicatorScorer
@@ -722,16 +722,19 @@ def build_flow(
 def late_letters(plan: IndicatorPlan, late: Routed | None, partition: str) -> list[DeadLetter]:
     """One dead letter per late event, holding the event as the indicator saw it (area, time,
     value): nothing is lost, and replaying the letters recounts them.  The raw line is gone by
-    then (decoding freed it), so the position is 0 and the source names the partition."""
+    then (decoding freed it), so the record is rebuilt, its time on the city's clock with its
+    offset; the source names the partition (the input file) and the position is the record's
+    own there (line number, or Kafka offset), carried through the batch as a column."""
     if late is None or not len(late):
         return []
     codes = plan.spaces[plan.levels[0]].codes[late.area]
-    stamps = np.datetime_as_string(late.ts.astype("datetime64[ms]"), unit="ms", timezone="UTC")
+    stamps = iso_ms(late.ts)
     values = [None] * len(late) if late.value is None else late.value.tolist()
+    positions = [0] * len(late) if late.position is None else late.position.tolist()
     detail = f"every window of {plan.id} holding it had closed (lateness {plan.spec.lateness}s)"
     return [
-        DeadLetter(_late_record(plan.id, code, ts, value), Reason.LATE, detail, partition, 0)
-        for code, ts, value in zip(codes.tolist(), stamps.tolist(), values, strict=True)
+        DeadLetter(_late_record(plan.id, code, ts, value), Reason.LATE, detail, partition, at)
+        for code, ts, value, at in zip(codes.tolist(), stamps, values, positions, strict=True)
     ]
 
 
