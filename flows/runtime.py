@@ -10,7 +10,7 @@ import numpy as np
 
 from flows.plan import IndicatorPlan, Routed
 from flows.windows import ClosedWindows, IndicatorWindows, PartitionProgress
-from flows.windows.progress import END_OF_TIME
+from flows.windows.progress import END_OF_TIME, NO_TIME
 
 
 @dataclass
@@ -59,17 +59,27 @@ class IndicatorRuntime:
                 step.late_events = routed.take(late)
         if finished:
             self.progress.update(partition, None, finished=True)
-        step.closed += self.windows.close_until(self.progress.watermark)
+        step.closed += self._close(self.progress.watermark)
         return step
 
     def on_quiet(self) -> Step:
         """No batch for a while (live sources): close what the watermark allows now that idle
         partitions have left it (PartitionProgress), so a stream that stops still closes the
         windows its last events completed."""
-        return Step(closed=self.windows.close_until(self.progress.watermark))
+        return Step(closed=self._close(self.progress.watermark))
 
     def on_eof(self) -> Step:
-        return Step(closed=self.windows.close_until(END_OF_TIME))
+        return Step(closed=self._close(END_OF_TIME))
+
+    def _close(self, watermark: int) -> list[ClosedWindows]:
+        """Close what `watermark` allows.  Once every input has ended (END_OF_TIME), first
+        what the latest time any of them showed allows, as a watermark there would (with the
+        zeros and no-signal rows of quiet areas), then every window still open: so the end
+        closes the same windows whichever input ended last, a short file or the longest."""
+        if watermark != END_OF_TIME:
+            return self.windows.close_until(watermark)
+        latest = max(self.progress.max_ts.values(), default=NO_TIME)
+        return self.windows.close_until(latest) + self.windows.close_until(END_OF_TIME)
 
     def snapshot(self) -> dict[str, object]:
         return {"windows": self.windows.snapshot(), "progress": self.progress.snapshot()}

@@ -156,14 +156,17 @@ class Replay:
                 repeats = self.channels.get(channel) or ChannelRepeatsLogic(None)
                 decoded = self.channels.setdefault(channel, repeats).drop_repeats(decoded)
             self.result.dead_letters.extend(decoded.dead.letters)
-            self._route(Decoded(partition, decoded.batch, decoded.dead, decoded.max_ts))
+            self._route(
+                Decoded(partition, decoded.batch, decoded.dead, decoded.max_ts,
+                        finished=decoded.finished)
+            )  # fmt: skip
 
     def _route(self, decoded: Decoded) -> None:
         if decoded.partition not in self.partitions:
             raise ValueError(f"unknown partition {decoded.partition!r}")
         for ind_id, share in route(self.ctx, decoded):
             ind = self.indicators[ind_id]
-            step = ind.runtime.on_batch(share.routed, share.partition, share.max_ts, False)
+            step = ind.runtime.on_batch(share.routed, share.partition, share.max_ts, share.finished)
             self._emit(ind, step)
 
     def _emit(self, ind: _Indicator, step: Step) -> None:
