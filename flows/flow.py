@@ -58,7 +58,7 @@ from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.sensors import Parsed, SensorDecoder
 from flows.jsontext import dumps
 from flows.orders import hotline_orders
-from flows.output import window_lines
+from flows.output import iso_ms, window_lines
 from flows.plan import AreaChange, FlowPlan, IndicatorPlan, Routed, compile_plan, unpack_codes
 from flows.runtime import IndicatorRuntime, Step
 from flows.scoring import IndicatorScorer
@@ -175,7 +175,9 @@ class Decoded:
     accepted time), kept when the channel step drops repeats: the partition did get there.
     `now_ms` is the partition decoder's stream time, the clock of the channel-wide memory of
     ids; `seen_before`, once after a resume from a snapshot older than that memory, the ids
-    the partition's decoder had seen, for the channel step to learn."""
+    the partition's decoder had seen, for the channel step to learn.  `finished`: the
+    partition's input has ended (its source sent `RawChunk.end_of`), so it no longer holds
+    the watermark back; it travels the path of the partition's batches, after them."""
 
     partition: str
     batch: SensorBatch | ChannelBatch | None
@@ -183,6 +185,7 @@ class Decoded:
     max_ts: int | None
     now_ms: int | None = None
     seen_before: dict[str, int] | None = None
+    finished: bool = False
 
 
 class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
@@ -262,6 +265,10 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
         for chunk in values:
             if self.decoder is None:
                 self._start(family_of(chunk))
+            if chunk.last:  # the input has ended: after the chunks still parsing ahead
+                out.extend(self._flush()[0])
+                out.append(self._end(chunk.source))
+                continue
             if self.ahead is None or not self.parse_ahead:
                 out.extend(self._flush()[0])  # chunks a snapshot kept come first
                 out.append(self._decode(chunk, None))
@@ -270,6 +277,13 @@ class DecodeLogic(StatefulBatchLogic[RawChunk, Decoded, dict[str, object]]):
             while len(self.ahead) > 1:
                 out.append(self._decode(*self.ahead.pop()))
         return out, StatefulBatchLogic.RETAIN
+
+    def _end(self, partition: str) -> Decoded:
+        """The partition's end, on the way its batches take (a citizen channel's through the
+        channel step), so that it cannot overtake them."""
+        channel = self.family if self.family in CHANNELS else None
+        batch = None if channel is None else ChannelBatch.empty(channel)
+        return Decoded(partition, batch, DeadLetters(), None, finished=True)
 
     def notify_at(self) -> datetime | None:
         """At once while a chunk waits: it is emitted on the worker's next turn; and at once
@@ -380,6 +394,7 @@ class Share:
     partition: str
     routed: Routed
     max_ts: int | None
+    finished: bool = False  # the partition's input has ended
 
 
 @dataclass(frozen=True)
@@ -558,7 +573,9 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
         for share in values:
             if self.indicator is None:
                 self._start(share.indicator, None)
-            step = self.runtime.on_batch(share.routed, share.partition, share.max_ts, False)
+            step = self.runtime.on_batch(
+                share.routed, share.partition, share.max_ts, share.finished
+            )
             out += self._emit(step, share.partition)
         return out, StatefulBatchLogic.RETAIN
 
@@ -652,7 +669,8 @@ def route(ctx: Context, decoded: Decoded) -> list[tuple[str, Share]]:
                 routed = plan.route_sensors(batch, ctx.kind_of_sensor)
         elif plan.channel and plan.indicator.source.kind == batch.channel:
             routed = plan.route_channel(batch)
-        out.append((plan.id, Share(plan.id, decoded.partition, routed, decoded.max_ts)))
+        share = Share(plan.id, decoded.partition, routed, decoded.max_ts, decoded.finished)
+        out.append((plan.id, share))
     return out
 
 
@@ -730,16 +748,19 @@ def build_flow(
 def late_letters(plan: IndicatorPlan, late: Routed | None, partition: str) -> list[DeadLetter]:
     """One dead letter per late event, holding the event as the indicator saw it (area, time,
     value): nothing is lost, and replaying the letters recounts them.  The raw line is gone by
-    then (decoding freed it), so the position is 0 and the source names the partition."""
+    then (decoding freed it), so the record is rebuilt, its time on the city's clock with its
+    offset; the source names the partition (the input file) and the position is the record's
+    own there (line number, or Kafka offset), carried through the batch as a column."""
     if late is None or not len(late):
         return []
     codes = plan.spaces[plan.levels[0]].codes[late.area]
-    stamps = np.datetime_as_string(late.ts.astype("datetime64[ms]"), unit="ms", timezone="UTC")
+    stamps = iso_ms(late.ts)
     values = [None] * len(late) if late.value is None else late.value.tolist()
+    positions = [0] * len(late) if late.position is None else late.position.tolist()
     detail = f"every window of {plan.id} holding it had closed (lateness {plan.spec.lateness}s)"
     return [
-        DeadLetter(_late_record(plan.id, code, ts, value), Reason.LATE, detail, partition, 0)
-        for code, ts, value in zip(codes.tolist(), stamps.tolist(), values, strict=True)
+        DeadLetter(_late_record(plan.id, code, ts, value), Reason.LATE, detail, partition, at)
+        for code, ts, value, at in zip(codes.tolist(), stamps, values, positions, strict=True)
     ]
 
 

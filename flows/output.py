@@ -18,10 +18,26 @@ import numpy as np
 from flows.windows import ClosedWindows
 
 CITY_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+_CITY_OFFSET = timedelta(hours=8)
 
 
 def iso(epoch_s: int) -> str:
     return datetime.fromtimestamp(epoch_s, UTC).astimezone(CITY_TZ).isoformat()
+
+
+def iso_ms(ts_ms: np.ndarray) -> list[str]:
+    """Epoch milliseconds as ISO 8601 on the city's clock with its offset, as records are
+    written ("2026-03-02T00:30:00+08:00", milliseconds only where there are some), a whole
+    column at a time."""
+    offset_ms = int(_CITY_OFFSET.total_seconds() * 1000)
+    local = (np.asarray(ts_ms, dtype=np.int64) + offset_ms).astype("datetime64[ms]")
+    text = np.where(
+        np.asarray(ts_ms) % 1000 == 0,
+        np.datetime_as_string(local, unit="s"),
+        np.datetime_as_string(local, unit="ms"),
+    )
+    suffix = datetime(2000, 1, 1, tzinfo=CITY_TZ).isoformat()[-6:]  # "+08:00"
+    return [f"{t}{suffix}" for t in text.tolist()]
 
 
 def window_lines(

@@ -29,11 +29,26 @@ CITY_UTC_OFFSET_S = 8 * 3600
 
 @dataclass(frozen=True)
 class Routed:
-    """An indicator's share of one decoded batch: finest-level area, time, value."""
+    """An indicator's share of one decoded batch: finest-level area, time, value, in the
+    order the records arrived; with how far the partition had got when each arrived
+    (SensorBatch.high; None: the running maximum of `ts`) and where each record is in its
+    input (None: unknown)."""
 
     area: np.ndarray  # int64
     ts: np.ndarray  # int64 epoch ms
     value: np.ndarray | None  # float64, None for counts
+    high: np.ndarray | None = None  # int64 epoch ms
+    position: np.ndarray | None = None  # int64 line number or offset
+
+    def take(self, rows: np.ndarray) -> Routed:
+        """The share of `rows` only (a mask or indices)."""
+        return Routed(
+            self.area[rows],
+            self.ts[rows],
+            None if self.value is None else self.value[rows],
+            None if self.high is None else self.high[rows],
+            None if self.position is None else self.position[rows],
+        )
 
     def __len__(self) -> int:
         return int(self.area.size)
@@ -142,13 +157,15 @@ class IndicatorPlan:
         assert self.field is not None and self.sensor_area is not None
         rows = batch.rows_of(self.field)
         sensor, ts, value = batch.sensor[rows], batch.ts[rows], batch.value[rows]
+        high, position = batch.high[rows], batch.position[rows]
         keep = kind_of_sensor[sensor] == self.kind_index
         for flt in self.filters:
             keep &= _numeric_filter(flt, value)
         if not keep.all():
             sensor, ts, value = sensor[keep], ts[keep], value[keep]
+            high, position = high[keep], position[keep]
         vals = None if self.indicator.value.aggregate in ("count", "rate") else value
-        return Routed(self.sensor_area[sensor], ts, vals)
+        return Routed(self.sensor_area[sensor], ts, vals, high, position)
 
     def route_channel(self, batch: ChannelBatch) -> Routed:
         assert self.community_area is not None
@@ -178,6 +195,8 @@ class IndicatorPlan:
             self.community_area[batch.community[idx]],
             batch.ts[idx],
             None if value is None else value[idx],
+            batch.high[idx],
+            batch.position[idx],
         )
 
 

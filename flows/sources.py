@@ -8,6 +8,10 @@ yields `RawChunk`s of a few MB, never single records, and one Bytewax item is on
   the byte offset and line number of the next unread line; a restart re-reads nothing.
   `speed=N` replays N times faster than event time (from the chunks' last timestamps);
   without it, as fast as possible.
+- Every partition whose input ends (a file read to its end, stdin closed, a Kafka partition
+  read with `tail=False`) sends `RawChunk.end_of` last: without it a short file held every
+  window of the flow open until the whole replay ended.  A resumed partition already at its
+  end sends it again, which changes nothing.
 - stdin: whatever has arrived, at most every `max_wait_s`, as one chunk.
 - Kafka (`bytewax[kafka]`, imported only when used): each Kafka partition is an input
   partition, and every poll's messages become one chunk whose positions are the offsets.
@@ -295,9 +299,17 @@ class _FilePartition(StatefulSourcePartition[RawChunk, FileState]):
         self._pacer = Pacer(speed) if speed else None
         self._held: tuple[RawChunk, FileState] | None = None
         self._awake: datetime | None = None
+        self._path = part.path
+        self._ended = False
 
     def next_batch(self) -> list[RawChunk]:
-        chunk, after = self._held or next(self._chunks)  # StopIteration ends the partition
+        try:
+            chunk, after = self._held or next(self._chunks)
+        except StopIteration:
+            if self._ended:
+                raise  # ends the partition
+            self._ended = True
+            return [RawChunk.end_of(self._path)]  # first, the flow learns that it has ended
         self._held = None
         if self._pacer is not None:
             wait = self._pacer.due(last_timestamp_ms(chunk))
@@ -354,9 +366,16 @@ class FileReplaySource(FixedPartitionedSource[RawChunk, FileState]):
 class _StdinPartition(StatefulSourcePartition[RawChunk, None]):
     def __init__(self, chunks: Iterator[RawChunk]) -> None:
         self._chunks = chunks
+        self._ended = False
 
     def next_batch(self) -> list[RawChunk]:
-        return [next(self._chunks)]
+        try:
+            return [next(self._chunks)]
+        except StopIteration:
+            if self._ended:
+                raise
+            self._ended = True
+            return [RawChunk.end_of("stdin")]
 
     def snapshot(self) -> None:
         return None
@@ -420,13 +439,22 @@ def messages_to_chunk(
 
 
 class _KafkaChunkPartition(StatefulSourcePartition[RawChunk, Any]):
-    def __init__(self, inner: Any, fmt: Format, header: bytes | None) -> None:
+    def __init__(self, inner: Any, fmt: Format, header: bytes | None, source: str) -> None:
         self._inner = inner
         self._fmt: Format = fmt
         self._header = header
+        self._source = source  # as messages_to_chunk names the chunks
+        self._ended = False
 
     def next_batch(self) -> list[RawChunk]:
-        chunk = messages_to_chunk(self._inner.next_batch(), self._fmt, self._header)
+        try:
+            messages = self._inner.next_batch()
+        except StopIteration:  # the end of the partition, with `tail=False`
+            if self._ended:
+                raise
+            self._ended = True
+            return [RawChunk.end_of(self._source)]
+        chunk = messages_to_chunk(messages, self._fmt, self._header)
         return [chunk] if chunk is not None else []
 
     def next_awake(self) -> datetime | None:
@@ -483,7 +511,8 @@ class KafkaChunkSource(FixedPartitionedSource[RawChunk, Any]):
 
     def build_part(self, step_id: str, for_part: str, resume_state: Any) -> _KafkaChunkPartition:
         inner = self._inner.build_part(step_id, for_part, resume_state)
-        return _KafkaChunkPartition(inner, self._fmt, self._header)
+        index, topic = for_part.split("-", 1)  # Bytewax names Kafka partitions "index-topic"
+        return _KafkaChunkPartition(inner, self._fmt, self._header, f"kafka:{topic}/{index}")
 
 
 def file_sources(

@@ -165,6 +165,42 @@ def test_fiware_and_flat_records_become_long_format(registry: TinyRegistry) -> N
         assert np.all(batch.field[rows] == f)
 
 
+def test_each_event_carries_its_partitions_progress_and_its_line(
+    registry: TinyRegistry,
+) -> None:
+    """`high`: the largest accepted time of the chunk up to the event's record, whatever its
+    field (a traffic reading moves it for the air readings after it; a refused record does
+    not); `position`: the record's line, for a late event's dead letter.  Each field's rows
+    are in the order their records came, flat and named records mixed."""
+    later = "2026-03-01T16:05:00+08:00"
+    far = "2026-03-09T14:05:00+08:00"  # more than a day ahead: refused, moves nothing
+    lines = ndjson(
+        {"sensor_id": "AQ-310106-000002", "ts": T0, "metric": "pm25", "value": 13},
+        {"sensor_id": "TF-310106-000001", "ts": later, "intensity": 7},
+        {"sensor_id": "AQ-310106-000002", "ts": far, "metric": "pm25", "value": 12},
+        "",
+        {"sensor_id": "AQ-310106-000001", "ts": T0, "pm25": 41.0, "no2": 33.5},
+    )
+    before = [
+        {
+            "sensor_id": "AQ-310106-000002",
+            "ts": f"2026-03-01T13:{m // 2:02d}:{m % 2 * 30:02d}+08:00",
+            "pm25": 1.0,
+        }
+        for m in range(64)
+    ]  # a block of ordinary readings first, for the stream's time to be sure of itself
+    lines = [*ndjson(*before), *lines]
+    batch, letters = decode(registry, lines)
+    assert [(d.position, d.reason) for d in letters.letters] == [(67, Reason.TOO_FAR_IN_TIME)]
+    two_hours = 2 * 3_600_000
+    rows = batch.rows_of(field_id("pm25"))
+    assert batch.value[rows].tolist()[-2:] == [13.0, 41.0]
+    assert batch.high[rows].tolist()[-2:] == [T0_MS, T0_MS + two_hours]
+    assert batch.position[rows].tolist()[-2:] == [65, 69]
+    no2 = batch.rows_of(field_id("no2"))
+    assert (batch.high[no2].tolist(), batch.position[no2].tolist()) == ([T0_MS + two_hours], [69])
+
+
 def test_each_bad_record_gets_its_reason_and_line(registry: TinyRegistry) -> None:
     good = {"sensor_id": "AQ-310106-000001", "ts": T0, "pm25": 1.0}
     lines = ndjson(

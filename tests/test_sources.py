@@ -17,6 +17,7 @@ from flows.decode.chunks import RawChunk
 from flows.sources import (
     FileReplaySource,
     Pacer,
+    StdinSource,
     file_format,
     iter_file_chunks,
     iter_stream_chunks,
@@ -39,9 +40,11 @@ def write_lines(path: Path, n: int, header: str | None = None) -> list[bytes]:
 
 
 def lines_of(chunks: list[RawChunk]) -> list[tuple[int, bytes]]:
-    """(line number, line) of every line of the chunks."""
+    """(line number, line) of every line of the chunks (an input's end mark has none)."""
     out = []
     for chunk in chunks:
+        if chunk.last:
+            continue
         for i, line in enumerate(chunk.data.rstrip(b"\n").split(b"\n")):
             out.append((chunk.first_line + i, line))
     return out
@@ -129,6 +132,47 @@ def test_replay_resumes_from_its_snapshot(tmp_path: Path) -> None:
             break
     got = lines_of(first) + lines_of(rest_after_resume)
     assert got == [(i + 2, f"A{i},t,{i}".encode()) for i in range(100)]
+
+
+def test_a_replayed_file_says_when_it_has_ended(tmp_path: Path) -> None:
+    """After its last chunk, each partition sends one end mark (then stops), so the flow
+    knows it will send nothing more; so does a partition resumed at its end, and one of an
+    empty file, which has no chunk at all."""
+    path, empty = tmp_path / "s.ndjson", tmp_path / "empty.ndjson"
+    write_lines(path, 100)
+    empty.write_bytes(b"\n \n")
+    source = FileReplaySource([path, empty], chunk_bytes=2000)
+
+    def read(part_name: str, state: object = None) -> list[RawChunk]:
+        part = source.build_part("in", part_name, state)  # type: ignore[arg-type]
+        chunks: list[RawChunk] = []
+        with pytest.raises(StopIteration):
+            while True:
+                chunks += part.next_batch()
+        return chunks
+
+    name, empty_name = source.list_parts()
+    chunks = read(name)
+    assert len(chunks) > 2 and [c.last for c in chunks] == [False] * (len(chunks) - 1) + [True]
+    end = chunks[-1]
+    assert (end.source, end.data) == (str(path), b"")
+    finished = source.build_part("in", name, None)
+    while not finished.next_batch()[-1].last:
+        pass
+    assert [c.last for c in read(name, finished.snapshot())] == [True]
+    assert [(c.source, c.last) for c in read(empty_name)] == [(str(empty), True)]
+
+
+def test_stdin_says_when_it_has_ended() -> None:
+    read_end, write_end = os.pipe()
+    os.write(write_end, b'{"a": 1}\n')
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        part = StdinSource(stream=stream, max_wait_s=0.05).build_part("in", "stdin", None)
+        chunks = part.next_batch() + part.next_batch()
+        with pytest.raises(StopIteration):
+            part.next_batch()
+    assert [(c.source, c.last) for c in chunks] == [("stdin", False), ("stdin", True)]
 
 
 def test_pacer_follows_event_time() -> None:

@@ -17,10 +17,16 @@ from flows.decode.fields import field_id as _field_id
 
 @dataclass(frozen=True, eq=False)
 class SensorBatch:
-    """Sensor events of one chunk.  Rows of field f are `field_offsets[f]:field_offsets[f+1]`.
+    """Sensor events of one chunk.  Rows of field f are `field_offsets[f]:field_offsets[f+1]`,
+    each field's rows in the order their records arrived.
 
     sensor: registry row (int64); ts: epoch ms UTC (int64); field: field id (int16, see
-    flows.decode.fields.sensor_fields); value: float64 (booleans as 0/1), always finite.
+    flows.decode.fields.sensor_fields); value: float64 (booleans as 0/1), always finite;
+    high: the largest time of the chunk's accepted records up to and including the event's
+    own, in arrival order (int64 epoch ms): how far its partition had got when the event
+    arrived, against which the windows judge it late or not (flows.runtime); position: where
+    the event's record is in its input (int64: line number, or Kafka offset; 0 unknown), for
+    its dead letter if it comes too late.
     """
 
     sensor: np.ndarray
@@ -28,6 +34,8 @@ class SensorBatch:
     field: np.ndarray
     value: np.ndarray
     field_offsets: np.ndarray
+    high: np.ndarray
+    position: np.ndarray
 
     def __len__(self) -> int:
         return int(self.sensor.shape[0])
@@ -49,12 +57,21 @@ class SensorBatch:
         value: np.ndarray,
         n_fields: int,
         grouped: bool = False,
+        high: np.ndarray | None = None,
+        position: np.ndarray | None = None,
     ) -> SensorBatch:
-        """A batch from unordered rows (sorted by field here unless `grouped`)."""
+        """A batch from unordered rows (sorted by field here unless `grouped`; within a field
+        they keep their order).  Without `high`, the rows are taken to be in arrival order
+        (its running maximum of `ts`); without `position`, positions are unknown (0)."""
         field = field.astype(np.int16, copy=False)
+        if high is None:
+            high = np.maximum.accumulate(ts) if len(ts) else ts
+        if position is None:
+            position = np.zeros(len(ts), dtype=np.int64)
         if not grouped and len(field) > 1 and np.any(field[1:] < field[:-1]):
             order = np.argsort(field, kind="stable")  # a radix sort for int16
             sensor, ts, field, value = sensor[order], ts[order], field[order], value[order]
+            high, position = high[order], position[order]
         counts = np.bincount(field, minlength=n_fields) if len(field) else np.zeros(n_fields)
         offsets = np.zeros(n_fields + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
@@ -64,6 +81,8 @@ class SensorBatch:
             field,
             value.astype(np.float64, copy=False),
             offsets,
+            high.astype(np.int64, copy=False),
+            position.astype(np.int64, copy=False),
         )
 
     @classmethod
@@ -81,6 +100,8 @@ class SensorBatch:
             np.concatenate([b.field for b in batches]),
             np.concatenate([b.value for b in batches]),
             n_fields,
+            high=np.concatenate([b.high for b in batches]),
+            position=np.concatenate([b.position for b in batches]),
         )
 
 
@@ -92,7 +113,8 @@ class ChannelBatch:
     (-1 none); lat/long: float64 (NaN unknown); community: index from the locate callback
     (-1 unknown); value: the record's 0/1 flag (has_photo, abnormal; NaN where none);
     text: masked description, kept for explanations and duplicate matching; extra: other
-    masked string columns by name (channel, venue, result, address).
+    masked string columns by name (channel, venue, result, address); high and position: as
+    in SensorBatch (int64; records in arrival order).
     """
 
     channel: str
@@ -106,6 +128,8 @@ class ChannelBatch:
     value: np.ndarray
     text: list[str]
     extra: dict[str, list[str]]
+    high: np.ndarray
+    position: np.ndarray
 
     def __len__(self) -> int:
         return len(self.record_id)
@@ -114,7 +138,7 @@ class ChannelBatch:
     def empty(cls, channel: str) -> ChannelBatch:
         z = np.zeros(0, dtype=np.int64)
         f = np.zeros(0, dtype=np.float64)
-        return cls(channel, [], z, z, (), f, f, z, f, [], {})
+        return cls(channel, [], z, z, (), f, f, z, f, [], {}, z, z)
 
     def take(self, rows: np.ndarray) -> ChannelBatch:
         """The batch of `rows` only (indices, in the order given): the arrays gathered with
@@ -132,4 +156,6 @@ class ChannelBatch:
             value=self.value[rows],
             text=[self.text[i] for i in picked],
             extra={k: [col[i] for i in picked] for k, col in self.extra.items()},
+            high=self.high[rows],
+            position=self.position[rows],
         )

@@ -366,6 +366,8 @@ class ChannelDecoder:
                 f"timestamp {rows[i].ts_text!r} is too far from the stream's time",
                 raws[i][1],
             )
+        # per record, in arrival order: how far the partition had got (SensorBatch.high)
+        high = np.maximum.accumulate(np.where(ok, ts, np.iinfo(np.int64).min).astype(np.int64))
         keep = np.flatnonzero(ok)
         if self.seen is not None and len(keep):
             fresh = self.seen.first_seen(
@@ -398,6 +400,8 @@ class ChannelDecoder:
             value=np.array([r.value for r in kept], dtype=np.float64),
             text=[r.text for r in kept],
             extra={k: [r.extra[k] for r in kept] for k in self.spec.extra_keys},
+            high=high[keep],
+            position=np.array([chunk.position(r.line) for r in kept], dtype=np.int64),
         )
         return batch, letters
 

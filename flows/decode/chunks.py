@@ -23,6 +23,7 @@ class RawChunk:
     `data` holds complete lines, each ending in a newline except perhaps the last.  For CSV,
     `header` is the file's header line and `data` never contains it.  `positions`, when given,
     is the position of each line (e.g. Kafka offsets); otherwise line i is at first_line + i.
+    `last` marks the end of the source's input (`end_of`): no lines, and nothing after it.
     """
 
     source: str
@@ -31,12 +32,20 @@ class RawChunk:
     fmt: Format = "ndjson"
     header: bytes | None = None
     positions: np.ndarray | None = None
+    last: bool = False
 
     def __post_init__(self) -> None:
         if self.fmt not in FORMATS:
             raise ValueError(f"unknown format {self.fmt!r}: use one of {', '.join(FORMATS)}")
         if self.fmt == "csv" and not self.header:
             raise ValueError(f"{self.source}: a CSV chunk needs the file's header line")
+
+    @classmethod
+    def end_of(cls, source: str) -> RawChunk:
+        """The mark a source sends when the input of `source` has ended (a replayed file at
+        its end, stdin closed): the flow then knows how far that input goes, and it stops
+        holding the watermark back (flows.windows.progress)."""
+        return cls(source, 0, b"", last=True)
 
     def position(self, line_index: int) -> int:
         """Position of the line_index-th line of this chunk (0-based index)."""

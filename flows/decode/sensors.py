@@ -340,38 +340,44 @@ class SensorDecoder:
             self._refuse_row_by_row(frame, header, code, refused, dead, raw_line)
         letters.letters.sort(key=lambda letter: letter.position)
 
+        # per record, in arrival order: how far the partition had got (the largest accepted
+        # time so far: far-off times were refused above and do not move it), and its position
+        high = np.maximum.accumulate(np.where(good, ts, np.iinfo(np.int64).min))
+        if chunk.positions is not None:
+            position = np.asarray(chunk.positions, dtype=np.int64)[frame.line]
+        else:
+            position = chunk.first_line + frame.line.astype(np.int64, copy=False)
+
         # long format, grouped by field
-        parts_s, parts_t, parts_f, parts_v = [], [], [], []
+        parts: list[tuple[np.ndarray, ...]] = []  # (sensor, ts, field, value, high, position)
         for f, present, values in present_cols:
             keep = present & good
             if keep.all():  # the usual chunk of one field: the columns as they are
-                parts_s.append(rows)
-                parts_t.append(ts)
-                parts_f.append(np.full(n, f, dtype=np.int16))
-                parts_v.append(values)
+                parts.append((rows, ts, np.full(n, f, dtype=np.int16), values, high, position))
                 continue
             idx = np.flatnonzero(keep)
             if len(idx):
-                parts_s.append(rows[idx])
-                parts_t.append(ts[idx])
-                parts_f.append(np.full(len(idx), f, dtype=np.int16))
-                parts_v.append(values[idx])
+                field_ids = np.full(len(idx), f, dtype=np.int16)
+                parts.append((rows[idx], ts[idx], field_ids, values[idx], high[idx], position[idx]))
         grouped = True
         if flat is not None:
             ok_value, metric_ids, values = flat
             idx = np.flatnonzero(ok_value & good)
             if len(idx):
-                parts_s.append(rows[idx])
-                parts_t.append(ts[idx])
-                parts_f.append(metric_ids[idx].astype(np.int16))
-                parts_v.append(values[idx])
+                field_ids = metric_ids[idx].astype(np.int16)
+                parts.append((rows[idx], ts[idx], field_ids, values[idx], high[idx], position[idx]))
                 grouped = False
-        if not parts_s:
+        if not parts:
             return SensorBatch.empty(len(self.fields)), letters
-        sensor = np.concatenate(parts_s)
-        ev_ts = np.concatenate(parts_t)
-        ev_field = np.concatenate(parts_f)
-        ev_value = np.concatenate(parts_v)
+        sensor, ev_ts, ev_field, ev_value, ev_high, ev_position = (
+            np.concatenate(column) for column in zip(*parts, strict=True)
+        )
+        if not grouped and len(parts) > 1:
+            # flat records after the named fields' rows: back in the order the records came
+            # (`build` then sorts by field, stably), for each field's rows to be in that order
+            order = np.argsort(ev_position, kind="stable")
+            sensor, ev_ts, ev_field = sensor[order], ev_ts[order], ev_field[order]
+            ev_value, ev_high, ev_position = ev_value[order], ev_high[order], ev_position[order]
         if self.seen is not None:
             fresh = self.seen.first_seen(sensor, ev_field, ev_ts)
             repeats = int(len(fresh) - np.count_nonzero(fresh))
@@ -379,7 +385,10 @@ class SensorDecoder:
                 letters.count(Reason.DUPLICATE, repeats)
                 sensor, ev_ts = sensor[fresh], ev_ts[fresh]
                 ev_field, ev_value = ev_field[fresh], ev_value[fresh]
-        batch = SensorBatch.build(sensor, ev_ts, ev_field, ev_value, len(self.fields), grouped)
+                ev_high, ev_position = ev_high[fresh], ev_position[fresh]
+        batch = SensorBatch.build(
+            sensor, ev_ts, ev_field, ev_value, len(self.fields), grouped, ev_high, ev_position
+        )
         self.stats.events += len(batch)
         return batch, letters
 

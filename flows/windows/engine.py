@@ -6,7 +6,9 @@ the area at the indicator's finest level; an event costs one `np.add.at` per acc
 whatever the number of areas.  A window closes when the watermark passes its end plus the
 allowed lateness; it is then combined from its panes, rolled up to the coarser levels by
 grouping the finest areas by their parent, and the pane that no open window needs is freed.
-An event whose panes were all freed is late: it is reported to the caller (dead letters)."""
+An event whose panes were all freed is late: it is reported to the caller (dead letters).
+Lateness is judged per event against the watermark when it arrived (`ingest`), so that where a
+replay's chunks are cut does not change what counts."""
 
 from __future__ import annotations
 
@@ -136,27 +138,99 @@ class IndicatorWindows:
         return pane
 
     def add(self, area: np.ndarray, ts_ms: np.ndarray, values: np.ndarray | None) -> np.ndarray:
-        """Add events; returns the boolean mask of those that came too late to count."""
+        """Add events; returns the boolean mask of those that came too late to count (every
+        window holding them closed by an earlier `close_until`)."""
         n = area.size
         late = np.zeros(n, dtype=bool)
         if n == 0:
             return late
         pane_of = (ts_ms - self.origin_ms) // self.step_ms
-        k = self.spec.panes
-        if self.first_open is None:
-            self.first_open = int(pane_of.min()) - k + 1
-        elif not self.closed_any:
-            self.first_open = min(self.first_open, int(pane_of.min()) - k + 1)
         if self.closed_any:
+            assert self.first_open is not None
             # a pane is gone once every window containing it has closed
             late = pane_of < self.first_open
         keep = ~late
         if not keep.all():
             area, pane_of = area[keep], pane_of[keep]
             values = None if values is None else values[keep]
+        self._accept(area, pane_of, values)
+        return late
+
+    def ingest(
+        self,
+        area: np.ndarray,
+        ts_ms: np.ndarray,
+        values: np.ndarray | None,
+        watermark_ms: np.ndarray,
+    ) -> tuple[np.ndarray, list[ClosedWindows]]:
+        """Add events judged one by one against the watermark as it stood when each arrived.
+
+        `watermark_ms[i]` is that watermark for event i (events in arrival order, so it never
+        decreases).  A batch read in one go then counts what a batch cut anywhere would: an
+        event is late when every window holding it had closed by its arrival, even if the
+        events before it in the same batch moved the watermark (with `add` alone, lateness
+        was judged between batches only, and the chunk size of a replay changed its results).
+        An event of a sliding window some of whose windows had closed by then counts in the
+        open ones only: those windows are closed first (the closed windows are returned) and
+        the event added after.  Returns the mask of late events and the windows closed."""
+        n = area.size
+        if n == 0:
+            return np.zeros(0, dtype=bool), []
+        pane_of = (ts_ms - self.origin_ms) // self.step_ms
+        k = self.spec.panes
+        if self.closed_any:
+            assert self.first_open is not None
+            # the usual batch: every window of every event still open at the batch's end
+            last = self._first_window_not_closable(int(watermark_ms[-1]))
+            if int(pane_of.min()) - (k - 1) >= max(last, self.first_open):
+                self._accept(area, pane_of, values)
+                return np.zeros(n, dtype=bool), []
+        # per event: the first window (by start pane) the watermark could not close yet
+        bound = self._first_windows_not_closable(watermark_ms)
+        if self.closed_any:
+            assert self.first_open is not None
+            np.maximum(bound, self.first_open, out=bound)
+            judged: slice | np.ndarray = slice(None)
+        else:
+            # nothing has closed yet: nothing is late until the first window would close, i.e.
+            # after the event where the earliest window seen so far becomes closable
+            earliest = np.minimum.accumulate(pane_of) - (k - 1)
+            if self.first_open is not None:
+                np.minimum(earliest, self.first_open, out=earliest)
+            closes = np.flatnonzero(earliest < bound)
+            judged = slice(int(closes[0]) + 1 if closes.size else n, None)
+        late = np.zeros(n, dtype=bool)
+        late[judged] = pane_of[judged] < bound[judged]
+        partly = np.zeros(n, dtype=bool)
+        if k > 1:  # a sliding window: some of the event's windows may have closed already
+            partly[judged] = ~late[judged] & (pane_of[judged] - (k - 1) < bound[judged])
+        keep = ~(late | partly)
+        if keep.all():
+            self._accept(area, pane_of, values)
+            return late, []
+        rows = np.flatnonzero(keep)
+        self._accept(area[rows], pane_of[rows], None if values is None else values[rows])
+        closed: list[ClosedWindows] = []
+        if partly.any():
+            rows = np.flatnonzero(partly)
+            rows = rows[np.argsort(bound[rows], kind="stable")]
+            cuts = np.flatnonzero(np.diff(bound[rows])) + 1
+            for group in np.split(rows, cuts):
+                closed += self.close_until(int(watermark_ms[group[0]]))
+                vals = None if values is None else values[group]
+                self._accept(area[group], pane_of[group], vals)
+        return late, closed
+
+    def _accept(self, area: np.ndarray, pane_of: np.ndarray, values: np.ndarray | None) -> None:
+        """Accumulate events into their panes (none of them late)."""
         if area.size == 0:
-            return late
+            return
         lo, hi = int(pane_of.min()), int(pane_of.max())
+        k = self.spec.panes
+        if self.first_open is None:
+            self.first_open = lo - k + 1
+        elif not self.closed_any:
+            self.first_open = min(self.first_open, lo - k + 1)
         if lo == hi:
             self._accumulate(lo, area, values)
         else:
@@ -165,7 +239,6 @@ class IndicatorWindows:
                 sel = pane_of == p
                 if sel.any():
                     self._accumulate(int(p), area[sel], None if values is None else values[sel])
-        return late
 
     def _accumulate(self, p: int, area: np.ndarray, values: np.ndarray | None) -> None:
         pane = self.panes.get(p)
@@ -227,6 +300,13 @@ class IndicatorWindows:
     def _first_window_not_closable(self, watermark_ms: int) -> int:
         span = self.spec.length * 1000 + self.spec.lateness * 1000
         return int((watermark_ms - span - self.origin_ms) // self.step_ms) + 1
+
+    def _first_windows_not_closable(self, watermark_ms: np.ndarray) -> np.ndarray:
+        """`_first_window_not_closable` of each watermark (NO_TIME: none closable yet)."""
+        span = self.spec.length * 1000 + self.spec.lateness * 1000
+        # NO_TIME and END_OF_TIME kept far from int64's ends, so the arithmetic cannot wrap
+        wm = np.clip(watermark_ms, NO_TIME // 2, END_OF_TIME // 2)
+        return (wm - span - self.origin_ms) // self.step_ms + 1
 
     def _emit(self, q: int, member: list[_Pane]) -> list[ClosedWindows]:
         n = self.n_areas[self.finest]

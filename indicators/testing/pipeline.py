@@ -165,7 +165,10 @@ class Replay:
                 repeats = self.channels.get(channel) or ChannelRepeatsLogic(None)
                 decoded = self.channels.setdefault(channel, repeats).drop_repeats(decoded)
             self.result.dead_letters.extend(decoded.dead.letters)
-            self._route(Decoded(partition, decoded.batch, decoded.dead, decoded.max_ts))
+            self._route(
+                Decoded(partition, decoded.batch, decoded.dead, decoded.max_ts,
+                        finished=decoded.finished)
+            )  # fmt: skip
 
     def _route(self, decoded: Decoded) -> None:
         if decoded.partition not in self.partitions:
@@ -177,7 +180,7 @@ class Replay:
                 r = self.result
                 r.offered[ind_id] = r.offered.get(ind_id, 0) + offered
                 r.counted[ind_id] = r.counted.get(ind_id, 0) + len(share.routed)
-            step = ind.runtime.on_batch(share.routed, share.partition, share.max_ts, False)
+            step = ind.runtime.on_batch(share.routed, share.partition, share.max_ts, share.finished)
             self._emit(ind, step)
 
     def _offered(self, plan: IndicatorPlan, decoded: Decoded) -> int:

@@ -187,7 +187,9 @@ def test_flow_accounts_for_every_line(
         if d["reason"] == "late" and json.loads(d["record"])["indicator"] == "test.pm25"
     ]
     late = len(late_letters)  # one letter per late event, holding the event
-    assert all(e["area"] and e["ts"].endswith("Z") and e["value"] is not None for e in late_letters)
+    assert all(
+        e["area"] and e["ts"].endswith("+08:00") and e["value"] is not None for e in late_letters
+    )
     dead_s = [d for d in letters if d["reason"] != "late" and "sensors" in d["source"]]
     dead_h = [d for d in letters if d["reason"] != "late" and "hotline" in d["source"]]
     dup_s = sum(1 for ln in s_fuzz if ln.kind == "duplicate")
