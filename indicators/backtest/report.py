@@ -40,8 +40,16 @@ class Episode:
     def top(self) -> str:
         return max((s[2] for s in self.segments), key=LEVELS.index)
 
+    @property
+    def series(self) -> tuple[str, str]:
+        """What the episode is a warning of: one indicator in one area."""
+        return (self.indicator, self.area)
+
     def overlaps(self, other: Episode) -> bool:
-        return self.area == other.area and self.start < other.end and other.start < self.end
+        """Both warn about the same series at some common time.  The indicator counts as
+        much as the area: a PM10 episode that a change removed is not kept by the PM2.5
+        episode of the same station at the same hours."""
+        return self.series == other.series and self.start < other.end and other.start < self.end
 
 
 def episodes(warnings: list[WarningEvent], data_end: int) -> list[Episode]:
@@ -380,7 +388,13 @@ class Diff:
 
     def to_dict(self) -> dict[str, Any]:
         def ep(e: Episode) -> dict[str, Any]:
-            return {"area": e.area, "from": iso(e.start), "to": iso(e.end), "top": e.top}
+            return {
+                "indicator": e.indicator,
+                "area": e.area,
+                "from": iso(e.start),
+                "to": iso(e.end),
+                "top": e.top,
+            }
 
         return {
             "added": len(self.added),
@@ -394,16 +408,16 @@ class Diff:
 
 
 def diff(old: list[Episode], new: list[Episode]) -> Diff:
-    """Episodes of the new definition that overlap no old episode of the same area are
-    added; old ones that no new episode overlaps are removed."""
-    by_area: dict[str, list[Episode]] = defaultdict(list)
+    """Episodes of the new definition that overlap no old episode of the same series (same
+    indicator, same area) are added; old ones that no new episode overlaps are removed."""
+    old_by_series: dict[tuple[str, str], list[Episode]] = defaultdict(list)
     for e in old:
-        by_area[e.area].append(e)
-    new_by_area: dict[str, list[Episode]] = defaultdict(list)
+        old_by_series[e.series].append(e)
+    new_by_series: dict[tuple[str, str], list[Episode]] = defaultdict(list)
     for e in new:
-        new_by_area[e.area].append(e)
-    added = [e for e in new if not any(e.overlaps(o) for o in by_area[e.area])]
-    removed = [o for o in old if not any(o.overlaps(e) for e in new_by_area[o.area])]
+        new_by_series[e.series].append(e)
+    added = [e for e in new if not any(e.overlaps(o) for o in old_by_series[e.series])]
+    removed = [o for o in old if not any(o.overlaps(e) for e in new_by_series[o.series])]
     return Diff(
         added,
         removed,

@@ -19,6 +19,7 @@ from citysigns.paths import CATALOG_DIR
 from flows.decode.sensors import SensorDecoder
 from indicators.backtest.data import beijing_source, nab_source
 from indicators.backtest.report import (
+    Episode,
     Label,
     LabelsError,
     diff,
@@ -107,6 +108,24 @@ def test_episodes_time_at_level_and_labels() -> None:
     assert (nab.detected, nab.false_alarms) == (0, 2)
     d = diff(eps[:1], eps)
     assert (len(d.added), len(d.removed), d.kept) == (1, 0, 1)
+
+
+def test_against_matches_episodes_of_the_same_indicator() -> None:
+    """A change that silences PM10 removes its episodes, even where PM2.5 warns in the same
+    area at the same time (before, the area alone matched: they counted as kept)."""
+    h = 3600
+    pm25 = Episode(
+        "air.pm25", "310101", "district", 10 * h, 20 * h, True, [(10 * h, 20 * h, "blue")]
+    )
+    pm10 = Episode(
+        "air.pm10", "310101", "district", 11 * h, 19 * h, True, [(11 * h, 19 * h, "blue")]
+    )
+    d = diff([pm25, pm10], [pm25])
+    assert (len(d.added), len(d.removed), d.kept) == (0, 1, 1)
+    assert d.removed == [pm10]
+    assert d.to_dict()["removed_episodes"][0]["indicator"] == "air.pm10"
+    d2 = diff([pm25], [pm10])  # a new indicator's episode is added, the old one's removed
+    assert (len(d2.added), len(d2.removed), d2.kept) == (1, 1, 0)
 
 
 @pytest.fixture(scope="module")
