@@ -31,6 +31,7 @@ from .detection import (
     SeasonalDetector,
     ThresholdDetector,
     WarningRules,
+    alarm_rest,
     all_detectors,
     number_at,
     per_level,
@@ -862,9 +863,9 @@ class _FileChecker:
                 self._times_of(config, path, spacing)
         self._whole_windows(det.warnings, (*dpath, "warnings"), spacing)
         rules = det.warnings
-        concrete = det.concrete(spacing)
-        resting = [d.dead_time for d in concrete if isinstance(d, EnsembleDetector)]
-        if rules.on != "score" or len(resting) < len(concrete) or min(resting) == 0:
+        # (an ensemble nested in another rests too: `alarm_rest` looks through members)
+        resting = [alarm_rest(d) for d in det.concrete(spacing)]
+        if rules.on != "score" or not resting or min(resting) == 0:
             return  # some detector can hold a high score for several windows
         for lvl, rule in rules.levels.items():
             if isinstance(rule.threshold, dict):
