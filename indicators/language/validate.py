@@ -324,12 +324,20 @@ class _FileChecker:
                 fpath = (*spath, "filter", j)
                 if self._check_field(kind, flt["field"], (*fpath, "field"), need):
                     self._filter_values(kind, flt, fpath)
-        for opt in ("categories", "keywords"):
-            if opt in src and not kind.channel:
+        for opt, needs in _SELECTS_BY.items():
+            if opt in src and needs not in kind.fields:
+                # (by the records' fields, not `channel`: a checkpoint's records have neither a
+                # category nor a description, and the flow would count none of them)
+                takers = [k.name for k in registry.kinds().values() if needs in k.fields]
+                what = (
+                    f'citizen channel "{kind.name}", whose records have no {needs}'
+                    if kind.channel
+                    else f'sensor kind "{kind.name}"'
+                )
                 self.error(
                     (*spath, opt),
-                    f"`{opt}` applies to citizen channels (hotline, photo_report), "
-                    f'not to sensor kind "{kind.name}"; use `filter` instead',
+                    f"`{opt}` applies to citizen channels with a {needs} "
+                    f"({', '.join(takers)}), not to {what}; use `filter` instead",
                     key=True,
                 )
         cats = registry.hotline_categories()
@@ -879,6 +887,10 @@ class _FileChecker:
                     f"holds for {format_duration(rule.for_)} ({format_duration(spacing)} windows); "
                     "write `for: 0s`",
                 )
+
+
+#: A source's selections of citizen records, and the field of the records each one reads.
+_SELECTS_BY = {"categories": "category", "keywords": "description"}
 
 
 #: Words an analyst may write for a yes/no or small count, as the number a field holds.
