@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from alerts.tickets import Ticket
+from flows.plan import unknown_filter_sensors
+from indicators.language.diagnostics import CatalogError
 from indicators.language.model import Indicator
 from indicators.language.validate import Catalog, load_catalog_or_raise
 from indicators.testing.pipeline import Replay, ReplayResult, world
@@ -115,8 +117,12 @@ def dispatch_run(run: BacktestRun, catalog: Catalog | None = None) -> BacktestRu
 def load_definitions(
     paths: Sequence[Path], only: Sequence[str] = ()
 ) -> tuple[list[Indicator], Catalog]:
-    """The indicators of `paths` (all, or those named by `only`)."""
+    """The indicators of `paths` (all, or those named by `only`); a `sensor_id` filter naming
+    a sensor the registry in use does not have is refused as a catalog error."""
     catalog = load_catalog_or_raise(list(paths))
+    unknown = unknown_filter_sensors(catalog, world().registry)
+    if unknown:
+        raise CatalogError(unknown)
     inds = [i for i in catalog if not only or i.id in only]
     missing = set(only) - {i.id for i in inds}
     if missing:
