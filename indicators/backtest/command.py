@@ -65,14 +65,48 @@ def _replay(
     with Progress(*cols, console=console, transient=False) as bar:
         task = bar.add_task(what, total=len(source.chunks))
         run = run_backtest(
-            inds, source, catalog, lambda k: bar.update(task, completed=k), tickets=False
+            inds,
+            source,
+            catalog,
+            lambda k: bar.update(task, completed=k),
+            tickets=False,
+            period=(t_from, t_to),
         )
+    if not run.result.routed:
+        raise ValueError(_nothing_for(data, inds, run, t_from, t_to))
     if tickets and run.result.warnings:
         with console.status(
             f"dispatching {len(run.result.warnings):,} warning events to the ticket service"
         ):
             run = dispatch_run(run, catalog)
     return run
+
+
+def _nothing_for(
+    data: Path, inds: list[Indicator], run: BacktestRun, t_from: int | None, t_to: int | None
+) -> str:
+    """Why a replay fed none of its indicators: what they read, what the data held."""
+    from indicators.language import registry as lang
+
+    def reads(ind: Indicator) -> str:
+        if lang.kinds()[ind.source.kind].channel:
+            return f"{ind.id} reads {ind.source.kind} records"
+        return f"{ind.id} reads {ind.source.kind} {ind.row_field()}"
+
+    period = ""
+    if t_from is not None or t_to is not None:
+        lo = "the start" if t_from is None else _iso(t_from)
+        hi = "the end" if t_to is None else _iso(t_to)
+        period = f" from {lo} to {hi}"
+    held = ", ".join(f"{n:,} {what}" for what, n in run.result.decoded.most_common(6))
+    more = len(run.result.decoded) - 6
+    held += f" and {more} more" if more > 0 else ""
+    dead = len(run.result.dead_letters)
+    refused = f"; {dead:,} refused records (dead letters)" if dead else ""
+    return (
+        f"{data}: nothing for these indicators{period} ({'; '.join(map(reads, inds))}); the "
+        f"data holds {held or 'no record the flow accepts'}{refused}"
+    )
 
 
 def plot_series(
@@ -144,6 +178,7 @@ def backtest(
         "definitions": ", ".join(map(str, paths)),
         "data": str(data),
         "records": run.source.records,
+        "used by the indicators": run.result.routed,
         "period": f"{_iso(run.start)} .. {_iso(run.end)}",
         "windows scored": run.result.windows,
         "late events": run.result.late,
@@ -181,7 +216,8 @@ def _print(
     out: Path,
 ) -> None:
     console.print(
-        f"{meta['indicators']} over {meta['data']}: {meta['records']:,} records, "
+        f"{meta['indicators']} over {meta['data']}: {meta['records']:,} records "
+        f"({meta['used by the indicators']:,} readings or records used), "
         f"{meta['period']}, replayed in {meta['replay seconds']} s",
         highlight=False,
     )

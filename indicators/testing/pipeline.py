@@ -10,6 +10,7 @@ can report and plot them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,11 +30,12 @@ from flows.city import (
     load_default_venues,
     load_registry,
 )
-from flows.decode.batches import ChannelBatch
+from flows.decode.batches import ChannelBatch, SensorBatch
 from flows.decode.chunks import RawChunk
+from flows.decode.fields import sensor_fields
 from flows.decode.reasons import DeadLetter
 from flows.flow import ChannelRepeatsLogic, Context, Decoded, DecodeLogic, is_channel, route
-from flows.plan import IndicatorPlan, compile_plan
+from flows.plan import IndicatorPlan, Routed, compile_plan
 from flows.runtime import IndicatorRuntime, Step
 from flows.scoring import IndicatorScorer
 from indicators.language.model import Indicator
@@ -86,6 +88,21 @@ def world() -> World:
     return World(city, _registry or load_default_registry(), CachedAreaNames(city))
 
 
+def _within(routed: Routed, lo: int | None, hi: int | None) -> Routed:
+    """The rows of `routed` from `lo` (included) to `hi` (excluded), epoch ms; either open."""
+    if (lo is None and hi is None) or not len(routed):
+        return routed
+    keep = np.ones(len(routed), dtype=bool)
+    if lo is not None:
+        keep &= routed.ts >= lo
+    if hi is not None:
+        keep &= routed.ts < hi
+    if keep.all():
+        return routed
+    value = None if routed.value is None else routed.value[keep]
+    return Routed(routed.area[keep], routed.ts[keep], value)
+
+
 @dataclass
 class _Indicator:
     plan: IndicatorPlan
@@ -101,6 +118,11 @@ class ReplayResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     late: int = 0
     windows: int = 0
+    # what the decoder accepted, by what it is ("hotline records", "air_quality pm25"), and
+    # how many of those rows reached an indicator (in the period): a backtest of a file that
+    # feeds none of its indicators says what the file holds instead of reporting nothing
+    decoded: Counter[str] = field(default_factory=Counter)
+    routed: int = 0
 
     def scored_rows(self) -> ScoredBatch | None:
         """Every scored window as one batch (None when nothing closed)."""
@@ -122,8 +144,17 @@ class Replay:
         indicators: Sequence[Indicator],
         partitions: Sequence[str],
         keep_scored: bool = True,
+        period: tuple[int | None, int | None] = (None, None),
     ) -> None:
+        """`period`: (from, to) in epoch seconds, either open; records outside it are decoded
+        (the decoder's stream time, repeats and refusals are the whole file's, as the flow
+        reads it) but reach no indicator, and time does not run past `to`."""
         w = world()
+        lo, hi = period
+        self.period_ms = (
+            None if lo is None else lo * 1000,
+            None if hi is None else hi * 1000,
+        )
         plan = compile_plan(list(indicators), w.city, w.registry)
         self.ctx = Context(plan, w.city, w.registry, load_default_venues())
         self.partitions = list(partitions)
@@ -156,14 +187,34 @@ class Replay:
                 repeats = self.channels.get(channel) or ChannelRepeatsLogic(None)
                 decoded = self.channels.setdefault(channel, repeats).drop_repeats(decoded)
             self.result.dead_letters.extend(decoded.dead.letters)
+            self._count(decoded.batch)
             self._route(Decoded(partition, decoded.batch, decoded.dead, decoded.max_ts))
+
+    def _count(self, batch: SensorBatch | ChannelBatch | None) -> None:
+        if batch is None or not len(batch):
+            return
+        if isinstance(batch, ChannelBatch):
+            self.result.decoded[f"{batch.channel} records"] += len(batch)
+            return
+        kinds = self.ctx.registry.kinds
+        names = sensor_fields()
+        kind = self.ctx.kind_of_sensor[batch.sensor]
+        pairs, counts = np.unique(kind * len(names) + batch.field, return_counts=True)
+        for pair, n in zip(pairs.tolist(), counts.tolist(), strict=True):
+            self.result.decoded[f"{kinds[pair // len(names)]} {names[pair % len(names)]}"] += n
 
     def _route(self, decoded: Decoded) -> None:
         if decoded.partition not in self.partitions:
             raise ValueError(f"unknown partition {decoded.partition!r}")
+        lo, hi = self.period_ms
+        max_ts = decoded.max_ts
+        if hi is not None and max_ts is not None:
+            max_ts = min(max_ts, hi - 1)  # the stream's time stops at the period's end
         for ind_id, share in route(self.ctx, decoded):
             ind = self.indicators[ind_id]
-            step = ind.runtime.on_batch(share.routed, share.partition, share.max_ts, False)
+            routed = _within(share.routed, lo, hi)
+            self.result.routed += len(routed)
+            step = ind.runtime.on_batch(routed, share.partition, max_ts, False)
             self._emit(ind, step)
 
     def _emit(self, ind: _Indicator, step: Step) -> None:

@@ -266,3 +266,64 @@ def test_a_broken_labels_file_is_refused_before_the_replay(
     assert f"{bad}:1:1: the header is begin,finish" in result.output
     assert "Traceback" not in result.output and "replaying" not in result.output
     assert not out.exists()
+
+
+def _sensor_records(path: Path, hours: int) -> Path:
+    """Hourly PM2.5 of four stations in the flow's own NDJSON, from 2016-03-01 00:00 local
+    (four, so that the decoder's stream time, a median over 64 records, follows the data)."""
+    lines = []
+    for h in range(hours):
+        day, hour = 1 + h // 24, h % 24
+        ts = f"2016-03-{day:02d}T{hour:02d}:00:00+08:00"
+        for k in range(1, 5):
+            sensor = f"AQ-310101-{k:06d}"
+            lines.append(f'{{"sensor_id": "{sensor}", "ts": "{ts}", "pm25": 40.0}}')
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def test_a_file_of_records_is_cut_to_from_and_to(tmp_path: Path) -> None:
+    """--from/--to were ignored for the flow's own records: the whole file was replayed."""
+    data = _sensor_records(tmp_path / "sensors.ndjson", 72)
+    out = tmp_path / "r.html"
+    args = ["backtest", AIR, "-i", "air.pm25", "--data", str(data), "--plots", "0"]
+    period = ["--from", "2016-03-02", "--to", "2016-03-02T12:00:00+08:00"]
+    result = CLI.invoke(app, [*args, *period, "--no-tickets", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.with_suffix(".json").read_text())["meta"]
+    assert meta["period"] == "2016-03-02 00:00 .. 2016-03-02 12:00"
+    assert meta["records"] == 4 * 72 and meta["used by the indicators"] == 4 * 12
+    whole = CLI.invoke(app, [*args, "--no-tickets", "--out", str(out)])
+    assert whole.exit_code == 0, whole.output
+    meta = json.loads(out.with_suffix(".json").read_text())["meta"]
+    assert meta["period"] == "2016-03-01 00:00 .. 2016-03-04 00:00"
+    assert meta["used by the indicators"] == 4 * 72
+
+
+def test_data_that_feeds_none_of_the_indicators_is_refused(tmp_path: Path) -> None:
+    """A file of hotline orders backtested on PM2.5 printed a 1970 period and an empty
+    report, exit 0; now it says what the indicators read and what the file holds."""
+    hotline = tmp_path / "hotline.ndjson"
+    hotline.write_text(
+        '{"service_request_id": "12345-2016-000001", "service_code": "noise_complaint", '
+        '"description": "noise", "requested_datetime": "2016-03-01T10:00:00+08:00", '
+        '"lat": 31.2304, "long": 121.4737}\n',
+        "utf-8",
+    )
+    args = ["backtest", AIR, "-i", "air.pm25", "--out", str(tmp_path / "r.html")]
+    result = CLI.invoke(app, [*args, "--data", str(hotline)])
+    assert result.exit_code == 1
+    assert (
+        f"{hotline}: nothing for these indicators (air.pm25 reads air_quality pm25); the data "
+        "holds 1 hotline records" in " ".join(result.output.split())
+    )
+    sensors = _sensor_records(tmp_path / "sensors.ndjson", 24)
+    later = ["--from", "2016-04-01", "--to", "2016-04-02"]
+    result = CLI.invoke(app, [*args, "--data", str(sensors), *later])
+    assert result.exit_code == 1
+    assert (
+        "nothing for these indicators from 2016-04-01 00:00 to 2016-04-02 00:00 (air.pm25 "
+        "reads air_quality pm25); the data holds 96 air_quality pm25"
+        in " ".join(result.output.split())
+    )
+    assert "Traceback" not in result.output and not (tmp_path / "r.html").exists()
