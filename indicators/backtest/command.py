@@ -20,6 +20,7 @@ from indicators.language.model import Indicator
 from indicators.testing.pipeline import world
 
 from .html import series_plot, write_html
+from .places import Places
 from .replay import (
     BacktestRun,
     dispatch_run,
@@ -110,7 +111,11 @@ def _nothing_for(
 
 
 def plot_series(
-    run: BacktestRun, eps: list[Episode], labels: Sequence[Label], limit: int
+    run: BacktestRun,
+    eps: list[Episode],
+    labels: Sequence[Label],
+    limit: int,
+    places: Places | None = None,
 ) -> list[tuple[str, bytes]]:
     """The finest-level series of each indicator, those with the most warnings first."""
     rows = run.result.scored_rows()
@@ -132,7 +137,7 @@ def plot_series(
         for area in areas[: max(0, limit - len(out))]:
             sel = np.flatnonzero(mine & (rows.area_code == area))
             series_eps = [e for e in eps if e.indicator == ind.id and e.area == area]
-            series_labels = [lab for lab in labels if lab.area in (None, area)]
+            series_labels = [lab for lab in labels if lab.about(area, places)]
             _, en = area_label(area, names)
             title = f"{ind.id} · {area} ({en}) · {len(series_eps)} warning(s)"
             out.append(
@@ -159,11 +164,12 @@ def backtest(
     inds, catalog = load_definitions(paths, indicator)
     lo, hi = parse_time(t_from), parse_time(t_to)
     # Before the replay, which can take minutes: a broken labels file is refused at once.
-    labels: list[Label] = load_labels(labels_path, data) if labels_path else []
+    places = Places(world().city, world().registry)  # (label areas: codes, ids, names)
+    labels: list[Label] = load_labels(labels_path, data, places) if labels_path else []
     run = _replay(console, inds, data, lo, hi, f"replaying {data.name}", catalog, tickets)
     eps = episodes(run.result.warnings, run.end)
     summary = summarise(eps, run.tickets)
-    scored: LabelScore | None = score_labels(eps, labels) if labels_path else None
+    scored: LabelScore | None = score_labels(eps, labels, places) if labels_path else None
     changes: Diff | None = None
     if against is not None:
         old_inds, old_cat = load_definitions([against], [i.id for i in inds])
@@ -172,7 +178,7 @@ def backtest(
         )
         changes = diff(episodes(old.result.warnings, old.end), eps)
     t_plot = time.perf_counter()
-    pngs = plot_series(run, eps, labels, plots)
+    pngs = plot_series(run, eps, labels, plots, places)
     meta: dict[str, Any] = {
         "indicators": ", ".join(i.id for i in inds),
         "definitions": ", ".join(map(str, paths)),
@@ -247,7 +253,7 @@ def _print(
         console.print(
             f"labels: {scored.labels}, detected {scored.detected}, missed "
             f"{scored.missed}, false alarms {scored.false_alarms}, median lead time "
-            f"{scored.median_lead_h} h",
+            f"{scored.median_lead}",
             highlight=False,
         )
     if changes is not None:

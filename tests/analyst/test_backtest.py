@@ -18,6 +18,7 @@ from citysigns.cli import app
 from citysigns.paths import CATALOG_DIR
 from flows.decode.sensors import SensorDecoder
 from indicators.backtest.data import beijing_source, nab_source
+from indicators.backtest.places import Places
 from indicators.backtest.report import (
     Episode,
     Label,
@@ -327,3 +328,82 @@ def test_data_that_feeds_none_of_the_indicators_is_refused(tmp_path: Path) -> No
         in " ".join(result.output.split())
     )
     assert "Traceback" not in result.output and not (tmp_path / "r.html").exists()
+
+
+def _places() -> Places:
+    return Places(world().city, world().registry)
+
+
+def test_a_label_s_area_is_a_code_an_id_or_a_name_of_the_city_model(tmp_path: Path) -> None:
+    """A typo or a name was accepted and the label silently counted as missed."""
+    good = labels_file(
+        tmp_path,
+        "start,end,area,name\n"
+        "2015-12-08,2015-12-10,310101,code\n"
+        "2015-12-08,2015-12-10,Huangpu,English name\n"
+        "2015-12-08,2015-12-10,黄浦区,Chinese name\n"
+        "2015-12-08,2015-12-10,AQ-310101-000001,station\n",
+    )
+    got = [lab.area for lab in load_labels(good, Path("data"), _places())]
+    assert got == ["310101", "310101", "310101", "AQ-310101-000001"]
+    bad = labels_file(
+        tmp_path,
+        "start,end,area,name\n"
+        "2015-12-08,2015-12-10,31O101,typo\n"
+        "2015-12-08,2015-12-10,Community 1,ambiguous\n"
+        "2015-12-08,2015-12-10,AQ-310101-00001,short id\n",
+    )
+    with pytest.raises(LabelsError) as e:
+        load_labels(bad, Path("data"), _places())
+    got = [str(d) for d in e.value.diagnostics]
+    assert got[0] == (
+        f"{bad}:2:23: area '31O101' is not an area of the city model (did you mean "
+        '"310101", Huangpu?)'
+    )
+    assert got[1].startswith(f"{bad}:3:23: area 'Community 1' names 2182 areas (")
+    assert got[1].endswith("write the area's code")
+    assert got[2].startswith(
+        f"{bad}:4:23: area 'AQ-310101-00001' is not an area of the city model (did you mean "
+        '"AQ-310101-000001", air_quality sensor in '
+    )
+
+
+def test_a_label_on_an_area_credits_the_areas_inside_it_and_around_it() -> None:
+    """A district's incident is seen by its station and by the city's mean as well: they
+    counted as false alarms; a warning in another district still is one."""
+    h = 3600
+    eps = episodes(
+        [
+            event("firing", "blue", 10 * h, "AQ-310101-000001"),
+            event("firing", "blue", 10 * h, "310101"),
+            event("firing", "blue", 11 * h, "310000"),
+            event("firing", "blue", 10 * h, "310104"),
+            event("firing", "blue", 10 * h, "AQ-310104-000001"),
+        ],
+        data_end=20 * h,
+    )
+    label = Label(9 * h, 12 * h, 9 * h, "310101", "district", inside=False)
+    scored = score_labels(eps, [label], _places())
+    assert (scored.detected, scored.false_alarms) == (1, 2)
+    exact = score_labels(eps, [label])  # without the city model: the area alone
+    assert (exact.detected, exact.false_alarms) == (1, 4)
+    station = Label(9 * h, 12 * h, 9 * h, "AQ-310101-000001", "station", inside=False)
+    assert score_labels(eps, [station], _places()).false_alarms == 2  # its district, the city
+    missed = score_labels(eps, [Label(30 * h, 40 * h, 30 * h, "310101", inside=False)])
+    assert missed.median_lead_h is None and missed.median_lead == "n/a"
+    assert scored.median_lead == "-1.0 h"  # an hour after the incident began
+
+
+def test_backtest_refuses_a_label_area_it_does_not_know(
+    episode_data: tuple[Path, Path], tmp_path: Path
+) -> None:
+    folder, _ = episode_data
+    bad = labels_file(tmp_path, "start,end,area\n2016-03-03,2016-03-04,Huangpo\n")
+    args = ["backtest", AIR, "-i", "air.pm25", "--data", str(folder), "--labels", str(bad)]
+    result = CLI.invoke(app, [*args, "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 1
+    assert (
+        f"{bad}:2:23: area 'Huangpo' is not an area of the city model (did you mean "
+        '"Huangpu", 310101?)' in result.output
+    )
+    assert "replaying" not in result.output
