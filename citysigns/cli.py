@@ -31,6 +31,8 @@ from .registry_cli import app as registry_app
 from .registry_cli import load_or_exit
 
 if TYPE_CHECKING:
+    from flows.city import SensorRegistry
+
     from .run import RunSummary
 
 # Help as click formats it (rich_markup_mode=None): it rewraps each paragraph to the terminal
@@ -229,17 +231,18 @@ RegistryOption = Annotated[
 ]
 
 
-def _use_registry(path: Path | None, replays: bool = True) -> None:
+def _use_registry(path: Path | None, replays: bool = True) -> SensorRegistry | None:
     """Check the deployment's registry, or exit 2 with the file:line of what is wrong in it;
     with `replays`, this process's replays (test, backtest) place sensors with it."""
     if path is None:
-        return
+        return None
     from indicators.testing.pipeline import use_registry
 
     sensors = load_or_exit(path, code=2)
     if replays:
         use_registry(sensors)
     console.print(f"sensor registry: {path} ({len(sensors):,} sensors)", highlight=False)
+    return sensors
 
 
 def _positive_speed(value: float | None) -> float | None:
@@ -356,7 +359,15 @@ def run_command(
     if diags:
         print_diagnostics(diags, cat)
         raise typer.Exit(1)
-    _use_registry(registry, replays=False)  # the flow loads it in each worker
+    sensors = _use_registry(registry, replays=False)  # the flow loads it in each worker
+    if cat.sensor_ids:  # a `sensor_id` filter names sensors of the registry the flow runs with
+        from flows.city import load_default_registry
+        from flows.plan import unknown_filter_sensors
+
+        unknown = unknown_filter_sensors(cat, sensors or load_default_registry())
+        if unknown:
+            print_diagnostics(unknown, cat)
+            raise typer.Exit(1)
     _make_dir(out, "--out")
     if recovery is not None:
         _make_dir(recovery, "--recovery")

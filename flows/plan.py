@@ -16,12 +16,13 @@ import numpy as np
 
 from flows.city import City, SensorRegistry
 from flows.decode.batches import ChannelBatch, SensorBatch
-from flows.decode.fields import field_id
+from flows.decode.fields import SENSOR_ID, field_id
 from flows.windows import IndicatorWindows, WindowSpec
 from flows.windows.engine import ADDITIVE
 from indicators.language import registry as lang
+from indicators.language.diagnostics import Diagnostic
 from indicators.language.model import Filter, Indicator
-from indicators.language.validate import Catalog
+from indicators.language.validate import Catalog, unknown_sensors
 
 # Windows of a day or more start at local midnight, not at 00:00 UTC.
 CITY_UTC_OFFSET_S = 8 * 3600
@@ -101,6 +102,8 @@ class IndicatorPlan:
     keywords: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
     sensor_area: np.ndarray | None = None  # registry row -> finest area; -1: another kind
+    # registry row -> passes the indicator's `sensor_id` filters (None: every sensor does)
+    sensor_keep: np.ndarray | None = None
     community_area: np.ndarray | None = None  # community -> finest area (channels)
     # sensor-level indicators: the registry, whose rows indexed their areas in recovery
     # snapshots from before the areas were recorded (see `legacy_area_codes`)
@@ -159,8 +162,11 @@ class IndicatorPlan:
         sensor, ts, value = batch.sensor[rows], batch.ts[rows], batch.value[rows]
         high, position = batch.high[rows], batch.position[rows]
         keep = kind_of_sensor[sensor] == self.kind_index
+        if self.sensor_keep is not None:
+            keep &= self.sensor_keep[sensor]
         for flt in self.filters:
-            keep &= _numeric_filter(flt, value)
+            if flt.field != SENSOR_ID:
+                keep &= _numeric_filter(flt, value)
         if not keep.all():
             sensor, ts, value = sensor[keep], ts[keep], value[keep]
             high, position = high[keep], position[keep]
@@ -210,6 +216,33 @@ def _numeric_filter(flt: Filter, value: np.ndarray) -> np.ndarray:
     if flt.not_in is not None:
         return ~np.isin(value, [float(v) for v in flt.not_in])
     return np.ones(value.shape, dtype=bool)
+
+
+def sensor_filter_mask(filters: Iterable[Filter], registry: SensorRegistry) -> np.ndarray | None:
+    """Which registry rows pass the `sensor_id` filters (None: there are none).  Resolved
+    once against the registry the flow runs with, so routing costs one lookup per row."""
+    tests = [f for f in filters if f.field == SENSOR_ID]
+    if not tests:
+        return None
+    ids = np.array(registry.ids(), dtype=object)
+    keep = np.ones(len(ids), dtype=bool)
+    for flt in tests:
+        if flt.equals is not None:
+            keep &= ids == str(flt.equals)
+        elif flt.in_ is not None:
+            keep &= np.isin(ids, [str(v) for v in flt.in_])
+        elif flt.not_in is not None:
+            keep &= ~np.isin(ids, [str(v) for v in flt.not_in])
+    return keep
+
+
+def unknown_filter_sensors(catalog: Catalog, registry: SensorRegistry) -> list[Diagnostic]:
+    """The catalog's `sensor_id` filters that name no sensor of their kind in `registry` (the
+    one the flow runs with), each at its file:line:col; run, test and backtest refuse them."""
+    if not catalog.sensor_ids:
+        return []
+    kinds = [registry.kinds[k] for k in registry.kind.tolist()]
+    return unknown_sensors(catalog, dict(zip(registry.ids(), kinds, strict=True)))
 
 
 def _channel_filter(flt: Filter, batch: ChannelBatch) -> np.ndarray:
@@ -342,8 +375,10 @@ def compile_plan(
             else:
                 plan.community_area = np.asarray(city.community_ancestors(finest), np.int64)
         else:
-            row_field = ind.value.field or ind.source.filter[0].field
+            row_field = ind.row_field()
+            assert row_field is not None  # (check refuses a sensor indicator without one)
             plan.field = field_id(row_field)
+            plan.sensor_keep = sensor_filter_mask(ind.source.filter, registry)
             if kind_rows is not None:
                 plan.sensor_area = np.full(len(registry), -1, dtype=np.int64)
                 plan.sensor_area[kind_rows] = np.arange(kind_rows.size)

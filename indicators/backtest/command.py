@@ -20,6 +20,7 @@ from indicators.language.model import Indicator
 from indicators.testing.pipeline import world
 
 from .html import series_plot, write_html
+from .places import Places
 from .replay import (
     BacktestRun,
     dispatch_run,
@@ -65,8 +66,15 @@ def _replay(
     with Progress(*cols, console=console, transient=False) as bar:
         task = bar.add_task(what, total=len(source.chunks))
         run = run_backtest(
-            inds, source, catalog, lambda k: bar.update(task, completed=k), tickets=False
+            inds,
+            source,
+            catalog,
+            lambda k: bar.update(task, completed=k),
+            tickets=False,
+            period=(t_from, t_to),
         )
+    if not run.result.routed:
+        raise ValueError(_nothing_for(data, inds, run, t_from, t_to))
     if tickets and run.result.warnings:
         with console.status(
             f"dispatching {len(run.result.warnings):,} warning events to the ticket service"
@@ -75,8 +83,39 @@ def _replay(
     return run
 
 
+def _nothing_for(
+    data: Path, inds: list[Indicator], run: BacktestRun, t_from: int | None, t_to: int | None
+) -> str:
+    """Why a replay fed none of its indicators: what they read, what the data held."""
+    from indicators.language import registry as lang
+
+    def reads(ind: Indicator) -> str:
+        if lang.kinds()[ind.source.kind].channel:
+            return f"{ind.id} reads {ind.source.kind} records"
+        return f"{ind.id} reads {ind.source.kind} {ind.row_field()}"
+
+    period = ""
+    if t_from is not None or t_to is not None:
+        lo = "the start" if t_from is None else _iso(t_from)
+        hi = "the end" if t_to is None else _iso(t_to)
+        period = f" from {lo} to {hi}"
+    held = ", ".join(f"{n:,} {what}" for what, n in run.result.decoded.most_common(6))
+    more = len(run.result.decoded) - 6
+    held += f" and {more} more" if more > 0 else ""
+    dead = len(run.result.dead_letters)
+    refused = f"; {dead:,} refused records (dead letters)" if dead else ""
+    return (
+        f"{data}: nothing for these indicators{period} ({'; '.join(map(reads, inds))}); the "
+        f"data holds {held or 'no record the flow accepts'}{refused}"
+    )
+
+
 def plot_series(
-    run: BacktestRun, eps: list[Episode], labels: Sequence[Label], limit: int
+    run: BacktestRun,
+    eps: list[Episode],
+    labels: Sequence[Label],
+    limit: int,
+    places: Places | None = None,
 ) -> list[tuple[str, bytes]]:
     """The finest-level series of each indicator, those with the most warnings first."""
     rows = run.result.scored_rows()
@@ -98,7 +137,7 @@ def plot_series(
         for area in areas[: max(0, limit - len(out))]:
             sel = np.flatnonzero(mine & (rows.area_code == area))
             series_eps = [e for e in eps if e.indicator == ind.id and e.area == area]
-            series_labels = [lab for lab in labels if lab.area in (None, area)]
+            series_labels = [lab for lab in labels if lab.about(area, places)]
             _, en = area_label(area, names)
             title = f"{ind.id} · {area} ({en}) · {len(series_eps)} warning(s)"
             out.append(
@@ -125,11 +164,12 @@ def backtest(
     inds, catalog = load_definitions(paths, indicator)
     lo, hi = parse_time(t_from), parse_time(t_to)
     # Before the replay, which can take minutes: a broken labels file is refused at once.
-    labels: list[Label] = load_labels(labels_path, data) if labels_path else []
+    places = Places(world().city, world().registry)  # (label areas: codes, ids, names)
+    labels: list[Label] = load_labels(labels_path, data, places) if labels_path else []
     run = _replay(console, inds, data, lo, hi, f"replaying {data.name}", catalog, tickets)
     eps = episodes(run.result.warnings, run.end)
     summary = summarise(eps, run.tickets)
-    scored: LabelScore | None = score_labels(eps, labels) if labels_path else None
+    scored: LabelScore | None = score_labels(eps, labels, places) if labels_path else None
     changes: Diff | None = None
     if against is not None:
         old_inds, old_cat = load_definitions([against], [i.id for i in inds])
@@ -138,12 +178,13 @@ def backtest(
         )
         changes = diff(episodes(old.result.warnings, old.end), eps)
     t_plot = time.perf_counter()
-    pngs = plot_series(run, eps, labels, plots)
+    pngs = plot_series(run, eps, labels, plots, places)
     meta: dict[str, Any] = {
         "indicators": ", ".join(i.id for i in inds),
         "definitions": ", ".join(map(str, paths)),
         "data": str(data),
         "records": run.source.records,
+        "used by the indicators": run.result.routed,
         "period": f"{_iso(run.start)} .. {_iso(run.end)}",
         "windows scored": run.result.windows,
         "late events": run.result.late,
@@ -181,7 +222,8 @@ def _print(
     out: Path,
 ) -> None:
     console.print(
-        f"{meta['indicators']} over {meta['data']}: {meta['records']:,} records, "
+        f"{meta['indicators']} over {meta['data']}: {meta['records']:,} records "
+        f"({meta['used by the indicators']:,} readings or records used), "
         f"{meta['period']}, replayed in {meta['replay seconds']} s",
         highlight=False,
     )
@@ -211,7 +253,7 @@ def _print(
         console.print(
             f"labels: {scored.labels}, detected {scored.detected}, missed "
             f"{scored.missed}, false alarms {scored.false_alarms}, median lead time "
-            f"{scored.median_lead_h} h",
+            f"{scored.median_lead}",
             highlight=False,
         )
     if changes is not None:

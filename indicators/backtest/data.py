@@ -9,8 +9,8 @@ decoder.  The conversion is columnar (polars): no Python runs per row.
 - NAB (`timestamp,value`, no zone, read as UTC): the series becomes one sensor of the
   indicator's own kind, reporting the indicator's field, so any sensor indicator can be
   scored on it.
-- Files already in the flow's formats (NDJSON or CSV sensor records) are cut into chunks of
-  whole lines as they are."""
+- Files already in the flow's formats (NDJSON or CSV records of any kind) are cut into chunks
+  of whole lines as they are; --from/--to are applied to the decoded records."""
 
 from __future__ import annotations
 
@@ -181,8 +181,10 @@ def nab_source(
 
 
 def records_source(path: Path, chunk_bytes: int = 4 << 20) -> Source:
-    """A file of the flow's own records (NDJSON, or CSV with a header), in whole-line chunks;
-    --from/--to do not apply (the flow reads these files as they are)."""
+    """A file of the flow's own records (NDJSON, or CSV with a header), in whole-line chunks,
+    as the flow reads it.  --from/--to apply after decoding (`run_backtest`'s `period`): only
+    the flow's decoder knows each format's time, and it must see the whole file, as in a run,
+    for its stream time and repeats to be the flow's."""
     raw = path.read_bytes()
     csv = path.suffix.lower() == ".csv"
     header = None

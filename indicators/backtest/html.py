@@ -219,7 +219,7 @@ def write_html(
                         "detected": labels.detected,
                         "missed": labels.missed,
                         "false alarms": labels.false_alarms,
-                        "median lead time (h)": labels.median_lead_h,
+                        "median lead time": labels.median_lead,
                     }
                 ]
             ),

@@ -15,13 +15,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from alerts.events import WarningEvent
 from alerts.levels import LEVELS
 from alerts.tickets import Ticket
 from indicators.language.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from .places import Places
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -40,8 +43,16 @@ class Episode:
     def top(self) -> str:
         return max((s[2] for s in self.segments), key=LEVELS.index)
 
+    @property
+    def series(self) -> tuple[str, str]:
+        """What the episode is a warning of: one indicator in one area."""
+        return (self.indicator, self.area)
+
     def overlaps(self, other: Episode) -> bool:
-        return self.area == other.area and self.start < other.end and other.start < self.end
+        """Both warn about the same series at some common time.  The indicator counts as
+        much as the area: a PM10 episode that a change removed is not kept by the PM2.5
+        episode of the same station at the same hours."""
+        return self.series == other.series and self.start < other.end and other.start < self.end
 
 
 def episodes(warnings: list[WarningEvent], data_end: int) -> list[Episode]:
@@ -158,8 +169,15 @@ class Label:
     name: str = ""
     inside: bool = True  # NAB: the warning must fire inside the window; an incident: be on
 
-    def hit(self, e: Episode) -> bool:
-        if self.area is not None and e.area != self.area:
+    def about(self, area: str, places: Places | None = None) -> bool:
+        """Whether a series of `area` concerns this label: any does when the label has no
+        area; else the area itself, and with `places` an area inside it or containing it."""
+        if self.area is None or area == self.area:
+            return True
+        return places is not None and places.related(self.area, area)
+
+    def hit(self, e: Episode, places: Places | None = None) -> bool:
+        if not self.about(e.area, places):
             return False
         if self.inside:
             return self.start <= e.start <= self.end
@@ -193,10 +211,11 @@ def _city_time(text: str) -> int:
     return int(when.timestamp())
 
 
-def load_labels(path: Path, data: Path) -> list[Label]:
+def load_labels(path: Path, data: Path, places: Places | None = None) -> list[Label]:
     """NAB `combined_windows.json` (the entry whose key ends like the data file), or a CSV of
     known incidents with columns start,end[,area][,name] (ISO 8601; city time without an
-    offset).  A CSV is checked whole; LabelsError lists every mistake."""
+    offset; the area a code, a sensor id or an unambiguous name, resolved with `places`).
+    A CSV is checked whole; LabelsError lists every mistake."""
     if path.suffix == ".json":
         windows = json.loads(path.read_text("utf-8"))
         keys = [k for k in windows if data.as_posix().endswith(k)]
@@ -207,10 +226,10 @@ def load_labels(path: Path, data: Path) -> list[Label]:
             s, e = _nab_time(a), _nab_time(b)
             out.append(Label(s, e, (s + e) // 2, None, f"NAB window {a[:16]}"))
         return out
-    return _csv_labels(path)
+    return _csv_labels(path, places)
 
 
-def _csv_labels(path: Path) -> list[Label]:
+def _csv_labels(path: Path, places: Places | None = None) -> list[Label]:
     name = str(path)
     diags: list[Diagnostic] = []
 
@@ -281,6 +300,12 @@ def _csv_labels(path: Path) -> list[Label]:
             )
             continue
         area = row.get("area", "").strip() or None
+        if area is not None and places is not None:
+            code, why = places.resolve(area)
+            if code is None:
+                error(line, cols[columns.index("area")], f"area {why}")
+                continue
+            area = code
         out.append(Label(start, end, start, area, row.get("name", "").strip(), False))
     if not out and not diags:
         error(1, 1, f"no labels: the header is there but no row follows ({expected})")
@@ -329,6 +354,13 @@ class LabelScore:
         mid = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
         return round(mid, 2)
 
+    @property
+    def median_lead(self) -> str:
+        """The median lead time as a person reads it: "4.54 h", or "n/a" when nothing was
+        detected (it printed "None h")."""
+        m = self.median_lead_h
+        return "n/a" if m is None else f"{m} h"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "labels": self.labels,
@@ -340,15 +372,18 @@ class LabelScore:
         }
 
 
-def score_labels(eps: list[Episode], labels: list[Label]) -> LabelScore:
-    """A label is detected by the first episode that hits it (`Label.hit`); an episode that
-    hits no label is a false alarm.  Lead time: the label's reference instant minus the
-    first hitting episode's firing time (positive = warned before)."""
+def score_labels(
+    eps: list[Episode], labels: list[Label], places: Places | None = None
+) -> LabelScore:
+    """A label is detected by the first episode that hits it (`Label.hit`: with `places`, an
+    episode of an area inside the label's or containing it counts too); an episode that hits
+    no label is a false alarm.  Lead time: the label's reference instant minus the first
+    hitting episode's firing time (positive = warned before)."""
     used: set[int] = set()
     rows = []
     leads = []
     for lab in labels:
-        hits = [i for i, e in enumerate(eps) if lab.hit(e)]
+        hits = [i for i, e in enumerate(eps) if lab.hit(e, places)]
         used.update(hits)
         first = min((eps[i].start for i in hits), default=None)
         lead = None if first is None else (lab.ref - first) / 3600
@@ -380,7 +415,13 @@ class Diff:
 
     def to_dict(self) -> dict[str, Any]:
         def ep(e: Episode) -> dict[str, Any]:
-            return {"area": e.area, "from": iso(e.start), "to": iso(e.end), "top": e.top}
+            return {
+                "indicator": e.indicator,
+                "area": e.area,
+                "from": iso(e.start),
+                "to": iso(e.end),
+                "top": e.top,
+            }
 
         return {
             "added": len(self.added),
@@ -394,16 +435,16 @@ class Diff:
 
 
 def diff(old: list[Episode], new: list[Episode]) -> Diff:
-    """Episodes of the new definition that overlap no old episode of the same area are
-    added; old ones that no new episode overlaps are removed."""
-    by_area: dict[str, list[Episode]] = defaultdict(list)
+    """Episodes of the new definition that overlap no old episode of the same series (same
+    indicator, same area) are added; old ones that no new episode overlaps are removed."""
+    old_by_series: dict[tuple[str, str], list[Episode]] = defaultdict(list)
     for e in old:
-        by_area[e.area].append(e)
-    new_by_area: dict[str, list[Episode]] = defaultdict(list)
+        old_by_series[e.series].append(e)
+    new_by_series: dict[tuple[str, str], list[Episode]] = defaultdict(list)
     for e in new:
-        new_by_area[e.area].append(e)
-    added = [e for e in new if not any(e.overlaps(o) for o in by_area[e.area])]
-    removed = [o for o in old if not any(o.overlaps(e) for e in new_by_area[o.area])]
+        new_by_series[e.series].append(e)
+    added = [e for e in new if not any(e.overlaps(o) for o in old_by_series[e.series])]
+    removed = [o for o in old if not any(o.overlaps(e) for e in new_by_series[o.series])]
     return Diff(
         added,
         removed,

@@ -388,6 +388,24 @@ DEFAULT_ENSEMBLE = EnsembleDetector(
 )
 
 
+def alarm_rest(config: DetectorConfig) -> int:
+    """Windows after an alarm (a score of at least 0.99) during which `config`'s score cannot
+    reach an alarm again; 0 when it can hold one.  `config` is spelt out (`concrete`).
+
+    An ensemble's own `dead_time` rests it.  An ensemble without one rests as long as its
+    member when it has a single member and no `likelihood` or `novelty`: it then alarms only
+    when the member does (refractory, recurrence and fatigue only lower the surprise), and
+    while the member rests its score is 0 (a tail of 1).  `likelihood` smooths the surprise,
+    which outlasts the member's alarm; `novelty` can lift a member's lesser surprise to an
+    alarm; of several members another can alarm while one rests."""
+    if not isinstance(config, EnsembleDetector):
+        return 0
+    inherited = 0
+    if len(config.members) == 1 and config.likelihood is None and config.novelty is None:
+        inherited = alarm_rest(config.members[0])
+    return max(config.dead_time, inherited)
+
+
 def default_ensemble(spacing: int) -> EnsembleDetector:
     """The default ensemble for windows `spacing` seconds apart: from a day on, without the
     recurrence memory (every daily window falls in the same time-of-day slot, so "reached at

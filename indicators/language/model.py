@@ -28,6 +28,11 @@ class Title(Strict):
     en: str = Field(min_length=1)
 
 
+#: What every sensor reading carries besides its kind's fields: the sensor that sent it.  A
+#: `filter` on it says which sensors an indicator takes, not which readings.
+SENSOR_ID = "sensor_id"
+
+
 class Filter(Strict):
     """One condition on a record field; all conditions of a source must hold."""
 
@@ -69,6 +74,10 @@ class Source(Strict):
     keywords: list[str] | None = Field(
         None, description="hotline / photo_report: words in the description (any matches)"
     )
+
+    def reading_filters(self) -> list[Filter]:
+        """The filters on a reading's value: all but those on the sensor's id."""
+        return [f for f in self.filter if f.field != SENSOR_ID]
 
 
 class Window(Strict):
@@ -146,6 +155,12 @@ class Indicator(Strict):
 
     def dispatched(self) -> Dispatch | None:
         return self.dispatch
+
+    def row_field(self) -> str | None:
+        """The field whose readings a sensor indicator takes (readings travel one field per
+        row): its value's field, or for a count the field its first reading filter tests."""
+        readings = self.source.reading_filters()
+        return self.value.field or (readings[0].field if readings else None)
 
 
 class CatalogFile(Strict):

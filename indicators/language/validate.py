@@ -31,19 +31,23 @@ from .detection import (
     SeasonalDetector,
     ThresholdDetector,
     WarningRules,
+    alarm_rest,
     all_detectors,
     number_at,
     per_level,
 )
 from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
-from .model import CatalogFile, Dispatch, Indicator, Source, Value, Window
+from .model import SENSOR_ID, CatalogFile, Dispatch, Indicator, Source, Value, Window
 from .strict import AT_VALUE, as_written
 from .wording import missing_key, plain_words
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
-RECORD_FIELDS = ("sensor_id",)  # fields every record has besides its kind's own
+#: fields every sensor record has besides its kind's own (citizen records have none)
+RECORD_FIELDS = (SENSOR_ID,)
+#: how `sensor_id` is compared: as text, like a text field of a citizen record
+_SENSOR_ID_SPEC = registry.FieldSpec(SENSOR_ID, "string", None)
 WEEK = 7 * DAY
 #: The most windows an event may arrive late by.  A window is scored, and its warnings raised,
 #: only once its lateness has passed, and every series keeps each window open until then:
@@ -72,6 +76,9 @@ class Catalog:
     indicators: dict[str, Indicator] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    # the sensor ids each indicator's `sensor_id` filters name, where each is written: the
+    # registry is the deployment's, known to run, test and backtest (`unknown_sensors`)
+    sensor_ids: dict[str, list[tuple[str, Position]]] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Indicator]:
         return iter(self.indicators.values())
@@ -141,6 +148,50 @@ def id_clashes(catalog: Catalog, beside: Catalog, what: str) -> list[Diagnostic]
             )
         )
     return out
+
+
+def unknown_sensors(catalog: Catalog, sensors: Mapping[str, str]) -> list[Diagnostic]:
+    """`sensor_id` filters naming a sensor the registry does not have, or has as another kind
+    than the indicator's, each at its file:line:col.  `sensors`: the registry's sensor ids
+    and their kinds.  A misspelt id matches no reading: the indicator would watch fewer
+    sensors than written without a word."""
+    out: list[Diagnostic] = []
+    for ind_id, named in catalog.sensor_ids.items():
+        kind = catalog.indicators[ind_id].source.kind
+        path = catalog.origins[ind_id].path
+        for sensor, pos in named:
+            got = sensors.get(sensor)
+            if got == kind:
+                continue
+            if got is None:
+                mine = [s for s, k in sensors.items() if k == kind]
+                like = f"; its {kind} sensors have ids like {mine[0]}" if mine else ""
+                message = (
+                    f'no sensor "{sensor}" in the sensor registry'
+                    f"{_did_you_mean_sensor(sensor, mine)}{like}"
+                )
+            else:
+                message = (
+                    f'sensor "{sensor}" is a {got} sensor, not {kind}: this indicator reads '
+                    f"{kind} sensors only"
+                )
+            out.append(Diagnostic(path, pos.line, pos.col, ind_id, message))
+    return sorted(out)
+
+
+def _did_you_mean_sensor(sensor: str, ids: list[str]) -> str:
+    """A suggestion for a misspelt sensor id: first an id that differs only in case or in the
+    zero padding of its numbers ("aq-310101-1" for AQ-310101-000001), which difflib ranks no
+    higher than any other id one digit away (it offered AQ-310101-000032 for
+    AQ-310101-00002), then difflib's closest."""
+
+    def plain(text: str) -> str:
+        return re.sub(r"\d+", lambda m: str(int(m.group())), text.casefold())
+
+    same = [i for i in ids if plain(i) == plain(sensor)]
+    if len(same) == 1:
+        return f' (did you mean "{same[0]}"?)'
+    return registry.did_you_mean(sensor, ids)
 
 
 def load_catalog_or_raise(paths: Iterable[Path | str]) -> Catalog:
@@ -261,6 +312,18 @@ class _FileChecker:
             return
         self.catalog.indicators[ind.id] = ind
         self.catalog.origins[ind.id] = here
+        named = []
+        for j, flt in enumerate(ind.source.filter):
+            if flt.field != SENSOR_ID:
+                continue
+            fpath = (*base, "source", "filter", j)
+            if flt.equals is not None:
+                named.append((str(flt.equals), self.doc.position((*fpath, "equals"))))
+            for op, values in (("in", flt.in_), ("not_in", flt.not_in)):
+                for k, v in enumerate(values or []):
+                    named.append((str(v), self.doc.position((*fpath, op, k))))
+        if named:
+            self.catalog.sensor_ids[ind.id] = named
 
     # -- pydantic errors -> positioned messages ------------------------------------------
     def _pydantic_errors(
@@ -321,14 +384,30 @@ class _FileChecker:
             if isinstance(flt, dict) and isinstance(flt.get("field"), str):
                 need = _RANGE_NEEDS_NUMBER if "range" in flt else None
                 fpath = (*spath, "filter", j)
-                if self._check_field(kind, flt["field"], (*fpath, "field"), need):
+                if flt["field"] == _SELECTS_BY["keywords"] and kind.channel:
+                    # (the flow keeps the description masked, for explanations only: a
+                    # filter on it matched nothing)
+                    self.error(
+                        (*fpath, "field"),
+                        f'"{flt["field"]}" is free text, which a filter cannot compare whole: '
+                        "select records by words of it with `keywords: [...]` on the source",
+                    )
+                elif self._check_field(kind, flt["field"], (*fpath, "field"), need):
                     self._filter_values(kind, flt, fpath)
-        for opt in ("categories", "keywords"):
-            if opt in src and not kind.channel:
+        for opt, needs in _SELECTS_BY.items():
+            if opt in src and needs not in kind.fields:
+                # (by the records' fields, not `channel`: a checkpoint's records have neither a
+                # category nor a description, and the flow would count none of them)
+                takers = [k.name for k in registry.kinds().values() if needs in k.fields]
+                what = (
+                    f'citizen channel "{kind.name}", whose records have no {needs}'
+                    if kind.channel
+                    else f'sensor kind "{kind.name}"'
+                )
                 self.error(
                     (*spath, opt),
-                    f"`{opt}` applies to citizen channels (hotline, photo_report), "
-                    f'not to sensor kind "{kind.name}"; use `filter` instead',
+                    f"`{opt}` applies to citizen channels with a {needs} "
+                    f"({', '.join(takers)}), not to {what}; use `filter` instead",
                     key=True,
                 )
         cats = registry.hotline_categories()
@@ -390,7 +469,14 @@ class _FileChecker:
     ) -> bool:
         """An unknown field, or a text field where `need` (a reason) asks for a number;
         whether the field is known."""
-        names = [*kind.fields, *RECORD_FIELDS]
+        names = [*kind.fields, *([] if kind.channel else RECORD_FIELDS)]
+        if name == SENSOR_ID and kind.channel:
+            self.error(
+                path,
+                f'"{kind.name}" records come from citizens, not sensors: they have no '
+                f'"{SENSOR_ID}"; fields: {registry.one_of(names)}',
+            )
+            return False
         if name not in names:
             self.error(
                 path,
@@ -410,9 +496,9 @@ class _FileChecker:
         a numeric field's values as numbers (a text there made it crash on its first record)
         and a text field's as text (a number there, read as 12345.0, never matches)."""
         name = flt["field"]
-        spec = kind.fields.get(name)
-        if spec is None or (not kind.channel and not spec.numeric):
-            return  # sensor_id, or a text sensor field: refused as the indicator's row field
+        spec = _SENSOR_ID_SPEC if name == SENSOR_ID else kind.fields.get(name)
+        if spec is None or (not kind.channel and not spec.numeric and spec is not _SENSOR_ID_SPEC):
+            return  # a text sensor field: refused as the indicator's row field
         for op in ("equals", "in", "not_in"):
             written = flt.get(op)
             if written is None or (op != "equals" and not isinstance(written, list)):
@@ -606,15 +692,18 @@ class _FileChecker:
         kind = registry.kinds().get(ind.source.kind)
         if kind is None or kind.channel:
             return
-        row_field = ind.value.field
+        row_field = ind.row_field()
         if row_field is None:
-            if not ind.source.filter:
-                self.error(
-                    (*base, "value"),
-                    "say which readings to count: set `field`, or a `filter` on one field",
-                )
-                return
-            row_field = ind.source.filter[0].field
+            which = (
+                f" (a `{SENSOR_ID}` filter says which sensors, not which of their readings)"
+                if ind.source.filter
+                else ""
+            )
+            self.error(
+                (*base, "value"),
+                f"say which readings to count: set `field`, or a `filter` on one field{which}",
+            )
+            return
         known = {*kind.fields, *RECORD_FIELDS}
         if row_field not in known:
             return  # reported as an unknown field; the filters may well be right
@@ -622,7 +711,11 @@ class _FileChecker:
         numeric_agg = ind.value.aggregate not in ("count", "rate", "distinct")
         if (spec is None or not spec.numeric) and not (ind.value.field and numeric_agg):
             # (a numeric aggregate of a text field is refused where its names are checked)
-            where = ("value", "field") if ind.value.field else ("source", "filter", 0, "field")
+            if ind.value.field:
+                where: PathKey = ("value", "field")
+            else:  # (the first filter on a reading)
+                first = [f.field for f in ind.source.filter].index(row_field)
+                where = ("source", "filter", first, "field")
             what = "text" if spec is not None else "the sensor's id, not a reading"
             numbers = [f for f, sp in kind.fields.items() if sp.numeric]
             self.error(
@@ -633,7 +726,7 @@ class _FileChecker:
             )
             return
         for j, flt in enumerate(ind.source.filter):
-            if flt.field != row_field and flt.field in known:
+            if flt.field not in (row_field, SENSOR_ID) and flt.field in known:
                 self.error(
                     (*base, "source", "filter", j, "field"),
                     f'a sensor filter must test the indicator\'s own field "{row_field}" '
@@ -862,9 +955,9 @@ class _FileChecker:
                 self._times_of(config, path, spacing)
         self._whole_windows(det.warnings, (*dpath, "warnings"), spacing)
         rules = det.warnings
-        concrete = det.concrete(spacing)
-        resting = [d.dead_time for d in concrete if isinstance(d, EnsembleDetector)]
-        if rules.on != "score" or len(resting) < len(concrete) or min(resting) == 0:
+        # (an ensemble nested in another rests too: `alarm_rest` looks through members)
+        resting = [alarm_rest(d) for d in det.concrete(spacing)]
+        if rules.on != "score" or not resting or min(resting) == 0:
             return  # some detector can hold a high score for several windows
         for lvl, rule in rules.levels.items():
             if isinstance(rule.threshold, dict):
@@ -878,6 +971,10 @@ class _FileChecker:
                     f"holds for {format_duration(rule.for_)} ({format_duration(spacing)} windows); "
                     "write `for: 0s`",
                 )
+
+
+#: A source's selections of citizen records, and the field of the records each one reads.
+_SELECTS_BY = {"categories": "category", "keywords": "description"}
 
 
 #: Words an analyst may write for a yes/no or small count, as the number a field holds.

@@ -10,8 +10,9 @@ can report and plot them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -29,11 +30,12 @@ from flows.city import (
     load_default_venues,
     load_registry,
 )
-from flows.decode.batches import ChannelBatch
+from flows.decode.batches import ChannelBatch, SensorBatch
 from flows.decode.chunks import RawChunk
+from flows.decode.fields import sensor_fields
 from flows.decode.reasons import DeadLetter
 from flows.flow import ChannelRepeatsLogic, Context, Decoded, DecodeLogic, is_channel, route
-from flows.plan import IndicatorPlan, compile_plan
+from flows.plan import IndicatorPlan, Routed, compile_plan
 from flows.runtime import IndicatorRuntime, Step
 from flows.scoring import IndicatorScorer
 from indicators.language.model import Indicator
@@ -86,6 +88,22 @@ def world() -> World:
     return World(city, _registry or load_default_registry(), CachedAreaNames(city))
 
 
+def _within(routed: Routed, lo: int | None, hi: int | None) -> Routed:
+    """The rows of `routed` from `lo` (included) to `hi` (excluded), epoch ms; either open."""
+    if (lo is None and hi is None) or not len(routed):
+        return routed
+    keep = np.ones(len(routed), dtype=bool)
+    if lo is not None:
+        keep &= routed.ts >= lo
+    if hi is not None:
+        keep &= routed.ts < hi
+    kept = routed if keep.all() else routed.take(keep)
+    if hi is not None and kept.high is not None:
+        # time stops at the period's end for the rows' watermarks as for the partition's
+        return replace(kept, high=np.minimum(kept.high, hi - 1))
+    return kept
+
+
 @dataclass
 class _Indicator:
     plan: IndicatorPlan
@@ -106,6 +124,11 @@ class ReplayResult:
     # records were all left out is told so, where it only saw no warnings
     offered: dict[str, int] = field(default_factory=dict)
     counted: dict[str, int] = field(default_factory=dict)
+    # what the decoder accepted, by what it is ("hotline records", "air_quality pm25"), and
+    # how many of those rows reached an indicator (in the period): a backtest of a file that
+    # feeds none of its indicators says what the file holds instead of reporting nothing
+    decoded: Counter[str] = field(default_factory=Counter)
+    routed: int = 0
 
     def scored_rows(self) -> ScoredBatch | None:
         """Every scored window as one batch (None when nothing closed)."""
@@ -128,10 +151,19 @@ class Replay:
         partitions: Sequence[str],
         keep_scored: bool = True,
         count_offered: bool = False,
+        period: tuple[int | None, int | None] = (None, None),
     ) -> None:
         """`count_offered`: keep ReplayResult.offered and .counted (a test's, not a
-        backtest's, which has no use for them)."""
+        backtest's, which has no use for them).  `period`: (from, to) in epoch seconds,
+        either open; records outside it are decoded (the decoder's stream time, repeats and
+        refusals are the whole file's, as the flow reads it) but reach no indicator, and time
+        does not run past `to`."""
         w = world()
+        lo, hi = period
+        self.period_ms = (
+            None if lo is None else lo * 1000,
+            None if hi is None else hi * 1000,
+        )
         plan = compile_plan(list(indicators), w.city, w.registry)
         self.ctx = Context(plan, w.city, w.registry, load_default_venues())
         self.partitions = list(partitions)
@@ -165,14 +197,32 @@ class Replay:
                 repeats = self.channels.get(channel) or ChannelRepeatsLogic(None)
                 decoded = self.channels.setdefault(channel, repeats).drop_repeats(decoded)
             self.result.dead_letters.extend(decoded.dead.letters)
+            self._count(decoded.batch)
             self._route(
                 Decoded(partition, decoded.batch, decoded.dead, decoded.max_ts,
                         finished=decoded.finished)
             )  # fmt: skip
 
+    def _count(self, batch: SensorBatch | ChannelBatch | None) -> None:
+        if batch is None or not len(batch):
+            return
+        if isinstance(batch, ChannelBatch):
+            self.result.decoded[f"{batch.channel} records"] += len(batch)
+            return
+        kinds = self.ctx.registry.kinds
+        names = sensor_fields()
+        kind = self.ctx.kind_of_sensor[batch.sensor]
+        pairs, counts = np.unique(kind * len(names) + batch.field, return_counts=True)
+        for pair, n in zip(pairs.tolist(), counts.tolist(), strict=True):
+            self.result.decoded[f"{kinds[pair // len(names)]} {names[pair % len(names)]}"] += n
+
     def _route(self, decoded: Decoded) -> None:
         if decoded.partition not in self.partitions:
             raise ValueError(f"unknown partition {decoded.partition!r}")
+        lo, hi = self.period_ms
+        max_ts = decoded.max_ts
+        if hi is not None and max_ts is not None:
+            max_ts = min(max_ts, hi - 1)  # the stream's time stops at the period's end
         for ind_id, share in route(self.ctx, decoded):
             ind = self.indicators[ind_id]
             offered = self._offered(ind.plan, decoded) if self.count_offered else 0
@@ -180,7 +230,9 @@ class Replay:
                 r = self.result
                 r.offered[ind_id] = r.offered.get(ind_id, 0) + offered
                 r.counted[ind_id] = r.counted.get(ind_id, 0) + len(share.routed)
-            step = ind.runtime.on_batch(share.routed, share.partition, share.max_ts, share.finished)
+            routed = _within(share.routed, lo, hi)
+            self.result.routed += len(routed)
+            step = ind.runtime.on_batch(routed, share.partition, max_ts, share.finished)
             self._emit(ind, step)
 
     def _offered(self, plan: IndicatorPlan, decoded: Decoded) -> int:

@@ -18,7 +18,9 @@ from citysigns.cli import app
 from citysigns.paths import CATALOG_DIR
 from flows.decode.sensors import SensorDecoder
 from indicators.backtest.data import beijing_source, nab_source
+from indicators.backtest.places import Places
 from indicators.backtest.report import (
+    Episode,
     Label,
     LabelsError,
     diff,
@@ -107,6 +109,24 @@ def test_episodes_time_at_level_and_labels() -> None:
     assert (nab.detected, nab.false_alarms) == (0, 2)
     d = diff(eps[:1], eps)
     assert (len(d.added), len(d.removed), d.kept) == (1, 0, 1)
+
+
+def test_against_matches_episodes_of_the_same_indicator() -> None:
+    """A change that silences PM10 removes its episodes, even where PM2.5 warns in the same
+    area at the same time (before, the area alone matched: they counted as kept)."""
+    h = 3600
+    pm25 = Episode(
+        "air.pm25", "310101", "district", 10 * h, 20 * h, True, [(10 * h, 20 * h, "blue")]
+    )
+    pm10 = Episode(
+        "air.pm10", "310101", "district", 11 * h, 19 * h, True, [(11 * h, 19 * h, "blue")]
+    )
+    d = diff([pm25, pm10], [pm25])
+    assert (len(d.added), len(d.removed), d.kept) == (0, 1, 1)
+    assert d.removed == [pm10]
+    assert d.to_dict()["removed_episodes"][0]["indicator"] == "air.pm10"
+    d2 = diff([pm25], [pm10])  # a new indicator's episode is added, the old one's removed
+    assert (len(d2.added), len(d2.removed), d2.kept) == (1, 1, 0)
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +267,143 @@ def test_a_broken_labels_file_is_refused_before_the_replay(
     assert f"{bad}:1:1: the header is begin,finish" in result.output
     assert "Traceback" not in result.output and "replaying" not in result.output
     assert not out.exists()
+
+
+def _sensor_records(path: Path, hours: int) -> Path:
+    """Hourly PM2.5 of four stations in the flow's own NDJSON, from 2016-03-01 00:00 local
+    (four, so that the decoder's stream time, a median over 64 records, follows the data)."""
+    lines = []
+    for h in range(hours):
+        day, hour = 1 + h // 24, h % 24
+        ts = f"2016-03-{day:02d}T{hour:02d}:00:00+08:00"
+        for k in range(1, 5):
+            sensor = f"AQ-310101-{k:06d}"
+            lines.append(f'{{"sensor_id": "{sensor}", "ts": "{ts}", "pm25": 40.0}}')
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def test_a_file_of_records_is_cut_to_from_and_to(tmp_path: Path) -> None:
+    """--from/--to were ignored for the flow's own records: the whole file was replayed."""
+    data = _sensor_records(tmp_path / "sensors.ndjson", 72)
+    out = tmp_path / "r.html"
+    args = ["backtest", AIR, "-i", "air.pm25", "--data", str(data), "--plots", "0"]
+    period = ["--from", "2016-03-02", "--to", "2016-03-02T12:00:00+08:00"]
+    result = CLI.invoke(app, [*args, *period, "--no-tickets", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.with_suffix(".json").read_text())["meta"]
+    assert meta["period"] == "2016-03-02 00:00 .. 2016-03-02 12:00"
+    assert meta["records"] == 4 * 72 and meta["used by the indicators"] == 4 * 12
+    whole = CLI.invoke(app, [*args, "--no-tickets", "--out", str(out)])
+    assert whole.exit_code == 0, whole.output
+    meta = json.loads(out.with_suffix(".json").read_text())["meta"]
+    assert meta["period"] == "2016-03-01 00:00 .. 2016-03-04 00:00"
+    assert meta["used by the indicators"] == 4 * 72
+
+
+def test_data_that_feeds_none_of_the_indicators_is_refused(tmp_path: Path) -> None:
+    """A file of hotline orders backtested on PM2.5 printed a 1970 period and an empty
+    report, exit 0; now it says what the indicators read and what the file holds."""
+    hotline = tmp_path / "hotline.ndjson"
+    hotline.write_text(
+        '{"service_request_id": "12345-2016-000001", "service_code": "noise_complaint", '
+        '"description": "noise", "requested_datetime": "2016-03-01T10:00:00+08:00", '
+        '"lat": 31.2304, "long": 121.4737}\n',
+        "utf-8",
+    )
+    args = ["backtest", AIR, "-i", "air.pm25", "--out", str(tmp_path / "r.html")]
+    result = CLI.invoke(app, [*args, "--data", str(hotline)])
+    assert result.exit_code == 1
+    assert (
+        f"{hotline}: nothing for these indicators (air.pm25 reads air_quality pm25); the data "
+        "holds 1 hotline records" in " ".join(result.output.split())
+    )
+    sensors = _sensor_records(tmp_path / "sensors.ndjson", 24)
+    later = ["--from", "2016-04-01", "--to", "2016-04-02"]
+    result = CLI.invoke(app, [*args, "--data", str(sensors), *later])
+    assert result.exit_code == 1
+    assert (
+        "nothing for these indicators from 2016-04-01 00:00 to 2016-04-02 00:00 (air.pm25 "
+        "reads air_quality pm25); the data holds 96 air_quality pm25"
+        in " ".join(result.output.split())
+    )
+    assert "Traceback" not in result.output and not (tmp_path / "r.html").exists()
+
+
+def _places() -> Places:
+    return Places(world().city, world().registry)
+
+
+def test_a_label_s_area_is_a_code_an_id_or_a_name_of_the_city_model(tmp_path: Path) -> None:
+    """A typo or a name was accepted and the label silently counted as missed."""
+    good = labels_file(
+        tmp_path,
+        "start,end,area,name\n"
+        "2015-12-08,2015-12-10,310101,code\n"
+        "2015-12-08,2015-12-10,Huangpu,English name\n"
+        "2015-12-08,2015-12-10,黄浦区,Chinese name\n"
+        "2015-12-08,2015-12-10,AQ-310101-000001,station\n",
+    )
+    got = [lab.area for lab in load_labels(good, Path("data"), _places())]
+    assert got == ["310101", "310101", "310101", "AQ-310101-000001"]
+    bad = labels_file(
+        tmp_path,
+        "start,end,area,name\n"
+        "2015-12-08,2015-12-10,31O101,typo\n"
+        "2015-12-08,2015-12-10,Community 1,ambiguous\n"
+        "2015-12-08,2015-12-10,AQ-310101-00001,short id\n",
+    )
+    with pytest.raises(LabelsError) as e:
+        load_labels(bad, Path("data"), _places())
+    got = [str(d) for d in e.value.diagnostics]
+    assert got[0] == (
+        f"{bad}:2:23: area '31O101' is not an area of the city model (did you mean "
+        '"310101", Huangpu?)'
+    )
+    assert got[1].startswith(f"{bad}:3:23: area 'Community 1' names 2182 areas (")
+    assert got[1].endswith("write the area's code")
+    assert got[2].startswith(
+        f"{bad}:4:23: area 'AQ-310101-00001' is not an area of the city model (did you mean "
+        '"AQ-310101-000001", air_quality sensor in '
+    )
+
+
+def test_a_label_on_an_area_credits_the_areas_inside_it_and_around_it() -> None:
+    """A district's incident is seen by its station and by the city's mean as well: they
+    counted as false alarms; a warning in another district still is one."""
+    h = 3600
+    eps = episodes(
+        [
+            event("firing", "blue", 10 * h, "AQ-310101-000001"),
+            event("firing", "blue", 10 * h, "310101"),
+            event("firing", "blue", 11 * h, "310000"),
+            event("firing", "blue", 10 * h, "310104"),
+            event("firing", "blue", 10 * h, "AQ-310104-000001"),
+        ],
+        data_end=20 * h,
+    )
+    label = Label(9 * h, 12 * h, 9 * h, "310101", "district", inside=False)
+    scored = score_labels(eps, [label], _places())
+    assert (scored.detected, scored.false_alarms) == (1, 2)
+    exact = score_labels(eps, [label])  # without the city model: the area alone
+    assert (exact.detected, exact.false_alarms) == (1, 4)
+    station = Label(9 * h, 12 * h, 9 * h, "AQ-310101-000001", "station", inside=False)
+    assert score_labels(eps, [station], _places()).false_alarms == 2  # its district, the city
+    missed = score_labels(eps, [Label(30 * h, 40 * h, 30 * h, "310101", inside=False)])
+    assert missed.median_lead_h is None and missed.median_lead == "n/a"
+    assert scored.median_lead == "-1.0 h"  # an hour after the incident began
+
+
+def test_backtest_refuses_a_label_area_it_does_not_know(
+    episode_data: tuple[Path, Path], tmp_path: Path
+) -> None:
+    folder, _ = episode_data
+    bad = labels_file(tmp_path, "start,end,area\n2016-03-03,2016-03-04,Huangpo\n")
+    args = ["backtest", AIR, "-i", "air.pm25", "--data", str(folder), "--labels", str(bad)]
+    result = CLI.invoke(app, [*args, "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 1
+    assert (
+        f"{bad}:2:23: area 'Huangpo' is not an area of the city model (did you mean "
+        '"Huangpu", 310101?)' in result.output
+    )
+    assert "replaying" not in result.output

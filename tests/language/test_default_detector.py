@@ -132,3 +132,33 @@ def test_a_count_s_expected_band_does_not_go_below_zero() -> None:
         lowers.append(scored.lower)
     lower = np.concatenate(lowers)
     assert np.isfinite(lower).any() and np.nanmin(lower) == 0.0
+
+
+def test_an_ensemble_around_the_default_rests_as_it_does() -> None:
+    """`check` refuses `for` longer than a window on a score that rests after each alarm,
+    nested ensembles included (`alarm_rest`): the flow's own detectors agree that an
+    ensemble with one member and neither likelihood nor novelty scores 0 while its member
+    rests, and that with likelihood its score outlasts the alarm."""
+    from indicators.language.detection import EnsembleDetector, EwmaDetector, alarm_rest
+
+    outer = EnsembleDetector(type="ensemble", members=[DEFAULT_DETECTOR], refractory=0.5)
+    smoothed = outer.model_copy(update={"likelihood": 100, "smoothing": 3, "refractory": 0.0})
+    assert alarm_rest(DEFAULT_DETECTOR) == 20 and alarm_rest(outer) == 20
+    assert alarm_rest(EnsembleDetector(type="ensemble", members=[outer])) == 20
+    assert alarm_rest(smoothed) == 0
+    assert alarm_rest(outer.model_copy(update={"novelty": 100})) == 0
+    two = outer.model_copy(update={"members": [DEFAULT_DETECTOR, EwmaDetector(type="ewma")]})
+    assert alarm_rest(two) == 0
+    assert alarm_rest(EwmaDetector(type="ewma")) == 0
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    t = 1_700_000_000 + 900 * np.arange(n)
+    v = 100 + 30 * np.sin(2 * np.pi * t / 86400) + rng.normal(0, 3, n)
+    v[2500] += 80
+    series = np.zeros(n, dtype=np.int64)
+    got = build(outer).learn_score(series, t, v).score
+    alarms = np.flatnonzero(got >= 0.99)
+    assert 2500 in alarms
+    for a in alarms:  # every alarm is followed by 20 windows of nothing
+        assert (got[a + 1 : a + 21] == 0).all()
