@@ -23,6 +23,7 @@ import polars as pl
 from flows.city import SensorRegistry
 from flows.decode.chunks import RawChunk
 from flows.realdata import BEIJING_FIELDS, beijing_station_sensors
+from flows.sources import BOM
 
 HEADER = b"sensor_id,ts,metric,value"
 WEEK_S = 7 * 86400
@@ -150,8 +151,8 @@ def beijing_source(
 
 
 def is_nab(path: Path) -> bool:
-    with path.open("rb") as f:
-        return f.readline().strip() == b"timestamp,value"
+    with path.open("rb") as f:  # (polars reads past a spreadsheet's byte-order mark too)
+        return f.readline().removeprefix(BOM).strip() == b"timestamp,value"
 
 
 def nab_frame(
@@ -182,8 +183,9 @@ def nab_source(
 
 def records_source(path: Path, chunk_bytes: int = 4 << 20) -> Source:
     """A file of the flow's own records (NDJSON, or CSV with a header), in whole-line chunks;
-    --from/--to do not apply (the flow reads these files as they are)."""
-    raw = path.read_bytes()
+    --from/--to do not apply (the flow reads these files as they are).  A spreadsheet's
+    byte-order mark before the first line is dropped, as the flow's file sources drop it."""
+    raw = path.read_bytes().removeprefix(BOM)
     csv = path.suffix.lower() == ".csv"
     header = None
     first_line = 1
