@@ -244,6 +244,8 @@ class TokenRegistry:
         self._clock = clock
         for s in specs:
             expires = s.expires.timestamp() if s.expires is not None else None
+            if (same := self._by_digest.get(s.digest())) is not None:  # (a file says where)
+                raise ValueError(f"tokens {same.name!r} and {s.name!r} are the same token")
             self._by_digest[s.digest()] = Principal(s.name, s.role, s.scope, s.department,
                                                     expires)  # fmt: skip
 

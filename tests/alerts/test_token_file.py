@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from alerts.auth import TokenRegistry, sha256
+from alerts.auth import TokenRegistry, TokenSpec, sha256
 from citysigns.cli import app
 
 SECRET = "my-real-secret-token-0002"
@@ -98,6 +98,12 @@ def test_a_token_given_to_two_entries_is_refused_naming_both(
         "request got would depend on the order: give each entry its own token, or delete one "
         "of them"
     ]
+
+
+def test_a_registry_built_in_code_refuses_a_repeated_token_too() -> None:
+    specs = [TokenSpec(name=n, role="read-only", token=SECRET) for n in ("a", "b")]
+    with pytest.raises(ValueError, match="tokens 'a' and 'b' are the same token"):
+        TokenRegistry(specs)
 
 
 def test_an_empty_list_and_a_missing_one_are_refused(tmp_path: Path) -> None:
