@@ -125,11 +125,12 @@ def serve(
     tickets are then counted at the store's own time (its latest signal), not today's."""
     import uvicorn
 
+    tokens = TokenRegistry.from_file(tokens_path)  # its mistakes before the store is opened
     service = build_service(db_url, catalog_paths, routing_path, outbox_path, names=names)
     stale = stale_store_warning(service, int(time.time()), timers)
     if stale is not None:  # a warning of what the timer will do; with none, only a note
         log.log(logging.WARNING if timers else logging.INFO, "%s", stale)
-    app = create_app(service, TokenRegistry.from_file(tokens_path), names=names,
+    app = create_app(service, tokens, names=names,
                      max_body=max_body, tick_every=tick_every if timers else 0.0)  # fmt: skip
     exporter, refresher = None, None
     if metrics_port is not None:

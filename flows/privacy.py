@@ -1377,8 +1377,10 @@ def _mask_value(
     if isinstance(value, list):
         return [_mask_value(v, names, depth + 1, contacts) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**10:
-        # an 11-digit phone number sent as a JSON number is still a phone number
-        return mask_text(str(value))
+        # an 11-digit phone number sent as a JSON number is still a phone number; any other
+        # number (a timestamp in epoch milliseconds) stays a number, as it was received
+        masked = mask_text(str(value))
+        return value if masked == str(value) else masked
     return value
 
 

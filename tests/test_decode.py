@@ -402,6 +402,49 @@ def test_csv_readings(registry: TinyRegistry) -> None:
     assert letters.letters[0].detail == "'congested' should be true or false, not 'maybe'"
 
 
+@pytest.mark.parametrize(
+    ("csv_row", "record", "reason"),
+    [
+        ("pm25,abc", {"metric": "pm25", "value": "abc"}, Reason.WRONG_TYPE),
+        ("pm25,true", {"metric": "pm25", "value": True}, Reason.WRONG_TYPE),
+        ("pm25,", {"metric": "pm25", "value": None}, Reason.MISSING_FIELD),
+        ("pm25,NaN", '{"metric": "pm25", "value": NaN}', Reason.NOT_FINITE),
+        ("pm2_5,3", {"metric": "pm2_5", "value": 3}, Reason.UNKNOWN_FIELD),
+    ],
+)
+def test_a_flat_reading_s_mistake_has_one_reason_in_csv_and_ndjson(
+    registry: TinyRegistry, csv_row: str, record: dict[str, object] | str, reason: Reason
+) -> None:
+    """A CSV value of "abc" was "metric 'pm25' has no value" (missing_field): the cell that
+    did not convert counted as no cell, where NDJSON's reader refuses the string itself."""
+    head = {"sensor_id": "AQ-310106-000001", "ts": T0}
+    if isinstance(record, str):
+        line = json.dumps(head)[:-1] + ", " + record[1:]
+    else:
+        line = json.dumps({**head, **record})
+    _, from_json = decode(registry, ndjson(line))
+    header = b"sensor_id,ts,metric,value"
+    data = f"AQ-310106-000001,{T0},{csv_row}\n".encode()
+    _, from_csv = SensorDecoder(registry).decode(RawChunk("in.csv", 2, data, "csv", header))
+    assert [d.reason for d in from_json.letters] == [d.reason for d in from_csv.letters] == [reason]
+    if csv_row == "pm25,abc":
+        assert from_csv.letters[0].detail == "'value' should be a number, not 'abc'"
+
+
+def test_a_dead_letter_keeps_the_type_of_each_value_as_received(registry: TinyRegistry) -> None:
+    """Dead letters are kept to be sent again: an epoch-ms timestamp (13 digits) was written
+    back as a string, "1772386800000", while a 10-digit one stayed a number.  A number that
+    reads as a phone number is still masked (to text), as is one of 15 digits or more."""
+    stamps = [1772386800000, 1772386800, 1772386800000.5, -1772386800000, 99999999999]
+    lines = ndjson(*({"sensor_id": "AQ-310106-000001", "ts": t, "pm25": 12} for t in stamps))
+    for personal in (13812345678, 310106198001011234):
+        lines += ndjson({"sensor_id": "AQ-310106-000001", "ts": personal, "pm25": 12})
+    _, letters = decode(registry, lines)
+    assert len(letters.letters) == 7  # (bad_timestamp, and no_timezone for the 18 digits)
+    kept = [json.loads(d.record)["ts"] for d in letters.letters]
+    assert kept == [*stamps, "<phone>", "<id-number>"]
+
+
 def test_decoder_state_survives_snapshot(registry: TinyRegistry) -> None:
     dec = SensorDecoder(registry)
     rec = {"sensor_id": "AQ-310106-000001", "ts": T0, "pm25": 1.0}

@@ -202,6 +202,8 @@ def test_csv_rows_give_the_letters_of_the_per_row_path() -> None:
         f"{AQ},{TS},1,2,3",
         f'"{AQ}",{TS},-1.0,"-2",,,,',
         f"{AQ2},{TS},5,,,,,",
+        f"{AQ},{TS},,,,pm25,abc,",  # a flat value that is not a number: wrong_type
+        f"{AQ},{TS},,,,pm25,,",
     ]
     data = ("\n".join(rows) + "\n").encode()
     pairs = both_ways([RawChunk("in.csv", 2, data, "csv", header)])

@@ -214,6 +214,15 @@ def test_names_are_dropped_and_blanked_elsewhere() -> None:
     assert "contact" not in masked["nested"]
 
 
+def test_a_large_number_stays_a_number_unless_it_is_personal() -> None:
+    """An epoch-ms timestamp was written back as text, being 10^10 or more; only a number
+    that masking changes (a phone or identity number) becomes text."""
+    record = {"ts": 1772386800000, "n": -99999999999, "phone_like": 13812345678}
+    assert mask_record(record) == {"ts": 1772386800000, "n": -99999999999,
+                                   "phone_like": "<phone>"}  # fmt: skip
+    assert mask_raw_json('{"ts": 1772386800000}') == '{"ts":1772386800000}'
+
+
 def test_broken_json_and_csv_lines_are_masked_too() -> None:
     raw = '{"service_request_id": "1", "name": "张三", "description": "张三 13812345678'
     out = mask_raw_json(raw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from typer.testing import CliRunner
 
 from citysigns.cli import app
@@ -135,3 +136,30 @@ def test_check_refuses_a_sensor_far_from_its_community_saying_how_far_and_what_t
         "swapped; write 31.23,121.47 (latitude first)"
     )
     assert out[3] == f"sensor registry {bad}: 3 errors; the registry was not loaded"
+
+
+def test_check_refuses_a_registry_of_no_sensors(tmp_path: Path) -> None:
+    """A header alone used to pass the check ("6,000 removed sensor(s)") and then crash `run`."""
+    header = tmp_path / "header.csv"
+    header.write_text(shipped_lines()[0] + "\n", "utf-8")
+    empty = tmp_path / "empty.npz"
+    load_default_registry().subset(np.array([], dtype=np.int64)).save(empty)
+    for path, what in ((header, "write one line per sensor after the header, sensor_id,kind,"
+                                "community,lat,lon"),
+                       (empty, "save a registry of the deployment's sensors")):  # fmt: skip
+        result = CLI.invoke(app, ["registry", "check", str(path)])
+        assert result.exit_code == 1, result.output
+        assert result.output.splitlines() == [
+            f"{path}: no sensors; {what} (start from `citysigns registry export`)",
+            f"sensor registry {path}: 1 error; the registry was not loaded",
+        ]
+
+
+def test_check_reads_a_spreadsheets_csv_utf8_with_its_byte_order_mark(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts the file with a byte-order mark: not part of the header."""
+    saved = tmp_path / "excel.csv"
+    saved.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(shipped_lines()).encode() + b"\r\n")
+    result = CLI.invoke(app, ["registry", "check", str(saved)])
+    assert result.exit_code == 0, result.output
+    assert "renumbered on restart" not in result.output  # the shipped sensors, all of them
+    assert load_registry(saved, load_city()).ids() == load_default_registry().ids()

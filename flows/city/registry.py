@@ -625,7 +625,9 @@ def load_registry(path: str | Path | None, city: City) -> SensorRegistry:
     """A deployment's own registry: a CSV file (`sensor_id,kind,community,lat,lon`, the format
     of `to_csv_text`; gzipped if the name ends in .gz) or an .npz file saved by `save`; None:
     the one shipped with the package.  Errors name the file and line (ValueError); the city
-    model must be the one it was made for, and each sensor is listed once."""
+    model must be the one it was made for, each sensor is listed once, and there is at least
+    one: a file of no sensors (a header alone, an export cut short, a filter that kept nothing)
+    would send every reading to the dead letters as from an unknown sensor."""
     if path is None:
         return load_default_registry()
     path = Path(path)
@@ -637,8 +639,8 @@ def load_registry(path: str | Path | None, city: City) -> SensorRegistry:
             import gzip
 
             raw = gzip.decompress(raw)
-        try:
-            text = raw.decode("utf-8")
+        try:  # (a spreadsheet's "CSV UTF-8" starts with a byte-order mark: not the header's)
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as e:
             raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
         registry = SensorRegistry.from_csv_text(text, city, str(path))
@@ -652,6 +654,16 @@ def load_registry(path: str | Path | None, city: City) -> SensorRegistry:
             first, again = (r + 2 for r in e.rows)  # rows -> lines, after the header
             where = f"{path}:{again}: sensor id {e.id!r} is already on line {first}"
         raise ValueError(f"{where}: each sensor is listed once") from None
+    if len(registry) == 0:
+        what = (
+            "save a registry of the deployment's sensors"
+            if path.suffix == ".npz"
+            else f"write one line per sensor after the header, {','.join(CSV_COLUMNS)}"
+        )
+        raise RegistryError(
+            str(path),
+            [f"{path}: no sensors; {what} (start from `citysigns registry export`)"],
+        )
     return registry
 
 

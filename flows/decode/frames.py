@@ -22,7 +22,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,9 @@ class Frame:
     rejected: list[Rejected]
     wrong_type: np.ndarray | None = None  # rows with a cell that did not convert (CSV)
     text: bytes | None = None  # the bytes read in one call (bad lines blanked), if so
+    # per column, the rows whose cell did not convert (CSV; only columns with such a row):
+    # a flat record's `value` of "abc" is a value of the wrong type, not a missing one
+    wrong_cells: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def split_lines(data: bytes) -> list[bytes]:
@@ -462,6 +465,7 @@ def _refuse_unread_keys(chunk: RawChunk, frame: Frame) -> Frame:
         frame.line[keep],
         sorted(frame.rejected + refused, key=lambda x: x.line),
         None if frame.wrong_type is None else frame.wrong_type[keep],
+        wrong_cells={name: rows[keep] for name, rows in frame.wrong_cells.items()},
     )
 
 

@@ -35,7 +35,8 @@ from flows.privacy import is_personal_field, mask_text, nothing_to_mask, unmaska
 _MAX_REMEMBERED = 256
 # ids up to this long are judged by the layout of their digits (longer ones one by one)
 _MAX_LAID_OUT = 64
-# an integer JSON number at least this large is masked like a phone number (privacy)
+# an integer JSON number at least this large may be masked like a phone number (privacy):
+# its row is not proven here, and takes the per-row path
 _MASKED_INTEGER = 10**10
 
 

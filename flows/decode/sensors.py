@@ -189,13 +189,19 @@ class SensorDecoder:
         """Text columns -> schema types; cells that do not convert are nulled and reported."""
         df = frame.df
         wrong = np.zeros(df.height, dtype=bool)
+        wrong_cells: dict[str, np.ndarray] = {}
         casts = []
         for name, dtype in self.schema.items():
             if dtype == pl.Float64 and name in df.columns:
                 casted = df[name].cast(pl.Float64, strict=False)
-                wrong |= (casted.is_null() & df[name].is_not_null()).to_numpy()
+                bad = (casted.is_null() & df[name].is_not_null()).to_numpy()
+                if bad.any():
+                    wrong_cells[name] = bad
+                    wrong |= bad
                 casts.append(casted.alias(name))
-        return Frame(df.with_columns(casts), frame.line, frame.rejected, wrong)
+        return Frame(
+            df.with_columns(casts), frame.line, frame.rejected, wrong, wrong_cells=wrong_cells
+        )
 
     def _ids(self, col: pl.Series) -> tuple[np.ndarray, np.ndarray]:
         """(registry row per record, present mask)."""
@@ -309,7 +315,12 @@ class SensorDecoder:
             has_metric = metric_col.is_not_null().to_numpy()
             value_present, values = _validity_and_values(_column(df, VALUE, pl.Float64()))
             unknown_field |= has_metric & (metric_ids < 0)
-            flag(has_metric & ~value_present, 1)  # a metric without its value
+            # a metric without its value; a CSV value that is not a number is there, of the
+            # wrong type (flagged below), as NDJSON's reader refuses a string there
+            written = value_present
+            if VALUE in frame.wrong_cells:
+                written = value_present | frame.wrong_cells[VALUE]
+            flag(has_metric & ~written, 1)
             known = has_metric & (metric_ids >= 0)
             unknown_field |= known & ~allowed[kind, np.maximum(metric_ids, 0)]
             ok_value = known & value_present
@@ -667,7 +678,7 @@ class SensorDecoder:
         booleans = boolean_fields()
         bad = []
         for key, value in row.items():
-            if value is None or value == "" or key not in self._metric_ids:
+            if value is None or value == "" or (key not in self._metric_ids and key != VALUE):
                 continue  # (an empty CSV cell is an absent value)
             if key in booleans:
                 if str(value).lower() not in _TRUE | _FALSE:

@@ -23,6 +23,7 @@ import polars as pl
 from flows.city import SensorRegistry
 from flows.decode.chunks import RawChunk
 from flows.realdata import BEIJING_FIELDS, beijing_station_sensors
+from flows.sources import BOM
 
 HEADER = b"sensor_id,ts,metric,value"
 WEEK_S = 7 * 86400
@@ -150,8 +151,8 @@ def beijing_source(
 
 
 def is_nab(path: Path) -> bool:
-    with path.open("rb") as f:
-        return f.readline().strip() == b"timestamp,value"
+    with path.open("rb") as f:  # (polars reads past a spreadsheet's byte-order mark too)
+        return f.readline().removeprefix(BOM).strip() == b"timestamp,value"
 
 
 def nab_frame(
@@ -184,8 +185,9 @@ def records_source(path: Path, chunk_bytes: int = 4 << 20) -> Source:
     """A file of the flow's own records (NDJSON, or CSV with a header), in whole-line chunks,
     as the flow reads it.  --from/--to apply after decoding (`run_backtest`'s `period`): only
     the flow's decoder knows each format's time, and it must see the whole file, as in a run,
-    for its stream time and repeats to be the flow's."""
-    raw = path.read_bytes()
+    for its stream time and repeats to be the flow's.  A spreadsheet's byte-order mark before
+    the first line is dropped, as the flow's file sources drop it."""
+    raw = path.read_bytes().removeprefix(BOM)
     csv = path.suffix.lower() == ".csv"
     header = None
     first_line = 1

@@ -17,7 +17,7 @@ from alerts.events import WarningEvent
 from citysigns.cli import app
 from citysigns.paths import CATALOG_DIR
 from flows.decode.sensors import SensorDecoder
-from indicators.backtest.data import beijing_source, nab_source
+from indicators.backtest.data import beijing_source, is_nab, nab_source, records_source
 from indicators.backtest.places import Places
 from indicators.backtest.report import (
     Episode,
@@ -70,6 +70,33 @@ def test_nab_adapter_reads_utc(tmp_path: Path) -> None:
     src = nab_source(f, "PW-310101-000001", "load")
     assert (src.records, src.first, src.last) == (2, 1388534400, 1388534700)
     assert src.chunks[0].data.startswith(b"PW-310101-000001,2014-01-01T00:00:00Z,load,1.5")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_records_saved_with_a_byte_order_mark_decode_from_the_first_line(
+    tmp_path: Path, fmt: str
+) -> None:
+    """A spreadsheet's "CSV UTF-8" starts with a byte-order mark: the flow's file sources drop
+    it, and so does --data.  It used to spoil the header (every reading a dead letter, the
+    backtest "over 1970-01-01") or the first NDJSON record."""
+    sid = world().registry.ids([0])[0]
+    rows = [(f"2026-03-02T{h:02d}:00:00+08:00", 20 + h) for h in range(3)]
+    if fmt == "csv":
+        text = "sensor_id,ts,metric,value\r\n" + "".join(
+            f"{sid},{ts},pm25,{v}\r\n" for ts, v in rows
+        )
+    else:
+        text = "".join(json.dumps({"sensor_id": sid, "ts": ts, "pm25": v}) + "\n" for ts, v in rows)
+    f = tmp_path / f"records.{fmt}"
+    f.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    src = records_source(f)
+    batch, dead = SensorDecoder(world().registry).decode(src.chunks[0])
+    assert [d.reason for d in dead.letters] == []
+    assert batch.value.tolist() == [20.0, 21.0, 22.0]
+    nab = tmp_path / "nab.csv"
+    nab.write_bytes(b"\xef\xbb\xbftimestamp,value\r\n2014-01-01 00:00:00,1.5\r\n")
+    assert is_nab(nab)
+    assert nab_source(nab, sid, "pm25").records == 1
 
 
 def event(kind: str, level: str, at: int, area: str = "A") -> WarningEvent:

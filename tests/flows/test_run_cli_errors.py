@@ -144,3 +144,19 @@ def test_a_broken_registry_is_refused_with_every_error_before_the_flow_starts(
         f"sensor registry {bad}: 2 errors; the registry was not loaded",
     )
     assert not (tmp_path / "out" / "windows.ndjson").exists()
+
+
+def test_a_registry_of_no_sensors_is_refused_before_the_flow_starts(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A header alone (an export cut short, a filter that kept nothing) is refused as `registry
+    check` refuses it; it used to pass and stop the decoder with a Rust panic and a traceback."""
+    header = tmp_path / "sensors.csv"
+    header.write_text("sensor_id,kind,community,lat,lon\n", "utf-8")
+    done = run("-i", two_inputs[0], "-o", tmp_path / "out", "--registry", header)
+    assert_refused(
+        done,
+        f"{header}: no sensors; write one line per sensor after the header",
+        f"sensor registry {header}: 1 error; the registry was not loaded",
+    )
+    assert not (tmp_path / "out" / "windows.ndjson").exists()
