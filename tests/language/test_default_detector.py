@@ -86,12 +86,7 @@ def test_flow_scores_the_catalog_default_with_the_nab_ensemble() -> None:
     (det,) = scorer.detectors
     assert isinstance(det, Ensemble) and det.config == DEFAULT_DETECTOR
 
-    rng = np.random.default_rng(5)
-    n = 3000
-    t = 1_700_000_000 + 900 * np.arange(n)
-    v = 100 + 30 * np.sin(2 * np.pi * t / 86400) + rng.normal(0, 3, n)
-    v[2500] += 80
-    series = np.zeros(n, dtype=np.int64)
+    series, t, v = _spiked_day_cycle()
     got = det.learn_score(series, t, v).score
     want = build(DEFAULT_DETECTOR).learn_score(series, t, v).score
     np.testing.assert_array_equal(got, want)
@@ -151,14 +146,19 @@ def test_an_ensemble_around_the_default_rests_as_it_does() -> None:
     assert alarm_rest(two) == 0
     assert alarm_rest(EwmaDetector(type="ewma")) == 0
 
-    rng = np.random.default_rng(5)
-    n = 3000
-    t = 1_700_000_000 + 900 * np.arange(n)
-    v = 100 + 30 * np.sin(2 * np.pi * t / 86400) + rng.normal(0, 3, n)
-    v[2500] += 80
-    series = np.zeros(n, dtype=np.int64)
+    series, t, v = _spiked_day_cycle()
     got = build(outer).learn_score(series, t, v).score
     alarms = np.flatnonzero(got >= 0.99)
     assert 2500 in alarms
     for a in alarms:  # every alarm is followed by 20 windows of nothing
         assert (got[a + 1 : a + 21] == 0).all()
+
+
+def _spiked_day_cycle() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One series of 15-minute windows over a month: a day cycle, noise, a spike at row 2500."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    t = 1_700_000_000 + 900 * np.arange(n)
+    v = 100 + 30 * np.sin(2 * np.pi * t / 86400) + rng.normal(0, 3, n)
+    v[2500] += 80
+    return np.zeros(n, dtype=np.int64), t, v
