@@ -10,7 +10,8 @@ import pytest
 
 from citysigns.paths import CATALOG_DIR
 from indicators.testing.runner import run_paths
-from indicators.testing.spec import TestFormatError, load_test_file
+from indicators.testing.spec import TestFormatError as SpecError
+from indicators.testing.spec import load_test_file
 
 HOTLINE = """\
 tests:
@@ -37,7 +38,7 @@ def test_a_bad_count_is_reported_at_its_term(
     """They were reported at the start of `values`, whichever term was wrong."""
     f = tmp_path / "t.yaml"
     f.write_text(HOTLINE.format(values=values), "utf-8")
-    with pytest.raises(TestFormatError) as e:
+    with pytest.raises(SpecError) as e:
         load_test_file(f)
     (d,) = e.value.diagnostics
     assert (d.line, d.col) == (6, col), str(d)
@@ -51,7 +52,7 @@ def test_abnormal_checks_are_whole_numbers_at_their_term(tmp_path: Path) -> None
                         "{venue: V-310101-0001, checks: 5 5, abnormal: 0 0.5}"),
         "utf-8",
     )  # fmt: skip
-    with pytest.raises(TestFormatError) as e:
+    with pytest.raises(SpecError) as e:
         load_test_file(f)
     (d,) = e.value.diagnostics
     assert (d.line, d.col) == (6, 57), str(d)
@@ -63,7 +64,7 @@ def test_an_interval_over_a_day_is_refused_at_its_line(tmp_path: Path) -> None:
     far from the stream's time"), reported at the test's name."""
     f = tmp_path / "t.yaml"
     f.write_text(HOTLINE.format(values="1 2").replace("interval: 1h", "interval: 2d"), "utf-8")
-    with pytest.raises(TestFormatError) as e:
+    with pytest.raises(SpecError) as e:
         load_test_file(f)
     (d,) = e.value.diagnostics
     assert (d.line, d.col) == (4, 15)
