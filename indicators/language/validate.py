@@ -427,7 +427,17 @@ class _FileChecker:
         if isinstance(value.get("field"), str):
             numeric = agg not in ("count", "rate", "distinct")
             need = f'aggregate "{agg}" needs a number' if numeric else None
-            self._check_field(kind, value["field"], (*vpath, "field"), need)
+            if agg == "distinct" and kind.channel and value["field"] == _SELECTS_BY["keywords"]:
+                # (the flow keeps the description masked, for explanations only)
+                others = [f for f in kind.fields if f != value["field"]]
+                self.error(
+                    (*vpath, "field"),
+                    f'"{value["field"]}" is free text, whose different wordings of one problem '
+                    f"`distinct` would count apart; count distinct values of another field: "
+                    f"{registry.one_of(others)}",
+                )
+            else:
+                self._check_field(kind, value["field"], (*vpath, "field"), need)
         levels = value.get("levels")
         if kind.channel and isinstance(levels, list) and "sensor" in levels:
             self.error(
