@@ -40,7 +40,7 @@ from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
 from .model import SENSOR_ID, CatalogFile, Dispatch, Indicator, Source, Value, Window
 from .strict import AT_VALUE, as_written
-from .wording import missing_key, plain_words
+from .wording import AT_LEAST_ONE, missing_key, plain_words
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
@@ -410,6 +410,10 @@ class _FileChecker:
                     f"({', '.join(takers)}), not to {what}; use `filter` instead",
                     key=True,
                 )
+            elif opt in src and src[opt] is None:
+                # (`categories:` with nothing after it: null, which the model takes for no
+                # selection, as it took `[]` before `[]` was refused)
+                self.error((*spath, opt), AT_LEAST_ONE[opt], key=True)
         cats = registry.hotline_categories()
         categories = src.get("categories")
         for j, c in enumerate(categories if isinstance(categories, list) else []):
