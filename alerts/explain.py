@@ -589,17 +589,20 @@ def worst_clause(
     tz: str = DEFAULT_TZ,
     length: int = 0,
     step: int = 0,
+    worst: str = "high",
 ) -> tuple[str, str]:
     """(zh, en) naming the worst warning an incident had, for the summary its last warning's
     resolution gives: "最严重: 宝山区 细颗粒物(PM2.5)橙色预警, 峰值 154 μg/m³ (09:00)" and "worst:
     Baoshan fine particulate matter (PM2.5) orange warning, peak 154 ug/m3 at 09:00".  The last
     warning to clear is often a minor one elsewhere; the incident's worst part must stay
-    visible.  The peak is left out when the warning had no value."""
+    visible.  The peak is left out when the warning had no value.  `worst` names it as the
+    warning's own sentence does (WORST_WORDS): a water pressure that fell to 0.13 MPa under a
+    `below` rule is its "lowest", not its "peak"."""
     zh = f"最严重: {area_zh} {title_zh}{LEVEL_NAMES_ZH[level]}"
     en = f"worst: {area_en} {lower_first(title_en)} {level} warning"
     said = None
     if peak is not None and peak_at is not None:
-        said = _peak(float(peak), int(peak_at), unit, at, tz, length=length, step=step)
+        said = _peak(float(peak), int(peak_at), unit, at, tz, worst, length=length, step=step)
     if said is not None:
         zh, en = f"{zh}, {said[0]}", f"{en}, {said[1]}"
     return zh, en

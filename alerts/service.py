@@ -44,7 +44,7 @@ from .areas import (
 )
 from .clock import Clock, SystemClock
 from .events import WarningEvent
-from .explain import local_time, worst_clause
+from .explain import local_time, worst_clause, worst_kind
 from .hotline import DuplicateIndex, DuplicateRule, HotlineOrder, mask_personal
 from .levels import LEVELS, coarser_tier, higher_level, level_index, tier_above, tier_index
 from .outbox import Outbox, OutboxItem
@@ -454,10 +454,16 @@ class TicketService:
         # a sliding window is named by its end (explain.sliding): its step is the catalog's
         ind = self.catalog.get(str(x.get("indicator_id", "")))
         step = ind.value.window.spacing if ind is not None else length
+        # named as the warning's own sentence names it ("lowest" for a `below` rule); from
+        # the catalog for an explanation stored without its rule's `on` and `direction`
+        rules = ind.detection.warnings if ind is not None else None
+        on = x.get("on") or (rules.on if rules is not None else "value")
+        direction = x.get("direction") or (rules.direction if rules is not None else "above")
         return worst_clause(
             area_zh=area_zh, area_en=area_en, title_zh=title["title_zh"],
             title_en=title["title_en"], level=t.peak_level, unit=str(x.get("unit") or ""),
             peak=peak, peak_at=peak_at, at=ev.at, tz=self.tz, length=length, step=step,
+            worst=worst_kind(str(on), str(direction)),
         )  # fmt: skip
 
     def _stored_title(self, explanation: Mapping[str, Any]) -> dict[str, str]:

@@ -8,6 +8,8 @@ mask, the filter masks, an index lookup for the area."""
 
 from __future__ import annotations
 
+import hashlib
+import math
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -190,11 +192,7 @@ class IndicatorPlan:
         agg = self.indicator.value.aggregate
         value: np.ndarray | None = None
         if agg not in ("count", "rate"):
-            fname = self.indicator.value.field
-            if fname in ("category", "service_code"):
-                value = batch.category.astype(np.float64)
-            else:
-                value = batch.value
+            value = channel_values(self.indicator.value.field, batch)
             keep &= np.isfinite(value)
         idx = np.flatnonzero(keep)
         return Routed(
@@ -204,6 +202,47 @@ class IndicatorPlan:
             batch.high[idx],
             batch.position[idx],
         )
+
+
+# the record's 0/1 flag: `has_photo` and `abnormal` are it, and a checkpoint's `result` is it
+# spelled out (normal 0, abnormal 1; a record may give either)
+_FLAG_FIELDS = frozenset({"has_photo", "abnormal", "result"})
+
+
+def channel_values(name: str | None, batch: ChannelBatch) -> np.ndarray:
+    """Field `name` of each record as a float64 (NaN: the record has none): the flag, or a
+    code standing for a text value, for the aggregates that take a value (of a text field
+    `check` allows `distinct` only, which needs codes that are equal where the texts are).
+    A venue or a hotline channel used to be read as the 0/1 flag, so "distinct venues" was
+    2 a day in a city of 1,675 venues."""
+    if name in ("category", "service_code"):
+        return np.where(batch.category >= 0, batch.category, np.nan).astype(np.float64)
+    if name in _FLAG_FIELDS:
+        return batch.value
+    column = batch.extra.get(name or "")
+    if column is None:  # (a field the channel's records do not carry: `check` refuses it)
+        return np.full(len(batch), np.nan)
+    return text_codes(column)
+
+
+def text_codes(column: list[str]) -> np.ndarray:
+    """A float64 code per text, NaN for an empty one: the same text has the same code in every
+    batch and every process (a window's values outlive both, in its panes and in recovery
+    snapshots), so codes are a hash, not an index.  Each distinct text is hashed once."""
+    if not column:
+        return np.zeros(0)
+    texts, inverse = np.unique(np.asarray(column, dtype=str), return_inverse=True)
+    codes = np.fromiter((_text_code(t) for t in texts.tolist()), np.float64, texts.size)
+    return codes[inverse.reshape(-1)]
+
+
+def _text_code(text: str) -> float:
+    """53 bits of a hash, which a float64 holds exactly; among a million different texts, two
+    share a code with a chance of about 1 in 18,000 (where they do, they count as one)."""
+    if not text:
+        return math.nan
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return float(int.from_bytes(digest, "big") >> 11)
 
 
 def _numeric_filter(flt: Filter, value: np.ndarray) -> np.ndarray:

@@ -68,11 +68,15 @@ class Filter(Strict):
 class Source(Strict):
     kind: str = Field(description="a sensor kind or a citizen channel (see indicators/registry)")
     filter: list[Filter] = Field(default_factory=list)
+    # (not empty: `[]` selects nothing, and the flow took it for "no selection" and counted
+    # every record)
     categories: list[str] | None = Field(
-        None, description="hotline / photo_report: service codes to count"
+        None, min_length=1, description="hotline / photo_report: service codes to count"
     )
     keywords: list[str] | None = Field(
-        None, description="hotline / photo_report: words in the description (any matches)"
+        None,
+        min_length=1,
+        description="hotline / photo_report: words in the description (any matches)",
     )
 
     def reading_filters(self) -> list[Filter]:

@@ -40,7 +40,7 @@ from .diagnostics import CatalogError, Diagnostic
 from .durations import WRITTEN, format_duration
 from .model import SENSOR_ID, CatalogFile, Dispatch, Indicator, Source, Value, Window
 from .strict import AT_VALUE, as_written
-from .wording import missing_key, plain_words
+from .wording import AT_LEAST_ONE, missing_key, plain_words
 from .yamlload import LoadedYaml, PathKey, Position, YamlLoadError, load_yaml_file
 
 CATALOG_SUFFIXES = (".yaml", ".yml")
@@ -410,6 +410,10 @@ class _FileChecker:
                     f"({', '.join(takers)}), not to {what}; use `filter` instead",
                     key=True,
                 )
+            elif opt in src and src[opt] is None:
+                # (`categories:` with nothing after it: null, which the model takes for no
+                # selection, as it took `[]` before `[]` was refused)
+                self.error((*spath, opt), AT_LEAST_ONE[opt], key=True)
         cats = registry.hotline_categories()
         categories = src.get("categories")
         for j, c in enumerate(categories if isinstance(categories, list) else []):
@@ -427,7 +431,17 @@ class _FileChecker:
         if isinstance(value.get("field"), str):
             numeric = agg not in ("count", "rate", "distinct")
             need = f'aggregate "{agg}" needs a number' if numeric else None
-            self._check_field(kind, value["field"], (*vpath, "field"), need)
+            if agg == "distinct" and kind.channel and value["field"] == _SELECTS_BY["keywords"]:
+                # (the flow keeps the description masked, for explanations only)
+                others = [f for f in kind.fields if f != value["field"]]
+                self.error(
+                    (*vpath, "field"),
+                    f'"{value["field"]}" is free text, whose different wordings of one problem '
+                    f"`distinct` would count apart; count distinct values of another field: "
+                    f"{registry.one_of(others)}",
+                )
+            else:
+                self._check_field(kind, value["field"], (*vpath, "field"), need)
         levels = value.get("levels")
         if kind.channel and isinstance(levels, list) and "sensor" in levels:
             self.error(

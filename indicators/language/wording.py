@@ -63,6 +63,14 @@ AT_LEAST_ONE = {
         "default ensemble"
     ),
     "members": "an ensemble needs at least one member: members: [{type: ewma}]",
+    "categories": (
+        "an empty list selects nothing: leave the key out to count every record, or list the "
+        "hotline categories to count: categories: [water_outage]"
+    ),
+    "keywords": (
+        "an empty list selects nothing: leave the key out to count every record, or list the "
+        "words to look for in the description: keywords: [停水]"
+    ),
     "indicators": (
         "`indicators:` is empty: list indicators under it, each starting with `- id:`; a file "
         "defines at least one indicator"

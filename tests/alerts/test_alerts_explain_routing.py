@@ -24,7 +24,7 @@ from alerts.areas import (
     tier_of_code,
 )
 from alerts.clock import ManualClock
-from alerts.explain import format_number, local_time, sentence
+from alerts.explain import format_number, local_time, sentence, worst_clause
 from alerts.hotline import HotlineOrder
 from alerts.routing import Router, RoutingConfig, RoutingError, load_routing
 from alerts.scored import ScoredBatch, clip_band
@@ -507,6 +507,23 @@ def test_the_worst_window_is_named_for_the_way_the_rule_looks(
                       since=ts(2026, 3, 1, 9, 0), at=ts(2026, 3, 1, 11, 0), peak=0.13,
                       peak_at=ts(2026, 3, 1, 9, 30), worst=worst)  # fmt: skip
     assert en.endswith(f", {en_word} 0.13 MPa at 09:30") and f"{zh_word} 0.13 MPa (09:30)" in zh
+
+
+@pytest.mark.parametrize(
+    ("worst", "zh_word", "en_word"),
+    [("high", "峰值", "peak"), ("low", "最低", "lowest"), ("score", "最异常", "most anomalous")],
+)
+def test_an_incidents_worst_warning_is_named_as_its_own_sentence_names_it(
+    worst: str, zh_word: str, en_word: str
+) -> None:
+    """The ticket summary's "worst:" clause said "peak" of every warning, a pressure that fell
+    to 0.13 MPa under a `below` rule included, while the warning's sentence said "lowest"."""
+    zh, en = worst_clause(area_zh="静安区", area_en="Jing'an", title_zh="供水压力",
+                          title_en="Water pressure", level="orange", unit="MPa", peak=0.13,
+                          peak_at=ts(2026, 3, 1, 9, 30), at=ts(2026, 3, 1, 11, 0),
+                          length=900, step=900, worst=worst)  # fmt: skip
+    assert en == f"worst: Jing'an water pressure orange warning, {en_word} 0.13 MPa at 09:15"
+    assert zh == f"最严重: 静安区 供水压力橙色预警, {zh_word} 0.13 MPa (09:15)"
 
 
 def station_health_indicator(stuck: dict[str, Any]) -> Indicator:

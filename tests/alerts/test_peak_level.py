@@ -112,19 +112,49 @@ def test_the_last_resolution_still_names_the_incidents_worst_warning(
 ) -> None:
     """The incident's orange street warning cleared before its blue grid warning: the summary
     is the grid's resolution, and names the orange one, its area and its worst value (its
-    window by its start, 10:00-10:15, as the resolution names its own)."""
+    window by its start, 10:00-10:15, as the resolution names its own), the lowest pressure
+    of a `below` rule, as the warning's own sentence words it: "peak 0.13 MPa" read as if
+    the pressure had risen."""
     svc, tid = cleared_orange
     t = svc.get(tid)
     assert t is not None
     assert t.summary_en.startswith("310106, 310106003, 310106003001: ")  # the grid's own
     assert "blue warning cleared" in t.summary_en
     assert t.summary_en.endswith(
-        "; worst: 310106, 310106003 water pressure orange warning, peak 0.13 MPa at 10:00"
+        "; worst: 310106, 310106003 water pressure orange warning, lowest 0.13 MPa at 10:00"
     ), t.summary_en
-    worst_zh = "; 最严重: 310106 310106003 供水压力橙色预警, 峰值 0.13 MPa (10:00)"
+    worst_zh = "; 最严重: 310106 310106003 供水压力橙色预警, 最低 0.13 MPa (10:00)"
     assert t.summary_zh.endswith(worst_zh)
     street = next(w for w in svc.warnings(tid) if w["area_code"] == "310106003")
     assert t.evidence["peak_warning"] == street["warning_id"]
+
+
+def test_a_worst_warning_stored_without_its_rule_is_worded_as_the_catalog_says(
+    make_service: ServiceFactory,
+) -> None:
+    """A store written before explanations kept the rule's `on` and `direction`: the worst
+    clause takes them from the catalog, and still says "lowest" of a pressure drop."""
+    svc = make_service()
+    machine = WarningStateMachine([make_indicator()])
+    tid = svc.submit_warnings(_fire(machine, [0.13], "310106003"))[0].ticket_id or ""
+    svc.submit_warnings(_fire(machine, [0.19, 0.19], "310106003001", level="grid"))
+    svc.submit_warnings(_fire(machine, [0.3, 0.3], "310106003", start=T0 + 900))
+    with svc.store.engine.begin() as conn:
+        svc.store.flush_writes(conn)
+        rows = conn.execute(schema.ticket_warnings.select()).mappings().all()
+        for row in rows:
+            x = json.loads(row["explanation"])
+            x.pop("on"), x.pop("direction")
+            conn.execute(
+                update(schema.ticket_warnings)
+                .where(schema.ticket_warnings.c.warning_id == row["warning_id"])
+                .values(explanation=json.dumps(x))
+            )
+    svc.submit_warnings(_fire(machine, [0.3, 0.3], "310106003001", start=T0 + 4500, level="grid"))
+    t = svc.get(tid)
+    assert t is not None and t.firing_count == 0
+    assert t.summary_en.endswith("orange warning, lowest 0.13 MPa at 10:00"), t.summary_en
+    assert t.summary_zh.endswith("供水压力橙色预警, 最低 0.13 MPa (10:00)"), t.summary_zh
 
 
 def test_a_warning_that_was_the_worst_and_clears_last_says_its_peak_once(
@@ -181,7 +211,7 @@ def test_the_incidents_worst_warning_on_sliding_windows_is_named_by_its_end(
     t = svc.get(tid)
     assert t is not None and t.level == "blue"
     assert t.summary_en.endswith(
-        "; worst: 310106, 310106003 water pressure orange warning, peak 0.13 MPa in the 2 h to "
-        "10:15"
+        "; worst: 310106, 310106003 water pressure orange warning, lowest 0.13 MPa in the 2 h "
+        "to 10:15"
     ), t.summary_en
-    assert t.summary_zh.endswith("峰值 0.13 MPa (截至10:15的2小时)"), t.summary_zh
+    assert t.summary_zh.endswith("最低 0.13 MPa (截至10:15的2小时)"), t.summary_zh
