@@ -53,11 +53,15 @@ In free text, a name that no field declares is caught where the text says it is 
   居民, 车主, 患者, 网格员, ...), only such a name that ends where the clause goes on
   (punctuation, 反映, 来电, 在家, 已, 发现, 需要 ...): "来电人于今日上午来电", "本人马上过来",
   "居民安全隐患", "患者高烧不退" and "网格员马上到场" stay;
+  a surname and one or two characters common in given names are a name after any of these
+  cues even where the text goes on ("业主张伟配合", "联系人王芳电话"; not "业主配合",
+  "居民文明出行");
 - a surname given alone (我姓王, 免贵姓欧阳), with the given name after it (我姓王名伟);
 - a surname that starts a word before a form of address (王女士, 张先生, 李师傅, 赵阿姨;
   "Mr. Smith", "Ms Lyons"; not "Dr", which in addresses is a Drive): the surname is masked
   and the form of address kept, so "<name>女士反映" still reads, and "保安大爷" (a guard) is
-  left alone;
+  left alone; a full name before a form is masked whole ("请联系<name>先生", "患者<name>女士"
+  for 李明先生, 王芳女士);
 - in English, the words of a name in capitals too ("MR. BROWN", "MRS SMITH"; "MS" only with
   its dot, "MISS" not, in a note written in capitals), with a prefix or an apostrophe
   (McDonald, O'Brien), hyphens and the particles of a surname (Smith-Jones, van der Berg), a
@@ -802,6 +806,10 @@ _CN_NOT_NAMES = (
     "方面", "方式", "方便", "和", "马上", "常年", "常常", "时常", "时间", "明天", "明日",
     "明显", "万一", "单位", "曾经", "曾多",
 )  # fmt: skip
+# ... and words that start with a surname and a character common in given names, which the
+# rule for a name going on without a break (_CN_NAME_GOES_ON_RE) would take ("住户单元门",
+# "居民文明出行").
+_CN_NOT_NAMES_GOING_ON = ("单元", "文明", "和平", "安康", "安宁", "华侨", "东方", "林业")
 _CN_WEAK_NAME_RE = re.compile(
     rf"(?P<cue>{_literal_trie((*_CN_WEAK_CUE_WORDS, *_CN_CUE_WORDS))}[:：\s]*)"
     rf"(?!{_literal_trie(_CN_NOT_NAMES)}){_NOT_AN_ORG}"
@@ -821,6 +829,32 @@ _FORM_NAME_RE = re.compile(
         _SURNAMES + "".join(c[0] for c in _COMPOUND_SURNAMES),
         rf"{_FORM_START}{_SURNAME}(?={_literal_trie(_ADDRESS_FORMS)})",
     )
+)
+# A full name before a form of address ("请联系李明先生", "业主张伟先生配合", "患者王芳女士",
+# "网格员李强师傅") is masked whole, whatever follows the form: the surname rule above would
+# leave it, as a given name is no form.  The name starts a word as there, or follows a cue
+# (者, 员, 属: 患者, 网格员, 家属).
+_FULL_FORM_NAME_RE = re.compile(
+    _led_by(
+        _SURNAMES + "".join(c[0] for c in _COMPOUND_SURNAMES),
+        rf"(?:{_FORM_START}|(?<=[者员属]))(?!{_literal_trie(_CN_NOT_NAMES)}){_SURNAME}"
+        rf"{_GIVEN}{{1,2}}(?={_literal_trie(_ADDRESS_FORMS)})",
+    )
+)
+# Characters common in given names (about nine given names in ten are made of them), and few
+# that start an ordinary word after a surname's character (not 全, 心, 功, 时, 天: 安全, 安心,
+# 成功, 同时, 明天).  After a cue, a surname and one or two of them are a name even where the
+# text goes on without a break ("业主张伟配合", "联系人王建国电话"), where _CN_WEAK_NAME_RE
+# needs the clause to end; the name ends at the first character that is not one of them.
+_COMMON_GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红玲芬燕兰凤洁梅琳云莲雪荣爱香"
+    "瑞佳嘉琼珍莉婷倩颖瑶怡丹蓉君琴薇梦岚馨悦冰欣晓欢芸菲宇浩亮斌鹏翔旭泽晨辉峰俊毅"
+    "波龙彬帅辰飞鑫坤凯健建国庆春东海林军兵宏志德福贵祥胜利发成永新正斌锋晶晶娇媛"
+)
+_CN_NAME_GOES_ON_RE = re.compile(
+    rf"(?P<cue>{_literal_trie((*_CN_WEAK_CUE_WORDS, *_CN_CUE_WORDS))}[:：\s]*)"
+    rf"(?!{_literal_trie((*_CN_NOT_NAMES, *_CN_NOT_NAMES_GOING_ON))}){_NOT_AN_ORG}"
+    rf"{_SURNAME}[{_COMMON_GIVEN}]{{1,2}}(?![{_PLACE_END}{_COMMON_GIVEN}])"
 )
 
 # English.  ("I am" and "I'm" are no cues: "I'm Outside City Hall", "I am Calling About the
@@ -1200,6 +1234,8 @@ def mask_cued(text: str) -> str:
         if "姓" in text:  # "我姓王": a literal test spares most strings a pattern
             text = _CN_SURNAME_RE.sub(_keep_cue, text)
         text = _CN_WEAK_NAME_RE.sub(_keep_cue, _CN_NAME_RE.sub(_keep_cue, text))
+        text = _CN_NAME_GOES_ON_RE.sub(_keep_cue, text)
+        text = _FULL_FORM_NAME_RE.sub(NAME_MASK, text)
         text = _FORM_NAME_RE.sub(NAME_MASK, text)
     if english:
         text = _EN_NAME_RE.sub(_mask_english_name, text)

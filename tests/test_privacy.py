@@ -1184,3 +1184,34 @@ def test_checkpoints_keep_no_identity() -> None:
     text = _batch_text(batch)
     assert "赵六" not in text and "110101199003071234" not in text and "13912345678" not in text
     assert set(batch.extra) == {"venue", "result"}
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [  # a full name before a form of address, or after a cue with more text after it
+        ("已拆除, 业主张伟先生配合", f"已拆除, 业主{NAME_MASK}先生配合"),
+        ("请联系李明先生 13912345678 处理", f"请联系{NAME_MASK}先生 {PHONE_MASK} 处理"),
+        ("联系人张伟女士", f"联系人{NAME_MASK}女士"),
+        ("患者王芳女士", f"患者{NAME_MASK}女士"),
+        ("网格员李强师傅", f"网格员{NAME_MASK}师傅"),
+        ("张伟先生反映", f"{NAME_MASK}先生反映"),
+        ("欧阳明老师来电", f"{NAME_MASK}老师来电"),
+        ("业主张伟配合", f"业主{NAME_MASK}配合"),
+        ("业主王建国配合拆除", f"业主{NAME_MASK}配合拆除"),
+        ("联系人王芳电话", f"联系人{NAME_MASK}电话"),
+        # as before: a surname alone before a form, a name that ends the text
+        ("王先生", f"{NAME_MASK}先生"),
+        ("业主张伟", f"业主{NAME_MASK}"),
+        ("联系王女士", f"联系{NAME_MASK}女士"),
+    ],
+)
+def test_full_names_before_a_form_or_going_on_after_a_cue(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["业主配合", "联系人电话", "业主和物业协商", "居民文明出行", "住户单元门口", "保安大爷不让进"],
+)
+def test_words_going_on_after_a_cue_stay(text: str) -> None:
+    assert mask_text(text) == text
