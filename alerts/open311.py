@@ -71,10 +71,29 @@ def family_group(sources: Sequence[IncidentSource]) -> str:
 
 
 def service_code(t: Ticket) -> str:
-    """A ticket's GeoReport service_code: its hotline category, else (a ticket a warning
-    opened) its incident family.  The native JSON and the Open311 view both show this, so a
-    client can filter Open311 requests by the code it read from `GET /tickets`."""
-    return t.service_code or t.family
+    """A ticket's GeoReport service_code: an incident's family (a ticket a warning opened, or
+    a hotline order that warnings then joined: a red water incident is `water`, where its
+    first call's `water_outage` hid it from `?service_code=water`), else a plain hotline
+    order's category.  The native JSON and the Open311 view both show this, and the store
+    filters on the same (`alerts.store.open311_code`), so a client can filter Open311
+    requests by the code it read from `GET /tickets`."""
+    if t.warning_count > 0 or not t.service_code:
+        return t.family
+    return t.service_code
+
+
+def service_names(t: Ticket) -> tuple[str, str]:
+    """(Chinese, English) name of a ticket's service, as `services` lists its code: the
+    hotline category's, else the incident family's (a family no table names: the ticket's
+    own title)."""
+    code = service_code(t)
+    if code == t.service_code:
+        names = hotline_categories().get(code)
+        if names:
+            return names["zh"], names["en"]
+    if code in FAMILY_NAMES:
+        return FAMILY_NAMES[code]
+    return t.title_zh, t.title_en
 
 
 def services(
@@ -140,7 +159,7 @@ def request_view(t: Ticket, names: AreaNames, tz: str = "Asia/Shanghai") -> dict
         "service_request_id": t.id,
         "status": "closed" if t.status == "closed" else "open",
         "status_notes": notes,
-        "service_name": t.title_en,
+        "service_name": service_names(t)[1],
         "service_code": service_code(t),
         "description": f"{zh} / {en}",
         "agency_responsible": dept.get("zh", t.department),

@@ -168,9 +168,19 @@ class TicketFilter:
     # `area_prefix` also matches a ticket by the area of any of its hotline orders or
     # warnings: a city-wide incident holds every district's reports.
     member_areas: bool = False
-    service_code: str | None = None  # the Open311 code: `service_code`, else the family
+    service_code: str | None = None  # the Open311 code (`open311_code`)
     opened_from: int | None = None  # opened_at at or after (epoch seconds)
     opened_until: int | None = None  # opened_at at or before
+
+
+def open311_code(t: Any) -> Any:
+    """A ticket's Open311 service_code in SQL, as `alerts.open311.service_code` tells it: an
+    incident (a ticket warnings joined) is its family's, a plain hotline order its
+    category's, and a ticket without either code its family's."""
+    return case(
+        (t.warning_count > 0, t.family),
+        else_=func.coalesce(func.nullif(t.service_code, ""), t.family),
+    )
 
 
 # Statements built once: building a statement and its cache key per call costs more than
@@ -330,7 +340,7 @@ def _filtered(q: Any, f: TicketFilter) -> Any:
     if f.supervised is not None:
         q = q.where(t.supervised == f.supervised)
     if f.service_code:
-        q = q.where(func.coalesce(func.nullif(t.service_code, ""), t.family) == f.service_code)
+        q = q.where(open311_code(t) == f.service_code)
     if f.opened_from is not None:
         q = q.where(t.opened_at >= f.opened_from)
     if f.opened_until is not None:
@@ -571,7 +581,7 @@ class TicketStore:
         `category` label is a family of its own that no file lists."""
         self.flush_writes(conn, warnings=False)
         t = s.tickets.c
-        code = func.coalesce(func.nullif(t.service_code, ""), t.family)
+        code = open311_code(t)
         families = {str(r[0]) for r in conn.execute(select(t.family).distinct())}
         codes = {str(r[0]) for r in conn.execute(select(code).distinct())}
         return families, codes

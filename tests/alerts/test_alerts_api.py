@@ -573,6 +573,34 @@ def test_native_json_and_open311_show_one_service_code(client: TestClient) -> No
     assert tid in {q["service_request_id"] for q in found}
 
 
+def test_an_order_that_warnings_joined_is_listed_under_its_family(
+    client: TestClient, service: TicketService
+) -> None:
+    """A hotline order opens a ticket; a pressure warning then joins it: the incident is a
+    water incident, found by `?service_code=water` under the family's name (it hid under the
+    first call's `water_outage`), the same code in both views.  A plain order keeps its
+    category's code and name."""
+    (first,) = service.submit_orders([HotlineOrder("w1", "water_outage", T0, 31.23, 121.47,
+                                                   "310106003001001", "没水")])  # fmt: skip
+    machine = WarningStateMachine([make_indicator(), surge_indicator()])
+    events = [ev for b in windows([0.16], area="310106003") for ev in machine.process(b)]
+    assert service.submit_warnings(events)[0].ticket_id == first.ticket_id
+    tid = first.ticket_id or ""
+    h = auth("viewer")
+    native = client.get(f"/tickets/{tid}", headers=h).json()["ticket"]
+    (o311,) = client.get(f"/open311/v2/requests/{tid}.json", headers=h).json()
+    assert native["service_code"] == o311["service_code"] == "water"
+    assert "water supply and quality" in o311["service_name"]
+    url = "/open311/v2/requests.json"
+    water = client.get(url, headers=h, params={"service_code": "water"})
+    assert water.headers["x-total-count"] == "1" and water.json()[0]["service_request_id"] == tid
+    outage = client.get(url, headers=h, params={"service_code": "water_outage"}).json()
+    assert tid not in {q["service_request_id"] for q in outage}
+    plain = ticket_in(client, "310115")  # a pothole order no warning joined
+    (road,) = client.get(f"/open311/v2/requests/{plain}.json", headers=h).json()
+    assert road["service_code"] == "road_damage" and "road damage" in road["service_name"]
+
+
 @pytest.mark.parametrize(
     ("body", "needle"),
     [
