@@ -96,6 +96,12 @@ def service_names(t: Ticket) -> tuple[str, str]:
     return t.title_zh, t.title_en
 
 
+def bilingual(zh: str, en: str) -> str:
+    """The view's one way of giving a text in both languages, as `status_notes` and
+    `description` do: "中文 / English" (one half alone where the two are the same)."""
+    return zh if zh == en else f"{zh} / {en}"
+
+
 def services(
     incidents: Mapping[str, Sequence[IncidentSource]] | None = None,
 ) -> list[dict[str, Any]]:
@@ -106,7 +112,7 @@ def services(
     out = [
         {
             "service_code": code,
-            "service_name": names["en"],
+            "service_name": bilingual(names["zh"], names["en"]),
             "description": f"{names['zh']} / {names['en']}",
             "metadata": False,
             "type": "realtime",
@@ -124,7 +130,7 @@ def services(
         en_from = "; ".join(s.title_en for s in sources)
         out.append({
             "service_code": family,
-            "service_name": en,
+            "service_name": bilingual(zh, en),
             "description": f"{zh}（预警事件：{zh_from}） / {en} (incidents from: {en_from})",
             "metadata": False,
             "type": "realtime",
@@ -152,6 +158,10 @@ def status_notes(t: Ticket) -> str:
 
 
 def request_view(t: Ticket, names: AreaNames, tz: str = "Asia/Shanghai") -> dict[str, Any]:
+    """A ticket as a GeoReport request.  Its texts for people (`service_name`,
+    `description`, `agency_responsible`, `status_notes`) are each in Chinese and English,
+    "中文 / English", as `services` names the services: a civic tool shows one string per
+    field, and a reader of either language gets all of them."""
     dept = departments().get(t.department, {})
     zh, en = headline(t)
     notes = status_notes(t)
@@ -159,10 +169,10 @@ def request_view(t: Ticket, names: AreaNames, tz: str = "Asia/Shanghai") -> dict
         "service_request_id": t.id,
         "status": "closed" if t.status == "closed" else "open",
         "status_notes": notes,
-        "service_name": service_names(t)[1],
+        "service_name": bilingual(*service_names(t)),
         "service_code": service_code(t),
         "description": f"{zh} / {en}",
-        "agency_responsible": dept.get("zh", t.department),
+        "agency_responsible": bilingual(dept.get("zh", t.department), dept.get("en", t.department)),
         "service_notice": "",
         "requested_datetime": iso(t.opened_at, tz),
         "updated_datetime": iso(t.updated_at, tz),

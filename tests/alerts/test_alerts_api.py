@@ -316,7 +316,11 @@ def test_open311_views(client: TestClient) -> None:
     assert len(reqs) == 1
     req = reqs[0]
     assert req["status"] == "open" and req["service_code"] == "road_damage"
-    assert req["agency_responsible"] == "道路养护中心"
+    assert req["agency_responsible"] == "道路养护中心 / Road Maintenance Centre"
+    # every text for people in both languages, as status_notes: not English or Chinese alone
+    assert req["service_name"] == "道路破损 / road damage"
+    for key in ("service_name", "description", "agency_responsible", "status_notes"):
+        assert " / " in req[key], key
     assert req["requested_datetime"].endswith("+08:00")
     one = client.get(f"/open311/v2/requests/{req['service_request_id']}.json",
                      headers=auth("viewer")).json()  # fmt: skip
@@ -551,7 +555,7 @@ def test_open311_services_have_human_names_and_groups_by_what_raises_them(
         s = codes[code]
         assert s["service_name"] != code and "sensor incidents" not in s["service_name"]
         assert " / " in s["description"], s
-    assert codes["sensor_health"]["service_name"] == "monitoring station faults"
+    assert codes["sensor_health"]["service_name"] == "监测设备故障 / monitoring station faults"
     assert codes["hotline"]["group"] == codes["road"]["group"] == "citizen reports"
     assert codes["air"]["group"] == "sensors"
     assert codes["water"]["group"] == "sensors and citizen reports"
@@ -669,7 +673,7 @@ def test_open311_lists_a_department_desk_its_own_department_by_default(
     assert (r.json(), r.headers["x-total-count"]) == ([], "0")
     assert client.get("/tickets", headers=water).json()["tickets"] == []  # the same answer
     mine = client.get(url, headers=roads).json()
-    assert [q["agency_responsible"] for q in mine] == ["道路养护中心"]
+    assert [q["agency_responsible"] for q in mine] == ["道路养护中心 / Road Maintenance Centre"]
     for wider in ("*", "road_maintenance"):
         r = client.get(url, params={"department": wider}, headers=water)
         assert [q["service_request_id"] for q in r.json()] == [mine[0]["service_request_id"]]
