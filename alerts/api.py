@@ -5,9 +5,10 @@ Every request but /health needs a bearer token (the OpenAPI document, /openapi.j
 there is no /docs page: FastAPI's loads its scripts from a CDN); its role decides what it
 may do and its scope which tickets it may see (a district's token sees only tickets in that
 district; lists are filtered, and a single ticket outside the scope is answered 404, as one
-that does not exist, so that the answer does not tell whether it does).  Every refusal is
-logged with its reason and the token's name ("anonymous" when there is none), never the
-token itself, and counted per reason in `app.state.refusals`.
+that does not exist, so that the answer does not tell whether it does; a city-wide incident
+read through one of the district's orders is shown without the other districts' callers).
+Every refusal is logged with its reason and the token's name ("anonymous" when there is
+none), never the token itself, and counted per reason in `app.state.refusals`.
 Bad input gets a 4xx that says what is wrong, always as {"error": ...}: oversized bodies 413;
 malformed JSON, unknown or missing fields and unknown values (a status, tier, department or
 family the API does not know, with the valid ones named) 422; a reassignment to an area the
@@ -354,6 +355,34 @@ def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
     return d
 
 
+def _without_caller(d: dict[str, Any]) -> dict[str, Any]:
+    """A ticket's JSON without its caller's words and position (`description`, `lat`,
+    `long`) and the caller's order id (`evidence.order`): for a reader outside the caller's
+    area (see `outside_orders` in `create_app`)."""
+    d = {**d, "description": None, "lat": None, "long": None}
+    if isinstance(d.get("evidence"), dict) and "order" in d["evidence"]:
+        d["evidence"] = {k: v for k, v in d["evidence"].items() if k != "order"}
+    return d
+
+
+_ORDER_KEYS = ("order_id", "duplicate_of")
+
+
+def _audit_without(entry: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+    """An audit entry without the ids of orders outside the reader's scope (`hidden`), in
+    its detail and its reason ("12345 order <outside your scope>"), and the rest of what
+    happened as it stands."""
+    if not hidden:
+        return entry
+    reason, detail = entry.get("reason"), entry.get("detail")
+    if isinstance(detail, dict) and any(str(detail.get(k)) in hidden for k in _ORDER_KEYS):
+        detail = {k: v for k, v in detail.items() if k not in _ORDER_KEYS or str(v) not in hidden}
+    if isinstance(reason, str) and any(oid in reason for oid in hidden):
+        for oid in hidden:
+            reason = reason.replace(oid, "<outside your scope>")
+    return {**entry, "reason": reason, "detail": detail}
+
+
 def _plausible_id(tid: str) -> bool:
     """Whether an id from a path or query could name a ticket at all.  Ids with control
     characters or of absurd length are answered "no such ticket" without asking the store:
@@ -591,6 +620,34 @@ def create_app(
         areas += [w.get("area_code") or "" for w in service.warnings(t.id)]
         return any(a and in_scope(who.scope, a) for a in areas)
 
+    def outside_orders(who: Principal, t: Ticket) -> tuple[set[str], bool]:
+        """For a caller that reads a ticket only through its orders or warnings (a district's
+        desk on a city-wide incident): the ids of the ticket's orders outside its scope, and
+        whether the ticket's own caller (its root order, whose words and position the ticket
+        carries) is among them.  Other districts' callers are no business of the desk's: their
+        orders are shown as a count, and their words and positions not at all.  An owner,
+        or a city-wide token, sees everything: (empty, False)."""
+        if who.scope == "*" or owns(who, t):
+            return set(), False
+        orders = service.orders(t.id)
+        hidden = {str(o["order_id"]) for o in orders
+                  if not in_scope(who.scope, o.get("area_code") or "")}  # fmt: skip
+        root = next((str(o["order_id"]) for o in orders if o.get("role") == "root"), None)
+        return hidden, root is not None and root in hidden
+
+    def ticket_view(who: Principal, t: Ticket) -> dict[str, Any]:
+        """`_ticket_json`, narrowed to the caller's scope (see `outside_orders`)."""
+        d = _ticket_json(t, tz)
+        _, caller_hidden = outside_orders(who, t)
+        return _without_caller(d) if caller_hidden else d
+
+    def o311_view(who: Principal, t: Ticket) -> dict[str, Any]:
+        """The Open311 request, its position hidden as `ticket_view` hides it."""
+        d = request_view(t, area_names, tz)
+        if outside_orders(who, t)[1]:
+            d["lat"] = d["long"] = None
+        return d
+
     def load(who: Principal, tid: str, request: Request) -> Ticket:
         """The ticket, if the caller may read it.  One it may not read is answered as one
         that does not exist (404, the same body): a 403 would tell a desk that a ticket id
@@ -772,7 +829,7 @@ def create_app(
                          limit=limit, offset=offset, member_areas=True)  # fmt: skip
         found = service.list_tickets(f)
         # count: this page's length (as it always was); total: the matches over all pages
-        return {"tickets": [_ticket_json(t, tz) for t in found], "count": len(found),
+        return {"tickets": [ticket_view(who, t) for t in found], "count": len(found),
                 "total": count_tickets(f) if offset or len(found) == limit
                 else len(found)}  # fmt: skip
 
@@ -780,21 +837,29 @@ def create_app(
     def get_ticket(tid: str, who: Caller, request: Request) -> dict[str, Any]:
         require(who, "read", request)
         t = load(who, tid, request)
+        hidden, caller_hidden = outside_orders(who, t)
+        ticket = _ticket_json(t, tz)
+        orders = service.orders(tid)
         return {
-            "ticket": _ticket_json(t, tz),
+            "ticket": _without_caller(ticket) if caller_hidden else ticket,
             # times as ISO 8601 in the city's zone, as everywhere else in the API
             "warnings": [
                 times_as_iso(w, ("first_at", "last_at"), tz) for w in service.warnings(tid)
             ],
-            "orders": [times_as_iso(o, ("at",), tz) for o in service.orders(tid)],
-            "audit": [a.to_dict(tz) for a in service.audit(tid)],
+            # a district's desk reading a city-wide incident: its own district's orders, and
+            # how many came from elsewhere
+            "orders": [
+                times_as_iso(o, ("at",), tz) for o in orders if str(o["order_id"]) not in hidden
+            ],
+            "orders_outside_scope": len(hidden),
+            "audit": [_audit_without(a.to_dict(tz), hidden) for a in service.audit(tid)],
         }
 
     @app.get("/tickets/{tid}/audit")
     def get_audit(tid: str, who: Caller, request: Request) -> dict[str, Any]:
         require(who, "read", request)
-        load(who, tid, request)
-        return {"audit": [a.to_dict(tz) for a in service.audit(tid)]}
+        hidden, _ = outside_orders(who, load(who, tid, request))
+        return {"audit": [_audit_without(a.to_dict(tz), hidden) for a in service.audit(tid)]}
 
     # Who may act, on which ticket, is a dependency, and the body is read by a dependency
     # that depends on it (`_body_after`): a caller who may not act is told so (401, 403,
@@ -921,7 +986,7 @@ def create_app(
             found = [t for t in (service.get(i) for i in ids if _plausible_id(i)) if t]
             found = [t for t in found if visible(who, t)]
             response.headers["X-Total-Count"] = str(len(found))
-            return [request_view(t, area_names, tz) for t in found]
+            return [o311_view(who, t) for t in found]
         department = desk_department(who, department, request)
         if service_code:
             known_service_code(service_code, request)
@@ -941,13 +1006,13 @@ def create_app(
         if f.offset + len(found) < total:
             next_page = request.url.include_query_params(page=page + 1)
             response.headers["Link"] = f'<{next_page}>; rel="next"'
-        return [request_view(t, area_names, tz) for t in found]
+        return [o311_view(who, t) for t in found]
 
     @app.get("/open311/v2/requests/{rid}")
     @app.get("/open311/v2/requests/{rid}.json")  # registered first, so ".json" is not in rid
     def o311_request(rid: str, who: Caller, request: Request) -> list[dict[str, Any]]:
         require(who, "read", request)
-        return [request_view(load(who, rid, request), area_names, tz)]
+        return [o311_view(who, load(who, rid, request))]
 
     # ------------------------------------------------------------------ Alertmanager
     @app.post("/alertmanager/webhook", openapi_extra=_body_doc(AlertmanagerPayload))

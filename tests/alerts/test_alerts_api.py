@@ -3,6 +3,7 @@ bad input (never a 500), the Open311 read view and the Alertmanager webhook."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
@@ -500,6 +501,52 @@ def test_district_desks_read_city_wide_incidents_holding_their_reports(
     assert r.status_code == 403 and "you may read it, not act on it" in r.json()["error"]
     r = client.post(f"/tickets/{tid}/accept", headers=auth("dispatch"))
     assert r.status_code == 403  # a dispatcher does not accept; the role is checked first
+
+
+def test_a_district_desk_sees_only_its_own_callers_on_a_city_wide_incident(
+    client: TestClient, service: TicketService
+) -> None:
+    """A Pudong caller opens the ticket; warnings make it a city-wide incident; a Jing'an
+    caller corroborates it.  Jing'an's desk reads the incident through its caller's order, and
+    sees that order, a count of the others, and neither the Pudong caller's words, position
+    nor order id (in the ticket, the list, Open311 or the audit); Pudong's desk, the reverse;
+    the city's desk everything."""
+    root = HotlineOrder("pudong-caller", "water_outage", T0 - 600, 31.201234, 121.551234,
+                        "310115001001001", "家里没水了")  # fmt: skip
+    (opened,) = service.submit_orders([root])
+    machine = WarningStateMachine([make_indicator(), surge_indicator()])
+    events = []
+    for area, value in (("310115001", 0.16), ("310106003", 0.09)):
+        for batch in windows([value], area=area):
+            events.extend(machine.process(batch))
+    service.submit_warnings(events)
+    tid = opened.ticket_id or ""
+    jingan = HotlineOrder("jingan-caller", "water_outage", T0 + 600, 31.23, 121.45,
+                          "310106003001001", "")  # fmt: skip
+    assert service.submit_orders([jingan])[0].ticket_id == tid
+    t = service.get(tid)
+    assert t is not None and t.tier == "city"
+
+    detail = client.get(f"/tickets/{tid}", headers=auth("jingan-water")).json()
+    assert [o["order_id"] for o in detail["orders"]] == ["jingan-caller"]
+    assert detail["orders_outside_scope"] == 1
+    ticket = detail["ticket"]
+    assert (ticket["description"], ticket["lat"], ticket["long"]) == (None, None, None)
+    text = json.dumps(detail, ensure_ascii=False)
+    assert "pudong-caller" not in text and "家里没水了" not in text and "121.551234" not in text
+    audit = client.get(f"/tickets/{tid}/audit", headers=auth("jingan-water")).json()
+    assert "pudong-caller" not in json.dumps(audit)
+    listed = client.get("/tickets", headers=auth("jingan-water")).json()["tickets"]
+    assert "121.551234" not in json.dumps(listed) and "家里没水了" not in json.dumps(listed)
+    (req,) = client.get(f"/open311/v2/requests/{tid}.json", headers=auth("jingan-water")).json()
+    assert (req["lat"], req["long"]) == (None, None)
+
+    pudong = client.get(f"/tickets/{tid}", headers=auth("pudong-water")).json()
+    assert [o["order_id"] for o in pudong["orders"]] == ["pudong-caller"]
+    assert pudong["orders_outside_scope"] == 1 and pudong["ticket"]["lat"] == 31.201234
+    city = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    assert len(city["orders"]) == 2 and city["orders_outside_scope"] == 0
+    assert city["ticket"]["description"] == "家里没水了"
 
 
 def test_open311_filters_run_over_every_ticket_in_the_store(
