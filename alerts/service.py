@@ -999,10 +999,15 @@ class TicketService:
         missed deadline: the department meets each restarted deadline on paper while the
         problem stays, so the deadline timer alone never escalates it.  The original handling
         deadline stays: compliance asks whether the problem was handled in the time first
-        given, and a fix that did not hold was not."""
+        given, and a fix that did not hold was not.
+
+        The previous round's feedback (`feedback_at`, `feedback_notes`) is cleared with it:
+        a reopened ticket has not been reported handled, and a ticket accepted again showing
+        the old "handled" note and time read as fixed (the audit keeps every feedback)."""
         t = self._must(conn, tid)
         values = {
             "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
+            "feedback_at": None, "feedback_notes": None,
             "updated_at": now, "step_supervise_count": 0,
             "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
             "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),

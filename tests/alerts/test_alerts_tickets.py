@@ -393,6 +393,9 @@ def test_still_firing_after_verification_reopens(
     assert out.action == "reopened" and t is not None
     assert (t.status, t.reopen_count) == ("reopened", 1)
     assert t.accept_due == clock.now() + 3600  # back to the department with a new deadline
+    # not reported handled any more: the old feedback is in the audit, not on the ticket
+    assert (t.feedback_at, t.feedback_notes) == (None, None)
+    assert any(a.action == "feedback" and a.reason == "done" for a in svc.audit(tid))
     with pytest.raises(InvalidTransitionError, match="reopened"):
         svc.feedback(tid, "dept", "again")
     assert svc.accept(tid, "dept").status == "accepted"
