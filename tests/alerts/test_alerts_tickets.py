@@ -687,8 +687,13 @@ def test_a_supervisors_supervision_never_gives_more_time(
     clock.advance(3600)
     again = svc.supervise(tid, "supervisor-1", "请加快")  # in hand, well before its deadline
     assert again.handle_due == taken.handle_due and again.supervise_count == 3
-    with_feedback = svc.feedback(tid, "dept", "done")
-    assert svc.supervise(tid, "supervisor-1", "核实").verify_until == with_feedback.verify_until
+    svc.feedback(tid, "dept", "done")
+    # in verification nothing is owed: a 督办 is refused, naming where it applies
+    with pytest.raises(InvalidTransitionError, match="verifying; supervise is possible when "
+                       "it is accepted or dispatched or handling or reopened"):  # fmt: skip
+        svc.supervise(tid, "supervisor-1", "核实")
+    t = svc.get(tid)
+    assert t is not None and (t.tier, t.supervise_count) == ("city", 3)
 
 
 def test_audit_details_give_times_in_iso_8601_like_the_rest(
