@@ -711,9 +711,18 @@ class TicketService:
     def _tightened(self, t: Ticket, route: Route, now: int) -> dict[str, Any]:
         """A more severe level brings its own (shorter) deadlines; never lengthen one.  The
         original handling deadline tightens with it: the department now owes the shorter
-        time, whatever a supervision did to the current one."""
+        time, whatever a supervision did to the current one.
+
+        The level's way of counting comes with its durations: a ticket a 12345 order opened
+        counts office hours, a warning's route the wall clock, and a red water outage is owed
+        its 15 min / 4 h on the wall clock as a ticket the warning opened is.  Kept in office
+        hours, every later deadline (a reopening, a supervision, a reassignment) counted its
+        4 h in office hours: a reopening at 14:45 was due the next day at 10:45.  Once on the
+        wall clock a ticket stays on it (a deadline is never lengthened)."""
         out: dict[str, Any] = {"accept_s": min(t.accept_s, route.accept),
-                               "handle_s": min(t.handle_s, route.handle)}  # fmt: skip
+                               "handle_s": min(t.handle_s, route.handle),
+                               "working_hours_only": t.working_hours_only
+                               and route.working_hours_only}  # fmt: skip
         if t.status in AWAITING_ACCEPT:
             out["accept_due"] = min(
                 t.accept_due, self.router.deadline(now, route.accept, route.working_hours_only)

@@ -264,6 +264,36 @@ def test_sensor_warning_and_hotline_surge_are_one_incident(
     ]
 
 
+def test_a_red_warning_merged_into_an_order_puts_its_deadlines_on_the_wall_clock(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """A 12345 order (office hours) and then a red warning of the same outage: the ticket owes
+    the red level's 15 min / 4 h on the wall clock from then on, in every later deadline: a
+    reopening on a Sunday is due within the hour, not on Monday morning (it kept
+    `working_hours_only` and counted them in office hours)."""
+    svc = make_service()
+    tid = svc.submit_orders([order("o1", T0)])[0].ticket_id or ""  # Sunday 10:00
+    before = svc.get(tid)
+    assert before is not None and before.working_hours_only is True
+    evs = fire(machine, [0.09], area="310106003")  # red at once
+    clock.set(evs[0].at)
+    assert svc.submit_warnings(evs)[0].ticket_id == tid
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.accept_s, t.handle_s) == ("red", 900, 4 * 3600)
+    assert t.working_hours_only is False and t.accept_due == clock.now() + 900
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "valve")
+    clock.advance(7201)  # still firing: reopened, due again on the wall clock
+    assert [o.action for o in svc.tick()] == ["reopened"]
+    t = svc.get(tid)
+    assert t is not None and t.status == "reopened"
+    assert (t.accept_due, t.handle_due) == (clock.now() + 900, clock.now() + 4 * 3600)
+    clock.set(t.accept_due + 1)
+    assert [o.action for o in svc.tick()] == ["supervised"]
+    t = svc.get(tid)
+    assert t is not None and t.accept_due == clock.now() + 900
+
+
 def test_a_level_entry_says_the_warnings_level_and_the_tickets_apart(
     make_service: ServiceFactory, machine: WarningStateMachine
 ) -> None:
