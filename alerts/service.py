@@ -71,6 +71,11 @@ NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, wi
 # Said only when true: the verification period counts from the moment every warning of the
 # ticket had cleared, and anything firing after that reopens the ticket at once.
 VERIFIED_CLOSED = "indicators stayed normal through verification"
+# A warning that cleared on windows too thin to judge (an indicator's `min_count`: "too few
+# checks to judge (15 < 20)") was never seen normal: the close says so, not "stayed normal".
+UNJUDGED_CLOSED = (
+    "too few records to judge: closed after the verification period, without a data check"
+)
 # A fix that fails verification this many times is supervised (督办) as a missed deadline is:
 # reopening alone restarts the department's clock, so a ticket whose fixes never hold would
 # otherwise go round for ever without anyone above the department hearing of it.
@@ -842,13 +847,14 @@ class TicketService:
         so, as the one at feedback does, so that the trail shows when the indicators were
         first all normal and until when they must stay so."""
         until = now + self.verification_period
+        how = "" if ev.judged else ", on too few records to judge"
         self._audit(
             conn, ticket_id=t.id, at=now, actor=SYSTEM, action="verifying",
             from_status=t.status, to_status="verifying",
-            reason=f"all warnings cleared (the last: {ev.warning_id}): the indicators must "
-            f"stay normal for {_span(self.verification_period)}, until "
+            reason=f"all warnings cleared (the last: {ev.warning_id}{how}): the indicators "
+            f"must stay normal for {_span(self.verification_period)}, until "
             f"{local_time(until, now, self.tz)}",
-            detail={"verify_until": self._iso(until), "data_check": True,
+            detail={"verify_until": self._iso(until), "data_check": ev.judged,
                     "normal_since": self._iso(now), "warning_id": ev.warning_id},
         )  # fmt: skip
 
@@ -1169,9 +1175,13 @@ class TicketService:
                     {"firing": dict(sorted(firing.items()))},
                 )  # fmt: skip
                 return Outcome(t.id, "reopened", t.id)
+            unjudged = self._cleared_unjudged(conn, t) if t.warning_count > 0 else []
             if t.warning_count == 0:
                 self._close(conn, t.id, now, NOT_WATCHED_CLOSED, SYSTEM,
                             {"data_check": False})  # fmt: skip
+            elif unjudged:
+                self._close(conn, t.id, now, f"{UNJUDGED_CLOSED}: {', '.join(unjudged)}",
+                            SYSTEM, {"data_check": False, "unjudged": unjudged})  # fmt: skip
             else:
                 self._close(conn, t.id, now, VERIFIED_CLOSED, SYSTEM,
                             {"data_check": True,
@@ -1180,6 +1190,19 @@ class TicketService:
             return Outcome(t.id, "closed", t.id)
         self._supervise(conn, t, now, f"{t.step} deadline missed (督办)", SYSTEM)
         return Outcome(t.id, "supervised", t.id)
+
+    def _cleared_unjudged(self, conn: Connection, t: Ticket) -> list[str]:
+        """The ticket's warnings whose series last cleared on a window too thin to judge
+        (the event's `judged` false): nothing after that told the service the data was
+        judged normal (the warning state sends no event for a normal window), so a close
+        on them is no data check.  Only the latest warning of each series counts: one that
+        fired again and cleared on judged data has been seen normal since."""
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for w in self.store.warnings_of(conn, t.id):  # oldest first
+            latest[(w["indicator_id"], w["area_code"])] = w
+        return sorted(w["warning_id"] for w in latest.values()
+                      if w["state"] == "resolved"
+                      and w["explanation"].get("judged") is False)  # fmt: skip
 
     # ================================================================== actions (API)
     def _act(self, tid: str, action: str, actor: str, fn: Callable[[Connection, Ticket, int],
@@ -1267,6 +1290,11 @@ class TicketService:
                         f"if any still fires at {local_time(now + period, now, self.tz)}"
                     )
                     detail["waiting_for"] = dict(sorted(firing.items()))
+                elif watched and (unjudged := self._cleared_unjudged(conn, t)):
+                    why = (f"too few records to judge ({', '.join(unjudged)}): it closes "
+                           f"after {_span(period)} without a data check unless reported "
+                           "again or a warning fires")  # fmt: skip
+                    detail["data_check"] = False
                 elif watched:
                     why = f"the indicators must stay normal for {_span(period)}"
                     detail["normal_since"] = self._iso(now)

@@ -410,6 +410,47 @@ def test_full_lifecycle_to_verified_close(
     assert all(a.at > 0 and a.reason for a in svc.audit(tid))
 
 
+def test_a_warning_cleared_on_windows_too_thin_to_judge_closes_without_a_data_check(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    """A warning of an indicator with `min_count` clears on windows too thin to judge ("too
+    few readings to judge"): no data saw the indicator normal, so the ticket closes after
+    the period saying so (detail `data_check: false`), not as "indicators stayed normal
+    through verification" (`data_check: true`, as it did)."""
+    value = {"field": "pressure", "aggregate": "mean", "window": {"length": "15m"},
+             "levels": ["street", "district"], "min_count": 3}  # fmt: skip
+    m = WarningStateMachine([make_indicator(value=value)])
+    svc = make_service()
+    nan = float("nan")
+    firing, resolved = fire(m, [0.09, nan, nan, nan], area="310106003")
+    assert (firing.kind, resolved.kind, resolved.judged) == ("firing", "resolved", False)
+    clock.set(firing.at)
+    tid = svc.submit_warnings([firing])[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "valve")
+    clock.set(resolved.at)
+    svc.submit_warnings([resolved])
+    started = svc.audit(tid)[-1]
+    assert started.action == "verifying" and started.detail["data_check"] is False
+    assert "on too few records to judge" in started.reason
+    clock.advance(7201)
+    assert [o.action for o in svc.tick()] == ["closed"]
+    closed = svc.audit(tid)[-1]
+    assert closed.action == "closed" and "stayed normal" not in closed.reason
+    assert closed.reason.startswith("too few records to judge: closed after the verification "
+                                    "period, without a data check: water.pressure@")  # fmt: skip
+    assert closed.detail == {"data_check": False, "unjudged": [resolved.warning_id]}
+    # cleared so before the feedback: the verification says so from the start
+    svc2 = make_service()
+    m2 = WarningStateMachine([make_indicator(value=value)])
+    evs = fire(m2, [0.09, nan, nan, nan], area="310106004")
+    tid2 = svc2.submit_warnings(evs)[0].ticket_id or ""
+    svc2.accept(tid2, "dept")
+    svc2.feedback(tid2, "dept", "valve")
+    verifying = svc2.audit(tid2)[-1]
+    assert verifying.detail["data_check"] is False and "without a data check" in verifying.reason
+
+
 def test_still_firing_after_verification_reopens(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
