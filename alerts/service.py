@@ -1176,7 +1176,12 @@ class TicketService:
                 )  # fmt: skip
                 return Outcome(t.id, "reopened", t.id)
             unjudged = self._cleared_unjudged(conn, t) if t.warning_count > 0 else []
-            if t.warning_count == 0:
+            covering = self._covering_incident(conn, t)
+            if covering is not None:
+                self._close(conn, t.id, now, _covered_closed(covering), SYSTEM,
+                            {"data_check": False, "covered_by": covering.id,
+                             "incident_firing": covering.firing_count > 0})  # fmt: skip
+            elif t.warning_count == 0:
                 self._close(conn, t.id, now, NOT_WATCHED_CLOSED, SYSTEM,
                             {"data_check": False})  # fmt: skip
             elif unjudged:
@@ -1190,6 +1195,20 @@ class TicketService:
             return Outcome(t.id, "closed", t.id)
         self._supervise(conn, t, now, f"{t.step} deadline missed (督办)", SYSTEM)
         return Outcome(t.id, "supervised", t.id)
+
+    def _covering_incident(self, conn: Connection, t: Ticket) -> Ticket | None:
+        """For a ticket without warnings (a 12345 order), the open incident of its family
+        with warnings that its area lies in (`corroboration_scope`), if any: calls placed
+        minutes before a warning stay tickets of their own (a warning joins one ticket), but
+        their area is watched, and "no indicator watches this order" would be false while
+        that incident's red warning still fires."""
+        if t.warning_count > 0 or not t.incident_area:
+            return None
+        for c in self._related_open(conn, t.family, t.incident_area, 0, descendants=False):
+            if c.id != t.id and c.warning_count > 0 and covers(corroboration_scope(c),
+                                                               t.incident_area):  # fmt: skip
+                return c
+        return None
 
     def _cleared_unjudged(self, conn: Connection, t: Ticket) -> list[str]:
         """The ticket's warnings whose series last cleared on a window too thin to judge
@@ -1279,6 +1298,7 @@ class TicketService:
                 t = self._must(conn, tid)
                 check_allowed("feedback", tid, t.status)
                 watched = t.warning_count > 0
+                covering = self._covering_incident(conn, t)
                 firing = self.store.firing_of(conn, [tid])[tid] if t.firing_count > 0 else {}
                 detail: dict[str, Any] = {"verify_until": self._iso(now + period),
                                           "data_check": watched}  # fmt: skip
@@ -1298,6 +1318,11 @@ class TicketService:
                 elif watched:
                     why = f"the indicators must stay normal for {_span(period)}"
                     detail["normal_since"] = self._iso(now)
+                elif covering is not None:
+                    why = (f"incident {covering.id} watches this area with its warnings and is "
+                           "verified on their data: this order closes after "
+                           f"{_span(period)} unless reported again")  # fmt: skip
+                    detail["covered_by"] = covering.id
                 else:
                     why = NOT_WATCHED_VERIFYING
                 values: dict[str, Any] = {
@@ -1410,6 +1435,14 @@ def headline(t: Ticket) -> tuple[str, str]:
         zh += f"; {n} 条热线工单印证"
         en += f"; corroborated by {hotline_orders_en(n)}"
     return zh, en
+
+
+def _covered_closed(incident: Ticket) -> str:
+    """The close of an order's ticket whose area an incident with warnings watches: what is
+    true of it, not "no indicator watches this order"."""
+    state = "still fire" if incident.firing_count > 0 else "are verified there"
+    return (f"closed after feedback, without a data check of its own: incident {incident.id} "
+            f"covers this order and its warnings {state}")  # fmt: skip
 
 
 def _ticket_level_change(before: str, after: str) -> str:

@@ -294,6 +294,33 @@ def test_a_red_warning_merged_into_an_order_puts_its_deadlines_on_the_wall_clock
     assert t is not None and t.accept_due == clock.now() + 900
 
 
+def test_an_order_placed_before_the_warning_is_not_closed_as_unwatched(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """Water calls in one street minutes apart open tickets of their own; the red warning that
+    follows joins one of them.  The others are not "no indicator watches this order": their
+    close names the incident that watches their area and whether its warnings still fire."""
+    svc = make_service()
+    outs = svc.submit_orders([order(f"o{i}", T0 + 60 * i, dy=200 * i) for i in range(2)])
+    first, second = (o.ticket_id or "" for o in outs)
+    evs = fire(machine, [0.09], area="310106003")
+    clock.set(evs[0].at)
+    assert svc.submit_warnings(evs)[0].ticket_id == second  # the newest takes the warning
+    svc.accept(first, "dept")
+    svc.feedback(first, "dept", "crew on site")
+    verifying = svc.audit(first)[-1]
+    assert verifying.detail["covered_by"] == second and f"incident {second}" in verifying.reason
+    clock.advance(7200)
+    assert [o.action for o in svc.tick() if o.ticket_id == first] == ["closed"]
+    closed = svc.audit(first)[-1]
+    assert "no indicator watches" not in closed.reason
+    assert closed.reason == (
+        "closed after feedback, without a data check of its own: incident "
+        f"{second} covers this order and its warnings still fire"
+    )
+    assert closed.detail == {"data_check": False, "covered_by": second, "incident_firing": True}
+
+
 def test_a_level_entry_says_the_warnings_level_and_the_tickets_apart(
     make_service: ServiceFactory, machine: WarningStateMachine
 ) -> None:
