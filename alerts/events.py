@@ -50,6 +50,10 @@ class WarningEvent:
     # the worst window while the warning fired (its value and window end), on "resolved"
     peak: float | None = None
     peak_at: int | None = None
+    # False: the event's window had too few records to judge (the indicator's `min_count`
+    # leaves it unjudged and counts it as calm), so a warning "resolved" on it was not seen
+    # normal by any data, and a ticket must not close on it as a data check
+    judged: bool = True
 
     @property
     def event_key(self) -> str:
@@ -80,6 +84,7 @@ class WarningEvent:
             "since": self.since,
             "peak": self.peak,
             "peak_at": self.peak_at,
+            "judged": self.judged,
             "text_zh": self.text_zh,
             "text_en": self.text_en,
         }

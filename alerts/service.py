@@ -71,6 +71,11 @@ NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, wi
 # Said only when true: the verification period counts from the moment every warning of the
 # ticket had cleared, and anything firing after that reopens the ticket at once.
 VERIFIED_CLOSED = "indicators stayed normal through verification"
+# A warning that cleared on windows too thin to judge (an indicator's `min_count`: "too few
+# checks to judge (15 < 20)") was never seen normal: the close says so, not "stayed normal".
+UNJUDGED_CLOSED = (
+    "too few records to judge: closed after the verification period, without a data check"
+)
 # A fix that fails verification this many times is supervised (督办) as a missed deadline is:
 # reopening alone restarts the department's clock, so a ticket whose fixes never hold would
 # otherwise go round for ever without anyone above the department hearing of it.
@@ -711,9 +716,18 @@ class TicketService:
     def _tightened(self, t: Ticket, route: Route, now: int) -> dict[str, Any]:
         """A more severe level brings its own (shorter) deadlines; never lengthen one.  The
         original handling deadline tightens with it: the department now owes the shorter
-        time, whatever a supervision did to the current one."""
+        time, whatever a supervision did to the current one.
+
+        The level's way of counting comes with its durations: a ticket a 12345 order opened
+        counts office hours, a warning's route the wall clock, and a red water outage is owed
+        its 15 min / 4 h on the wall clock as a ticket the warning opened is.  Kept in office
+        hours, every later deadline (a reopening, a supervision, a reassignment) counted its
+        4 h in office hours: a reopening at 14:45 was due the next day at 10:45.  Once on the
+        wall clock a ticket stays on it (a deadline is never lengthened)."""
         out: dict[str, Any] = {"accept_s": min(t.accept_s, route.accept),
-                               "handle_s": min(t.handle_s, route.handle)}  # fmt: skip
+                               "handle_s": min(t.handle_s, route.handle),
+                               "working_hours_only": t.working_hours_only
+                               and route.working_hours_only}  # fmt: skip
         if t.status in AWAITING_ACCEPT:
             out["accept_due"] = min(
                 t.accept_due, self.router.deadline(now, route.accept, route.working_hours_only)
@@ -833,13 +847,14 @@ class TicketService:
         so, as the one at feedback does, so that the trail shows when the indicators were
         first all normal and until when they must stay so."""
         until = now + self.verification_period
+        how = "" if ev.judged else ", on too few records to judge"
         self._audit(
             conn, ticket_id=t.id, at=now, actor=SYSTEM, action="verifying",
             from_status=t.status, to_status="verifying",
-            reason=f"all warnings cleared (the last: {ev.warning_id}): the indicators must "
-            f"stay normal for {_span(self.verification_period)}, until "
+            reason=f"all warnings cleared (the last: {ev.warning_id}{how}): the indicators "
+            f"must stay normal for {_span(self.verification_period)}, until "
             f"{local_time(until, now, self.tz)}",
-            detail={"verify_until": self._iso(until), "data_check": True,
+            detail={"verify_until": self._iso(until), "data_check": ev.judged,
                     "normal_since": self._iso(now), "warning_id": ev.warning_id},
         )  # fmt: skip
 
@@ -999,10 +1014,15 @@ class TicketService:
         missed deadline: the department meets each restarted deadline on paper while the
         problem stays, so the deadline timer alone never escalates it.  The original handling
         deadline stays: compliance asks whether the problem was handled in the time first
-        given, and a fix that did not hold was not."""
+        given, and a fix that did not hold was not.
+
+        The previous round's feedback (`feedback_at`, `feedback_notes`) is cleared with it:
+        a reopened ticket has not been reported handled, and a ticket accepted again showing
+        the old "handled" note and time read as fixed (the audit keeps every feedback)."""
         t = self._must(conn, tid)
         values = {
             "status": "reopened", "reopen_count": t.reopen_count + 1, "verify_until": None,
+            "feedback_at": None, "feedback_notes": None,
             "updated_at": now, "step_supervise_count": 0,
             "accept_due": self.router.deadline(now, t.accept_s, t.working_hours_only),
             "handle_due": self.router.deadline(now, t.handle_s, t.working_hours_only),
@@ -1155,9 +1175,18 @@ class TicketService:
                     {"firing": dict(sorted(firing.items()))},
                 )  # fmt: skip
                 return Outcome(t.id, "reopened", t.id)
-            if t.warning_count == 0:
+            unjudged = self._cleared_unjudged(conn, t) if t.warning_count > 0 else []
+            covering = self._covering_incident(conn, t)
+            if covering is not None:
+                self._close(conn, t.id, now, _covered_closed(covering), SYSTEM,
+                            {"data_check": False, "covered_by": covering.id,
+                             "incident_firing": covering.firing_count > 0})  # fmt: skip
+            elif t.warning_count == 0:
                 self._close(conn, t.id, now, NOT_WATCHED_CLOSED, SYSTEM,
                             {"data_check": False})  # fmt: skip
+            elif unjudged:
+                self._close(conn, t.id, now, f"{UNJUDGED_CLOSED}: {', '.join(unjudged)}",
+                            SYSTEM, {"data_check": False, "unjudged": unjudged})  # fmt: skip
             else:
                 self._close(conn, t.id, now, VERIFIED_CLOSED, SYSTEM,
                             {"data_check": True,
@@ -1166,6 +1195,33 @@ class TicketService:
             return Outcome(t.id, "closed", t.id)
         self._supervise(conn, t, now, f"{t.step} deadline missed (督办)", SYSTEM)
         return Outcome(t.id, "supervised", t.id)
+
+    def _covering_incident(self, conn: Connection, t: Ticket) -> Ticket | None:
+        """For a ticket without warnings (a 12345 order), the open incident of its family
+        with warnings that its area lies in (`corroboration_scope`), if any: calls placed
+        minutes before a warning stay tickets of their own (a warning joins one ticket), but
+        their area is watched, and "no indicator watches this order" would be false while
+        that incident's red warning still fires."""
+        if t.warning_count > 0 or not t.incident_area:
+            return None
+        for c in self._related_open(conn, t.family, t.incident_area, 0, descendants=False):
+            if c.id != t.id and c.warning_count > 0 and covers(corroboration_scope(c),
+                                                               t.incident_area):  # fmt: skip
+                return c
+        return None
+
+    def _cleared_unjudged(self, conn: Connection, t: Ticket) -> list[str]:
+        """The ticket's warnings whose series last cleared on a window too thin to judge
+        (the event's `judged` false): nothing after that told the service the data was
+        judged normal (the warning state sends no event for a normal window), so a close
+        on them is no data check.  Only the latest warning of each series counts: one that
+        fired again and cleared on judged data has been seen normal since."""
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for w in self.store.warnings_of(conn, t.id):  # oldest first
+            latest[(w["indicator_id"], w["area_code"])] = w
+        return sorted(w["warning_id"] for w in latest.values()
+                      if w["state"] == "resolved"
+                      and w["explanation"].get("judged") is False)  # fmt: skip
 
     # ================================================================== actions (API)
     def _act(self, tid: str, action: str, actor: str, fn: Callable[[Connection, Ticket, int],
@@ -1242,6 +1298,7 @@ class TicketService:
                 t = self._must(conn, tid)
                 check_allowed("feedback", tid, t.status)
                 watched = t.warning_count > 0
+                covering = self._covering_incident(conn, t)
                 firing = self.store.firing_of(conn, [tid])[tid] if t.firing_count > 0 else {}
                 detail: dict[str, Any] = {"verify_until": self._iso(now + period),
                                           "data_check": watched}  # fmt: skip
@@ -1253,9 +1310,19 @@ class TicketService:
                         f"if any still fires at {local_time(now + period, now, self.tz)}"
                     )
                     detail["waiting_for"] = dict(sorted(firing.items()))
+                elif watched and (unjudged := self._cleared_unjudged(conn, t)):
+                    why = (f"too few records to judge ({', '.join(unjudged)}): it closes "
+                           f"after {_span(period)} without a data check unless reported "
+                           "again or a warning fires")  # fmt: skip
+                    detail["data_check"] = False
                 elif watched:
                     why = f"the indicators must stay normal for {_span(period)}"
                     detail["normal_since"] = self._iso(now)
+                elif covering is not None:
+                    why = (f"incident {covering.id} watches this area with its warnings and is "
+                           "verified on their data: this order closes after "
+                           f"{_span(period)} unless reported again")  # fmt: skip
+                    detail["covered_by"] = covering.id
                 else:
                     why = NOT_WATCHED_VERIFYING
                 values: dict[str, Any] = {
@@ -1368,6 +1435,14 @@ def headline(t: Ticket) -> tuple[str, str]:
         zh += f"; {n} 条热线工单印证"
         en += f"; corroborated by {hotline_orders_en(n)}"
     return zh, en
+
+
+def _covered_closed(incident: Ticket) -> str:
+    """The close of an order's ticket whose area an incident with warnings watches: what is
+    true of it, not "no indicator watches this order"."""
+    state = "still fire" if incident.firing_count > 0 else "are verified there"
+    return (f"closed after feedback, without a data check of its own: incident {incident.id} "
+            f"covers this order and its warnings {state}")  # fmt: skip
 
 
 def _ticket_level_change(before: str, after: str) -> str:

@@ -9,7 +9,8 @@ or a call about the same problem meanwhile reopens it (`alerts/service.py`).
 Supervision (督办) is not a status but a flag with a count: a missed deadline at any step
 flags the ticket, moves it one tier up and restarts the step it is in (never later than its
 deadline when that has not passed yet); every third reopening (a fix that keeps failing
-verification) is supervised the same way."""
+verification) is supervised the same way.  A supervisor's own 督办 applies where a step is
+owed, as the timer's does: not once the department has reported it handled."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ ALLOWED: Final[dict[str, frozenset[str]]] = {
     "start": frozenset({"accepted"}),
     "feedback": IN_HAND,
     "reassign": frozenset({"dispatched", "accepted", "handling", "reopened"}),
-    "supervise": OPEN_STATUSES,
+    # 督办 presses a department over a step it owes (acceptance, handling): in verification
+    # the department owes nothing, and a 督办 there only moved the ticket up a tier for nothing
+    "supervise": AWAITING_ACCEPT | IN_HAND,
     "comment": frozenset(STATUSES),
 }
 # times an audit entry's detail may hold (ISO 8601 strings; epoch seconds in older entries)

@@ -701,6 +701,7 @@ class WarningStateMachine:
             detectors=tuple(d for d in det.split(",") if d),
             **rules.event_fields(area_level),
             **_peak_fields(*peak),
+            judged=thin is None,
         )
 
     @staticmethod

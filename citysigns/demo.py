@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -178,7 +179,14 @@ def dispatch_replay(console: Console, run_dir: Path, hotline: Path) -> None:
     result = drive(batches, orders, clock, service, machine, DepartmentScript(), until=end)
     every = service.list_tickets(TicketFilter(limit=1_000_000))
     print_ticket_table([t for t in every if t.warning_count > 0], console)
-    for line in dispatch_summary(every, result.count("linked")):
+    unchecked = {
+        t.id
+        for t in every
+        if t.warning_count > 0 and t.status == "closed"
+        and any(a.action == "closed" and a.detail.get("data_check") is False
+                for a in service.audit(t.id))
+    }  # fmt: skip
+    for line in dispatch_summary(every, result.count("linked"), unchecked):
         console.print(line, highlight=False)
     console.print(f"store {db}", highlight=False)
     console.print(serve_hint(db), highlight=False)
@@ -208,11 +216,15 @@ def _when(ts: int, tz: str = "Asia/Shanghai") -> str:
     return datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%m-%d %H:%M")
 
 
-def dispatch_summary(tickets: list[Ticket], linked: int) -> list[str]:
+def dispatch_summary(
+    tickets: list[Ticket], linked: int, unchecked: Collection[str] = ()
+) -> list[str]:
     """The demo's closing lines, each saying exactly what it counts: tickets by where they
     came from (an incident a hotline order opened and a warning joined is an incident, not
     "raised by a warning"), closes by whether data checked them, reopenings and supervisions
-    as events and as the tickets they happened to."""
+    as events and as the tickets they happened to.  `unchecked`: the incidents whose close
+    was no data check (a warning cleared on windows too thin to judge, detail `data_check`
+    false), which are not said to have "stayed normal"."""
     incidents = [t for t in tickets if t.warning_count > 0]
     by_warning = sum(t.origin != "hotline" for t in incidents)
     orders = len(tickets) - len(incidents)
@@ -220,6 +232,10 @@ def dispatch_summary(tickets: list[Ticket], linked: int) -> list[str]:
         f"{k} {n:,}" for k, n in sorted(Counter(t.status for t in tickets).items())
     )
     closed_inc = sum(t.status == "closed" for t in incidents)
+    no_check = sum(t.status == "closed" and t.id in unchecked for t in incidents)
+    noun = "incident" if no_check == 1 else "incidents"
+    without = (f"{no_check:,} {noun} without a data check (too few records to judge), "
+               if no_check else "")  # fmt: skip
     closed_orders = sum(t.status == "closed" and t.warning_count == 0 for t in tickets)
     reopened = [t for t in tickets if t.reopen_count]
     supervised = [t for t in tickets if t.supervised]
@@ -228,8 +244,9 @@ def dispatch_summary(tickets: list[Ticket], linked: int) -> list[str]:
         f"behind them (above: {by_warning:,} opened by a warning, "
         f"{len(incidents) - by_warning:,} by a hotline order a warning then joined), "
         f"{orders:,} hotline orders no warning joined",
-        f"closed {closed_inc + closed_orders:,}: {closed_inc:,} incidents after their "
-        f"indicators stayed normal through verification, {closed_orders:,} hotline orders "
+        f"closed {closed_inc + closed_orders:,}: {closed_inc - no_check:,} incidents after "
+        f"their indicators stayed normal through verification, {without}"
+        f"{closed_orders:,} hotline orders "
         "after feedback, without a data check",
         f"reopenings {sum(t.reopen_count for t in reopened):,} (of {len(reopened):,} tickets); "
         f"supervisions (missed deadline, or reopened thrice) "

@@ -188,6 +188,23 @@ def test_reassign_and_supervise(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["ticket"]["supervised"] is True
 
 
+def test_a_ticket_in_verification_cannot_be_supervised(client: TestClient) -> None:
+    """After the feedback nothing is owed: a 督办 is a 409 naming where it applies, and the
+    ticket does not move up a tier for it (it did, with a 200)."""
+    tid = ticket_in(client, "310106")
+    assert client.post(f"/tickets/{tid}/accept", headers=auth("jingan-roads")).status_code == 200
+    r = client.post(f"/tickets/{tid}/feedback", headers=auth("jingan-roads"),
+                    json={"notes": "filled"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ticket"]["status"] == "verifying"
+    tier = r.json()["ticket"]["tier"]
+    r = client.post(f"/tickets/{tid}/supervise", headers=auth("jingan-supervisor"),
+                    json={"reason": "慢"})  # fmt: skip
+    assert r.status_code == 409, r.text
+    assert r.json()["error"].endswith("accepted or dispatched or handling or reopened")
+    r = client.get(f"/tickets/{tid}", headers=auth("viewer"))
+    assert r.json()["ticket"]["tier"] == tier and r.json()["ticket"]["supervised"] is False
+
+
 @pytest.mark.parametrize(
     ("body", "kwargs", "status", "needle"),
     [

@@ -124,6 +124,13 @@ def test_the_demo_summary_counts_what_each_line_says(
             f"(of {len(supervised)} tickets)") in lines[2]  # fmt: skip
     closed = sum(t.status == "closed" for t in tickets)
     assert lines[1].startswith(f"closed {closed}: ")
+    # an incident closed without a data check (cleared on windows too thin to judge) is not
+    # counted as having stayed normal
+    inc = [t for t in tickets if t.warning_count > 0 and t.status == "closed"]
+    assert inc
+    said = dispatch_summary(tickets, 0, {inc[0].id})[1]
+    assert f"{len(inc) - 1} incidents after their indicators stayed normal" in said
+    assert "1 incident without a data check (too few records to judge), " in said
     assert (
         "3 incidents with warnings behind them (above: 3 opened by a warning, 0 by a" in (lines[0])
     )

@@ -264,6 +264,63 @@ def test_sensor_warning_and_hotline_surge_are_one_incident(
     ]
 
 
+def test_a_red_warning_merged_into_an_order_puts_its_deadlines_on_the_wall_clock(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """A 12345 order (office hours) and then a red warning of the same outage: the ticket owes
+    the red level's 15 min / 4 h on the wall clock from then on, in every later deadline: a
+    reopening on a Sunday is due within the hour, not on Monday morning (it kept
+    `working_hours_only` and counted them in office hours)."""
+    svc = make_service()
+    tid = svc.submit_orders([order("o1", T0)])[0].ticket_id or ""  # Sunday 10:00
+    before = svc.get(tid)
+    assert before is not None and before.working_hours_only is True
+    evs = fire(machine, [0.09], area="310106003")  # red at once
+    clock.set(evs[0].at)
+    assert svc.submit_warnings(evs)[0].ticket_id == tid
+    t = svc.get(tid)
+    assert t is not None and (t.level, t.accept_s, t.handle_s) == ("red", 900, 4 * 3600)
+    assert t.working_hours_only is False and t.accept_due == clock.now() + 900
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "valve")
+    clock.advance(7201)  # still firing: reopened, due again on the wall clock
+    assert [o.action for o in svc.tick()] == ["reopened"]
+    t = svc.get(tid)
+    assert t is not None and t.status == "reopened"
+    assert (t.accept_due, t.handle_due) == (clock.now() + 900, clock.now() + 4 * 3600)
+    clock.set(t.accept_due + 1)
+    assert [o.action for o in svc.tick()] == ["supervised"]
+    t = svc.get(tid)
+    assert t is not None and t.accept_due == clock.now() + 900
+
+
+def test_an_order_placed_before_the_warning_is_not_closed_as_unwatched(
+    make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
+) -> None:
+    """Water calls in one street minutes apart open tickets of their own; the red warning that
+    follows joins one of them.  The others are not "no indicator watches this order": their
+    close names the incident that watches their area and whether its warnings still fire."""
+    svc = make_service()
+    outs = svc.submit_orders([order(f"o{i}", T0 + 60 * i, dy=200 * i) for i in range(2)])
+    first, second = (o.ticket_id or "" for o in outs)
+    evs = fire(machine, [0.09], area="310106003")
+    clock.set(evs[0].at)
+    assert svc.submit_warnings(evs)[0].ticket_id == second  # the newest takes the warning
+    svc.accept(first, "dept")
+    svc.feedback(first, "dept", "crew on site")
+    verifying = svc.audit(first)[-1]
+    assert verifying.detail["covered_by"] == second and f"incident {second}" in verifying.reason
+    clock.advance(7200)
+    assert [o.action for o in svc.tick() if o.ticket_id == first] == ["closed"]
+    closed = svc.audit(first)[-1]
+    assert "no indicator watches" not in closed.reason
+    assert closed.reason == (
+        "closed after feedback, without a data check of its own: incident "
+        f"{second} covers this order and its warnings still fire"
+    )
+    assert closed.detail == {"data_check": False, "covered_by": second, "incident_firing": True}
+
+
 def test_a_level_entry_says_the_warnings_level_and_the_tickets_apart(
     make_service: ServiceFactory, machine: WarningStateMachine
 ) -> None:
@@ -380,6 +437,47 @@ def test_full_lifecycle_to_verified_close(
     assert all(a.at > 0 and a.reason for a in svc.audit(tid))
 
 
+def test_a_warning_cleared_on_windows_too_thin_to_judge_closes_without_a_data_check(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    """A warning of an indicator with `min_count` clears on windows too thin to judge ("too
+    few readings to judge"): no data saw the indicator normal, so the ticket closes after
+    the period saying so (detail `data_check: false`), not as "indicators stayed normal
+    through verification" (`data_check: true`, as it did)."""
+    value = {"field": "pressure", "aggregate": "mean", "window": {"length": "15m"},
+             "levels": ["street", "district"], "min_count": 3}  # fmt: skip
+    m = WarningStateMachine([make_indicator(value=value)])
+    svc = make_service()
+    nan = float("nan")
+    firing, resolved = fire(m, [0.09, nan, nan, nan], area="310106003")
+    assert (firing.kind, resolved.kind, resolved.judged) == ("firing", "resolved", False)
+    clock.set(firing.at)
+    tid = svc.submit_warnings([firing])[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "valve")
+    clock.set(resolved.at)
+    svc.submit_warnings([resolved])
+    started = svc.audit(tid)[-1]
+    assert started.action == "verifying" and started.detail["data_check"] is False
+    assert "on too few records to judge" in started.reason
+    clock.advance(7201)
+    assert [o.action for o in svc.tick()] == ["closed"]
+    closed = svc.audit(tid)[-1]
+    assert closed.action == "closed" and "stayed normal" not in closed.reason
+    assert closed.reason.startswith("too few records to judge: closed after the verification "
+                                    "period, without a data check: water.pressure@")  # fmt: skip
+    assert closed.detail == {"data_check": False, "unjudged": [resolved.warning_id]}
+    # cleared so before the feedback: the verification says so from the start
+    svc2 = make_service()
+    m2 = WarningStateMachine([make_indicator(value=value)])
+    evs = fire(m2, [0.09, nan, nan, nan], area="310106004")
+    tid2 = svc2.submit_warnings(evs)[0].ticket_id or ""
+    svc2.accept(tid2, "dept")
+    svc2.feedback(tid2, "dept", "valve")
+    verifying = svc2.audit(tid2)[-1]
+    assert verifying.detail["data_check"] is False and "without a data check" in verifying.reason
+
+
 def test_still_firing_after_verification_reopens(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
@@ -393,6 +491,9 @@ def test_still_firing_after_verification_reopens(
     assert out.action == "reopened" and t is not None
     assert (t.status, t.reopen_count) == ("reopened", 1)
     assert t.accept_due == clock.now() + 3600  # back to the department with a new deadline
+    # not reported handled any more: the old feedback is in the audit, not on the ticket
+    assert (t.feedback_at, t.feedback_notes) == (None, None)
+    assert any(a.action == "feedback" and a.reason == "done" for a in svc.audit(tid))
     with pytest.raises(InvalidTransitionError, match="reopened"):
         svc.feedback(tid, "dept", "again")
     assert svc.accept(tid, "dept").status == "accepted"
@@ -684,8 +785,13 @@ def test_a_supervisors_supervision_never_gives_more_time(
     clock.advance(3600)
     again = svc.supervise(tid, "supervisor-1", "请加快")  # in hand, well before its deadline
     assert again.handle_due == taken.handle_due and again.supervise_count == 3
-    with_feedback = svc.feedback(tid, "dept", "done")
-    assert svc.supervise(tid, "supervisor-1", "核实").verify_until == with_feedback.verify_until
+    svc.feedback(tid, "dept", "done")
+    # in verification nothing is owed: a 督办 is refused, naming where it applies
+    with pytest.raises(InvalidTransitionError, match="verifying; supervise is possible when "
+                       "it is accepted or dispatched or handling or reopened"):  # fmt: skip
+        svc.supervise(tid, "supervisor-1", "核实")
+    t = svc.get(tid)
+    assert t is not None and (t.tier, t.supervise_count) == ("city", 3)
 
 
 def test_audit_details_give_times_in_iso_8601_like_the_rest(

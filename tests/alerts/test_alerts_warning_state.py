@@ -141,6 +141,10 @@ def test_a_resolution_on_windows_too_thin_to_judge_says_so() -> None:
     assert ev.value is None
     assert "too few checks to judge (15 < 20) since 11:00" in ev.text_en, ev.text_en
     assert "核验过少无法判断 (15 < 20) 自 11:00" in ev.text_zh, ev.text_zh
+    # and it says the window was not judged, which a ticket's verification must not take
+    # for normal data
+    assert ev.judged is False and ev.explanation()["judged"] is False
+    assert events[0].judged is True
 
 
 def test_a_resolution_says_the_condition_it_cleared_by_not_the_detectors_band() -> None:
