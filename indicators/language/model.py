@@ -38,8 +38,9 @@ class Filter(Strict):
 
     field: str
     equals: str | float | bool | None = None
-    in_: list[str | float] | None = Field(None, alias="in")
-    not_in: list[str | float] | None = None
+    # (not empty: `in: []` matched nothing and `not_in: []` left everything, both silently)
+    in_: list[str | float] | None = Field(None, alias="in", min_length=1)
+    not_in: list[str | float] | None = Field(None, min_length=1)
     range: tuple[Number, Number] | None = Field(None, description="[low, high], both included")
 
     model_config = ConfigDict(**STRICT, populate_by_name=True)

@@ -71,6 +71,14 @@ AT_LEAST_ONE = {
         "an empty list selects nothing: leave the key out to count every record, or list the "
         "words to look for in the description: keywords: [停水]"
     ),
+    "in": (
+        "an empty list matches no record: list the values to keep, in: [wechat, app]; or "
+        "leave the filter out to keep every record"
+    ),
+    "not_in": (
+        "an empty list leaves out nothing: list the values to leave out, not_in: [phone]; or "
+        "leave the filter out"
+    ),
     "indicators": (
         "`indicators:` is empty: list indicators under it, each starting with `- id:`; a file "
         "defines at least one indicator"
