@@ -43,6 +43,11 @@ FAMILY_NAMES: Final[dict[str, tuple[str, str]]] = {
     "manhole": ("井盖异常", "manhole covers"),
     "power": ("供电", "power supply"),
     "gas": ("燃气", "gas"),
+    "traffic": ("道路交通", "road traffic"),
+    "elevator": ("电梯安全", "elevator safety"),
+    "sanitation": ("环境卫生", "sanitation"),
+    "street_lights": ("路灯", "street lights"),
+    "snow_ice": ("道路冰雪", "snow and ice"),
 }
 
 # GeoReport `group`s.  An incident family is grouped by what opens its tickets: sensors,

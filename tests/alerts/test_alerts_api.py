@@ -625,6 +625,19 @@ def test_open311_services_have_human_names_and_groups_by_what_raises_them(
     assert codes["water"]["group"] == "sensors and citizen reports"
 
 
+def test_every_incident_family_of_the_shipped_catalog_has_a_name(
+    sqlite_url: str, clock: ManualClock
+) -> None:
+    """A family missing from the table is named by joining its indicators' titles, and its
+    requests by their own titles: the services list and the requests then disagree."""
+    from alerts.api import _incident_services
+    from alerts.open311 import FAMILY_NAMES
+    from alerts.serve import build_service
+
+    families = set(_incident_services(build_service(sqlite_url, clock=clock)))
+    assert families and families <= set(FAMILY_NAMES), families - set(FAMILY_NAMES)
+
+
 def test_native_json_and_open311_show_one_service_code(client: TestClient) -> None:
     """A ticket a warning opened has no hotline category: both views show its family, the
     code `?service_code=` finds it by."""
