@@ -73,6 +73,9 @@ def test_wild_timestamps_in_a_sparse_sensor_file_are_still_refused() -> None:
         (line, Reason.TOO_FAR_IN_TIME) for line in sorted(at)
     ]
     assert len(batch) == 72 - len(at)
+    # the stream's time is said as a time, on the city's clock, not as epoch milliseconds
+    assert all("stream's time (2026-03-0" in d.detail for d in letters.letters)
+    assert all(d.detail.endswith("+08:00)") for d in letters.letters)
 
 
 def _small_district(days: int = 14) -> list[dict[str, object]]:

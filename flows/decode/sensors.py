@@ -48,6 +48,7 @@ from flows.decode.frames import (
 )
 from flows.decode.reasons import DeadLetter, DeadLetters, Reason
 from flows.decode.refusals import Cells, RegisteredIds, masked_text, plain_records
+from flows.output import iso_ms
 from flows.privacy import (
     NAME_FIELDS,
     blank_names,
@@ -548,9 +549,9 @@ class SensorDecoder:
             elif c == 10:
                 texts = self._impossible_in_bulk(refused, at)
             else:
-                now = self.clock.now_ms
+                now = iso_ms(np.array([self.clock.now_ms]))[0]
                 texts = [
-                    f"timestamp {s!r} is too far from the stream's time ({now} ms)"
+                    f"timestamp {s!r} is too far from the stream's time ({now})"
                     for s in cells(TIMESTAMP)
                 ]
             for j, text in zip(picks, texts, strict=True):
@@ -651,7 +652,8 @@ class SensorDecoder:
             return "no measurement field"
         if code == 10:
             return self._impossible(row)
-        return f"timestamp {stamp!r} is too far from the stream's time ({self.clock.now_ms} ms)"
+        now = iso_ms(np.array([self.clock.now_ms]))[0]
+        return f"timestamp {stamp!r} is too far from the stream's time ({now})"
 
     def _impossible(self, row: dict[str, object]) -> str:
         """Which value of a refused row no sensor of its kind can read, and why."""
