@@ -64,6 +64,18 @@ class TokenSpec(BaseModel):
         """Some tools print a digest in capitals (PowerShell's Get-FileHash): the same digest."""
         return v.lower() if isinstance(v, str) else v
 
+    @field_validator("token")
+    @classmethod
+    def _no_outer_spaces(cls, v: str | None) -> str | None:
+        """An HTTP client sends `Bearer <token>` without spaces around it, so such a token could
+        never match: refused rather than left to fail every request."""
+        if v is not None and v != v.strip():
+            raise ValueError(
+                "the token starts or ends with a space, so no request can match it; "
+                "remove the spaces"
+            )
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> Self:
         if self.expires is not None and self.expires.utcoffset() is None:

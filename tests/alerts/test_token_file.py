@@ -156,3 +156,14 @@ def test_the_example_file_loads() -> None:
     example = Path(__file__).resolve().parents[2] / "alerts" / "examples" / "tokens.yaml"
     who = TokenRegistry.from_file(example).authenticate("Bearer wall-display-local-trial-only")
     assert who is not None and (who.name, who.role) == ("wall display", "read-only")
+
+
+def test_a_token_with_spaces_around_it_is_refused(tmp_path: Path) -> None:
+    """A client sends `Bearer <token>` without the spaces: such an entry could never match."""
+    path = write(
+        tmp_path, f'tokens:\n  - name: desk\n    role: dispatcher\n    token: "{SECRET} "\n'
+    )
+    assert refusal(path) == [
+        f"{path}:4:12: tokens.0.token: the token starts or ends with a space, so no request can "
+        "match it; remove the spaces"
+    ]
