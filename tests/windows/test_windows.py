@@ -9,7 +9,7 @@ import numpy as np
 from flows.windows import IndicatorWindows, PartitionProgress, WindowSpec
 from flows.windows.progress import END_OF_TIME, NO_TIME
 
-T0 = 1_770_000_000_000  # ms, a multiple of one hour
+T0 = 1_770_000_000_000  # ms, a multiple of ten minutes: a boundary of every window here
 
 
 def make(agg: str = "mean", **kw: object) -> IndicatorWindows:
