@@ -302,6 +302,10 @@ class ChannelDecoder:
             raw_text = masked.get(spec.text_key)
             text = "" if raw_text is None else str(raw_text)
         extra = {k: "" if masked.get(k) is None else str(masked.get(k)) for k in spec.extra_keys}
+        if spec.name == "checkpoint" and not extra["result"]:
+            # a check sent as the flag alone (`abnormal: 1`) has its result all the same: a
+            # filter on `result` must see it as one sent as `result: abnormal` is seen
+            extra["result"] = "abnormal" if value == 1.0 else "normal"
         return _Row(str(record_id), ts_text, category, lat, long, value, text, extra, line)
 
     def decode(self, chunk: RawChunk) -> tuple[ChannelBatch, DeadLetters]:
