@@ -549,7 +549,7 @@ class SensorDecoder:
             elif c == 10:
                 texts = self._impossible_in_bulk(refused, at)
             else:
-                now = iso_ms(np.array([self.clock.now_ms]))[0]
+                now = self._stream_time()
                 texts = [
                     f"timestamp {s!r} is too far from the stream's time ({now})"
                     for s in cells(TIMESTAMP)
@@ -652,8 +652,11 @@ class SensorDecoder:
             return "no measurement field"
         if code == 10:
             return self._impossible(row)
-        now = iso_ms(np.array([self.clock.now_ms]))[0]
-        return f"timestamp {stamp!r} is too far from the stream's time ({now})"
+        return f"timestamp {stamp!r} is too far from the stream's time ({self._stream_time()})"
+
+    def _stream_time(self) -> str:
+        """The stream clock's time as a dead letter says it: on the city's clock, like records."""
+        return iso_ms(np.array([self.clock.now_ms], dtype=np.int64))[0]
 
     def _impossible(self, row: dict[str, object]) -> str:
         """Which value of a refused row no sensor of its kind can read, and why."""

@@ -20,12 +20,13 @@ import csv
 import gzip
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from flows.city import SensorRegistry, load_city
+from flows.output import CITY_TZ
 
 HERE = Path(__file__).resolve().parent
 BEIJING_CSV = HERE / "beijing_aq_2017JanFeb.csv.gz"
@@ -69,7 +70,6 @@ BOSTON_TYPES = {
 }
 BOSTON_BOX = (42.23, 42.40, -71.19, -70.99)  # lat min/max, lon min/max
 SHANGHAI_BOX = (31.15, 31.32, 121.38, 121.56)
-CITY_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")  # the demo city's clock
 
 
 def beijing_station_sensors(registry: SensorRegistry) -> dict[str, str]:

@@ -298,8 +298,8 @@ class IndicatorWindows:
         return self.silence_after is not None and any(s.any() for s in self.seen.values())
 
     def _first_window_not_closable(self, watermark_ms: int) -> int:
-        span = self.spec.length * 1000 + self.spec.lateness * 1000
-        return int((watermark_ms - span - self.origin_ms) // self.step_ms) + 1
+        """The first window (by start pane) that `watermark_ms` cannot close yet."""
+        return int(self._first_windows_not_closable(np.array([watermark_ms], dtype=np.int64))[0])
 
     def _first_windows_not_closable(self, watermark_ms: np.ndarray) -> np.ndarray:
         """`_first_window_not_closable` of each watermark (NO_TIME: none closable yet)."""
