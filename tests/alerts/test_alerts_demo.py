@@ -33,12 +33,17 @@ def replay() -> list[ScoredBatch]:
     return out
 
 
+def outage_calls() -> list[HotlineOrder]:
+    """Five no-water calls in one street, a minute apart, three and a half hours in."""
+    return [HotlineOrder(f"o{i}", "water_outage", T0 + 900 * 14 + 60 * i, 31.23, 121.45,
+                         "310106003001001") for i in range(5)]  # fmt: skip
+
+
 def test_drive_shows_supervision_close_and_reopen(
     make_service: ServiceFactory, clock: ManualClock
 ) -> None:
     svc = make_service()
-    orders = [HotlineOrder(f"o{i}", "water_outage", T0 + 900 * 14 + 60 * i, 31.23, 121.45,
-                           "310106003001001") for i in range(5)]  # fmt: skip
+    orders = outage_calls()
     result = drive(
         replay(),
         orders,
@@ -107,8 +112,7 @@ def test_the_demo_summary_counts_what_each_line_says(
     make_service: ServiceFactory, clock: ManualClock
 ) -> None:
     svc = make_service()
-    orders = [HotlineOrder(f"o{i}", "water_outage", T0 + 900 * 14 + 60 * i, 31.23, 121.45,
-                           "310106003001001") for i in range(5)]  # fmt: skip
+    orders = outage_calls()
     result = drive(replay(), orders, clock, svc, WarningStateMachine([make_indicator()]),
                    DepartmentScript(ignore_first=1))  # fmt: skip
     # one ticket reopened twice: the reopenings are events, not tickets

@@ -32,6 +32,14 @@ def fire(machine: WarningStateMachine, values: list[float], area: str = "3101060
     return out
 
 
+def fed_back(svc: TicketService, machine: WarningStateMachine) -> str:
+    """A ticket a warning opened, accepted and fed back on: in verification."""
+    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "done")
+    return tid
+
+
 @pytest.fixture
 def machine() -> WarningStateMachine:
     return WarningStateMachine([make_indicator(), surge_indicator()])
@@ -482,9 +490,7 @@ def test_still_firing_after_verification_reopens(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
     svc = make_service()
-    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
-    svc.accept(tid, "dept")
-    svc.feedback(tid, "dept", "done")
+    tid = fed_back(svc, machine)
     clock.advance(7201)
     (out,) = svc.tick()
     t = svc.get(tid)
@@ -538,9 +544,7 @@ def test_a_warning_after_the_clearance_reopens_at_once_naming_it(
     make_service: ServiceFactory, machine: WarningStateMachine, clock: ManualClock
 ) -> None:
     svc = make_service()
-    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
-    svc.accept(tid, "dept")
-    svc.feedback(tid, "dept", "done")
+    tid = fed_back(svc, machine)
     svc.submit_warnings(fire(machine, [0.3, 0.3, 0.3], start=T0 + 900))  # the clock runs
     clock.advance(1800)
     (again,) = fire(machine, [0.16], start=T0 + 4500)  # the same street fires again
@@ -656,9 +660,7 @@ def test_a_new_warning_during_verification_reopens_at_once(
     make_service: ServiceFactory, machine: WarningStateMachine
 ) -> None:
     svc = make_service()
-    tid = svc.submit_warnings(fire(machine, [0.16]))[0].ticket_id or ""
-    svc.accept(tid, "dept")
-    svc.feedback(tid, "dept", "done")
+    tid = fed_back(svc, machine)
     svc.submit_warnings(fire(machine, [0.16], area="310106003001"))  # a grid in the street
     t = svc.get(tid)
     assert t is not None and t.status == "reopened" and t.warning_count == 2
