@@ -54,6 +54,9 @@ class WarningEvent:
     # leaves it unjudged and counts it as calm), so a warning "resolved" on it was not seen
     # normal by any data, and a ticket must not close on it as a data check
     judged: bool = True
+    # True: the flow stopped watching the area (a sensor removed from the registry, an
+    # indicator whose windows changed) and ended its warning without a window: unjudged too
+    withdrawn: bool = False
 
     @property
     def event_key(self) -> str:
@@ -85,6 +88,7 @@ class WarningEvent:
             "peak": self.peak,
             "peak_at": self.peak_at,
             "judged": self.judged,
+            "withdrawn": self.withdrawn,
             "text_zh": self.text_zh,
             "text_en": self.text_en,
         }

@@ -72,10 +72,11 @@ NOT_WATCHED_CLOSED = "no indicator watches this order: closed after feedback, wi
 # ticket had cleared, and anything firing after that reopens the ticket at once.
 VERIFIED_CLOSED = "indicators stayed normal through verification"
 # A warning that cleared on windows too thin to judge (an indicator's `min_count`: "too few
-# checks to judge (15 < 20)") was never seen normal: the close says so, not "stayed normal".
-UNJUDGED_CLOSED = (
-    "too few records to judge: closed after the verification period, without a data check"
-)
+# checks to judge (15 < 20)"), or that the flow withdrew when it stopped watching the area (a
+# sensor removed from the registry), was never seen normal: the close says why, not "stayed
+# normal".  Keys: what `_cleared_unjudged` finds of each such warning.
+UNJUDGED_WHY = {"thin": "too few records to judge", "withdrawn": "no longer watched"}
+UNJUDGED_CLOSED = "closed after the verification period, without a data check"
 # A fix that fails verification this many times is supervised (督办) as a missed deadline is:
 # reopening alone restarts the department's clock, so a ticket whose fixes never hold would
 # otherwise go round for ever without anyone above the department hearing of it.
@@ -847,7 +848,10 @@ class TicketService:
         so, as the one at feedback does, so that the trail shows when the indicators were
         first all normal and until when they must stay so."""
         until = now + self.verification_period
-        how = "" if ev.judged else ", on too few records to judge"
+        how = ""
+        if not ev.judged:
+            how = ", withdrawn: no longer watched" if ev.withdrawn else ", on too few records"
+            how += "" if ev.withdrawn else " to judge"
         self._audit(
             conn, ticket_id=t.id, at=now, actor=SYSTEM, action="verifying",
             from_status=t.status, to_status="verifying",
@@ -1175,7 +1179,7 @@ class TicketService:
                     {"firing": dict(sorted(firing.items()))},
                 )  # fmt: skip
                 return Outcome(t.id, "reopened", t.id)
-            unjudged = self._cleared_unjudged(conn, t) if t.warning_count > 0 else []
+            unjudged = self._cleared_unjudged(conn, t) if t.warning_count > 0 else {}
             covering = self._covering_incident(conn, t)
             if covering is not None:
                 self._close(conn, t.id, now, _covered_closed(covering), SYSTEM,
@@ -1185,8 +1189,11 @@ class TicketService:
                 self._close(conn, t.id, now, NOT_WATCHED_CLOSED, SYSTEM,
                             {"data_check": False})  # fmt: skip
             elif unjudged:
-                self._close(conn, t.id, now, f"{UNJUDGED_CLOSED}: {', '.join(unjudged)}",
-                            SYSTEM, {"data_check": False, "unjudged": unjudged})  # fmt: skip
+                detail: dict[str, Any] = {"data_check": False, "unjudged": sorted(unjudged)}
+                if gone := sorted(w for w, why in unjudged.items() if why == "withdrawn"):
+                    detail["withdrawn"] = gone
+                self._close(conn, t.id, now, f"{UNJUDGED_CLOSED} ({_unjudged_said(unjudged)})",
+                            SYSTEM, detail)  # fmt: skip
             else:
                 self._close(conn, t.id, now, VERIFIED_CLOSED, SYSTEM,
                             {"data_check": True,
@@ -1210,18 +1217,20 @@ class TicketService:
                 return c
         return None
 
-    def _cleared_unjudged(self, conn: Connection, t: Ticket) -> list[str]:
-        """The ticket's warnings whose series last cleared on a window too thin to judge
-        (the event's `judged` false): nothing after that told the service the data was
-        judged normal (the warning state sends no event for a normal window), so a close
-        on them is no data check.  Only the latest warning of each series counts: one that
-        fired again and cleared on judged data has been seen normal since."""
+    def _cleared_unjudged(self, conn: Connection, t: Ticket) -> dict[str, str]:
+        """The ticket's warnings whose series last cleared without data to judge, each with
+        why (a key of `UNJUDGED_WHY`): on a window too thin to judge, or withdrawn because the
+        flow stopped watching the area (the event's `judged` false).  Nothing after that told
+        the service the data was judged normal (the warning state sends no event for a normal
+        window), so a close on them is no data check.  Only the latest warning of each series
+        counts: one that fired again and cleared on judged data has been seen normal since."""
         latest: dict[tuple[str, str], dict[str, Any]] = {}
         for w in self.store.warnings_of(conn, t.id):  # oldest first
             latest[(w["indicator_id"], w["area_code"])] = w
-        return sorted(w["warning_id"] for w in latest.values()
-                      if w["state"] == "resolved"
-                      and w["explanation"].get("judged") is False)  # fmt: skip
+        return {w["warning_id"]: "withdrawn" if w["explanation"].get("withdrawn") else "thin"
+                for w in sorted(latest.values(), key=lambda w: str(w["warning_id"]))
+                if w["state"] == "resolved"
+                and w["explanation"].get("judged") is False}  # fmt: skip
 
     # ================================================================== actions (API)
     def _act(self, tid: str, action: str, actor: str, fn: Callable[[Connection, Ticket, int],
@@ -1311,9 +1320,9 @@ class TicketService:
                     )
                     detail["waiting_for"] = dict(sorted(firing.items()))
                 elif watched and (unjudged := self._cleared_unjudged(conn, t)):
-                    why = (f"too few records to judge ({', '.join(unjudged)}): it closes "
-                           f"after {_span(period)} without a data check unless reported "
-                           "again or a warning fires")  # fmt: skip
+                    why = (f"never seen normal on data ({_unjudged_said(unjudged)}): it "
+                           f"closes after {_span(period)} without a data check unless "
+                           "reported again or a warning fires")  # fmt: skip
                     detail["data_check"] = False
                 elif watched:
                     why = f"the indicators must stay normal for {_span(period)}"
@@ -1435,6 +1444,15 @@ def headline(t: Ticket) -> tuple[str, str]:
         zh += f"; {n} 条热线工单印证"
         en += f"; corroborated by {hotline_orders_en(n)}"
     return zh, en
+
+
+def _unjudged_said(unjudged: dict[str, str]) -> str:
+    """Why these warnings (id -> key of `UNJUDGED_WHY`) were never seen normal, naming
+    them: "too few records to judge: a; no longer watched: b"."""
+    by_why: dict[str, list[str]] = {}
+    for wid, why in unjudged.items():
+        by_why.setdefault(why, []).append(wid)
+    return "; ".join(f"{UNJUDGED_WHY[why]}: {', '.join(ids)}" for why, ids in by_why.items())
 
 
 def _covered_closed(incident: Ticket) -> str:

@@ -767,6 +767,8 @@ class WarningStateMachine:
             text_en=en,
             **rules.event_fields(area_level),
             **_peak_fields(peak, peak_at),
+            judged=False,
+            withdrawn=True,
         )
 
     # ------------------------------------------------------------------ inspection

@@ -472,8 +472,8 @@ def test_a_warning_cleared_on_windows_too_thin_to_judge_closes_without_a_data_ch
     assert [o.action for o in svc.tick()] == ["closed"]
     closed = svc.audit(tid)[-1]
     assert closed.action == "closed" and "stayed normal" not in closed.reason
-    assert closed.reason.startswith("too few records to judge: closed after the verification "
-                                    "period, without a data check: water.pressure@")  # fmt: skip
+    assert closed.reason.startswith("closed after the verification period, without a data "
+                                    "check (too few records to judge: water.pressure@")  # fmt: skip
     assert closed.detail == {"data_check": False, "unjudged": [resolved.warning_id]}
     # cleared so before the feedback: the verification says so from the start
     svc2 = make_service()
@@ -484,6 +484,37 @@ def test_a_warning_cleared_on_windows_too_thin_to_judge_closes_without_a_data_ch
     svc2.feedback(tid2, "dept", "valve")
     verifying = svc2.audit(tid2)[-1]
     assert verifying.detail["data_check"] is False and "without a data check" in verifying.reason
+
+
+def test_a_withdrawn_warning_closes_its_ticket_without_a_data_check(
+    make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    """A sensor removed from the registry: the flow withdraws its firing warning with a
+    resolved event but no window.  No data saw the indicator normal, so the ticket closes
+    after the period saying the area is no longer watched (`data_check: false`), not
+    "indicators stayed normal through verification" (`data_check: true`, as it did)."""
+    m = WarningStateMachine([make_indicator()])
+    svc = make_service()
+    (firing,) = fire(m, [0.09], area="310106003")
+    (withdrawn,) = m.withdraw({"street": ["310106003"]}, "已移除", "removed from the registry")
+    assert (withdrawn.kind, withdrawn.judged, withdrawn.withdrawn) == ("resolved", False, True)
+    clock.set(firing.at)
+    tid = svc.submit_warnings([firing])[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "valve")
+    clock.set(withdrawn.at + 60)
+    svc.submit_warnings([withdrawn])
+    started = svc.audit(tid)[-1]
+    assert started.action == "verifying" and started.detail["data_check"] is False
+    assert "withdrawn: no longer watched" in started.reason
+    clock.advance(7201)
+    assert [o.action for o in svc.tick()] == ["closed"]
+    closed = svc.audit(tid)[-1]
+    assert closed.action == "closed" and "stayed normal" not in closed.reason
+    assert closed.reason == (f"closed after the verification period, without a data check "
+                             f"(no longer watched: {withdrawn.warning_id})")  # fmt: skip
+    assert closed.detail == {"data_check": False, "unjudged": [withdrawn.warning_id],
+                             "withdrawn": [withdrawn.warning_id]}  # fmt: skip
 
 
 def test_still_firing_after_verification_reopens(
