@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from flows.city import load_default_venues
-from flows.decode import ChannelDecoder, chunk_of_lines
+from flows.decode import ChannelDecoder, Reason, chunk_of_lines
 
 
 def test_a_check_sent_as_a_flag_has_its_result_as_text() -> None:
@@ -27,3 +27,41 @@ def test_a_check_sent_as_a_flag_has_its_result_as_text() -> None:
     assert len(letters) == 0
     assert batch.extra["result"] == ["abnormal", "abnormal", "normal", "normal"]
     assert batch.value.tolist() == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_an_empty_result_beside_the_flag_is_no_result() -> None:
+    """A CSV export with both columns fills one of them: the flag alone (result empty) was
+    refused as `result '' is not one of normal, abnormal`."""
+    venue = load_default_venues().ids([0])[0]
+    rows = [
+        f"CK-1,{venue},2026-03-02T08:00:00+08:00,,1".encode(),
+        f"CK-2,{venue},2026-03-02T08:05:00+08:00,normal,".encode(),
+        f"CK-3,{venue},2026-03-02T08:10:00+08:00,,".encode(),
+    ]
+    chunk = chunk_of_lines(
+        "c.csv", rows, first_line=2, fmt="csv", header=b"checkpoint_id,venue,ts,result,abnormal"
+    )
+    batch, letters = ChannelDecoder("checkpoint").decode(chunk)
+    assert batch.record_id == ["CK-1", "CK-2"]
+    assert batch.extra["result"] == ["abnormal", "normal"]
+    assert [(d.position, d.reason, d.detail) for d in letters.letters] == [
+        (4, Reason.MISSING_FIELD, "missing result")
+    ]
+
+
+def test_a_result_that_is_not_text_is_a_dead_letter() -> None:
+    """`result: {...}` or `result: [...]` stopped the whole flow (TypeError: unhashable
+    type) instead of going to the dead letters with its reason."""
+    venue = load_default_venues().ids([0])[0]
+    results: list[object] = [{"x": 1}, ["abnormal"], 1]
+    lines = [
+        json.dumps({"checkpoint_id": f"CK-{i}", "venue": venue,
+                    "ts": "2026-03-02T08:00:00+08:00", "result": r}).encode()
+        for i, r in enumerate(results)
+    ]  # fmt: skip
+    batch, letters = ChannelDecoder("checkpoint").decode(chunk_of_lines("c.ndjson", lines))
+    assert len(batch) == 0
+    assert [(d.position, d.reason) for d in letters.letters] == [
+        (1, Reason.WRONG_TYPE), (2, Reason.WRONG_TYPE), (3, Reason.WRONG_TYPE)
+    ]  # fmt: skip
+    assert all("'result' should be text" in d.detail for d in letters.letters)

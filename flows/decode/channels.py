@@ -274,11 +274,18 @@ class ChannelDecoder:
                 lat, long = la, lo
         value = math.nan
         if spec.name == "checkpoint":
-            result = masked.get("result")
+            # an empty result (a CSV row that gives the flag, or nothing) is no result, as an
+            # empty cell is no value for every other field
+            _, result = _first(masked, ("result",))
             flag = _number(masked, "abnormal", text_numbers)
             if result is None and flag is None:
                 raise _RejectedError(Reason.MISSING_FIELD, "missing result")
             if result is not None:
+                if not isinstance(result, str):
+                    raise _RejectedError(
+                        Reason.WRONG_TYPE,
+                        f"'result' should be text, one of {', '.join(CHECK_RESULTS)}",
+                    )
                 if result not in CHECK_RESULTS:
                     raise _RejectedError(
                         Reason.BAD_VALUE,
