@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from flows.city import load_default_venues
 from flows.decode import ChannelDecoder, Reason, chunk_of_lines
 
@@ -65,3 +67,30 @@ def test_a_result_that_is_not_text_is_a_dead_letter() -> None:
         (1, Reason.WRONG_TYPE), (2, Reason.WRONG_TYPE), (3, Reason.WRONG_TYPE)
     ]  # fmt: skip
     assert all("'result' should be text" in d.detail for d in letters.letters)
+
+
+def test_a_check_at_a_venue_the_registry_does_not_know_is_a_dead_letter() -> None:
+    """It was accepted (counted in the run's summary) and then counted by no indicator, since
+    nothing placed it; a corrected copy sent again under the same id is taken."""
+    venues = load_default_venues()
+    known = venues.ids([0])[0]
+
+    def locate_venue(ids: list[str]) -> np.ndarray:
+        rows = venues.lookup(ids)
+        return np.where(rows >= 0, venues.community[np.maximum(rows, 0)], -1)
+
+    def check(venue: object) -> bytes:
+        ts = "2026-03-02T08:00:00+08:00"
+        record = {"checkpoint_id": "CK-1", "venue": venue, "ts": ts, "result": "normal"}
+        return json.dumps(record).encode()
+
+    decoder = ChannelDecoder("checkpoint", locate_venue=locate_venue)
+    batch, letters = decoder.decode(chunk_of_lines("c.ndjson", [check("V-999999-0001"), check(5)]))
+    assert len(batch) == 0
+    assert [(d.position, d.reason, d.detail) for d in letters.letters] == [
+        (1, Reason.BAD_VALUE, "venue 'V-999999-0001' is not in the venue registry"),
+        (2, Reason.BAD_VALUE, "venue '5' is not in the venue registry"),
+    ]
+    batch, letters = decoder.decode(chunk_of_lines("c.ndjson", [check(known)], first_line=3))
+    assert batch.record_id == ["CK-1"] and len(letters) == 0 and not letters.counts
+    assert batch.community.tolist() == locate_venue([known]).tolist()

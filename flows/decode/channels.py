@@ -353,6 +353,21 @@ class ChannelDecoder:
                 raws.append((raw, record))
             except _RejectedError as rej:
                 dead(line, raw, rej.reason, rej.detail, record)
+        venue_community = None
+        if self.locate_venue is not None and not self.spec.has_position and rows:
+            # a venue the registry does not know places the check nowhere: no indicator could
+            # count it, so it is refused (as a sensor the registry does not know is), before
+            # its id is remembered and a corrected copy would be dropped as a repeat
+            placed = np.asarray(
+                self.locate_venue([r.extra.get("venue", "") for r in rows]), dtype=np.int64
+            )
+            for i in np.flatnonzero(placed < 0).tolist():
+                detail = f"venue {rows[i].extra.get('venue', '')!r} is not in the venue registry"
+                dead(rows[i].line, raws[i][0], Reason.BAD_VALUE, detail, raws[i][1])
+            known = (placed >= 0).tolist()
+            rows = [r for r, k in zip(rows, known, strict=True) if k]
+            raws = [r for r, k in zip(raws, known, strict=True) if k]
+            venue_community = placed[placed >= 0]
         ts, status = parse_iso_ms([r.ts_text for r in rows])
         ok = np.ones(len(rows), dtype=bool)
         for i in np.flatnonzero(status != 0).tolist():
@@ -395,10 +410,8 @@ class ChannelDecoder:
             placed = ~np.isnan(lat)
             if placed.any():
                 community[placed] = np.asarray(self.locate(lat[placed], long[placed]))
-        if self.locate_venue is not None and not self.spec.has_position and len(kept):
-            community = np.asarray(
-                self.locate_venue([r.extra.get("venue", "") for r in kept]), dtype=np.int64
-            )
+        if venue_community is not None:
+            community = venue_community[keep]
         batch = ChannelBatch(
             channel=self.channel,
             record_id=[r.record_id for r in kept],
