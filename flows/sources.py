@@ -58,7 +58,7 @@ def file_format(path: str | Path) -> Format:
     if suffix not in _SUFFIX_FORMAT:
         raise ValueError(
             f"{path}: cannot tell the format from the suffix {suffix!r}; "
-            f"name the file *.ndjson, *.jsonl or *.csv"
+            f"name the file *.ndjson, *.jsonl, *.json or *.csv"
         )
     return _SUFFIX_FORMAT[suffix]
 
