@@ -745,3 +745,17 @@ def test_simulated_inputs_decode_with_exact_dead_letters(tmp_path: Path) -> None
             kept += len(batch)
         assert sorted(positions) == sorted(result.malformed_lines[family]), family
         assert kept > 0
+
+
+@pytest.mark.parametrize("key", ["description", "address", "channel", "status"])
+@pytest.mark.parametrize("value", [{"text": "停水"}, ["停水", "两天"]])
+def test_a_hotline_text_that_is_a_list_or_an_object_is_a_wrong_type(
+    key: str, value: object
+) -> None:
+    """It was kept as its Python form ("{'text': '停水'}"), in orders.ndjson and for filters."""
+    line = json.dumps({**HOTLINE, key: value}, ensure_ascii=False).encode()
+    batch, letters = ChannelDecoder("hotline").decode(chunk_of_lines("h.ndjson", [line]))
+    assert len(batch) == 0
+    assert [(d.reason, d.detail) for d in letters.letters] == [
+        (Reason.WRONG_TYPE, f"{key!r} should be text")
+    ]

@@ -304,6 +304,11 @@ class ChannelDecoder:
                 if flag not in (0.0, 1.0):
                     raise _RejectedError(Reason.BAD_VALUE, f"{spec.flag_key} should be 0 or 1")
                 value = flag
+        for text_key in (spec.text_key, *spec.extra_keys):
+            # text kept as text: a list or an object became its Python form ("{'a': 1}") in
+            # orders.ndjson and in what a filter on the field compared
+            if text_key is not None and isinstance(masked.get(text_key), list | dict):
+                raise _RejectedError(Reason.WRONG_TYPE, f"{text_key!r} should be text")
         text = ""
         if spec.text_key is not None:
             raw_text = masked.get(spec.text_key)
