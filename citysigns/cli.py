@@ -347,12 +347,18 @@ def run_command(
     killed run stopped, its files going on from the snapshots, and the summary counts the
     whole run."""
     from flows.metrics import MetricsPortError
+    from flows.sources import file_format
 
     from .run import RecoveryMismatchError, run
 
     missing = [str(p) for p in inputs if not p.is_file()]
     if missing:
         fail(f"no such input file: {', '.join(missing)}")
+    for path in inputs:
+        try:
+            file_format(path)
+        except ValueError as e:
+            fail(str(e))
     require_catalog(catalog)
     cat_paths = _paths(catalog)
     cat, diags = load_catalog(cat_paths)

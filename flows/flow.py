@@ -49,6 +49,7 @@ from flows.city import (
     load_default_venues,
     load_registry,
 )
+from flows.deadletters import dead_letter_lines
 from flows.decode.ahead import ParseAhead
 from flows.decode.batches import ChannelBatch, SensorBatch
 from flows.decode.channels import CHANNELS, ChannelDecoder
@@ -379,10 +380,6 @@ class ChannelRepeatsLogic(StatefulBatchLogic[Decoded, Decoded, dict[str, object]
 
     def snapshot(self) -> dict[str, object]:
         return {**self.seen.snapshot(), "tally": instrument.snapshot_counts(self.counted)}
-
-
-def dead_letter_lines(letters: Iterable[DeadLetter]) -> list[str]:
-    return [dumps(d.to_dict()) for d in letters]
 
 
 # -- per indicator --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from wsgiref.simple_server import WSGIServer
 
@@ -132,18 +132,6 @@ class MetricsConfig:
             )
         if self.max_series < 0:
             raise ValueError("max_series cannot be negative")
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> MetricsConfig:
-        """From a config file's `metrics:` section; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown metrics setting(s) {', '.join(unknown)}; allowed: "
-                f"{', '.join(sorted(known))}"
-            )
-        return cls(**dict(data))
 
     def exports(self, area_level: str) -> bool:
         """True when series at `area_level` are within the configured granularity."""

@@ -362,12 +362,6 @@ class FlowPlan:
 
     plans: list[IndicatorPlan] = field(default_factory=list)
 
-    def sensor_plans(self) -> list[IndicatorPlan]:
-        return [p for p in self.plans if not p.channel]
-
-    def channel_plans(self, channel: str) -> list[IndicatorPlan]:
-        return [p for p in self.plans if p.channel and p.indicator.source.kind == channel]
-
     def by_id(self) -> dict[str, IndicatorPlan]:
         return {p.id: p for p in self.plans}
 

@@ -3,9 +3,11 @@
 Decoding is fastest on big chunks (one parse call for thousands of lines), so every source
 yields `RawChunk`s of a few MB, never single records, and one Bytewax item is one chunk.
 
-- Files (NDJSON or CSV, by suffix): one partition per byte range of a file, cut at line
-  boundaries, so that several workers read one big file in parallel.  The resume state is
-  the byte offset and line number of the next unread line; a restart re-reads nothing.
+- Files (NDJSON or CSV, by suffix): one partition per file, as `citysigns run` reads them
+  (`splits=N` cuts a file into N byte ranges at line boundaries, each its own partition,
+  which would also keep each range's repeated sensor readings apart; the flow never asks).
+  The resume state is the byte offset and line number of the next unread line; a restart
+  re-reads nothing.
   `speed=N` replays N times faster than event time (from the chunks' last timestamps);
   without it, as fast as possible.
 - Every partition whose input ends (a file read to its end, stdin closed, a Kafka partition
@@ -56,7 +58,7 @@ def file_format(path: str | Path) -> Format:
     if suffix not in _SUFFIX_FORMAT:
         raise ValueError(
             f"{path}: cannot tell the format from the suffix {suffix!r}; "
-            f"name the file *.ndjson, *.jsonl or *.csv"
+            f"name the file *.ndjson, *.jsonl, *.json or *.csv"
         )
     return _SUFFIX_FORMAT[suffix]
 
@@ -513,15 +515,3 @@ class KafkaChunkSource(FixedPartitionedSource[RawChunk, Any]):
         inner = self._inner.build_part(step_id, for_part, resume_state)
         index, topic = for_part.split("-", 1)  # Bytewax names Kafka partitions "index-topic"
         return _KafkaChunkPartition(inner, self._fmt, self._header, f"kafka:{topic}/{index}")
-
-
-def file_sources(
-    paths: Iterable[str | Path],
-    workers: int = 1,
-    speed: float | None = None,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-) -> FileReplaySource:
-    """A replay source that gives every worker a share of each file."""
-    return FileReplaySource(
-        list(paths), splits=max(1, workers), chunk_bytes=chunk_bytes, speed=speed
-    )

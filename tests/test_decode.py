@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.deadletters import DeadLetterWriter, read_dead_letters
+from flows.deadletters import dead_letter_lines, read_dead_letters
 from flows.decode import (
     ChannelDecoder,
     Reason,
@@ -577,11 +577,11 @@ def test_hotline_orders(tmp_path: Path) -> None:
         (6, Reason.NO_TIMEZONE),
     }
     assert letters.counts[Reason.DUPLICATE.value] == 1
-    with DeadLetterWriter(tmp_path / "dead_letters.ndjson") as writer:
-        writer.write(letters)
-    written = read_dead_letters(tmp_path / "dead_letters.ndjson")
+    path = tmp_path / "dead_letters.ndjson"
+    path.write_text("".join(line + "\n" for line in dead_letter_lines(letters.letters)), "utf-8")
+    written = read_dead_letters(path)
     assert [set(w) for w in written] == [{"record", "reason", "detail", "source", "position"}] * 3
-    assert writer.counts[Reason.UNKNOWN_CATEGORY.value] == 1
+    assert letters.counts[Reason.UNKNOWN_CATEGORY.value] == 1
 
 
 def test_order_ids_are_the_hotline_s_not_personal_data() -> None:
@@ -745,3 +745,17 @@ def test_simulated_inputs_decode_with_exact_dead_letters(tmp_path: Path) -> None
             kept += len(batch)
         assert sorted(positions) == sorted(result.malformed_lines[family]), family
         assert kept > 0
+
+
+@pytest.mark.parametrize("key", ["description", "address", "channel", "status"])
+@pytest.mark.parametrize("value", [{"text": "停水"}, ["停水", "两天"]])
+def test_a_hotline_text_that_is_a_list_or_an_object_is_a_wrong_type(
+    key: str, value: object
+) -> None:
+    """It was kept as its Python form ("{'text': '停水'}"), in orders.ndjson and for filters."""
+    line = json.dumps({**HOTLINE, key: value}, ensure_ascii=False).encode()
+    batch, letters = ChannelDecoder("hotline").decode(chunk_of_lines("h.ndjson", [line]))
+    assert len(batch) == 0
+    assert [(d.reason, d.detail) for d in letters.letters] == [
+        (Reason.WRONG_TYPE, f"{key!r} should be text")
+    ]

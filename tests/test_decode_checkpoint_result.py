@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from flows.city import load_default_venues
-from flows.decode import ChannelDecoder, chunk_of_lines
+from flows.decode import ChannelDecoder, Reason, chunk_of_lines
 
 
 def test_a_check_sent_as_a_flag_has_its_result_as_text() -> None:
@@ -27,3 +29,68 @@ def test_a_check_sent_as_a_flag_has_its_result_as_text() -> None:
     assert len(letters) == 0
     assert batch.extra["result"] == ["abnormal", "abnormal", "normal", "normal"]
     assert batch.value.tolist() == [1.0, 1.0, 0.0, 0.0]
+
+
+def test_an_empty_result_beside_the_flag_is_no_result() -> None:
+    """A CSV export with both columns fills one of them: the flag alone (result empty) was
+    refused as `result '' is not one of normal, abnormal`."""
+    venue = load_default_venues().ids([0])[0]
+    rows = [
+        f"CK-1,{venue},2026-03-02T08:00:00+08:00,,1".encode(),
+        f"CK-2,{venue},2026-03-02T08:05:00+08:00,normal,".encode(),
+        f"CK-3,{venue},2026-03-02T08:10:00+08:00,,".encode(),
+    ]
+    chunk = chunk_of_lines(
+        "c.csv", rows, first_line=2, fmt="csv", header=b"checkpoint_id,venue,ts,result,abnormal"
+    )
+    batch, letters = ChannelDecoder("checkpoint").decode(chunk)
+    assert batch.record_id == ["CK-1", "CK-2"]
+    assert batch.extra["result"] == ["abnormal", "normal"]
+    assert [(d.position, d.reason, d.detail) for d in letters.letters] == [
+        (4, Reason.MISSING_FIELD, "missing result")
+    ]
+
+
+def test_a_result_that_is_not_text_is_a_dead_letter() -> None:
+    """`result: {...}` or `result: [...]` stopped the whole flow (TypeError: unhashable
+    type) instead of going to the dead letters with its reason."""
+    venue = load_default_venues().ids([0])[0]
+    results: list[object] = [{"x": 1}, ["abnormal"], 1]
+    lines = [
+        json.dumps({"checkpoint_id": f"CK-{i}", "venue": venue,
+                    "ts": "2026-03-02T08:00:00+08:00", "result": r}).encode()
+        for i, r in enumerate(results)
+    ]  # fmt: skip
+    batch, letters = ChannelDecoder("checkpoint").decode(chunk_of_lines("c.ndjson", lines))
+    assert len(batch) == 0
+    assert [(d.position, d.reason) for d in letters.letters] == [
+        (1, Reason.WRONG_TYPE), (2, Reason.WRONG_TYPE), (3, Reason.WRONG_TYPE)
+    ]  # fmt: skip
+    assert all("'result' should be text" in d.detail for d in letters.letters)
+
+
+def test_a_check_at_a_venue_the_registry_does_not_know_is_a_dead_letter() -> None:
+    """It was accepted (counted in the run's summary) and then counted by no indicator, since
+    nothing placed it; a corrected copy sent again under the same id is taken."""
+    venues = load_default_venues()
+    known = venues.ids([0])[0]
+
+    def locate_venue(ids: list[str]) -> np.ndarray:
+        rows = venues.lookup(ids)
+        return np.where(rows >= 0, venues.community[np.maximum(rows, 0)], -1)
+
+    def check(venue: object) -> bytes:
+        ts = "2026-03-02T08:00:00+08:00"
+        record = {"checkpoint_id": "CK-1", "venue": venue, "ts": ts, "result": "normal"}
+        return json.dumps(record).encode()
+
+    decoder = ChannelDecoder("checkpoint", locate_venue=locate_venue)
+    batch, letters = decoder.decode(chunk_of_lines("c.ndjson", [check("V-999999-0001"), check(5)]))
+    assert len(batch) == 0
+    assert [(d.position, d.reason, d.detail) for d in letters.letters] == [
+        (1, Reason.BAD_VALUE, "venue 'V-999999-0001' is not in the venue registry"),
+        (2, Reason.BAD_VALUE, "venue '5' is not in the venue registry"),
+    ]
+    batch, letters = decoder.decode(chunk_of_lines("c.ndjson", [check(known)], first_line=3))
+    assert batch.record_id == ["CK-1"] and len(letters) == 0 and not letters.counts
+    assert batch.community.tolist() == locate_venue([known]).tolist()

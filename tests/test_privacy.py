@@ -11,14 +11,13 @@ import csv
 import io
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from flows.deadletters import DeadLetterWriter
+from flows.deadletters import dead_letter_lines
 from flows.decode import ChannelDecoder, SensorDecoder, chunk_of_lines
 from flows.decode.batches import ChannelBatch, SensorBatch
 from flows.decode.channels import CHANNELS
@@ -1023,7 +1022,7 @@ def test_broken_lines_blank_personal_values() -> None:
     assert out == f"C-7,{NAME_MASK},{PHONE_MASK},{EMAIL_MASK},{NAME_MASK} 来电"
 
 
-def test_rejected_records_keep_no_contact_data(tmp_path: Path) -> None:
+def test_rejected_records_keep_no_contact_data() -> None:
     hotline = {
         "service_request_id": "R-1",
         "service_code": "no_such_code",
@@ -1052,7 +1051,7 @@ def test_rejected_records_keep_no_contact_data(tmp_path: Path) -> None:
         line = json.dumps(record, ensure_ascii=False).encode()
         batch, letters = ChannelDecoder(channel).decode(chunk_of_lines("x.ndjson", [line]))
         assert len(batch) == 0 and len(letters) == 1
-        out += _letters_text(letters, tmp_path)
+        out += _letters_text(letters)
     assert '"channel\\":\\"phone\\"' in out and "V-310117-0102" in out
     for secret in ("example.com", "646 555", "慕容博", "任我行", "1313", "吕秀才", "G12345678"):
         assert secret not in out, secret
@@ -1060,7 +1059,7 @@ def test_rejected_records_keep_no_contact_data(tmp_path: Path) -> None:
     row = f"C-7,road_damage,{T0},north,121.38,+44 7700 900124,Bruce Wayne,bruce@example.com"
     chunk = RawChunk("h.csv", 2, row.encode() + b"\n", "csv", header)
     _batch, letters = ChannelDecoder("hotline").decode(chunk)
-    out = _letters_text(letters, tmp_path)
+    out = _letters_text(letters)
     assert "north" in out and all(s not in out for s in ("7700", "Bruce", "bruce@"))
 
 
@@ -1072,12 +1071,9 @@ def _batch_text(batch: ChannelBatch | SensorBatch) -> str:
     return "\n".join(parts)
 
 
-def _letters_text(letters: DeadLetters, tmp_path: Path) -> str:
-    path = tmp_path / "dead_letters.ndjson"
-    path.unlink(missing_ok=True)
-    with DeadLetterWriter(path) as writer:
-        writer.write(letters)
-    return path.read_text("utf-8") if path.exists() else ""
+def _letters_text(letters: DeadLetters) -> str:
+    """What the flow writes into dead_letters.ndjson for `letters`."""
+    return "".join(line + "\n" for line in dead_letter_lines(letters.letters))
 
 
 HOTLINE_KEYS = [
@@ -1093,9 +1089,7 @@ HOTLINE_KEYS = [
 ]
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=60, deadline=None)
 @given(
     planted=st.lists(st.tuples(st.sampled_from(HOTLINE_KEYS), secrets), min_size=1, max_size=6),
     name=names,
@@ -1103,7 +1097,7 @@ HOTLINE_KEYS = [
     as_csv=st.booleans(),
 )
 def test_hotline_secrets_never_reach_any_output(
-    tmp_path: Path, planted: list[tuple[str, str]], name: str, broken: bool, as_csv: bool
+    planted: list[tuple[str, str]], name: str, broken: bool, as_csv: bool
 ) -> None:
     record: dict[str, object] = {
         "service_request_id": "12345-2026-000001",
@@ -1139,15 +1133,13 @@ def test_hotline_secrets_never_reach_any_output(
         chunk = chunk_of_lines("h.ndjson", [line.encode() for line in lines])
     batch, letters = ChannelDecoder("hotline").decode(chunk)
     assert len(batch) + len(letters) + letters.counts["duplicate"] >= 1
-    out = _batch_text(batch) + "\n" + _letters_text(letters, tmp_path)
+    out = _batch_text(batch) + "\n" + _letters_text(letters)
     assert_clean(out, secrets_in, [name])
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, deadline=None)
 @given(secret=secrets, name=names, where=st.sampled_from(["sensor_id", "ts", "note", "pm25"]))
-def test_sensor_dead_letters_are_masked(tmp_path: Path, secret: str, name: str, where: str) -> None:
+def test_sensor_dead_letters_are_masked(secret: str, name: str, where: str) -> None:
     class Registry:
         kinds = ("air_quality",)
         kind = np.array([0], dtype=np.int8)
@@ -1163,7 +1155,7 @@ def test_sensor_dead_letters_are_masked(tmp_path: Path, secret: str, name: str, 
     line = json.dumps(record, ensure_ascii=False).encode()
     _batch, letters = SensorDecoder(Registry()).decode(chunk_of_lines("s.ndjson", [line]))
     assert len(letters) == 1
-    assert_clean(_letters_text(letters, tmp_path), [secret], [name])
+    assert_clean(_letters_text(letters), [secret], [name])
 
 
 def test_checkpoints_keep_no_identity() -> None:

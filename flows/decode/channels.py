@@ -274,11 +274,18 @@ class ChannelDecoder:
                 lat, long = la, lo
         value = math.nan
         if spec.name == "checkpoint":
-            result = masked.get("result")
+            # an empty result (a CSV row that gives the flag, or nothing) is no result, as an
+            # empty cell is no value for every other field
+            _, result = _first(masked, ("result",))
             flag = _number(masked, "abnormal", text_numbers)
             if result is None and flag is None:
                 raise _RejectedError(Reason.MISSING_FIELD, "missing result")
             if result is not None:
+                if not isinstance(result, str):
+                    raise _RejectedError(
+                        Reason.WRONG_TYPE,
+                        f"'result' should be text, one of {', '.join(CHECK_RESULTS)}",
+                    )
                 if result not in CHECK_RESULTS:
                     raise _RejectedError(
                         Reason.BAD_VALUE,
@@ -297,6 +304,11 @@ class ChannelDecoder:
                 if flag not in (0.0, 1.0):
                     raise _RejectedError(Reason.BAD_VALUE, f"{spec.flag_key} should be 0 or 1")
                 value = flag
+        for text_key in (spec.text_key, *spec.extra_keys):
+            # text kept as text: a list or an object became its Python form ("{'a': 1}") in
+            # orders.ndjson and in what a filter on the field compared
+            if text_key is not None and isinstance(masked.get(text_key), list | dict):
+                raise _RejectedError(Reason.WRONG_TYPE, f"{text_key!r} should be text")
         text = ""
         if spec.text_key is not None:
             raw_text = masked.get(spec.text_key)
@@ -346,6 +358,21 @@ class ChannelDecoder:
                 raws.append((raw, record))
             except _RejectedError as rej:
                 dead(line, raw, rej.reason, rej.detail, record)
+        venue_community = None
+        if self.locate_venue is not None and not self.spec.has_position and rows:
+            # a venue the registry does not know places the check nowhere: no indicator could
+            # count it, so it is refused (as a sensor the registry does not know is), before
+            # its id is remembered and a corrected copy would be dropped as a repeat
+            placed = np.asarray(
+                self.locate_venue([r.extra.get("venue", "") for r in rows]), dtype=np.int64
+            )
+            for i in np.flatnonzero(placed < 0).tolist():
+                detail = f"venue {rows[i].extra.get('venue', '')!r} is not in the venue registry"
+                dead(rows[i].line, raws[i][0], Reason.BAD_VALUE, detail, raws[i][1])
+            known = (placed >= 0).tolist()
+            rows = [r for r, k in zip(rows, known, strict=True) if k]
+            raws = [r for r, k in zip(raws, known, strict=True) if k]
+            venue_community = placed[placed >= 0]
         ts, status = parse_iso_ms([r.ts_text for r in rows])
         ok = np.ones(len(rows), dtype=bool)
         for i in np.flatnonzero(status != 0).tolist():
@@ -388,10 +415,8 @@ class ChannelDecoder:
             placed = ~np.isnan(lat)
             if placed.any():
                 community[placed] = np.asarray(self.locate(lat[placed], long[placed]))
-        if self.locate_venue is not None and not self.spec.has_position and len(kept):
-            community = np.asarray(
-                self.locate_venue([r.extra.get("venue", "") for r in kept]), dtype=np.int64
-            )
+        if venue_community is not None:
+            community = venue_community[keep]
         batch = ChannelBatch(
             channel=self.channel,
             record_id=[r.record_id for r in kept],

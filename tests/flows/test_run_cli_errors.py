@@ -160,3 +160,12 @@ def test_a_registry_of_no_sensors_is_refused_before_the_flow_starts(
         f"sensor registry {header}: 1 error; the registry was not loaded",
     )
     assert not (tmp_path / "out" / "windows.ndjson").exists()
+
+
+def test_an_input_whose_suffix_names_no_format_is_refused(tmp_path: Path) -> None:
+    """A *.txt input stopped the run with a traceback (ValueError from the replay source)."""
+    data = tmp_path / "readings.txt"
+    data.write_text('{"sensor_id": "AQ-1"}\n', encoding="utf-8")
+    done = run("-i", data, "-o", tmp_path / "out")
+    assert_refused(done, "readings.txt", "'.txt'", "*.ndjson, *.jsonl, *.json or *.csv")
+    assert not (tmp_path / "out").exists()  # refused before the flow made its outputs

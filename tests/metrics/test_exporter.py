@@ -198,8 +198,6 @@ def test_bad_labels_and_arguments_are_refused_with_a_message() -> None:
         m.update_indicator("air.pm25", "district", ["310106", "310101"], [1], [1], [1], [1], [0])
     with pytest.raises(ValueError, match="max_area_level"):
         MetricsConfig(max_area_level="building")
-    with pytest.raises(ValueError, match="unknown metrics setting"):
-        MetricsConfig.from_mapping({"port": 9464, "max_serie": 10})
     with pytest.raises(ValueError, match="cannot be a metric label"):
         m.set_ticket_counts(TicketCounts(overdue={("Water Dept", "street", "red"): 1}))
 

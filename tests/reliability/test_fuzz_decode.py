@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from citysigns.run import run
 from flows.city import load_city, load_default_registry
-from flows.deadletters import DeadLetterWriter, read_dead_letters
+from flows.deadletters import dead_letter_lines, read_dead_letters
 from flows.decode import ChannelDecoder, SensorDecoder, chunk_of_lines
 from flows.flow import FlowConfig
 from tests.reliability.fuzz_inputs import (
@@ -109,8 +109,7 @@ def test_dead_letter_file_holds_every_reason(
     decoder.decode(chunk_of_lines("warm.ndjson", warm_up_lines()))
     _batch, letters = decoder.decode(chunk_of_lines("f.ndjson", [ln.data for ln in lines]))
     path = tmp_path_factory.mktemp("dl") / "dead_letters.ndjson"
-    with DeadLetterWriter(path) as writer:
-        writer.write(letters)
+    path.write_text("".join(line + "\n" for line in dead_letter_lines(letters.letters)), "utf-8")
     written = read_dead_letters(path)
     assert [(w["position"], w["reason"]) for w in written] == [
         (d.position, d.reason.value) for d in letters.letters
