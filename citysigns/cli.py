@@ -455,6 +455,9 @@ def _decoded_row(source: str, outcomes: dict[str, int]) -> str:
     as records."""
     unit = "value" if source == "sensor" else "record"
     parts = [f"{_counted(outcomes.get('accepted', 0), unit)} accepted"]
+    if unplaced := outcomes.get("unplaced", 0):
+        parts[0] += (f" ({unplaced:,} in no area of the city model, without a position or "
+                     "outside it: no indicator counts them)")  # fmt: skip
     if outcomes.get("dead_letter"):
         parts.append(f"{_counted(outcomes['dead_letter'], 'record')} to dead letters")
     if outcomes.get("duplicate"):

@@ -366,7 +366,8 @@ class ChannelRepeatsLogic(StatefulBatchLogic[Decoded, Decoded, dict[str, object]
             batch = batch.take(np.flatnonzero(fresh))
             dead = DeadLetters(list(dead.letters), Counter(dead.counts))
             dead.count(Reason.DUPLICATE, repeats)
-        self.counted += instrument.decoded(batch.channel, len(batch), dead)
+        unplaced = int(np.count_nonzero(batch.community < 0))
+        self.counted += instrument.decoded(batch.channel, len(batch), dead, unplaced)
         return replace(decoded, batch=batch, dead=dead, seen_before=None)
 
     def on_batch(self, values: list[Decoded]) -> tuple[Iterable[Decoded], bool]:

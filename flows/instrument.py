@@ -26,7 +26,9 @@ from flows.windows.progress import END_OF_TIME, NO_TIME
 _metrics: CitySignsMetrics | None = None
 LIVE_WITHIN_S = 86400  # closing latency is only meaningful for windows of the last day
 SENSOR_RECORDS = "sensor"  # the source of sensor records counted before their kind is known
-OUTCOMES = ("accepted", "dead_letter", "duplicate", "late")
+# `unplaced`: accepted citizen records that lie in no area of the city model (no position,
+# or a position outside it), which no indicator counts; a share of `accepted`, not beside it
+OUTCOMES = ("accepted", "dead_letter", "duplicate", "late", "unplaced")
 
 
 Outcomes = Counter[tuple[str, str]]  # (source, outcome) -> n
@@ -128,16 +130,22 @@ def event_series(sensor_kinds: Iterable[str], channels: Iterable[str]) -> list[t
     return series
 
 
-def decoded(family: str, n_events: int, dead: DeadLetters) -> Outcomes:
+def decoded(family: str, n_events: int, dead: DeadLetters, unplaced: int = 0) -> Outcomes:
     """A decoded batch of a citizen channel (or, without a registry, of sensor records);
-    returns what it added to the tally, for the step's own count."""
+    returns what it added to the tally, for the step's own count.  `unplaced` of the
+    accepted events lie in no area of the city model: an order still reaches dispatch, but
+    no indicator counts them, and the summary and the metrics say how many."""
     counted = outcomes(family, n_events, dead)
+    if unplaced:
+        counted[(family, "unplaced")] += unplaced
     TALLY.add(counted)
     m = _metrics
     if m is None:
         return counted
     m.observe_batch_size(n_events)
     m.record_events(family, "accepted", n_events)
+    if unplaced:
+        m.record_events(family, "unplaced", unplaced)
     _dead_letters(m, family, dead)
     return counted
 

@@ -87,3 +87,35 @@ def test_the_run_summary_accounts_for_every_record(tmp_path: Path) -> None:
     assert rows["read: sensor"] == (
         "4 values accepted, 1 record to dead letters, 1 repeated value dropped"
     )
+
+
+def test_the_run_summary_says_how_many_records_no_indicator_counts(tmp_path: Path) -> None:
+    """A hotline order without a position, or with one outside the city model, is accepted
+    (it reaches dispatch) but lies in no area, so no indicator counts it, not even the
+    city's.  The summary said "3 records accepted" and the city window counted 1: the two
+    left no trace.  It now says how many lie in no area."""
+    from typer.testing import CliRunner
+
+    from citysigns.cli import app
+
+    placed, *others = (json.loads(o) for o in hotline_warm_up(3))
+    no_position = {k: v for k, v in others[0].items() if k not in ("lat", "long")}
+    far_away = {**others[1], "lat": 39.9, "long": 116.4}  # Beijing, not in this city
+    hotline = tmp_path / "hotline.ndjson"
+    hotline.write_text("".join(json.dumps(r) + "\n" for r in (placed, no_position, far_away)))
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["run", "-i", str(hotline), "-o", str(out)])  # the catalog
+    assert result.exit_code == 0, result.output
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in result.output.splitlines()
+        if line.startswith("│ read: ")
+    }
+    assert rows["read: hotline"] == (
+        "3 records accepted (2 in no area of the city model, without a position or outside "
+        "it: no indicator counts them)"
+    )
+    assert len(_orders(out)) == 3  # all three still reach dispatch
+    windows = [json.loads(x) for x in (out / "windows.ndjson").open()]
+    city = [w for w in windows if w["indicator"] == "hotline.volume" and w["area_level"] == "city"]
+    assert sum(w["count"] for w in city) == 1
