@@ -94,3 +94,27 @@ def test_a_check_at_a_venue_the_registry_does_not_know_is_a_dead_letter() -> Non
     batch, letters = decoder.decode(chunk_of_lines("c.ndjson", [check(known)], first_line=3))
     assert batch.record_id == ["CK-1"] and len(letters) == 0 and not letters.counts
     assert batch.community.tolist() == locate_venue([known]).tolist()
+
+
+def test_a_result_and_a_flag_that_disagree_are_a_dead_letter() -> None:
+    """`result: abnormal` beside `abnormal: 0`: the text won without a word, so a check that
+    may have been normal counted as abnormal.  Which one is right cannot be told; one that
+    agrees is counted."""
+    venue = load_default_venues().ids([0])[0]
+    checks = [
+        {"checkpoint_id": "CK-1", "venue": venue, "ts": "2026-03-02T08:00:00+08:00",
+         "result": "abnormal", "abnormal": 0},
+        {"checkpoint_id": "CK-2", "venue": venue, "ts": "2026-03-02T08:05:00+08:00",
+         "result": "normal", "abnormal": 1},
+        {"checkpoint_id": "CK-3", "venue": venue, "ts": "2026-03-02T08:10:00+08:00",
+         "result": "abnormal", "abnormal": 1},
+    ]  # fmt: skip
+    lines = [json.dumps(c).encode() for c in checks]
+    batch, letters = ChannelDecoder("checkpoint").decode(chunk_of_lines("c.ndjson", lines))
+    assert batch.record_id == ["CK-3"] and batch.value.tolist() == [1.0]
+    assert [(d.position, d.reason, d.detail) for d in letters.letters] == [
+        (1, Reason.BAD_VALUE, "result 'abnormal' and abnormal 0 disagree: give one of them, "
+                              "or both saying the same"),
+        (2, Reason.BAD_VALUE, "result 'normal' and abnormal 1 disagree: give one of them, "
+                              "or both saying the same"),
+    ]  # fmt: skip

@@ -292,6 +292,13 @@ class ChannelDecoder:
                         f"result {result!r} is not one of {', '.join(CHECK_RESULTS)}",
                     )
                 value = CHECK_RESULTS[result]
+                if flag is not None and flag != value:
+                    # which one is right cannot be told: counting either would be a guess
+                    raise _RejectedError(
+                        Reason.BAD_VALUE,
+                        f"result {result!r} and abnormal {flag:g} disagree: give one of them, "
+                        "or both saying the same",
+                    )
             elif flag not in (0.0, 1.0):
                 raise _RejectedError(Reason.BAD_VALUE, "abnormal should be 0 or 1")
             else:
