@@ -16,7 +16,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from alerts.rules import RuleSet, RulesOptions, build_rule_set
+from alerts.rules import RuleSet, RulesOptions, build_rule_set, write_rules
 from alerts.rules.cli import app as rules_app
 from alerts.rules.links import runbook_anchor
 from alerts.scored import ScoredBatch
@@ -343,3 +343,28 @@ def test_cli_writes_the_files_and_refuses_a_broken_catalog(tmp_path: Path) -> No
     assert broken.exit_code == 1
     assert "fix the catalog first" in broken.output
     assert not (tmp_path / "x").exists()
+
+
+def test_a_rerun_removes_the_rule_files_an_earlier_catalog_generated(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """Prometheus loads every file of rules/*.rules.yml: a rerun at a coarser
+    --max-area-level (or after an indicator left the catalog) used to leave the earlier
+    run's files there, so street alerts with the old thresholds kept being evaluated and
+    `--check` counted them.  A rerun removes the generated files it no longer writes, and
+    keeps a rule file written by hand."""
+    out = tmp_path / "out"
+    write_rules(catalog, out, RulesOptions())
+    street_only = out / "rules" / "indicator-hotline.noise_complaints.rules.yml"
+    assert street_only.exists()
+    own = out / "rules" / "local.rules.yml"
+    own.write_text("groups: []\n", encoding="utf-8")
+    coarse = RulesOptions(metrics=MetricsConfig(max_area_level="district"))
+    rule_set, written = write_rules(catalog, out, coarse)
+    assert not street_only.exists()
+    assert not (out / "tests" / "indicator-hotline.noise_complaints.test.yml").exists()
+    assert own.exists()
+    generated = {p.name for p in (out / "rules").glob("*.rules.yml")} - {own.name}
+    assert generated == set(rule_set.rules)
+    assert {p.name for p in (out / "tests").glob("*.test.yml")} == set(rule_set.tests)
+    assert all(p.exists() for p in written)
