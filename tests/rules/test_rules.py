@@ -163,12 +163,13 @@ def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
             for cond in a.conditions:
                 assert cond.clear == w.clear.at(cond.area_levels[0])
                 assert f" {cond.clear:g}\n" in rule["expr"]
-            if w.clear.for_ > spacing:
-                assert rule["keep_firing_for"] == format_duration(w.clear.for_ - spacing)
-            else:
-                assert "keep_firing_for" not in rule
         else:
-            assert "ALERTS" not in rule["expr"] and "keep_firing_for" not in rule
+            assert "ALERTS" not in rule["expr"]
+        # every level steps down `clear.for` after its condition fails, as the flow's does
+        if w.clear is not None and w.clear.for_ > spacing:
+            assert rule["keep_firing_for"] == format_duration(w.clear.for_ - spacing)
+        else:
+            assert "keep_firing_for" not in rule
         checked += 1
     levels_in_catalog = sum(len(i.detection.warnings.levels) for i in catalog
                             if i.id not in dict(rule_set.skipped))  # fmt: skip
@@ -242,6 +243,10 @@ def test_generated_tests_fire_and_clear_when_the_flows_own_warning_does(
             if alert.hysteresis:
                 resolved = next((e.at for e in events if e.kind == "resolved"), -1)
                 assert (resolved - T0) // 60 == _minutes(checks[-1]["eval_time"]), (test, events)
+            else:  # the flow leaves the level (steps down or resolves) when the alert goes
+                steps = ("deescalated", "resolved")
+                left = next((e.at for e in events if e.at > fired and e.kind in steps), -1)
+                assert (left - T0) // 60 == _minutes(checks[-1]["eval_time"]), (test, events)
             checked += 1
     assert checked == sum(len(a.conditions) for a in rule_set.indicator_alerts)
 
