@@ -79,6 +79,9 @@ def dashboards(
 
     options = _options(job, max_area_level)
     cat = _catalog(catalog)
+    from citysigns.errors import fail, make_dir
+
+    make_dir(out, "--out")
     try:
         files = write_dashboards(
             cat,
@@ -90,6 +93,8 @@ def dashboards(
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
+    except OSError as e:  # a file of that name, a read-only folder, a full disk
+        fail(f"--out {out}: cannot write {e.filename or out}: {e.strerror or e}")
     n = sum(1 for f in files if f.suffix == ".json")
     typer.echo(f"wrote {n} dashboards and {len(files) - n} provisioning files to {out}")
     for ind in exported_by_category(cat, options)[1]:

@@ -299,3 +299,14 @@ def test_a_rerun_removes_the_dashboards_an_earlier_catalog_generated(
     assert {p.name for p in folder.glob("*.json")} - {own.name} == {
         p.name for p in written if p.suffix == ".json"
     }
+
+
+def test_cli_refuses_an_out_it_cannot_write(tmp_path: Path) -> None:
+    """An --out that is a file ended in a NotADirectoryError traceback."""
+    root = typer.Typer()
+    root.add_typer(dashboards_app, name="dashboards")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("", encoding="utf-8")
+    done = CliRunner().invoke(root, ["dashboards", "--out", str(a_file)])
+    assert done.exit_code == 2, done.output
+    assert f"--out {a_file} is a file, not a directory" in done.output

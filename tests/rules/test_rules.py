@@ -373,3 +373,29 @@ def test_a_rerun_removes_the_rule_files_an_earlier_catalog_generated(
     assert generated == set(rule_set.rules)
     assert {p.name for p in (out / "tests").glob("*.test.yml")} == set(rule_set.tests)
     assert all(p.exists() for p in written)
+
+
+def test_cli_refuses_an_out_it_cannot_write_and_a_webhook_that_is_no_url(tmp_path: Path) -> None:
+    """An --out that is a file, or a folder holding a directory where a rule file goes,
+    ended in an OSError traceback; a --webhook-url without its scheme wrote an
+    alertmanager.yml that Alertmanager refuses ("unsupported scheme"). Each is one line and
+    exit 2 now."""
+    root = typer.Typer()
+    root.add_typer(rules_app, name="rules")
+    runner = CliRunner()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("", encoding="utf-8")
+    done = runner.invoke(root, ["rules", "--out", str(a_file)])
+    assert done.exit_code == 2, done.output
+    assert f"--out {a_file} is a file, not a directory" in done.output
+    blocked = tmp_path / "blocked"
+    (blocked / "rules" / "citysigns-pipeline.rules.yml").mkdir(parents=True)
+    done = runner.invoke(root, ["rules", "--out", str(blocked)])
+    assert done.exit_code == 2, done.output
+    assert "cannot write" in done.output and "citysigns-pipeline.rules.yml" in done.output
+    done = runner.invoke(
+        root, ["rules", "--out", str(tmp_path / "am"), "--webhook-url", "127.0.0.1:8080/hook"]
+    )
+    assert done.exit_code == 2, done.output
+    assert "--webhook-url '127.0.0.1:8080/hook' is not an http:// or https:// URL" in done.output
+    assert not (tmp_path / "am").exists()
