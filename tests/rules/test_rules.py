@@ -99,7 +99,10 @@ def test_thresholds_per_area_level_fire_each_level_at_its_own_number(
     assert "5 orders in a street, 15 orders in a district" in rule["annotations"]["description"]
     runbooks = (out / "runbooks.md").read_text("utf-8")
     assert "| blue | 5 (street), 15 (district) | 0s |" in runbooks
-    assert "Clears when back past 2 (street), 6 (district) for 1h." in runbooks
+    assert (
+        "Clears when back past 2 (street), 6 (district) for 1h. A higher level steps down "
+        "once its threshold has not held for 1h."
+    ) in runbooks
     name = "indicator-hotline.water_outage"
     for old, new in ((" >= 15\n", " >= 5\n"), (" >= 6\n", " >= 2\n")):
         copy = tmp_path / old.strip().replace(" ", "")
