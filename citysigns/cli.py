@@ -25,7 +25,7 @@ from indicators.language.schema import SCHEMA_PATH, schema_text
 from indicators.language.validate import Catalog, catalog_files, id_clashes, load_catalog
 
 from .dispatch_cli import dispatch as dispatch_command
-from .errors import fail, require_catalog, require_file
+from .errors import fail, make_dir, require_catalog, require_file
 from .paths import CATALOG_DIR
 from .registry_cli import app as registry_app
 from .registry_cli import load_or_exit
@@ -263,18 +263,6 @@ def _area_level(value: str) -> str:
     return value
 
 
-def _make_dir(path: Path, option: str) -> None:
-    """Make a directory option's directory now, or exit 2 saying why it cannot be: a regular
-    file of that name, or a place where none can be made, would otherwise stop the flow with
-    an OSError traceback once it has loaded everything."""
-    if path.exists() and not path.is_dir():
-        fail(f"{option} {path} is a file, not a directory: give a directory (made if absent)")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        fail(f"{option} {path}: cannot make this directory: {e.strerror or e}")
-
-
 @app.command("run")
 def run_command(
     inputs: Annotated[
@@ -374,9 +362,9 @@ def run_command(
         if unknown:
             print_diagnostics(unknown, cat)
             raise typer.Exit(1)
-    _make_dir(out, "--out")
+    make_dir(out, "--out")
     if recovery is not None:
-        _make_dir(recovery, "--recovery")
+        make_dir(recovery, "--recovery")
     cfg = FlowConfig(
         inputs=tuple(str(p) for p in inputs),
         out_dir=str(out),

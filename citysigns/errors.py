@@ -35,3 +35,15 @@ def require_file(path: Path | None, what: str) -> None:
     """Exit 2 when an optional file argument (`what`: "routing file") is given but absent."""
     if path is not None and not path.is_file():
         fail(f"no such {what}: {path}")
+
+
+def make_dir(path: Path, option: str) -> None:
+    """Make a directory option's directory now, or exit 2 saying why it cannot be: a regular
+    file of that name, or a place where none can be made, would otherwise end the command
+    with an OSError traceback once it has done its work."""
+    if path.exists() and not path.is_dir():
+        fail(f"{option} {path} is a file, not a directory: give a directory (made if absent)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        fail(f"{option} {path}: cannot make this directory: {e.strerror or e}")

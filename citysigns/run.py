@@ -228,6 +228,7 @@ def run(
             f"the recovery directory {recovery_dir} was made for other inputs or another "
             f"output directory: {HOW_TO_RESUME}"
         ) from e
+    instrument.inputs_ended()
     summary = summarise(Path(cfg.out_dir))
     summary.decoded = instrument.TALLY.by_source()
     summary.resumed = bool(recovered)

@@ -1,8 +1,15 @@
-"""All dashboards of a catalog as Grafana JSON, keyed by uid, plus the provisioning files."""
+"""All dashboards of a catalog as Grafana JSON, keyed by uid, plus the provisioning files.
+
+A rerun into the same directory removes the dashboards an earlier run wrote and this one did
+not (a category whose indicators were all removed, or are no longer exported at a coarser
+`--max-area-level`): copied into Grafana's provisioning folder with the others, such a
+dashboard kept showing panels that could never have data again.  Only files this generator
+writes go (`<uid>.json` tagged `citysigns`)."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,6 +26,7 @@ from .category import category_dashboard
 from .dispatch import dispatch_dashboard
 from .grafana import (
     SCHEMA_VERSION,
+    TAG,
     check_sdk_version,
     dashboards_provisioning,
     datasources_provisioning,
@@ -28,6 +36,8 @@ from .pipeline import pipeline_dashboard
 
 DASHBOARDS_DIR = "dashboards"
 PROVISIONING_DIR = "provisioning"
+
+log = logging.getLogger("citysigns.dashboards")
 
 
 def to_json(builder: Dashboard) -> dict[str, Any]:
@@ -114,4 +124,31 @@ def write_dashboards(
         yaml.safe_dump(datasources_provisioning(prometheus_url), sort_keys=False))  # fmt: skip
     put(f"{PROVISIONING_DIR}/dashboards/citysigns.yaml",
         yaml.safe_dump(dashboards_provisioning(dashboards_path), sort_keys=False))  # fmt: skip
+    removed = remove_earlier_dashboards(out / DASHBOARDS_DIR, written)
+    if removed:
+        log.info(
+            "removed %d dashboard(s) an earlier run wrote into %s that this catalog no longer "
+            "generates: %s", len(removed), out / DASHBOARDS_DIR, ", ".join(p.name for p in removed)
+        )  # fmt: skip
     return written
+
+
+def remove_earlier_dashboards(folder: Path, written: list[Path]) -> list[Path]:
+    """Delete the generated dashboards in `folder` that are not among `written` (an earlier
+    run's), and return them: JSON files named after their uid and tagged `citysigns`."""
+    keep = {p.resolve() for p in written}
+    removed: list[Path] = []
+    for path in sorted(folder.glob("*.json")):
+        if path.resolve() in keep or not path.is_file():
+            continue
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue  # not one of ours
+        if not isinstance(doc, dict) or doc.get("uid") != path.stem:
+            continue
+        if TAG not in (doc.get("tags") or []):
+            continue
+        path.unlink()
+        removed.append(path)
+    return removed

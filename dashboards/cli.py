@@ -6,12 +6,15 @@ Exposed as a Typer app (`app`) that the `citysigns` command mounts as `dashboard
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from indicators.language.model import Indicator
 from indicators.language.validate import load_catalog
+
+if TYPE_CHECKING:
+    from alerts.rules.options import RulesOptions
 
 app = typer.Typer(
     help="Write the Grafana dashboards, or push them to Grafana.\n\nThe dashboards are "
@@ -65,21 +68,20 @@ def dashboards(
 ) -> None:
     """Write OUT/dashboards/*.json and OUT/provisioning/{datasources,dashboards}/."""
     if ctx.invoked_subcommand is not None:
+        # `push` builds the same dashboards: the scrape job and area level given here
+        # (`citysigns dashboards --job J push ...`) hold there, unless it is given its own
+        ctx.obj = {"job": job, "max_area_level": max_area_level}
         return
     if out is None:
         typer.echo("give --out DIR (or use `push`)", err=True)
         raise typer.Exit(2)
-    from alerts.rules.options import RulesOptions
-    from flows.metrics import MetricsConfig
-
     from .build import exported_by_category, write_dashboards
 
-    try:
-        options = RulesOptions(job=job, metrics=MetricsConfig(max_area_level=max_area_level))
-    except ValueError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+    options = _options(job, max_area_level)
     cat = _catalog(catalog)
+    from citysigns.errors import fail, make_dir
+
+    make_dir(out, "--out")
     try:
         files = write_dashboards(
             cat,
@@ -91,6 +93,8 @@ def dashboards(
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
+    except OSError as e:  # a file of that name, a read-only folder, a full disk
+        fail(f"--out {out}: cannot write {e.filename or out}: {e.strerror or e}")
     n = sum(1 for f in files if f.suffix == ".json")
     typer.echo(f"wrote {n} dashboards and {len(files) - n} provisioning files to {out}")
     for ind in exported_by_category(cat, options)[1]:
@@ -100,26 +104,56 @@ def dashboards(
         )
 
 
+def _options(job: str, max_area_level: str) -> RulesOptions:
+    """The options the dashboards are built with, as `citysigns rules` is given them; a bad
+    value is a message and exit 2."""
+    from alerts.rules.options import RulesOptions
+    from flows.metrics import MetricsConfig
+
+    try:
+        return RulesOptions(job=job, metrics=MetricsConfig(max_area_level=max_area_level))
+    except ValueError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def push(
+    ctx: typer.Context,
     url: Annotated[str, typer.Option("--url", help="Grafana's base URL")],
     token: Annotated[
         str, typer.Option("--token", envvar="GRAFANA_TOKEN", help="a service-account token")
     ],
     catalog: CatalogOption = None,
+    job: Annotated[
+        str | None,
+        typer.Option(help="the Prometheus job that scrapes the flow  [default: citysigns]"),
+    ] = None,
+    max_area_level: Annotated[
+        str | None,
+        typer.Option(
+            help="finest area level the exporter exports (as for `rules`)  [default: street]"
+        ),
+    ] = None,
 ) -> None:
     """Upload the dashboards to a running Grafana.
 
     Every dashboard goes into the `citysigns` folder (created when missing) and replaces its
-    previous version there."""
+    previous version there.  Give the same --job and --max-area-level as to `citysigns
+    rules` (here or before `push`)."""
     from .build import build_dashboards
     from .push import PushError, push_dashboards
 
+    given = ctx.obj or {}
+    options = _options(
+        job or given.get("job", "citysigns"),
+        max_area_level or given.get("max_area_level", "street"),
+    )
     if not url.startswith(("http://", "https://")):  # the client would build a nonsense URL
         typer.echo(f"error: --url {url!r} is not an http:// or https:// URL", err=True)
         raise typer.Exit(2)
     try:
-        result = push_dashboards(build_dashboards(_catalog(catalog)), url, token)
+        result = push_dashboards(build_dashboards(_catalog(catalog), options=options), url, token)
     except (PushError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from citysigns.errors import fail, make_dir
 from flows.metrics import MetricsConfig
 from indicators.language.validate import load_catalog
 
@@ -92,12 +93,18 @@ def rules(
     except ValueError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    rule_set, files = write_rules(
-        cat,
-        out,
-        options,
-        AlertmanagerOptions(webhook_url=webhook_url, token_file=webhook_token_file),
-    )
+    if not webhook_url.startswith(("http://", "https://")):  # Alertmanager refuses the file
+        fail(f"--webhook-url {webhook_url!r} is not an http:// or https:// URL")
+    make_dir(out, "--out")
+    try:
+        rule_set, files = write_rules(
+            cat,
+            out,
+            options,
+            AlertmanagerOptions(webhook_url=webhook_url, token_file=webhook_token_file),
+        )
+    except OSError as e:  # a file of that name, a read-only folder, a full disk
+        fail(f"--out {out}: cannot write {e.filename or out}: {e.strerror or e}")
     typer.echo(
         f"wrote {len(files)} files to {out}: {len(rule_set.indicator_alerts)} indicator alerts, "
         f"{len(rule_set.pipeline_alerts)} pipeline alerts, {len(rule_set.tests)} test files"

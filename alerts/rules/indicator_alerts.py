@@ -16,8 +16,12 @@ and `for: 15m` on 15-minute windows, the same in the flow, differed in Prometheu
 The catalog's `clear` rule (hysteresis) applies to the warning as a whole, which is its
 mildest level: once that alert fires it keeps firing while the value stays at or past the
 clear threshold (PromQL over the `ALERTS` series) and for `clear.for` after, less one window
-as for `for` (`keep_firing_for`).  Higher levels resolve at their own threshold and hand
-over to the levels below, which Alertmanager's inhibition had kept quiet.
+as for `for` (`keep_firing_for`).  A higher level holds at its own threshold and, as the
+flow steps a warning down only once its level's condition has been false for `clear.for`,
+keeps firing for `clear.for` less one window after it (`keep_firing_for` again); then it
+hands over to the levels below, which Alertmanager's inhibition had kept quiet.  (Without
+that, a red water-pressure alert of the demo resolved 45 minutes before the flow's red
+warning stepped down, and its ticket's level with it.)
 
 A threshold written per area level (`{street: 5, district: 15}`) makes the condition a union,
 each area level against its own number, as the flow judges each series by its own level's:
@@ -91,12 +95,12 @@ class IndicatorAlert:
     op: str  # ">=" or "<=": a level holds at its threshold
     conditions: tuple[AreaCondition, ...]  # finest area levels first
     for_: int  # the rule's `for`: the level's less one window (prometheus_for)
-    keep_firing_for: int | None  # the same of `clear.for`; None: no hysteresis
+    keep_firing_for: int | None  # the same of `clear.for`; None: no `clear` rule
     labels: dict[str, str]
     annotations: dict[str, str]
     window: int = 0  # seconds between two windows' ends: how often the value changes
     level_for: int = 0  # the catalog's `for` of the level, as the flow counts it
-    clear_for: int | None = None  # the catalog's `clear.for`; None: no hysteresis
+    clear_for: int | None = None  # the catalog's `clear.for`; None: no `clear` rule
 
     @property
     def area_levels(self) -> tuple[str, ...]:
@@ -104,7 +108,11 @@ class IndicatorAlert:
 
     @property
     def hysteresis(self) -> bool:
-        return self.keep_firing_for is not None
+        """Whether the alert keeps firing past the clear threshold: the mildest level of a
+        warning with a `clear` rule (higher levels only keep firing for `clear.for`)."""
+        return self.keep_firing_for is not None and all(
+            c.clear is not None for c in self.conditions
+        )
 
     def selector(self, condition: AreaCondition) -> str:
         return (
@@ -196,6 +204,9 @@ def indicator_alerts(ind: Indicator, options: RulesOptions) -> list[IndicatorAle
     disp = ind.dispatched()
     window = ind.value.window.spacing
     out: list[IndicatorAlert] = []
+    # the flow steps any level down, and resolves, after `clear.for` calm: every level keeps
+    # firing that long (less one window) once its condition fails
+    keep = None if rules.clear is None else prometheus_for(rules.clear.for_, window)
     for i, (level, rule) in enumerate(rules.rules()):
         clear = rules.clear if i == 0 else None  # the hysteresis holds the mildest level
         conditions = _conditions(area_levels, rule, clear)
@@ -216,12 +227,12 @@ def indicator_alerts(ind: Indicator, options: RulesOptions) -> list[IndicatorAle
                 op=op,
                 conditions=conditions,
                 for_=prometheus_for(rule.for_, window),
-                keep_firing_for=None if clear is None else prometheus_for(clear.for_, window),
+                keep_firing_for=keep,
                 labels=labels,
                 annotations=_annotations(ind, level, conditions, rule.for_, options),
                 window=window,
                 level_for=rule.for_,
-                clear_for=None if clear is None else clear.for_,
+                clear_for=None if rules.clear is None else rules.clear.for_,
             )
         )
     return out

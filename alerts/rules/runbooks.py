@@ -99,8 +99,11 @@ def _indicator_section(
         )
     out.append("")
     if rules.clear is not None:
-        out += [f"Clears when back past {_limit(rules.clear, ind.value.levels)} for "
-                f"{format_duration(rules.clear.for_)}.", ""]  # fmt: skip
+        clear_for = format_duration(rules.clear.for_)
+        line = f"Clears when back past {_limit(rules.clear, ind.value.levels)} for {clear_for}."
+        if len(rules.levels) > 1:  # as the flow's warning steps down, and the alerts with it
+            line += f" A higher level steps down once its threshold has not held for {clear_for}."
+        out += [line, ""]
     if disp is not None:
         dept = depts.get(disp.department, {})
         out += [f"Dispatched to: {dept.get('en', disp.department)} ({dept.get('zh', '')}).", ""]

@@ -5,12 +5,13 @@ series shaped as the flow exports it (one value per window, held until the next 
 closes): the first window past the threshold closes at 0m, and the alert must be quiet one
 evaluation before the end of the window the flow's own warning fires on and firing at it
 (the catalog's `for` of 2h on hourly windows: at 1h, the second window's end).  Then either
-the way back below the threshold (resolved at the first window below it), or for the mildest
-level with a `clear` rule, two windows between the two thresholds (still firing:
-hysteresis) and then windows past `clear` (resolved at the end of the window the flow
-resolves on, `clear.for` after the first one's start).  So a change in the rule generator
-that breaks an alert, or makes it fire or clear at another time than the flow's warning,
-breaks `promtool test rules`."""
+the way back below the threshold (resolved at the end of the first window below it, or, with
+a `clear` rule, at the end of the window the flow steps the level down on, `clear.for` after
+that window's start), or for the mildest level with a `clear` rule, two windows between the
+two thresholds (still firing: hysteresis) and then windows past `clear` (resolved at the end
+of the window the flow resolves on, `clear.for` after the first one's start).  So a change
+in the rule generator that breaks an alert, or makes it fire or clear at another time than
+the flow's warning, breaks `promtool test rules`."""
 
 from __future__ import annotations
 
@@ -114,14 +115,20 @@ def indicator_alert_test(
     )  # fmt: skip
     values = f"{fire}x{f + w - 1}"  # samples at steps 0 .. f+w-1: windows up to the firing one
     clear = condition.clear
-    if clear is None or alert.keep_firing_for is None:
+    if clear is None or not alert.hysteresis:
         quiet = _round(thr - sign * _margin(thr))
-        values += f" {quiet}x{w + 1}"  # the next window is back below: resolved at its end
-        checks.append({"eval_time": at(f + w), "alertname": alert.name, "exp_alerts": []})
+        k = _steps(alert.keep_firing_for or 0, step)
+        # the next window is back below: resolved at its end, or `clear.for` after its start
+        # (kept firing, with the value it last held at), when the flow steps the level down
+        values += f" {quiet}x{w + k + 1}"
+        if k:
+            checks.append({"eval_time": at(f + w + k - 1), "alertname": alert.name,
+                           "exp_alerts": [_expected(rule, labels, fire)]})  # fmt: skip
+        checks.append({"eval_time": at(f + w + k), "alertname": alert.name, "exp_alerts": []})
     else:
         mid = _round((thr + clear) / 2)
         low = _round(clear - sign * _margin(clear))
-        k = _steps(alert.keep_firing_for, step)
+        k = _steps(alert.keep_firing_for or 0, step)
         below = f + 3 * w  # two windows between the thresholds, then past clear from here
         values += f" {mid}x{2 * w - 1} {low}x{k + 2}"
         held = [_expected(rule, labels, mid)]
@@ -130,7 +137,7 @@ def indicator_alert_test(
             checks.append({"eval_time": at(below + k - 1), "alertname": alert.name,
                            "exp_alerts": held})  # fmt: skip
         checks.append({"eval_time": at(below + k), "alertname": alert.name, "exp_alerts": []})
-    what = "threshold" if clear is None else "hysteresis"
+    what = "hysteresis" if alert.hysteresis else "threshold"
     where = f" in a {' or '.join(condition.area_levels)}" if len(alert.conditions) > 1 else ""
     return {
         "name": f"{alert.name}: {alert.op} {number(thr)}{where} for "

@@ -15,8 +15,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
+from alerts.rules import RulesOptions
 from alerts.schema import tickets as tickets_table
-from dashboards.build import build_dashboards, exported_by_category
+from dashboards.build import build_dashboards, exported_by_category, write_dashboards
 from dashboards.cli import app as dashboards_app
 from dashboards.grafana import (
     POSTGRES_UID,
@@ -28,6 +29,7 @@ from dashboards.grafana import (
 from dashboards.names import category_title
 from dashboards.panels import LEVEL_COLOURS, step_above
 from dashboards.units import GRAFANA_UNITS, grafana_unit
+from flows.metrics import MetricsConfig
 from indicators.language.validate import Catalog
 
 GOLDEN = Path(__file__).resolve().parents[1] / "metrics" / "golden" / "exposition.txt"
@@ -276,3 +278,35 @@ def test_cli_writes_dashboards_and_provisioning(tmp_path: Path) -> None:
     assert used == set(by_uid)
     no_out = CliRunner().invoke(root, ["dashboards"])
     assert no_out.exit_code == 2
+
+
+def test_a_rerun_removes_the_dashboards_an_earlier_catalog_generated(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """`cp out/grafana/dashboards/*.json` provisions every file there: a rerun at a coarser
+    --max-area-level used to leave the earlier run's noise, gas and manhole dashboards, whose
+    panels could never show data again.  A rerun removes the dashboards it no longer writes
+    and keeps a JSON file it did not generate."""
+    write_dashboards(catalog, tmp_path)
+    folder = tmp_path / "dashboards"
+    assert (folder / "citysigns-noise.json").exists()
+    own = folder / "team-board.json"
+    own.write_text('{"uid": "team-board", "tags": ["team"]}', encoding="utf-8")
+    coarse = RulesOptions(metrics=MetricsConfig(max_area_level="district"))
+    written = write_dashboards(catalog, tmp_path, options=coarse)
+    assert not (folder / "citysigns-noise.json").exists()
+    assert own.exists()
+    assert {p.name for p in folder.glob("*.json")} - {own.name} == {
+        p.name for p in written if p.suffix == ".json"
+    }
+
+
+def test_cli_refuses_an_out_it_cannot_write(tmp_path: Path) -> None:
+    """An --out that is a file ended in a NotADirectoryError traceback."""
+    root = typer.Typer()
+    root.add_typer(dashboards_app, name="dashboards")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("", encoding="utf-8")
+    done = CliRunner().invoke(root, ["dashboards", "--out", str(a_file)])
+    assert done.exit_code == 2, done.output
+    assert f"--out {a_file} is a file, not a directory" in done.output

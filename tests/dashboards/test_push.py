@@ -170,3 +170,27 @@ def test_cli_push_refuses_a_url_that_is_not_http(grafana: FakeGrafana) -> None:
     done = CliRunner().invoke(root, ["dashboards", "push", "--url", "not-a-url", "--token", TOKEN])
     assert done.exit_code == 2, done.output
     assert "--url 'not-a-url' is not an http:// or https:// URL" in done.output
+
+
+def test_cli_push_builds_with_the_job_and_area_level_given(grafana: FakeGrafana) -> None:
+    """`push` built the dashboards with the defaults whatever it was given: before `push`,
+    --job and --max-area-level were dropped silently, so a deployment exporting districts
+    only, scraped as job `city`, got noise and gas dashboards that could never show data and
+    pipeline tiles reading `up{job="citysigns"}`, "flow down" for ever."""
+    root = typer.Typer()
+    root.add_typer(dashboards_app, name="dashboards")
+    push = ["push", "--url", grafana.url, "--token", TOKEN]
+    for args in (
+        ["dashboards", "--job", "city", "--max-area-level", "district", *push],
+        ["dashboards", *push, "--job", "city", "--max-area-level", "district"],
+    ):
+        grafana.dashboards.clear()
+        done = CliRunner().invoke(root, args)
+        assert done.exit_code == 0, done.output
+        assert "citysigns-noise" not in grafana.dashboards  # street and finer only
+        assert "citysigns-air" in grafana.dashboards
+        overview = json.dumps(grafana.dashboards["citysigns-overview"])
+        assert 'up{job=\\"city\\"}' in overview and 'job=\\"citysigns\\"' not in overview
+    bad = CliRunner().invoke(root, ["dashboards", *push, "--max-area-level", "block"])
+    assert bad.exit_code == 2
+    assert "max_area_level 'block' is not an area level" in bad.output

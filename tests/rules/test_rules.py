@@ -16,7 +16,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from alerts.rules import RuleSet, RulesOptions, build_rule_set
+from alerts.rules import RuleSet, RulesOptions, build_rule_set, write_rules
 from alerts.rules.cli import app as rules_app
 from alerts.rules.links import runbook_anchor
 from alerts.scored import ScoredBatch
@@ -99,7 +99,10 @@ def test_thresholds_per_area_level_fire_each_level_at_its_own_number(
     assert "5 orders in a street, 15 orders in a district" in rule["annotations"]["description"]
     runbooks = (out / "runbooks.md").read_text("utf-8")
     assert "| blue | 5 (street), 15 (district) | 0s |" in runbooks
-    assert "Clears when back past 2 (street), 6 (district) for 1h." in runbooks
+    assert (
+        "Clears when back past 2 (street), 6 (district) for 1h. A higher level steps down "
+        "once its threshold has not held for 1h."
+    ) in runbooks
     name = "indicator-hotline.water_outage"
     for old, new in ((" >= 15\n", " >= 5\n"), (" >= 6\n", " >= 2\n")):
         copy = tmp_path / old.strip().replace(" ", "")
@@ -163,12 +166,13 @@ def test_every_alert_carries_the_catalogs_threshold_duration_and_routing(
             for cond in a.conditions:
                 assert cond.clear == w.clear.at(cond.area_levels[0])
                 assert f" {cond.clear:g}\n" in rule["expr"]
-            if w.clear.for_ > spacing:
-                assert rule["keep_firing_for"] == format_duration(w.clear.for_ - spacing)
-            else:
-                assert "keep_firing_for" not in rule
         else:
-            assert "ALERTS" not in rule["expr"] and "keep_firing_for" not in rule
+            assert "ALERTS" not in rule["expr"]
+        # every level steps down `clear.for` after its condition fails, as the flow's does
+        if w.clear is not None and w.clear.for_ > spacing:
+            assert rule["keep_firing_for"] == format_duration(w.clear.for_ - spacing)
+        else:
+            assert "keep_firing_for" not in rule
         checked += 1
     levels_in_catalog = sum(len(i.detection.warnings.levels) for i in catalog
                             if i.id not in dict(rule_set.skipped))  # fmt: skip
@@ -242,6 +246,10 @@ def test_generated_tests_fire_and_clear_when_the_flows_own_warning_does(
             if alert.hysteresis:
                 resolved = next((e.at for e in events if e.kind == "resolved"), -1)
                 assert (resolved - T0) // 60 == _minutes(checks[-1]["eval_time"]), (test, events)
+            else:  # the flow leaves the level (steps down or resolves) when the alert goes
+                steps = ("deescalated", "resolved")
+                left = next((e.at for e in events if e.at > fired and e.kind in steps), -1)
+                assert (left - T0) // 60 == _minutes(checks[-1]["eval_time"]), (test, events)
             checked += 1
     assert checked == sum(len(a.conditions) for a in rule_set.indicator_alerts)
 
@@ -343,3 +351,54 @@ def test_cli_writes_the_files_and_refuses_a_broken_catalog(tmp_path: Path) -> No
     assert broken.exit_code == 1
     assert "fix the catalog first" in broken.output
     assert not (tmp_path / "x").exists()
+
+
+def test_a_rerun_removes_the_rule_files_an_earlier_catalog_generated(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    """Prometheus loads every file of rules/*.rules.yml: a rerun at a coarser
+    --max-area-level (or after an indicator left the catalog) used to leave the earlier
+    run's files there, so street alerts with the old thresholds kept being evaluated and
+    `--check` counted them.  A rerun removes the generated files it no longer writes, and
+    keeps a rule file written by hand."""
+    out = tmp_path / "out"
+    write_rules(catalog, out, RulesOptions())
+    street_only = out / "rules" / "indicator-hotline.noise_complaints.rules.yml"
+    assert street_only.exists()
+    own = out / "rules" / "local.rules.yml"
+    own.write_text("groups: []\n", encoding="utf-8")
+    coarse = RulesOptions(metrics=MetricsConfig(max_area_level="district"))
+    rule_set, written = write_rules(catalog, out, coarse)
+    assert not street_only.exists()
+    assert not (out / "tests" / "indicator-hotline.noise_complaints.test.yml").exists()
+    assert own.exists()
+    generated = {p.name for p in (out / "rules").glob("*.rules.yml")} - {own.name}
+    assert generated == set(rule_set.rules)
+    assert {p.name for p in (out / "tests").glob("*.test.yml")} == set(rule_set.tests)
+    assert all(p.exists() for p in written)
+
+
+def test_cli_refuses_an_out_it_cannot_write_and_a_webhook_that_is_no_url(tmp_path: Path) -> None:
+    """An --out that is a file, or a folder holding a directory where a rule file goes,
+    ended in an OSError traceback; a --webhook-url without its scheme wrote an
+    alertmanager.yml that Alertmanager refuses ("unsupported scheme"). Each is one line and
+    exit 2 now."""
+    root = typer.Typer()
+    root.add_typer(rules_app, name="rules")
+    runner = CliRunner()
+    a_file = tmp_path / "a_file"
+    a_file.write_text("", encoding="utf-8")
+    done = runner.invoke(root, ["rules", "--out", str(a_file)])
+    assert done.exit_code == 2, done.output
+    assert f"--out {a_file} is a file, not a directory" in done.output
+    blocked = tmp_path / "blocked"
+    (blocked / "rules" / "citysigns-pipeline.rules.yml").mkdir(parents=True)
+    done = runner.invoke(root, ["rules", "--out", str(blocked)])
+    assert done.exit_code == 2, done.output
+    assert "cannot write" in done.output and "citysigns-pipeline.rules.yml" in done.output
+    done = runner.invoke(
+        root, ["rules", "--out", str(tmp_path / "am"), "--webhook-url", "127.0.0.1:8080/hook"]
+    )
+    assert done.exit_code == 2, done.output
+    assert "--webhook-url '127.0.0.1:8080/hook' is not an http:// or https:// URL" in done.output
+    assert not (tmp_path / "am").exists()
