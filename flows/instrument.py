@@ -239,18 +239,19 @@ class IndicatorGauges:
         lateness = self.plan.spec.lateness
         for c in closed:
             n = len(c)
-            if not n:
-                continue
             part = slice(row, row + n)
             row += n
             # the scored value: NaN where the indicator's `min_count` left the window unjudged,
-            # so no generated alert or dashboard colour judges it either
+            # so no generated alert or dashboard colour judges it either; and none for an area
+            # without a window at this close (`whole_window`), as the flow's warnings see it
             m.update_indicator(
                 self.plan.id, c.level, scored.area_code[part], scored.value[part],
                 scored.lower[part], scored.upper[part], scored.score[part],
                 self.level[c.level][c.area],
-                window_end=float(c.end),
+                window_end=float(c.end), whole_window=True,
             )  # fmt: skip
+            if not n:
+                continue
             delay = now - (c.end + lateness)
             if 0 <= delay < LIVE_WITHIN_S:
                 m.observe_window_close_latency(delay)

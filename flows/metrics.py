@@ -88,6 +88,7 @@ LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 BATCH_BUCKETS: Final = (1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0)
 # Per (indicator, area) the exporter writes value, lower, upper, score and warning level.
 SAMPLES_PER_AREA: Final = 5
+WARNING_LEVEL_ROW: Final = 4  # the last of a table's rows: value, lower, upper, score, level
 DROP_FINER_LEVEL: Final = "finer_than_max_area_level"
 DROP_BUDGET: Final = "over_series_budget"
 CITY_CODE: Final = "310000"
@@ -222,15 +223,20 @@ class _SeriesTable:
         districts: npt.NDArray[np.str_],
         data: FloatArray,
         room: int,
+        whole: bool = False,
     ) -> int:
         """Overwrite known areas, add new ones while `room` (areas) allows; returns how many
-        new areas were refused."""
+        new areas were refused.  `whole`: the update is a whole closed window, so a known
+        area it leaves out had no window there: its value, band and score become NaN (not
+        exported), its warning level stays."""
         codes, first = np.unique(codes, return_index=True)  # one row per area (first wins)
         districts, data = districts[first], data[:, first]
         n = len(self)
         pos = np.searchsorted(self.codes, codes) if n else np.zeros(codes.size, dtype=np.int64)
         known = pos < n
         known[known] = self.codes[pos[known]] == codes[known]
+        if whole and n:
+            self.data[:WARNING_LEVEL_ROW, :] = np.nan
         self.data[:, pos[known]] = data[:, known]
         new = np.flatnonzero(~known)
         refused = max(0, new.size - max(room, 0))
@@ -374,12 +380,18 @@ class CitySignsMetrics:
         *,
         districts: npt.ArrayLike | None = None,
         window_end: float | None = None,
+        whole_window: bool = False,
     ) -> int:
         """The latest closed window of `indicator` at `area_level` for the given areas.
 
         Arrays are aligned with `area_codes`; NaN means "not available" (no band, no score
         yet, a silent area) and is left out of the exposition.  `warning_level_index` is 0 for
-        none, 1..4 for blue..red.  Returns the number of areas exported."""
+        none, 1..4 for blue..red.  With `whole_window` the areas are every window that closed
+        at that level and time, and an area exported before that had none there loses its
+        value, band and score: the flow's warning takes a missing window as a break in a run
+        towards a level, and a value still shown from an older window let Prometheus count a
+        level's `for` across the gap and fire where the flow did not.  Returns the number of
+        areas exported."""
         if indicator not in self.indicators:
             raise ValueError(f"indicator {indicator!r} is not in the catalog the exporter knows")
         if area_level not in AREA_LEVELS:
@@ -402,7 +414,7 @@ class CitySignsMetrics:
         with self._lock:
             table = self._tables.setdefault((indicator, area_level), _SeriesTable())
             room = (self.config.max_series - self._exported_samples()) // SAMPLES_PER_AREA
-            refused = table.upsert(codes, dist, data, room)
+            refused = table.upsert(codes, dist, data, room, whole_window)
             self._dropped[DROP_BUDGET] += refused
             if window_end is not None:
                 table.window_end = float(window_end)

@@ -181,6 +181,33 @@ def test_updates_overwrite_and_keep_districts() -> None:
                    ("310106003", "310106"): 30.0}  # fmt: skip
 
 
+def test_an_area_without_a_window_at_a_close_shows_no_value_but_keeps_its_level() -> None:
+    """Sensors every 20 min in 15-min windows sliding by 5: some windows of an area are
+    empty.  The flow's warning takes the missing window as a break in a run towards a level,
+    but the exporter kept showing the area's older value, so Prometheus counted the level's
+    `for` across the gap and fired blue where the flow raised nothing (traffic.occupancy_p95
+    in the demo city).  A whole window's update now leaves such an area without a value,
+    band or score until its next window; its warning level stays."""
+    m = CitySignsMetrics(INDICATORS, MetricsConfig(), clock=lambda: NOW)
+    codes = np.array(["310106001", "310101002"])
+    m.update_indicator("flood.ponding_depth", "street", codes, [30, 20], [0, 0], [5, 5],
+                       [0.999, 0.2], [1, 0], window_end=NOW, whole_window=True)  # fmt: skip
+    m.update_indicator("flood.ponding_depth", "street", codes[1:], [21], [0], [5], [0.3], [0],
+                       window_end=NOW + 300, whole_window=True)  # fmt: skip
+
+    def samples(name: str) -> dict[str, float]:
+        fams = {f.name: f for f in text_string_to_metric_families(exposition(m))}
+        return {s.labels["area"]: s.value for s in fams[name].samples}
+
+    assert samples("citysigns_indicator_value") == {"310101002": 21.0}
+    assert samples("citysigns_indicator_anomaly_score") == {"310101002": 0.3}
+    assert samples("citysigns_indicator_expected_upper") == {"310101002": 5.0}
+    assert samples("citysigns_indicator_warning_level") == {"310106001": 1.0, "310101002": 0.0}
+    # an update that is not a whole window (one area's) leaves the others as they were
+    m.update_indicator("flood.ponding_depth", "street", codes[:1], [31], [0], [5], [0.5], [1])
+    assert samples("citysigns_indicator_value") == {"310106001": 31.0, "310101002": 21.0}
+
+
 def test_district_codes_of_every_level() -> None:
     assert district_codes("street", np.array(["310106001", "310101002"])).tolist() == [
         "310106", "310101"]  # fmt: skip

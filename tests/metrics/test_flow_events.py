@@ -124,3 +124,40 @@ def test_the_watermark_lag_is_zero_once_every_input_has_ended(tmp_path: Path) ->
         server.stop()
         instrument.install(None)
     assert lag == 0.0
+
+
+def test_an_area_without_a_window_at_the_last_close_shows_no_value(tmp_path: Path) -> None:
+    """Street 310101001's noise sensor reports in the first 15 minutes only, 310101002's in
+    both.  The flow has no second window for 310101001 (a break, for its warnings), and the
+    exporter no longer shows the first window's value for it, which Prometheus took as the
+    level still holding (a `for` counted across the gap)."""
+
+    def reading(sensor: str, minute: int) -> str:
+        return json.dumps({"sensor_id": sensor, "ts": f"2026-03-02T08:{minute:02d}:00+08:00",
+                           "LAeq": 60.0 + minute / 10, "LAmax": 70.0})  # fmt: skip
+
+    lines = [reading("NS-310101-000001", 5), reading("NS-310101-000002", 5),
+             reading("NS-310101-000002", 20)]  # fmt: skip
+    inputs = tmp_path / "noise.ndjson"
+    inputs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = FlowConfig((str(inputs),), str(tmp_path / "out"))
+    _metrics, server = start_metrics(cfg, 0)
+    try:
+        run(cfg)
+        with urllib.request.urlopen(server.url, timeout=30) as resp:
+            text = resp.read().decode("utf-8")
+    finally:
+        server.stop()
+        instrument.install(None)
+    shown = {
+        (family.name, s.labels["area"]): s.value
+        for family in text_string_to_metric_families(text)
+        if family.name in ("citysigns_indicator_value", "citysigns_indicator_warning_level")
+        for s in family.samples
+        if s.labels["indicator"] == "noise.laeq" and s.labels["area_level"] == "street"
+    }
+    assert shown == {
+        ("citysigns_indicator_value", "310101002"): 62.0,
+        ("citysigns_indicator_warning_level", "310101001"): 0.0,
+        ("citysigns_indicator_warning_level", "310101002"): 0.0,
+    }
