@@ -204,6 +204,17 @@ class IndicatorGauges:
         self.plan = plan
         self.level = {lvl: np.zeros(s.codes.size, np.int8) for lvl, s in plan.spaces.items()}
         self._index: dict[str, dict[str, int]] = {}
+        # per area level, the end of the latest close the exporter has shown (epoch s)
+        self._shown_end: dict[str, int] = {}
+
+    def _last_closed_end(self, watermark_ms: int) -> int:
+        """The end (epoch s) of the latest window `watermark_ms` has closed: the engine closes
+        the window of start pane q once q <= (watermark - length - lateness - origin) // step
+        (`IndicatorWindows._first_windows_not_closable`), whether any area had data in it."""
+        spec = self.plan.spec
+        span_ms = (spec.length + spec.lateness + spec.origin) * 1000
+        q = (watermark_ms - span_ms) // (spec.step * 1000)
+        return int(spec.origin + q * spec.step + spec.length)
 
     def _idx(self, level: str, code: str) -> int | None:
         table = self._index.get(level)
@@ -232,8 +243,16 @@ class IndicatorGauges:
             m.set_watermark(watermark_ms / 1000)
             if high_ms is not None:
                 m.set_watermark_lag(max(0.0, (high_ms - watermark_ms) / 1000))
-        if scored is None:
-            return
+        if scored is not None:
+            self._show_windows(m, closed, scored)
+        if watermark_ms not in (NO_TIME, END_OF_TIME):
+            self._show_gaps(m, watermark_ms)
+        m.set_tracked_series(self.plan.id, sum(s.codes.size for s in self.plan.spaces.values()))
+
+    def _show_windows(
+        self, m: CitySignsMetrics, closed: list[ClosedWindows], scored: ScoredBatch
+    ) -> None:
+        """Each close's windows: value, band, score and warning level of every area in it."""
         row = 0
         now = time.time()
         lateness = self.plan.spec.lateness
@@ -250,9 +269,22 @@ class IndicatorGauges:
                 self.level[c.level][c.area],
                 window_end=float(c.end), whole_window=True,
             )  # fmt: skip
+            self._shown_end[c.level] = max(self._shown_end.get(c.level, c.end), c.end)
             if not n:
                 continue
             delay = now - (c.end + lateness)
             if 0 <= delay < LIVE_WITHIN_S:
                 m.observe_window_close_latency(delay)
-        m.set_tracked_series(self.plan.id, sum(s.codes.size for s in self.plan.spaces.values()))
+
+    def _show_gaps(self, m: CitySignsMetrics, watermark_ms: int) -> None:
+        """A close in which no area had a window (sensors that all report every 20 min into
+        windows sliding by 5) emits nothing, and the flow's warnings see the gap all the same:
+        once the watermark has closed such a window, every area of the indicator is shown
+        without a value until its next window, as an area missing from a close is."""
+        end = self._last_closed_end(watermark_ms)
+        for lvl, shown in self._shown_end.items():
+            if end > shown:
+                none = np.zeros(0)
+                m.update_indicator(self.plan.id, lvl, none.astype(str), none, none, none, none,
+                                   none, whole_window=True)  # fmt: skip
+                self._shown_end[lvl] = end

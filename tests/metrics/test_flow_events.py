@@ -8,6 +8,7 @@ import json
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
 from citysigns.run import run, start_metrics
@@ -161,3 +162,67 @@ def test_an_area_without_a_window_at_the_last_close_shows_no_value(tmp_path: Pat
         ("citysigns_indicator_warning_level", "310101001"): 0.0,
         ("citysigns_indicator_warning_level", "310101002"): 0.0,
     }
+
+
+def test_a_close_no_area_had_a_window_in_leaves_every_area_without_a_value() -> None:
+    """Traffic sensors that all report every 20 min into windows sliding by 5: at some closes
+    no area has a window, so the flow emits nothing, while its warnings see the gap.  The
+    exporter kept every area's older score, and Prometheus fired blue across the gap where
+    the flow raised nothing (traffic.occupancy_p95, district 310101, in the demo city).  Once
+    the watermark has closed such a window every area is shown without a value; the next
+    window shows its areas again, and the warning levels stay throughout."""
+    from prometheus_client import generate_latest
+
+    from alerts.scored import ScoredBatch
+    from flows.city import load_city
+    from flows.flow import CATALOG_DIR
+    from flows.metrics import CitySignsMetrics, MetricsConfig, make_registry
+    from flows.plan import compile_plan
+    from flows.windows import ClosedWindows
+    from indicators.language.validate import load_catalog_or_raise
+
+    catalog = load_catalog_or_raise([str(CATALOG_DIR)])
+    city = load_city()
+    plan = compile_plan(catalog, city, load_default_registry()).by_id()["noise.laeq"]
+    metrics = CitySignsMetrics.for_catalog(catalog, MetricsConfig())
+    gauges = instrument.IndicatorGauges(plan)
+    streets = plan.spaces["street"].codes
+    areas = np.array([0, 1])
+    start = 1_772_409_600  # 2026-03-02 08:00 +08:00, on the 15-minute grid
+    length, lateness = plan.spec.length, plan.spec.lateness
+
+    def close(end: int, values: list[float]) -> None:
+        n = len(values)
+        closed = [ClosedWindows("noise.laeq", "street", end - length, end, areas[:n],
+                                np.array(values), np.ones(n, np.int64))]  # fmt: skip
+        scored = ScoredBatch(
+            np.full(n, "noise.laeq"), streets[areas[:n]].astype(str), np.full(n, "street"),
+            np.full(n, end - length), np.full(n, end), np.array(values), np.full(n, 0.5),
+            np.full(n, 50.0), np.full(n, 70.0), np.full(n, ""),
+        )  # fmt: skip
+        gauges.report(closed, scored, [], (end + lateness) * 1000, None)
+
+    def shown() -> dict[tuple[str, str], float]:
+        text = generate_latest(make_registry(metrics)).decode("utf-8")
+        return {
+            (family.name, s.labels["area"]): s.value
+            for family in text_string_to_metric_families(text)
+            if family.name in ("citysigns_indicator_value", "citysigns_indicator_warning_level")
+            for s in family.samples
+            if s.labels["indicator"] == "noise.laeq"
+        }
+
+    a, b = (str(c) for c in streets[:2])
+    instrument.install(metrics)
+    try:
+        close(start + length, [61.0, 62.0])
+        assert shown()[("citysigns_indicator_value", a)] == 61.0
+        # the watermark passes the next window's close: no area had data in it
+        gauges.report([], None, [], (start + 2 * length + lateness) * 1000, None)
+        assert shown() == {("citysigns_indicator_warning_level", a): 0.0,
+                           ("citysigns_indicator_warning_level", b): 0.0}  # fmt: skip
+        close(start + 3 * length, [63.0])
+        assert shown()[("citysigns_indicator_value", a)] == 63.0
+        assert ("citysigns_indicator_value", b) not in shown()
+    finally:
+        instrument.install(None)
