@@ -482,9 +482,12 @@ class CitySignsMetrics:
         """The flow's watermark: the event time every input has reached (a window closes
         once it passes the window's end plus its lateness); set as windows close.  The lag
         above compares it with the newest event read, so a flow whose inputs all arrive late
-        (a broker's backlog, a replay) shows no lag there; `time() -` this gauge shows it."""
+        (a broker's backlog, a replay) shows no lag there; `time() -` this gauge shows it.
+        Every indicator reports it as its own windows close, in no fixed order, and one that
+        reports late reports an older watermark: the gauge keeps the latest, as the flow's
+        watermark never goes back."""
         with self._lock:
-            self._watermark = float(epoch_seconds)
+            self._watermark = float(np.fmax(self._watermark, float(epoch_seconds)))  # NaN: none yet
 
     def observe_window_close_latency(self, seconds: float | npt.ArrayLike) -> None:
         """Seconds from a window's end (+ lateness) to the moment it was closed and scored."""

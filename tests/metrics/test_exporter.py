@@ -310,3 +310,18 @@ def test_serve_binds_loopback_with_its_own_registry() -> None:
     # the process-wide default registry knows nothing of citysigns
     assert prometheus_client.REGISTRY.get_sample_value("citysigns_metric_series") is None
     assert "citysigns_indicator_value" not in generate_latest(prometheus_client.REGISTRY).decode()
+
+
+def test_the_watermark_gauge_never_goes_back() -> None:
+    """Each indicator reports the watermark as its windows close, in no fixed order: one that
+    reported late set the gauge back to an older watermark, and `time() -` it jumped."""
+    m = CitySignsMetrics(INDICATORS, MetricsConfig(), clock=lambda: NOW)
+
+    def watermark() -> float:
+        fams = {f.name: f for f in text_string_to_metric_families(exposition(m))}
+        return fams["citysigns_watermark_timestamp_seconds"].samples[0].value
+
+    m.set_watermark(NOW - 600)
+    m.set_watermark(NOW - 300)
+    m.set_watermark(NOW - 900)  # an indicator reporting late
+    assert watermark() == NOW - 300
