@@ -42,7 +42,12 @@ is `reporter_name`):
   five digits or more, addresses) are blanked wherever else the record repeats them, whatever
   the separators; in a line kept as raw text (a dead letter) their values are blanked.
 
-Keys of things that are not people (`service_name`, `street_name`, `venue_name`) are kept.
+Keys a producer composes are judged by their words: a key with a phone's, an e-mail's, a
+handle's or an identity document's word (`caller_phone`, `homePhone`, `contact_email`,
+`wechat_id`, `手机号码`, `电话号码`, `联系方式`, `身份证号码`, `证件号码`), or ending in a name's
+(`callerFirstName`, `owner_name`, `业主姓名`, `客户姓名`, `来电人姓名`, `户主`), is such a field.
+Keys of things that are not people (`service_name`, `street_name`, `venue_name`, `工单号码`,
+`业主委员会`) are kept.
 
 In free text, a name that no field declares is caught where the text says it is one:
 
@@ -236,7 +241,70 @@ _CONTACT_KEYS = {field_key(k): mask for k, mask in CONTACT_FIELDS.items()}
 
 
 def is_name_field(key: str) -> bool:
-    return field_key(key) in _NAME_KEYS
+    return field_mask(key) == NAME_MASK
+
+
+# Keys the lists above do not spell out, told by their words: producers compose their own
+# (`caller_phone`, `homePhone`, `contact_email`, `callerFirstName`, `手机号码`, `电话号码`,
+# `联系方式`, `业主姓名`, `客户姓名`, `户主`), and a bare local number or a name under such a
+# key has no shape that masking its value could catch.  English words are the key's words
+# (split at '_', '-', spaces and camelCase); a name is a key ending in "name" after a word of
+# a person ("caller", "first", ...), so that `street_name` and `service_name` stay.
+_KEY_WORDS_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_KEY_PHONE_WORDS = frozenset(
+    {"phone", "telephone", "tel", "mobile", "cellphone", "fax", "msisdn", "phoneno"}
+)
+_KEY_EMAIL_WORDS = frozenset({"email", "emailaddress"})
+_KEY_HANDLE_WORDS = frozenset({"wechat", "weixin", "wxid", "qq", "whatsapp"})
+_KEY_ID_WORDS = frozenset({"idcard", "passport", "ssn"})
+_KEY_PERSON_WORDS = frozenset(
+    {
+        *("caller", "contact", "reporter", "citizen", "customer", "owner", "resident"),
+        *("applicant", "complainant", "person", "user", "visitor", "tenant", "landlord"),
+        *("requester", "requestor", "submitter", "patient", "holder", "occupant", "member"),
+        *("first", "last", "full", "given", "family", "middle", "real", "nick", "sur"),
+    }
+)
+_KEY_NAME_WORDS = frozenset({"firstname", "lastname", "fullname", "surname", "givenname"})
+_KEY_CN_ENDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("姓名", "名字", "户主", "业主", "房东", "租户", "车主", "患者", "访客"), NAME_MASK),
+    (("联系人", "来电人", "投诉人", "举报人", "申请人", "反映人", "报修人", "当事人"), NAME_MASK),
+)
+_KEY_CN_PARTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("电话", "手机", "座机", "联系方式", "传真"), PHONE_MASK),
+    (("邮箱", "电子邮件", "邮件地址"), EMAIL_MASK),
+    (("微信", "企鹅号"), HANDLE_MASK),
+    (("身份证", "证件号", "护照"), ID_MASK),
+    (("银行卡", "银行账号", "卡号"), CARD_MASK),
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _composed_field_mask(key: str) -> str | None:
+    """The placeholder of a key told personal by its words (see above), None otherwise."""
+    words = [w.lower() for w in _KEY_WORDS_RE.findall(key)]
+    for i, word in enumerate(words):
+        if word in _KEY_PHONE_WORDS:
+            return PHONE_MASK
+        if word in _KEY_EMAIL_WORDS or (word == "e" and words[i + 1 : i + 2] == ["mail"]):
+            return EMAIL_MASK
+        if word in _KEY_HANDLE_WORDS:
+            return HANDLE_MASK
+        if word in _KEY_ID_WORDS or (word == "id" and words[i + 1 : i + 2] == ["card"]):
+            return ID_MASK
+        if word in _KEY_NAME_WORDS:
+            return NAME_MASK
+    if len(words) >= 2 and words[-1] == "name" and words[-2] in _KEY_PERSON_WORDS:
+        return NAME_MASK
+    if key.isascii():
+        return None
+    for ends, mask in _KEY_CN_ENDS:
+        if key.strip().endswith(ends):
+            return mask
+    for parts, mask in _KEY_CN_PARTS:
+        if any(part in key for part in parts):
+            return mask
+    return None
 
 
 def field_mask(key: str) -> str | None:
@@ -245,7 +313,8 @@ def field_mask(key: str) -> str | None:
     norm = field_key(key)
     if norm in _NAME_KEYS:
         return NAME_MASK
-    return _CONTACT_KEYS.get(norm)
+    mask = _CONTACT_KEYS.get(norm)
+    return mask if mask is not None else _composed_field_mask(key)
 
 
 def is_personal_field(key: str) -> bool:

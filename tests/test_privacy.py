@@ -216,9 +216,9 @@ def test_names_are_dropped_and_blanked_elsewhere() -> None:
 def test_a_large_number_stays_a_number_unless_it_is_personal() -> None:
     """An epoch-ms timestamp was written back as text, being 10^10 or more; only a number
     that masking changes (a phone or identity number) becomes text."""
-    record = {"ts": 1772386800000, "n": -99999999999, "phone_like": 13812345678}
+    record = {"ts": 1772386800000, "n": -99999999999, "callback": 13812345678}
     assert mask_record(record) == {"ts": 1772386800000, "n": -99999999999,
-                                   "phone_like": "<phone>"}  # fmt: skip
+                                   "callback": "<phone>"}  # fmt: skip
     assert mask_raw_json('{"ts": 1772386800000}') == '{"ts":1772386800000}'
 
 
@@ -476,6 +476,47 @@ def test_contact_fields_are_dropped_whatever_their_value() -> None:
         "nested": [{"Email": "a@b.cn", "note": "ok"}],
     }
     assert mask_record(record) == {"id": "1", "nested": [{"note": "ok"}]}
+
+
+def test_personal_keys_are_told_by_their_words() -> None:
+    """Keys a producer composes (`手机号码`, `caller_phone`, `业主姓名`, `callerFirstName`) are
+    personal as the listed ones are: a bare local number or a name under them has no shape
+    that masking the value catches, and it reached dead letters, and the name the
+    description repeated reached orders.ndjson and the tickets."""
+    record = {
+        "service_request_id": "12345-2026-000001",
+        "手机号码": "62340103",
+        "电话号码": "62340105",
+        "联系方式": "62340104",
+        "caller_phone": "62340106",
+        "homePhone": "62340107",
+        "contact_email": "zhao at example dot cn",
+        "户主": "钱多多",
+        "业主姓名": "孙悟空",
+        "客户姓名": "周杰伦",
+        "来电人姓名": "吴彦祖",
+        "callerFirstName": "Xiaoming",
+        "callerLastName": "Wangfeng",
+        "身份证号码": "3101 0519",
+        "wechat_id": "zs_88",
+        "description": "孙悟空家楼上漏水，钱多多说的，Xiaoming Wangfeng 回电 6234 0106",
+        "street_name": "湖南路",
+        "service_name": "供水",
+    }
+    masked = mask_record(record)
+    assert masked == {
+        "service_request_id": "12345-2026-000001",
+        "description": f"{NAME_MASK}家楼上漏水，{NAME_MASK}说的，{NAME_MASK} {NAME_MASK} "
+        f"回电 {PHONE_MASK}",
+        "street_name": "湖南路",
+        "service_name": "供水",
+    }
+    row = "1,马云,62346666,楼上噪声 马云说的"
+    out = mask_raw_csv(row, ["id", "业主姓名", "电话号码", "description"])
+    assert "马云" not in out and "62346666" not in out
+    # a key about something else keeps its field and its value
+    for key in ("street_name", "venue_name", "工单号码", "业主委员会", "identity", "telemetry"):
+        assert not is_personal_field(key), key
 
 
 def test_contact_values_repeated_elsewhere_are_blanked() -> None:
