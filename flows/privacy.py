@@ -42,6 +42,9 @@ is `reporter_name`):
   five digits or more, addresses) are blanked wherever else the record repeats them, whatever
   the separators; in a line kept as raw text (a dead letter) their values are blanked.
 
+Keys are masked as text too: a producer may put data where a key goes (`{"13812345678":
+"callback"}`), and two keys masked alike stay apart (`<phone>`, `<phone>#2`).
+
 Keys a producer composes are judged by their words: a key with a phone's, an e-mail's, a
 handle's or an identity document's word (`caller_phone`, `homePhone`, `contact_email`,
 `wechat_id`, `手机号码`, `电话号码`, `联系方式`, `身份证号码`, `证件号码`), or ending in a name's
@@ -1474,11 +1477,7 @@ def _mask_value(
     if isinstance(value, dict | list) and depth >= MAX_DEPTH:
         return DEEP_MASK
     if isinstance(value, dict):
-        return {
-            str(k): _mask_value(v, names, depth + 1, contacts)
-            for k, v in value.items()
-            if not is_personal_field(str(k))
-        }
+        return _mask_fields(value, names, depth + 1, contacts)
     if isinstance(value, list):
         return [_mask_value(v, names, depth + 1, contacts) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**10:
@@ -1493,11 +1492,42 @@ def mask_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a decoded record with name and contact fields dropped and every string
     masked."""
     names, contacts = declared_in_record(record)
-    return {
-        str(k): _mask_value(v, names, 0, contacts)
-        for k, v in record.items()
-        if not is_personal_field(str(k))
-    }
+    return _mask_fields(record, names, 0, contacts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked_key_text(key: str) -> str:
+    return mask_text(key)
+
+
+def _mask_fields(
+    value: Mapping[Any, Any],
+    names: list[str],
+    depth: int,
+    contacts: list[tuple[str, str]] | None,
+) -> dict[str, Any]:
+    """An object's fields masked: personal fields dropped, values masked, and the keys too.
+
+    Why the keys: a producer may put data where a key goes (`{"13812345678": "callback"}`,
+    `{"联系人：王小明": 1}`), and a dead letter kept it verbatim.  A key is masked as text
+    (`mask_text`, remembered: the same few keys come in every record) and its contact values
+    blanked; not the declared names, which would turn `long` into `<name>` for a caller named
+    Long and lose the position.  Two keys masked alike are told apart, `<phone>#2`, so that
+    neither value is lost."""
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        key = str(k)
+        if is_personal_field(key):
+            continue
+        masked = _masked_key_text(key) if len(key) <= 256 else mask_text(key)
+        if contacts:
+            masked = blank_contacts(masked, contacts)
+        if masked != key:
+            base, n = masked, 2
+            while masked in out or masked in value:
+                masked, n = f"{base}#{n}", n + 1
+        out[masked] = _mask_value(v, names, depth, contacts)
+    return out
 
 
 # Keys the digest below is made with: not a secret (it is in the code), only what makes the

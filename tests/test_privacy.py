@@ -222,6 +222,35 @@ def test_a_large_number_stays_a_number_unless_it_is_personal() -> None:
     assert mask_raw_json('{"ts": 1772386800000}') == '{"ts":1772386800000}'
 
 
+def test_keys_are_masked_too() -> None:
+    """Data where a key goes (a phone number, an identity number, an e-mail address, a cued
+    name, a declared contact value) reached dead letters verbatim: only values were masked.
+    Two keys masked alike keep both values; a key that is a declared name stays, so that a
+    caller named Long does not lose the position."""
+    record = {
+        "service_request_id": "1",
+        "extra": {"13812340101": "callback", "139 1234 0101": "x"},
+        "联系人：王小明 13812340102": "x",
+        "310105198808081301": "id",
+        "wang.xm@163.com": 1,
+        "tel": "62345671",
+        "note 62345671": 2,
+        "name": "Long",
+        "long": 121.4,
+    }
+    assert mask_record(record) == {
+        "service_request_id": "1",
+        "extra": {PHONE_MASK: "callback", f"{PHONE_MASK}#2": "x"},
+        f"联系人：{NAME_MASK} {PHONE_MASK}": "x",
+        ID_MASK: "id",
+        EMAIL_MASK: 1,
+        f"note {PHONE_MASK}": 2,
+        "long": 121.4,
+    }
+    letter = mask_raw_json(json.dumps({"a": [{"13812340103": 1}]}))
+    assert letter == json.dumps({"a": [{PHONE_MASK: 1}]}, separators=(",", ":"))
+
+
 def test_broken_json_and_csv_lines_are_masked_too() -> None:
     raw = '{"service_request_id": "1", "name": "张三", "description": "张三 13812345678'
     out = mask_raw_json(raw)
