@@ -30,6 +30,9 @@ Replaced by a placeholder in *every* string, free text included:
   幺三九..., 壹叁捌...);
 - e-mail addresses.
 
+A number of 11 digits or more sent as a JSON number (13812345678, or 13812345678.0 as a
+spreadsheet's export writes it) is masked as that text would be.
+
 Fields are judged by their key, compared without case, '_', '-' or spaces (`reporterName`
 is `reporter_name`):
 
@@ -1485,6 +1488,10 @@ def _mask_value(
         # number (a timestamp in epoch milliseconds) stays a number, as it was received
         masked = mask_text(str(value))
         return value if masked == str(value) else masked
+    if isinstance(value, float) and 1e10 <= abs(value) < 1e19 and value.is_integer():
+        # and so is one a spreadsheet's export wrote as a float (13812345678.0, 1.3812345678e10)
+        masked = mask_text(str(int(value)))
+        return value if masked == str(int(value)) else masked
     return value
 
 

@@ -220,6 +220,11 @@ def test_a_large_number_stays_a_number_unless_it_is_personal() -> None:
     assert mask_record(record) == {"ts": 1772386800000, "n": -99999999999,
                                    "callback": "<phone>"}  # fmt: skip
     assert mask_raw_json('{"ts": 1772386800000}') == '{"ts":1772386800000}'
+    # a phone number a spreadsheet exported as a float is one too; other floats stay
+    record = {"a": 13812340108.0, "b": 1.381234011e10, "ts": 1772386800000.0, "x": 13812340108.5}
+    assert mask_record(record) == {"a": PHONE_MASK, "b": PHONE_MASK,
+                                   "ts": 1772386800000.0, "x": 13812340108.5}  # fmt: skip
+    assert mask_raw_json('{"callback": 13812340108.0}') == '{"callback":"<phone>"}'
 
 
 def test_keys_are_masked_too() -> None:

@@ -216,6 +216,12 @@ def plain_records(
             usable &= keeps | ~has
             kept.append((name, has))
         elif dtype == pl.Float64:
+            # a whole number of 11 digits or more may be a phone number that masking takes
+            # (a float or an integer in the line): such rows take the per-row path
+            with np.errstate(invalid="ignore"):
+                values = refused.floats(name)
+                large = (np.abs(values) >= _MASKED_INTEGER) & (values == np.trunc(values))
+            usable &= ~(has & large)
             kept.append((name, has))
         else:  # no other type is written back here
             usable &= ~has
