@@ -101,7 +101,8 @@ In free text, a name that no field declares is caught where the text says it is 
   organisation, a street or a permit among them ("This is Boston Water and Sewer", "Resident
   Services", "THIS IS JOSEPH ST");
 - messaging handles after their word (微信, WeChat, vx, wx, QQ, 抖音号, 钉钉, and as people
-  write them to slip past filters: 薇信, 威信, V信, 加V, +V, 加微, 扣扣, 企鹅号): "<handle>".
+  write them to slip past filters: 薇信, 威信, V信, 加V, +V, 加微, 扣扣, 企鹅号): "<handle>";
+  a WeChat id as WeChat makes it (wxid_k9a8b7c6d5) with or without a word before it.
 
 A name without such a cue ("张三说楼道漏水") cannot be told from ordinary words and is not
 claimed to be caught; nor are car plates, which the departments need for parking complaints.
@@ -1239,12 +1240,16 @@ _HANDLE_RE = re.compile(
     _led_by(
         {w[0] for w in _CN_HANDLE_WORDS} | set("WwVvQq"),
         rf"(?P<cue>(?i:{_literal_trie(_CN_HANDLE_WORDS)}"
-        r"|wechat(?:\s*id)?|weixin|(?<![a-z])vx|(?<![a-z])wx|(?<![a-z])qq)"
+        r"|wechat(?:\s*id)?|weixin|(?<![a-z])vx|(?<![a-z])wx(?!id_)|(?<![a-z])qq)"
         r"\s*(?:号码?|id)?\s*[:：是为]?\s*)"
         r"(?P<handle>[A-Za-z0-9][A-Za-z0-9_\-]{4,19})(?![A-Za-z0-9_\-])",
     )
 )
 _CN_HANDLE_CUE_RE = re.compile(_literal_trie(_CN_HANDLE_WORDS))
+# A WeChat id as WeChat makes it ("wxid_" and a dozen letters and digits) is one whatever
+# comes before it: "请回电wxid_k9a8b7c6d5" has no cue word.  "wxid" is among the English cue
+# words below, so the quick searches find it.
+_WXID_RE = re.compile(r"(?i)(?<![a-z0-9_])wxid_[a-z0-9_\-]{4,30}")
 # One cheap search decides whether a string needs the patterns above at all: the cue words as
 # plain text (Chinese), and as whole words of the lower-cased text (English).
 _CN_CUE_RE = re.compile(
@@ -1271,6 +1276,7 @@ _EN_CUE_WORDS = (
     "vx",
     "wx",
     "qq",
+    "wxid",
     *_EN_WEAK_CUE_WORDS,
 )
 _EN_CUE_RE = re.compile(rf"{_word_trie(_EN_CUE_WORDS)}(?![a-z])")
@@ -1304,6 +1310,8 @@ def mask_cued(text: str) -> str:
     if weak_at:  # first, while the places found above are the text's own
         text = _mask_weak_names(text, weak_at if len(lower) == len(text) else None)
     if english or (chinese and _CN_HANDLE_CUE_RE.search(text) is not None):
+        if "wxid" in lower:
+            text = _WXID_RE.sub(HANDLE_MASK, text)
         text = _HANDLE_RE.sub(_keep_handle_cue, text)
     if chinese:
         if "姓" in text:  # "我姓王": a literal test spares most strings a pattern

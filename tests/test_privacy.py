@@ -36,6 +36,7 @@ from flows.privacy import (
     mask_raw_json,
     mask_record,
     mask_text,
+    nothing_to_mask,
 )
 
 T0 = "2026-03-01T14:05:00+08:00"
@@ -682,6 +683,23 @@ def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> 
     form of address after its surname), and a messaging handle after its word."""
     assert mask_text(text) == masked
     assert mask_record({"description": text})["description"] == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("请回电wxid_k9a8b7c6d5", f"请回电{HANDLE_MASK}"),
+        ("噪声扰民 WXID_K9A8B7C6D5，谢谢", f"噪声扰民 {HANDLE_MASK}，谢谢"),
+        ("加微信 wxid_k9a8b7c6d5", f"加微信 {HANDLE_MASK}"),
+        ("see wxid_ab", "see wxid_ab"),  # too short for an id: stays
+        ("xwxid_abcdef", "xwxid_abcdef"),  # inside another word: stays
+    ],
+)
+def test_a_wechat_id_as_wechat_makes_it_needs_no_cue(text: str, masked: str) -> None:
+    """WeChat's own ids (wxid_ and a dozen letters and digits) passed where no cue word
+    came before them."""
+    assert mask_text(text) == masked
+    assert not nothing_to_mask(text) or masked == text
 
 
 @pytest.mark.parametrize(
