@@ -537,7 +537,9 @@ def create_app(
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = []
         for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()))
+            # the place names the caller's keys ("body.13812345678: Extra inputs are not
+            # permitted"): masked, as everything a caller types is, before the log has it
+            where = mask_personal(".".join(str(p) for p in err.get("loc", ())))
             details.append(f"{where}: {err.get('msg')}")
         log.warning("refused %s %r: invalid request: %s", request.method, request.url.path[:200],
                     "; ".join(details)[:500])  # fmt: skip
@@ -689,9 +691,10 @@ def create_app(
     def known_department(name: str, where: str, request: Request) -> None:
         """An unknown department is a 422, like an unknown status or tier."""
         if name not in departments():
+            shown = mask_personal(name[:64])  # a caller's number typed in the wrong box
             log.warning("refused %s %s: unknown department %r in %s", request.method,
-                        request.url.path, name[:64], where)  # fmt: skip
-            raise RefusedError(422, f"unknown department {name[:64]!r} in {where}; expected "
+                        request.url.path, shown, where)  # fmt: skip
+            raise RefusedError(422, f"unknown department {shown!r} in {where}; expected "
                                f"one of {sorted(departments())}", "bad_query")  # fmt: skip
 
     static_codes: list[tuple[set[str], set[str]]] = []

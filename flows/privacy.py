@@ -30,6 +30,9 @@ Replaced by a placeholder in *every* string, free text included:
   幺三九..., 壹叁捌...);
 - e-mail addresses.
 
+A number of 11 digits or more sent as a JSON number (13812345678, or 13812345678.0 as a
+spreadsheet's export writes it) is masked as that text would be.
+
 Fields are judged by their key, compared without case, '_', '-' or spaces (`reporterName`
 is `reporter_name`):
 
@@ -42,7 +45,15 @@ is `reporter_name`):
   five digits or more, addresses) are blanked wherever else the record repeats them, whatever
   the separators; in a line kept as raw text (a dead letter) their values are blanked.
 
-Keys of things that are not people (`service_name`, `street_name`, `venue_name`) are kept.
+Keys are masked as text too: a producer may put data where a key goes (`{"13812345678":
+"callback"}`), and two keys masked alike stay apart (`<phone>`, `<phone>#2`).
+
+Keys a producer composes are judged by their words: a key with a phone's, an e-mail's, a
+handle's or an identity document's word (`caller_phone`, `homePhone`, `contact_email`,
+`wechat_id`, `手机号码`, `电话号码`, `联系方式`, `身份证号码`, `证件号码`), or ending in a name's
+(`callerFirstName`, `owner_name`, `业主姓名`, `客户姓名`, `来电人姓名`, `户主`), is such a field.
+Keys of things that are not people (`service_name`, `street_name`, `venue_name`, `工单号码`,
+`业主委员会`) are kept.
 
 In free text, a name that no field declares is caught where the text says it is one:
 
@@ -90,7 +101,8 @@ In free text, a name that no field declares is caught where the text says it is 
   organisation, a street or a permit among them ("This is Boston Water and Sewer", "Resident
   Services", "THIS IS JOSEPH ST");
 - messaging handles after their word (微信, WeChat, vx, wx, QQ, 抖音号, 钉钉, and as people
-  write them to slip past filters: 薇信, 威信, V信, 加V, +V, 加微, 扣扣, 企鹅号): "<handle>".
+  write them to slip past filters: 薇信, 威信, V信, 加V, +V, 加微, 扣扣, 企鹅号): "<handle>";
+  a WeChat id as WeChat makes it (wxid_k9a8b7c6d5) with or without a word before it.
 
 A name without such a cue ("张三说楼道漏水") cannot be told from ordinary words and is not
 claimed to be caught; nor are car plates, which the departments need for parking complaints.
@@ -236,7 +248,70 @@ _CONTACT_KEYS = {field_key(k): mask for k, mask in CONTACT_FIELDS.items()}
 
 
 def is_name_field(key: str) -> bool:
-    return field_key(key) in _NAME_KEYS
+    return field_mask(key) == NAME_MASK
+
+
+# Keys the lists above do not spell out, told by their words: producers compose their own
+# (`caller_phone`, `homePhone`, `contact_email`, `callerFirstName`, `手机号码`, `电话号码`,
+# `联系方式`, `业主姓名`, `客户姓名`, `户主`), and a bare local number or a name under such a
+# key has no shape that masking its value could catch.  English words are the key's words
+# (split at '_', '-', spaces and camelCase); a name is a key ending in "name" after a word of
+# a person ("caller", "first", ...), so that `street_name` and `service_name` stay.
+_KEY_WORDS_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_KEY_PHONE_WORDS = frozenset(
+    {"phone", "telephone", "tel", "mobile", "cellphone", "fax", "msisdn", "phoneno"}
+)
+_KEY_EMAIL_WORDS = frozenset({"email", "emailaddress"})
+_KEY_HANDLE_WORDS = frozenset({"wechat", "weixin", "wxid", "qq", "whatsapp"})
+_KEY_ID_WORDS = frozenset({"idcard", "passport", "ssn"})
+_KEY_PERSON_WORDS = frozenset(
+    {
+        *("caller", "contact", "reporter", "citizen", "customer", "owner", "resident"),
+        *("applicant", "complainant", "person", "user", "visitor", "tenant", "landlord"),
+        *("requester", "requestor", "submitter", "patient", "holder", "occupant", "member"),
+        *("first", "last", "full", "given", "family", "middle", "real", "nick", "sur"),
+    }
+)
+_KEY_NAME_WORDS = frozenset({"firstname", "lastname", "fullname", "surname", "givenname"})
+_KEY_CN_ENDS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("姓名", "名字", "户主", "业主", "房东", "租户", "车主", "患者", "访客"), NAME_MASK),
+    (("联系人", "来电人", "投诉人", "举报人", "申请人", "反映人", "报修人", "当事人"), NAME_MASK),
+)
+_KEY_CN_PARTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("电话", "手机", "座机", "联系方式", "传真"), PHONE_MASK),
+    (("邮箱", "电子邮件", "邮件地址"), EMAIL_MASK),
+    (("微信", "企鹅号"), HANDLE_MASK),
+    (("身份证", "证件号", "护照"), ID_MASK),
+    (("银行卡", "银行账号", "卡号"), CARD_MASK),
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _composed_field_mask(key: str) -> str | None:
+    """The placeholder of a key told personal by its words (see above), None otherwise."""
+    words = [w.lower() for w in _KEY_WORDS_RE.findall(key)]
+    for i, word in enumerate(words):
+        if word in _KEY_PHONE_WORDS:
+            return PHONE_MASK
+        if word in _KEY_EMAIL_WORDS or (word == "e" and words[i + 1 : i + 2] == ["mail"]):
+            return EMAIL_MASK
+        if word in _KEY_HANDLE_WORDS:
+            return HANDLE_MASK
+        if word in _KEY_ID_WORDS or (word == "id" and words[i + 1 : i + 2] == ["card"]):
+            return ID_MASK
+        if word in _KEY_NAME_WORDS:
+            return NAME_MASK
+    if len(words) >= 2 and words[-1] == "name" and words[-2] in _KEY_PERSON_WORDS:
+        return NAME_MASK
+    if key.isascii():
+        return None
+    for ends, mask in _KEY_CN_ENDS:
+        if key.strip().endswith(ends):
+            return mask
+    for parts, mask in _KEY_CN_PARTS:
+        if any(part in key for part in parts):
+            return mask
+    return None
 
 
 def field_mask(key: str) -> str | None:
@@ -245,7 +320,8 @@ def field_mask(key: str) -> str | None:
     norm = field_key(key)
     if norm in _NAME_KEYS:
         return NAME_MASK
-    return _CONTACT_KEYS.get(norm)
+    mask = _CONTACT_KEYS.get(norm)
+    return mask if mask is not None else _composed_field_mask(key)
 
 
 def is_personal_field(key: str) -> bool:
@@ -1164,12 +1240,16 @@ _HANDLE_RE = re.compile(
     _led_by(
         {w[0] for w in _CN_HANDLE_WORDS} | set("WwVvQq"),
         rf"(?P<cue>(?i:{_literal_trie(_CN_HANDLE_WORDS)}"
-        r"|wechat(?:\s*id)?|weixin|(?<![a-z])vx|(?<![a-z])wx|(?<![a-z])qq)"
+        r"|wechat(?:\s*id)?|weixin|(?<![a-z])vx|(?<![a-z])wx(?!id_)|(?<![a-z])qq)"
         r"\s*(?:号码?|id)?\s*[:：是为]?\s*)"
         r"(?P<handle>[A-Za-z0-9][A-Za-z0-9_\-]{4,19})(?![A-Za-z0-9_\-])",
     )
 )
 _CN_HANDLE_CUE_RE = re.compile(_literal_trie(_CN_HANDLE_WORDS))
+# A WeChat id as WeChat makes it ("wxid_" and a dozen letters and digits) is one whatever
+# comes before it: "请回电wxid_k9a8b7c6d5" has no cue word.  "wxid" is among the English cue
+# words below, so the quick searches find it.
+_WXID_RE = re.compile(r"(?i)(?<![a-z0-9_])wxid_[a-z0-9_\-]{4,30}")
 # One cheap search decides whether a string needs the patterns above at all: the cue words as
 # plain text (Chinese), and as whole words of the lower-cased text (English).
 _CN_CUE_RE = re.compile(
@@ -1196,6 +1276,7 @@ _EN_CUE_WORDS = (
     "vx",
     "wx",
     "qq",
+    "wxid",
     *_EN_WEAK_CUE_WORDS,
 )
 _EN_CUE_RE = re.compile(rf"{_word_trie(_EN_CUE_WORDS)}(?![a-z])")
@@ -1229,6 +1310,8 @@ def mask_cued(text: str) -> str:
     if weak_at:  # first, while the places found above are the text's own
         text = _mask_weak_names(text, weak_at if len(lower) == len(text) else None)
     if english or (chinese and _CN_HANDLE_CUE_RE.search(text) is not None):
+        if "wxid" in lower:
+            text = _WXID_RE.sub(HANDLE_MASK, text)
         text = _HANDLE_RE.sub(_keep_handle_cue, text)
     if chinese:
         if "姓" in text:  # "我姓王": a literal test spares most strings a pattern
@@ -1405,11 +1488,7 @@ def _mask_value(
     if isinstance(value, dict | list) and depth >= MAX_DEPTH:
         return DEEP_MASK
     if isinstance(value, dict):
-        return {
-            str(k): _mask_value(v, names, depth + 1, contacts)
-            for k, v in value.items()
-            if not is_personal_field(str(k))
-        }
+        return _mask_fields(value, names, depth + 1, contacts)
     if isinstance(value, list):
         return [_mask_value(v, names, depth + 1, contacts) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**10:
@@ -1417,6 +1496,10 @@ def _mask_value(
         # number (a timestamp in epoch milliseconds) stays a number, as it was received
         masked = mask_text(str(value))
         return value if masked == str(value) else masked
+    if isinstance(value, float) and 1e10 <= abs(value) < 1e19 and value.is_integer():
+        # and so is one a spreadsheet's export wrote as a float (13812345678.0, 1.3812345678e10)
+        masked = mask_text(str(int(value)))
+        return value if masked == str(int(value)) else masked
     return value
 
 
@@ -1424,11 +1507,42 @@ def mask_record(record: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a decoded record with name and contact fields dropped and every string
     masked."""
     names, contacts = declared_in_record(record)
-    return {
-        str(k): _mask_value(v, names, 0, contacts)
-        for k, v in record.items()
-        if not is_personal_field(str(k))
-    }
+    return _mask_fields(record, names, 0, contacts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked_key_text(key: str) -> str:
+    return mask_text(key)
+
+
+def _mask_fields(
+    value: Mapping[Any, Any],
+    names: list[str],
+    depth: int,
+    contacts: list[tuple[str, str]] | None,
+) -> dict[str, Any]:
+    """An object's fields masked: personal fields dropped, values masked, and the keys too.
+
+    Why the keys: a producer may put data where a key goes (`{"13812345678": "callback"}`,
+    `{"联系人：王小明": 1}`), and a dead letter kept it verbatim.  A key is masked as text
+    (`mask_text`, remembered: the same few keys come in every record) and its contact values
+    blanked; not the declared names, which would turn `long` into `<name>` for a caller named
+    Long and lose the position.  Two keys masked alike are told apart, `<phone>#2`, so that
+    neither value is lost."""
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        key = str(k)
+        if is_personal_field(key):
+            continue
+        masked = _masked_key_text(key) if len(key) <= 256 else mask_text(key)
+        if contacts:
+            masked = blank_contacts(masked, contacts)
+        if masked != key:
+            base, n = masked, 2
+            while masked in out or masked in value:
+                masked, n = f"{base}#{n}", n + 1
+        out[masked] = _mask_value(v, names, depth, contacts)
+    return out
 
 
 # Keys the digest below is made with: not a secret (it is in the code), only what makes the

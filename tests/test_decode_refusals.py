@@ -263,6 +263,35 @@ def test_letters_spelled_out() -> None:
     assert letters.counts == {"bad_value": 4, "unknown_sensor": 2}
 
 
+def test_a_key_holding_a_phone_number_is_masked_both_ways() -> None:
+    """A field named by a phone number (a producer's callback field) was written back into
+    the dead letter as it came, in bulk and row by row."""
+    lines = [
+        compact({"sensor_id": AQ, "ts": TS, "13812340101": 5.0}),
+        compact({"sensor_id": AQ, "ts": TS, "pm25": -3.0, "13812340102": 1.0}),
+    ]
+    pairs = both_ways([chunk_of_lines("in.ndjson", lines)], warm_up_lines())
+    assert_same(pairs)
+    (_, letters), _ = pairs[0]
+    text = json.dumps([d.record + d.detail for d in letters.letters])
+    assert len(letters) == 2 and "1381234" not in text and "<phone>" in text
+
+
+def test_a_phone_number_written_as_a_float_is_masked_both_ways() -> None:
+    """A phone number a spreadsheet exported as a float (13812340108.0) was proven plain by
+    the bulk path and written back as it came; it takes the per-row path, as an integer
+    does, and is masked there."""
+    lines = [
+        compact({"sensor_id": AQ, "ts": TS, "pm25": -2.0, "pm10": 13812340108.0}),
+        f'{{"sensor_id":"{AQ}","ts":"{TS}","pm25":-1.0,"pm10":13812340109.0}}'.encode(),
+    ]
+    pairs = both_ways([chunk_of_lines("in.ndjson", lines)], warm_up_lines())
+    assert_same(pairs)
+    (_, letters), _ = pairs[0]
+    text = json.dumps([d.record + d.detail for d in letters.letters])
+    assert len(letters) == 2 and "1381234010" not in text
+
+
 def test_plain_lines_are_not_parsed_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """The point of the bulk path: a refused line written as JSON writes its cells (compact
     or with spaces, integers or floats) is not parsed and masked again; one written otherwise

@@ -36,6 +36,7 @@ from flows.privacy import (
     mask_raw_json,
     mask_record,
     mask_text,
+    nothing_to_mask,
 )
 
 T0 = "2026-03-01T14:05:00+08:00"
@@ -216,10 +217,44 @@ def test_names_are_dropped_and_blanked_elsewhere() -> None:
 def test_a_large_number_stays_a_number_unless_it_is_personal() -> None:
     """An epoch-ms timestamp was written back as text, being 10^10 or more; only a number
     that masking changes (a phone or identity number) becomes text."""
-    record = {"ts": 1772386800000, "n": -99999999999, "phone_like": 13812345678}
+    record = {"ts": 1772386800000, "n": -99999999999, "callback": 13812345678}
     assert mask_record(record) == {"ts": 1772386800000, "n": -99999999999,
-                                   "phone_like": "<phone>"}  # fmt: skip
+                                   "callback": "<phone>"}  # fmt: skip
     assert mask_raw_json('{"ts": 1772386800000}') == '{"ts":1772386800000}'
+    # a phone number a spreadsheet exported as a float is one too; other floats stay
+    record = {"a": 13812340108.0, "b": 1.381234011e10, "ts": 1772386800000.0, "x": 13812340108.5}
+    assert mask_record(record) == {"a": PHONE_MASK, "b": PHONE_MASK,
+                                   "ts": 1772386800000.0, "x": 13812340108.5}  # fmt: skip
+    assert mask_raw_json('{"callback": 13812340108.0}') == '{"callback":"<phone>"}'
+
+
+def test_keys_are_masked_too() -> None:
+    """Data where a key goes (a phone number, an identity number, an e-mail address, a cued
+    name, a declared contact value) reached dead letters verbatim: only values were masked.
+    Two keys masked alike keep both values; a key that is a declared name stays, so that a
+    caller named Long does not lose the position."""
+    record = {
+        "service_request_id": "1",
+        "extra": {"13812340101": "callback", "139 1234 0101": "x"},
+        "联系人：王小明 13812340102": "x",
+        "310105198808081301": "id",
+        "wang.xm@163.com": 1,
+        "tel": "62345671",
+        "note 62345671": 2,
+        "name": "Long",
+        "long": 121.4,
+    }
+    assert mask_record(record) == {
+        "service_request_id": "1",
+        "extra": {PHONE_MASK: "callback", f"{PHONE_MASK}#2": "x"},
+        f"联系人：{NAME_MASK} {PHONE_MASK}": "x",
+        ID_MASK: "id",
+        EMAIL_MASK: 1,
+        f"note {PHONE_MASK}": 2,
+        "long": 121.4,
+    }
+    letter = mask_raw_json(json.dumps({"a": [{"13812340103": 1}]}))
+    assert letter == json.dumps({"a": [{PHONE_MASK: 1}]}, separators=(",", ":"))
 
 
 def test_broken_json_and_csv_lines_are_masked_too() -> None:
@@ -478,6 +513,47 @@ def test_contact_fields_are_dropped_whatever_their_value() -> None:
     assert mask_record(record) == {"id": "1", "nested": [{"note": "ok"}]}
 
 
+def test_personal_keys_are_told_by_their_words() -> None:
+    """Keys a producer composes (`手机号码`, `caller_phone`, `业主姓名`, `callerFirstName`) are
+    personal as the listed ones are: a bare local number or a name under them has no shape
+    that masking the value catches, and it reached dead letters, and the name the
+    description repeated reached orders.ndjson and the tickets."""
+    record = {
+        "service_request_id": "12345-2026-000001",
+        "手机号码": "62340103",
+        "电话号码": "62340105",
+        "联系方式": "62340104",
+        "caller_phone": "62340106",
+        "homePhone": "62340107",
+        "contact_email": "zhao at example dot cn",
+        "户主": "钱多多",
+        "业主姓名": "孙悟空",
+        "客户姓名": "周杰伦",
+        "来电人姓名": "吴彦祖",
+        "callerFirstName": "Xiaoming",
+        "callerLastName": "Wangfeng",
+        "身份证号码": "3101 0519",
+        "wechat_id": "zs_88",
+        "description": "孙悟空家楼上漏水，钱多多说的，Xiaoming Wangfeng 回电 6234 0106",
+        "street_name": "湖南路",
+        "service_name": "供水",
+    }
+    masked = mask_record(record)
+    assert masked == {
+        "service_request_id": "12345-2026-000001",
+        "description": f"{NAME_MASK}家楼上漏水，{NAME_MASK}说的，{NAME_MASK} {NAME_MASK} "
+        f"回电 {PHONE_MASK}",
+        "street_name": "湖南路",
+        "service_name": "供水",
+    }
+    row = "1,马云,62346666,楼上噪声 马云说的"
+    out = mask_raw_csv(row, ["id", "业主姓名", "电话号码", "description"])
+    assert "马云" not in out and "62346666" not in out
+    # a key about something else keeps its field and its value
+    for key in ("street_name", "venue_name", "工单号码", "业主委员会", "identity", "telemetry"):
+        assert not is_personal_field(key), key
+
+
 def test_contact_values_repeated_elsewhere_are_blanked() -> None:
     """A contact field's value is blanked wherever else the record repeats it, even with no
     phone number's shape and no phone word before it ("打6234-5671")."""
@@ -607,6 +683,23 @@ def test_names_and_handles_the_text_marks_are_masked(text: str, masked: str) -> 
     form of address after its surname), and a messaging handle after its word."""
     assert mask_text(text) == masked
     assert mask_record({"description": text})["description"] == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("请回电wxid_k9a8b7c6d5", f"请回电{HANDLE_MASK}"),
+        ("噪声扰民 WXID_K9A8B7C6D5，谢谢", f"噪声扰民 {HANDLE_MASK}，谢谢"),
+        ("加微信 wxid_k9a8b7c6d5", f"加微信 {HANDLE_MASK}"),
+        ("see wxid_ab", "see wxid_ab"),  # too short for an id: stays
+        ("xwxid_abcdef", "xwxid_abcdef"),  # inside another word: stays
+    ],
+)
+def test_a_wechat_id_as_wechat_makes_it_needs_no_cue(text: str, masked: str) -> None:
+    """WeChat's own ids (wxid_ and a dozen letters and digits) passed where no cue word
+    came before them."""
+    assert mask_text(text) == masked
+    assert not nothing_to_mask(text) or masked == text
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ A refused NDJSON line's masked record is `dumps(mask_record(json.loads(line)))`
 the line's cells are already in the chunk's columns.  Written back as JSON (keys in column
 order, strings as json writes them, numbers as Python writes them), they give a text; when
 that text *is* the line (compact, or with json.dumps' default spaces), json.loads(line) gives
-exactly those cells, so when no key is personal and masking leaves every string as it is,
-the masked record is that text in compact form.  The comparison with the line proves it for
+exactly those cells, so when no key is personal and masking leaves every key and string as it
+is, the masked record is that text in compact form.  The comparison with the line proves it for
 each row; a row it does not prove (keys in another order, a number written `1e3`, a null, a
 name field, a string that masking changes) takes the per-row path, so the letters are the
 same either way (tests/test_decode_refusals.py compares the two).
@@ -203,7 +203,9 @@ def plain_records(
         if not has.any():
             continue
         dtype = refused.dtype(name)
-        if is_personal_field(name):  # its value is a name, blanked elsewhere in the record too
+        # a personal field's value is blanked elsewhere in the record too; a key holding a
+        # phone number is masked itself
+        if is_personal_field(name) or not masking_keeps(name):
             usable &= ~has
         elif dtype == pl.String:
             keeps = judged.get(name)
@@ -214,6 +216,12 @@ def plain_records(
             usable &= keeps | ~has
             kept.append((name, has))
         elif dtype == pl.Float64:
+            # a whole number of 11 digits or more may be a phone number that masking takes
+            # (a float or an integer in the line): such rows take the per-row path
+            with np.errstate(invalid="ignore"):
+                values = refused.floats(name)
+                large = (np.abs(values) >= _MASKED_INTEGER) & (values == np.trunc(values))
+            usable &= ~(has & large)
             kept.append((name, has))
         else:  # no other type is written back here
             usable &= ~has

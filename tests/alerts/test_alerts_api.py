@@ -738,6 +738,24 @@ def test_a_department_desk_lists_its_own_department_by_default(client: TestClien
     assert client.get("/tickets?status=bogus", headers=water).status_code == 422
 
 
+def test_refusals_never_echo_personal_data_into_the_log(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused request's log line and answer named what the caller typed: a phone number
+    as a body's key ("body.13812340091: Extra inputs are not permitted") or in the
+    department box.  Both are masked, as the text a caller types is."""
+    tid = ticket_in(client, "310106")
+    with caplog.at_level(logging.WARNING, logger="citysigns.api"):
+        r1 = client.post(f"/tickets/{tid}/comment", headers=auth("dispatch"),
+                         json={"text": "ok", "13812340091": "x"})  # fmt: skip
+        r2 = client.get("/tickets", params={"department": "王小明13812340093"},
+                        headers=auth("viewer"))  # fmt: skip
+    assert r1.status_code == 422 and r2.status_code == 422
+    assert "<phone>" in r1.text and "<phone>" in r2.text
+    for text in (*caplog.messages, r1.text, r2.text):
+        assert "1381234009" not in text, text
+
+
 def test_open311_lists_a_department_desk_its_own_department_by_default(
     client: TestClient,
 ) -> None:
