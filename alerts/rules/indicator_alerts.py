@@ -47,7 +47,7 @@ from indicators.language.registry import AREA_LEVELS
 
 from .links import category_uid, dashboard_url, runbook_anchor
 from .options import RulesOptions
-from .templates import VALUE_FULL, VALUE_SHORT, label, number
+from .templates import VALUE_FULL, VALUE_SHORT, area_named, label, number
 
 SEVERITY: Final[dict[str, str]] = {
     "blue": "info", "yellow": "warning", "orange": "major", "red": "critical",
@@ -61,6 +61,14 @@ LEVEL_ZH: Final[dict[str, str]] = {
 LEVEL_OP: Final[dict[str, str]] = {"above": ">=", "below": "<="}
 # How the descriptions and runbooks say it.
 LEVEL_OP_WORDS: Final[dict[str, str]] = {"above": "at or above", "below": "at or below"}
+# The names citysigns_area_info gives the example areas in the generated tests (the shipped
+# city's); the grid, community and sensor are left unnamed, so the tests also check the
+# annotation of an area the info does not name.
+EXAMPLE_AREA_NAMES: Final[dict[str, dict[str, str]]] = {
+    "310106001": {"name": "江宁路街道", "name_en": "Jiangning Road"},
+    "310106": {"name": "静安区", "name_en": "Jing'an"},
+    "310000": {"name": "上海市", "name_en": "Shanghai"},
+}
 # Where the example series of the generated tests live, per area level.
 EXAMPLE_AREA: Final[dict[str, str]] = {
     "sensor": "AQ-310106-000001",
@@ -268,13 +276,13 @@ def _annotations(
             f"{number(c.threshold)}{unit} in a {' or '.join(c.area_levels)}" for c in conditions
         )
     held = f"{',' if len(conditions) > 1 else ''} for {format_duration(for_)}" if for_ else ""
-    area = label("area")
     return {
-        "summary": f"{ind.title.en}: {level} warning in {area}",
-        "summary_zh": f"{ind.title.zh}{LEVEL_ZH[level]}预警:{area}",
+        "summary": f"{ind.title.en}: {level} warning in {area_named('name_en')}",
+        "summary_zh": f"{ind.title.zh}{LEVEL_ZH[level]}预警:{area_named('name')}",
         "description": (
             f"{ind.title.en} ({ind.id}) {what} is {VALUE_SHORT}{unit} in "
-            f"{label('area_level')} {area} ({level} level: {LEVEL_OP_WORDS[rules.direction]} "
+            f"{label('area_level')} {area_named('name_en')} ({level} level: "
+            f"{LEVEL_OP_WORDS[rules.direction]} "
             f"{limits}{held})."
         ),
         "value": VALUE_FULL,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.metrics import (
+    AREA_INFO,
     DEAD_LETTERS,
     EVENTS,
     EXPORTED_SERIES,
@@ -33,7 +34,7 @@ from flows.metrics import (
 )
 from indicators.language.durations import format_duration
 
-from .indicator_alerts import AreaCondition, IndicatorAlert
+from .indicator_alerts import EXAMPLE_AREA_NAMES, AreaCondition, IndicatorAlert
 from .options import RulesOptions
 from .pipeline_alerts import PipelineAlert
 from .templates import number, render
@@ -60,8 +61,24 @@ def _series(labels: dict[str, str]) -> str:
 def _expected(rule: dict[str, Any], series_labels: dict[str, str], value: float) -> dict[str, Any]:
     labels = {k: v for k, v in series_labels.items() if k != "__name__"}
     labels.update(rule["labels"])
-    annotations = {k: render(v, labels, value) for k, v in rule["annotations"].items()}
+    annotations = {
+        k: render(v, labels, value, EXAMPLE_AREA_NAMES) for k, v in rule["annotations"].items()
+    }
     return {"exp_labels": labels, "exp_annotations": annotations}
+
+
+def _area_info(labels: dict[str, str], job: str, samples: int) -> list[dict[str, str]]:
+    """The citysigns_area_info series that names the example area, as the flow exports it,
+    over `samples` steps; none for an area the info does not name (the annotations then give
+    its code alone)."""
+    area = labels["area"]
+    names = EXAMPLE_AREA_NAMES.get(area)
+    if names is None:
+        return []
+    info = {"__name__": AREA_INFO, "area": area, "area_level": labels["area_level"],
+            "district": labels.get("district", ""), **names, "latitude": "31.24",
+            "longitude": "121.45", "job": job, "instance": INSTANCE}  # fmt: skip
+    return [{"series": _series(info), "values": f"1x{samples}"}]
 
 
 def step_minutes_for(durations: Iterable[int]) -> int:
@@ -144,7 +161,10 @@ def indicator_alert_test(
         f"{format_duration(alert.level_for)} on {format_duration(alert.window)} windows "
         f"({what})",
         "interval": f"{step}m",
-        "input_series": [{"series": _series(labels), "values": values}],
+        "input_series": [
+            {"series": _series(labels), "values": values},
+            *_area_info(labels, options.job, f + 3 * w + k + 3),
+        ],
         "alert_rule_test": checks,
     }
 

@@ -84,6 +84,51 @@ def test_generated_tests_catch_a_rule_that_drifts_from_the_catalog(
     assert "AirPm25Yellow" in run.stdout + run.stderr
 
 
+def test_alerts_name_their_area_from_the_exported_area_info(
+    written: tuple[RuleSet, Path], tmp_path: Path
+) -> None:
+    """A duty officer read "PM2.5: yellow warning in 310106": the summaries and descriptions
+    now name the area as citysigns_area_info does ("Jing'an (310106)", "静安区 (310106)"),
+    looked up by Prometheus when it expands them, and give the code alone for an area the
+    info does not name.  Checked by promtool on the generated test: without the info series
+    the named annotations no longer hold; with them renamed to an unnamed area's code, the
+    expected annotation is the code alone."""
+    _, out = written
+    rule = rules_of(out)["AirPm25Yellow"]
+    assert "citysigns_area_info" in rule["annotations"]["summary"]
+    test_file = out / "tests" / "indicator-air.pm25.test.yml"
+    doc = yaml.safe_load(test_file.read_text("utf-8"))
+    named = [a["exp_annotations"] for t in doc["tests"] for c in t["alert_rule_test"]
+             if c["alertname"] == "AirPm25Yellow" for a in c["exp_alerts"]]  # fmt: skip
+    assert named and all(a["summary"].endswith("warning in Jing'an (310106)")
+                         and a["summary_zh"].endswith("静安区 (310106)")
+                         and "in district Jing'an (310106) (" in a["description"]
+                         for a in named)  # fmt: skip
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    without = yaml.safe_load(test_file.read_text("utf-8"))
+    for t in without["tests"]:
+        t["input_series"] = [s for s in t["input_series"]
+                             if not s["series"].startswith("citysigns_area_info")]  # fmt: skip
+    path = copy / "tests" / test_file.name
+    path.write_text(yaml.safe_dump(without, allow_unicode=True), encoding="utf-8")
+    run = promtool("test", "rules", str(path))
+    assert run.returncode != 0 and "Jing'an" in run.stdout + run.stderr
+    # ... and the code alone is what Prometheus gives then
+    for t in without["tests"]:
+        for c in t["alert_rule_test"]:
+            for a in c["exp_alerts"]:
+                for k in ("summary", "summary_zh", "description"):
+                    a["exp_annotations"][k] = (
+                        a["exp_annotations"][k]
+                        .replace("Jing'an (310106)", "310106")
+                        .replace("静安区 (310106)", "310106")
+                    )
+    path.write_text(yaml.safe_dump(without, allow_unicode=True), encoding="utf-8")
+    run = promtool("test", "rules", str(path))
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 def test_thresholds_per_area_level_fire_each_level_at_its_own_number(
     written: tuple[RuleSet, Path], tmp_path: Path
 ) -> None:
