@@ -347,6 +347,22 @@ def test_a_value_the_quantity_cannot_take_is_refused(registry: TinyRegistry) -> 
     assert sorted(batch.value.tolist()) == [-10.0, 0.0]
 
 
+def test_a_reading_far_beyond_any_instrument_is_refused(registry: TinyRegistry) -> None:
+    """A phone number in a pm25 column (13812340108) passed every check (the bound was
+    +-1e15) and moved its windows' means past every threshold: a red warning from one
+    corrupt record.  sensor_kinds.yaml now gives each quantity a maximum far beyond any real
+    reading; a sandstorm's PM10 and a sub-zero temperature are still readings."""
+    lines = ndjson(
+        {"sensor_id": "AQ-310106-000001", "ts": T0, "pm25": 13812340108.0},
+        {"sensor_id": "AQ-310106-000002", "ts": T0, "pm10": 9000.0, "temperature": -30.0},
+    )
+    batch, letters = decode(registry, lines)
+    assert [(d.position, d.reason, d.detail) for d in letters.letters] == [
+        (1, Reason.BAD_VALUE, "'pm25' is 1.38123e+10, above the greatest possible value 10000"),
+    ]
+    assert sorted(batch.value.tolist()) == [-30.0, 9000.0]
+
+
 def test_ignored_keys_and_names_do_not_reject(registry: TinyRegistry) -> None:
     lines = ndjson(
         {
