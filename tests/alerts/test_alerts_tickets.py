@@ -18,7 +18,7 @@ from alerts.hotline import HotlineOrder
 from alerts.outbox import Outbox
 from alerts.routing import RoutingConfig
 from alerts.service import TicketService, headline
-from alerts.tickets import InvalidTransitionError
+from alerts.tickets import AuditEntry, InvalidTransitionError
 from alerts.warning_state import WarningStateMachine
 from tests.alerts.alerts_helpers import T0, make_indicator, surge_indicator, windows
 from tests.alerts.conftest import ServiceFactory
@@ -445,6 +445,27 @@ def test_full_lifecycle_to_verified_close(
     assert all(a.at > 0 and a.reason for a in svc.audit(tid))
 
 
+def verified_after(
+    svc: TicketService, clock: ManualClock, firing: WarningEvent, cleared: WarningEvent
+) -> tuple[AuditEntry, AuditEntry]:
+    """A ticket of `firing` fed back and then `cleared` by an event no data judged: the
+    audit entries that start its verification and close it after the period, checked to
+    say no data check and no "stayed normal"."""
+    clock.set(firing.at)
+    tid = svc.submit_warnings([firing])[0].ticket_id or ""
+    svc.accept(tid, "dept")
+    svc.feedback(tid, "dept", "valve")
+    clock.set(max(cleared.at, clock.now()))
+    svc.submit_warnings([cleared])
+    started = svc.audit(tid)[-1]
+    assert started.action == "verifying" and started.detail["data_check"] is False
+    clock.advance(7201)
+    assert [o.action for o in svc.tick()] == ["closed"]
+    closed = svc.audit(tid)[-1]
+    assert closed.action == "closed" and "stayed normal" not in closed.reason
+    return started, closed
+
+
 def test_a_warning_cleared_on_windows_too_thin_to_judge_closes_without_a_data_check(
     make_service: ServiceFactory, clock: ManualClock
 ) -> None:
@@ -459,19 +480,8 @@ def test_a_warning_cleared_on_windows_too_thin_to_judge_closes_without_a_data_ch
     nan = float("nan")
     firing, resolved = fire(m, [0.09, nan, nan, nan], area="310106003")
     assert (firing.kind, resolved.kind, resolved.judged) == ("firing", "resolved", False)
-    clock.set(firing.at)
-    tid = svc.submit_warnings([firing])[0].ticket_id or ""
-    svc.accept(tid, "dept")
-    svc.feedback(tid, "dept", "valve")
-    clock.set(resolved.at)
-    svc.submit_warnings([resolved])
-    started = svc.audit(tid)[-1]
-    assert started.action == "verifying" and started.detail["data_check"] is False
+    started, closed = verified_after(svc, clock, firing, resolved)
     assert "on too few records to judge" in started.reason
-    clock.advance(7201)
-    assert [o.action for o in svc.tick()] == ["closed"]
-    closed = svc.audit(tid)[-1]
-    assert closed.action == "closed" and "stayed normal" not in closed.reason
     assert closed.reason.startswith("closed after the verification period, without a data "
                                     "check (too few records to judge: water.pressure@")  # fmt: skip
     assert closed.detail == {"data_check": False, "unjudged": [resolved.warning_id]}
@@ -498,19 +508,8 @@ def test_a_withdrawn_warning_closes_its_ticket_without_a_data_check(
     (firing,) = fire(m, [0.09], area="310106003")
     (withdrawn,) = m.withdraw({"street": ["310106003"]}, "已移除", "removed from the registry")
     assert (withdrawn.kind, withdrawn.judged, withdrawn.withdrawn) == ("resolved", False, True)
-    clock.set(firing.at)
-    tid = svc.submit_warnings([firing])[0].ticket_id or ""
-    svc.accept(tid, "dept")
-    svc.feedback(tid, "dept", "valve")
-    clock.set(withdrawn.at + 60)
-    svc.submit_warnings([withdrawn])
-    started = svc.audit(tid)[-1]
-    assert started.action == "verifying" and started.detail["data_check"] is False
+    started, closed = verified_after(svc, clock, firing, withdrawn)
     assert "withdrawn: no longer watched" in started.reason
-    clock.advance(7201)
-    assert [o.action for o in svc.tick()] == ["closed"]
-    closed = svc.audit(tid)[-1]
-    assert closed.action == "closed" and "stayed normal" not in closed.reason
     assert closed.reason == (f"closed after the verification period, without a data check "
                              f"(no longer watched: {withdrawn.warning_id})")  # fmt: skip
     assert closed.detail == {"data_check": False, "unjudged": [withdrawn.warning_id],

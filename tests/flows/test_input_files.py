@@ -25,6 +25,15 @@ def _orders(out: Path) -> list[str]:
     return [json.loads(x)["service_request_id"] for x in (out / "orders.ndjson").open()]
 
 
+def summary_rows(output: str) -> dict[str, str]:
+    """The run summary's "read: SOURCE" rows, as source -> what it says."""
+    return {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in output.splitlines()
+        if line.startswith("│ read: ")
+    }
+
+
 def test_a_hotline_file_whose_first_line_is_blank_or_broken_is_still_hotline(
     tmp_path: Path,
 ) -> None:
@@ -76,11 +85,7 @@ def test_the_run_summary_accounts_for_every_record(tmp_path: Path) -> None:
         app, ["run", "-c", SMALL, "-i", str(hotline), "-i", str(sensors), "-o", str(tmp_path / "o")]
     )
     assert result.exit_code == 0, result.output
-    rows = {
-        line.split("│")[1].strip(): line.split("│")[2].strip()
-        for line in result.output.splitlines()
-        if line.startswith("│ read: ")
-    }
+    rows = summary_rows(result.output)
     assert rows["read: hotline"] == (
         "3 records accepted, 1 record to dead letters, 1 repeated record dropped"
     )
@@ -106,11 +111,7 @@ def test_the_run_summary_says_how_many_records_no_indicator_counts(tmp_path: Pat
     out = tmp_path / "o"
     result = CliRunner().invoke(app, ["run", "-i", str(hotline), "-o", str(out)])  # the catalog
     assert result.exit_code == 0, result.output
-    rows = {
-        line.split("│")[1].strip(): line.split("│")[2].strip()
-        for line in result.output.splitlines()
-        if line.startswith("│ read: ")
-    }
+    rows = summary_rows(result.output)
     assert rows["read: hotline"] == (
         "3 records accepted (2 in no area of the city model, without a position or outside "
         "it: no indicator counts them)"

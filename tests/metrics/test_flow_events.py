@@ -34,6 +34,18 @@ def events(url: str) -> dict[tuple[str, str], float]:
     }
 
 
+def scrape_after(cfg: FlowConfig) -> str:
+    """The exposition of a run of `cfg`, scraped from its exporter once the run has ended."""
+    _metrics, server = start_metrics(cfg, 0)
+    try:
+        run(cfg)
+        with urllib.request.urlopen(server.url, timeout=30) as resp:
+            return resp.read().decode("utf-8")
+    finally:
+        server.stop()
+        instrument.install(None)
+
+
 def test_sensor_readings_are_counted_per_kind(tmp_path: Path) -> None:
     air = list(itertools.islice(beijing_records(load_default_registry()), 3))
     noise = [
@@ -80,16 +92,9 @@ def test_the_watermark_is_exported_in_event_time(tmp_path: Path) -> None:
     inputs = tmp_path / "air.ndjson"
     inputs.write_text("".join(json.dumps(r) + "\n" for r in air), encoding="utf-8")
     cfg = FlowConfig((str(inputs),), str(tmp_path / "out"), chunk_bytes=64 << 10)
-    _metrics, server = start_metrics(cfg, 0)
-    try:
-        run(cfg)
-        with urllib.request.urlopen(server.url, timeout=30) as resp:
-            families = text_string_to_metric_families(resp.read().decode("utf-8"))
-            (watermark,) = [s.value for f in families for s in f.samples
-                            if f.name == "citysigns_watermark_timestamp_seconds"]  # fmt: skip
-    finally:
-        server.stop()
-        instrument.install(None)
+    families = text_string_to_metric_families(scrape_after(cfg))
+    (watermark,) = [s.value for f in families for s in f.samples
+                    if f.name == "citysigns_watermark_timestamp_seconds"]  # fmt: skip
     assert stamps[0] < watermark <= stamps[-1]
 
 
@@ -114,16 +119,9 @@ def test_the_watermark_lag_is_zero_once_every_input_has_ended(tmp_path: Path) ->
     sensors.write_text("".join(json.dumps(r) + "\n" for r in air), encoding="utf-8")
     hotline.write_text("".join(json.dumps(r) + "\n" for r in orders), encoding="utf-8")
     cfg = FlowConfig((str(sensors), str(hotline)), str(tmp_path / "out"), chunk_bytes=4 << 10)
-    _metrics, server = start_metrics(cfg, 0)
-    try:
-        run(cfg)
-        with urllib.request.urlopen(server.url, timeout=30) as resp:
-            families = text_string_to_metric_families(resp.read().decode("utf-8"))
-            (lag,) = [s.value for f in families for s in f.samples
-                      if f.name == "citysigns_watermark_lag_seconds"]  # fmt: skip
-    finally:
-        server.stop()
-        instrument.install(None)
+    families = text_string_to_metric_families(scrape_after(cfg))
+    (lag,) = [s.value for f in families for s in f.samples
+              if f.name == "citysigns_watermark_lag_seconds"]  # fmt: skip
     assert lag == 0.0
 
 
@@ -142,14 +140,7 @@ def test_an_area_without_a_window_at_the_last_close_shows_no_value(tmp_path: Pat
     inputs = tmp_path / "noise.ndjson"
     inputs.write_text("\n".join(lines) + "\n", encoding="utf-8")
     cfg = FlowConfig((str(inputs),), str(tmp_path / "out"))
-    _metrics, server = start_metrics(cfg, 0)
-    try:
-        run(cfg)
-        with urllib.request.urlopen(server.url, timeout=30) as resp:
-            text = resp.read().decode("utf-8")
-    finally:
-        server.stop()
-        instrument.install(None)
+    text = scrape_after(cfg)
     shown = {
         (family.name, s.labels["area"]): s.value
         for family in text_string_to_metric_families(text)
