@@ -3,8 +3,10 @@ with or without Bytewax recovery, and a summary of what came out."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import re
 import shutil
 import sqlite3
 from collections import Counter
@@ -81,6 +83,11 @@ def stop_metrics(server: MetricsServer) -> None:
 
 class RecoveryMismatchError(Exception):
     """The recovery directory holds the state of other inputs or another output directory."""
+
+
+class RunStoppedError(Exception):
+    """The run stopped on a file it could not write (a full disk, a folder made read-only):
+    the message says which and what to do, in place of Bytewax's traceback."""
 
 
 HOW_TO_RESUME = (
@@ -196,7 +203,45 @@ def run(
     recovery_dir: Path | None = None,
     snapshot_every: float = 10.0,
 ) -> RunSummary:
-    """Replay the inputs through the flow; returns what the output files hold."""
+    """Replay the inputs through the flow; returns what the output files hold.  A file it
+    cannot write (a full disk, a read-only folder) stops it with `RunStoppedError`."""
+    try:
+        return _run(cfg, workers, recovery_dir, snapshot_every)
+    except (OSError, RuntimeError) as e:
+        stopped = _stopped_by(e, cfg, recovery_dir)
+        if stopped is None:
+            raise
+        raise stopped from e
+
+
+def _stopped_by(
+    e: BaseException, cfg: FlowConfig, recovery_dir: Path | None
+) -> RunStoppedError | None:
+    """A file the run could not write, said with what to do; None for any other error.
+    Bytewax raises a write's OSError as it is, or as the cause of its own RuntimeError (an
+    output it could not open), and a refused snapshot as SQLite's words in its message."""
+    cause: BaseException | None = e
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__cause__
+    if isinstance(cause, OSError):  # Bytewax's FileSink names no file: the outputs, then
+        where = cause.filename or f"the outputs in {cfg.out_dir}"
+        full = cause.errno in (errno.ENOSPC, errno.EDQUOT)
+        return RunStoppedError(
+            f"the run stopped: cannot write {where}: {cause.strerror or cause}; "
+            f"{_rerun(recovery_dir, full)}"
+        )
+    stored = _SQLITE_FAILURE.search(str(e))
+    if recovery_dir is not None and stored:  # Bytewax's snapshots, in SQLite
+        return RunStoppedError(
+            f"the run stopped: cannot write the recovery snapshots in {recovery_dir}: "
+            f"{stored.group(1)}; {_rerun(recovery_dir, 'full' in stored.group(1))}"
+        )
+    return None
+
+
+def _run(
+    cfg: FlowConfig, workers: int, recovery_dir: Path | None, snapshot_every: float
+) -> RunSummary:
     flow = build_flow(cfg)
     recovery = None
     recovered: dict[str, set[str]] = {}
@@ -233,6 +278,25 @@ def run(
     summary.resumed = bool(recovered)
     summary.decoded_since_resume = instrument.TALLY.since_resume
     return summary
+
+
+# Bytewax's words for a recovery write SQLite refused: ... SqliteFailure(Error { code: DiskFull,
+# extended_code: 13 }, Some("database or disk is full"))
+_SQLITE_FAILURE = re.compile(r'SqliteFailure\(.*Some\("([^"]*)"\)')
+
+
+def _rerun(recovery_dir: Path | None, full: bool = True) -> str:
+    """What to do once the disk has room again (`full`) or the folder is writable."""
+    fix = "free some space" if full else "make it writable"
+    if recovery_dir is not None:
+        return (
+            f"{fix} and start the same command again: it resumes from the last snapshot in "
+            f"{recovery_dir}"
+        )
+    return (
+        f"{fix} and start the same command again: it starts over (with --recovery DIR a run "
+        "can resume where it stopped)"
+    )
 
 
 def summarise(out_dir: Path) -> RunSummary:
