@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import pickle
 import re
 import shutil
 import sqlite3
@@ -35,6 +36,7 @@ from flows.metrics import (
     areas_from_city,
     serve,
 )
+from flows.sources import FileState, changed_since
 from indicators.language.validate import load_catalog_or_raise
 
 log = logging.getLogger(__name__)
@@ -158,7 +160,50 @@ def check_recovery(directory: Path, flow: Dataflow) -> dict[str, set[str]]:
             f"the recovery directory {directory} holds the state of a run that "
             f"{' and '.join(what)}, which this run does not: {HOW_TO_RESUME}"
         )
+    check_inputs_unchanged(directory, [s for s, (kind, _) in have.items() if kind == "input"])
     return recovered
+
+
+def check_inputs_unchanged(directory: Path, steps: Sequence[str]) -> None:
+    """Refuse to resume reading an input file that is no longer the one the snapshots read:
+    cut back (shorter than where they stopped reading) or replaced (other bytes before that
+    point).  Bytewax would seek to the snapshot's offset regardless: past the end of a cut
+    file, which then reads nothing, and into the middle of a line of a replaced one, which
+    then reads another file's records from that point on, both without a word."""
+    changed: list[str] = []
+    for key, state in _input_states(directory, steps).items():
+        path = key.rsplit("@", 1)[0]
+        why = changed_since(path, state)
+        if why is not None:
+            changed.append(f"{path} changed since the last snapshot: {why}")
+    if changed:
+        raise RecoveryMismatchError(
+            f"{'; '.join(changed)}; give the files as the earlier run read them (appending to "
+            f"them is fine), or use a new --recovery directory (the outputs in the -o "
+            f"directory then start afresh); the recovery directory is {directory}"
+        )
+
+
+def _input_states(directory: Path, steps: Sequence[str]) -> dict[str, FileState]:
+    """Partition key (PATH@START) -> the latest state the snapshots hold of the file inputs
+    of `steps`; empty when they cannot be read (the run then meets Bytewax's own checks)."""
+    states: dict[str, FileState] = {}
+    latest = (
+        "SELECT state_key, ser_change FROM snaps AS s WHERE step_id = ? AND ser_change IS NOT"
+        " NULL AND snap_epoch = (SELECT MAX(snap_epoch) FROM snaps WHERE step_id = s.step_id"
+        " AND state_key = s.state_key)"
+    )
+    for part in sorted(directory.glob("*.sqlite3")):
+        try:
+            with closing(sqlite3.connect(part.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+                for step in steps:
+                    for key, ser in db.execute(latest, (step,)):
+                        state = pickle.loads(ser)  # Bytewax pickles the states it snapshots
+                        if isinstance(state, tuple) and len(state) in (2, 4):
+                            states[key] = state
+        except (sqlite3.Error, pickle.UnpicklingError, ValueError, TypeError, EOFError):
+            return {}
+    return states
 
 
 def start_outputs(flow: Dataflow, out_dir: Path, recovered: dict[str, set[str]]) -> None:

@@ -211,3 +211,29 @@ def test_an_output_file_that_cannot_be_written_is_named(
     assert isinstance(done.exception, SystemExit), done.exception
     assert f"the run stopped: cannot write {out / 'orders.ndjson'}: Is a directory" in done.output
     assert "make it writable and start the same command again" in done.output
+
+
+def test_a_resume_refuses_an_input_cut_or_replaced_since_its_snapshots(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Resumed over an input file cut back since the snapshots (shorter than where they
+    stopped reading), Bytewax read nothing more of it; over one replaced (another export at
+    the same path), it read from the middle of a line of the new file: both without a word,
+    the outputs then neither the old file's nor the new one's.  Now the resume is refused,
+    naming the file and what to do; a file appended to resumes (its new lines are read)."""
+    data = two_inputs[0].read_bytes()
+    a = tmp_path / "a.ndjson"
+    a.write_bytes(data)
+    args = ("-i", a, "-o", tmp_path / "out", "--recovery", tmp_path / "rec")
+    assert run(*args).exit_code == 0
+    a.write_bytes(data[: len(data) // 2])
+    assert_refused(run(*args), f"{a} changed since the last snapshot", f"it is {len(data) // 2:,}",
+                   "use a new --recovery directory")  # fmt: skip
+    other = list(itertools.islice(beijing_records(load_default_registry()), 12 * 24 * 3))
+    write_ndjson(other[12 * 24 :], a)  # the next days' export, where the first one was
+    assert a.stat().st_size >= len(data)
+    assert_refused(run(*args), f"{a} changed since the last snapshot",
+                   "are not those it read")  # fmt: skip
+    a.write_bytes(data + b"".join(a.read_bytes().splitlines(keepends=True)[:5]))
+    appended = run(*args)
+    assert appended.exit_code == 0, appended.output
