@@ -25,6 +25,14 @@ class OutboxItem:
     kind: str  # "warning" | "order"
     payload: dict[str, Any]
 
+    @property
+    def at(self) -> int | None:
+        """The item's own time (a warning event's, an order's), epoch seconds; None when the
+        payload holds none."""
+        at = (self.payload.get("event") or {}).get("at") if self.kind == "warning" else \
+            self.payload.get("ts")  # fmt: skip
+        return at if isinstance(at, int) and not isinstance(at, bool) else None
+
 
 class Outbox:
     def __init__(self, journal: Path | str | None = None, fsync: bool = True) -> None:

@@ -256,27 +256,39 @@ class TicketService:
     def pending(self) -> int:
         return len(self.outbox)
 
-    def flush(self, chunk: int = 500) -> list[Outcome]:
-        """Apply pending items in order, `chunk` per transaction.  A transient store failure
-        stops the flush and keeps the items for the next call; an item that fails for any
-        other reason is isolated and dead-lettered so it cannot block the rest."""
+    def flush(self, chunk: int = 500, limit: int | None = None) -> list[Outcome]:
+        """Apply pending items in order, `chunk` per transaction, the first `limit` only when
+        given.  A transient store failure stops the flush and keeps the items for the next
+        call; an item that fails for any other reason is isolated and dead-lettered so it
+        cannot block the rest."""
         out: list[Outcome] = []
         with self._lock:
             while True:
-                items = self.outbox.pending(chunk)
+                left = chunk if limit is None else min(chunk, limit - len(out))
+                items = self.outbox.pending(left) if left > 0 else []
                 if not items:
+                    if self.last_error is not None and out:
+                        log.info("the ticket store takes writes again")
                     self.last_error = None
                     return out
                 try:
                     out.extend(self._apply_chunk(items))
                 except Exception as e:
-                    if is_transient(e):
-                        self.store_errors += 1
-                        self.last_error = f"ticket store unavailable: {type(e).__name__}"
-                        log.warning("%s; %d items wait in the outbox", self.last_error,
-                                    len(self.outbox))  # fmt: skip
+                    if self.refused(e):
                         return out
                     out.extend(self._apply_one_by_one(items))
+
+    def refused(self, e: BaseException) -> bool:
+        """Whether `e` is the store refusing for now (down, restarting, locked): then it is
+        counted for the metrics and logged, by its class only (never a URL or path)."""
+        if not is_transient(e):
+            return False
+        self.store_errors += 1
+        first = self.last_error is None  # once per outage: a replay tries at every item
+        self.last_error = f"ticket store unavailable: {type(e).__name__}"
+        log.log(logging.WARNING if first else logging.DEBUG, "%s; %d items wait in the outbox",
+                self.last_error, len(self.outbox))  # fmt: skip
+        return True
 
     def _apply_chunk(self, items: list[OutboxItem]) -> list[Outcome]:
         """One transaction: which keys are new is asked once, and the open tickets of the
@@ -1140,13 +1152,16 @@ class TicketService:
             raise TicketNotFoundError(f"no ticket {tid}")
         return t
 
-    def tick(self, now: int | None = None) -> list[Outcome]:
+    def tick(self, now: int | None = None, flush: bool = True) -> list[Outcome]:
         """Judge deadlines and verification periods at `now` (the clock's time by default):
-        overdue steps are supervised, verified tickets closed or reopened."""
+        overdue steps are supervised, verified tickets closed or reopened.  What waits in
+        the outbox goes in first, unless `flush` is False (a replay in data time applies
+        each item at its own time, not at a tick's)."""
         now = self.clock.now() if now is None else int(now)
         out: list[Outcome] = []
         with self._lock:
-            self.flush()
+            if flush:
+                self.flush()
             try:
                 with self.store.begin() as conn:
                     for t in self.store.due_before(conn, now):

@@ -337,7 +337,7 @@ def run_command(
     from flows.metrics import MetricsPortError
     from flows.sources import file_format
 
-    from .run import RecoveryMismatchError, run
+    from .run import RecoveryMismatchError, RunStoppedError, run
 
     missing = [str(p) for p in inputs if not p.is_file()]
     if missing:
@@ -392,6 +392,8 @@ def run_command(
         summary = run(cfg, workers=workers, recovery_dir=recovery, snapshot_every=snapshot_every)
     except RecoveryMismatchError as e:
         fail(f"cannot resume: {e}")
+    except RunStoppedError as e:
+        fail(str(e), 1)
     finally:
         if server is not None:
             from .run import stop_metrics

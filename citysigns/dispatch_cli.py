@@ -153,7 +153,7 @@ def dispatch(
         else:
             while feed.step() or not feed.at_end:  # a file larger than one read takes several
                 pass
-        service.flush()
+        feed.flush_queued()  # in data time, each at its own time
     finally:
         if exporter is not None:
             exporter.stop()
@@ -165,4 +165,10 @@ def dispatch(
     if feed.held:
         console.print(f"orders still waiting for their warnings: {feed.held:,}, not applied "
                       "(the next start reads them again)", highlight=False)  # fmt: skip
+    waiting = service.pending()
     service.store.dispose()
+    if waiting:  # the store refused them to the end
+        kept = (f"they are kept in {outbox}" if outbox is not None else
+                "the next start reads them again from the files")  # fmt: skip
+        fail(f"{waiting:,} warnings and orders not applied: {service.last_error}; start the "
+             f"same command again once the store is back ({kept})", 1)  # fmt: skip

@@ -3,8 +3,11 @@ with or without Bytewax recovery, and a summary of what came out."""
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import pickle
+import re
 import shutil
 import sqlite3
 from collections import Counter
@@ -33,6 +36,7 @@ from flows.metrics import (
     areas_from_city,
     serve,
 )
+from flows.sources import FileState, changed_since
 from indicators.language.validate import load_catalog_or_raise
 
 log = logging.getLogger(__name__)
@@ -81,6 +85,11 @@ def stop_metrics(server: MetricsServer) -> None:
 
 class RecoveryMismatchError(Exception):
     """The recovery directory holds the state of other inputs or another output directory."""
+
+
+class RunStoppedError(Exception):
+    """The run stopped on a file it could not write (a full disk, a folder made read-only):
+    the message says which and what to do, in place of Bytewax's traceback."""
 
 
 HOW_TO_RESUME = (
@@ -151,7 +160,50 @@ def check_recovery(directory: Path, flow: Dataflow) -> dict[str, set[str]]:
             f"the recovery directory {directory} holds the state of a run that "
             f"{' and '.join(what)}, which this run does not: {HOW_TO_RESUME}"
         )
+    check_inputs_unchanged(directory, [s for s, (kind, _) in have.items() if kind == "input"])
     return recovered
+
+
+def check_inputs_unchanged(directory: Path, steps: Sequence[str]) -> None:
+    """Refuse to resume reading an input file that is no longer the one the snapshots read:
+    cut back (shorter than where they stopped reading) or replaced (other bytes before that
+    point).  Bytewax would seek to the snapshot's offset regardless: past the end of a cut
+    file, which then reads nothing, and into the middle of a line of a replaced one, which
+    then reads another file's records from that point on, both without a word."""
+    changed: list[str] = []
+    for key, state in _input_states(directory, steps).items():
+        path = key.rsplit("@", 1)[0]
+        why = changed_since(path, state)
+        if why is not None:
+            changed.append(f"{path} changed since the last snapshot: {why}")
+    if changed:
+        raise RecoveryMismatchError(
+            f"{'; '.join(changed)}; give the files as the earlier run read them (appending to "
+            f"them is fine), or use a new --recovery directory (the outputs in the -o "
+            f"directory then start afresh); the recovery directory is {directory}"
+        )
+
+
+def _input_states(directory: Path, steps: Sequence[str]) -> dict[str, FileState]:
+    """Partition key (PATH@START) -> the latest state the snapshots hold of the file inputs
+    of `steps`; empty when they cannot be read (the run then meets Bytewax's own checks)."""
+    states: dict[str, FileState] = {}
+    latest = (
+        "SELECT state_key, ser_change FROM snaps AS s WHERE step_id = ? AND ser_change IS NOT"
+        " NULL AND snap_epoch = (SELECT MAX(snap_epoch) FROM snaps WHERE step_id = s.step_id"
+        " AND state_key = s.state_key)"
+    )
+    for part in sorted(directory.glob("*.sqlite3")):
+        try:
+            with closing(sqlite3.connect(part.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+                for step in steps:
+                    for key, ser in db.execute(latest, (step,)):
+                        state = pickle.loads(ser)  # Bytewax pickles the states it snapshots
+                        if isinstance(state, tuple) and len(state) in (2, 4):
+                            states[key] = state
+        except (sqlite3.Error, pickle.UnpicklingError, ValueError, TypeError, EOFError):
+            return {}
+    return states
 
 
 def start_outputs(flow: Dataflow, out_dir: Path, recovered: dict[str, set[str]]) -> None:
@@ -196,7 +248,45 @@ def run(
     recovery_dir: Path | None = None,
     snapshot_every: float = 10.0,
 ) -> RunSummary:
-    """Replay the inputs through the flow; returns what the output files hold."""
+    """Replay the inputs through the flow; returns what the output files hold.  A file it
+    cannot write (a full disk, a read-only folder) stops it with `RunStoppedError`."""
+    try:
+        return _run(cfg, workers, recovery_dir, snapshot_every)
+    except (OSError, RuntimeError) as e:
+        stopped = _stopped_by(e, cfg, recovery_dir)
+        if stopped is None:
+            raise
+        raise stopped from e
+
+
+def _stopped_by(
+    e: BaseException, cfg: FlowConfig, recovery_dir: Path | None
+) -> RunStoppedError | None:
+    """A file the run could not write, said with what to do; None for any other error.
+    Bytewax raises a write's OSError as it is, or as the cause of its own RuntimeError (an
+    output it could not open), and a refused snapshot as SQLite's words in its message."""
+    cause: BaseException | None = e
+    while cause is not None and not isinstance(cause, OSError):
+        cause = cause.__cause__
+    if isinstance(cause, OSError):  # Bytewax's FileSink names no file: the outputs, then
+        where = cause.filename or f"the outputs in {cfg.out_dir}"
+        full = cause.errno in (errno.ENOSPC, errno.EDQUOT)
+        return RunStoppedError(
+            f"the run stopped: cannot write {where}: {cause.strerror or cause}; "
+            f"{_rerun(recovery_dir, full)}"
+        )
+    stored = _SQLITE_FAILURE.search(str(e))
+    if recovery_dir is not None and stored:  # Bytewax's snapshots, in SQLite
+        return RunStoppedError(
+            f"the run stopped: cannot write the recovery snapshots in {recovery_dir}: "
+            f"{stored.group(1)}; {_rerun(recovery_dir, 'full' in stored.group(1))}"
+        )
+    return None
+
+
+def _run(
+    cfg: FlowConfig, workers: int, recovery_dir: Path | None, snapshot_every: float
+) -> RunSummary:
     flow = build_flow(cfg)
     recovery = None
     recovered: dict[str, set[str]] = {}
@@ -234,6 +324,25 @@ def run(
     summary.resumed = bool(recovered)
     summary.decoded_since_resume = instrument.TALLY.since_resume
     return summary
+
+
+# Bytewax's words for a recovery write SQLite refused: ... SqliteFailure(Error { code: DiskFull,
+# extended_code: 13 }, Some("database or disk is full"))
+_SQLITE_FAILURE = re.compile(r'SqliteFailure\(.*Some\("([^"]*)"\)')
+
+
+def _rerun(recovery_dir: Path | None, full: bool = True) -> str:
+    """What to do once the disk has room again (`full`) or the folder is writable."""
+    fix = "free some space" if full else "make it writable"
+    if recovery_dir is not None:
+        return (
+            f"{fix} and start the same command again: it resumes from the last snapshot in "
+            f"{recovery_dir}"
+        )
+    return (
+        f"{fix} and start the same command again: it starts over (with --recovery DIR a run "
+        "can resume where it stopped)"
+    )
 
 
 def summarise(out_dir: Path) -> RunSummary:

@@ -24,7 +24,9 @@ classes at the end wrap them as Bytewax sources.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import logging
 import os
 import re
 import select
@@ -41,6 +43,8 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from flows.decode.chunks import Format, RawChunk
 from flows.decode.timestamps import OK, parse_scalar
 
+log = logging.getLogger(__name__)
+
 DEFAULT_CHUNK_BYTES = 4_000_000  # ~45k sensor readings: measured as fast as bigger chunks
 PACED_CHUNK_BYTES = 64_000  # smaller when pacing, so that the pace is smooth
 _SUFFIX_FORMAT: dict[str, Format] = {
@@ -49,7 +53,39 @@ _SUFFIX_FORMAT: dict[str, Format] = {
     ".json": "ndjson",
     ".csv": "csv",
 }
-FileState = tuple[int, int]  # (byte offset of the next unread line, its line number)
+# (byte offset of the next unread line, its line number[, TAIL_BYTES before that offset: how
+# many, their digest]): the tail lets a resume tell that the file is still the one it read
+FileState = tuple[int, int] | tuple[int, int, int, str]
+TAIL_BYTES = 4096
+
+
+def tail_digest(data: bytes) -> str:
+    """The digest a file state keeps of the bytes before its offset (`TAIL_BYTES` at most)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def changed_since(path: str | Path, state: FileState) -> str | None:
+    """How the file at `path` differs from the one a recovery snapshot's `state` read (None
+    when it may be the same): shorter than where the earlier run stopped reading (cut back,
+    or replaced by a smaller file), or other bytes before that point (replaced).  A file
+    that grew is the same file, appended to."""
+    offset = state[0]
+    try:
+        size = os.path.getsize(path)
+        if size < offset:
+            return f"it is {size:,} bytes long, and the earlier run had read {offset:,}"
+        if len(state) == 4:
+            n, digest = state[2], state[3]
+            with open(path, "rb") as fh:
+                fh.seek(offset - n)
+                if tail_digest(fh.read(n)) != digest:
+                    return f"its bytes before byte {offset:,}, where the earlier run stopped " \
+                        "reading, are not those it read"  # fmt: skip
+    except OSError as e:
+        return f"it cannot be read ({e.strerror or e})"
+    return None
+
+
 _TS_RE = re.compile(rb'"(?:ts|requested_datetime)"\s*:\s*"([^"]{10,40})"')
 
 
@@ -141,9 +177,14 @@ def _file_chunks(
             skipped = fh.readline()
             pos += len(skipped)
             line += 1
+        tail = b""
         while pos < end:
             data = fh.read(min(chunk_bytes, end - pos))
             if not data:
+                log.warning("%s: the file is %s bytes long, and held %s when the run opened "
+                            "it: it was cut while being read, and bytes %s to %s were not read",
+                            path, f"{os.path.getsize(path):,}", f"{end:,}", f"{pos:,}",
+                            f"{end:,}")  # fmt: skip
                 break
             if pos + len(data) < end and not data.endswith(b"\n"):
                 data += fh.readline()  # finish the last line
@@ -151,10 +192,13 @@ def _file_chunks(
             at_start = pos == 0
             pos += len(data)
             line += int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
+            tail = (tail + data)[-TAIL_BYTES:] if len(data) < TAIL_BYTES else data[-TAIL_BYTES:]
             if at_start:
                 data = data.removeprefix(BOM)
             if not data.isspace():
-                yield RawChunk(str(path), first, data, fmt, header), (pos, line)
+                yield RawChunk(str(path), first, data, fmt, header), (
+                    pos, line, len(tail), tail_digest(tail)
+                )  # fmt: skip
 
 
 def _count_newlines(fh: IO[bytes], upto: int) -> int:
@@ -288,7 +332,7 @@ class _FilePartition(StatefulSourcePartition[RawChunk, FileState]):
     def __init__(
         self, part: FileRange, state: FileState | None, chunk_bytes: int, speed: float | None
     ) -> None:
-        start, line = state if state is not None else (part.start, None)
+        start, line = (state[0], state[1]) if state is not None else (part.start, None)
         self._chunks = _file_chunks(
             part.path,
             start,
@@ -297,7 +341,7 @@ class _FilePartition(StatefulSourcePartition[RawChunk, FileState]):
             min(chunk_bytes, PACED_CHUNK_BYTES) if speed else chunk_bytes,
             None,
         )
-        self._state: FileState = (start, line if line is not None else 0)
+        self._state: FileState = state if state is not None else (start, 0)
         self._pacer = Pacer(speed) if speed else None
         self._held: tuple[RawChunk, FileState] | None = None
         self._awake: datetime | None = None

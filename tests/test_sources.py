@@ -261,3 +261,19 @@ def test_kafka_source_against_a_broker() -> None:  # pragma: no cover - needs a 
     values = sorted(int(line[5:-1]) for chunk in out for _, line in lines_of([chunk]))
     assert values == list(range(200))
     assert all(c.positions is not None and np.all(np.diff(c.positions) >= 0) for c in out)
+
+
+def test_a_file_cut_while_being_read_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file cut back while the run reads it (rotated, overwritten) ended its input at the
+    cut without a word; the run's summary simply counted fewer records."""
+    path = tmp_path / "s.ndjson"
+    write_lines(path, 200)
+    size = path.stat().st_size
+    chunks = iter_file_chunks(path, chunk_bytes=1000)
+    first = next(chunks)
+    os.truncate(path, len(first.data) + 10)
+    rest = list(chunks)
+    assert sum(len(c.data) for c in [first, *rest]) < size
+    assert f"held {size:,} when the run opened it: it was cut while being read" in caplog.text

@@ -18,10 +18,12 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from alerts import feed as feed_module
@@ -39,6 +41,7 @@ from flows.city import load_city, load_default_registry
 from flows.flow import FlowConfig
 from flows.realdata import beijing_records, write_ndjson
 from indicators.language.validate import load_catalog_or_raise
+from tests.alerts.conftest import PgServer
 
 SMALL = Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small"
 CLI = CliRunner()
@@ -59,10 +62,11 @@ def warnings_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def service_at(db: Path, clock: EventClock | None = None) -> TicketService:
+def service_at(db: Path | str, clock: EventClock | None = None) -> TicketService:
+    """The service over a SQLite file, or a store's URL."""
     city = load_city()
     return TicketService(
-        TicketStore.from_url(f"sqlite:///{db}"),
+        TicketStore.from_url(db if isinstance(db, str) else f"sqlite:///{db}"),
         router=Router(load_routing(None)),
         catalog=load_catalog_or_raise([SMALL]).indicators,
         clock=clock,
@@ -70,7 +74,7 @@ def service_at(db: Path, clock: EventClock | None = None) -> TicketService:
     )
 
 
-def ticket_rows(db: Path) -> list[tuple[object, ...]]:
+def ticket_rows(db: Path | str) -> list[tuple[object, ...]]:
     service = service_at(db)
     rows = sorted(
         (t.id, t.incident_key, t.department, t.level, t.status, t.warning_count,
@@ -78,6 +82,17 @@ def ticket_rows(db: Path) -> list[tuple[object, ...]]:
         for t in service.list_tickets(EVERY)
     )  # fmt: skip
     service.store.dispose()
+    return rows
+
+
+def audit_trail(db: Path | str) -> list[tuple[str, int, str]]:
+    """(ticket, time, action) of every audit entry, in the order written (a SQLite file, or
+    a store's URL)."""
+    store = TicketStore.from_url(db if isinstance(db, str) else f"sqlite:///{db}")
+    with store.begin() as conn:
+        query = text("select ticket_id, at, action from audit order by id")
+        rows = [(str(t), int(at), str(a)) for t, at, a in conn.execute(query)]
+    store.dispose()
     return rows
 
 
@@ -101,7 +116,8 @@ def test_a_flow_s_warnings_become_tickets_once(warnings_file: Path, tmp_path: Pa
     events = [WarningEvent.from_dict(json.loads(line)) for line in warnings_file.open()]
     clock = EventClock()
     reference = service_at(tmp_path / "reference.db", clock)
-    next_tick = min(e.at for e in events) + TICK  # deadlines judged every TICK s of data time
+    # deadlines judged every TICK s of data time, on multiples of TICK since the epoch
+    next_tick = (min(e.at for e in events) // TICK + 1) * TICK
     for at, group in itertools.groupby(sorted(events, key=lambda e: e.at), key=lambda e: e.at):
         while next_tick <= at:
             clock.set(next_tick)
@@ -135,6 +151,131 @@ def test_a_position_directory_skips_what_was_applied(warnings_file: Path, tmp_pa
         f.write(b"".join(lines[30:40]))
     out = dispatch(*base)
     assert "already-applied" not in out  # only the ten new lines were read
+
+
+def test_a_data_time_dispatcher_killed_mid_batch_resumes_at_the_items_own_time(
+    warnings_file: Path, tmp_path: Path
+) -> None:
+    """A dispatcher killed (SIGKILL) while applying a batch leaves it in its outbox journal;
+    the restart applied those items first, with the data-time clock still at 0: their tickets
+    opened in 1970, the next tick supervised them at once, and their deadlines were long past.
+    Killed and restarted with --position and --outbox, it must give the tickets of a run
+    that was never killed, audit entries and deadline judgements included."""
+    # in time order, so that a file cut at a line is what a dispatcher that ran through
+    # had applied by then (one read sorts what it reads; the flow's file is in window order)
+    lines = sorted(warnings_file.read_bytes().splitlines(keepends=True),
+                   key=lambda line: int(json.loads(line)["at"]))  # fmt: skip
+    events = [WarningEvent.from_dict(json.loads(line)) for line in lines]
+    whole = tmp_path / "whole.ndjson"
+    whole.write_bytes(b"".join(lines))
+    through = tmp_path / "through.db"
+    dispatch("--warnings", str(whole), "--db", f"sqlite:///{through}", "-c", str(SMALL),
+             "--data-time")  # fmt: skip
+    rows = ticket_rows(through)
+    # the kill: the lines before `cut` applied and their position saved; the events of the
+    # next moment, which open a ticket, in the journal (written before the store applies
+    # them), not yet applied
+    opened = {r[7] for r in rows}
+    cut = max(i for i, e in enumerate(events)
+              if e.at in opened and (i == 0 or e.at > events[i - 1].at))  # fmt: skip
+    batch = [e for e in events[cut:] if e.at == events[cut].at]
+    feed_file = tmp_path / "warnings.ndjson"
+    feed_file.write_bytes(b"".join(lines[:cut]))
+    db, journal = tmp_path / "t.db", tmp_path / "outbox"
+    base = ["--warnings", str(feed_file), "--db", f"sqlite:///{db}", "-c", str(SMALL),
+            "--data-time", "--position", str(tmp_path / "pos"),
+            "--outbox", str(journal)]  # fmt: skip
+    dispatch(*base)
+    with journal.open("a", encoding="utf-8") as f:
+        for e in batch:
+            payload = {"event": e.to_dict(), "dispatch": None, "origin": "warning",
+                       "actor": "system"}  # fmt: skip
+            f.write(json.dumps({"op": "put", "key": "w:" + e.event_key, "kind": "warning",
+                                "payload": payload}) + "\n")  # fmt: skip
+    feed_file.write_bytes(b"".join(lines))  # the flow wrote on meanwhile
+    dispatch(*base)
+    resumed = ticket_rows(db)
+    assert min(r[7] for r in resumed) >= events[0].at  # opened_at: none in 1970
+    assert resumed == rows
+    assert audit_trail(db) == audit_trail(through)
+    assert applied_keys(db) == applied_keys(through) == len(events)
+
+
+def test_a_data_time_dispatcher_restarted_mid_file_judges_deadlines_as_one_that_ran_through(
+    warnings_file: Path, tmp_path: Path
+) -> None:
+    """Restarted with --position after the files' first half, a data-time dispatcher began
+    judging deadlines `tick` after the first item it read: the deadlines that fell between
+    the last item of the first run and that one were judged late, and its supervisions came
+    at other moments than those of a dispatcher that ran through.  (A tick of 7 minutes:
+    the windows are hourly, and 5 would put every restart on the same grid.)"""
+    lines = sorted(warnings_file.read_bytes().splitlines(keepends=True),
+                   key=lambda line: int(json.loads(line)["at"]))  # fmt: skip
+    ats = [int(json.loads(line)["at"]) for line in lines]
+    whole = tmp_path / "whole.ndjson"
+    whole.write_bytes(b"".join(lines))
+    through = tmp_path / "through.db"
+    dispatch("--warnings", str(whole), "--db", f"sqlite:///{through}", "-c", str(SMALL),
+             "--data-time", "--tick", "420")  # fmt: skip
+    with sqlite3.connect(through) as conn:
+        judged = [at for (at,) in conn.execute("select at from audit where action = 'supervised'")]
+    # the restart's first line comes after a supervision that fell between two lines
+    cut = max(i for i in range(1, len(ats)) if any(ats[i - 1] < at < ats[i] for at in judged))
+    feed_file = tmp_path / "warnings.ndjson"
+    feed_file.write_bytes(b"".join(lines[:cut]))
+    db = tmp_path / "t.db"
+    base = ["--warnings", str(feed_file), "--db", f"sqlite:///{db}", "-c", str(SMALL),
+            "--data-time", "--tick", "420", "--position", str(tmp_path / "pos")]  # fmt: skip
+    dispatch(*base)
+    feed_file.write_bytes(b"".join(lines))
+    dispatch(*base)
+    assert ticket_rows(db) == ticket_rows(through)
+    assert audit_trail(db) == audit_trail(through)  # supervised at the same moments
+
+
+@pytest.mark.integration
+def test_a_data_time_dispatcher_outlives_a_store_outage(
+    warnings_file: Path,
+    tmp_path: Path,
+    pg_server: PgServer,
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL stopped while a data-time dispatcher read stopped it with a traceback (the
+    deadlines' query is no write: nothing caught its OperationalError).  Now the events wait
+    in the outbox, the run ends with exit status 1 saying how many and where they are kept,
+    and the run started again once the store is back gives the tickets and the audit trail
+    of a run without the outage, each event at its own time."""
+    lines = sorted(warnings_file.read_bytes().splitlines(keepends=True),
+                   key=lambda line: int(json.loads(line)["at"]))  # fmt: skip
+    whole = tmp_path / "whole.ndjson"
+    whole.write_bytes(b"".join(lines))
+    through = tmp_path / "through.db"
+    dispatch("--warnings", str(whole), "--db", f"sqlite:///{through}", "-c", str(SMALL),
+             "--data-time")  # fmt: skip
+    journal = tmp_path / "outbox"
+    args = ["dispatch", "--warnings", str(whole), "--db", pg_url, "-c", str(SMALL),
+            "--data-time", "--outbox", str(journal)]  # fmt: skip
+    submit = TicketService.submit_warnings
+    calls = itertools.count()
+
+    def outage_after_a_few(self: TicketService, *a: Any, **kw: Any) -> Any:
+        if next(calls) == 10:
+            pg_server.stop()
+        return submit(self, *a, **kw)
+
+    monkeypatch.setattr(TicketService, "submit_warnings", outage_after_a_few)
+    try:
+        down = CLI.invoke(app, args)
+    finally:
+        pg_server.start()
+    monkeypatch.undo()
+    assert down.exit_code == 1 and isinstance(down.exception, SystemExit), down.output
+    assert "warnings and orders not applied: ticket store unavailable" in down.output
+    assert f"kept in {journal}" in down.output
+    dispatch(*args[1:])
+    assert ticket_rows(pg_url) == ticket_rows(through)
+    assert audit_trail(pg_url) == audit_trail(through)
 
 
 def test_damaged_lines_are_skipped_with_their_place(

@@ -5,10 +5,13 @@ for other files)."""
 
 from __future__ import annotations
 
+import errno
 import itertools
+import os
 from pathlib import Path
 
 import pytest
+from bytewax.connectors import files
 from typer.testing import CliRunner, Result
 
 from citysigns.cli import app
@@ -169,3 +172,68 @@ def test_an_input_whose_suffix_names_no_format_is_refused(tmp_path: Path) -> Non
     done = run("-i", data, "-o", tmp_path / "out")
     assert_refused(done, "readings.txt", "'.txt'", "*.ndjson, *.jsonl, *.json or *.csv")
     assert not (tmp_path / "out").exists()  # refused before the flow made its outputs
+
+
+def test_a_full_disk_stops_the_run_with_what_to_do(
+    two_inputs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk filling up while the flow writes its outputs (Bytewax's file sink writing, as
+    on a full disk, with ENOSPC) stopped the run with Bytewax's panic and a Python traceback;
+    now one line says what stopped it and what to do, exit 1."""
+
+    def full(self: object, values: list[str]) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files._FileSinkPartition, "write_batch", full)
+    out = tmp_path / "out"
+    done = run("-i", two_inputs[0], "-o", out)
+    assert done.exit_code == 1, done.output
+    assert isinstance(done.exception, SystemExit), done.exception
+    # the last words are the command's (Bytewax may print its panic, and the sink's
+    # exception, before them: not the command's own traceback)
+    last = done.output.strip().splitlines()[-1]
+    assert last.startswith(f"the run stopped: cannot write the outputs in {out}: No space left")
+    assert "free some space and start the same command again: it starts over" in done.output
+    resumable = run("-i", two_inputs[0], "-o", out, "--recovery", tmp_path / "rec")
+    assert resumable.exit_code == 1, resumable.output
+    assert f"resumes from the last snapshot in {tmp_path / 'rec'}" in resumable.output
+
+
+def test_an_output_file_that_cannot_be_written_is_named(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A folder made read-only stopped the run with an OSError traceback (root writes past
+    the permission bits, so a directory in the file's place stands for it here)."""
+    out = tmp_path / "out"
+    (out / "orders.ndjson").mkdir(parents=True)
+    done = run("-i", two_inputs[0], "-o", out)
+    assert done.exit_code == 1, done.output
+    assert isinstance(done.exception, SystemExit), done.exception
+    assert f"the run stopped: cannot write {out / 'orders.ndjson'}: Is a directory" in done.output
+    assert "make it writable and start the same command again" in done.output
+
+
+def test_a_resume_refuses_an_input_cut_or_replaced_since_its_snapshots(
+    two_inputs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Resumed over an input file cut back since the snapshots (shorter than where they
+    stopped reading), Bytewax read nothing more of it; over one replaced (another export at
+    the same path), it read from the middle of a line of the new file: both without a word,
+    the outputs then neither the old file's nor the new one's.  Now the resume is refused,
+    naming the file and what to do; a file appended to resumes (its new lines are read)."""
+    data = two_inputs[0].read_bytes()
+    a = tmp_path / "a.ndjson"
+    a.write_bytes(data)
+    args = ("-i", a, "-o", tmp_path / "out", "--recovery", tmp_path / "rec")
+    assert run(*args).exit_code == 0
+    a.write_bytes(data[: len(data) // 2])
+    assert_refused(run(*args), f"{a} changed since the last snapshot", f"it is {len(data) // 2:,}",
+                   "use a new --recovery directory")  # fmt: skip
+    other = list(itertools.islice(beijing_records(load_default_registry()), 12 * 24 * 3))
+    write_ndjson(other[12 * 24 :], a)  # the next days' export, where the first one was
+    assert a.stat().st_size >= len(data)
+    assert_refused(run(*args), f"{a} changed since the last snapshot",
+                   "are not those it read")  # fmt: skip
+    a.write_bytes(data + b"".join(a.read_bytes().splitlines(keepends=True)[:5]))
+    appended = run(*args)
+    assert appended.exit_code == 0, appended.output
