@@ -774,10 +774,16 @@ def create_app(
     @app.get("/health")
     def health() -> dict[str, Any]:
         """Liveness for load balancers and probes, which carry no token: the only route
-        without one.  It tells nothing about tickets: how many items wait in the outbox and
-        the store's last error, which names the error's class only (`TicketService.flush`),
-        never a message that could hold a connection string, host or path."""
-        return {"status": "ok", "outbox": service.pending(), "store_error": service.last_error}
+        without one.  It tells nothing about tickets: how many items wait in the outbox,
+        whether the store answers now (`store`: "up" or "unavailable": it said nothing of an
+        outage until a write failed, while every ticket request got 503), and the store's
+        error, which names the error's class only (`TicketService.flush`,
+        `TicketStore.reachable`), never a message that could hold a connection string, host
+        or path."""
+        down = service.store.reachable()
+        error = f"ticket store unavailable: {down}" if down else service.last_error
+        return {"status": "ok", "store": "unavailable" if down else "up",
+                "outbox": service.pending(), "store_error": error}  # fmt: skip
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_document(who: Caller, request: Request) -> dict[str, Any]:

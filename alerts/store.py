@@ -31,6 +31,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
@@ -385,6 +386,17 @@ class TicketStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def reachable(self) -> str | None:
+        """None when the store answers a trivial query, else the class of the error (never
+        its message, which can hold the store's URL, user or path): what /health tells a
+        probe that carries no token."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the store is down, locked or unreachable
+            return type(exc).__name__
+        return None
 
     # ------------------------------------------------------------------ held writes
     @contextmanager

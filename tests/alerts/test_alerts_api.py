@@ -97,8 +97,29 @@ def test_health_tells_a_store_error_without_its_connection_string(
     service.submit_orders([HotlineOrder("h1", "road_damage", T0, None, None,
                                         "310106003001001", "")])  # fmt: skip
     health = client.get("/health").json()
-    assert set(health) == {"status", "outbox", "store_error"} and health["outbox"] == 1
+    assert set(health) == {"status", "store", "outbox", "store_error"}
+    assert health["outbox"] == 1 and health["store"] == "up"  # (reads still answer)
     assert health["store_error"] == "ticket store unavailable: OperationalError"
+
+
+def test_health_says_when_the_store_does_not_answer(
+    client: TestClient, service: TicketService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the store down and nothing written since, /health said "store_error": null while
+    every ticket request got 503.  It now asks the store, and says what it found by the
+    error's class only."""
+    assert client.get("/health").json()["store"] == "up"
+
+    def down(*_a: Any, **_k: Any) -> Any:
+        raise OperationalError("select 1", {}, Exception(
+            'connection to "postgresql://ops:hunter2@db.internal/tickets" failed'))  # fmt: skip
+
+    monkeypatch.setattr(service.store.engine, "connect", down)
+    r = client.get("/health")
+    assert r.status_code == 200  # liveness: the API itself is up
+    assert r.json() == {"status": "ok", "store": "unavailable", "outbox": 0,
+                        "store_error": "ticket store unavailable: OperationalError"}  # fmt: skip
+    assert "hunter2" not in r.text and "db.internal" not in r.text
 
 
 def test_the_api_document_needs_a_token_and_no_page_loads_a_cdn(client: TestClient) -> None:
