@@ -57,6 +57,10 @@ _SUFFIX_FORMAT: dict[str, Format] = {
 # many, their digest]): the tail lets a resume tell that the file is still the one it read
 FileState = tuple[int, int] | tuple[int, int, int, str]
 TAIL_BYTES = 4096
+# A record is a few hundred bytes; a line past this is not one (a JSON array exported on one
+# line), and only its head is kept, for its dead letter (`_cut_long_line`).
+MAX_LINE_BYTES = 16 << 20
+LINE_HEAD_BYTES = 64 << 10
 
 
 def tail_digest(data: bytes) -> str:
@@ -186,19 +190,63 @@ def _file_chunks(
                             path, f"{os.path.getsize(path):,}", f"{end:,}", f"{pos:,}",
                             f"{end:,}")  # fmt: skip
                 break
+            cut: _CutLine | None = None
             if pos + len(data) < end and not data.endswith(b"\n"):
-                data += fh.readline()  # finish the last line
+                data += fh.readline(MAX_LINE_BYTES)  # finish the last line
+                if pos + len(data) < end and not data.endswith(b"\n"):
+                    cut = _cut_long_line(fh, data, end - pos - len(data), path, line)
             first = line
             at_start = pos == 0
-            pos += len(data)
-            line += int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
-            tail = (tail + data)[-TAIL_BYTES:] if len(data) < TAIL_BYTES else data[-TAIL_BYTES:]
+            if cut is None:
+                pos += len(data)
+                line += int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
+                tail = (tail + data)[-TAIL_BYTES:]
+            else:
+                pos += cut.read
+                line += data.count(b"\n") + int(cut.tail.endswith(b"\n"))
+                tail = cut.tail
+                data = cut.data
             if at_start:
                 data = data.removeprefix(BOM)
             if not data.isspace():
                 yield RawChunk(str(path), first, data, fmt, header), (
                     pos, line, len(tail), tail_digest(tail)
                 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _CutLine:
+    """A chunk whose last line was cut (`_cut_long_line`)."""
+
+    data: bytes  # the chunk to decode: its last line cut to its head, ended by a newline
+    read: int  # the bytes of the file it stands for, the whole long line included
+    tail: bytes  # the last `TAIL_BYTES` of those bytes, for the resume state
+
+
+def _cut_long_line(
+    fh: IO[bytes], data: bytes, limit: int, path: str | Path, first_line: int
+) -> _CutLine:
+    """`data` whose last line runs on past `MAX_LINE_BYTES` (a JSON array exported on one
+    line), that line cut to its first `LINE_HEAD_BYTES`, the rest read past (up to `limit`
+    bytes, the line's newline included) and not held.  A chunk used to be as long as its
+    longest line, and decoding held it several times over: a 75 MB line took 1 GB, so a 1 GB
+    export would run the worker out of memory, and again at every resume.  The head reaches
+    the dead letters as the broken record it is."""
+    start = data.rfind(b"\n") + 1
+    read, last = len(data), data[-TAIL_BYTES:]
+    while read - len(data) < limit:
+        block = fh.readline(min(1 << 20, limit - (read - len(data))))
+        if not block:
+            break
+        read += len(block)
+        last = (last + block)[-TAIL_BYTES:]
+        if block.endswith(b"\n"):
+            break
+    log.warning("%s:%s: a line of %s bytes, longer than the %s a record may be: its first %s "
+                "go to the dead letters, the rest is not read", path,
+                first_line + data.count(b"\n", 0, start), f"{read - start:,}",
+                f"{MAX_LINE_BYTES:,}", f"{LINE_HEAD_BYTES:,}")  # fmt: skip
+    return _CutLine(data[:start] + data[start : start + LINE_HEAD_BYTES] + b"\n", read, last)
 
 
 def _count_newlines(fh: IO[bytes], upto: int) -> int:

@@ -277,3 +277,35 @@ def test_a_file_cut_while_being_read_is_logged(
     rest = list(chunks)
     assert sum(len(c.data) for c in [first, *rest]) < size
     assert f"held {size:,} when the run opened it: it was cut while being read" in caplog.text
+
+
+def test_a_line_longer_than_any_record_is_cut_to_its_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A JSON array exported on one line: a chunk was as long as its longest line, so a
+    75 MB line took 1 GB to decode (a 1 GB export would run the worker out of memory, and
+    again at every resume).  Past `MAX_LINE_BYTES` a line is cut to its head, the rest read
+    past; the lines around it keep their numbers, and the resume state its offset."""
+    from flows import sources
+
+    monkeypatch.setattr(sources, "MAX_LINE_BYTES", 4096)
+    monkeypatch.setattr(sources, "LINE_HEAD_BYTES", 256)
+    lines = write_lines(tmp_path / "x.ndjson", 40)
+    long_line = b'[{"sensor_id":"AQ-310106-000001","pm25":1.5},' + b" " * 100_000 + b"]"
+    path = tmp_path / "s.ndjson"
+    for last in (b"\n", b""):  # the long line ends the file, with or without its newline
+        body = [*lines[:20], long_line, *lines[20:]]
+        path.write_bytes(b"\n".join(body) + b"\n" + long_line + last)
+        with caplog.at_level("WARNING", logger="flows.sources"):
+            got = list(sources._file_chunks(path, 0, None, None, 1000, None))
+        numbered = lines_of([c for c, _ in got])
+        assert numbered[:20] == list(enumerate(lines[:20], start=1))
+        assert numbered[20] == (21, long_line[:256])
+        assert numbered[21:-1] == list(enumerate(lines[20:], start=22))
+        assert numbered[-1] == (42, long_line[:256])
+        assert max(len(c.data) for c, _ in got) < 4096 + 1000
+        offset, next_line, tail_len, digest = got[-1][1]
+        assert (offset, next_line) == (path.stat().st_size, 43 if last else 42)
+        assert digest == sources.tail_digest(path.read_bytes()[-tail_len:])
+        assert f"s.ndjson:21: a line of {len(long_line) + 1:,} bytes" in caplog.text
+        caplog.clear()

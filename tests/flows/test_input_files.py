@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from citysigns.run import run
 from flows.deadletters import read_dead_letters
 from flows.flow import FlowConfig
@@ -120,3 +122,25 @@ def test_the_run_summary_says_how_many_records_no_indicator_counts(tmp_path: Pat
     windows = [json.loads(x) for x in (out / "windows.ndjson").open()]
     city = [w for w in windows if w["indicator"] == "hotline.volume" and w["area_level"] == "city"]
     assert sum(w["count"] for w in city) == 1
+
+
+def test_a_line_longer_than_any_record_goes_to_the_dead_letters_by_its_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hotline export with a JSON array on one line among its orders: the line is cut to
+    its head (`flows.sources.MAX_LINE_BYTES`), which goes to the dead letters at its line;
+    the orders around it are read as before."""
+    from flows import sources
+
+    monkeypatch.setattr(sources, "MAX_LINE_BYTES", 4096)
+    monkeypatch.setattr(sources, "LINE_HEAD_BYTES", 256)
+    orders = hotline_warm_up(4)
+    array = b"[" + b",".join(orders * 200) + b"]"
+    path = tmp_path / "hotline.ndjson"
+    path.write_bytes(b"\n".join([*orders[:2], array, *orders[2:]]) + b"\n")
+    out = tmp_path / "out"
+    run(FlowConfig((str(path),), str(out), catalog=(SMALL,), chunk_bytes=1024))
+    assert _orders(out) == [json.loads(o)["service_request_id"] for o in orders]
+    (letter,) = read_dead_letters(out / "dead_letters.ndjson")
+    assert (letter["reason"], letter["position"]) == ("bad_json", 3)
+    assert len(letter["record"]) < 1024
