@@ -344,9 +344,13 @@ def iter_stream_chunks(
     line = 1
     header: bytes | None = None
     eof = False
+    skipping = False  # past the head of an over-long line, until its newline
     while not eof:
         deadline = time.monotonic() + max_wait_s
-        while len(pending) < max_bytes:
+        # a line longer than `max_bytes` is read on to its end (it stopped reading there and
+        # spun: a live stream with a 5 MB line never gave another chunk), up to the
+        # `MAX_LINE_BYTES` past which only its head is kept, as for files
+        while len(pending) < max_bytes or (b"\n" not in pending and len(pending) <= MAX_LINE_BYTES):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
@@ -357,7 +361,17 @@ def iter_stream_chunks(
             if not data:
                 eof = True
                 break
+            if skipping:
+                end = data.find(b"\n")
+                if end < 0:
+                    continue
+                data, skipping = data[end + 1 :], False
             pending += data
+        if not eof and b"\n" not in pending and len(pending) > MAX_LINE_BYTES:
+            log.warning("%s:%s: a line longer than the %s bytes a record may be: its first %s "
+                        "go to the dead letters, the rest is not read", source, line,
+                        f"{MAX_LINE_BYTES:,}", f"{LINE_HEAD_BYTES:,}")  # fmt: skip
+            pending, skipping = pending[:LINE_HEAD_BYTES] + b"\n", True
         cut = len(pending) if eof else pending.rfind(b"\n") + 1
         if cut <= 0:
             continue

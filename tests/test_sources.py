@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -217,6 +218,50 @@ def test_stream_chunks_from_a_pipe() -> None:
         chunks = list(iter_stream_chunks(stream, max_wait_s=0.05))
     thread.join()
     assert lines_of(chunks) == list(enumerate(lines, start=1))
+
+
+def test_a_stream_reads_on_past_a_line_longer_than_its_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a live stream (stdin kept open), a line longer than `max_bytes` stopped the reading
+    for good: the reader spun without reading, and no later line ever came.  It now reads on
+    to the line's end, and cuts a line past `MAX_LINE_BYTES` to its head, as for files."""
+    from flows import sources
+
+    monkeypatch.setattr(sources, "MAX_LINE_BYTES", 4096)
+    monkeypatch.setattr(sources, "LINE_HEAD_BYTES", 256)
+    read_fd, write_fd = os.pipe()
+    longer = b'{"n":2,"pad":"' + b"x" * 2000 + b'"}'  # past max_bytes, within MAX_LINE_BYTES
+    longest = b'{"n":3,"pad":"' + b"y" * 20000 + b'"}'
+    parts = [b'{"n":1}\n' + longer[:1500], longer[1500:] + b"\n" + longest[:5000],
+             longest[5000:] + b'\n{"n":4}\n']  # fmt: skip
+    release = threading.Event()
+
+    def writer() -> None:
+        with os.fdopen(write_fd, "wb") as fh:
+            for part in parts:
+                fh.write(part)
+                fh.flush()
+                time.sleep(0.2)
+            release.wait(10)  # open until the reader has had every line
+
+    got: list[RawChunk] = []
+
+    def reader() -> None:
+        with os.fdopen(read_fd, "rb") as stream:
+            for chunk in iter_stream_chunks(stream, max_bytes=1024, max_wait_s=0.05):
+                got.append(chunk)
+                if b'{"n":4}' in chunk.data:
+                    release.set()
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=reader, daemon=True)]
+    for thread in threads:
+        thread.start()
+    threads[1].join(15)
+    release.set()
+    threads[0].join()
+    assert not threads[1].is_alive(), "the reader is stuck"
+    assert lines_of(got) == [(1, b'{"n":1}'), (2, longer), (3, longest[:256]), (4, b'{"n":4}')]
 
 
 def test_kafka_messages_become_one_chunk_with_offsets() -> None:
