@@ -68,9 +68,9 @@ def dashboards(
 ) -> None:
     """Write OUT/dashboards/*.json and OUT/provisioning/{datasources,dashboards}/."""
     if ctx.invoked_subcommand is not None:
-        # `push` builds the same dashboards: the scrape job and area level given here
+        # `push` builds the same dashboards: the catalog, scrape job and area level given here
         # (`citysigns dashboards --job J push ...`) hold there, unless it is given its own
-        ctx.obj = {"job": job, "max_area_level": max_area_level}
+        ctx.obj = {"catalog": catalog, "job": job, "max_area_level": max_area_level}
         return
     if out is None:
         typer.echo("give --out DIR (or use `push`)", err=True)
@@ -139,8 +139,8 @@ def push(
     """Upload the dashboards to a running Grafana.
 
     Every dashboard goes into the `citysigns` folder (created when missing) and replaces its
-    previous version there.  Give the same --job and --max-area-level as to `citysigns
-    rules` (here or before `push`)."""
+    previous version there.  Give the same --catalog, --job and --max-area-level as to
+    `citysigns rules` (here or before `push`)."""
     from .build import build_dashboards
     from .push import PushError, push_dashboards
 
@@ -153,7 +153,8 @@ def push(
         typer.echo(f"error: --url {url!r} is not an http:// or https:// URL", err=True)
         raise typer.Exit(2)
     try:
-        result = push_dashboards(build_dashboards(_catalog(catalog), options=options), url, token)
+        cat = _catalog(catalog or given.get("catalog"))
+        result = push_dashboards(build_dashboards(cat, options=options), url, token)
     except (PushError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None

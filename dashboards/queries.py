@@ -10,6 +10,7 @@ from flows.metrics import (
     BATCH_EVENTS,
     DEAD_LETTERS,
     EVENTS,
+    EVENTS_READ,
     EXPORTED_SERIES,
     INDICATOR_LOWER,
     INDICATOR_SCORE,
@@ -262,9 +263,12 @@ def deadline_compliance(selector: str) -> str:
 
 # -- pipeline --------------------------------------------------------------------------------
 EVENTS_RATE = f"sum by (source, outcome) (rate({EVENTS}_total[5m]))"
-EVENTS_RATE_TOTAL = f"sum(rate({EVENTS}_total[5m]))"
+# records read: not `unplaced`, a share of `accepted` (flows.metrics.EVENTS_READ)
+EVENTS_RATE_TOTAL = f"sum(rate({EVENTS}_total{{{EVENTS_READ}}}[5m]))"
 DEAD_LETTERS_RATE = f"sum by (reason) (rate({DEAD_LETTERS}_total[5m]))"
-DEAD_LETTER_RATIO = f"sum(rate({DEAD_LETTERS}_total[10m])) / sum(rate({EVENTS}_total[10m]))"
+DEAD_LETTER_RATIO = (
+    f"sum(rate({DEAD_LETTERS}_total[10m])) / sum(rate({EVENTS}_total{{{EVENTS_READ}}}[10m]))"
+)
 WATERMARK = f"max({WATERMARK_LAG})"
 SINCE_LAST_BATCH = f"time() - max({LAST_BATCH})"
 # the slowest flow's watermark against the wall clock: a flow whose inputs all arrive late

@@ -120,7 +120,7 @@ def event_series(sensor_kinds: Iterable[str], channels: Iterable[str]) -> list[t
 
     Sensor readings are accepted and come late per sensor kind; sensor records that go to dead
     letters or repeat earlier ones are counted under `sensor`, since a record's kind is not
-    known before its id is read.  Citizen channels count all four outcomes under their name."""
+    known before its id is read.  Citizen channels count every outcome under their name."""
     series = []
     for kind in sensor_kinds:
         series += [(kind, "accepted"), (kind, "late")]

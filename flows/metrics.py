@@ -63,6 +63,10 @@ TICKET_OUTBOX_PENDING: Final = f"{PREFIX}_ticket_outbox_pending"
 DISPATCH_ORDERS_HELD: Final = f"{PREFIX}_dispatch_orders_held"
 TICKET_STORE_ERRORS: Final = f"{PREFIX}_ticket_store_errors"  # counter
 EVENTS: Final = f"{PREFIX}_events"  # counter
+# The events of EVENTS that are records read: `unplaced` is a share of `accepted` counted
+# again, so a sum over every outcome (a rate of records, the dead-letter ratio's
+# denominator) counted each record without an area twice.
+EVENTS_READ: Final = 'outcome!="unplaced"'
 DEAD_LETTERS: Final = f"{PREFIX}_dead_letters"  # counter
 WATERMARK_LAG: Final = f"{PREFIX}_watermark_lag_seconds"
 WATERMARK_TIME: Final = f"{PREFIX}_watermark_timestamp_seconds"

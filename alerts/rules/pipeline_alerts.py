@@ -10,6 +10,7 @@ from typing import Any, Final
 from flows.metrics import (
     DEAD_LETTERS,
     EVENTS,
+    EVENTS_READ,
     EXPORTED_SERIES,
     INDICATOR_WARNING,
     LAST_BATCH,
@@ -125,7 +126,8 @@ def pipeline_alerts(options: RulesOptions) -> list[PipelineAlert]:
         PipelineAlert(
             "CitySignsDeadLetterRate",
             f"{by} (rate({DEAD_LETTERS}_total{{{job}}}[10m]))\n"
-            f"/\n{by} (rate({EVENTS}_total{{{job}}}[10m])) > {options.dead_letter_ratio}",
+            f"/\n{by} (rate({EVENTS}_total{{{job}, {EVENTS_READ}}}[10m]))"
+            f" > {options.dead_letter_ratio}",
             600,
             "warning",
             "Many records are being dead-lettered",

@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,3 +195,22 @@ def test_cli_push_builds_with_the_job_and_area_level_given(grafana: FakeGrafana)
     bad = CliRunner().invoke(root, ["dashboards", *push, "--max-area-level", "block"])
     assert bad.exit_code == 2
     assert "max_area_level 'block' is not an area level" in bad.output
+
+
+def test_cli_push_builds_from_the_catalog_given_before_it(grafana: FakeGrafana) -> None:
+    """`citysigns dashboards --catalog mine/ push ...` pushed the packaged catalog's
+    dashboards (noise, traffic, ... that the deployment has no data for), as --job and
+    --max-area-level were once dropped there: the catalog given before `push` holds too."""
+    root = typer.Typer()
+    root.add_typer(dashboards_app, name="dashboards")
+    small = str(Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small")
+    push = ["push", "--url", grafana.url, "--token", TOKEN]
+    for args in (
+        ["dashboards", "--catalog", small, *push],
+        ["dashboards", *push, "--catalog", small],
+    ):
+        grafana.dashboards.clear()
+        done = CliRunner().invoke(root, args)
+        assert done.exit_code == 0, done.output
+        assert "citysigns-air" in grafana.dashboards
+        assert "citysigns-noise" not in grafana.dashboards

@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from dashboards.queries import RECOVERY_RESETS_DAY
-from flows.metrics import RECOVERY_RESETS
+from dashboards.queries import DEAD_LETTER_RATIO, EVENTS_RATE_TOTAL, RECOVERY_RESETS_DAY
+from flows.metrics import DEAD_LETTERS, EVENTS, RECOVERY_RESETS
 from tests.dashboards.conftest import promql_cases
 
 
@@ -33,3 +33,21 @@ def test_the_recovery_panel_shows_resets_counted_at_start(tmp_path: Path) -> Non
     ]
     run = promql_test(tmp_path, series, RECOVERY_RESETS_DAY, "125m", expected)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_records_without_an_area_are_read_once(tmp_path: Path) -> None:
+    """`unplaced` counts again some of a channel's `accepted` records (those in no area of
+    the city model): a sum over every outcome read each of them twice, so a hotline feed
+    without positions doubled "Events per second" and halved the dead-letter ratio (and
+    CitySignsDeadLetterRate's, which the generated promtool tests check)."""
+    labels = 'job="citysigns",instance="flow:9464"'
+    series = {
+        f'{EVENTS}_total{{source="hotline",outcome="accepted",{labels}}}': "0+540x20",
+        f'{EVENTS}_total{{source="hotline",outcome="unplaced",{labels}}}': "0+540x20",
+        f'{EVENTS}_total{{source="hotline",outcome="dead_letter",{labels}}}': "0+60x20",
+        f'{DEAD_LETTERS}_total{{reason="bad_json",{labels}}}': "0+60x20",
+    }
+    rate = promql_test(tmp_path, series, EVENTS_RATE_TOTAL, "15m", [{"value": 10}])
+    assert rate.returncode == 0, rate.stdout + rate.stderr
+    ratio = promql_test(tmp_path, series, DEAD_LETTER_RATIO, "15m", [{"value": 0.1}])
+    assert ratio.returncode == 0, ratio.stdout + ratio.stderr
