@@ -54,6 +54,8 @@ from .areas import TIER_DIGITS, ancestors, area_digits, tier_of_code
 from .levels import level_index
 from .tickets import AWAITING_ACCEPT, IN_HAND, AuditEntry, Ticket
 
+CONNECT_TIMEOUT_S = 10  # seconds a PostgreSQL connection may take to be made
+
 
 def make_engine(url: str) -> Engine:
     """An engine for `url` ("sqlite:///tickets.db", "postgresql+psycopg://...")."""
@@ -70,7 +72,13 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # libpq waits for ever on a server that takes the connection and never answers (a hung
+    # host, a half-open firewall): /health's probe, the dispatcher's flush and every request
+    # hung with it.  A URL's own `connect_timeout` wins.
+    args = (
+        {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_S}
+    )
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=args)
 
 
 URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"

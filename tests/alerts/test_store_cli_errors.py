@@ -119,3 +119,33 @@ def test_the_store_hides_the_password_of_any_url() -> None:
     with pytest.raises(StoreUnavailableError) as refused:
         TicketStore.from_url(f"postgresql+psycopg://u:{SECRET}@127.0.0.1:1/db")
     assert SECRET not in str(refused.value) and "u:***@127.0.0.1:1/db" in str(refused.value)
+
+
+def test_a_postgresql_host_that_never_answers_is_given_up_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libpq waits for ever on a server that takes the connection and never answers (a hung
+    host, a half-open firewall): /health's probe, the dispatcher's flush and every request
+    hung with it.  A connection now gives up after `CONNECT_TIMEOUT_S`."""
+    import socket
+    import threading
+
+    from alerts import store as store_module
+    from alerts.store import TicketStore
+
+    monkeypatch.setattr(store_module, "CONNECT_TIMEOUT_S", 1)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)  # takes connections (the kernel's backlog), never answers
+    try:
+        port = silent.getsockname()[1]
+        store = TicketStore.from_url(f"postgresql+psycopg://u:p@127.0.0.1:{port}/db",
+                                     migrate=False)  # fmt: skip
+        found: list[str | None] = []
+        probe = threading.Thread(target=lambda: found.append(store.reachable()), daemon=True)
+        probe.start()
+        probe.join(30)
+        assert not probe.is_alive(), "the probe still waits for the silent server"
+        assert found == ["OperationalError"]
+    finally:
+        silent.close()
