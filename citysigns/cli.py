@@ -267,7 +267,13 @@ def _area_level(value: str) -> str:
 def run_command(
     inputs: Annotated[
         list[Path],
-        typer.Option("--input", "-i", help="NDJSON or CSV file to replay (repeat)", metavar="PATH"),
+        typer.Option(
+            "--input",
+            "-i",
+            help="NDJSON or CSV file to replay (repeat); `-` alone: a live NDJSON stream of one "
+            "family on standard input, read until it closes or SIGINT / SIGTERM",
+            metavar="PATH",
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
     catalog: Annotated[
@@ -328,21 +334,38 @@ def run_command(
         float, typer.Option(help="keep serving metrics this many seconds after the run")
     ] = 0.0,
 ) -> None:
-    """Replay files through the flow.
+    """Replay files, or a live stream (-i -), through the flow.
 
     It writes OUT/windows.ndjson, warnings.ndjson, orders.ndjson and dead_letters.ndjson,
     emptied first: each holds this run's lines only.  With --recovery it resumes where a
     killed run stopped, its files going on from the snapshots, and the summary counts the
-    whole run."""
+    whole run.  SIGINT or SIGTERM stops a replay at once; a live run ends its input there
+    and closes and writes its windows first, as when the pipe is closed."""
     from flows.metrics import MetricsPortError
     from flows.sources import file_format
 
-    from .run import RecoveryMismatchError, RunStoppedError, run
+    from .run import (
+        LIVE_IDLE_AFTER_S,
+        STDIN,
+        RecoveryMismatchError,
+        RunInterruptedError,
+        RunStoppedError,
+        run,
+    )
 
-    missing = [str(p) for p in inputs if not p.is_file()]
+    live = STDIN in (str(p) for p in inputs)
+    if live and len(inputs) > 1:
+        fail("-i - (standard input) is read alone: give the files to another run, or write "
+             "them into the stream")  # fmt: skip
+    if live and recovery is not None:
+        fail("--recovery cannot resume standard input (a pipe cannot be read again): leave "
+             "it out with -i -")  # fmt: skip
+    if live and speed is not None:
+        fail("--speed paces file replays; standard input (-i -) comes at its own pace")
+    missing = [str(p) for p in inputs if not live and not p.is_file()]
     if missing:
         fail(f"no such input file: {', '.join(missing)}")
-    for path in inputs:
+    for path in [] if live else inputs:
         try:
             file_format(path)
         except ValueError as e:
@@ -372,6 +395,7 @@ def run_command(
         speed=speed,
         chunk_bytes=chunk_bytes,
         registry=None if registry is None else str(registry),
+        idle_after=LIVE_IDLE_AFTER_S if live else None,
     )
     exporter = MetricsConfig(
         addr=metrics_addr, max_area_level=metrics_max_area_level, max_series=metrics_max_series
@@ -394,6 +418,8 @@ def run_command(
         fail(f"cannot resume: {e}")
     except RunStoppedError as e:
         fail(str(e), 1)
+    except RunInterruptedError as e:
+        fail(str(e), e.exit_code)
     finally:
         if server is not None:
             from .run import stop_metrics
@@ -413,6 +439,10 @@ def run_command(
     for reason, n in sorted(summary.dead_letters.items()):
         table.add_row(f"dead letters: {reason}", f"{n:,}")
     console.print(table)
+    if summary.stopped_by:  # a live run whose input a signal ended: its outputs are whole
+        console.print(f"stopped by {summary.stopped_by}: standard input ended there; the "
+                      f"outputs in {out} hold every line read, as if the pipe had closed",
+                      highlight=False)  # fmt: skip
 
 
 def _resumed_caption(summary: RunSummary, recovery: Path | None) -> str | None:

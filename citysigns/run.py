@@ -9,10 +9,12 @@ import logging
 import pickle
 import re
 import shutil
+import signal
 import sqlite3
+import threading
 from collections import Counter
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -36,10 +38,13 @@ from flows.metrics import (
     areas_from_city,
     serve,
 )
-from flows.sources import FileState, changed_since
+from flows.sources import FileState, StdinSource, changed_since
 from indicators.language.validate import load_catalog_or_raise
 
 log = logging.getLogger(__name__)
+STDIN = "-"  # `-i -`: the live stream on standard input
+# live inputs: a partition silent this long stops holding the watermark (as on Kafka)
+LIVE_IDLE_AFTER_S = 60.0
 
 
 @dataclass
@@ -53,6 +58,7 @@ class RunSummary:
     # a resume, the whole run's, the killed runs' share included, as the output files are
     decoded: dict[str, dict[str, int]] = field(default_factory=dict)
     resumed: bool = False  # the run went on from the snapshots of a recovery directory
+    stopped_by: str | None = None  # a live run ended by SIGINT / SIGTERM (its input ended)
     # `decoded` holds only what this process read: a snapshot it resumed from had no counts
     # (written by an earlier version); the outputs' counts are still the whole run's
     decoded_since_resume: bool = False
@@ -90,6 +96,56 @@ class RecoveryMismatchError(Exception):
 class RunStoppedError(Exception):
     """The run stopped on a file it could not write (a full disk, a folder made read-only):
     the message says which and what to do, in place of Bytewax's traceback."""
+
+
+class RunInterruptedError(Exception):
+    """A replay stopped by SIGINT or SIGTERM before the end of its inputs: the message says
+    what the outputs hold and how to go on, in place of Bytewax's traceback.  `exit_code` is
+    the shell's for the signal: 128 + its number (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + int(signal.Signals[name])
+
+
+class _Interrupt(KeyboardInterrupt):
+    """Raised in the main thread by a stop signal where the run cannot end by itself."""
+
+
+@dataclass
+class StopSignals:
+    """SIGINT and SIGTERM during a run.  A live run (`-i -`) ends its input at the first:
+    the lines already read are decoded, windows closed and written as at the end of a pipe,
+    and the run summarises; a second signal stops it at once.  A replay stops at once, as
+    Bytewax does for Ctrl-C (with --recovery the next start resumes); SIGTERM, which killed
+    the process without a word, now does the same."""
+
+    live: bool
+    event: threading.Event = field(default_factory=threading.Event)
+    name: str | None = None
+
+    def handle(self, signum: int, _frame: object) -> None:
+        first = self.name is None
+        self.name = signal.Signals(signum).name
+        self.event.set()
+        if first and self.live:
+            log.info("%s: ending the input here; the lines read are processed and written "
+                     "(send it again to stop at once)", self.name)  # fmt: skip
+            return
+        raise _Interrupt(self.name)
+
+    @contextmanager
+    def installed(self) -> Iterator[StopSignals]:
+        """The handlers, for the run's duration; only the main thread can install them."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        before = {sig: signal.signal(sig, self.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
 
 
 HOW_TO_RESUME = (
@@ -250,13 +306,36 @@ def run(
 ) -> RunSummary:
     """Replay the inputs through the flow; returns what the output files hold.  A file it
     cannot write (a full disk, a read-only folder) stops it with `RunStoppedError`."""
+    stop = StopSignals(live=cfg.inputs == (STDIN,))
     try:
-        return _run(cfg, workers, recovery_dir, snapshot_every)
-    except (OSError, RuntimeError) as e:
+        with stop.installed():
+            return _run(cfg, workers, recovery_dir, snapshot_every, stop)
+    except (OSError, RuntimeError, _Interrupt) as e:
+        if stop.name is not None:  # Bytewax raises the handler's interrupt as its own error
+            raise RunInterruptedError(_interrupted(stop.name, cfg, recovery_dir), stop.name) from e
+        if isinstance(e, _Interrupt):
+            raise
         stopped = _stopped_by(e, cfg, recovery_dir)
         if stopped is None:
             raise
         raise stopped from e
+
+
+def _interrupted(name: str, cfg: FlowConfig, recovery_dir: Path | None) -> str:
+    """What a run stopped by a signal before its inputs ended leaves, and how to go on."""
+    if cfg.inputs == (STDIN,):  # the second signal: the first was ending the input
+        return (f"the run stopped at once ({name} again while ending its input): the outputs "
+                f"in {cfg.out_dir} hold the windows closed until then, complete lines only; "
+                "windows still open were not written")  # fmt: skip
+    if recovery_dir is not None:
+        go_on = (f"start the same command again to resume from the last snapshot in "
+                 f"{recovery_dir}")  # fmt: skip
+    else:
+        go_on = "start it again to replay from the start (with --recovery DIR it could resume)"
+    return (
+        f"the run stopped ({name}) before the end of its inputs: the outputs in "
+        f"{cfg.out_dir} hold what it wrote until then, complete lines only; {go_on}"
+    )
 
 
 def _stopped_by(
@@ -285,9 +364,16 @@ def _stopped_by(
 
 
 def _run(
-    cfg: FlowConfig, workers: int, recovery_dir: Path | None, snapshot_every: float
+    cfg: FlowConfig,
+    workers: int,
+    recovery_dir: Path | None,
+    snapshot_every: float,
+    stop: StopSignals,
 ) -> RunSummary:
-    flow = build_flow(cfg)
+    if stop.live:  # one partition: standard input, ended by the pipe's close or a signal
+        flow = build_flow(cfg, StdinSource(stop=stop.event), n_partitions=1)
+    else:
+        flow = build_flow(cfg)
     recovery = None
     recovered: dict[str, set[str]] = {}
     if recovery_dir is not None:
@@ -323,6 +409,7 @@ def _run(
     summary.decoded = instrument.TALLY.by_source()
     summary.resumed = bool(recovered)
     summary.decoded_since_resume = instrument.TALLY.since_resume
+    summary.stopped_by = stop.name
     return summary
 
 

@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import select
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -334,10 +335,14 @@ def iter_stream_chunks(
     fmt: Format = "ndjson",
     max_bytes: int = DEFAULT_CHUNK_BYTES,
     max_wait_s: float = 0.5,
+    stop: threading.Event | None = None,
 ) -> Iterator[RawChunk]:
     """Chunks from a byte stream (stdin, a pipe): what has arrived, every `max_wait_s` at most.
 
-    For CSV the stream's first line is the header.
+    For CSV the stream's first line is the header.  Once `stop` is set (`citysigns run -i -`
+    sets it on SIGINT or SIGTERM) the stream ends after the whole lines that have arrived, as
+    if the writer had closed the pipe there: the flow then ends as at the end of its input,
+    its windows closed and written.  A line not finished by then is left unread (logged).
     """
     fd = stream.fileno()
     pending = b""
@@ -345,12 +350,16 @@ def iter_stream_chunks(
     header: bytes | None = None
     eof = False
     skipping = False  # past the head of an over-long line, until its newline
+    stopped = False
     while not eof:
+        stopped = eof = stop is not None and stop.is_set()
         deadline = time.monotonic() + max_wait_s
         # a line longer than `max_bytes` is read on to its end (it stopped reading there and
         # spun: a live stream with a 5 MB line never gave another chunk), up to the
         # `MAX_LINE_BYTES` past which only its head is kept, as for files
-        while len(pending) < max_bytes or (b"\n" not in pending and len(pending) <= MAX_LINE_BYTES):
+        while not eof and (
+            len(pending) < max_bytes or (b"\n" not in pending and len(pending) <= MAX_LINE_BYTES)
+        ):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
@@ -372,7 +381,11 @@ def iter_stream_chunks(
                         "go to the dead letters, the rest is not read", source, line,
                         f"{MAX_LINE_BYTES:,}", f"{LINE_HEAD_BYTES:,}")  # fmt: skip
             pending, skipping = pending[:LINE_HEAD_BYTES] + b"\n", True
-        cut = len(pending) if eof else pending.rfind(b"\n") + 1
+        cut = len(pending) if eof and not stopped else pending.rfind(b"\n") + 1
+        if stopped and len(pending) > cut:
+            log.warning("%s:%s: stopped in the middle of a line: its %s bytes read so far are "
+                        "left unread", source, line + pending.count(b"\n", 0, cut),
+                        f"{len(pending) - cut:,}")  # fmt: skip
         if cut <= 0:
             continue
         body, pending = pending[:cut], pending[cut:]
@@ -493,20 +506,29 @@ class StdinSource(FixedPartitionedSource[RawChunk, None]):
     """Standard input as one partition (a pipe cannot be re-read: no resume state)."""
 
     def __init__(
-        self, fmt: Format = "ndjson", max_wait_s: float = 0.5, stream: IO[bytes] | None = None
+        self,
+        fmt: Format = "ndjson",
+        max_wait_s: float = 0.5,
+        stream: IO[bytes] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
+        """`stop`: once set, the input ends after the whole lines that have arrived
+        (`iter_stream_chunks`), so the flow ends cleanly, as when the pipe is closed."""
         import sys
 
         self._stream = stream if stream is not None else sys.stdin.buffer
         self._fmt: Format = fmt
         self._max_wait_s = max_wait_s
+        self._stop = stop
 
     def list_parts(self) -> list[str]:
         return ["stdin"]
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _StdinPartition:
         return _StdinPartition(
-            iter_stream_chunks(self._stream, fmt=self._fmt, max_wait_s=self._max_wait_s)
+            iter_stream_chunks(
+                self._stream, fmt=self._fmt, max_wait_s=self._max_wait_s, stop=self._stop
+            )
         )
 
 

@@ -36,7 +36,7 @@ def test_the_command_summaries_are_sentences_on_one_line() -> None:
     for name, summary in summaries.items():
         assert summary.endswith(".") and not summary.endswith("..."), (name, summary)
     assert summaries["dispatch"] == "Turn the flow's warnings and hotline orders into tickets."
-    assert summaries["run"] == "Replay files through the flow."
+    assert summaries["run"] == "Replay files, or a live stream (-i -), through the flow."
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

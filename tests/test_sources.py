@@ -354,3 +354,24 @@ def test_a_line_longer_than_any_record_is_cut_to_its_head(
         assert digest == sources.tail_digest(path.read_bytes()[-tail_len:])
         assert f"s.ndjson:21: a line of {len(long_line) + 1:,} bytes" in caplog.text
         caplog.clear()
+
+
+def test_a_stop_ends_stdin_after_its_whole_lines() -> None:
+    """SIGINT / SIGTERM on a live run (`citysigns run -i -`) ends standard input after the
+    whole lines that have arrived, with its end mark, so the flow ends as when the pipe
+    closes; a line the writer had not finished is left unread, not a broken record."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, b'{"a": 1}\n{"a": 2}\n{"a": ')
+    stop = threading.Event()
+    with os.fdopen(read_end, "rb") as stream:
+        part = StdinSource(stream=stream, max_wait_s=0.05, stop=stop).build_part(
+            "in", "stdin", None
+        )
+        chunks = part.next_batch()  # the pipe stays open: a live writer
+        stop.set()
+        chunks += part.next_batch()
+        with pytest.raises(StopIteration):
+            part.next_batch()
+    os.close(write_end)
+    assert [(c.source, c.last) for c in chunks] == [("stdin", False), ("stdin", True)]
+    assert chunks[0].data == b'{"a": 1}\n{"a": 2}\n'
