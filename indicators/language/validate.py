@@ -423,6 +423,10 @@ class _FileChecker:
                     f'unknown hotline category "{c}"{registry.did_you_mean(c, cats)}; '
                     "categories are listed in indicators/registry/hotline_categories.yaml",
                 )
+        keywords = src.get("keywords")
+        for j, word in enumerate(keywords if isinstance(keywords, list) else []):
+            if isinstance(word, str):
+                self._check_keyword(word, (*spath, "keywords", j))
         value = raw.get("value")
         if not isinstance(value, dict):
             return
@@ -477,6 +481,19 @@ class _FileChecker:
                 f'unknown category "{cat}"{registry.did_you_mean(cat, registry.CATEGORIES)}; '
                 f"one of: {registry.one_of(registry.CATEGORIES)}",
             )
+
+    def _check_keyword(self, word: str, path: PathKey) -> None:
+        """A keyword is looked for inside each description, so an empty one (`''`, or only
+        spaces, which every description of two words holds) is found in every record: the
+        indicator counted every order, its other keywords and its categories for nothing."""
+        if word.strip():
+            return
+        shown = "an empty keyword" if not word else f"the keyword {word!r}, only spaces,"
+        self.error(
+            path,
+            f"{shown} is found in every description, so the indicator would count every "
+            "record: remove it, or write the word to look for: keywords: [停水]",
+        )
 
     def _check_field(
         self, kind: registry.KindSpec, name: str, path: PathKey, need: str | None
