@@ -53,6 +53,10 @@ class RunSummary:
     windows: int = 0
     no_signal: int = 0
     indicators: Counter[str] = field(default_factory=Counter)
+    # windows with fewer records than their indicator's `min_count`, per indicator: never
+    # judged, so an indicator whose areas rarely reach it warns about nothing, and said so
+    # nowhere (the demo city's checkpoint.abnormal_rate: 3,063 of its 3,068 windows)
+    unjudged: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
     # decoding's outcomes per source (instrument.DecodeTally): source -> outcome -> n; after
     # a resume, the whole run's, the killed runs' share included, as the output files are
@@ -440,6 +444,8 @@ def summarise(out_dir: Path) -> RunSummary:
             summary.windows += 1
             summary.indicators[rec["indicator"]] += 1
             summary.no_signal += bool(rec.get("no_signal"))
+            if rec.get("judged") is False:
+                summary.unjudged[rec["indicator"]] += 1
     with (out_dir / "dead_letters.ndjson").open(encoding="utf-8") as f:
         for line in f:
             summary.dead_letters[json.loads(line)["reason"]] += 1

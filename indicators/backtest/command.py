@@ -187,6 +187,7 @@ def backtest(
         "used by the indicators": run.result.routed,
         "period": f"{_iso(run.start)} .. {_iso(run.end)}",
         "windows scored": run.result.windows,
+        "windows too few to judge (min_count)": run.result.unjudged,
         "late events": run.result.late,
         "dead letters": len(run.result.dead_letters),
         "replay seconds": round(run.replay_seconds, 2),
@@ -227,6 +228,13 @@ def _print(
         f"{meta['period']}, replayed in {meta['replay seconds']} s",
         highlight=False,
     )
+    thin = meta["windows too few to judge (min_count)"]
+    if thin:  # (an indicator whose areas rarely reach min_count warns about nothing)
+        console.print(
+            f"{thin:,} of {meta['windows scored']:,} windows had fewer records than their "
+            "indicator's min_count and were not judged: no warning could come of them",
+            highlight=False,
+        )
     t = Table(title="warnings (episodes) per level")
     for c in ("level", "episodes (highest level)", "reaching it", "series-hours at level"):
         t.add_column(c, justify="right")

@@ -8,6 +8,7 @@ analyst fixing a file sees all of its problems in one run."""
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import types
 import typing
@@ -394,6 +395,7 @@ class _FileChecker:
                     )
                 elif self._check_field(kind, flt["field"], (*fpath, "field"), need):
                     self._filter_values(kind, flt, fpath)
+                    self._filter_reach(kind, flt, fpath)
         for opt, needs in _SELECTS_BY.items():
             if opt in src and needs not in kind.fields:
                 # (by the records' fields, not `channel`: a checkpoint's records have neither a
@@ -423,6 +425,10 @@ class _FileChecker:
                     f'unknown hotline category "{c}"{registry.did_you_mean(c, cats)}; '
                     "categories are listed in indicators/registry/hotline_categories.yaml",
                 )
+        keywords = src.get("keywords")
+        for j, word in enumerate(keywords if isinstance(keywords, list) else []):
+            if isinstance(word, str):
+                self._check_keyword(word, (*spath, "keywords", j))
         value = raw.get("value")
         if not isinstance(value, dict):
             return
@@ -477,6 +483,19 @@ class _FileChecker:
                 f'unknown category "{cat}"{registry.did_you_mean(cat, registry.CATEGORIES)}; '
                 f"one of: {registry.one_of(registry.CATEGORIES)}",
             )
+
+    def _check_keyword(self, word: str, path: PathKey) -> None:
+        """A keyword is looked for inside each description, so an empty one (`''`, or only
+        spaces, which every description of two words holds) is found in every record: the
+        indicator counted every order, its other keywords and its categories for nothing."""
+        if word.strip():
+            return
+        shown = "an empty keyword" if not word else f"the keyword {word!r}, only spaces,"
+        self.error(
+            path,
+            f"{shown} is found in every description, so the indicator would count every "
+            "record: remove it, or write the word to look for: keywords: [停水]",
+        )
 
     def _check_field(
         self, kind: registry.KindSpec, name: str, path: PathKey, need: str | None
@@ -557,6 +576,59 @@ class _FileChecker:
                         f"write it in quotes ({fix})"
                     )
                 self.error(where, message)
+
+    def _filter_reach(self, kind: registry.KindSpec, flt: dict[str, Any], path: PathKey) -> None:
+        """A filter that no value of its field can pass, by the field's `min` / `max` in the
+        registry (a `range: [-5, -1]` on turbidity, `in: [2, 3]` on a 0/1 flag), kept nothing:
+        the indicator counted nothing for ever, as `in: []` did."""
+        spec = kind.fields.get(flt["field"])
+        if spec is None or not spec.numeric or (spec.minimum is None and spec.maximum is None):
+            return
+        lo = -math.inf if spec.minimum is None else spec.minimum
+        hi = math.inf if spec.maximum is None else spec.maximum
+
+        def number(v: Any) -> bool:
+            return isinstance(v, int | float) and not isinstance(v, bool)
+
+        def shown(values: list[Any]) -> str:
+            return ", ".join(as_written(v) for v in values)
+
+        rng = flt.get("range")
+        if isinstance(rng, list) and len(rng) == 2 and all(number(v) for v in rng):
+            if rng[1] < lo or rng[0] > hi:
+                what = f"the range [{shown(rng)}] lies outside the values"
+                self._unreachable(kind, spec, flt["field"], (*path, "range"), what)
+            return
+        for op in ("equals", "in"):
+            written = flt.get(op)
+            values: list[Any] = written if isinstance(written, list) else [written]
+            if written is None or not values or not all(number(v) for v in values):
+                continue
+            if all(v < lo or v > hi for v in values):
+                what = (
+                    f"{shown(values)} is not one of the values"
+                    if op == "equals"
+                    else f"none of [{shown(values)}] is one of the values"
+                )
+                self._unreachable(kind, spec, flt["field"], (*path, op), what)
+
+    def _unreachable(
+        self, kind: registry.KindSpec, spec: registry.FieldSpec, name: str, path: PathKey, what: str
+    ) -> None:
+        lo, hi = spec.minimum, spec.maximum
+        if lo is not None and hi is not None:
+            span = f"from {as_written(lo)} to {as_written(hi)}"
+        else:
+            span = (
+                f"at least {as_written(lo)}" if lo is not None else f"at most {as_written(hi or 0)}"
+            )
+        unit = f" {spec.unit}" if spec.unit and spec.unit != "1" else ""
+        records = "record" if kind.channel else "reading"
+        self.error(
+            path,
+            f'{what} "{name}" can take ({span}{unit}): the filter keeps no {records} and the '
+            f"indicator would count nothing; write values {span}",
+        )
 
     def _written(self, path: PathKey) -> str:
         """A scalar as the analyst wrote it (`55`, `1e5`, `yes`), not as YAML read it, for

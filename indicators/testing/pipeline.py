@@ -119,6 +119,10 @@ class ReplayResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     late: int = 0
     windows: int = 0
+    # of those, windows with a value but fewer records than their indicator's `min_count`:
+    # never judged, so a backtest of an indicator whose areas rarely reach it says why it
+    # raised nothing
+    unjudged: int = 0
     # per indicator: records of its source kind (a sensor kind's readings of its field), and
     # how many of those its source's categories, keywords and filter kept: a test whose
     # records were all left out is told so, where it only saw no warnings
@@ -254,6 +258,11 @@ class Replay:
         if not step.closed:
             return
         self.result.windows += sum(len(c) for c in step.closed)
+        least = ind.plan.indicator.value.min_count
+        if least is not None:
+            self.result.unjudged += sum(
+                int(np.count_nonzero(np.isfinite(c.value) & (c.count < least))) for c in step.closed
+            )
         scored = ind.scorer.score(step.closed)
         if scored is None:
             return

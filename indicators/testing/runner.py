@@ -202,7 +202,7 @@ def build_inputs(case: TestCase, catalog: Catalog, w: World) -> _Inputs:
                         a.channel,
                         a.category,
                         a.area,
-                        f"{a.category} reported",
+                        a.description or f"{a.category} reported",
                         a.record,
                     )
                 )

@@ -105,6 +105,7 @@ KEYS: dict[str, tuple[str, ...]] = {
         "venue",
         "field",
         "category",
+        "description",
         "channel",
         "record",
         "values",
@@ -141,6 +142,9 @@ class AreaSeries:
     channel: str
     values: list[float]
     record: dict[str, str | int] = field(default_factory=dict)  # see `record_fields`
+    # every order's description: an indicator selecting by `keywords` is tested with a
+    # series too, not only order by order ("{category} reported" when not given)
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -595,7 +599,7 @@ def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
             r.error((*at, k), f'"{k}" belongs to a venue series (checkpoint verifications)')
     values = _values(r, m, at, counts="sensor" not in m, what="orders")
     if "sensor" in m:
-        for k in ("record", "channel", "category"):
+        for k in ("record", "channel", "category", "description"):
             if k in m:
                 r.error((*at, k), f'"{k}" belongs to an area series (citizen records), not to '
                                   "a sensor's readings", key=True)  # fmt: skip
@@ -607,16 +611,17 @@ def _series(r: _Reader, raw: Any, at: PathKey, case: TestCase) -> None:
         return
     area = r.text(m, "area", at)
     cat = r.text(m, "category", at)
+    desc = r.text(m, "description", at, required=False)
     ch = _channel(r, m, at)
     record = _record(r, m, at, ch)
     if _counts(r, values, (*at, "values"), "orders") is None:
         return
     if area and cat and ch and values is not None:
-        case.areas.append(AreaSeries(area, cat, ch, values, record))
+        case.areas.append(AreaSeries(area, cat, ch, values, record, desc))
 
 
 def _venue_series(r: _Reader, m: dict[str, Any], at: PathKey, case: TestCase) -> None:
-    for k in ("values", "field", "category", "channel", "record"):
+    for k in ("values", "field", "category", "description", "channel", "record"):
         if k in m:
             r.error(
                 (*at, k),

@@ -434,3 +434,48 @@ def test_backtest_refuses_a_label_area_it_does_not_know(
         '"Huangpu", 310101?)' in result.output
     )
     assert "replaying" not in result.output
+
+
+THIN = """indicators:
+  - id: t.pm25_of_many
+    title: {zh: 细颗粒物, en: PM2.5 of many readings}
+    category: air
+    unit: ug/m3
+    owner: env
+    source: {kind: air_quality}
+    value:
+      field: pm25
+      aggregate: mean
+      window: {type: tumbling, length: 1h, lateness: 10m}
+      levels: [sensor, district]
+      min_count: 5
+    detection:
+      detectors: [{type: threshold, upper: 75}]
+      warnings: {on: value, levels: {blue: {threshold: 75, for: 0s}}}
+    dispatch: none
+"""
+
+
+def test_a_backtest_says_how_many_windows_were_too_few_to_judge(tmp_path: Path) -> None:
+    """An indicator whose areas never reach its `min_count` judged nothing, and the backtest
+    said only "windows scored" and no warnings (a checkpoint rate per community on the demo
+    city: 3,178 windows, every one of them unjudged)."""
+    data = _sensor_records(tmp_path / "sensors.ndjson", 24)  # 1 reading a station, 4 a district
+    definition = tmp_path / "thin.yaml"
+    definition.write_text(THIN, "utf-8")
+    out = tmp_path / "r.html"
+    args = ["backtest", str(definition), "--data", str(data), "--plots", "0", "--no-tickets"]
+    result = CLI.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.with_suffix(".json").read_text())["meta"]
+    assert meta["windows scored"] == 5 * 24  # 4 stations and their district, 24 hours
+    assert meta["windows too few to judge (min_count)"] == 5 * 24
+    assert (
+        "120 of 120 windows had fewer records than their indicator's min_count and were not "
+        "judged" in " ".join(result.output.split())
+    )
+    result = CLI.invoke(app, ["backtest", AIR, "-i", "air.pm25", *args[2:], "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.with_suffix(".json").read_text())["meta"]
+    assert meta["windows too few to judge (min_count)"] == 0
+    assert "not judged" not in result.output

@@ -142,3 +142,46 @@ def test_the_series_channel_and_record_fields_are_told_apart(tmp_path: Path) -> 
         'record has channel (did you mean "channel"?)'
     ) in out, out
     assert 't.yaml:10:105: "has_photo" of a photo_report record is a whole number' in out, out
+
+
+KEYWORDS = """
+version: 1
+indicators:
+  - id: t.noise_words
+    title: {zh: 噪声投诉(关键词), en: Noise complaints by word}
+    category: hotline
+    unit: orders
+    owner: urban_management
+    source: {kind: hotline, keywords: [噪声, 噪音]}
+    value:
+      aggregate: count
+      window: {type: tumbling, length: 1h, lateness: 15m}
+      levels: [street]
+    detection:
+      detectors: [{type: threshold, upper: 10}]
+      warnings: {on: value, levels: {blue: {threshold: 10, for: 0s}}}
+    dispatch: none
+"""
+
+
+def test_an_area_series_gives_its_orders_a_description(tmp_path: Path) -> None:
+    """An indicator selecting by `keywords` could be tested order by order only: an area
+    series had no `description` ("unknown key"), its orders read "other reported", and
+    the guide said that description has its own key."""
+    (tmp_path / "words.yaml").write_text(KEYWORDS, "utf-8")
+    f = tmp_path / "t.yaml"
+    f.write_text(
+        "catalog: words.yaml\n"
+        "tests:\n"
+        "  - name: 20 orders about noise in an hour\n"
+        "    indicator: t.noise_words\n"
+        "    interval: 1h\n"
+        "    series:\n"
+        '      - {area: "310101001001001", category: other, description: 楼上装修噪音扰民,'
+        " values: 0 20 0x5}\n"
+        '      - {area: "310101002001001", category: other, values: 0 20 0x5}\n'
+        '    expect: {warnings: [{at: 2h, area: "310101001", level: blue}]}\n',
+        "utf-8",
+    )
+    report = run_paths([f])
+    assert report.ok, report.outcomes[0].report()
