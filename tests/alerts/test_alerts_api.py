@@ -209,6 +209,33 @@ def test_reassign_and_supervise(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["ticket"]["supervised"] is True
 
 
+def test_a_reassignment_to_the_same_desk_is_refused_and_keeps_the_missed_deadline(
+    client: TestClient, service: TicketService, clock: ManualClock
+) -> None:
+    """Reassigning a late ticket to the department, tier and area it already has restarted
+    its deadlines and `handle_due_original` (200): the missed deadline was erased, its close
+    would count as met, and the accepted work went back to "dispatched".  Now a 409 that
+    says what to do instead; a real move is still a 200."""
+    tid = ticket_in(client, "310106")
+    assert client.post(f"/tickets/{tid}/accept", headers=auth("jingan-roads")).status_code == 200
+    before = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()["ticket"]
+    clock.set(service.get(tid).handle_due + 3600)  # type: ignore[union-attr]
+    same = {"department": before["department"], "reason": "re-dispatch"}
+    for body in (same, {**same, "tier": before["tier"]},
+                 {**same, "tier": before["tier"], "area_code": before["area_code"]}):  # fmt: skip
+        r = client.post(f"/tickets/{tid}/reassign", headers=auth("dispatch"), json=body)
+        assert r.status_code == 409, r.text
+        assert "already with road_maintenance" in r.json()["error"]
+        assert "supervise" in r.json()["error"]
+    after = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    keys = ("status", "accept_due", "handle_due", "handle_due_original", "version")
+    assert {k: after["ticket"][k] for k in keys} == {k: before[k] for k in keys}
+    assert [a["action"] for a in after["audit"]][-1] == "accept"
+    r = client.post(f"/tickets/{tid}/reassign", headers=auth("dispatch"),
+                    json={**same, "tier": "district"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ticket"]["area_code"] == "310106"
+
+
 def test_a_ticket_in_verification_cannot_be_supervised(client: TestClient) -> None:
     """After the feedback nothing is owed: a 督办 is a 409 naming where it applies, and the
     ticket does not move up a tier for it (it did, with a 200)."""
@@ -466,7 +493,7 @@ def test_personal_data_typed_into_the_api_is_masked(client: TestClient) -> None:
     roads, sup = auth("jingan-roads"), auth("jingan-supervisor")
     steps = [
         (f"/tickets/{tid}/reassign", auth("dispatch"),
-         {"department": "road_maintenance", "reason": PERSONAL}),
+         {"department": "road_maintenance", "tier": "district", "reason": PERSONAL}),
         (f"/tickets/{tid}/supervise", sup, {"reason": PERSONAL}),
         (f"/tickets/{tid}/accept", roads, {"note": PERSONAL}),
         (f"/tickets/{tid}/start", roads, {"note": PERSONAL}),
