@@ -38,7 +38,7 @@ from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from indicators.language.registry import departments, hotline_categories, kinds
+from indicators.language.registry import departments, did_you_mean, hotline_categories, kinds
 
 from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
 from .areas import AreaNames, NoAreaNames, ancestor_at, in_scope, related, tier_of_code
@@ -390,6 +390,36 @@ def _plausible_id(tid: str) -> bool:
     return 0 < len(tid) <= 200 and not any(ord(ch) < 32 or ord(ch) == 127 for ch in tid)
 
 
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route reads: its own and its dependencies' (FastAPI's
+    `Dependant` tree)."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _unknown_query(request: Request) -> str | None:
+    """What is wrong with the query when it names a parameter the route does not read, else
+    None.  FastAPI ignores such a parameter, so a typo (`?stauts=dispatched`) or a filter the
+    API lacks (`?overdue=true`) listed every ticket as if it matched.  Open311's routes are
+    left to GeoReport's habits: its clients send `jurisdiction_id` and `api_key`."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or request.url.path.startswith(OPEN311_PREFIX):
+        return None
+    known = _query_names(dependant)
+    unknown = [k for k in dict.fromkeys(request.query_params.keys()) if k not in known]
+    if not unknown:
+        return None
+    shown = mask_personal(unknown[0][:40])  # a caller's number typed as a key
+    takes = (f"this route takes {', '.join(sorted(known))}" if known
+             else "this route takes no query parameters")  # fmt: skip
+    more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+    return (f"unknown query parameter {shown!r}{did_you_mean(unknown[0], sorted(known))}"
+            f"{more}; {takes}")  # fmt: skip
+
+
 def _scope_prefix(scope: str) -> str | None:
     """SQL prefix for a scope (None = everything); the city's code covers all its districts."""
     if scope == "*":
@@ -606,6 +636,10 @@ def create_app(
             log.warning("refused %s %s: %s (%s) may not %s", request.method,
                         request.url.path, who.name, who.role, permission)  # fmt: skip
             raise RefusedError(403, f"role {who.role} may not {permission}", "role")
+        problem = _unknown_query(request)
+        if problem is not None:
+            log.warning("refused %s %s: %s", request.method, request.url.path, problem)
+            raise RefusedError(422, problem, "bad_query")
 
     def owns(who: Principal, t: Ticket) -> bool:
         """Whether the ticket's incident or its responsible unit lies in the caller's scope:

@@ -362,6 +362,42 @@ def test_unknown_ticket_and_bad_query(client: TestClient) -> None:
     assert client.get("/tickets?limit=0", headers=auth("viewer")).status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "needle"),
+    [
+        ("GET", "/tickets?overdue=true", "'overdue'; this route takes area, department"),
+        ("GET", "/tickets?stauts=dispatched", "'stauts' (did you mean \"status\"?)"),
+        ("GET", "/tickets?status=dispatched&foo=1&bar=2", "'foo' (and 1 more)"),
+        ("GET", "/tickets/{tid}?verbose=1", "this route takes no query parameters"),
+        ("GET", "/tickets/{tid}/audit?limit=5", "'limit'"),
+        ("POST", "/tickets/{tid}/accept?note=on+my+way", "'note'"),
+        ("GET", "/tickets?13812345678=1", "'<phone>'"),
+    ],
+)  # fmt: skip
+def test_an_unknown_query_parameter_is_refused_not_ignored(
+    client: TestClient, method: str, path: str, needle: str
+) -> None:
+    """A parameter no route reads was ignored: the supervision office's `?overdue=true` and
+    a desk's `?stauts=dispatched` listed every ticket as if it matched, and a note put in
+    the query was dropped while the ticket was accepted.  Now a 422 naming it and the
+    parameters the route takes; nothing changes."""
+    tid = ticket_in(client, "310106")
+    before = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    r = client.request(method, path.format(tid=tid), headers=auth("jingan-roads"))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"].startswith("unknown query parameter '") and needle in r.json()["error"]
+    assert "13812345678" not in r.text
+    assert client.get(f"/tickets/{tid}", headers=auth("viewer")).json() == before
+    # the known ones still work, and Open311 keeps GeoReport's jurisdiction_id and api_key
+    assert (
+        client.get("/tickets?status=dispatched&limit=5", headers=auth("viewer")).status_code == 200
+    )
+    r = client.get("/open311/v2/requests.json?jurisdiction_id=sh", headers=auth("viewer"))
+    assert r.status_code == 200
+    # who may not read is told so first
+    assert client.get("/tickets?overdue=true").status_code == 401
+
+
 def test_store_outage_is_a_503(
     client: TestClient, service: TicketService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
