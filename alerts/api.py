@@ -191,27 +191,40 @@ class _Body(BaseModel):
 FreeText = Annotated[str, AfterValidator(mask_personal)]
 
 
+def _says_something(text: str) -> str:
+    """A required text that holds only spaces, line breaks or invisible characters is
+    refused: `min_length=1` let "   " through, so a feedback that said nothing sent a ticket
+    to verification as handled, and reasons and comments stood empty in the audit."""
+    if not any(ch.isprintable() and not ch.isspace() for ch in text):
+        raise ValueError("it holds only spaces or invisible characters; write what it is about")
+    return text
+
+
+# Free text that must say something: a feedback, a comment, a reason.
+RequiredText = Annotated[str, AfterValidator(_says_something), AfterValidator(mask_personal)]
+
+
 class NoteBody(_Body):
     note: FreeText = Field("", max_length=2000)
 
 
 class FeedbackBody(_Body):
-    notes: FreeText = Field(min_length=1, max_length=4000, description="what was done")
+    notes: RequiredText = Field(min_length=1, max_length=4000, description="what was done")
 
 
 class ReassignBody(_Body):
     department: str = Field(min_length=1, max_length=64)
-    reason: FreeText = Field(min_length=1, max_length=2000)
+    reason: RequiredText = Field(min_length=1, max_length=2000)
     tier: Literal["community", "grid", "street", "district", "city"] | None = None
     area_code: str | None = Field(None, pattern=r"^\d{6,15}$")
 
 
 class CommentBody(_Body):
-    text: FreeText = Field(min_length=1, max_length=4000)
+    text: RequiredText = Field(min_length=1, max_length=4000)
 
 
 class SuperviseBody(_Body):
-    reason: FreeText = Field(min_length=1, max_length=2000)
+    reason: RequiredText = Field(min_length=1, max_length=2000)
 
 
 # Alert labels that are free text shown on the ticket; the others are codes (area, level,

@@ -236,6 +236,36 @@ def test_a_reassignment_to_the_same_desk_is_refused_and_keeps_the_missed_deadlin
     assert r.status_code == 200 and r.json()["ticket"]["area_code"] == "310106"
 
 
+@pytest.mark.parametrize("blank", ["   ", " \n\t ", "\u200b\u3000"])
+def test_a_feedback_comment_or_reason_that_says_nothing_is_refused(
+    client: TestClient, blank: str
+) -> None:
+    """A feedback of spaces (`min_length=1` let it through) sent the ticket to verification
+    as handled, and blank comments and reasons stood in the audit.  Each is a 422 naming the
+    field; the ticket does not move."""
+    tid = ticket_in(client, "310106")
+    assert client.post(f"/tickets/{tid}/accept", headers=auth("jingan-roads")).status_code == 200
+    before = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    steps = [
+        ("feedback", auth("jingan-roads"), {"notes": blank}, "body.notes"),
+        ("comment", auth("jingan-roads"), {"text": blank}, "body.text"),
+        ("supervise", auth("jingan-supervisor"), {"reason": blank}, "body.reason"),
+        ("reassign", auth("dispatch"), {"department": "water", "reason": blank}, "body.reason"),
+    ]  # fmt: skip
+    for action, headers, body, field in steps:
+        r = client.post(f"/tickets/{tid}/{action}", headers=headers, json=body)
+        assert r.status_code == 422, (action, r.text)
+        assert r.json()["details"] == [f"{field}: Value error, it holds only spaces or "
+                                       "invisible characters; write what it is about"]  # fmt: skip
+    assert client.get(f"/tickets/{tid}", headers=auth("viewer")).json() == before
+    # an optional note may stay empty, and a text with words in it passes as written
+    assert client.post(f"/tickets/{tid}/start", headers=auth("jingan-roads"),
+                       json={"note": " "}).status_code == 200  # fmt: skip
+    r = client.post(f"/tickets/{tid}/feedback", headers=auth("jingan-roads"),
+                    json={"notes": f"{blank}patched{blank}"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ticket"]["status"] == "verifying"
+
+
 def test_a_ticket_in_verification_cannot_be_supervised(client: TestClient) -> None:
     """After the feedback nothing is owed: a 督办 is a 409 naming where it applies, and the
     ticket does not move up a tier for it (it did, with a 200)."""
