@@ -24,7 +24,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
@@ -53,6 +53,7 @@ from .tickets import (
     Ticket,
     TicketError,
     TicketNotFoundError,
+    iso,
     times_as_iso,
 )
 
@@ -365,6 +366,24 @@ def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
     # the Open311 code (the family for a ticket a warning opened, not null): one code per
     # ticket in both views, the one `?service_code=` of the Open311 list filters on
     d["service_code"] = service_code(t)
+    return d
+
+
+def _epoch_as_iso(value: Any, tz: str) -> Any:
+    return iso(value, tz) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _warning_json(w: Mapping[str, Any], tz: str) -> dict[str, Any]:
+    """A ticket's warning with every time in ISO 8601 in the city's zone, its explanation's
+    too (`window`, `since`, `peak_at`): they were epoch seconds beside the ISO times of the
+    rest of the ticket's page."""
+    d = times_as_iso(w, ("first_at", "last_at"), tz)
+    x = d.get("explanation")
+    if isinstance(x, dict):
+        x = times_as_iso(x, ("since", "peak_at"), tz)
+        if isinstance(x.get("window"), list):
+            x["window"] = [_epoch_as_iso(v, tz) for v in x["window"]]
+        d["explanation"] = x
     return d
 
 
@@ -899,9 +918,7 @@ def create_app(
         return {
             "ticket": _without_caller(ticket) if caller_hidden else ticket,
             # times as ISO 8601 in the city's zone, as everywhere else in the API
-            "warnings": [
-                times_as_iso(w, ("first_at", "last_at"), tz) for w in service.warnings(tid)
-            ],
+            "warnings": [_warning_json(w, tz) for w in service.warnings(tid)],
             # a district's desk reading a city-wide incident: its own district's orders, and
             # how many came from elsewhere
             "orders": [

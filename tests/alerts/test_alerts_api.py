@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from alerts.api import create_app
+from alerts.api import _warning_json, create_app
 from alerts.auth import TokenRegistry, TokenSpec, sha256
 from alerts.clock import ManualClock
 from alerts.hotline import HotlineOrder
@@ -605,6 +605,29 @@ def city_wide_incident(service: TicketService) -> str:
     t = service.get(out.ticket_id or "")
     assert t is not None and (t.incident_area, t.area_code, t.tier) == ("310000", "310000", "city")
     return t.id
+
+
+def test_a_warnings_explanation_gives_its_times_as_the_rest_of_the_page(
+    client: TestClient, service: TicketService
+) -> None:
+    """The explanation's window, `since` and `peak_at` were epoch seconds (1772330400) on a
+    page whose every other time reads 2026-03-01T10:00:00+08:00."""
+    tid = city_wide_incident(service)
+    page = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    assert page["warnings"]
+    for w in page["warnings"]:
+        x = w["explanation"]
+        times = [w["first_at"], w["last_at"], x["since"], *x["window"]]
+        times += [x["peak_at"]] if x["peak_at"] is not None else []  # known once it clears
+        assert all(isinstance(v, str) and v.endswith("+08:00") for v in times), times
+        assert x["window"][0] == "2026-03-01T10:00:00+08:00"
+    cleared = _warning_json({"explanation": {"since": T0, "peak_at": T0 + 900, "window": [T0, None],
+                                             "peak": 0.09}}, "Asia/Shanghai")  # fmt: skip
+    assert cleared["explanation"] == {"since": "2026-03-01T10:00:00+08:00", "peak": 0.09,
+                                      "peak_at": "2026-03-01T10:15:00+08:00",
+                                      "window": ["2026-03-01T10:00:00+08:00", None]}  # fmt: skip
+    # the store keeps epoch seconds, which the service and the demo read
+    assert isinstance(service.warnings(tid)[0]["explanation"]["since"], int)
 
 
 def test_district_desks_read_city_wide_incidents_holding_their_reports(
