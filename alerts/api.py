@@ -42,7 +42,7 @@ from indicators.language.registry import departments, did_you_mean, hotline_cate
 
 from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
 from .areas import AreaNames, NoAreaNames, ancestor_at, in_scope, related, tier_of_code
-from .auth import Principal, TokenRegistry
+from .auth import PERMISSIONS, Principal, TokenRegistry
 from .hotline import mask_personal
 from .open311 import IncidentSource, request_view, service_code, services
 from .service import TicketService, headline
@@ -667,7 +667,10 @@ def create_app(
         if not who.may(permission):
             log.warning("refused %s %s: %s (%s) may not %s", request.method,
                         request.url.path, who.name, who.role, permission)  # fmt: skip
-            raise RefusedError(403, f"role {who.role} may not {permission}", "role")
+            # who may, so that the desk knows whom to ask (a reassignment: the dispatcher)
+            roles = ", ".join(sorted(PERMISSIONS.get(permission, ())))
+            raise RefusedError(403, f"role {who.role} may not {permission}; roles that may: "
+                               f"{roles} (ask one of them)", "role")  # fmt: skip
         problem = _unknown_query(request)
         if problem is not None:
             log.warning("refused %s %s: %s", request.method, request.url.path, problem)

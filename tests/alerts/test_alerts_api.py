@@ -209,6 +209,18 @@ def test_reassign_and_supervise(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["ticket"]["supervised"] is True
 
 
+def test_a_role_that_may_not_act_is_told_who_may(client: TestClient) -> None:
+    """A 403 of "role department may not reassign" left the desk to guess whom to ask."""
+    tid = ticket_in(client, "310106")
+    r = client.post(f"/tickets/{tid}/reassign", headers=auth("jingan-roads"),
+                    json={"department": "water", "reason": "a water main"})  # fmt: skip
+    assert r.status_code == 403
+    assert r.json()["error"] == ("role department may not reassign; roles that may: "
+                                 "dispatcher, supervisor (ask one of them)")  # fmt: skip
+    r = client.post(f"/tickets/{tid}/supervise", headers=auth("viewer"), json={"reason": "x"})
+    assert r.json()["error"].endswith("roles that may: supervisor (ask one of them)")
+
+
 def test_a_reassignment_to_the_same_desk_is_refused_and_keeps_the_missed_deadline(
     client: TestClient, service: TicketService, clock: ManualClock
 ) -> None:
