@@ -24,7 +24,7 @@ import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol
@@ -38,11 +38,11 @@ from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
-from indicators.language.registry import departments, hotline_categories, kinds
+from indicators.language.registry import departments, did_you_mean, hotline_categories, kinds
 
 from .alertmanager import AlertmanagerAlert, AlertmanagerPayload, to_events
 from .areas import AreaNames, NoAreaNames, ancestor_at, in_scope, related, tier_of_code
-from .auth import Principal, TokenRegistry
+from .auth import PERMISSIONS, Principal, TokenRegistry
 from .hotline import mask_personal
 from .open311 import IncidentSource, request_view, service_code, services
 from .service import TicketService, headline
@@ -53,6 +53,7 @@ from .tickets import (
     Ticket,
     TicketError,
     TicketNotFoundError,
+    iso,
     times_as_iso,
 )
 
@@ -191,27 +192,40 @@ class _Body(BaseModel):
 FreeText = Annotated[str, AfterValidator(mask_personal)]
 
 
+def _says_something(text: str) -> str:
+    """A required text that holds only spaces, line breaks or invisible characters is
+    refused: `min_length=1` let "   " through, so a feedback that said nothing sent a ticket
+    to verification as handled, and reasons and comments stood empty in the audit."""
+    if not any(ch.isprintable() and not ch.isspace() for ch in text):
+        raise ValueError("it holds only spaces or invisible characters; write what it is about")
+    return text
+
+
+# Free text that must say something: a feedback, a comment, a reason.
+RequiredText = Annotated[str, AfterValidator(_says_something), AfterValidator(mask_personal)]
+
+
 class NoteBody(_Body):
     note: FreeText = Field("", max_length=2000)
 
 
 class FeedbackBody(_Body):
-    notes: FreeText = Field(min_length=1, max_length=4000, description="what was done")
+    notes: RequiredText = Field(min_length=1, max_length=4000, description="what was done")
 
 
 class ReassignBody(_Body):
     department: str = Field(min_length=1, max_length=64)
-    reason: FreeText = Field(min_length=1, max_length=2000)
+    reason: RequiredText = Field(min_length=1, max_length=2000)
     tier: Literal["community", "grid", "street", "district", "city"] | None = None
     area_code: str | None = Field(None, pattern=r"^\d{6,15}$")
 
 
 class CommentBody(_Body):
-    text: FreeText = Field(min_length=1, max_length=4000)
+    text: RequiredText = Field(min_length=1, max_length=4000)
 
 
 class SuperviseBody(_Body):
-    reason: FreeText = Field(min_length=1, max_length=2000)
+    reason: RequiredText = Field(min_length=1, max_length=2000)
 
 
 # Alert labels that are free text shown on the ticket; the others are codes (area, level,
@@ -355,6 +369,24 @@ def _ticket_json(t: Ticket, tz: str) -> dict[str, Any]:
     return d
 
 
+def _epoch_as_iso(value: Any, tz: str) -> Any:
+    return iso(value, tz) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _warning_json(w: Mapping[str, Any], tz: str) -> dict[str, Any]:
+    """A ticket's warning with every time in ISO 8601 in the city's zone, its explanation's
+    too (`window`, `since`, `peak_at`): they were epoch seconds beside the ISO times of the
+    rest of the ticket's page."""
+    d = times_as_iso(w, ("first_at", "last_at"), tz)
+    x = d.get("explanation")
+    if isinstance(x, dict):
+        x = times_as_iso(x, ("since", "peak_at"), tz)
+        if isinstance(x.get("window"), list):
+            x["window"] = [_epoch_as_iso(v, tz) for v in x["window"]]
+        d["explanation"] = x
+    return d
+
+
 def _without_caller(d: dict[str, Any]) -> dict[str, Any]:
     """A ticket's JSON without its caller's words and position (`description`, `lat`,
     `long`) and the caller's order id (`evidence.order`): for a reader outside the caller's
@@ -388,6 +420,36 @@ def _plausible_id(tid: str) -> bool:
     characters or of absurd length are answered "no such ticket" without asking the store:
     PostgreSQL refuses a NUL byte in text with an error, which must not become a 500."""
     return 0 < len(tid) <= 200 and not any(ord(ch) < 32 or ord(ch) == 127 for ch in tid)
+
+
+def _query_names(dependant: Any) -> set[str]:
+    """The query parameters a route reads: its own and its dependencies' (FastAPI's
+    `Dependant` tree)."""
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _unknown_query(request: Request) -> str | None:
+    """What is wrong with the query when it names a parameter the route does not read, else
+    None.  FastAPI ignores such a parameter, so a typo (`?stauts=dispatched`) or a filter the
+    API lacks (`?overdue=true`) listed every ticket as if it matched.  Open311's routes are
+    left to GeoReport's habits: its clients send `jurisdiction_id` and `api_key`."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or request.url.path.startswith(OPEN311_PREFIX):
+        return None
+    known = _query_names(dependant)
+    unknown = [k for k in dict.fromkeys(request.query_params.keys()) if k not in known]
+    if not unknown:
+        return None
+    shown = mask_personal(unknown[0][:40])  # a caller's number typed as a key
+    takes = (f"this route takes {', '.join(sorted(known))}" if known
+             else "this route takes no query parameters")  # fmt: skip
+    more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+    return (f"unknown query parameter {shown!r}{did_you_mean(unknown[0], sorted(known))}"
+            f"{more}; {takes}")  # fmt: skip
 
 
 def _scope_prefix(scope: str) -> str | None:
@@ -605,7 +667,14 @@ def create_app(
         if not who.may(permission):
             log.warning("refused %s %s: %s (%s) may not %s", request.method,
                         request.url.path, who.name, who.role, permission)  # fmt: skip
-            raise RefusedError(403, f"role {who.role} may not {permission}", "role")
+            # who may, so that the desk knows whom to ask (a reassignment: the dispatcher)
+            roles = ", ".join(sorted(PERMISSIONS.get(permission, ())))
+            raise RefusedError(403, f"role {who.role} may not {permission}; roles that may: "
+                               f"{roles} (ask one of them)", "role")  # fmt: skip
+        problem = _unknown_query(request)
+        if problem is not None:
+            log.warning("refused %s %s: %s", request.method, request.url.path, problem)
+            raise RefusedError(422, problem, "bad_query")
 
     def owns(who: Principal, t: Ticket) -> bool:
         """Whether the ticket's incident or its responsible unit lies in the caller's scope:
@@ -852,9 +921,7 @@ def create_app(
         return {
             "ticket": _without_caller(ticket) if caller_hidden else ticket,
             # times as ISO 8601 in the city's zone, as everywhere else in the API
-            "warnings": [
-                times_as_iso(w, ("first_at", "last_at"), tz) for w in service.warnings(tid)
-            ],
+            "warnings": [_warning_json(w, tz) for w in service.warnings(tid)],
             # a district's desk reading a city-wide incident: its own district's orders, and
             # how many came from elsewhere
             "orders": [

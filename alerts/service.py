@@ -1380,6 +1380,15 @@ class TicketService:
             new_tier = tier or t.tier
             area = area_code or (ancestor_at(t.incident_area, new_tier) if t.incident_area
                                  else t.area_code)  # fmt: skip
+            if (department, new_tier, area) == (t.department, t.tier, t.area_code):
+                # Nobody new takes it: restarting the deadlines would give the same desk its
+                # full time again and move `handle_due_original`, erasing a missed deadline
+                # (and sending accepted work back to "dispatched").
+                raise InvalidTransitionError(
+                    f"ticket {tid} is already with {department} at {new_tier} tier ({area}): "
+                    "a reassignment names another department, tier or area_code; to press "
+                    "the department, supervise it; to add a note, comment"
+                )
             values = {
                 "department": department,
                 "tier": new_tier,

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from alerts.api import create_app
+from alerts.api import _warning_json, create_app
 from alerts.auth import TokenRegistry, TokenSpec, sha256
 from alerts.clock import ManualClock
 from alerts.hotline import HotlineOrder
@@ -209,6 +209,75 @@ def test_reassign_and_supervise(client: TestClient) -> None:
     assert r.status_code == 200 and r.json()["ticket"]["supervised"] is True
 
 
+def test_a_role_that_may_not_act_is_told_who_may(client: TestClient) -> None:
+    """A 403 of "role department may not reassign" left the desk to guess whom to ask."""
+    tid = ticket_in(client, "310106")
+    r = client.post(f"/tickets/{tid}/reassign", headers=auth("jingan-roads"),
+                    json={"department": "water", "reason": "a water main"})  # fmt: skip
+    assert r.status_code == 403
+    assert r.json()["error"] == ("role department may not reassign; roles that may: "
+                                 "dispatcher, supervisor (ask one of them)")  # fmt: skip
+    r = client.post(f"/tickets/{tid}/supervise", headers=auth("viewer"), json={"reason": "x"})
+    assert r.json()["error"].endswith("roles that may: supervisor (ask one of them)")
+
+
+def test_a_reassignment_to_the_same_desk_is_refused_and_keeps_the_missed_deadline(
+    client: TestClient, service: TicketService, clock: ManualClock
+) -> None:
+    """Reassigning a late ticket to the department, tier and area it already has restarted
+    its deadlines and `handle_due_original` (200): the missed deadline was erased, its close
+    would count as met, and the accepted work went back to "dispatched".  Now a 409 that
+    says what to do instead; a real move is still a 200."""
+    tid = ticket_in(client, "310106")
+    assert client.post(f"/tickets/{tid}/accept", headers=auth("jingan-roads")).status_code == 200
+    before = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()["ticket"]
+    clock.set(service.get(tid).handle_due + 3600)  # type: ignore[union-attr]
+    same = {"department": before["department"], "reason": "re-dispatch"}
+    for body in (same, {**same, "tier": before["tier"]},
+                 {**same, "tier": before["tier"], "area_code": before["area_code"]}):  # fmt: skip
+        r = client.post(f"/tickets/{tid}/reassign", headers=auth("dispatch"), json=body)
+        assert r.status_code == 409, r.text
+        assert "already with road_maintenance" in r.json()["error"]
+        assert "supervise" in r.json()["error"]
+    after = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    keys = ("status", "accept_due", "handle_due", "handle_due_original", "version")
+    assert {k: after["ticket"][k] for k in keys} == {k: before[k] for k in keys}
+    assert [a["action"] for a in after["audit"]][-1] == "accept"
+    r = client.post(f"/tickets/{tid}/reassign", headers=auth("dispatch"),
+                    json={**same, "tier": "district"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ticket"]["area_code"] == "310106"
+
+
+@pytest.mark.parametrize("blank", ["   ", " \n\t ", "\u200b\u3000"])
+def test_a_feedback_comment_or_reason_that_says_nothing_is_refused(
+    client: TestClient, blank: str
+) -> None:
+    """A feedback of spaces (`min_length=1` let it through) sent the ticket to verification
+    as handled, and blank comments and reasons stood in the audit.  Each is a 422 naming the
+    field; the ticket does not move."""
+    tid = ticket_in(client, "310106")
+    assert client.post(f"/tickets/{tid}/accept", headers=auth("jingan-roads")).status_code == 200
+    before = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    steps = [
+        ("feedback", auth("jingan-roads"), {"notes": blank}, "body.notes"),
+        ("comment", auth("jingan-roads"), {"text": blank}, "body.text"),
+        ("supervise", auth("jingan-supervisor"), {"reason": blank}, "body.reason"),
+        ("reassign", auth("dispatch"), {"department": "water", "reason": blank}, "body.reason"),
+    ]  # fmt: skip
+    for action, headers, body, field in steps:
+        r = client.post(f"/tickets/{tid}/{action}", headers=headers, json=body)
+        assert r.status_code == 422, (action, r.text)
+        assert r.json()["details"] == [f"{field}: Value error, it holds only spaces or "
+                                       "invisible characters; write what it is about"]  # fmt: skip
+    assert client.get(f"/tickets/{tid}", headers=auth("viewer")).json() == before
+    # an optional note may stay empty, and a text with words in it passes as written
+    assert client.post(f"/tickets/{tid}/start", headers=auth("jingan-roads"),
+                       json={"note": " "}).status_code == 200  # fmt: skip
+    r = client.post(f"/tickets/{tid}/feedback", headers=auth("jingan-roads"),
+                    json={"notes": f"{blank}patched{blank}"})  # fmt: skip
+    assert r.status_code == 200 and r.json()["ticket"]["status"] == "verifying"
+
+
 def test_a_ticket_in_verification_cannot_be_supervised(client: TestClient) -> None:
     """After the feedback nothing is owed: a 督办 is a 409 naming where it applies, and the
     ticket does not move up a tier for it (it did, with a 200)."""
@@ -333,6 +402,42 @@ def test_unknown_ticket_and_bad_query(client: TestClient) -> None:
     r = client.get("/tickets?status=lost", headers=auth("viewer"))
     assert r.status_code == 422 and "unknown status" in r.json()["error"]
     assert client.get("/tickets?limit=0", headers=auth("viewer")).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "needle"),
+    [
+        ("GET", "/tickets?overdue=true", "'overdue'; this route takes area, department"),
+        ("GET", "/tickets?stauts=dispatched", "'stauts' (did you mean \"status\"?)"),
+        ("GET", "/tickets?status=dispatched&foo=1&bar=2", "'foo' (and 1 more)"),
+        ("GET", "/tickets/{tid}?verbose=1", "this route takes no query parameters"),
+        ("GET", "/tickets/{tid}/audit?limit=5", "'limit'"),
+        ("POST", "/tickets/{tid}/accept?note=on+my+way", "'note'"),
+        ("GET", "/tickets?13812345678=1", "'<phone>'"),
+    ],
+)  # fmt: skip
+def test_an_unknown_query_parameter_is_refused_not_ignored(
+    client: TestClient, method: str, path: str, needle: str
+) -> None:
+    """A parameter no route reads was ignored: the supervision office's `?overdue=true` and
+    a desk's `?stauts=dispatched` listed every ticket as if it matched, and a note put in
+    the query was dropped while the ticket was accepted.  Now a 422 naming it and the
+    parameters the route takes; nothing changes."""
+    tid = ticket_in(client, "310106")
+    before = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    r = client.request(method, path.format(tid=tid), headers=auth("jingan-roads"))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"].startswith("unknown query parameter '") and needle in r.json()["error"]
+    assert "13812345678" not in r.text
+    assert client.get(f"/tickets/{tid}", headers=auth("viewer")).json() == before
+    # the known ones still work, and Open311 keeps GeoReport's jurisdiction_id and api_key
+    assert (
+        client.get("/tickets?status=dispatched&limit=5", headers=auth("viewer")).status_code == 200
+    )
+    r = client.get("/open311/v2/requests.json?jurisdiction_id=sh", headers=auth("viewer"))
+    assert r.status_code == 200
+    # who may not read is told so first
+    assert client.get("/tickets?overdue=true").status_code == 401
 
 
 def test_store_outage_is_a_503(
@@ -466,7 +571,7 @@ def test_personal_data_typed_into_the_api_is_masked(client: TestClient) -> None:
     roads, sup = auth("jingan-roads"), auth("jingan-supervisor")
     steps = [
         (f"/tickets/{tid}/reassign", auth("dispatch"),
-         {"department": "road_maintenance", "reason": PERSONAL}),
+         {"department": "road_maintenance", "tier": "district", "reason": PERSONAL}),
         (f"/tickets/{tid}/supervise", sup, {"reason": PERSONAL}),
         (f"/tickets/{tid}/accept", roads, {"note": PERSONAL}),
         (f"/tickets/{tid}/start", roads, {"note": PERSONAL}),
@@ -512,6 +617,29 @@ def city_wide_incident(service: TicketService) -> str:
     t = service.get(out.ticket_id or "")
     assert t is not None and (t.incident_area, t.area_code, t.tier) == ("310000", "310000", "city")
     return t.id
+
+
+def test_a_warnings_explanation_gives_its_times_as_the_rest_of_the_page(
+    client: TestClient, service: TicketService
+) -> None:
+    """The explanation's window, `since` and `peak_at` were epoch seconds (1772330400) on a
+    page whose every other time reads 2026-03-01T10:00:00+08:00."""
+    tid = city_wide_incident(service)
+    page = client.get(f"/tickets/{tid}", headers=auth("viewer")).json()
+    assert page["warnings"]
+    for w in page["warnings"]:
+        x = w["explanation"]
+        times = [w["first_at"], w["last_at"], x["since"], *x["window"]]
+        times += [x["peak_at"]] if x["peak_at"] is not None else []  # known once it clears
+        assert all(isinstance(v, str) and v.endswith("+08:00") for v in times), times
+        assert x["window"][0] == "2026-03-01T10:00:00+08:00"
+    cleared = _warning_json({"explanation": {"since": T0, "peak_at": T0 + 900, "window": [T0, None],
+                                             "peak": 0.09}}, "Asia/Shanghai")  # fmt: skip
+    assert cleared["explanation"] == {"since": "2026-03-01T10:00:00+08:00", "peak": 0.09,
+                                      "peak_at": "2026-03-01T10:15:00+08:00",
+                                      "window": ["2026-03-01T10:00:00+08:00", None]}  # fmt: skip
+    # the store keeps epoch seconds, which the service and the demo read
+    assert isinstance(service.warnings(tid)[0]["explanation"]["since"], int)
 
 
 def test_district_desks_read_city_wide_incidents_holding_their_reports(
