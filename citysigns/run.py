@@ -182,19 +182,32 @@ def recovered_keys(directory: Path) -> dict[str, set[str]]:
     snapshot of each key, discarded ones left out); read-only, and empty when the files are
     not what this Bytewax writes (the run then meets Bytewax's own check)."""
     keys: dict[str, set[str]] = {}
-    latest = (
-        "SELECT step_id, state_key FROM snaps AS s WHERE ser_change IS NOT NULL AND snap_epoch ="
-        " (SELECT MAX(snap_epoch) FROM snaps WHERE step_id = s.step_id"
+    try:
+        for step, key, _ in _latest_snapshots(directory):
+            keys.setdefault(step, set()).add(key)
+    except sqlite3.Error:
+        return {}
+    return keys
+
+
+def _latest_snapshots(
+    directory: Path, steps: Sequence[str] | None = None
+) -> Iterator[tuple[str, str, bytes | None]]:
+    """(step id, state key, pickled state) of the latest snapshot of each key the recovery
+    partitions in `directory` hold, read-only; sqlite3.Error when they cannot be read.
+    Bytewax keeps every snapshot of a key by epoch, and a NULL change is a key its step
+    discarded.  With `steps`, only theirs, with their states (a detector's state can be
+    megabytes); without, every key, without its state."""
+    state = "ser_change" if steps is not None else "NULL"
+    only = f" AND step_id IN ({', '.join('?' * len(steps))})" if steps is not None else ""
+    query = (
+        f"SELECT step_id, state_key, {state} FROM snaps AS s WHERE ser_change IS NOT NULL{only}"
+        " AND snap_epoch = (SELECT MAX(snap_epoch) FROM snaps WHERE step_id = s.step_id"
         " AND state_key = s.state_key)"
     )
     for part in sorted(directory.glob("*.sqlite3")):
-        try:
-            with closing(sqlite3.connect(part.resolve().as_uri() + "?mode=ro", uri=True)) as db:
-                for step, key in db.execute(latest):
-                    keys.setdefault(step, set()).add(key)
-        except sqlite3.Error:
-            return {}
-    return keys
+        with closing(sqlite3.connect(part.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+            yield from db.execute(query, tuple(steps or ()))
 
 
 def check_recovery(directory: Path, flow: Dataflow) -> dict[str, set[str]]:
@@ -248,21 +261,13 @@ def _input_states(directory: Path, steps: Sequence[str]) -> dict[str, FileState]
     """Partition key (PATH@START) -> the latest state the snapshots hold of the file inputs
     of `steps`; empty when they cannot be read (the run then meets Bytewax's own checks)."""
     states: dict[str, FileState] = {}
-    latest = (
-        "SELECT state_key, ser_change FROM snaps AS s WHERE step_id = ? AND ser_change IS NOT"
-        " NULL AND snap_epoch = (SELECT MAX(snap_epoch) FROM snaps WHERE step_id = s.step_id"
-        " AND state_key = s.state_key)"
-    )
-    for part in sorted(directory.glob("*.sqlite3")):
-        try:
-            with closing(sqlite3.connect(part.resolve().as_uri() + "?mode=ro", uri=True)) as db:
-                for step in steps:
-                    for key, ser in db.execute(latest, (step,)):
-                        state = pickle.loads(ser)  # Bytewax pickles the states it snapshots
-                        if isinstance(state, tuple) and len(state) in (2, 4):
-                            states[key] = state
-        except (sqlite3.Error, pickle.UnpicklingError, ValueError, TypeError, EOFError):
-            return {}
+    try:
+        for _, key, ser in _latest_snapshots(directory, steps):
+            state = pickle.loads(ser or b"")  # Bytewax pickles the states it snapshots
+            if isinstance(state, tuple) and len(state) in (2, 4):
+                states[key] = state
+    except (sqlite3.Error, pickle.UnpicklingError, ValueError, TypeError, EOFError):
+        return {}
     return states
 
 

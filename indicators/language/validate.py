@@ -615,13 +615,8 @@ class _FileChecker:
     def _unreachable(
         self, kind: registry.KindSpec, spec: registry.FieldSpec, name: str, path: PathKey, what: str
     ) -> None:
-        lo, hi = spec.minimum, spec.maximum
-        if lo is not None and hi is not None:
-            span = f"from {as_written(lo)} to {as_written(hi)}"
-        else:
-            span = (
-                f"at least {as_written(lo)}" if lo is not None else f"at most {as_written(hi or 0)}"
-            )
+        span = field_span(spec)
+        span = f"from {span}" if " to " in span else span
         unit = f" {spec.unit}" if spec.unit and spec.unit != "1" else ""
         records = "record" if kind.channel else "reading"
         self.error(
@@ -748,12 +743,7 @@ class _FileChecker:
                         ((*path, side), f"the detector's `{side}`", getattr(config, side))
                     )
         lo, hi = spec.minimum, spec.maximum
-        if lo is not None and hi is not None:
-            span = f"{as_written(lo)} to {as_written(hi)}"
-        else:
-            span = (
-                f"at least {as_written(lo)}" if lo is not None else f"at most {as_written(hi or 0)}"
-            )
+        span = field_span(spec)
         for path, what, limit in limits:
             if limit is None:
                 continue
@@ -1351,3 +1341,12 @@ __all__ = [
     "load_catalog",
     "load_catalog_or_raise",
 ]
+
+
+def field_span(spec: registry.FieldSpec) -> str:
+    """The values a field can take as messages say them: "0 to 1", "at least 0", "at most
+    100" (a field with a range at one end at least)."""
+    lo, hi = spec.minimum, spec.maximum
+    if lo is not None and hi is not None:
+        return f"{as_written(lo)} to {as_written(hi)}"
+    return f"at least {as_written(lo)}" if lo is not None else f"at most {as_written(hi or 0)}"
