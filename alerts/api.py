@@ -47,6 +47,7 @@ from .hotline import mask_personal
 from .open311 import IncidentSource, request_view, service_code, services
 from .service import TicketService, headline
 from .store import TicketFilter, is_transient
+from .ticket_metrics import data_time
 from .tickets import (
     STATUSES,
     InvalidTransitionError,
@@ -188,7 +189,9 @@ class _Body(BaseModel):
 # Free text a person types (notes, reasons, comments) is masked as it enters: it is stored in
 # the ticket and its audit and shown to every reader of the ticket, the wall display and the
 # Open311 view included.  Phone, identity and passport numbers and e-mail addresses become
-# placeholders; a name in free text cannot be told from other words and is not caught.
+# placeholders, and so do names where the text marks them (a cue before them, 联系人 or
+# "my name is", a form of address after them, 先生 or 女士); a name with no such mark cannot
+# be told from other words and is not caught.
 FreeText = Annotated[str, AfterValidator(mask_personal)]
 
 
@@ -752,6 +755,16 @@ def create_app(
                                f"not to {who.department}", "department")  # fmt: skip
         return t
 
+    def judged_now() -> int:
+        """The time deadlines are judged at: now, or with timers off (a replay's store,
+        served to be read) the store's own time, its latest signal, as the exporter counts
+        overdue tickets then: on today's date every ticket of a replay still in hand would
+        be overdue."""
+        if tick_every > 0:
+            return int(service.clock.now())
+        with service.store.begin() as conn:
+            return int(data_time(conn) or service.clock.now())
+
     def count_tickets(f: TicketFilter) -> int:
         """How many tickets `f` matches over all pages (one COUNT in the store)."""
         with service.store.begin() as conn:
@@ -872,6 +885,7 @@ def create_app(
         peak_level: Literal["blue", "yellow", "orange", "red"] | None = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,15}$")] = None,
         supervised: bool | None = None,
+        overdue: bool | None = None,
         origin: Literal["warning", "hotline", "alert"] | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,  # the store's integers are 64-bit
@@ -879,7 +893,10 @@ def create_app(
         """List tickets, newest first.  `level` is a ticket's level now: the worst warning
         still firing, and for a closed ticket the level it cleared at (usually blue).
         `peak_level` is the highest level it ever reached: "the red incidents" are
-        `?peak_level=red`, closed ones included.  Each listed ticket carries both."""
+        `?peak_level=red`, closed ones included.  Each listed ticket carries both.
+        `overdue=true`: open tickets past a deadline now (with timers off, at the store's
+        own time), as the supervision office's 督办 list; the timer supervises them only at
+        its next round, and not at all with timers off."""
         require(who, "read", request)
         department = desk_department(who, department, request)
         if family is not None:
@@ -904,7 +921,8 @@ def create_app(
         f = TicketFilter(status=status, department=department, family=family, level=level,
                          peak_level=peak_level,
                          area_prefix=prefix, supervised=supervised, origin=origin,
-                         limit=limit, offset=offset, member_areas=True)  # fmt: skip
+                         limit=limit, offset=offset, member_areas=True, overdue=overdue,
+                         judged_at=judged_now() if overdue is not None else 0)  # fmt: skip
         found = service.list_tickets(f)
         # count: this page's length (as it always was); total: the matches over all pages
         return {"tickets": [ticket_view(who, t) for t in found], "count": len(found),

@@ -180,6 +180,11 @@ class TicketFilter:
     service_code: str | None = None  # the Open311 code (`open311_code`)
     opened_from: int | None = None  # opened_at at or after (epoch seconds)
     opened_until: int | None = None  # opened_at at or before
+    # True: open tickets past a deadline at `judged_at` (before acceptance its accept
+    # deadline, before feedback its handling one), as citysigns_tickets_overdue counts them;
+    # False: every other ticket
+    overdue: bool | None = None
+    judged_at: int = 0
 
 
 def open311_code(t: Any) -> Any:
@@ -354,6 +359,12 @@ def _filtered(q: Any, f: TicketFilter) -> Any:
         q = q.where(t.opened_at >= f.opened_from)
     if f.opened_until is not None:
         q = q.where(t.opened_at <= f.opened_until)
+    if f.overdue is not None:
+        late = (t.status != "closed") & or_(
+            t.accepted_at.is_(None) & (t.accept_due < f.judged_at),
+            t.feedback_at.is_(None) & (t.handle_due < f.judged_at),
+        )
+        q = q.where(late if f.overdue else ~late)
     if f.area_prefix:
         p = f.area_prefix
         where = [t.incident_area.startswith(p, autoescape=True),
