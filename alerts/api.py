@@ -437,7 +437,7 @@ def _query_names(dependant: Any) -> set[str]:
 def _unknown_query(request: Request) -> str | None:
     """What is wrong with the query when it names a parameter the route does not read, else
     None.  FastAPI ignores such a parameter, so a typo (`?stauts=dispatched`) or a filter the
-    API lacks (`?overdue=true`) listed every ticket as if it matched.  Open311's routes are
+    API lacks (`?late=true`) listed every ticket as if it matched.  Open311's routes are
     left to GeoReport's habits: its clients send `jurisdiction_id` and `api_key`."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
