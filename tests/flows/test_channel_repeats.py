@@ -15,6 +15,7 @@ import pytest
 from citysigns.run import RunSummary, run
 from flows.flow import FlowConfig
 from tests.flows.killing import run_killed_then_finished
+from tests.flows.summary import summary_rows
 from tests.reliability.fuzz_inputs import good_reading, hotline_warm_up
 
 SMALL = str(Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small")
@@ -74,11 +75,7 @@ def test_a_copy_of_a_file_is_reported_as_repeats(tmp_path: Path) -> None:
     out = tmp_path / "o"
     result = CliRunner().invoke(app, ["run", "-i", str(h50), "-i", str(h50b), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    rows = {
-        line.split("│")[1].strip(): line.split("│")[2].strip()
-        for line in result.output.splitlines()
-        if line.startswith("│ read: ")
-    }
+    rows = summary_rows(result.output)
     assert rows["read: hotline"] == "50 records accepted, 50 repeated records dropped"
     assert len(_order_ids(out)) == 50
     counts = {json.loads(w)["count"] for w in _windows(out)}

@@ -12,6 +12,7 @@ from citysigns.run import run
 from flows.deadletters import read_dead_letters
 from flows.flow import FlowConfig
 from flows.sources import BOM
+from tests.flows.summary import summary_rows
 from tests.reliability.fuzz_inputs import good_reading, hotline_warm_up
 
 SMALL = str(Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small")
@@ -25,15 +26,6 @@ def _run(tmp_path: Path, *inputs: Path) -> Path:
 
 def _orders(out: Path) -> list[str]:
     return [json.loads(x)["service_request_id"] for x in (out / "orders.ndjson").open()]
-
-
-def summary_rows(output: str) -> dict[str, str]:
-    """The run summary's "read: SOURCE" rows, as source -> what it says."""
-    return {
-        line.split("│")[1].strip(): line.split("│")[2].strip()
-        for line in output.splitlines()
-        if line.startswith("│ read: ")
-    }
 
 
 def test_a_hotline_file_whose_first_line_is_blank_or_broken_is_still_hotline(

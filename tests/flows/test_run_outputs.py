@@ -15,6 +15,7 @@ from citysigns.cli import app
 from citysigns.run import RunSummary, run
 from flows import flow as flow_module
 from flows.flow import FlowConfig
+from tests.flows.summary import summary_rows
 from tests.reliability.fuzz_inputs import good_reading, hotline_warm_up
 
 SMALL = str(Path(__file__).resolve().parents[1] / "fixtures" / "catalog" / "small")
@@ -37,14 +38,6 @@ def _run(out: Path, *inputs: Path, recovery: Path | None = None) -> RunSummary:
 
 def _lines(path: Path) -> int:
     return len(path.read_bytes().splitlines())
-
-
-def _read_rows(output: str) -> dict[str, str]:
-    return {
-        line.split("│")[1].strip(): line.split("│")[2].strip()
-        for line in output.splitlines()
-        if line.startswith("│ read")
-    }
 
 
 def test_a_rerun_into_a_used_folder_holds_only_its_own_lines(
@@ -102,7 +95,7 @@ def test_a_resume_keeps_its_outputs_and_counts_the_whole_run(tmp_path: Path) -> 
     assert _lines(out / "orders.ndjson") == 40
 
 
-def test_a_resume_from_snapshots_without_counts_labels_its_read_rows(
+def test_a_resume_from_snapshots_without_counts_labels_itssummary_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Snapshots written before the counts were kept in them: the read rows count what was
@@ -121,7 +114,7 @@ def test_a_resume_from_snapshots_without_counts_labels_its_read_rows(
             "--recovery", str(recovery)]  # fmt: skip
     result = CliRunner().invoke(app, args, terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert _read_rows(result.output) == {
+    assert summary_rows(result.output) == {
         "read since the resume: hotline": "10 records accepted, 5 repeated records dropped"
     }
     said = " ".join(result.output.split())  # the caption is wrapped to the table's width
