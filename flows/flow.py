@@ -551,13 +551,16 @@ class IndicatorLogic(StatefulBatchLogic[Share, IndicatorOutput, dict[str, object
 
     def _emit(self, step: Step, partition: str = "") -> list[IndicatorOutput]:
         withdrawn, self.withdrawn = self.withdrawn, []
+        progress = self.runtime.progress
+        high = max(progress.max_ts.values(), default=None)
+        through = self.runtime.windows.closed_through()
         if not step.closed and not step.late:
+            # a close no area had data in emits nothing, but the exporter must hear of it
+            self.gauges.report([], None, withdrawn, progress.watermark, high, through)
             return [IndicatorOutput([], 0, withdrawn)] if withdrawn else []
         scored = self.scorer.score(step.closed)
         events = withdrawn + (self.warnings.process(scored) if scored is not None else [])
-        progress = self.runtime.progress
-        high = max(progress.max_ts.values(), default=None)
-        self.gauges.report(step.closed, scored, events, progress.watermark, high)
+        self.gauges.report(step.closed, scored, events, progress.watermark, high, through)
         instrument.late(self.plan.indicator.source.kind, step.late)
         lines: list[str] = []
         least = self.plan.indicator.value.min_count

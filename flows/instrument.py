@@ -207,15 +207,6 @@ class IndicatorGauges:
         # per area level, the end of the latest close the exporter has shown (epoch s)
         self._shown_end: dict[str, int] = {}
 
-    def _last_closed_end(self, watermark_ms: int) -> int:
-        """The end (epoch s) of the latest window `watermark_ms` has closed: the engine closes
-        the window of start pane q once q <= (watermark - length - lateness - origin) // step
-        (`IndicatorWindows._first_windows_not_closable`), whether any area had data in it."""
-        spec = self.plan.spec
-        span_ms = (spec.length + spec.lateness + spec.origin) * 1000
-        q = (watermark_ms - span_ms) // (spec.step * 1000)
-        return int(spec.origin + q * spec.step + spec.length)
-
     def _idx(self, level: str, code: str) -> int | None:
         table = self._index.get(level)
         if table is None:
@@ -230,6 +221,7 @@ class IndicatorGauges:
         events: list[WarningEvent],
         watermark_ms: int,
         high_ms: int | None,
+        closed_through: int | None = None,
     ) -> None:
         m = _metrics
         for e in events:
@@ -245,8 +237,8 @@ class IndicatorGauges:
                 m.set_watermark_lag(max(0.0, (high_ms - watermark_ms) / 1000))
         if scored is not None:
             self._show_windows(m, closed, scored)
-        if watermark_ms not in (NO_TIME, END_OF_TIME):
-            self._show_gaps(m, watermark_ms)
+        if closed_through is not None and watermark_ms != END_OF_TIME:
+            self._show_gaps(m, closed_through)
         m.set_tracked_series(self.plan.id, sum(s.codes.size for s in self.plan.spaces.values()))
 
     def _show_windows(
@@ -276,12 +268,12 @@ class IndicatorGauges:
             if 0 <= delay < LIVE_WITHIN_S:
                 m.observe_window_close_latency(delay)
 
-    def _show_gaps(self, m: CitySignsMetrics, watermark_ms: int) -> None:
+    def _show_gaps(self, m: CitySignsMetrics, end: int) -> None:
         """A close in which no area had a window (sensors that all report every 20 min into
         windows sliding by 5) emits nothing, and the flow's warnings see the gap all the same:
-        once the watermark has closed such a window, every area of the indicator is shown
-        without a value until its next window, as an area missing from a close is."""
-        end = self._last_closed_end(watermark_ms)
+        once the engine has closed such a window (`end`, its `closed_through`), every area of
+        the indicator is shown without a value until its next window, as an area missing from
+        a close is."""
         for lvl, shown in self._shown_end.items():
             if end > shown:
                 none = np.zeros(0)

@@ -291,6 +291,13 @@ class IndicatorWindows:
                     self.first_open = max(self.first_open, target)
         return out
 
+    def closed_through(self) -> int | None:
+        """The end (epoch seconds) of the latest window closed, whether any area had data in
+        it or not; None before the first close."""
+        if not self.closed_any or self.first_open is None:
+            return None
+        return self.spec.origin + (self.first_open - 1) * self.spec.step + self.spec.length
+
     def _tracking_silence(self) -> bool:
         """Whether an empty window still has rows to report (no-signal values or zeros)."""
         if self.zero_fill and any((q < self.zero_fill).any() for q in self.quiet_for.values()):

@@ -191,7 +191,7 @@ def test_a_close_no_area_had_a_window_in_leaves_every_area_without_a_value() -> 
             np.full(n, end - length), np.full(n, end), np.array(values), np.full(n, 0.5),
             np.full(n, 50.0), np.full(n, 70.0), np.full(n, ""),
         )  # fmt: skip
-        gauges.report(closed, scored, [], (end + lateness) * 1000, None)
+        gauges.report(closed, scored, [], (end + lateness) * 1000, None, end)
 
     def shown() -> dict[tuple[str, str], float]:
         text = generate_latest(make_registry(metrics)).decode("utf-8")
@@ -209,7 +209,8 @@ def test_a_close_no_area_had_a_window_in_leaves_every_area_without_a_value() -> 
         close(start + length, [61.0, 62.0])
         assert shown()[("citysigns_indicator_value", a)] == 61.0
         # the watermark passes the next window's close: no area had data in it
-        gauges.report([], None, [], (start + 2 * length + lateness) * 1000, None)
+        through = start + 2 * length
+        gauges.report([], None, [], (through + lateness) * 1000, None, through)
         assert shown() == {("citysigns_indicator_warning_level", a): 0.0,
                            ("citysigns_indicator_warning_level", b): 0.0}  # fmt: skip
         close(start + 3 * length, [63.0])

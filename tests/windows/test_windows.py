@@ -252,3 +252,16 @@ def test_renumbered_areas_resume_their_open_windows() -> None:
         straight = after_split(agg, False, **kw)
         assert straight == after_split(agg, True, **kw), agg
         assert len(straight) >= 8, agg
+
+
+def test_closed_through_counts_the_windows_closed_without_data() -> None:
+    """The exporter learns from `closed_through` that a window closed with no area in it
+    (it emits nothing), so it stops showing the older values (flows/instrument.py)."""
+    w = make(spec=WindowSpec(60, 20, 30))  # 1-minute windows sliding by 20 s
+    assert w.closed_through() is None
+    add(w, [0], [10], [1.0])
+    assert [c.end - T0 // 1000 for c in w.close_until(T0 + 95_000)][-1] == 60
+    assert w.closed_through() == T0 // 1000 + 60
+    add(w, [0], [150], [2.0])  # nothing from 60 s to 150 s
+    w.close_until(T0 + 175_000)  # the window [80, 140) closes at 170 s, with no data
+    assert w.closed_through() == T0 // 1000 + 140
